@@ -1,0 +1,153 @@
+/**
+ * The in-process store: keyv over its default Map, for tests and single-instance demos. Nothing
+ * survives a restart and nothing is shared between processes.
+ *
+ * Plain get/set/delete go through keyv, which keeps `{ value, expires }` per key and drops an
+ * expired entry when it is read. The atomic operations do NOT go through keyv: every keyv call
+ * awaits between its read and its write, so two parallel `setIfAbsent` on keyv could both see
+ * "absent" and both win. Here they read and write the same Map synchronously, in the same entry
+ * format, so each runs to completion before any other JavaScript does: atomic by construction in
+ * one thread, with no locks.
+ *
+ * Entries are stored as JSON text, not as objects, so a caller that mutates what `get` returned
+ * cannot change what is stored, and values round-trip exactly as they would through SQLite or
+ * Redis (the contract suite checks the three alike).
+ */
+import { Keyv, type DeserializedData } from 'keyv';
+import type { Store } from './store.ts';
+import { encodeValue, positiveTtl, setTtl } from './store-input.ts';
+
+/** What keyv keeps per key; the atomic operations below read and write the same shape. */
+interface Entry {
+  value: unknown;
+  expires?: number | undefined;
+}
+
+/** How often entries that expired without being read again are swept out of the Map. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+/** One entry as JSON text: `encodeValue` first, so undefined and functions are refused. */
+function encodeEntry(value: unknown, expires: number | undefined): string {
+  const json = encodeValue(value);
+  return expires === undefined ? `{"value":${json}}` : `{"value":${json},"expires":${expires}}`;
+}
+
+function decodeEntry(text: unknown): Entry | undefined {
+  return typeof text === 'string' ? (JSON.parse(text) as Entry) : undefined;
+}
+
+/** Expiry as keyv checks it (`Date.now() > expires`), so both paths agree on the same instant. */
+function isLive(entry: Entry | undefined, now: number): entry is Entry {
+  return entry !== undefined && (entry.expires === undefined || now <= entry.expires);
+}
+
+/** A Store held in this process's memory; atomic operations are synchronous on the Map. */
+export function createMemoryStore(): Store {
+  const map = new Map<string, string>();
+  const keyv = new Keyv({
+    store: map,
+    // No prefix: the Map belongs to this store alone.
+    namespace: '',
+    useKeyPrefix: false,
+    throwOnErrors: true,
+    serialize: (data: DeserializedData<unknown>) => encodeEntry(data.value, data.expires),
+    deserialize: <T>(text: string) => JSON.parse(text) as DeserializedData<T>,
+  });
+  let closed = false;
+
+  // A value nobody reads again would stay forever; sweep now and then. unref(): this timer never
+  // keeps the process alive on its own.
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const [key, text] of map) {
+      if (!isLive(decodeEntry(text), now)) map.delete(key);
+    }
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
+  function assertOpen(): void {
+    if (closed) throw new Error('the memory store is closed');
+  }
+
+  function liveEntry(key: string, now: number): Entry | undefined {
+    const entry = decodeEntry(map.get(key));
+    return isLive(entry, now) ? entry : undefined;
+  }
+
+  return {
+    kind: 'memory',
+
+    async get<T>(key: string): Promise<T | undefined> {
+      assertOpen();
+      // keyv answers undefined for absent or expired; a stored null comes back as null.
+      return keyv.get<T>(key);
+    },
+
+    async set(key, value, ttlMs) {
+      assertOpen();
+      const ttl = setTtl(ttlMs);
+      if (ttl === 'delete') {
+        encodeValue(value);
+        await keyv.delete(key);
+        return;
+      }
+      await keyv.set(key, value, ttl);
+    },
+
+    async delete(key) {
+      assertOpen();
+      await keyv.delete(key);
+    },
+
+    async setIfAbsent(key, value, ttlMs) {
+      assertOpen();
+      const ttl = positiveTtl(ttlMs, 'setIfAbsent');
+      const text = encodeEntry(value, undefined);
+      // Synchronous from here to the write: no other call can run in between.
+      const now = Date.now();
+      if (liveEntry(key, now)) return false;
+      map.set(key, ttl === undefined ? text : encodeEntry(value, now + ttl));
+      return true;
+    },
+
+    async deleteIfValue(key, expected) {
+      assertOpen();
+      const wanted = encodeValue(expected);
+      const entry = liveEntry(key, Date.now());
+      // JSON text of a parsed JSON text is the same text, so this compares encodings exactly.
+      if (!entry || JSON.stringify(entry.value) !== wanted) return false;
+      map.delete(key);
+      return true;
+    },
+
+    async addToSet(key, member, ttlMs) {
+      assertOpen();
+      const ttl = positiveTtl(ttlMs, 'addToSet') as number;
+      const now = Date.now();
+      const entry = liveEntry(key, now);
+      const members = entry && Array.isArray(entry.value) ? (entry.value as string[]) : [];
+      if (!members.includes(member)) members.push(member);
+      // Extend only: an older, longer expiry (or none at all) wins over this call's.
+      const expires = entry && Array.isArray(entry.value)
+        ? (entry.expires === undefined ? undefined : Math.max(entry.expires, now + ttl))
+        : now + ttl;
+      map.set(key, encodeEntry(members, expires));
+    },
+
+    async setMembers(key) {
+      assertOpen();
+      const entry = liveEntry(key, Date.now());
+      return entry && Array.isArray(entry.value) ? (entry.value as string[]) : [];
+    },
+
+    async ping() {
+      assertOpen();
+    },
+
+    async close() {
+      closed = true;
+      clearInterval(sweeper);
+      map.clear();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * The store contract: everything the gateway keeps (oidc-provider artefacts, accounts, upstream
+ * tokens, keys, secrets, locks) goes through this interface, so every backend is held to the same
+ * behaviour by one shared test suite (tests/store-contract.test.ts).
+ *
+ * Plain key/value goes through keyv; the few operations keyv cannot do atomically (set-if-absent,
+ * compare-and-delete, sets) are implemented per backend on the underlying client, because a
+ * read-then-write on keyv lets parallel requests both win (see STACK-NOTES: 5 parallel
+ * redemptions of one code all got tokens).
+ */
+export interface Store {
+  /** Which backend this is, for logs and `/readyz`. */
+  readonly kind: 'memory' | 'sqlite' | 'redis';
+  /** A JSON value (a fresh copy), or undefined when absent or expired. */
+  get<T = unknown>(key: string): Promise<T | undefined>;
+  /**
+   * Writes a JSON value (TypeError for what JSON cannot encode, such as undefined). `ttlMs`
+   * undefined means no expiry; `ttlMs <= 0` deletes the key.
+   */
+  set(key: string, value: unknown, ttlMs?: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  /**
+   * Atomically writes `value` only when `key` is absent (or expired); true when this call wrote
+   * it, so of N parallel callers exactly one gets true. `ttlMs` undefined: no expiry; otherwise
+   * it must be > 0 (RangeError).
+   */
+  setIfAbsent(key: string, value: unknown, ttlMs?: number): Promise<boolean>;
+  /**
+   * Atomically deletes `key` only while it still holds `expected`; true when deleted. Values are
+   * compared by their JSON encoding, so objects need the same key order; compare strings (a
+   * lock's random token, an index's id).
+   */
+  deleteIfValue(key: string, expected: unknown): Promise<boolean>;
+  /**
+   * Atomically adds a member to the set at `key` and extends the set's expiry to at least `ttlMs`
+   * (> 0); it never shortens it. A key holds either a value or a set, never both.
+   */
+  addToSet(key: string, member: string, ttlMs: number): Promise<void>;
+  /** The set's members (empty when absent). */
+  setMembers(key: string): Promise<string[]>;
+  /** Resolves when the backend answers; rejects (fast, well under 1 s) when it does not. */
+  ping(): Promise<void>;
+  /** Releases the connection or file; later calls reject. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,51 @@
+/** The levels pino knows, quietest last. */
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** One of pino's levels. */
+export type LogLevel = (typeof logLevels)[number];
+
+/**
+ * The gateway's settings after validation. Built only by `loadConfig` (the one reader of
+ * `process.env`) and handed to every other module deep-frozen. Times are in seconds.
+ */
+export interface Config {
+  /** Public base URL of the gateway and the OIDC `iss`, without a trailing slash. */
+  issuer: string;
+  host: string;
+  port: number;
+  /** Store URL as given: `memory://`, `sqlite://PATH`, `redis://…` or `rediss://…`. */
+  store: string;
+  /** Cookie secrets, the first signs and all verify; [] when not given (dev mode keeps one in the store). */
+  secrets: readonly string[];
+  upstream: {
+    issuer: string;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    scopes: readonly string[];
+    /** Google Workspace domains (`hd`) allowed; [] = any. */
+    hostedDomains: readonly string[];
+    /** How often, at most, a refresh re-checks the user's upstream account. */
+    recheckInterval: number;
+  };
+  /** True when no upstream client is configured: the embedded development IdP is used. */
+  devMode: boolean;
+  /** NODE_ENV === 'production'. */
+  production: boolean;
+  /** Lower-cased e-mail domains allowed to sign in; [] = any. */
+  allowedEmailDomains: readonly string[];
+  /** Initial access token for RFC 7591 dynamic registration; undefined = registration off. */
+  registrationToken: string | undefined;
+  clientsFile: string | undefined;
+  /** Cookie domains for forward auth; [] = the request's host. */
+  cookieDomains: readonly string[];
+  /** Hosts `rd` may point at (`.example.com` matches subdomains); defaults to the cookie domains. */
+  redirectDomains: readonly string[];
+  ttl: { accessToken: number; refreshToken: number; session: number };
+  /** Seconds a just-rotated refresh token may be presented again; 0 = no grace. */
+  refreshGrace: number;
+  /** Seconds between publishing a new signing key and signing with it. */
+  keyRollIn: number;
+  /** IPs and CIDR ranges whose X-Forwarded-* headers are believed. */
+  trustedProxies: readonly string[];
+  logLevel: LogLevel;
+}

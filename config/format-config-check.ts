@@ -1,0 +1,29 @@
+import type { Config } from './config-type.ts';
+import type { LoadResult } from './load-config.ts';
+
+/**
+ * What `npx gateway config check` prints: on success a short summary without any secret (exit 0),
+ * on failure one line per problem (exit 1).
+ */
+export function formatConfigCheck(result: LoadResult): { exitCode: number; output: string } {
+  if (!result.ok) return { exitCode: 1, output: result.problems.join('\n') };
+  const { config } = result;
+  const lines = [
+    'configuration OK',
+    `issuer:     ${config.issuer}`,
+    `listens on: ${config.host}:${config.port}`,
+    `store:      ${describeStore(config.store)}`,
+    `upstream:   ${config.devMode ? 'DEV MODE: the embedded development IdP' : config.upstream.issuer}`,
+    `production: ${config.production ? 'yes' : 'no'}`,
+  ];
+  return { exitCode: 0, output: lines.join('\n') };
+}
+
+/** The kind and place of a store, without a Redis user or password. */
+export function describeStore(store: Config['store']): string {
+  if (store === 'memory://') return 'memory (lost on restart)';
+  if (store.startsWith('sqlite://')) return `sqlite ${store.slice('sqlite://'.length)}`;
+  const url = new URL(store);
+  const db = url.pathname.replace(/^\//, '') || '0';
+  return `${url.protocol.replace(':', '')} ${url.host} db ${db}`;
+}

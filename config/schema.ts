@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import type { Config } from './config-type.ts';
+import { optionalSetting, setting, settingsRegistry, type SettingMeta } from './setting.ts';
+import { parseGatewayIssuer, parseStoreUrl, parseUpstreamIssuer } from './url-parsers.ts';
+import {
+  parseAddressRanges, parseDomains, parseInteger, parseLifetime, parseLogLevel, parseLongSecret,
+  parseScopes, parseSeconds, parseSecrets, parseText,
+} from './value-parsers.ts';
+
+export type { Config, LogLevel } from './config-type.ts';
+
+/**
+ * Every setting the gateway reads, keyed by its environment variable (the config file uses the
+ * same names). Each carries its description and default, so docs/SETTINGS.md is rendered from here.
+ */
+export const settingsShape = {
+  GATEWAY_CONFIG: optionalSetting(
+    { description: 'path of a JSON or YAML file holding more of these settings, by the same names; the environment wins over it', defaultText: 'none', envOnly: true },
+    parseText,
+  ),
+  GATEWAY_ISSUER: setting(
+    { description: 'public base URL of the gateway; the OIDC `iss`. An absolute http(s) URL without query or fragment; a trailing slash is dropped', default: 'http://localhost:4000' },
+    parseGatewayIssuer,
+  ),
+  GATEWAY_HOST: setting({ description: 'address it listens on', default: '127.0.0.1' }, parseText),
+  GATEWAY_PORT: setting(
+    { description: 'port it listens on', default: '4000' },
+    parseInteger(1, 65535, 'must be an integer between 1 and 65535'),
+  ),
+  GATEWAY_STORE: setting(
+    { description: 'where state is kept: `memory://` (lost on restart), `sqlite://PATH` (embedded, survives a restart), `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS)', default: 'sqlite://./data/gateway.sqlite' },
+    parseStoreUrl,
+  ),
+  GATEWAY_SECRETS: optionalSetting(
+    { description: 'comma-separated secrets for cookies, each at least 32 characters; the first signs, all verify (rotation)', defaultText: 'generated and kept in the store in dev mode; required when `NODE_ENV=production`', secret: true },
+    parseSecrets,
+  ),
+  UPSTREAM_ISSUER: setting(
+    { description: 'the upstream IdP\'s issuer, found by OIDC discovery. Must be `https://`, except on a loopback host (127.0.0.0/8, ::1, localhost)', default: 'https://accounts.google.com' },
+    parseUpstreamIssuer,
+  ),
+  UPSTREAM_CLIENT_ID: optionalSetting(
+    { description: 'the gateway\'s own client at the upstream; give it together with `UPSTREAM_CLIENT_SECRET`. Register `${GATEWAY_ISSUER}/upstream/callback` as its redirect URI', defaultText: 'none: then the development IdP is used (refused when `NODE_ENV=production`)' },
+    parseText,
+  ),
+  UPSTREAM_CLIENT_SECRET: optionalSetting(
+    { description: 'the secret of that client; give it together with `UPSTREAM_CLIENT_ID`', defaultText: 'none', secret: true },
+    parseText,
+  ),
+  UPSTREAM_SCOPES: setting(
+    { description: 'scopes asked of the upstream, space- or comma-separated; must include `openid`', default: 'openid email profile' },
+    parseScopes,
+  ),
+  UPSTREAM_HOSTED_DOMAIN: optionalSetting(
+    { description: 'Google Workspace domain(s) allowed (the `hd` claim), comma-separated', defaultText: 'any' },
+    parseDomains('plain'),
+  ),
+  GATEWAY_UPSTREAM_RECHECK_INTERVAL: setting(
+    { description: 'seconds: how often, at most, an app\'s refresh re-checks the user\'s account at the upstream (as Dex does); 0 checks on every refresh', default: '300' },
+    parseSeconds,
+  ),
+  GATEWAY_ALLOWED_EMAIL_DOMAINS: optionalSetting(
+    { description: 'e-mail domains allowed to sign in, comma-separated (compared lower-cased)', defaultText: 'any' },
+    parseDomains('plain'),
+  ),
+  GATEWAY_REGISTRATION_TOKEN: optionalSetting(
+    { description: 'enables RFC 7591 dynamic client registration, protected by this initial access token (at least 32 characters)', defaultText: 'off', secret: true },
+    parseLongSecret,
+  ),
+  GATEWAY_CLIENTS_FILE: optionalSetting(
+    { description: 'JSON or YAML list of statically registered clients', defaultText: 'none' },
+    parseText,
+  ),
+  GATEWAY_COOKIE_DOMAINS: optionalSetting(
+    { description: 'cookie domains for forward auth, comma-separated (e.g. `.example.com`)', defaultText: 'the request\'s host' },
+    parseDomains('cookie'),
+  ),
+  GATEWAY_REDIRECT_DOMAINS: optionalSetting(
+    { description: 'hosts that `rd` may send a browser back to, comma-separated (`.example.com` matches subdomains; `:port` allowed)', defaultText: 'the cookie domains' },
+    parseDomains('redirect'),
+  ),
+  GATEWAY_ACCESS_TOKEN_TTL: setting({ description: 'lifetime of access tokens, in seconds', default: '300' }, parseLifetime),
+  GATEWAY_REFRESH_TOKEN_TTL: setting({ description: 'lifetime of refresh tokens, in seconds', default: '1209600' }, parseLifetime),
+  GATEWAY_SESSION_TTL: setting({ description: 'lifetime of the sign-in session, in seconds', default: '1209600' }, parseLifetime),
+  GATEWAY_REFRESH_GRACE: setting(
+    { description: 'seconds during which a just-rotated refresh token, presented again (parallel tabs, a retried request), gets the same answer instead of revoking the grant; a reuse after it revokes the whole grant; 0 turns the grace off', default: '5' },
+    parseSeconds,
+  ),
+  GATEWAY_KEY_ROLL_IN: setting(
+    { description: 'seconds between publishing a new signing key in the JWKS and signing with it, so that apps caching the JWKS know it first', default: '600' },
+    parseSeconds,
+  ),
+  GATEWAY_TRUSTED_PROXIES: setting(
+    { description: 'comma-separated IP addresses or CIDR ranges whose `X-Forwarded-*` headers are believed', default: '127.0.0.1,::1' },
+    parseAddressRanges,
+  ),
+  GATEWAY_LOG_LEVEL: setting(
+    { description: 'log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`', default: 'info' },
+    parseLogLevel,
+  ),
+  NODE_ENV: optionalSetting(
+    { description: '`production` turns on the production checks: `GATEWAY_SECRETS` and the upstream client become required', defaultText: 'none', envOnly: true },
+    parseText,
+  ),
+};
+
+/** The name of a setting. */
+export type SettingName = keyof typeof settingsShape;
+
+type Settings = z.output<z.ZodObject<typeof settingsShape>>;
+
+/**
+ * The whole configuration: the settings, the rules that tie them together, and the mapping to
+ * `Config`. Unknown keys are refused (a typo must not silently fall back to a default).
+ */
+export const configSchema = z
+  .strictObject(settingsShape)
+  // `when` lets these rules run even when single settings failed, so every problem shows at once.
+  .superRefine(checkCombinations, { when: () => true })
+  .transform(toConfig);
+
+/** Rules across settings. Only presence is tested: a given but invalid value has its own problem. */
+function checkCombinations(settings: Partial<Record<SettingName, unknown>>, ctx: z.RefinementCtx): void {
+  const given = (name: SettingName) => settings[name] !== undefined;
+  const problem = (name: SettingName, message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
+  const hasId = given('UPSTREAM_CLIENT_ID');
+  const hasSecret = given('UPSTREAM_CLIENT_SECRET');
+  if (hasId && !hasSecret) problem('UPSTREAM_CLIENT_SECRET', 'required when UPSTREAM_CLIENT_ID is set (give both or neither)');
+  if (hasSecret && !hasId) problem('UPSTREAM_CLIENT_ID', 'required when UPSTREAM_CLIENT_SECRET is set (give both or neither)');
+  if (settings.NODE_ENV !== 'production') return;
+  if (!given('GATEWAY_SECRETS')) {
+    problem('GATEWAY_SECRETS', 'required when NODE_ENV=production (comma-separated, each at least 32 characters)');
+  }
+  if (!hasId && !hasSecret) {
+    problem('UPSTREAM_CLIENT_ID', 'required when NODE_ENV=production (the development IdP is refused in production)');
+    problem('UPSTREAM_CLIENT_SECRET', 'required when NODE_ENV=production');
+  }
+}
+
+function toConfig(s: Settings): Config {
+  const cookieDomains = s.GATEWAY_COOKIE_DOMAINS ?? [];
+  return {
+    issuer: s.GATEWAY_ISSUER,
+    host: s.GATEWAY_HOST,
+    port: s.GATEWAY_PORT,
+    store: s.GATEWAY_STORE,
+    secrets: s.GATEWAY_SECRETS ?? [],
+    upstream: {
+      issuer: s.UPSTREAM_ISSUER,
+      clientId: s.UPSTREAM_CLIENT_ID,
+      clientSecret: s.UPSTREAM_CLIENT_SECRET,
+      scopes: s.UPSTREAM_SCOPES,
+      hostedDomains: s.UPSTREAM_HOSTED_DOMAIN ?? [],
+      recheckInterval: s.GATEWAY_UPSTREAM_RECHECK_INTERVAL,
+    },
+    devMode: s.UPSTREAM_CLIENT_ID === undefined,
+    production: s.NODE_ENV === 'production',
+    allowedEmailDomains: s.GATEWAY_ALLOWED_EMAIL_DOMAINS ?? [],
+    registrationToken: s.GATEWAY_REGISTRATION_TOKEN,
+    clientsFile: s.GATEWAY_CLIENTS_FILE,
+    cookieDomains,
+    redirectDomains: s.GATEWAY_REDIRECT_DOMAINS ?? cookieDomains,
+    ttl: {
+      accessToken: s.GATEWAY_ACCESS_TOKEN_TTL,
+      refreshToken: s.GATEWAY_REFRESH_TOKEN_TTL,
+      session: s.GATEWAY_SESSION_TTL,
+    },
+    refreshGrace: s.GATEWAY_REFRESH_GRACE,
+    keyRollIn: s.GATEWAY_KEY_ROLL_IN,
+    trustedProxies: s.GATEWAY_TRUSTED_PROXIES,
+    logLevel: s.GATEWAY_LOG_LEVEL,
+  };
+}
+
+/** True when `key` names a setting. */
+export function isSettingName(key: string): key is SettingName {
+  return Object.hasOwn(settingsShape, key);
+}
+
+/** The description, default and flags of one setting. */
+export function settingMeta(name: SettingName): SettingMeta {
+  const meta = settingsRegistry.get(settingsShape[name]);
+  if (meta === undefined) throw new Error(`setting ${name} has no metadata`);
+  return meta;
+}

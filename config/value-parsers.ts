@@ -1,0 +1,124 @@
+import { isIP } from 'node:net';
+import { logLevels, type LogLevel } from './config-type.ts';
+
+/** A value as it arrives: always a string from the environment; the file may also give these. */
+export type RawValue = string | number | boolean | readonly unknown[];
+
+/** A parsed value, or a problem; `got` replaces the raw value quoted after the problem. */
+export type Parsed<T> = { value: T } | { problem: string; got?: string };
+
+/** Minimum length of any secret: 32 characters, about 190 bits when random base64url. */
+export const minSecretLength = 32;
+
+/** One non-empty value, trimmed; numbers and booleans from the file are taken as text. */
+export function parseText(raw: RawValue): Parsed<string> {
+  if (Array.isArray(raw)) return { problem: 'must be a single value, not a list' };
+  const text = String(raw).trim();
+  return text === '' ? { problem: 'must not be empty' } : { value: text };
+}
+
+/** A whole number within [min, max]; `problem` says so in the setting's own words. */
+export function parseInteger(min: number, max: number, problem: string) {
+  return (raw: RawValue): Parsed<number> => {
+    const value =
+      typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+    return Number.isSafeInteger(value) && value >= min && value <= max ? { value } : { problem };
+  };
+}
+
+/** Seconds, 0 or more. */
+export const parseSeconds = parseInteger(0, Number.MAX_SAFE_INTEGER, 'must be a whole number of seconds, 0 or more');
+
+/** A lifetime in seconds: 0 would make every token or session dead on arrival. */
+export const parseLifetime = parseInteger(1, Number.MAX_SAFE_INTEGER, 'must be a whole number of seconds, at least 1');
+
+/**
+ * A list: a string split on `separator` (commas unless said otherwise), or a list from the file.
+ * Items are trimmed and empty ones dropped, so "a, b," is ["a", "b"].
+ */
+export function parseList(raw: RawValue, separator: RegExp = /,/): Parsed<string[]> {
+  if (typeof raw === 'boolean') return { problem: 'must be a list' };
+  const items = Array.isArray(raw) ? raw : String(raw).split(separator);
+  if (!items.every((item) => typeof item === 'string' || typeof item === 'number')) {
+    return { problem: 'must be a list of strings' };
+  }
+  return { value: items.map((item) => String(item).trim()).filter((item) => item !== '') };
+}
+
+/** A list whose every item passes `check`; the first failure is the problem. */
+function parseListOf(check: (item: string) => string | undefined, separator?: RegExp) {
+  return (raw: RawValue): Parsed<string[]> => {
+    const list = parseList(raw, separator);
+    if (!('value' in list)) return list;
+    for (const item of list.value) {
+      const problem = check(item);
+      if (problem !== undefined) return { problem };
+    }
+    return list;
+  };
+}
+
+/** Cookie secrets: each long enough to resist guessing; the value is never quoted. */
+export function parseSecrets(raw: RawValue): Parsed<string[]> {
+  const list = parseList(raw);
+  if (!('value' in list)) return list;
+  if (list.value.length === 0) return { problem: 'must list at least one secret' };
+  const short = list.value.findIndex((secret) => secret.length < minSecretLength);
+  if (short === -1) return list;
+  const which = list.value.length === 1 ? 'the secret' : `secret ${short + 1} of ${list.value.length}`;
+  return { problem: `each secret must be at least ${minSecretLength} characters (${which} is shorter)` };
+}
+
+/** A single secret token of at least 32 characters. */
+export function parseLongSecret(raw: RawValue): Parsed<string> {
+  const text = parseText(raw);
+  if (!('value' in text) || text.value.length >= minSecretLength) return text;
+  return { problem: `must be at least ${minSecretLength} characters` };
+}
+
+/** Upstream scopes, space- or comma-separated; `openid` is needed for the ID token (OIDC Core 3.1.2.1). */
+export function parseScopes(raw: RawValue): Parsed<string[]> {
+  const list = parseList(raw, /[\s,]+/);
+  if ('value' in list && !list.value.includes('openid')) return { problem: 'must include openid' };
+  return list;
+}
+
+/** One of pino's levels, case-insensitive. */
+export function parseLogLevel(raw: RawValue): Parsed<LogLevel> {
+  const text = parseText(raw);
+  if (!('value' in text)) return text;
+  const level = logLevels.find((name) => name === text.value.toLowerCase());
+  return level === undefined ? { problem: `must be one of ${logLevels.join(', ')}` } : { value: level };
+}
+
+const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const domainPatterns = {
+  plain: new RegExp(`^(?:${label}\\.)*${label}$`),
+  cookie: new RegExp(`^\\.?(?:${label}\\.)*${label}$`),
+  redirect: new RegExp(`^\\.?(?:${label}\\.)*${label}(?::\\d{1,5})?$`),
+};
+
+/**
+ * Lower-cased domain names (DNS names are case-insensitive, RFC 4343). `plain` is a bare name,
+ * `cookie` may start with a dot, `redirect` may also end in `:port`.
+ */
+export function parseDomains(kind: keyof typeof domainPatterns) {
+  const check = parseListOf((item) =>
+    domainPatterns[kind].test(item.toLowerCase()) ? undefined : `${JSON.stringify(item)} is not a domain name`,
+  );
+  return (raw: RawValue): Parsed<string[]> => {
+    const list = check(raw);
+    return 'value' in list ? { value: list.value.map((item) => item.toLowerCase()) } : list;
+  };
+}
+
+/** IP addresses or CIDR ranges (`10.0.0.0/8`, `fd00::/8`). */
+export const parseAddressRanges = parseListOf((item) => {
+  const [address = '', prefix, ...rest] = item.split('/');
+  const family = isIP(address);
+  const bits = family === 4 ? 32 : 128;
+  const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+  return family !== 0 && prefixOk && rest.length === 0
+    ? undefined
+    : `${JSON.stringify(item)} is not an IP address or CIDR range`;
+});

@@ -1,0 +1,61 @@
+/**
+ * Upstream identity → local account. The link (upstream issuer, upstream sub) → local sub is
+ * written with `setIfAbsent`, so two parallel first sign-ins of one person make one account.
+ * Users are keyed on the upstream `sub`, never on e-mail (Google's advice: e-mails change hands).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Store } from '../../adapters/store.ts';
+import type { Account, UpstreamProfile } from './account.ts';
+import { claimUsername, usernameBase } from './claim-username.ts';
+
+function linkKey(iss: string, sub: string): string {
+  const issuer = createHash('sha256').update(iss).digest('base64url').slice(0, 16);
+  return `account-link:${issuer}:${sub}`;
+}
+
+const accountKey = (sub: string) => `account:${sub}`;
+
+/** The account with this local sub, if any. */
+export async function findAccountBySub(store: Store, sub: string): Promise<Account | undefined> {
+  return store.get<Account>(accountKey(sub));
+}
+
+/** Writes an account back (after a profile update or an upstream check). */
+export async function saveAccount(store: Store, account: Account): Promise<void> {
+  await store.set(accountKey(account.sub), account);
+}
+
+/**
+ * Finds or creates the account for an upstream identity and refreshes its profile claims.
+ */
+export async function resolveAccount(
+  store: Store,
+  upstream: { iss: string; sub: string },
+  profile: UpstreamProfile,
+): Promise<Account> {
+  const key = linkKey(upstream.iss, upstream.sub);
+  let sub = await store.get<string>(key);
+  if (sub === undefined) {
+    const candidate = randomUUID();
+    sub = (await store.setIfAbsent(key, candidate)) ? candidate : await store.get<string>(key);
+    if (sub === undefined) throw new Error('account link vanished right after it was written');
+  }
+  const now = Date.now();
+  const existing = await findAccountBySub(store, sub);
+  const account: Account = {
+    ...existing,
+    ...withoutUndefined(profile),
+    sub,
+    upstream,
+    preferred_username: existing?.preferred_username ?? (await claimUsername(store, sub, usernameBase(profile.email, profile.name))),
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+    upstreamCheckedAt: now,
+  };
+  await saveAccount(store, account);
+  return account;
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

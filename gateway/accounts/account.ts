@@ -1,0 +1,41 @@
+/** A local account: one per (upstream issuer, upstream sub). */
+export interface Account {
+  /** The gateway's own subject identifier: random, stable, never reused. */
+  sub: string;
+  upstream: { iss: string; sub: string };
+  /** Unique by construction (see claim-username.ts), stable once given. */
+  preferred_username: string;
+  email?: string;
+  email_verified?: boolean;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  picture?: string;
+  locale?: string;
+  /** Google Workspace domain. */
+  hd?: string;
+  createdAt: number;
+  updatedAt: number;
+  /** When the upstream account was last confirmed alive (epoch ms). */
+  upstreamCheckedAt: number;
+}
+
+/** The profile claims taken from the upstream at each sign-in. */
+export type UpstreamProfile = Pick<Account, 'email' | 'email_verified' | 'name' | 'given_name' | 'family_name' | 'picture' | 'locale' | 'hd'>;
+
+/** The standard claims an account releases, by claim name. */
+export function accountClaims(account: Account): Record<string, unknown> {
+  return {
+    sub: account.sub,
+    email: account.email,
+    email_verified: account.email_verified,
+    name: account.name,
+    given_name: account.given_name,
+    family_name: account.family_name,
+    picture: account.picture,
+    locale: account.locale,
+    preferred_username: account.preferred_username,
+    hd: account.hd,
+    updated_at: Math.floor(account.updatedAt / 1000),
+  };
+}

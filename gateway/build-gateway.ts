@@ -1,0 +1,145 @@
+/**
+ * Builds the gateway's Fastify app from a frozen config. Never listens: `main.ts` does that, and
+ * tests use `app.inject` or a real port.
+ */
+import { createHmac } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import type Provider from 'oidc-provider';
+import type { ClientMetadata } from 'oidc-provider';
+import type { Config } from '../config/config-type.ts';
+import type { Store } from '../adapters/store.ts';
+import { openStore } from '../adapters/open-store.ts';
+import { createDevIdp, type DevIdp } from './dev-idp/create-dev-idp.ts';
+import { demoClient, demoRoutes } from './demo/demo-routes.ts';
+import { errorHandling } from './errors.ts';
+import { healthRoutes } from './health-routes.ts';
+import { createAccessTokenVerifier } from './keys/access-token-verifier.ts';
+import { loadCookieSecrets } from './keys/cookie-secrets.ts';
+import { createSecretBox } from './keys/secret-box.ts';
+import { loadSigningKeys, publicJwk } from './keys/signing-keys.ts';
+import { loggerOptions } from './logger.ts';
+import { assetRoutes } from './pages/assets.ts';
+import { createFindAccount } from './provider/find-account.ts';
+import { createProvider } from './provider/create-provider.ts';
+import { interactionRoutes } from './provider/interaction-routes.ts';
+import { mountProvider, mountUnderPrefix } from './provider/mount-provider.ts';
+import { userinfoRoutes } from './provider/userinfo-route.ts';
+import { createUpstreamClient, type UpstreamSettings } from './upstream/upstream-client.ts';
+import { UPSTREAM_CALLBACK_PATH, upstreamLoginRoutes } from './upstream/upstream-login.ts';
+import { createUpstreamTokenVault, type UpstreamTokenVault } from './upstream/upstream-tokens.ts';
+
+export interface GatewayOptions {
+  /** A store to use instead of opening `config.store` (tests pass one with their own prefix). */
+  store?: Store;
+  /** Extra statically registered clients. */
+  clients?: ClientMetadata[];
+  /** Fastify logger option; defaults to pino at `config.logLevel`. */
+  logger?: boolean | object;
+}
+
+export interface GatewayContext {
+  config: Config;
+  store: Store;
+  provider: Provider;
+  /** The users' upstream tokens (exposed for operations and tests). */
+  vault: UpstreamTokenVault;
+  devIdp: DevIdp | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gateway: GatewayContext;
+  }
+}
+
+/** The path under which the development IdP is mounted in dev mode. */
+export const DEV_IDP_PATH = '/dev-idp';
+
+/** A secret derived from the gateway's first secret, so dev-mode clients need no configuration. */
+function derivedSecret(secret: string, purpose: string): string {
+  return createHmac('sha256', secret).update(purpose).digest('base64url');
+}
+
+export async function buildGateway(config: Config, options: GatewayOptions = {}): Promise<FastifyInstance> {
+  const ownStore = options.store === undefined;
+  const store = options.store ?? (await openStore(config.store));
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config.logLevel),
+    trustProxy: [...config.trustedProxies],
+    bodyLimit: 64 * 1024,
+  });
+  if (ownStore) app.addHook('onClose', async () => store.close());
+
+  const cookieSecrets = await loadCookieSecrets(config, store);
+  const signingKeys = await loadSigningKeys(store);
+  const jwks = { keys: signingKeys.map(publicJwk) };
+  const secureCookies = config.issuer.startsWith('https://');
+  const redirectUri = `${config.issuer}${UPSTREAM_CALLBACK_PATH}`;
+  const secret = cookieSecrets[0] ?? '';
+
+  let devIdp: DevIdp | undefined;
+  let upstreamSettings: UpstreamSettings;
+  if (config.devMode) {
+    const clientSecret = derivedSecret(secret, 'dev-idp upstream client');
+    devIdp = createDevIdp({
+      issuer: `${config.issuer}${DEV_IDP_PATH}`,
+      mountPath: DEV_IDP_PATH,
+      clients: [{ client_id: 'gateway', client_secret: clientSecret, redirect_uris: [redirectUri] }],
+    });
+    upstreamSettings = {
+      issuer: `${config.issuer}${DEV_IDP_PATH}`,
+      clientId: 'gateway',
+      clientSecret,
+      scopes: config.upstream.scopes,
+      redirectUri,
+      allowHttp: true,
+    };
+  } else {
+    upstreamSettings = {
+      issuer: config.upstream.issuer,
+      clientId: config.upstream.clientId ?? '',
+      clientSecret: config.upstream.clientSecret ?? '',
+      scopes: config.upstream.scopes,
+      redirectUri,
+      allowHttp: false,
+    };
+  }
+
+  const upstream = createUpstreamClient(upstreamSettings);
+  const vault = createUpstreamTokenVault(store, createSecretBox(cookieSecrets), upstream, config.ttl.refreshToken * 1000);
+  const policy = { hostedDomains: config.upstream.hostedDomains, allowedEmailDomains: config.allowedEmailDomains };
+  const findAccount = createFindAccount({
+    store,
+    vault,
+    policy,
+    recheckIntervalMs: config.upstream.recheckInterval * 1000,
+    log: app.log,
+  });
+
+  const clients: ClientMetadata[] = [...(options.clients ?? [])];
+  if (config.devMode) clients.push(demoClient(config.issuer, derivedSecret(secret, 'demo app client')));
+
+  const provider = createProvider({ config, store, signingKeys, cookieSecrets, findAccount, clients, log: app.log });
+  app.decorate('gateway', { config, store, provider, vault, devIdp });
+
+  await app.register(cookie, { secret: [...cookieSecrets] });
+  await app.register(errorHandling);
+  await app.register(assetRoutes);
+  await app.register(healthRoutes(store));
+  const upstreamLogin = { provider, store, upstream, vault, policy, issuer: config.issuer, secureCookies };
+  await app.register(upstreamLoginRoutes(upstreamLogin));
+  await app.register(interactionRoutes({ provider, store, upstreamLogin }));
+  if (devIdp) {
+    await mountUnderPrefix(app, DEV_IDP_PATH, devIdp.handler);
+    const demoSecret = derivedSecret(secret, 'demo app client');
+    await app.register(demoRoutes({ issuer: config.issuer, clientSecret: demoSecret, secureCookies }));
+  }
+
+  const verify = createAccessTokenVerifier(config.issuer, jwks);
+  await mountProvider(app, provider.callback(), {
+    trustedProxies: config.trustedProxies,
+    routes: userinfoRoutes('/me', { store, verify }),
+  });
+  return app;
+}

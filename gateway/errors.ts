@@ -1,0 +1,80 @@
+/**
+ * Typed errors with stable codes, and the one handler that writes every error body.
+ *
+ * OAuth endpoints are answered by oidc-provider itself (RFC 6749 §5.2 error JSON). Everything the
+ * gateway serves on its own answers `application/problem+json` (RFC 9457), and pages meant for
+ * people answer HTML. Nothing unexposed (stack, message of an unexpected error, token, secret)
+ * ever reaches a body: callers `switch` on `code`, never on message text.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { renderMessagePage } from './pages/message-page.ts';
+
+/** An error the gateway means to show, with an RFC 6749-style code. */
+export class GatewayError extends Error {
+  readonly code: string;
+  readonly status: number;
+  /** Safe to show to the caller. */
+  readonly description: string;
+  constructor(code: string, status: number, description: string, options?: { cause?: unknown }) {
+    super(description, options);
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = status;
+    this.description = description;
+  }
+}
+
+/** Writes an RFC 9457 problem document. */
+export function sendProblem(reply: FastifyReply, status: number, code: string, detail: string): FastifyReply {
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .type('application/problem+json')
+    .send({ type: `urn:gateway:error:${code}`, title: code, status, detail });
+}
+
+/** True when the request comes from a person's browser rather than an API client. */
+export function wantsHtml(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? '';
+  return accept.includes('text/html');
+}
+
+/** Answers an error as a page for people or as problem+json for programs. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: GatewayError): FastifyReply {
+  if (wantsHtml(request)) {
+    return reply
+      .code(error.status)
+      .header('cache-control', 'no-store')
+      .type('text/html; charset=utf-8')
+      .send(renderMessagePage(request.headers['accept-language'], { title: error.status >= 500 ? 'pageErrorTitle' : 'pageDeniedTitle', message: error.description }));
+  }
+  return sendProblem(reply, error.status, error.code, error.description);
+}
+
+function toGatewayError(error: FastifyError | Error): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const status = (error as FastifyError).statusCode;
+  // Fastify's own client errors (bad JSON, body too large, bad content type) are safe to name.
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = status === 413 ? 'request_too_large' : status === 415 ? 'unsupported_media_type' : 'invalid_request';
+    return new GatewayError(code, status, (error as FastifyError).message);
+  }
+  return new GatewayError('server_error', 500, 'The gateway could not complete this request.');
+}
+
+/** Installs the error and not-found handlers for the gateway's own routes. */
+export const errorHandling = fp(
+  async function errorHandling(app: FastifyInstance) {
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      const gatewayError = toGatewayError(error);
+      if (gatewayError.status >= 500) request.log.error({ err: error }, 'request failed');
+      else request.log.info({ code: gatewayError.code }, 'request refused');
+      return sendError(request, reply, gatewayError);
+    });
+    app.setNotFoundHandler((request, reply) =>
+      sendError(request, reply, new GatewayError('not_found', 404, 'There is nothing at this address.')),
+    );
+  },
+  { name: 'gateway-errors' },
+);

@@ -1,0 +1,28 @@
+/**
+ * Offline verification of the gateway's own access tokens (RFC 9068 §4): signature against the
+ * gateway's JWKS, `typ` at+jwt, `iss`, `exp`/`nbf`, and `aud` when the caller names one. Only
+ * asymmetric algorithms the gateway signs with are accepted (no `none`, no HMAC confusion).
+ */
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+
+export interface AccessTokenClaims extends JWTPayload {
+  sub: string;
+  client_id?: string;
+  scope?: string;
+}
+
+export type AccessTokenVerifier = (token: string, options?: { audience?: string | string[] }) => Promise<AccessTokenClaims>;
+
+export function createAccessTokenVerifier(issuer: string, jwks: JSONWebKeySet): AccessTokenVerifier {
+  const keySet = createLocalJWKSet(jwks);
+  return async (token, options = {}) => {
+    const { payload } = await jwtVerify(token, keySet, {
+      issuer,
+      typ: 'at+jwt',
+      algorithms: ['ES256', 'RS256'],
+      requiredClaims: ['sub', 'exp', 'iat'],
+      ...(options.audience === undefined ? {} : { audience: options.audience }),
+    });
+    return payload as AccessTokenClaims;
+  };
+}

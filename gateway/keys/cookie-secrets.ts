@@ -1,0 +1,20 @@
+/**
+ * Secrets for cookies and for encrypting upstream tokens at rest. From `GATEWAY_SECRETS` when set
+ * (the first signs, all verify: rotation); in development generated once and kept in the store, so
+ * that a restart and a second instance keep the same ones.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Config } from '../../config/config-type.ts';
+import type { Store } from '../../adapters/store.ts';
+
+const SECRETS_KEY = 'keys:cookie-secrets';
+
+/** The secrets to use, newest first. */
+export async function loadCookieSecrets(config: Config, store: Store): Promise<string[]> {
+  if (config.secrets.length > 0) return [...config.secrets];
+  const generated = [randomBytes(32).toString('base64url')];
+  if (await store.setIfAbsent(SECRETS_KEY, generated)) return generated;
+  const stored = await store.get<string[]>(SECRETS_KEY);
+  if (!stored || stored.length === 0) throw new Error('cookie secrets vanished from the store right after they were written');
+  return stored;
+}

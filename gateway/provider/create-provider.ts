@@ -1,0 +1,111 @@
+/**
+ * The gateway's OpenID Provider (face 2 in DESIGN.md): oidc-provider, configured, never
+ * re-implemented. This file is the whole configuration; the glue it names lives beside it.
+ */
+import Provider, { type ClientMetadata, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../../config/config-type.ts';
+import type { Store } from '../../adapters/store.ts';
+import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
+import type { PrivateJwk } from '../keys/signing-keys.ts';
+import { loadExistingGrant } from './load-existing-grant.ts';
+import { logoutSource, postLogoutSuccessSource, renderError } from './provider-pages.ts';
+import { resourceIndicatorsFeature } from './resource-servers.ts';
+import { scopeClaims, supportedScopes } from './scope-claims.ts';
+import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-policies.ts';
+import { validateClientMetadata } from './validate-client-metadata.ts';
+
+export interface ProviderDeps {
+  config: Config;
+  store: Store;
+  signingKeys: readonly PrivateJwk[];
+  cookieSecrets: readonly string[];
+  findAccount: FindAccount;
+  clients: ClientMetadata[];
+  log: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+/** Interactions (sign-in, consent) are served by the gateway's own routes under this path. */
+export const INTERACTION_PATH = '/interaction';
+
+/** Browsers' origins allowed for CORS: those of the client's own redirect URIs (SPAs). */
+function clientBasedCORS(_ctx: KoaContextWithOIDC, origin: string, client: { redirectUris?: readonly string[] }): boolean {
+  return (client.redirectUris ?? []).some((uri) => {
+    try {
+      return new URL(uri).origin === origin;
+    } catch {
+      return false;
+    }
+  });
+}
+
+export function createProvider(deps: ProviderDeps): Provider {
+  const { config } = deps;
+  const configuration: Configuration = {
+    adapter: createOidcAdapter(deps.store),
+    clients: deps.clients,
+    findAccount: deps.findAccount,
+    jwks: { keys: deps.signingKeys.map((key) => ({ ...key })) as NonNullable<Configuration['jwks']>['keys'] },
+    cookies: {
+      keys: [...deps.cookieSecrets],
+      // Own names, so the gateway's cookies never collide with another oidc-provider on the same host.
+      names: { session: 'gw_session', interaction: 'gw_interaction', resume: 'gw_resume' },
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    claims: { ...scopeClaims } as Configuration['claims'],
+    scopes: [...supportedScopes],
+    // Authorization code only (RFC 9700 §2.1.2: no implicit grant).
+    responseTypes: ['code'],
+    // ID tokens carry the profile claims too: many apps (Authlib, django) read them from there.
+    conformIdTokenClaims: false,
+    allowOmittingSingleRegisteredRedirectUri: false,
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+    },
+    extraClientMetadata: {
+      properties: ['first_party', 'resources'],
+      validator: validateClientMetadata,
+    },
+    clientBasedCORS,
+    features: {
+      devInteractions: { enabled: false },
+      introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
+      revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      resourceIndicators: resourceIndicatorsFeature({ accessTokenTtl: config.ttl.accessToken }),
+    },
+    interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}` },
+    loadExistingGrant,
+    // Every client allowed the refresh_token grant gets a refresh token (as Keycloak does); it
+    // rotates on every use (RFC 9700 §4.14.2).
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    renderError,
+    ttl: {
+      AccessToken: config.ttl.accessToken,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 3600,
+      RefreshToken: config.ttl.refreshToken,
+      Grant: config.ttl.refreshToken,
+      Session: config.ttl.session,
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  // The gateway normally runs behind a proxy that terminates TLS; X-Forwarded-* from anyone but a
+  // trusted proxy are stripped before a request reaches the provider (mount-provider.ts).
+  provider.proxy = true;
+
+  provider.on('server_error', (_ctx: unknown, error: Error) => deps.log.error({ err: error }, 'oidc-provider server_error'));
+  for (const event of ['authorization.error', 'grant.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error'] as const) {
+    (provider.on as (name: string, listener: (...args: never[]) => void) => void)(event, (_ctx: unknown, error: { error?: string; error_description?: string; status?: number }) => {
+      if ((error.status ?? 400) < 500) deps.log.info({ event, error: error.error, description: error.error_description }, 'oauth request refused');
+    });
+  }
+  return provider;
+}

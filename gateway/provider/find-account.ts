@@ -1,0 +1,72 @@
+/**
+ * oidc-provider's `findAccount`: local accounts, plus the upstream re-check on refresh.
+ *
+ * When an app refreshes its tokens, the user's upstream account is confirmed at most once per
+ * `recheckInterval` (as Dex does): the upstream userinfo is called with the stored upstream token
+ * (refreshed on expiry or 401), the profile is updated and the sign-in policy applied again. A
+ * gone upstream grant or a policy that no longer admits the user makes the account "not found",
+ * which oidc-provider turns into `invalid_grant` for the app: never a 500.
+ */
+import { errors, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Store } from '../../adapters/store.ts';
+import { accountClaims, type Account } from '../accounts/account.ts';
+import { findAccountBySub, saveAccount } from '../accounts/account-store.ts';
+import { checkIdentity, type IdentityPolicy } from '../upstream/check-identity.ts';
+import { upstreamProfile } from '../upstream/upstream-profile.ts';
+import { UpstreamLinkGoneError, type UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
+
+export interface FindAccountDeps {
+  store: Store;
+  vault: UpstreamTokenVault;
+  policy: IdentityPolicy;
+  recheckIntervalMs: number;
+  log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+/** RFC 6749 §5.2 has no code for "try again later"; OIDC/OAuth use `temporarily_unavailable`. */
+class TemporarilyUnavailable extends errors.OIDCProviderError {
+  constructor(description: string) {
+    super(503, 'temporarily_unavailable');
+    this.error_description = description;
+  }
+}
+
+function toOidcAccount(account: Account) {
+  const claims = accountClaims(account);
+  return { accountId: account.sub, claims: () => claims as { sub: string } };
+}
+
+async function recheckUpstream(deps: FindAccountDeps, account: Account): Promise<Account | undefined> {
+  try {
+    const info = await deps.vault.userinfo(account.sub, account.upstream.sub);
+    const profile = upstreamProfile(info, undefined);
+    const refusal = checkIdentity(profile, deps.policy);
+    if (refusal) {
+      deps.log.info({ sub: account.sub, reason: refusal.description }, 'upstream re-check: account no longer admitted');
+      return undefined;
+    }
+    const updated: Account = { ...account, ...profile, updatedAt: Date.now(), upstreamCheckedAt: Date.now() };
+    await saveAccount(deps.store, updated);
+    return updated;
+  } catch (error) {
+    if (error instanceof UpstreamLinkGoneError) {
+      deps.log.info({ sub: account.sub, reason: error.message }, 'upstream re-check: upstream link ended');
+      return undefined;
+    }
+    deps.log.warn({ sub: account.sub, err: error }, 'upstream re-check failed');
+    throw new TemporarilyUnavailable('the upstream identity provider could not be reached; try again shortly');
+  }
+}
+
+export function createFindAccount(deps: FindAccountDeps): FindAccount {
+  return async (_ctx: KoaContextWithOIDC, sub: string, token?: unknown) => {
+    const account = await findAccountBySub(deps.store, sub);
+    if (!account) return undefined;
+    const isRefresh = (token as { kind?: string } | undefined)?.kind === 'RefreshToken';
+    if (isRefresh && Date.now() - account.upstreamCheckedAt >= deps.recheckIntervalMs) {
+      const checked = await recheckUpstream(deps, account);
+      return checked ? toOidcAccount(checked) : undefined;
+    }
+    return toOidcAccount(account);
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * The interactions oidc-provider hands to the gateway (`interactions.url`): sign-in goes to the
+ * upstream (Google), consent is shown for third-party clients. The interaction is bound to the
+ * browser by oidc-provider's interaction cookie (SameSite=Lax, path-scoped to the uid), so a
+ * cross-site form post cannot confirm someone else's consent.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { Store } from '../../adapters/store.ts';
+import { findAccountBySub } from '../accounts/account-store.ts';
+import { GatewayError } from '../errors.ts';
+import { renderConsentPage } from '../pages/consent-page.ts';
+import { beginUpstreamLogin, type UpstreamLoginDeps } from '../upstream/upstream-login.ts';
+import { INTERACTION_PATH } from './create-provider.ts';
+
+export interface InteractionDeps {
+  provider: Provider;
+  store: Store;
+  upstreamLogin: UpstreamLoginDeps;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+async function details(provider: Provider, request: FastifyRequest, reply: { raw: import('node:http').ServerResponse }): Promise<Details> {
+  try {
+    return await provider.interactionDetails(request.raw, reply.raw);
+  } catch (error) {
+    if (error instanceof errors.SessionNotFound || error instanceof errors.InvalidRequest) {
+      throw new GatewayError('invalid_request', 400, 'This sign-in has expired or was opened in another browser. Please start again from the app.');
+    }
+    throw error;
+  }
+}
+
+function checkUid(request: FastifyRequest, interaction: Details): void {
+  const { uid } = request.params as { uid: string };
+  if (uid !== interaction.uid) throw new GatewayError('invalid_request', 400, 'This sign-in does not match your browser session. Please start again.');
+}
+
+export function interactionRoutes(deps: InteractionDeps) {
+  return async function routes(app: FastifyInstance) {
+    // The consent forms post no fields; accept their (empty) urlencoded body.
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_req, body, done) =>
+      done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+    );
+
+    app.get(`${INTERACTION_PATH}/:uid`, async (request, reply) => {
+      const interaction = await details(deps.provider, request, reply);
+      checkUid(request, interaction);
+      reply.header('cache-control', 'no-store');
+      if (interaction.prompt.name === 'login') {
+        const hint = interaction.params['login_hint'];
+        return beginUpstreamLogin(deps.upstreamLogin, reply, {
+          uid: interaction.uid,
+          forceConsent: false,
+          loginHint: typeof hint === 'string' ? hint : undefined,
+        });
+      }
+      const client = await deps.provider.Client.find(String(interaction.params['client_id']));
+      if (!client) throw new GatewayError('invalid_client', 400, 'The app that sent you here is not registered.');
+      const account = interaction.session?.accountId ? await findAccountBySub(deps.store, interaction.session.accountId) : undefined;
+      const scopes = String(interaction.params['scope'] ?? 'openid').split(' ').filter(Boolean);
+      return reply.type('text/html; charset=utf-8').send(
+        renderConsentPage(request.headers['accept-language'], {
+          uid: interaction.uid,
+          clientName: client.clientName ?? client.clientId,
+          scopes,
+          accountLabel: account?.email ?? account?.preferred_username,
+        }),
+      );
+    });
+
+    app.post(`${INTERACTION_PATH}/:uid/confirm`, async (request, reply) => {
+      const interaction = await details(deps.provider, request, reply);
+      checkUid(request, interaction);
+      if (interaction.prompt.name !== 'consent' || !interaction.session?.accountId) {
+        throw new GatewayError('invalid_request', 400, 'There is nothing to confirm for this sign-in.');
+      }
+      const { Grant } = deps.provider;
+      const grant = interaction.grantId
+        ? await Grant.find(interaction.grantId)
+        : new Grant({ accountId: interaction.session.accountId, clientId: String(interaction.params['client_id']) });
+      if (!grant) throw new GatewayError('invalid_request', 400, 'This sign-in has expired. Please start again.');
+      const missing = interaction.prompt.details as {
+        missingOIDCScope?: string[];
+        missingOIDCClaims?: string[];
+        missingResourceScopes?: Record<string, string[]>;
+      };
+      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+      for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+        grant.addResourceScope(indicator, scopes.join(' '));
+      }
+      const grantId = await grant.save();
+      reply.hijack();
+      await deps.provider.interactionFinished(request.raw, reply.raw, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    });
+
+    app.post(`${INTERACTION_PATH}/:uid/abort`, async (request, reply) => {
+      const interaction = await details(deps.provider, request, reply);
+      checkUid(request, interaction);
+      reply.hijack();
+      await deps.provider.interactionFinished(
+        request.raw,
+        reply.raw,
+        { error: 'access_denied', error_description: 'The user denied the request.' },
+        { mergeWithLastSubmission: false },
+      );
+    });
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Mounts oidc-provider (a Koa app) inside Fastify, as STACK-NOTES measured to work: a catch-all
+ * route in its own encapsulated scope with a pass-through body parser, so the provider reads the
+ * raw body itself (Fastify's parsers would answer 415 on form posts or eat JSON bodies), while
+ * the gateway's own routes, more specific, win over the wildcard.
+ *
+ * The provider runs with `proxy = true` (it sits behind nginx that terminates TLS), so
+ * X-Forwarded-* headers are removed here unless the peer is a trusted proxy: a client can never
+ * make the provider believe it was reached over https or through another host.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import proxyaddr from 'proxy-addr';
+
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface MountOptions {
+  trustedProxies: readonly string[];
+  /** Extra routes that must also see the raw body (registered inside the same scope). */
+  routes?: (scope: FastifyInstance) => Promise<void> | void;
+}
+
+/** Removes forwarded headers unless the immediate peer is a trusted proxy. */
+export function forwardedHeaderFilter(trustedProxies: readonly string[]): (req: IncomingMessage) => void {
+  const trust = proxyaddr.compile([...trustedProxies]);
+  return (req) => {
+    const peer = req.socket.remoteAddress ?? '';
+    if (peer && trust(peer, 0)) return;
+    for (const name of Object.keys(req.headers)) {
+      if (name.startsWith('x-forwarded-') || name === 'forwarded') delete req.headers[name];
+    }
+  };
+}
+
+/** Registers `handler` for every path not served by a more specific route. */
+export async function mountProvider(app: FastifyInstance, handler: NodeHandler, options: MountOptions): Promise<void> {
+  const filter = forwardedHeaderFilter(options.trustedProxies);
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    scope.all('/*', (request, reply) => {
+      reply.hijack();
+      filter(request.raw);
+      handler(request.raw, reply.raw);
+    });
+    await options.routes?.(scope);
+  });
+}
+
+/**
+ * Mounts a Node handler under `prefix`, the way Express mounts a sub-app: the handler sees paths
+ * relative to the prefix in `req.url`, and the full path in `req.originalUrl`.
+ */
+export async function mountUnderPrefix(app: FastifyInstance, prefix: string, handler: NodeHandler): Promise<void> {
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    const forward = (request: { raw: IncomingMessage }, reply: { hijack(): void; raw: ServerResponse }) => {
+      reply.hijack();
+      handler(request.raw, reply.raw);
+    };
+    scope.all(prefix, forward);
+    scope.all(`${prefix}/*`, forward);
+  });
+}

@@ -1,0 +1,41 @@
+/**
+ * The pages oidc-provider renders itself (errors it cannot redirect, the logout confirmation and
+ * the signed-out page), in the gateway's own look and language. Error pages show only the OAuth
+ * `error` and its description, never a stack.
+ */
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { messagesFor } from '../pages/i18n.ts';
+import { escapeHtml, layout } from '../pages/layout.ts';
+import { renderMessagePage } from '../pages/message-page.ts';
+
+export function renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): void {
+  ctx.type = 'html';
+  ctx.set('cache-control', 'no-store');
+  ctx.body = renderMessagePage(ctx.get('accept-language'), {
+    title: 'pageErrorTitle',
+    message: out.error_description ?? out.error,
+    extraHtml: `<p class="muted">${escapeHtml(out.error)}</p>`,
+  });
+}
+
+export function logoutSource(ctx: KoaContextWithOIDC, form: string): void {
+  const t = messagesFor(ctx.get('accept-language'));
+  ctx.type = 'html';
+  ctx.body = layout({
+    lang: t.lang,
+    brand: t.brand,
+    title: t.signOutQuestion,
+    body: `<h1>${escapeHtml(t.signOutQuestion)}</h1>
+${form}
+<div class="actions">
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">${escapeHtml(t.signOutYes)}</button>
+<button class="secondary" type="submit" form="op.logoutForm">${escapeHtml(t.signOutNo)}</button>
+</div>`,
+  });
+}
+
+export function postLogoutSuccessSource(ctx: KoaContextWithOIDC): void {
+  const t = messagesFor(ctx.get('accept-language'));
+  ctx.type = 'html';
+  ctx.body = renderMessagePage(ctx.get('accept-language'), { title: 'signedOutTitle', message: t.signedOutBody });
+}

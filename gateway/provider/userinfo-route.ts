@@ -1,0 +1,49 @@
+/**
+ * UserInfo (OIDC Core §5.3) for the gateway's JWT access tokens.
+ *
+ * oidc-provider's own userinfo endpoint refuses access tokens issued for a resource server, and
+ * every access token the gateway issues is one (RFC 9068 JWTs, see resource-servers.ts). So the
+ * gateway answers `/me` itself: the JWT is verified offline, and the claims released are those of
+ * the scopes the token carries, by the same table oidc-provider uses (scope-claims.ts).
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Store } from '../../adapters/store.ts';
+import { accountClaims } from '../accounts/account.ts';
+import { findAccountBySub } from '../accounts/account-store.ts';
+import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
+import { claimsForScope } from './scope-claims.ts';
+
+/** RFC 6750 §3: the challenge that tells the client what went wrong. */
+function challenge(reply: FastifyReply, status: 400 | 401, error: 'invalid_request' | 'invalid_token', description: string) {
+  return reply
+    .code(status)
+    .header('www-authenticate', `Bearer realm="gateway", error="${error}", error_description="${description}"`)
+    .header('cache-control', 'no-store')
+    .send({ error, error_description: description });
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+export function userinfoRoutes(path: string, deps: { store: Store; verify: AccessTokenVerifier }) {
+  return async function routes(app: FastifyInstance) {
+    const handler = async (request: { headers: Record<string, string | string[] | undefined> }, reply: FastifyReply) => {
+      const header = request.headers.authorization;
+      const token = bearerToken(typeof header === 'string' ? header : undefined);
+      if (!token) return challenge(reply, 401, 'invalid_token', 'no bearer access token was sent');
+      let claims;
+      try {
+        claims = await deps.verify(token);
+      } catch {
+        return challenge(reply, 401, 'invalid_token', 'the access token is invalid or has expired');
+      }
+      const account = await findAccountBySub(deps.store, claims.sub);
+      if (!account) return challenge(reply, 401, 'invalid_token', 'the account behind this token no longer exists');
+      return reply.header('cache-control', 'no-store').send({ ...claimsForScope(claims.scope ?? 'openid', accountClaims(account)), sub: account.sub });
+    };
+    app.get(path, handler);
+    app.post(path, handler);
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The gateway as a relying party toward the upstream IdP (Google, or the development IdP).
+ *
+ * Discovery is lazy and retried: the gateway starts even while the upstream is unreachable, and
+ * the first sign-in after it comes back works. The code exchange uses oauth4webapi (the library
+ * under openid-client) directly for one reason: Google may answer the token request without an
+ * `id_token`, and openid-client decides whether to require one *before* it sees the response
+ * (passing `expectedNonce` makes an id_token mandatory; omitting it makes a nonce in the id_token an
+ * error). Here we look at the response first, then check the nonce exactly when an id_token came.
+ */
+import * as client from 'openid-client';
+import * as oauth from 'oauth4webapi';
+import { isLoopbackUrl } from './is-loopback-url.ts';
+
+export interface UpstreamSettings {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: readonly string[];
+  redirectUri: string;
+  /** Plain http allowed (loopback issuers, and the embedded development IdP). */
+  allowHttp: boolean;
+}
+
+/** The upstream's tokens as the gateway keeps them. */
+export interface UpstreamTokens {
+  access_token: string;
+  refresh_token?: string;
+  /** Epoch ms; undefined when the upstream did not say. */
+  expires_at?: number;
+  scope?: string;
+}
+
+export interface CodeExchangeResult {
+  tokens: UpstreamTokens;
+  /** The id_token's claims when one came, already checked (iss, aud, exp, nonce). */
+  idTokenClaims: Record<string, unknown> | undefined;
+}
+
+export interface UpstreamClient {
+  readonly settings: UpstreamSettings;
+  /** The discovered configuration (cached; a failed discovery is retried on the next call). */
+  configuration(): Promise<client.Configuration>;
+  authorizationUrl(parameters: Record<string, string>): Promise<URL>;
+  /** RFC 6749 §4.1.3 with PKCE (RFC 7636) and state; the nonce is checked when an id_token comes. */
+  exchangeCode(callbackUrl: URL, checks: { state: string; codeVerifier: string; nonce: string }): Promise<CodeExchangeResult>;
+  /** OIDC Core §5.3; `expectedSub` pins the subject (§5.3.2: it must match the id_token's). */
+  userinfo(accessToken: string, expectedSub: string | undefined): Promise<Record<string, unknown>>;
+  refresh(refreshToken: string): Promise<UpstreamTokens>;
+}
+
+function toTokens(response: oauth.TokenEndpointResponse, previousRefreshToken?: string): UpstreamTokens {
+  const refresh = response.refresh_token ?? previousRefreshToken;
+  return {
+    access_token: response.access_token,
+    ...(refresh === undefined ? {} : { refresh_token: refresh }),
+    ...(typeof response.expires_in === 'number' ? { expires_at: Date.now() + response.expires_in * 1000 } : {}),
+    ...(typeof response.scope === 'string' ? { scope: response.scope } : {}),
+  };
+}
+
+/** Creates the upstream client; nothing is fetched until first use. */
+export function createUpstreamClient(settings: UpstreamSettings): UpstreamClient {
+  if (settings.issuer.startsWith('http://') && !settings.allowHttp && !isLoopbackUrl(settings.issuer)) {
+    throw new Error('the upstream issuer must use https:// (http:// is accepted on loopback only)');
+  }
+  let pending: Promise<client.Configuration> | undefined;
+  const insecure = settings.issuer.startsWith('http://');
+
+  async function discover(): Promise<client.Configuration> {
+    const configuration = await client.discovery(
+      new URL(settings.issuer),
+      settings.clientId,
+      { client_secret: settings.clientSecret },
+      client.ClientSecretPost(settings.clientSecret),
+      insecure ? { execute: [client.allowInsecureRequests], timeout: 10 } : { timeout: 10 },
+    );
+    return configuration;
+  }
+
+  async function configuration(): Promise<client.Configuration> {
+    pending ??= discover().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  }
+
+  return {
+    settings,
+    configuration,
+
+    async authorizationUrl(parameters) {
+      return client.buildAuthorizationUrl(await configuration(), {
+        redirect_uri: settings.redirectUri,
+        scope: settings.scopes.join(' '),
+        response_type: 'code',
+        ...parameters,
+      });
+    },
+
+    async exchangeCode(callbackUrl, checks) {
+      const config = await configuration();
+      const as = config.serverMetadata();
+      const oauthClient: oauth.Client = { client_id: settings.clientId };
+      const auth = oauth.ClientSecretPost(settings.clientSecret);
+      const options = { [oauth.allowInsecureRequests]: insecure, signal: AbortSignal.timeout(10_000) };
+      // RFC 9207: validateAuthResponse also checks the `iss` parameter when the upstream sends it.
+      const params = oauth.validateAuthResponse(as, oauthClient, callbackUrl.searchParams, checks.state);
+      const response = await oauth.authorizationCodeGrantRequest(
+        as, oauthClient, auth, params, settings.redirectUri, checks.codeVerifier, options,
+      );
+      const peek = (await response.clone().json().catch(() => ({}))) as { id_token?: unknown };
+      const hasIdToken = typeof peek.id_token === 'string';
+      const result = await oauth.processAuthorizationCodeResponse(
+        as, oauthClient, response, hasIdToken ? { expectedNonce: checks.nonce } : undefined,
+      );
+      const claims = hasIdToken ? oauth.getValidatedIdTokenClaims(result) : undefined;
+      return { tokens: toTokens(result), idTokenClaims: claims ? { ...claims } : undefined };
+    },
+
+    async userinfo(accessToken, expectedSub) {
+      const info = await client.fetchUserInfo(await configuration(), accessToken, expectedSub ?? client.skipSubjectCheck);
+      return { ...info };
+    },
+
+    async refresh(refreshToken) {
+      const response = await client.refreshTokenGrant(await configuration(), refreshToken);
+      return toTokens(response, refreshToken);
+    },
+  };
+}

@@ -1,0 +1,175 @@
+/**
+ * Sign-in at the upstream (Google): the authorization request and `/upstream/callback`.
+ *
+ * Each attempt is a transaction kept server-side under its `state` (RFC 6749 §10.12), with the
+ * PKCE verifier (RFC 7636) and the nonce, and bound to the browser by a cookie holding the same
+ * state: a callback whose state does not match that cookie (login CSRF, a tampered or replayed
+ * URL) is refused, and each transaction is used at most once.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import * as client from 'openid-client';
+import type Provider from 'oidc-provider';
+import type { Store } from '../../adapters/store.ts';
+import { GatewayError, sendError } from '../errors.ts';
+import { resolveAccount } from '../accounts/account-store.ts';
+import { checkIdentity, type IdentityPolicy } from './check-identity.ts';
+import type { UpstreamClient } from './upstream-client.ts';
+import { upstreamProfile } from './upstream-profile.ts';
+import type { UpstreamTokenVault } from './upstream-tokens.ts';
+
+export const UPSTREAM_CALLBACK_PATH = '/upstream/callback';
+const TX_COOKIE = 'gw_upstream';
+const TX_TTL_MS = 10 * 60 * 1000;
+
+interface UpstreamTransaction {
+  /** The oidc-provider interaction this sign-in completes. */
+  uid: string;
+  codeVerifier: string;
+  nonce: string;
+  /** Whether this attempt asked the upstream for consent again (to obtain a refresh token). */
+  forcedConsent: boolean;
+}
+
+export interface UpstreamLoginDeps {
+  provider: Provider;
+  store: Store;
+  upstream: UpstreamClient;
+  vault: UpstreamTokenVault;
+  policy: IdentityPolicy;
+  issuer: string;
+  secureCookies: boolean;
+  metrics?: { authorizationRedirects: number };
+}
+
+const txKey = (state: string) => `upstream-tx:${state}`;
+
+/** Redirects the browser to the upstream's authorization endpoint for interaction `uid`. */
+export async function beginUpstreamLogin(
+  deps: UpstreamLoginDeps,
+  reply: FastifyReply,
+  options: { uid: string; forceConsent: boolean; loginHint?: string | undefined },
+): Promise<FastifyReply> {
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const tx: UpstreamTransaction = { uid: options.uid, codeVerifier, nonce, forcedConsent: options.forceConsent };
+  await deps.store.set(txKey(state), tx, TX_TTL_MS);
+  const parameters: Record<string, string> = {
+    state,
+    nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    // Google: a refresh token only with access_type=offline, and again only with prompt=consent.
+    access_type: 'offline',
+  };
+  if (options.forceConsent) parameters['prompt'] = 'consent';
+  if (options.loginHint) parameters['login_hint'] = options.loginHint;
+  if (deps.policy.hostedDomains.length === 1) parameters['hd'] = deps.policy.hostedDomains[0] ?? '';
+  const url = await deps.upstream.authorizationUrl(parameters);
+  reply.setCookie(TX_COOKIE, state, {
+    path: UPSTREAM_CALLBACK_PATH,
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: deps.secureCookies,
+    maxAge: TX_TTL_MS / 1000,
+  });
+  return reply.redirect(url.href, 303);
+}
+
+function badCallback(description: string): GatewayError {
+  return new GatewayError('invalid_request', 400, description);
+}
+
+/** Takes the transaction for `state` exactly once, after checking it belongs to this browser. */
+async function takeTransaction(deps: UpstreamLoginDeps, request: FastifyRequest, state: string | undefined): Promise<UpstreamTransaction> {
+  const cookieState = request.cookies[TX_COOKIE];
+  if (!state) throw badCallback('The sign-in answer has no state. Please start again.');
+  if (!cookieState || cookieState !== state) {
+    throw badCallback('This sign-in answer does not belong to this browser (state mismatch). Please start again.');
+  }
+  const tx = await deps.store.get<UpstreamTransaction>(txKey(state));
+  // setIfAbsent makes the transaction single-use even when the same callback arrives twice at once.
+  if (!tx || !(await deps.store.setIfAbsent(`upstream-tx-used:${state}`, 1, TX_TTL_MS))) {
+    throw badCallback('This sign-in has expired or was already used. Please start again.');
+  }
+  await deps.store.delete(txKey(state));
+  return tx;
+}
+
+async function finishInteraction(deps: UpstreamLoginDeps, uid: string, result: object): Promise<string> {
+  const interaction = await deps.provider.Interaction.find(uid);
+  if (!interaction) throw badCallback('This sign-in took too long and has expired. Please start again.');
+  interaction.result = result as typeof interaction.result;
+  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+  return interaction.returnTo;
+}
+
+function safeMessage(error: unknown): { code?: unknown; message?: unknown } {
+  // Upstream errors may carry response bodies (tokens) in `cause`: log only code and message.
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  return { code, message };
+}
+
+export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
+  return async function routes(app: FastifyInstance) {
+    app.get(UPSTREAM_CALLBACK_PATH, async (request, reply) => {
+      const query = request.query as Record<string, string | undefined>;
+      reply.clearCookie(TX_COOKIE, { path: UPSTREAM_CALLBACK_PATH });
+      let tx: UpstreamTransaction;
+      try {
+        tx = await takeTransaction(deps, request, query['state']);
+      } catch (error) {
+        if (error instanceof GatewayError) return sendError(request, reply, error);
+        throw error;
+      }
+
+      if (query['error'] !== undefined) {
+        // RFC 6749 §4.1.2.1: the upstream refused or failed; tell the app, do not guess.
+        request.log.info({ upstreamError: query['error'] }, 'upstream answered the sign-in with an error');
+        const returnTo = await finishInteraction(deps, tx.uid, {
+          error: 'access_denied',
+          error_description: 'The identity provider did not complete the sign-in.',
+        });
+        return reply.redirect(returnTo, 303);
+      }
+
+      const currentUrl = new URL(request.url, deps.issuer);
+      let exchange;
+      let userinfo;
+      try {
+        exchange = await deps.upstream.exchangeCode(currentUrl, { state: query['state'] ?? '', codeVerifier: tx.codeVerifier, nonce: tx.nonce });
+        const idTokenSub = exchange.idTokenClaims?.['sub'];
+        userinfo = await deps.upstream.userinfo(exchange.tokens.access_token, typeof idTokenSub === 'string' ? idTokenSub : undefined);
+      } catch (error) {
+        request.log.warn({ err: safeMessage(error) }, 'upstream sign-in could not be verified');
+        return sendError(request, reply, new GatewayError('upstream_error', 502, 'The identity provider\'s answer could not be verified. Please start again.'));
+      }
+
+      const upstreamSub = userinfo['sub'];
+      if (typeof upstreamSub !== 'string' || upstreamSub.length === 0) {
+        return sendError(request, reply, new GatewayError('upstream_error', 502, 'The identity provider did not say who you are.'));
+      }
+      const profile = upstreamProfile(userinfo, exchange.idTokenClaims);
+      const refusal = checkIdentity(profile, deps.policy);
+      if (refusal) {
+        request.log.info({ reason: refusal.description }, 'sign-in refused by policy');
+        return sendError(request, reply, refusal);
+      }
+
+      const account = await resolveAccount(deps.store, { iss: deps.upstream.settings.issuer, sub: upstreamSub }, profile);
+      const stored = await deps.vault.load(account.sub);
+      const refreshToken = exchange.tokens.refresh_token ?? stored?.refresh_token;
+      await deps.vault.save(account.sub, { ...exchange.tokens, ...(refreshToken ? { refresh_token: refreshToken } : {}) });
+      if (!refreshToken && !tx.forcedConsent) {
+        // Google gives a refresh token only on first consent: ask once more, with prompt=consent.
+        return beginUpstreamLogin(deps, reply, { uid: tx.uid, forceConsent: true, loginHint: profile.email });
+      }
+
+      const returnTo = await finishInteraction(deps, tx.uid, {
+        login: { accountId: account.sub, remember: true, amr: ['fed'] },
+      });
+      request.log.info({ sub: account.sub }, 'signed in through the upstream');
+      return reply.redirect(returnTo, 303);
+    });
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * The identity from an upstream sign-in: from the userinfo response, with the id_token's claims
+ * filling any gap. Both are optional upstream (Google may omit the id_token), but their `sub`
+ * must agree (OIDC Core §5.3.2), which fetchUserInfo checks when given the id_token's sub.
+ */
+import type { UpstreamProfile } from '../accounts/account.ts';
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** Google has sent `email_verified` both as a boolean and as the string "true". */
+function bool(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return undefined;
+}
+
+/** Merges userinfo over id_token claims into the profile we keep. */
+export function upstreamProfile(userinfo: Record<string, unknown>, idToken: Record<string, unknown> | undefined): UpstreamProfile {
+  const pick = (name: string) => userinfo[name] ?? idToken?.[name];
+  return {
+    email: str(pick('email'))?.toLowerCase(),
+    email_verified: bool(pick('email_verified')),
+    name: str(pick('name')),
+    given_name: str(pick('given_name')),
+    family_name: str(pick('family_name')),
+    picture: str(pick('picture')),
+    locale: str(pick('locale')),
+    hd: str(pick('hd'))?.toLowerCase(),
+  };
+}

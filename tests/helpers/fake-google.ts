@@ -1,0 +1,106 @@
+/**
+ * The fake Google for tests: the development IdP on its own `node:http` server at
+ * http://127.0.0.1:<free port>, plus a scripted browser sign-in.
+ *
+ * @module
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createDevIdp } from '../../gateway/dev-idp/create-dev-idp.ts';
+import type { DevIdp, DevIdpOptions } from '../../gateway/dev-idp/create-dev-idp.ts';
+
+/** A running fake Google. */
+export interface FakeGoogle {
+  /** e.g. `http://127.0.0.1:53123`; discovery is at `${issuer}/.well-known/openid-configuration`. */
+  issuer: string;
+  idp: DevIdp;
+  close(): Promise<void>;
+}
+
+/** Starts the development IdP on 127.0.0.1, on a port the system picks. */
+export async function startFakeGoogle(options: Omit<DevIdpOptions, 'issuer'>): Promise<FakeGoogle> {
+  let idp: DevIdp | undefined;
+  const server = createServer((req, res) => {
+    if (idp === undefined) {
+      res.statusCode = 503;
+      res.end();
+      return;
+    }
+    idp.handler(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://127.0.0.1:${port}`;
+  idp = createDevIdp({ ...options, issuer });
+  const running = idp;
+  return {
+    issuer,
+    idp: running,
+    close: () => new Promise<void>((resolve, reject) => {
+      server.close((err) => (err ? reject(err) : resolve()));
+      server.closeAllConnections();
+    }),
+  };
+}
+
+/** Who signs in at the fake Google; `sub`, `email_verified` and `hd` override the defaults. */
+export interface FakeGoogleIdentity {
+  email: string;
+  name?: string;
+  sub?: string;
+  email_verified?: boolean;
+  hd?: string;
+}
+
+const MAX_STEPS = 20;
+
+/**
+ * Plays the browser from `authUrl` (the IdP's authorization URL, or any URL that redirects to it)
+ * to the redirect back to the client: follows redirects one by one, submits the sign-in form
+ * with `identity` and the consent form if one is shown. Returns that last Location, the client's
+ * redirect_uri with `code` and `state` (or `error`). `fetchWithJar` must keep cookies like a
+ * browser; it is always called with `redirect: 'manual'`.
+ */
+export async function signInAtFakeGoogle(
+  authUrl: string,
+  fetchWithJar: (url: string, init?: RequestInit) => Promise<Response>,
+  identity: FakeGoogleIdentity,
+): Promise<string> {
+  let url = authUrl;
+  let init: RequestInit = { redirect: 'manual' };
+  for (let step = 0; step < MAX_STEPS; step += 1) {
+    const response = await fetchWithJar(url, init);
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location !== null) {
+      await response.body?.cancel();
+      const next = new URL(location, url);
+      // The authorization response (RFC 6749 §4.1.2 and §4.1.2.1) is the redirect that carries
+      // `code` or `error`; no redirect inside the IdP does.
+      if (next.searchParams.has('code') || next.searchParams.has('error')) return next.href;
+      url = next.href;
+      init = { redirect: 'manual' };
+      continue;
+    }
+    const html = await response.text();
+    const action = /<form\b[^>]*\baction="([^"]*)"/i.exec(html)?.[1];
+    if (response.status !== 200 || action === undefined) {
+      throw new Error(`fake Google sign-in stopped at ${new URL(url).pathname}: HTTP ${response.status}`);
+    }
+    const form = new URLSearchParams({ email: identity.email });
+    if (identity.name !== undefined) form.set('name', identity.name);
+    if (identity.sub !== undefined) form.set('sub', identity.sub);
+    if (identity.email_verified !== undefined) form.set('email_verified', String(identity.email_verified));
+    if (identity.hd !== undefined) form.set('hd', identity.hd);
+    url = new URL(action.replaceAll('&amp;', '&'), url).href;
+    init = {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+    };
+  }
+  throw new Error(`fake Google sign-in did not return to the client within ${MAX_STEPS} steps`);
+}
