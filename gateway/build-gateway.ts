@@ -120,7 +120,8 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   const clients: ClientMetadata[] = [...(options.clients ?? [])];
   if (config.devMode) clients.push(demoClient(config.issuer, derivedSecret(secret, 'demo app client')));
 
-  const provider = createProvider({ config, store, signingKeys, cookieSecrets, findAccount, clients, log: app.log });
+  const upstreamLinkAlive = async (sub: string) => (await vault.load(sub)) !== undefined;
+  const provider = createProvider({ config, store, signingKeys, cookieSecrets, findAccount, clients, upstreamLinkAlive, log: app.log });
   app.decorate('gateway', { config, store, provider, vault, devIdp });
 
   await app.register(cookie, { secret: [...cookieSecrets] });

@@ -7,6 +7,7 @@ import type { Config } from '../../config/config-type.ts';
 import type { Store } from '../../adapters/store.ts';
 import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
+import { createInteractionPolicy } from './interaction-policy.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from './provider-pages.ts';
 import { resourceIndicatorsFeature } from './resource-servers.ts';
@@ -21,6 +22,8 @@ export interface ProviderDeps {
   cookieSecrets: readonly string[];
   findAccount: FindAccount;
   clients: ClientMetadata[];
+  /** False when the user's upstream tokens are gone: the next authorization goes to the upstream. */
+  upstreamLinkAlive: (sub: string) => Promise<boolean>;
   log: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
@@ -78,7 +81,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       resourceIndicators: resourceIndicatorsFeature({ accessTokenTtl: config.ttl.accessToken }),
     },
-    interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}` },
+    interactions: {
+      policy: createInteractionPolicy(deps.upstreamLinkAlive),
+      url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
+    },
     loadExistingGrant,
     // Every client allowed the refresh_token grant gets a refresh token (as Keycloak does); it
     // rotates on every use (RFC 9700 §4.14.2).
