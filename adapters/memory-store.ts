@@ -15,6 +15,7 @@
  */
 import { Keyv, type DeserializedData } from 'keyv';
 import type { Store } from './store.ts';
+import { StoreUnavailableError } from './store-errors.ts';
 import { encodeValue, positiveTtl, setTtl } from './store-input.ts';
 
 /** What keyv keeps per key; the atomic operations below read and write the same shape. */
@@ -26,9 +27,8 @@ interface Entry {
 /** How often entries that expired without being read again are swept out of the Map. */
 const SWEEP_INTERVAL_MS = 60_000;
 
-/** One entry as JSON text: `encodeValue` first, so undefined and functions are refused. */
-function encodeEntry(value: unknown, expires: number | undefined): string {
-  const json = encodeValue(value);
+/** One entry as JSON text, around the value's JSON text (from `encodeValue`, which refuses undefined). */
+function entryText(json: string, expires: number | undefined): string {
   return expires === undefined ? `{"value":${json}}` : `{"value":${json},"expires":${expires}}`;
 }
 
@@ -50,7 +50,7 @@ export function createMemoryStore(): Store {
     namespace: '',
     useKeyPrefix: false,
     throwOnErrors: true,
-    serialize: (data: DeserializedData<unknown>) => encodeEntry(data.value, data.expires),
+    serialize: (data: DeserializedData<unknown>) => entryText(encodeValue(data.value), data.expires),
     deserialize: <T>(text: string) => JSON.parse(text) as DeserializedData<T>,
   });
   let closed = false;
@@ -66,7 +66,7 @@ export function createMemoryStore(): Store {
   sweeper.unref();
 
   function assertOpen(): void {
-    if (closed) throw new Error('the memory store is closed');
+    if (closed) throw new StoreUnavailableError('the memory store is closed');
   }
 
   function liveEntry(key: string, now: number): Entry | undefined {
@@ -102,11 +102,11 @@ export function createMemoryStore(): Store {
     async setIfAbsent(key, value, ttlMs) {
       assertOpen();
       const ttl = positiveTtl(ttlMs, 'setIfAbsent');
-      const text = encodeEntry(value, undefined);
+      const json = encodeValue(value);
       // Synchronous from here to the write: no other call can run in between.
       const now = Date.now();
       if (liveEntry(key, now)) return false;
-      map.set(key, ttl === undefined ? text : encodeEntry(value, now + ttl));
+      map.set(key, entryText(json, ttl === undefined ? undefined : now + ttl));
       return true;
     },
 
@@ -131,7 +131,7 @@ export function createMemoryStore(): Store {
       const expires = entry && Array.isArray(entry.value)
         ? (entry.expires === undefined ? undefined : Math.max(entry.expires, now + ttl))
         : now + ttl;
-      map.set(key, encodeEntry(members, expires));
+      map.set(key, entryText(JSON.stringify(members), expires));
     },
 
     async setMembers(key) {

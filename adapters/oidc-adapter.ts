@@ -88,6 +88,11 @@ function adapterFor(store: Store, model: string): Adapter {
   return {
     async upsert(id, payload, expiresIn) {
       const ttlMs = typeof expiresIn === 'number' ? expiresIn * 1000 : undefined;
+      if (ttlMs !== undefined && ttlMs <= 0) {
+        // Born expired: nothing to keep (and sets refuse a TTL <= 0).
+        await destroyRecord(store, model, id);
+        return;
+      }
       const expiresAt = ttlMs === undefined ? null : Date.now() + ttlMs;
       // Indexes first, record last: whoever sees the record can also find it through its grant.
       const writes: Promise<void>[] = [];

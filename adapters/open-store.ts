@@ -1,7 +1,9 @@
 /**
  * Opens the store a URL names, so configuration picks the backend with one setting:
  * `memory://`, `sqlite://PATH` (relative to the working directory; `sqlite:///abs/path` for an
- * absolute one), `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS).
+ * absolute one), `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS), and a Redis Cluster
+ * as `redis+cluster://[user:pass@]host:port,host:port,…` (`rediss+cluster://` for TLS; any
+ * reachable nodes of the cluster, the client discovers the rest).
  *
  * Backends are imported on demand, so a memory or SQLite gateway never loads the Redis client and
  * a Redis gateway never opens `node:sqlite`.
@@ -36,7 +38,9 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       return createSqliteStore(resolve(process.cwd(), decodeURIComponent(path)), { prefix });
     }
     case 'redis':
-    case 'rediss': {
+    case 'rediss':
+    case 'redis+cluster':
+    case 'rediss+cluster': {
       const { createRedisStore } = await import('./redis-store.ts');
       return createRedisStore(url, { prefix });
     }
@@ -44,7 +48,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       // Only the scheme in the message: the rest of a URL may carry a password.
       throw new Error(
         `unsupported store URL scheme ${scheme === undefined ? '(none)' : `"${scheme}:"`}; `
-        + 'expected memory://, sqlite://PATH, redis://host:port or rediss://host:port',
+        + 'expected memory://, sqlite://PATH, redis://host:port, rediss://host:port or redis+cluster://host:port,host:port',
       );
   }
 }

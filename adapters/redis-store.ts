@@ -1,32 +1,49 @@
 /**
- * The shared store: Redis, for several gateway instances behind one load balancer.
+ * The shared store: Redis, for several gateway instances behind one load balancer. One server
+ * (`redis://`, `rediss://`; user, password and db in the URL) or a Redis Cluster
+ * (`redis+cluster://[user:pass@]host:port,host:port,…`, or `rediss+cluster://` for TLS), the
+ * distributed engine for when one machine is not enough: the listed nodes are only where the
+ * client starts; it learns the slot map from them and follows MOVED/ASK redirections by itself.
  *
- * Plain get/set/delete go through keyv 5.6 + @keyv/redis, with the key prefix given ONCE as
- * KeyvRedis's namespace and an empty separator (`new Keyv({ store: new KeyvRedis(url) })` would
- * prefix twice, `keyv::keyv:k`), and `throwOnErrors` on both layers, since keyv otherwise turns
- * "Redis is down" into "not found". keyv's serializer is replaced so Redis holds the value's plain
- * JSON text, with the expiry left to Redis's own PX: the atomic operations below then write and
- * compare exactly what keyv reads.
+ * Plain get/set/delete go through keyv 5.6 + @keyv/redis (which speaks to a cluster too), with
+ * the key prefix given ONCE as KeyvRedis's namespace and an empty separator
+ * (`new Keyv({ store: new KeyvRedis(url) })` would prefix twice, `keyv::keyv:k`), and
+ * `throwOnErrors` on both layers, since keyv otherwise turns "Redis is down" into "not found".
+ * keyv's serializer is replaced so Redis holds the value's plain JSON text, with the expiry left
+ * to Redis's own PX: the atomic operations below then write and compare exactly what keyv reads.
  *
  * The atomic operations bypass keyv (it has no atomics, and read-then-write on it was measured to
- * let 5 parallel redemptions of one code all win) and use the node-redis client underneath:
- * - setIfAbsent: `SET key json NX PX ttl`;
- * - deleteIfValue: a four-line Lua GET-compare-DEL that compares strings and never decodes or
- *   rewrites JSON inside Lua (Redis 7.0's cjson turns `[]` into `{}`);
- * - sets: `SADD` + `PEXPIRE NX` + `PEXPIRE GT` in one MULTI: a new set gets the TTL, an existing
- *   one only ever gets a later expiry (the GT/NX flags need Redis >= 7.0).
+ * let 5 parallel redemptions of one code all win) and go to the node-redis client underneath:
+ * - setIfAbsent: `SET key json NX [PX ttl]`;
+ * - deleteIfValue: a Lua GET-compare-DEL that compares strings and never decodes or rewrites
+ *   JSON inside Lua (Redis 7.0's cjson turns `[]` into `{}`);
+ * - addToSet: a Lua `SADD` + `PEXPIRE NX` + `PEXPIRE GT`: a new set gets the TTL, an existing one
+ *   only ever a later expiry (the NX/GT flags need Redis >= 7.0).
+ *
+ * Cluster and hash slots: every Store operation touches exactly ONE key (one command or one
+ * script with one key), so on a cluster each runs atomically on the one master that owns its
+ * slot, and no key needs a `{hash tag}` to share a slot with another: nothing here is CROSSSLOT.
+ * The contract is single-key on purpose; what spans keys (a grant's set and its tokens, a
+ * consumption marker and its record) is ordered by the oidc Adapter on top (see
+ * oidc-adapter.ts), not made atomic by co-location, which could not work anyway: a token is
+ * found by its id alone, so its key cannot carry its grant's id. Without tags the keys spread
+ * over every master, which is what a cluster is for. Do not put `{…}` in the key prefix on a
+ * cluster: the first `{…}` of a key is its hash tag, so it would pin every key to one slot.
  *
  * Failing fast: while the connection is down, commands are rejected at once
  * (`disableOfflineQueue`) instead of queueing, and every call also races a 1 s deadline (node-redis's
  * own command timeout stops counting once a command is written, so a stalled server would
- * otherwise hang it). The client reconnects by itself with a capped backoff. Opening fails within
- * a few seconds with a clear error when Redis cannot be reached at all, so a typo in the URL
- * stops the start-up instead of producing a gateway that fails every request. Messages name the
- * host, never the URL's password.
+ * otherwise hang it). Failures reach the caller as StoreUnavailableError (503
+ * temporarily_unavailable, see store-errors.ts). The client reconnects by itself with a capped
+ * backoff (100 ms doubling to 1 s), so service resumes within about a second of Redis coming
+ * back. Opening fails within a few seconds with a clear error when Redis cannot be reached at
+ * all, so a typo in the URL stops the start-up instead of producing a gateway that fails every
+ * request. Messages name the hosts, never the URL's password.
  */
-import KeyvRedis, { createClient } from '@keyv/redis';
+import KeyvRedis, { createClient, createCluster, type RedisClientType, type RedisClusterType } from '@keyv/redis';
 import { Keyv, type DeserializedData } from 'keyv';
 import type { Store } from './store.ts';
+import { asStoreError, StoreUnavailableError } from './store-errors.ts';
 import { encodeValue, positiveTtl, setTtl } from './store-input.ts';
 
 /** Options of {@link createRedisStore}. */
@@ -37,10 +54,16 @@ export interface RedisStoreOptions {
 
 /** Every call settles within this, and so does each connection attempt. */
 const CALL_TIMEOUT_MS = 1_000;
+/** PING settles sooner, so `/readyz` answers within a second even while Redis stalls. */
+const PING_TIMEOUT_MS = 500;
 /** Connection attempts at start-up before giving up (about a second when nothing listens). */
 const INITIAL_ATTEMPTS = 3;
-/** Reconnect backoff once connected: 100 ms doubling up to 2 s, forever. */
-const MAX_BACKOFF_MS = 2_000;
+/**
+ * Reconnect backoff once connected: 100 ms doubling up to 1 s, forever. A short cap: an attempt
+ * to a dead loopback or LAN address costs one refused SYN, and the cap is how long service can
+ * stay down after Redis is back.
+ */
+const MAX_BACKOFF_MS = 1_000;
 
 /** Compare-and-delete on the stored string; see the header for why it stays string-only. */
 const DELETE_IF_VALUE = `
@@ -49,69 +72,188 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
-/** `redis://host:port/db`, without user or password, for error messages. */
-function describe(url: URL): string {
-  return `${url.protocol}//${url.hostname}:${url.port || '6379'}${url.pathname === '/' ? '' : url.pathname}`;
+/** Add a member, give a new set the TTL, and only ever lengthen an existing set's TTL. */
+const ADD_TO_SET = `
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2], 'NX')
+redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')
+return 1`;
+
+/** Where the store connects to, parsed from its URL. */
+interface RedisTarget {
+  cluster: boolean;
+  tls: boolean;
+  nodes: Array<{ host: string; port: number }>;
+  username: string | undefined;
+  password: string | undefined;
+  /** For messages: scheme, hosts and db, never the user or password. */
+  where: string;
 }
 
-/** Rejects after {@link CALL_TIMEOUT_MS} if `promise` has not settled (and then ignores it). */
-function withDeadline<T>(promise: Promise<T>, what: string, where: string): Promise<T> {
+const URL_SHAPES = 'redis://[user:pass@]host:port[/db], rediss://…, or redis+cluster://[user:pass@]host:port,host:port';
+
+/** `host:port` or `[v6]:port` (port defaults to 6379). */
+function parseHostPort(text: string): { host: string; port: number } {
+  const match = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(text);
+  if (!match?.[1]) throw new Error(`the Redis Cluster store URL has a bad node "${text}" (expected host:port)`);
+  return { host: match[1].replace(/^\[|\]$/g, ''), port: Number(match[2] ?? 6379) };
+}
+
+/** Parses a store URL; errors never echo the URL (it may carry a password). */
+export function parseRedisUrl(url: string): RedisTarget {
+  const scheme = /^([a-z+]+):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === 'redis+cluster' || scheme === 'rediss+cluster') {
+    // The WHATWG URL parser refuses a host list, so the authority is split by hand.
+    const match = /^[a-z+]+:\/\/(?:([^@/]*)@)?([^/?#]+)(\/[^?#]*)?$/i.exec(url);
+    if (!match?.[2]) throw new Error(`the Redis store URL is not valid (expected ${URL_SHAPES})`);
+    const [, userinfo, hostList, path] = match;
+    if (path !== undefined && path !== '/' && path !== '/0') {
+      throw new Error('a Redis Cluster has only database 0: drop the /db from the redis+cluster:// URL');
+    }
+    const colon = userinfo?.indexOf(':') ?? -1;
+    const username = userinfo ? decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon)) : undefined;
+    const password = userinfo && colon >= 0 ? decodeURIComponent(userinfo.slice(colon + 1)) : undefined;
+    const nodes = hostList.split(',').filter(Boolean).map(parseHostPort);
+    const tls = scheme === 'rediss+cluster';
+    return {
+      cluster: true,
+      tls,
+      nodes,
+      username: username || undefined,
+      password,
+      where: `${scheme}://${nodes.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',')}`,
+    };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`the Redis store URL is not a valid URL (expected ${URL_SHAPES})`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new Error(`the Redis store URL must start with redis://, rediss:// or redis+cluster://, not ${parsed.protocol}//`);
+  }
+  return {
+    cluster: false,
+    tls: parsed.protocol === 'rediss:',
+    nodes: [{ host: parsed.hostname, port: Number(parsed.port || 6379) }],
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    where: `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`,
+  };
+}
+
+/** Rejects after `ms` (default {@link CALL_TIMEOUT_MS}) if `promise` has not settled (and then ignores it). */
+function withDeadline<T>(promise: Promise<T>, what: string, where: string, ms = CALL_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`Redis at ${where} did not answer ${what} within ${CALL_TIMEOUT_MS} ms`)),
-      CALL_TIMEOUT_MS,
+      () => reject(new StoreUnavailableError(`Redis at ${where} did not answer ${what} within ${ms} ms`)),
+      ms,
     );
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /**
- * Connects to `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS) and resolves once the
- * first connection is up; rejects with a clear Error (cause attached) when it cannot be made.
+ * What the store sends besides keyv, the same on one server and on a cluster: a command routed
+ * by its one key, a PING of every master, and closing.
+ */
+interface Connection {
+  client: RedisClientType | RedisClusterType;
+  send<T>(key: string, readOnly: boolean, args: string[]): Promise<T>;
+  pingAll(): Promise<void>;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+/**
+ * Connects and resolves once the first connection is up (on a cluster: the slot map is known
+ * and every master connected); rejects with a clear Error (cause attached) when it cannot be made.
+ */
+async function connect(url: string, target: RedisTarget): Promise<Connection> {
+  let connectedOnce = false;
+  const socket = {
+    connectTimeout: CALL_TIMEOUT_MS,
+    // Returning the cause (an Error) makes the pending connect() reject with it.
+    reconnectStrategy: (retries: number, cause: Error) => {
+      if (connectedOnce) return Math.min(100 * 2 ** retries, MAX_BACKOFF_MS);
+      return retries < INITIAL_ATTEMPTS - 1 ? 200 : cause;
+    },
+  };
+  if (!target.cluster) {
+    const client = createClient({
+      url,
+      disableOfflineQueue: true,
+      commandOptions: { timeout: CALL_TIMEOUT_MS },
+      socket,
+    }) as unknown as RedisClientType;
+    // Connection errors surface as rejected calls and a failing ping(); without a listener,
+    // an 'error' event would crash the process.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+    } catch (error) {
+      // A given-up connect has closed the client already; only a half-open one needs destroying.
+      if (client.isOpen) client.destroy();
+      throw new Error(`cannot connect to Redis at ${target.where}: ${(error as Error).message}`, { cause: error });
+    }
+    connectedOnce = true;
+    return {
+      client,
+      send: (_key, _readOnly, args) => client.sendCommand(args),
+      pingAll: async () => {
+        await client.ping();
+      },
+      close: () => client.close(),
+      destroy: () => client.destroy(),
+    };
+  }
+
+  const cluster = createCluster({
+    rootNodes: target.nodes.map(({ host, port }) => ({ socket: { host, port } })),
+    defaults: {
+      ...(target.username ? { username: target.username } : {}),
+      ...(target.password ? { password: target.password } : {}),
+      disableOfflineQueue: true,
+      socket: target.tls ? { ...socket, tls: true as const } : socket,
+    },
+    // Replicas may lag behind their master: a code consumed a moment ago could look unused there.
+    useReplicas: false,
+  }) as unknown as RedisClusterType;
+  cluster.on('error', () => {});
+  cluster.on('node-error', () => {});
+  try {
+    await cluster.connect();
+  } catch (error) {
+    cluster.destroy();
+    throw new Error(`cannot connect to the Redis Cluster at ${target.where}: ${(error as Error).message}`, { cause: error });
+  }
+  connectedOnce = true;
+  return {
+    client: cluster,
+    send: (key, readOnly, args) => cluster.sendCommand(key, readOnly, args),
+    // Ready means every slot can be served: each master answers (a cluster missing one refuses
+    // every command anyway once it notices, with CLUSTERDOWN).
+    pingAll: async () => {
+      await Promise.all(cluster.masters.map(async (master) => (await cluster.nodeClient(master)).ping()));
+    },
+    close: () => cluster.close(),
+    destroy: () => cluster.destroy(),
+  };
+}
+
+/**
+ * Connects to the URL (see the header for the forms) and resolves once connected; rejects with a
+ * clear Error (cause attached) when it cannot.
  */
 export async function createRedisStore(url: string, options: RedisStoreOptions = {}): Promise<Store> {
   const prefix = options.prefix ?? 'gateway:';
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // Not the URL itself in the message: it may carry a password.
-    throw new Error('the Redis store URL is not a valid URL (expected redis://[user:pass@]host:port[/db])');
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new Error(`the Redis store URL must start with redis:// or rediss://, not ${parsed.protocol}//`);
-  }
-  const where = describe(parsed);
+  const target = parseRedisUrl(url);
+  const { where } = target;
+  const connection = await connect(url, target);
 
-  let connectedOnce = false;
-  const client = createClient({
-    url,
-    disableOfflineQueue: true,
-    commandOptions: { timeout: CALL_TIMEOUT_MS },
-    socket: {
-      connectTimeout: CALL_TIMEOUT_MS,
-      // Returning the cause (an Error) makes the pending connect() reject with it.
-      reconnectStrategy: (retries: number, cause: Error) => {
-        if (connectedOnce) return Math.min(100 * 2 ** retries, MAX_BACKOFF_MS);
-        return retries < INITIAL_ATTEMPTS - 1 ? 200 : cause;
-      },
-    },
-  });
-  // Connection errors surface as rejected calls and a failing ping(); without a listener,
-  // an 'error' event would crash the process.
-  client.on('error', () => {});
-
-  try {
-    await client.connect();
-  } catch (error) {
-    // A given-up connect has closed the client already; only a half-open one needs destroying.
-    if (client.isOpen) client.destroy();
-    throw new Error(`cannot connect to Redis at ${where}: ${(error as Error).message}`, { cause: error });
-  }
-  connectedOnce = true;
-
-  const keyvRedis = new KeyvRedis(client as unknown as ConstructorParameters<typeof KeyvRedis>[0], {
+  const keyvRedis = new KeyvRedis(connection.client as unknown as ConstructorParameters<typeof KeyvRedis>[0], {
     namespace: prefix,
     keyPrefixSeparator: '',
     throwOnErrors: true,
@@ -127,25 +269,33 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
   });
 
   let closed = false;
-  function guard<T>(what: string, run: () => Promise<T>): Promise<T> {
-    if (closed) return Promise.reject(new Error('the Redis store is closed'));
-    return withDeadline(run(), what, where);
+  /** Runs one round trip under the deadline, failures as StoreUnavailableError. */
+  function guard<T>(what: string, run: () => Promise<T>, ms = CALL_TIMEOUT_MS): Promise<T> {
+    if (closed) return Promise.reject(new StoreUnavailableError('the Redis store is closed'));
+    return withDeadline(run(), what, where, ms).catch((error: unknown) => {
+      throw asStoreError(`Redis at ${where} failed ${what}`, error);
+    });
   }
 
   return {
-    kind: 'redis',
+    kind: target.cluster ? 'redis-cluster' : 'redis',
 
     get<T>(key: string): Promise<T | undefined> {
       // keyv answers undefined for absent; a stored null comes back as null.
       return guard('GET', () => keyv.get<T>(key));
     },
 
-    set(key, value, ttlMs) {
-      return guard('SET', async () => {
+    async set(key, value, ttlMs) {
+      const ttl = setTtl(ttlMs);
+      if (ttl === 'delete') {
         encodeValue(value);
-        const ttl = setTtl(ttlMs);
-        if (ttl === 'delete') await keyv.delete(key);
-        else await keyv.set(key, value, ttl);
+        return guard('DEL', async () => {
+          await keyv.delete(key);
+        });
+      }
+      // keyv.set encodes (and refuses) the value through the serializer above.
+      return guard('SET', async () => {
+        await keyv.set(key, value, ttl);
       });
     },
 
@@ -155,54 +305,43 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
       });
     },
 
-    setIfAbsent(key, value, ttlMs) {
-      return guard('SET NX', async () => {
-        const json = encodeValue(value);
-        const ttl = positiveTtl(ttlMs, 'setIfAbsent');
-        const reply = await client.set(prefix + key, json, ttl === undefined
-          ? { condition: 'NX' }
-          : { condition: 'NX', expiration: { type: 'PX', value: ttl } });
-        return reply === 'OK';
-      });
+    async setIfAbsent(key, value, ttlMs) {
+      const json = encodeValue(value);
+      const ttl = positiveTtl(ttlMs, 'setIfAbsent');
+      const args = ['SET', prefix + key, json, 'NX', ...(ttl === undefined ? [] : ['PX', String(ttl)])];
+      const reply = await guard('SET NX', () => connection.send<string | null>(prefix + key, false, args));
+      return reply === 'OK';
     },
 
-    deleteIfValue(key, expected) {
-      return guard('compare-and-delete', async () => {
-        const json = encodeValue(expected);
-        const deleted = await client.eval(DELETE_IF_VALUE, { keys: [prefix + key], arguments: [json] });
-        return deleted === 1;
-      });
+    async deleteIfValue(key, expected) {
+      const json = encodeValue(expected);
+      const deleted = await guard('compare-and-delete', () =>
+        connection.send<number>(prefix + key, false, ['EVAL', DELETE_IF_VALUE, '1', prefix + key, json]));
+      return deleted === 1;
     },
 
-    addToSet(key, member, ttlMs) {
-      return guard('SADD', async () => {
-        const ttl = positiveTtl(ttlMs, 'addToSet') as number;
-        await client.multi()
-          .sAdd(prefix + key, member)
-          .pExpire(prefix + key, ttl, 'NX')
-          .pExpire(prefix + key, ttl, 'GT')
-          .exec();
-      });
+    async addToSet(key, member, ttlMs) {
+      const ttl = positiveTtl(ttlMs, 'addToSet') as number;
+      await guard('SADD', () =>
+        connection.send(prefix + key, false, ['EVAL', ADD_TO_SET, '1', prefix + key, member, String(ttl)]));
     },
 
     setMembers(key) {
-      return guard('SMEMBERS', () => client.sMembers(prefix + key));
+      return guard('SMEMBERS', () => connection.send<string[]>(prefix + key, true, ['SMEMBERS', prefix + key]));
     },
 
     ping() {
-      return guard('PING', async () => {
-        await client.ping();
-      });
+      return guard('PING', () => connection.pingAll(), PING_TIMEOUT_MS);
     },
 
     async close() {
       if (closed) return;
       closed = true;
       try {
-        await withDeadline(client.close(), 'QUIT', where);
+        await withDeadline(connection.close(), 'QUIT', where);
       } catch {
-        // Down or stalled: drop the socket rather than wait for it.
-        client.destroy();
+        // Down or stalled: drop the sockets rather than wait for them.
+        connection.destroy();
       }
     },
   };

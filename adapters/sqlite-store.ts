@@ -25,6 +25,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Store } from './store.ts';
+import { asStoreError, StoreUnavailableError } from './store-errors.ts';
 import { encodeValue, positiveTtl, setTtl } from './store-input.ts';
 
 /** Options of {@link createSqliteStore}. */
@@ -104,7 +105,19 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   let closed = false;
 
   function assertOpen(): void {
-    if (closed) throw new Error('the SQLite store is closed');
+    if (closed) throw new StoreUnavailableError('the SQLite store is closed');
+  }
+
+  /**
+   * Runs statements; a failure (SQLITE_BUSY past the timeout, a full disk, an I/O error) becomes
+   * StoreUnavailableError. Input is checked before, so a bad argument stays a TypeError.
+   */
+  function exec<T>(what: string, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      throw asStoreError(`SQLite ${what}`, error);
+    }
   }
 
   /** Called on writes: cheap (indexed) and at most once per interval. */
@@ -115,7 +128,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   }
 
   function readJson(key: string, now: number): unknown {
-    const row = statements.get.get({ key: prefix + key, now });
+    const row = exec('get', () => statements.get.get({ key: prefix + key, now }));
     return row === undefined ? undefined : JSON.parse(row['value'] as string);
   }
 
@@ -132,17 +145,19 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       const json = encodeValue(value);
       const ttl = setTtl(ttlMs);
       const now = Date.now();
-      if (ttl === 'delete') {
-        statements.delete.run({ key: prefix + key });
-      } else {
-        statements.set.run({ key: prefix + key, value: json, expiresAt: ttl === undefined ? null : now + ttl });
-      }
-      purgeNowAndThen(now);
+      exec('set', () => {
+        if (ttl === 'delete') {
+          statements.delete.run({ key: prefix + key });
+        } else {
+          statements.set.run({ key: prefix + key, value: json, expiresAt: ttl === undefined ? null : now + ttl });
+        }
+        purgeNowAndThen(now);
+      });
     },
 
     async delete(key) {
       assertOpen();
-      statements.delete.run({ key: prefix + key });
+      exec('delete', () => statements.delete.run({ key: prefix + key }));
     },
 
     async setIfAbsent(key, value, ttlMs) {
@@ -150,19 +165,23 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       const json = encodeValue(value);
       const ttl = positiveTtl(ttlMs, 'setIfAbsent');
       const now = Date.now();
-      const { changes } = statements.setIfAbsent.run({
-        key: prefix + key,
-        value: json,
-        expiresAt: ttl === undefined ? null : now + ttl,
-        now,
+      const { changes } = exec('setIfAbsent', () => {
+        const result = statements.setIfAbsent.run({
+          key: prefix + key,
+          value: json,
+          expiresAt: ttl === undefined ? null : now + ttl,
+          now,
+        });
+        purgeNowAndThen(now);
+        return result;
       });
-      purgeNowAndThen(now);
       return Number(changes) === 1;
     },
 
     async deleteIfValue(key, expected) {
       assertOpen();
-      const { changes } = statements.deleteIfValue.run({ key: prefix + key, value: encodeValue(expected), now: Date.now() });
+      const value = encodeValue(expected);
+      const { changes } = exec('deleteIfValue', () => statements.deleteIfValue.run({ key: prefix + key, value, now: Date.now() }));
       return Number(changes) === 1;
     },
 
@@ -170,8 +189,10 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       assertOpen();
       const ttl = positiveTtl(ttlMs, 'addToSet') as number;
       const now = Date.now();
-      statements.addToSet.run({ key: prefix + key, member, expiresAt: now + ttl, now });
-      purgeNowAndThen(now);
+      exec('addToSet', () => {
+        statements.addToSet.run({ key: prefix + key, member, expiresAt: now + ttl, now });
+        purgeNowAndThen(now);
+      });
     },
 
     async setMembers(key) {
@@ -182,7 +203,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
 
     async ping() {
       assertOpen();
-      statements.ping.get();
+      exec('ping', () => statements.ping.get());
     },
 
     async close() {

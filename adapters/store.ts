@@ -10,7 +10,7 @@
  */
 export interface Store {
   /** Which backend this is, for logs and `/readyz`. */
-  readonly kind: 'memory' | 'sqlite' | 'redis';
+  readonly kind: 'memory' | 'sqlite' | 'redis' | 'redis-cluster';
   /** A JSON value (a fresh copy), or undefined when absent or expired. */
   get<T = unknown>(key: string): Promise<T | undefined>;
   /**
@@ -38,8 +38,14 @@ export interface Store {
   addToSet(key: string, member: string, ttlMs: number): Promise<void>;
   /** The set's members (empty when absent). */
   setMembers(key: string): Promise<string[]>;
-  /** Resolves when the backend answers; rejects (fast, well under 1 s) when it does not. */
+  /**
+   * Resolves when the backend answers (on a cluster: every master); rejects (fast, well under
+   * 1 s) when it does not.
+   */
   ping(): Promise<void>;
   /** Releases the connection or file; later calls reject. */
   close(): Promise<void>;
 }
+
+// Every method rejects with StoreUnavailableError (store-errors.ts: 503 temporarily_unavailable)
+// when the backend fails or is closed; TypeError/RangeError only for a caller's bad input.

@@ -1,3 +1,5 @@
+import type { HostRule } from './forward-auth-parsers.ts';
+
 /** The levels pino knows, quietest last. */
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -36,10 +38,18 @@ export interface Config {
   /** Initial access token for RFC 7591 dynamic registration; undefined = registration off. */
   registrationToken: string | undefined;
   clientsFile: string | undefined;
+  /** Seconds a client's previous secret keeps working after a rotation; 0 = none. */
+  secretRotationGrace: number;
   /** Cookie domains for forward auth; [] = the request's host. */
   cookieDomains: readonly string[];
   /** Hosts `rd` may point at (`.example.com` matches subdomains); defaults to the cookie domains. */
   redirectDomains: readonly string[];
+  /** Path prefixes answered with a JSON 401 instead of a sign-in page. */
+  apiPaths: readonly string[];
+  /** Forward-auth rules per host. */
+  hostRules: readonly HostRule[];
+  /** Group name → member e-mail addresses. */
+  groups: Readonly<Record<string, readonly string[]>>;
   ttl: { accessToken: number; refreshToken: number; session: number };
   /** Seconds a just-rotated refresh token may be presented again; 0 = no grace. */
   refreshGrace: number;

@@ -2,9 +2,10 @@ import { z } from 'zod';
 import type { Config } from './config-type.ts';
 import { optionalSetting, setting, settingsRegistry, type SettingMeta } from './setting.ts';
 import { parseGatewayIssuer, parseStoreUrl, parseUpstreamIssuer } from './url-parsers.ts';
+import { parseGroups, parseHostRules } from './forward-auth-parsers.ts';
 import {
   parseAddressRanges, parseDomains, parseInteger, parseLifetime, parseLogLevel, parseLongSecret,
-  parseScopes, parseSeconds, parseSecrets, parseText,
+  parseList, parseScopes, parseSeconds, parseSecrets, parseText,
 } from './value-parsers.ts';
 
 export type { Config, LogLevel } from './config-type.ts';
@@ -71,6 +72,10 @@ export const settingsShape = {
     { description: 'JSON or YAML list of statically registered clients', defaultText: 'none' },
     parseText,
   ),
+  GATEWAY_SECRET_ROTATION_GRACE: setting(
+    { description: 'seconds during which a client\'s old secret keeps working after `npx gateway clients rotate-secret` (or a new secret in `GATEWAY_CLIENTS_FILE`), so that apps can be redeployed with the new one; 0 ends the old secret at once', default: '86400' },
+    parseSeconds,
+  ),
   GATEWAY_COOKIE_DOMAINS: optionalSetting(
     { description: 'cookie domains for forward auth, comma-separated (e.g. `.example.com`)', defaultText: 'the request\'s host' },
     parseDomains('cookie'),
@@ -78,6 +83,18 @@ export const settingsShape = {
   GATEWAY_REDIRECT_DOMAINS: optionalSetting(
     { description: 'hosts that `rd` may send a browser back to, comma-separated (`.example.com` matches subdomains; `:port` allowed)', defaultText: 'the cookie domains' },
     parseDomains('redirect'),
+  ),
+  GATEWAY_API_PATHS: optionalSetting(
+    { description: 'path prefixes of API routes, comma-separated: a caller not signed in gets a JSON 401 there instead of a sign-in page (as with `Accept: application/json`)', defaultText: 'none' },
+    parseList,
+  ),
+  GATEWAY_HOST_RULES: optionalSetting(
+    { description: 'who may pass forward auth per host: JSON list of `{"host", "allowed_emails", "allowed_email_domains", "allowed_groups"}` (`host` may be `.example.com`; the most specific rule applies); 403 when not met', defaultText: 'none: every signed-in user' },
+    parseHostRules,
+  ),
+  GATEWAY_GROUPS: optionalSetting(
+    { description: 'groups, as JSON `{"group": ["e-mail", …]}`: sent in `X-Auth-Request-Groups` and the `groups` claim, and usable in `GATEWAY_HOST_RULES`', defaultText: 'none' },
+    parseGroups,
   ),
   GATEWAY_ACCESS_TOKEN_TTL: setting({ description: 'lifetime of access tokens, in seconds', default: '300' }, parseLifetime),
   GATEWAY_REFRESH_TOKEN_TTL: setting({ description: 'lifetime of refresh tokens, in seconds', default: '1209600' }, parseLifetime),
@@ -158,8 +175,12 @@ function toConfig(s: Settings): Config {
     allowedEmailDomains: s.GATEWAY_ALLOWED_EMAIL_DOMAINS ?? [],
     registrationToken: s.GATEWAY_REGISTRATION_TOKEN,
     clientsFile: s.GATEWAY_CLIENTS_FILE,
+    secretRotationGrace: s.GATEWAY_SECRET_ROTATION_GRACE,
     cookieDomains,
     redirectDomains: s.GATEWAY_REDIRECT_DOMAINS ?? cookieDomains,
+    apiPaths: s.GATEWAY_API_PATHS ?? [],
+    hostRules: s.GATEWAY_HOST_RULES ?? [],
+    groups: s.GATEWAY_GROUPS ?? {},
     ttl: {
       accessToken: s.GATEWAY_ACCESS_TOKEN_TTL,
       refreshToken: s.GATEWAY_REFRESH_TOKEN_TTL,

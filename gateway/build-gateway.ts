@@ -28,6 +28,17 @@ import { userinfoRoutes } from './provider/userinfo-route.ts';
 import { createUpstreamClient, type UpstreamSettings } from './upstream/upstream-client.ts';
 import { UPSTREAM_CALLBACK_PATH, upstreamLoginRoutes } from './upstream/upstream-login.ts';
 import { createUpstreamTokenVault, type UpstreamTokenVault } from './upstream/upstream-tokens.ts';
+import { setUpClients } from './clients/set-up-clients.ts';
+import { createAccessTokenClaims } from './provider/access-token-claims.ts';
+import { createSsoSessionEnder } from './provider/end-sso-session.ts';
+import { BoundedCache } from './forward-auth/bounded-cache.ts';
+import { allowForwardAuthRedirects, FORWARD_AUTH_CLIENT_ID, forwardAuthClient } from './forward-auth/forward-auth-client.ts';
+import { forwardAuthRoutes } from './forward-auth/forward-auth-routes.ts';
+import { createForwardAuthSessions } from './forward-auth/forward-auth-sessions.ts';
+import { createHostPolicy } from './forward-auth/host-policy.ts';
+import { createHostTokenMinter } from './forward-auth/host-token-minter.ts';
+import { inProcessFetch } from './forward-auth/in-process-fetch.ts';
+import * as openidClient from 'openid-client';
 
 export interface GatewayOptions {
   /** A store to use instead of opening `config.store` (tests pass one with their own prefix). */
@@ -107,7 +118,8 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   }
 
   const upstream = createUpstreamClient(upstreamSettings);
-  const vault = createUpstreamTokenVault(store, createSecretBox(cookieSecrets), upstream, config.ttl.refreshToken * 1000);
+  const box = createSecretBox(cookieSecrets);
+  const vault = createUpstreamTokenVault(store, box, upstream, config.ttl.refreshToken * 1000);
   const policy = { hostedDomains: config.upstream.hostedDomains, allowedEmailDomains: config.allowedEmailDomains };
   const findAccount = createFindAccount({
     store,
@@ -119,10 +131,18 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
 
   const clients: ClientMetadata[] = [...(options.clients ?? [])];
   if (config.devMode) clients.push(demoClient(config.issuer, derivedSecret(secret, 'demo app client')));
+  const forwardAuthSecret = derivedSecret(secret, 'forward-auth client');
+  clients.push(forwardAuthClient(config.issuer, forwardAuthSecret));
 
   const upstreamLinkAlive = async (sub: string) => (await vault.load(sub)) !== undefined;
-  const provider = createProvider({ config, store, signingKeys, cookieSecrets, findAccount, clients, upstreamLinkAlive, log: app.log });
+  const extraTokenClaims = createAccessTokenClaims(store, config.groups);
+  const provider = createProvider({ config, store, signingKeys, cookieSecrets, findAccount, clients, upstreamLinkAlive, extraTokenClaims, log: app.log });
+  // Forward-auth callbacks live on every protected host: allow them on the configured domains.
+  const forwardAuthDomains = [...config.redirectDomains, ...config.cookieDomains.map((d) => (d.startsWith('.') ? d : `.${d}`))];
+  allowForwardAuthRedirects(provider, config.issuer, forwardAuthDomains);
   app.decorate('gateway', { config, store, provider, vault, devIdp });
+  // Client registration: previous secrets in grace, audit events, GATEWAY_CLIENTS_FILE into the store.
+  await setUpClients({ provider, store, config, log: app.log });
 
   await app.register(cookie, { secret: [...cookieSecrets] });
   await app.register(errorHandling);
@@ -138,6 +158,48 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   }
 
   const verify = createAccessTokenVerifier(config.issuer, jwks);
+  // Signed-out SSO sessions, refused locally on the hot path until their last token has expired.
+  const revokedSessions = new BoundedCache<true>(100_000);
+  const faSessions = createForwardAuthSessions(store, box, config.ttl.session * 1000);
+  const endSsoSession = createSsoSessionEnder({
+    provider,
+    store,
+    forwardAuthSessions: faSessions,
+    markRevoked: (sid) => revokedSessions.set(sid, true, Date.now() + (config.ttl.accessToken + 60) * 1000),
+  });
+  const fetchInProcess = inProcessFetch(app, config.issuer);
+  let forwardAuthConfig: Promise<openidClient.Configuration> | undefined;
+  const oidcClient = () => {
+    forwardAuthConfig ??= openidClient
+      .discovery(new URL(config.issuer), FORWARD_AUTH_CLIENT_ID, forwardAuthSecret, openidClient.ClientSecretBasic(forwardAuthSecret), {
+        [openidClient.customFetch]: fetchInProcess,
+        execute: config.issuer.startsWith('http://') ? [openidClient.allowInsecureRequests] : [],
+      })
+      .then((configuration) => {
+        configuration[openidClient.customFetch] = fetchInProcess;
+        return configuration;
+      })
+      .catch((error: unknown) => {
+        forwardAuthConfig = undefined;
+        throw error;
+      });
+    return forwardAuthConfig;
+  };
+  const es256 = signingKeys.find((key) => key.alg === 'ES256');
+  if (!es256) throw new Error('no ES256 signing key in the store');
+  await app.register(
+    forwardAuthRoutes({
+      config,
+      store,
+      sessions: faSessions,
+      verify,
+      mintHostToken: createHostTokenMinter(config.issuer, es256, FORWARD_AUTH_CLIENT_ID),
+      policy: createHostPolicy(config.hostRules),
+      oidcClient,
+      isRevoked: (sid) => sid !== undefined && revokedSessions.has(sid),
+      endSsoSession,
+    }),
+  );
   await mountProvider(app, provider.callback(), {
     trustedProxies: config.trustedProxies,
     routes: userinfoRoutes('/me', { store, verify }),

@@ -8,6 +8,8 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { StoreUnavailableError } from '../adapters/store-errors.ts';
+import { messagesFor } from './pages/i18n.ts';
 import { renderMessagePage } from './pages/message-page.ts';
 
 /** An error the gateway means to show, with an RFC 6749-style code. */
@@ -52,8 +54,16 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: G
   return sendProblem(reply, error.status, error.code, error.description);
 }
 
-function toGatewayError(error: FastifyError | Error): GatewayError {
+/** Seconds a client is asked to wait when the store is down (RFC 9110 §10.2.3 Retry-After). */
+const RETRY_AFTER_SECONDS = 5;
+
+function toGatewayError(error: FastifyError | Error, request: FastifyRequest): GatewayError {
   if (error instanceof GatewayError) return error;
+  // The store is down or stalled: a temporary condition (RFC 6749 §4.1.2.1 temporarily_unavailable),
+  // not a bug; the sign-in pages say so, in the reader's language, and the retry will work.
+  if (error instanceof StoreUnavailableError) {
+    return new GatewayError('temporarily_unavailable', 503, messagesFor(request.headers['accept-language']).temporarilyUnavailable);
+  }
   const status = (error as FastifyError).statusCode;
   // Fastify's own client errors (bad JSON, body too large, bad content type) are safe to name.
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -67,8 +77,11 @@ function toGatewayError(error: FastifyError | Error): GatewayError {
 export const errorHandling = fp(
   async function errorHandling(app: FastifyInstance) {
     app.setErrorHandler((error: FastifyError, request, reply) => {
-      const gatewayError = toGatewayError(error);
-      if (gatewayError.status >= 500) request.log.error({ err: error }, 'request failed');
+      const gatewayError = toGatewayError(error, request);
+      if (error instanceof StoreUnavailableError) {
+        request.log.warn({ detail: error.error_detail }, 'store unavailable');
+        reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+      } else if (gatewayError.status >= 500) request.log.error({ err: error }, 'request failed');
       else request.log.info({ code: gatewayError.code }, 'request refused');
       return sendError(request, reply, gatewayError);
     });

@@ -1,9 +1,12 @@
 /**
  * Operations endpoints: `/healthz` (the process answers), `/readyz` (the store answers; a load
- * balancer takes the instance out while it does not).
+ * balancer takes the instance out while it does not). `/readyz` turns 503 within a second of the
+ * store going away (store pings fail at once on a closed connection, within 500 ms on a stalled
+ * one) and back to 200 by itself once the store client has reconnected.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../adapters/store.ts';
+import { StoreUnavailableError } from '../adapters/store-errors.ts';
 import { sendProblem } from './errors.ts';
 
 export function healthRoutes(store: Store) {
@@ -14,7 +17,9 @@ export function healthRoutes(store: Store) {
         await store.ping();
         return reply.header('cache-control', 'no-store').send({ status: 'ready', store: store.kind });
       } catch (error) {
-        request.log.warn({ err: (error as Error).message }, 'store unreachable');
+        // The detail names the backend's failure (host, timeout), never a URL's password.
+        const detail = error instanceof StoreUnavailableError ? error.error_detail : (error as Error).message;
+        request.log.warn({ store: store.kind, detail }, 'store unreachable');
         return sendProblem(reply, 503, 'store_unavailable', 'The store does not answer.');
       }
     });

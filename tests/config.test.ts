@@ -63,8 +63,12 @@ describe('defaults', () => {
       allowedEmailDomains: [],
       registrationToken: undefined,
       clientsFile: undefined,
+      secretRotationGrace: 86400,
       cookieDomains: [],
       redirectDomains: [],
+      apiPaths: [],
+      hostRules: [],
+      groups: {},
       ttl: { accessToken: 300, refreshToken: 1209600, session: 1209600 },
       refreshGrace: 5,
       keyRollIn: 600,
@@ -445,3 +449,25 @@ describe('settings reference', () => {
 function order(line: string): number {
   return Object.keys(settingsShape).indexOf(line.split(':')[0] ?? '');
 }
+
+describe('forward-auth policy settings', () => {
+  test('host rules and groups are read as JSON from the environment', () => {
+    const config = ok({
+      GATEWAY_HOST_RULES: '[{"host":".example.com","allowed_email_domains":["example.com"]},{"host":"flower.example.com","allowed_groups":["ops"]}]',
+      GATEWAY_GROUPS: '{"ops":["ada@example.com"]}',
+      GATEWAY_API_PATHS: '/api/, /flower/api/',
+    });
+    assert.equal(config.hostRules.length, 2);
+    assert.deepEqual(config.hostRules[1]?.allowed_groups, ['ops']);
+    assert.deepEqual(config.groups['ops'], ['ada@example.com']);
+    assert.deepEqual(config.apiPaths, ['/api/', '/flower/api/']);
+  });
+
+  test('malformed rules are refused with one line each', () => {
+    const result = loadConfig({ GATEWAY_HOST_RULES: '[{"hots":"x"}]', GATEWAY_GROUPS: 'not json' });
+    assert.equal(result.ok, false);
+    const problems = result.ok ? [] : result.problems;
+    assert.ok(problems.some((p) => p.startsWith('GATEWAY_HOST_RULES: must be a list of')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.startsWith('GATEWAY_GROUPS: must be JSON')), problems.join('\n'));
+  });
+});

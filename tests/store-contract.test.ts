@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@keyv/redis';
 import { createMemoryStore } from '../adapters/memory-store.ts';
@@ -19,30 +19,32 @@ import { openStore } from '../adapters/open-store.ts';
 import { createRedisStore } from '../adapters/redis-store.ts';
 import { createSqliteStore } from '../adapters/sqlite-store.ts';
 import type { Store } from '../adapters/store.ts';
+import { storeContract, unavailable, type Backend } from './helpers/store-contract-suite.ts';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
-interface Backend {
-  name: string;
-  open(): Promise<Store>;
-  /** Opens the same data again after close() (the durable backends). */
-  reopen?(): Promise<Store>;
-  cleanup(): Promise<void>;
-}
-
-/** Opens Redis or fails with a message that says what the test needs. */
-async function openTestRedis(prefix: string): Promise<Store> {
+/** Opens Redis (or a proxy in front of it) or fails with a message that says what the test needs. */
+async function openTestRedisVia(url: string, prefix: string): Promise<Store> {
   try {
-    return await createRedisStore(REDIS_URL, { prefix });
+    return await createRedisStore(url, { prefix });
   } catch (error) {
     throw new Error(`these tests need a real Redis at ${REDIS_URL} (set REDIS_URL): ${(error as Error).message}`, { cause: error });
   }
 }
 
+const openTestRedis = (prefix: string) => openTestRedisVia(REDIS_URL, prefix);
+
+/** A plain client for looking behind the store; no retries, so a dead Redis fails the test at once. */
+async function rawRedis() {
+  const client = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false, connectTimeout: 1_000 } });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
 /** Deletes every key under `prefix` (SCAN + DEL, never KEYS or FLUSHDB: the Redis is shared). */
 async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const client = createClient({ url: REDIS_URL });
-  await client.connect();
+  const client = await rawRedis();
   try {
     for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
       if (keys.length > 0) await client.del(keys);
@@ -76,201 +78,6 @@ function redisBackend(): Backend {
     reopen: () => openTestRedis(prefix),
     cleanup: () => deleteRedisPrefix(prefix),
   };
-}
-
-const key = (name: string) => `${name}:${randomUUID()}`;
-
-/** The behaviour every Store must have; run once per backend. */
-function storeContract(backend: Backend): void {
-  describe(`Store contract: ${backend.name}`, () => {
-    let store: Store | undefined;
-    const s = () => {
-      assert.ok(store, `${backend.name} store did not open`);
-      return store;
-    };
-    before(async () => {
-      store = await backend.open();
-    });
-    after(async () => {
-      if (!store) return;
-      await store.close();
-      await backend.cleanup();
-    });
-
-    it('reports its kind and answers ping', async () => {
-      assert.equal(s().kind, backend.name);
-      await s().ping();
-    });
-
-    it('gets, sets, overwrites and deletes JSON values', async () => {
-      const k = key('plain');
-      assert.equal(await s().get(k), undefined);
-      await s().set(k, 'one');
-      assert.equal(await s().get(k), 'one');
-      await s().set(k, { n: 2 });
-      assert.deepEqual(await s().get(k), { n: 2 });
-      for (const value of [0, false, null, '', 'ü ✓ 😀', [1, 'two']]) {
-        await s().set(k, value);
-        assert.deepEqual(await s().get(k), value, `round trip of ${JSON.stringify(value)}`);
-      }
-      await s().delete(k);
-      assert.equal(await s().get(k), undefined);
-      await s().delete(k); // deleting an absent key is fine
-    });
-
-    it('round-trips nested objects with empty arrays through every write path', async () => {
-      const value = { a: [], b: { c: [], d: [{}], e: { f: [[]] } }, g: '', h: 0, i: null, j: true, k: [1, { l: [] }] };
-      const k1 = key('json-set');
-      const k2 = key('json-setIfAbsent');
-      await s().set(k1, value, 60_000);
-      assert.equal(await s().setIfAbsent(k2, value, 60_000), true);
-      assert.deepEqual(await s().get(k1), value);
-      assert.deepEqual(await s().get(k2), value);
-      // compare-and-delete sees the same encoding the writes produced
-      assert.equal(await s().deleteIfValue(k2, value), true);
-    });
-
-    it('hands out copies: mutating a result does not change what is stored', async () => {
-      const k = key('copy');
-      await s().set(k, { list: [1] });
-      const first = await s().get<{ list: number[] }>(k);
-      first?.list.push(2);
-      assert.deepEqual(await s().get(k), { list: [1] });
-    });
-
-    it('expires values after their TTL', async () => {
-      const k = key('ttl');
-      await s().set(k, 'short', 80);
-      await s().set(`${k}:long`, 'long', 60_000);
-      assert.equal(await s().get(k), 'short');
-      await sleep(200);
-      assert.equal(await s().get(k), undefined);
-      assert.equal(await s().get(`${k}:long`), 'long');
-    });
-
-    it('deletes the key when ttl <= 0', async () => {
-      for (const ttl of [0, -1, -60_000]) {
-        const k = key('ttl-zero');
-        await s().set(k, 'before');
-        await s().set(k, 'after', ttl);
-        assert.equal(await s().get(k), undefined, `ttl ${ttl}`);
-      }
-    });
-
-    it('refuses values JSON cannot hold and TTLs an atomic cannot take', async () => {
-      const k = key('bad');
-      await assert.rejects(s().set(k, undefined), TypeError);
-      await assert.rejects(s().setIfAbsent(k, () => 1), TypeError);
-      await assert.rejects(s().setIfAbsent(k, 'v', 0), RangeError);
-      await assert.rejects(s().addToSet(k, 'm', -5), RangeError);
-      await assert.rejects(s().set(k, 'v', Number.NaN), RangeError);
-      assert.equal(await s().get(k), undefined);
-    });
-
-    it('setIfAbsent: of 20 parallel callers exactly one wins, and its value stays', async () => {
-      const k = key('nx');
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s().setIfAbsent(k, { caller: i }, 60_000)));
-      assert.equal(results.filter(Boolean).length, 1);
-      const winner = results.indexOf(true);
-      assert.deepEqual(await s().get(k), { caller: winner });
-      assert.equal(await s().setIfAbsent(k, 'late', 60_000), false);
-    });
-
-    it('setIfAbsent: an expired key counts as absent; without a TTL the value stays', async () => {
-      const k = key('nx-ttl');
-      assert.equal(await s().setIfAbsent(k, 'first', 80), true);
-      assert.equal(await s().setIfAbsent(k, 'second', 80), false);
-      await sleep(200);
-      assert.equal(await s().setIfAbsent(k, 'third', 80), true);
-      assert.equal(await s().get(k), 'third');
-
-      const forever = key('nx-forever');
-      assert.equal(await s().setIfAbsent(forever, 'kept'), true);
-      await sleep(100);
-      assert.equal(await s().setIfAbsent(forever, 'other'), false);
-      assert.equal(await s().get(forever), 'kept');
-    });
-
-    it('deleteIfValue deletes only while the key holds the expected value', async () => {
-      const k = key('cad');
-      assert.equal(await s().deleteIfValue(k, 'x'), false, 'absent');
-      await s().set(k, 'mine');
-      assert.equal(await s().deleteIfValue(k, 'theirs'), false);
-      assert.equal(await s().get(k), 'mine');
-      assert.equal(await s().deleteIfValue(k, 'mine'), true);
-      assert.equal(await s().get(k), undefined);
-
-      await s().set(k, { token: 't', n: [] });
-      assert.equal(await s().deleteIfValue(k, { token: 't', n: [] }), true, 'same JSON encoding');
-
-      await s().set(k, 'expiring', 50);
-      await sleep(150);
-      assert.equal(await s().deleteIfValue(k, 'expiring'), false, 'expired');
-    });
-
-    it('deleteIfValue: of 20 parallel callers exactly one deletes', async () => {
-      const k = key('cad-race');
-      await s().set(k, 'lock-token');
-      const results = await Promise.all(Array.from({ length: 20 }, () => s().deleteIfValue(k, 'lock-token')));
-      assert.equal(results.filter(Boolean).length, 1);
-    });
-
-    it('sets: add, ignore duplicates, list; an absent set is empty', async () => {
-      const k = key('set');
-      assert.deepEqual(await s().setMembers(k), []);
-      await s().addToSet(k, 'a', 60_000);
-      await s().addToSet(k, 'b', 60_000);
-      await s().addToSet(k, 'a', 60_000);
-      assert.deepEqual((await s().setMembers(k)).sort(), ['a', 'b']);
-      await s().delete(k);
-      assert.deepEqual(await s().setMembers(k), []);
-    });
-
-    it('sets: 50 parallel adds all land', async () => {
-      const k = key('set-race');
-      const members = Array.from({ length: 50 }, (_, i) => `AccessToken:${i}`);
-      await Promise.all(members.map((m) => s().addToSet(k, m, 60_000)));
-      assert.deepEqual((await s().setMembers(k)).sort(), [...members].sort());
-    });
-
-    it('sets: expire, and a shorter TTL never shortens the set', async () => {
-      const k = key('set-ttl');
-      await s().addToSet(k, 'a', 300);
-      await s().addToSet(k, 'b', 50);
-      await sleep(150);
-      assert.deepEqual((await s().setMembers(k)).sort(), ['a', 'b'], 'still alive on the longer TTL');
-      await s().addToSet(k, 'c', 500);
-      await sleep(300);
-      assert.deepEqual((await s().setMembers(k)).sort(), ['a', 'b', 'c'], 'extended by the later, longer TTL');
-      await sleep(350);
-      assert.deepEqual(await s().setMembers(k), []);
-      await s().addToSet(k, 'fresh', 60_000);
-      assert.deepEqual(await s().setMembers(k), ['fresh'], 'an expired set starts over');
-    });
-
-    if (backend.reopen) {
-      it('keeps values and expiries across close and reopen', async () => {
-        const k = key('durable');
-        await s().set(k, { kept: [] });
-        await s().set(`${k}:ttl`, 'short', 100);
-        await s().addToSet(`${k}:set`, 'm', 60_000);
-        await s().close();
-        store = await backend.reopen!();
-        assert.deepEqual(await s().get(k), { kept: [] });
-        assert.deepEqual(await s().setMembers(`${k}:set`), ['m']);
-        await sleep(200);
-        assert.equal(await s().get(`${k}:ttl`), undefined);
-      });
-    }
-
-    it('rejects calls after close', async () => {
-      const closing = await backend.open();
-      await closing.close();
-      await assert.rejects(closing.get('x'), /closed/);
-      await assert.rejects(closing.ping(), /closed/);
-      await closing.close(); // twice is fine
-    });
-  });
 }
 
 for (const backend of [memoryBackend(), sqliteBackend(), redisBackend()]) storeContract(backend);
@@ -322,9 +129,9 @@ async function startRedisProxy(port = 0) {
 }
 
 /** How long `promise` takes to reject, asserting that it does reject. */
-async function timeToReject(promise: Promise<unknown>, pattern: RegExp = /./): Promise<number> {
+async function timeToReject(promise: Promise<unknown>, check: RegExp | ((error: unknown) => boolean) = /./): Promise<number> {
   const started = performance.now();
-  await assert.rejects(promise, pattern);
+  await assert.rejects(promise, check);
   return performance.now() - started;
 }
 
@@ -334,8 +141,7 @@ describe('Redis store specifics', () => {
 
   it('prefixes keys exactly once and stores plain JSON text', async () => {
     const store = await openTestRedis(prefix);
-    const raw = createClient({ url: REDIS_URL });
-    await raw.connect();
+    const raw = await rawRedis();
     try {
       await store.set('once', { a: [] });
       await store.addToSet('members', 'm', 60_000);
@@ -369,49 +175,52 @@ describe('Redis store specifics', () => {
 
   it('rejects within about 1 s while Redis stalls, then carries on', async () => {
     const proxy = await startRedisProxy();
-    const store = await createRedisStore(proxy.url, { prefix });
+    let store: Store | undefined;
     try {
+      store = await openTestRedisVia(proxy.url, prefix);
       await store.set('stall', 'before');
       proxy.stall();
-      const ms = await timeToReject(store.get('stall'), /did not answer/);
+      const ms = await timeToReject(store.get('stall'), unavailable(/did not answer/));
       assert.ok(ms < 1_300, `get took ${ms} ms`);
-      const pingMs = await timeToReject(store.ping());
+      const pingMs = await timeToReject(store.ping(), unavailable(/did not answer/));
       assert.ok(pingMs < 1_300, `ping took ${pingMs} ms`);
       proxy.resume();
       assert.equal(await store.get('stall'), 'before');
       await store.set('stall', 'after');
       assert.equal(await store.get('stall'), 'after');
     } finally {
-      await store.close();
+      await store?.close();
       await proxy.stop();
     }
   });
 
   it('rejects at once while Redis is down, and reconnects by itself when it is back', async () => {
     let proxy = await startRedisProxy();
-    const store = await createRedisStore(proxy.url, { prefix });
+    let store: Store | undefined;
     try {
-      await store.set('outage', 'kept');
+      store = await openTestRedisVia(proxy.url, prefix);
+      const s = store;
+      await s.set('outage', 'kept');
       await proxy.stop();
       await sleep(50); // let the client notice the cut
-      for (const call of [() => store.ping(), () => store.get('outage'), () => store.setIfAbsent('outage:nx', 1, 1_000)]) {
-        const ms = await timeToReject(call());
+      for (const call of [() => s.ping(), () => s.get('outage'), () => s.setIfAbsent('outage:nx', 1, 1_000)]) {
+        const ms = await timeToReject(call(), unavailable());
         assert.ok(ms < 1_100, `a call took ${ms} ms while Redis was down`);
       }
       proxy = await startRedisProxy(proxy.port);
       const deadline = Date.now() + 5_000;
       for (;;) {
         try {
-          await store.ping();
+          await s.ping();
           break;
         } catch (error) {
           if (Date.now() > deadline) throw error;
           await sleep(100);
         }
       }
-      assert.equal(await store.get('outage'), 'kept');
+      assert.equal(await s.get('outage'), 'kept');
     } finally {
-      await store.close();
+      await store?.close();
       await proxy.stop();
     }
   });
@@ -449,8 +258,7 @@ describe('openStore', () => {
       assert.equal(store.kind, 'redis');
       await store.set('k', 'v');
       await store.close();
-      const raw = createClient({ url: REDIS_URL });
-      await raw.connect();
+      const raw = await rawRedis();
       assert.equal(await raw.get(`${prefix}k`), '"v"');
       await raw.close();
     } finally {
@@ -461,7 +269,7 @@ describe('openStore', () => {
   it('refuses an unknown scheme with a clear error that does not echo the URL', async () => {
     await assert.rejects(openStore('postgres://admin:hunter2@db/gateway'), (error: Error) => {
       assert.match(error.message, /unsupported store URL scheme "postgres:"/);
-      assert.match(error.message, /memory:\/\/, sqlite:\/\/PATH, redis:\/\//);
+      assert.match(error.message, /memory:\/\/, sqlite:\/\/PATH, redis:\/\/.*redis\+cluster:\/\//);
       assert.doesNotMatch(error.message, /hunter2/);
       return true;
     });

@@ -6,6 +6,9 @@ import Provider, { type ClientMetadata, type Configuration, type FindAccount, ty
 import type { Config } from '../../config/config-type.ts';
 import type { Store } from '../../adapters/store.ts';
 import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
+import { CLIENT_AUTH_METHODS } from '../clients/check-client-policy.ts';
+import { withClientIndex } from '../clients/client-index.ts';
+import { registrationFeatures } from '../clients/registration-features.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { createInteractionPolicy } from './interaction-policy.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
@@ -24,6 +27,8 @@ export interface ProviderDeps {
   clients: ClientMetadata[];
   /** False when the user's upstream tokens are gone: the next authorization goes to the upstream. */
   upstreamLinkAlive: (sub: string) => Promise<boolean>;
+  /** Claims added to access tokens (RFC 9068 §2.2.2: identity claims the apps need offline). */
+  extraTokenClaims: Configuration['extraTokenClaims'];
   log: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
@@ -44,7 +49,8 @@ function clientBasedCORS(_ctx: KoaContextWithOIDC, origin: string, client: { red
 export function createProvider(deps: ProviderDeps): Provider {
   const { config } = deps;
   const configuration: Configuration = {
-    adapter: createOidcAdapter(deps.store),
+    // Client writes also index the client id, for `npx gateway clients list` (gateway/clients/).
+    adapter: withClientIndex(createOidcAdapter(deps.store), deps.store),
     clients: deps.clients,
     findAccount: deps.findAccount,
     jwks: { keys: deps.signingKeys.map((key) => ({ ...key })) as NonNullable<Configuration['jwks']>['keys'] },
@@ -62,6 +68,8 @@ export function createProvider(deps: ProviderDeps): Provider {
     // ID tokens carry the profile claims too: many apps (Authlib, django) read them from there.
     conformIdTokenClaims: false,
     allowOmittingSingleRegisteredRedirectUri: false,
+    // The client authentication methods of the registration policy (gateway/clients/), advertised in discovery.
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
     clientDefaults: {
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
@@ -78,6 +86,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
       revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
       userinfo: { enabled: true },
+      // RFC 7591/7592, on only when GATEWAY_REGISTRATION_TOKEN is set (gateway/clients/).
+      ...registrationFeatures(config),
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       resourceIndicators: resourceIndicatorsFeature({ accessTokenTtl: config.ttl.accessToken }),
     },
@@ -86,6 +96,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
     },
     loadExistingGrant,
+    extraTokenClaims: deps.extraTokenClaims,
     // Every client allowed the refresh_token grant gets a refresh token (as Keycloak does); it
     // rotates on every use (RFC 9700 §4.14.2).
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),

@@ -8,6 +8,7 @@
  * X-Forwarded-* headers are removed here unless the peer is a trusted proxy: a client can never
  * make the provider believe it was reached over https or through another host.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import proxyaddr from 'proxy-addr';
@@ -20,10 +21,20 @@ export interface MountOptions {
   routes?: (scope: FastifyInstance) => Promise<void> | void;
 }
 
-/** Removes forwarded headers unless the immediate peer is a trusted proxy. */
+/**
+ * Marks the gateway's own in-process requests (forward auth calling the provider through
+ * `inject`): a random value per process, so no client can forge it.
+ */
+export const IN_PROCESS_HEADER = 'x-gateway-in-process';
+export const IN_PROCESS_TOKEN = randomBytes(24).toString('base64url');
+
+/** Removes forwarded headers unless the immediate peer is a trusted proxy (or the gateway itself). */
 export function forwardedHeaderFilter(trustedProxies: readonly string[]): (req: IncomingMessage) => void {
   const trust = proxyaddr.compile([...trustedProxies]);
   return (req) => {
+    const inProcess = req.headers[IN_PROCESS_HEADER] === IN_PROCESS_TOKEN;
+    delete req.headers[IN_PROCESS_HEADER];
+    if (inProcess) return;
     const peer = req.socket.remoteAddress ?? '';
     if (peer && trust(peer, 0)) return;
     for (const name of Object.keys(req.headers)) {

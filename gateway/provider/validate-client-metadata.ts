@@ -1,11 +1,19 @@
 /**
  * Checks the gateway's own client metadata (beside what oidc-provider validates):
  * `first_party` (boolean: consent skipped) and `resources` (absolute URIs the client may ask
- * access tokens for, RFC 8707).
+ * access tokens for, RFC 8707). Requests of dynamic registration also go through the gateway's
+ * registration policy (gateway/clients/), which keeps both fields for operators.
  */
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { checkRegistrationRequest, isRegistrationRequest } from '../clients/check-registration-request.ts';
 
-export function validateClientMetadata(_ctx: KoaContextWithOIDC | undefined, key: string, value: unknown): void {
+export function validateClientMetadata(ctx: KoaContextWithOIDC | undefined, key: string, value: unknown, metadata?: object): void {
+  // Dynamic registration (RFC 7591/7592): the gateway's registration policy, once per request
+  // (the validator is called once per extra property; `first_party` comes first).
+  if (key === 'first_party' && metadata && isRegistrationRequest(ctx)) {
+    checkRegistrationRequest(ctx, metadata as Record<string, unknown>);
+    value = (metadata as Record<string, unknown>)['first_party'];
+  }
   if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {
     throw new errors.InvalidClientMetadata('first_party must be a boolean');
   }

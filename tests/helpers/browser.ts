@@ -3,6 +3,8 @@
  * matching, expiry; ports do not separate cookies, as in real browsers) and manual redirects, so
  * a test can walk a sign-in one hop at a time and look at every answer.
  */
+import { Agent, fetch as undiciFetch } from 'undici';
+
 interface StoredCookie {
   name: string;
   value: string;
@@ -38,7 +40,19 @@ function domainMatches(host: string, cookie: StoredCookie): boolean {
   return host === cookie.domain || host.endsWith(`.${cookie.domain}`);
 }
 
-export function createBrowser(options: { userAgent?: string } = {}): Browser {
+/** Resolves test host names (app.a.test, app.b.example) to loopback, as /etc/hosts would. */
+export function loopbackDispatcher(): Agent {
+  return new Agent({
+    connect: {
+      lookup: (_hostname, options, callback) => {
+        if ((options as { all?: boolean }).all) (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
+        else (callback as (e: null, a: string, f: number) => void)(null, '127.0.0.1', 4);
+      },
+    },
+  });
+}
+
+export function createBrowser(options: { userAgent?: string; dispatcher?: Agent } = {}): Browser {
   let jar: StoredCookie[] = [];
 
   function store(url: URL, header: string) {
@@ -83,7 +97,9 @@ export function createBrowser(options: { userAgent?: string } = {}): Browser {
       if (sending.length > 0) headers.set('cookie', sending.map((c) => `${c.name}=${c.value}`).join('; '));
       if (options.userAgent) headers.set('user-agent', options.userAgent);
       if (!headers.has('accept')) headers.set('accept', 'text/html,application/xhtml+xml');
-      const response = await fetch(url, { ...init, headers, redirect: 'manual' });
+      const response = options.dispatcher
+        ? ((await undiciFetch(url, { ...(init as object), headers: Object.fromEntries(headers), redirect: 'manual', dispatcher: options.dispatcher })) as unknown as Response)
+        : await fetch(url, { ...init, headers, redirect: 'manual' });
       for (const header of response.headers.getSetCookie()) store(url, header);
       return response;
     },

@@ -25,6 +25,8 @@ export async function freePort(): Promise<number> {
 
 export interface StartedGateway {
   issuer: string;
+  /** Where this instance listens (`http://127.0.0.1:<port>`); the issuer unless `issuer` was given. */
+  url: string;
   app: FastifyInstance;
   google: FakeGoogle;
   close(): Promise<void>;
@@ -38,12 +40,22 @@ export interface StartOptions {
   google?: Omit<DevIdpOptions, 'issuer' | 'clients'>;
   store?: Store;
   clients?: ClientMetadata[];
+  /** Listen on this port instead of a free one. */
+  port?: number;
+  /**
+   * The public issuer, when it is not this instance's own address (several instances behind one
+   * load balancer share one issuer). Default `http://127.0.0.1:<port>`.
+   */
+  issuer?: string;
+  /** A fake Google to use (and leave running) instead of starting one: several instances, one upstream. */
+  fakeGoogle?: FakeGoogle;
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<StartedGateway> {
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  const google = await startFakeGoogle({
+  const port = options.port ?? (await freePort());
+  const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
+  const ownGoogle = options.fakeGoogle === undefined;
+  const google = options.fakeGoogle ?? await startFakeGoogle({
     ...options.google,
     clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`${issuer}/upstream/callback`] }],
   });
@@ -60,7 +72,7 @@ export async function startGateway(options: StartOptions = {}): Promise<StartedG
     ...options.env,
   });
   if (!loaded.ok) {
-    await google.close();
+    if (ownGoogle) await google.close();
     throw new Error(`test config invalid:\n${loaded.problems.join('\n')}`);
   }
   const app = await buildGateway(loaded.config, {
@@ -70,11 +82,12 @@ export async function startGateway(options: StartOptions = {}): Promise<StartedG
   await app.listen({ host: '127.0.0.1', port });
   return {
     issuer,
+    url: `http://127.0.0.1:${port}`,
     app,
     google,
     async close() {
       await app.close();
-      await google.close();
+      if (ownGoogle) await google.close();
     },
   };
 }

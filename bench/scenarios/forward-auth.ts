@@ -1,0 +1,39 @@
+/**
+ * Scenarios 1 and 3: `/oauth2/auth` with a valid cookie, and with a Bearer access JWT, each
+ * against a bare Fastify route answering 202 with the same headers.
+ */
+import { interleave, load, spawnServer, type Comparison } from '../bench-kit.ts';
+import { signInForBench } from './sign-in.ts';
+
+export async function forwardAuthScenarios(options: { duration: number; rounds: number }): Promise<Comparison[]> {
+  const gateway = await spawnServer<{ issuer: string; google: string }>('bench/servers/gateway-server.ts');
+  const bare = await spawnServer<{ port: number }>('bench/servers/bare-server.ts');
+  try {
+    const { cookie, accessToken } = await signInForBench(gateway.info.issuer, gateway.info.google);
+    const bareUrl = `http://127.0.0.1:${bare.info.port}/oauth2/auth`;
+    const authUrl = `${gateway.info.issuer}/oauth2/auth`;
+    for (const headers of [{ cookie }, { authorization: `Bearer ${accessToken}` }]) {
+      const check = await fetch(authUrl, { headers });
+      if (check.status !== 202) throw new Error(`sanity check failed: /oauth2/auth answered ${check.status}`);
+    }
+    const goal = 'rps ≥ 0.85 × bare, p99 ≤ 2 × bare';
+    const met = (a: { rps: number; p99: number }, b: { rps: number; p99: number }) => a.rps >= 0.85 * b.rps && a.p99 <= 2 * Math.max(b.p99, 1);
+    const cookieRuns = await interleave(
+      options.rounds,
+      () => load({ url: authUrl, headers: { cookie }, duration: options.duration }),
+      () => load({ url: bareUrl, headers: { cookie }, duration: options.duration }),
+    );
+    const bearerRuns = await interleave(
+      options.rounds,
+      () => load({ url: authUrl, headers: { authorization: `Bearer ${accessToken}` }, duration: options.duration }),
+      () => load({ url: bareUrl, headers: { authorization: `Bearer ${accessToken}` }, duration: options.duration }),
+    );
+    return [
+      { scenario: '1. /oauth2/auth, valid cookie', a: { label: 'gateway', runs: cookieRuns.aRuns }, b: { label: 'bare Fastify 202', runs: cookieRuns.bRuns }, goal, met },
+      { scenario: '3. /oauth2/auth, Bearer JWT', a: { label: 'gateway', runs: bearerRuns.aRuns }, b: { label: 'bare Fastify 202', runs: bearerRuns.bRuns }, goal, met },
+    ];
+  } finally {
+    await gateway.stop();
+    await bare.stop();
+  }
+}

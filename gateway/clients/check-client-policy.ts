@@ -1,0 +1,90 @@
+/**
+ * The one registration policy, shared by the three doors an app comes in through: dynamic
+ * registration (RFC 7591/7592 over HTTP), the operator CLI and the static clients file. It runs
+ * before oidc-provider's own schema checks (which still run after it: types, enums, algorithms),
+ * and says in each refusal what the developer should change.
+ *
+ * Rules:
+ * - URIs (redirect, post-logout redirect, back-channel logout, JWKS): see check-client-uri.ts.
+ *   At least one redirect URI, since the gateway serves the authorization code flow only.
+ * - Client authentication (RFC 7591 §2 `token_endpoint_auth_method`):
+ *   - `none`: a public client (SPA, native app). It gets no secret and must use PKCE with S256
+ *     (RFC 7636, RFC 9700 §2.1.1); oidc-provider enforces that at the authorization endpoint
+ *     (PKCE is required for `none` clients and S256 is the only method offered).
+ *   - `client_secret_basic`, `client_secret_post` (RFC 6749 §2.3.1) or `private_key_jwt`
+ *     (RFC 7523 §2.2; needs `jwks` or `jwks_uri`): a confidential client. Secrets given by an
+ *     operator (clients file) must be long enough to resist guessing.
+ *   - nothing else: `client_secret_jwt` would make the client secret a signing key that must stay
+ *     in plain text everywhere, and the mTLS methods need a TLS setup the gateway does not have.
+ * - Operator-only metadata: `first_party` (consent skipped) and `resources` (audiences the client
+ *   may get access tokens for) grant trust, so only an operator sets them (CLI or file); dynamic
+ *   registration refuses them with `invalid_client_metadata`.
+ */
+import { errors } from 'oidc-provider';
+import { checkClientUri, checkClientUriList } from './check-client-uri.ts';
+
+/** Where a registration came from. */
+export type RegistrationDoor = 'registration' | 'cli' | 'file';
+
+/** The client authentication methods the gateway accepts (also what discovery advertises). */
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+
+/** The method used when a registration names none (RFC 7591 §2: the default is basic). */
+export const DEFAULT_CLIENT_AUTH_METHOD = 'client_secret_basic';
+
+/** Metadata that grants trust: settable through the CLI or the file, never through registration. */
+export const OPERATOR_ONLY_METADATA = ['first_party', 'resources'] as const;
+
+/** Shortest client secret accepted from an operator (the CLI and registration generate 43 characters). */
+export const MIN_CLIENT_SECRET_LENGTH = 32;
+
+/** True for a client that authenticates without a secret of its own. */
+export function isPublicClient(metadata: { token_endpoint_auth_method?: unknown }): boolean {
+  return metadata.token_endpoint_auth_method === 'none';
+}
+
+/** True for a client that authenticates with a shared secret. */
+export function usesClientSecret(metadata: { token_endpoint_auth_method?: unknown }): boolean {
+  const method = metadata.token_endpoint_auth_method ?? DEFAULT_CLIENT_AUTH_METHOD;
+  return method === 'client_secret_basic' || method === 'client_secret_post';
+}
+
+function refuse(description: string): never {
+  throw new errors.InvalidClientMetadata(description);
+}
+
+/**
+ * Throws oidc-provider's `InvalidClientMetadata` (answered as `invalid_client_metadata`, or
+ * `invalid_redirect_uri` for redirect URIs) when `metadata` breaks the policy for `door`.
+ */
+export function checkClientPolicy(metadata: Record<string, unknown>, door: RegistrationDoor): void {
+  if (door === 'registration') {
+    for (const key of OPERATOR_ONLY_METADATA) {
+      if (metadata[key] !== undefined) {
+        refuse(`${key} can be set only by an operator (npx gateway clients add, or GATEWAY_CLIENTS_FILE); remove it from the registration request`);
+      }
+    }
+  }
+
+  const method = metadata['token_endpoint_auth_method'] ?? DEFAULT_CLIENT_AUTH_METHOD;
+  if (typeof method !== 'string' || !(CLIENT_AUTH_METHODS as readonly string[]).includes(method)) {
+    refuse('token_endpoint_auth_method must be "none" (public clients: SPAs and native apps, with PKCE S256), '
+      + '"client_secret_basic", "client_secret_post" or "private_key_jwt"');
+  }
+
+  checkClientUriList('redirect_uris', metadata['redirect_uris'], { required: true });
+  checkClientUriList('post_logout_redirect_uris', metadata['post_logout_redirect_uris']);
+  if (metadata['backchannel_logout_uri'] !== undefined) checkClientUri('backchannel_logout_uri', metadata['backchannel_logout_uri']);
+  if (metadata['jwks_uri'] !== undefined) checkClientUri('jwks_uri', metadata['jwks_uri']);
+
+  if (door === 'registration') return; // the provider generates and keeps the secret itself
+  const secret = metadata['client_secret'];
+  if (method === 'none' || method === 'private_key_jwt') {
+    if (secret !== undefined) {
+      refuse(`a ${method === 'none' ? 'public client (token_endpoint_auth_method "none")' : 'private_key_jwt client'} has no client secret; remove client_secret`);
+    }
+  } else if (typeof secret !== 'string' || secret.length < MIN_CLIENT_SECRET_LENGTH) {
+    refuse(`a confidential client (${method}) needs a client_secret of at least ${MIN_CLIENT_SECRET_LENGTH} characters `
+      + '(e.g. from `openssl rand -base64 32`), or token_endpoint_auth_method "none" for a public client');
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * `npx gateway clients add|list|show|remove|rotate-secret`: the operator's door to the clients
+ * every gateway instance reads from the shared store (see client-registry.ts for why a change is
+ * visible to all of them at once).
+ *
+ * Secrets are printed once, by `add` and `rotate-secret`, and never by `list` or `show`. Bad input
+ * ends with one line on stderr and exit code 2; a refused operation (unknown client, ...) with
+ * exit code 1. `--json` prints one JSON document on stdout for scripts. Audit events go to stderr
+ * as JSON lines (pino's format), at GATEWAY_LOG_LEVEL.
+ */
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+import type { ClientMetadata } from 'oidc-provider';
+import type { Config, LogLevel } from '../../config/config-type.ts';
+import type { AuditLogger, ClientActor } from './audit-client-event.ts';
+import { ClientRegistryError, type ClientView } from './client-registry.ts';
+import { openClientRegistry } from './open-client-registry.ts';
+
+
+/** Where the command writes; tests and bin/gateway.ts pass the process's streams. */
+export interface CommandIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** Bad input: one line, exit code 2. */
+class UsageError extends Error {}
+
+const LEVELS: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
+/** Audit events as pino would write them: one JSON line each, on stderr. */
+function auditLogger(level: LogLevel, io: CommandIo): AuditLogger {
+  return {
+    info(obj, msg) {
+      if (LEVELS[level] > LEVELS.info) return;
+      io.stderr(`${JSON.stringify({ level: 30, time: Date.now(), name: 'gateway-cli', ...obj, msg })}\n`);
+    },
+  };
+}
+
+function operator(): ClientActor {
+  try {
+    return { via: 'cli', user: userInfo().username };
+  } catch {
+    return { via: 'cli' };
+  }
+}
+
+const addOptions = {
+  'redirect-uri': { type: 'string', multiple: true },
+  name: { type: 'string' },
+  id: { type: 'string' },
+  public: { type: 'boolean' },
+  'auth-method': { type: 'string' },
+  'jwks-uri': { type: 'string' },
+  'post-logout-redirect-uri': { type: 'string', multiple: true },
+  'backchannel-logout-uri': { type: 'string' },
+  'first-party': { type: 'boolean' },
+  resource: { type: 'string', multiple: true },
+  metadata: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** `parseArgs`, strict, with its errors turned into one usage line and the positionals counted. */
+function parse<T extends ParseArgsOptionsConfig>(args: string[], options: T, positionals: number) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, strict: true as const, allowPositionals: true as const });
+  } catch (error) {
+    throw new UsageError((error as Error).message.split('. ')[0] ?? 'bad arguments');
+  }
+  if (parsed.positionals.length !== positionals) {
+    throw new UsageError(positionals === 1 ? 'expected one CLIENT_ID' : `unexpected argument "${parsed.positionals[0]}"`);
+  }
+  return parsed;
+}
+
+function readMetadataOption(value: string | undefined): Partial<ClientMetadata> {
+  if (value === undefined) return {};
+  let text = value;
+  if (value.startsWith('@')) {
+    try {
+      text = readFileSync(value.slice(1), 'utf8');
+    } catch (error) {
+      throw new UsageError(`--metadata: cannot read ${value.slice(1)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new UsageError('--metadata must be a JSON object (or @FILE holding one)');
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new UsageError('--metadata must be a JSON object (or @FILE holding one)');
+  return data as Partial<ClientMetadata>;
+}
+
+function addInput(values: ReturnType<typeof parse<typeof addOptions>>['values']): Partial<ClientMetadata> {
+  const metadata: Partial<ClientMetadata> = { ...readMetadataOption(values.metadata) };
+  if ('client_secret' in metadata) throw new UsageError('--metadata must not carry client_secret: the gateway generates it');
+  if (values.public && values['auth-method'] !== undefined && values['auth-method'] !== 'none') {
+    throw new UsageError('--public and --auth-method contradict each other');
+  }
+  if (values['redirect-uri']) metadata.redirect_uris = values['redirect-uri'];
+  if (values.name !== undefined) metadata.client_name = values.name;
+  if (values.id !== undefined) metadata.client_id = values.id;
+  if (values.public) metadata.token_endpoint_auth_method = 'none';
+  if (values['auth-method'] !== undefined) metadata.token_endpoint_auth_method = values['auth-method'] as ClientMetadata['token_endpoint_auth_method'];
+  if (values['jwks-uri'] !== undefined) metadata.jwks_uri = values['jwks-uri'];
+  if (values['post-logout-redirect-uri']) metadata.post_logout_redirect_uris = values['post-logout-redirect-uri'];
+  if (values['backchannel-logout-uri'] !== undefined) metadata['backchannel_logout_uri'] = values['backchannel-logout-uri'];
+  if (values['first-party']) metadata['first_party'] = true;
+  if (values.resource) metadata['resources'] = values.resource;
+  if (metadata.redirect_uris === undefined) throw new UsageError('clients add needs at least one --redirect-uri');
+  return metadata;
+}
+
+function clientType(view: ClientView): string {
+  return view.metadata.token_endpoint_auth_method === 'none' ? 'public' : 'confidential';
+}
+
+function viewJson(view: ClientView): object {
+  return {
+    ...view.metadata,
+    source: view.source,
+    has_secret: view.hasSecret,
+    previous_secrets_valid_until: view.previousSecretsValidUntil.map((date) => date.toISOString()),
+  };
+}
+
+function showText(view: ClientView): string {
+  const lines = Object.entries({ ...view.metadata, source: view.source })
+    .map(([key, value]) => `${`${key}:`.padEnd(28)} ${Array.isArray(value) ? value.join(', ') : typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+  lines.push(`${'client_secret:'.padEnd(28)} ${view.hasSecret ? '(set; shown only when created or rotated)' : '(none)'}`);
+  for (const until of view.previousSecretsValidUntil) lines.push(`${'previous secret valid until:'.padEnd(28)} ${until.toISOString()}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function listText(views: ClientView[]): string {
+  if (views.length === 0) return 'no clients\n';
+  const rows = views.map((view) => [
+    view.metadata.client_id,
+    clientType(view),
+    view.metadata['first_party'] === true ? 'yes' : 'no',
+    view.source,
+    view.metadata.client_name ?? '',
+    (view.metadata.redirect_uris ?? []).join(' '),
+  ]);
+  const header = ['CLIENT_ID', 'TYPE', 'FIRST_PARTY', 'SOURCE', 'NAME', 'REDIRECT_URIS'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => String(row[column]).length)));
+  return `${[header, ...rows].map((row) => row.map((cell, column) => String(cell).padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n')}\n`;
+}
+
+/**
+ * Runs `clients <subcommand> ...args` and returns the exit code. `loadedConfig` is the gateway's
+ * own configuration (same loader, same environment), so the CLI opens the store the gateways use.
+ */
+export async function runClientsCommand(args: string[], config: Config, io: CommandIo): Promise<number> {
+  const [subcommand = '', ...rest] = args;
+  try {
+    const run = await prepare(subcommand, rest);
+    if (config.store.startsWith('memory:')) {
+      throw new UsageError('GATEWAY_STORE=memory:// lives inside one process, so the CLI cannot reach a gateway\'s clients; use the sqlite:// or redis:// store the gateways use');
+    }
+    const opened = await openClientRegistry(config, auditLogger(config.logLevel, io)).catch((error: unknown) => {
+      throw new Error(`cannot open the store: ${(error as Error).message}`);
+    });
+    try {
+      await run(opened.registry, io);
+    } finally {
+      await opened.close();
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`gateway: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof ClientRegistryError) {
+      io.stderr(`gateway: ${error.message}\n`);
+      return error.code === 'invalid_client_id' ? 2 : 1;
+    }
+    const oauth = error as { error?: string; error_description?: string };
+    if (typeof oauth.error === 'string' && typeof oauth.error_description === 'string') {
+      // The policy's or oidc-provider's refusal: it names the field and what to change.
+      io.stderr(`gateway: ${oauth.error}: ${oauth.error_description}\n`);
+      return 2;
+    }
+    io.stderr(`gateway: ${(error as Error).message ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+type Runner = (registry: Awaited<ReturnType<typeof openClientRegistry>>['registry'], io: CommandIo) => Promise<void>;
+
+/** Parses the arguments first, so bad input is refused before the store is opened. */
+async function prepare(subcommand: string, args: string[]): Promise<Runner> {
+  const actor = operator();
+  switch (subcommand) {
+    case 'add': {
+      const { values } = parse(args, addOptions, 0);
+      const input = addInput(values);
+      return async (registry, io) => {
+        const added = await registry.add(input, actor);
+        const id = added.metadata.client_id;
+        if (values.json) {
+          io.stdout(`${JSON.stringify({ ...added.metadata, ...(added.clientSecret ? { client_secret: added.clientSecret } : {}) }, null, 2)}\n`);
+          return;
+        }
+        const lines = [`registered client ${id}${added.metadata.client_name ? ` (${added.metadata.client_name})` : ''}`, `client_id:     ${id}`];
+        if (added.clientSecret) {
+          lines.push(`client_secret: ${added.clientSecret}`, 'Store the secret now: it is shown only this once (rotate-secret makes a new one).');
+        } else {
+          lines.push('no client secret: this client authenticates without one');
+        }
+        io.stdout(`${lines.join('\n')}\n`);
+      };
+    }
+    case 'list': {
+      const { values } = parse(args, { json: { type: 'boolean' } }, 0);
+      return async (registry, io) => {
+        const views = await registry.list();
+        io.stdout(values.json ? `${JSON.stringify(views.map(viewJson), null, 2)}\n` : listText(views));
+      };
+    }
+    case 'show': {
+      const { values, positionals } = parse(args, { json: { type: 'boolean' } }, 1);
+      const id = positionals[0] ?? '';
+      return async (registry, io) => {
+        const view = await registry.show(id);
+        if (!view) throw new ClientRegistryError('not_found', `no client with id ${id}`);
+        io.stdout(values.json ? `${JSON.stringify(viewJson(view), null, 2)}\n` : showText(view));
+      };
+    }
+    case 'remove': {
+      const { values, positionals } = parse(args, { json: { type: 'boolean' } }, 1);
+      const id = positionals[0] ?? '';
+      return async (registry, io) => {
+        await registry.remove(id, actor);
+        io.stdout(values.json ? `${JSON.stringify({ client_id: id, removed: true })}\n` : `removed client ${id}\n`);
+      };
+    }
+    case 'rotate-secret': {
+      const { values, positionals } = parse(args, { json: { type: 'boolean' } }, 1);
+      const id = positionals[0] ?? '';
+      return async (registry, io) => {
+        const rotated = await registry.rotateSecret(id, actor);
+        const until = rotated.previousSecretValidUntil?.toISOString();
+        if (values.json) {
+          io.stdout(`${JSON.stringify({ client_id: id, client_secret: rotated.clientSecret, previous_secret_valid_until: until ?? null }, null, 2)}\n`);
+          return;
+        }
+        io.stdout([
+          `client_id:     ${id}`,
+          `client_secret: ${rotated.clientSecret}`,
+          'Store the secret now: it is shown only this once.',
+          until ? `The previous secret keeps working until ${until}.` : 'The previous secret no longer works.',
+        ].join('\n') + '\n');
+      };
+    }
+    default:
+      throw new UsageError(subcommand ? `unknown command "clients ${subcommand}" (try: gateway help)` : 'clients needs a command: add, list, show, remove or rotate-secret');
+  }
+}

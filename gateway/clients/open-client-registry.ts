@@ -1,0 +1,75 @@
+/**
+ * The client registry for a process that is not a gateway (the operator CLI): the store the
+ * gateways use, opened from the same settings, and an oidc-provider built by the gateway's own
+ * `createProvider`, so a client is validated exactly as a running gateway will read it. That
+ * provider never serves a request; its signing keys are throwaway keys of the gateway's key
+ * types (they decide which ID token algorithms a client may ask for), so the CLI reads no private
+ * key and writes none.
+ */
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
+import type Provider from 'oidc-provider';
+import type { Config } from '../../config/config-type.ts';
+import type { Store } from '../../adapters/store.ts';
+import { openStore } from '../../adapters/open-store.ts';
+import type { PrivateJwk } from '../keys/signing-keys.ts';
+import { createProvider } from '../provider/create-provider.ts';
+import type { AuditLogger } from './audit-client-event.ts';
+import { checkClientsFile, createClientRegistry, type ClientRegistry } from './client-registry.ts';
+import { readClientsFile } from './read-clients-file.ts';
+
+async function throwawayKey(alg: 'ES256' | 'RS256'): Promise<PrivateJwk> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true });
+  const jwk = await exportJWK(privateKey);
+  return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg, use: 'sig' };
+}
+
+export interface OpenedClientRegistry {
+  registry: ClientRegistry;
+  store: Store;
+  close(): Promise<void>;
+}
+
+/** An oidc-provider configured as the gateway's, for validating clients only (never served). */
+export async function createValidationProvider(config: Config, store: Store): Promise<Provider> {
+  const signingKeys = [await throwawayKey('ES256'), await throwawayKey('RS256')];
+  const quiet = { error() {}, info() {} };
+  return createProvider({
+    config,
+    store,
+    signingKeys,
+    cookieSecrets: ['unused: this provider never sets a cookie'],
+    findAccount: async () => undefined,
+    clients: [],
+    upstreamLinkAlive: async () => true,
+    extraTokenClaims: undefined,
+    log: quiet,
+  });
+}
+
+/** Opens the store named by `config.store` and a registry on it. */
+export async function openClientRegistry(config: Config, log: AuditLogger): Promise<OpenedClientRegistry> {
+  const store = await openStore(config.store);
+  try {
+    const provider = await createValidationProvider(config, store);
+    const registry = createClientRegistry({ provider, store, log, secretRotationGrace: config.secretRotationGrace });
+    return { registry, store, close: () => store.close() };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/**
+ * Checks GATEWAY_CLIENTS_FILE as a gateway would at start, without opening the real store
+ * (`npx gateway config check`). Returns how many clients it holds; throws a ClientRegistryError.
+ */
+export async function checkClientsFileOffline(config: Config, path: string): Promise<number> {
+  const { createMemoryStore } = await import('../../adapters/memory-store.ts');
+  const store = createMemoryStore();
+  try {
+    const provider = await createValidationProvider(config, store);
+    return checkClientsFile(provider, readClientsFile(path), path).length;
+  } finally {
+    await store.close();
+  }
+}

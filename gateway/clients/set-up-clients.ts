@@ -1,0 +1,37 @@
+/**
+ * Everything a running gateway does for client registration beside oidc-provider's configuration
+ * (registration-features.ts): accept previous secrets during their grace period, write the audit
+ * events of dynamic registration, and load GATEWAY_CLIENTS_FILE into the shared store.
+ */
+import type Provider from 'oidc-provider';
+import type { Config } from '../../config/config-type.ts';
+import type { Store } from '../../adapters/store.ts';
+import { acceptPreviousSecrets } from './accept-previous-secrets.ts';
+import type { AuditLogger } from './audit-client-event.ts';
+import { auditRegistrationEvents } from './audit-registration-events.ts';
+import { createClientRegistry } from './client-registry.ts';
+import { readClientsFile } from './read-clients-file.ts';
+
+export interface SetUpClientsDeps {
+  provider: Provider;
+  store: Store;
+  config: Pick<Config, 'clientsFile' | 'secretRotationGrace'>;
+  log: AuditLogger & { warn(obj: object, msg: string): void };
+}
+
+/**
+ * Installs the hooks and syncs the clients file. A bad file throws a ClientRegistryError whose
+ * message names the file, the entry and what to fix, and nothing of the file is written.
+ */
+export async function setUpClients(deps: SetUpClientsDeps): Promise<void> {
+  const { provider, store, config, log } = deps;
+  acceptPreviousSecrets(provider, store);
+  auditRegistrationEvents(provider, store, log);
+  if (config.clientsFile === undefined) return;
+  const registry = createClientRegistry({ provider, store, log, secretRotationGrace: config.secretRotationGrace });
+  const result = await registry.syncFile(readClientsFile(config.clientsFile), config.clientsFile);
+  log.info(
+    { file: config.clientsFile, added: result.added.length, updated: result.updated.length, removed: result.removed.length, unchanged: result.unchanged.length },
+    'clients file loaded',
+  );
+}

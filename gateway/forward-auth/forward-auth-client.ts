@@ -1,0 +1,51 @@
+/**
+ * Forward auth is itself a client of the gateway's OpenID Provider (DESIGN.md): one SSO session
+ * serves every app and every domain. Each protected host proxies `/oauth2/` to the gateway, so
+ * the client's redirect URI is `<that host>/oauth2/callback`: instead of listing every host, the
+ * client accepts exactly that path on the issuer's own host and on hosts within the configured
+ * cookie and redirect domains, and nothing else (no query, no fragment, http(s) only).
+ */
+import type Provider from 'oidc-provider';
+import type { ClientMetadata } from 'oidc-provider';
+import { hostMatches, parseDomainPattern } from './domain-match.ts';
+
+export const FORWARD_AUTH_CLIENT_ID = 'gateway-forward-auth';
+export const FORWARD_AUTH_CALLBACK_PATH = '/oauth2/callback';
+
+export function forwardAuthClient(issuer: string, clientSecret: string): ClientMetadata {
+  return {
+    client_id: FORWARD_AUTH_CLIENT_ID,
+    client_secret: clientSecret,
+    client_name: 'Forward auth (nginx auth_request)',
+    redirect_uris: [`${issuer}${FORWARD_AUTH_CALLBACK_PATH}`],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    first_party: true,
+  };
+}
+
+/** True when `uri` is a forward-auth callback on a host the operator configured. */
+export function forwardAuthRedirectAllowed(uri: string, issuer: string, domains: readonly string[]): boolean {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
+  if (url.pathname !== FORWARD_AUTH_CALLBACK_PATH || url.search !== '' || url.hash !== '' || url.username || url.password) return false;
+  if (url.href !== `${url.origin}${FORWARD_AUTH_CALLBACK_PATH}`) return false;
+  if (url.origin === new URL(issuer).origin) return true;
+  return domains.some((domain) => hostMatches(parseDomainPattern(domain), url.hostname, url.port));
+}
+
+/** Teaches oidc-provider's Client model the forward-auth redirect rule, for that one client only. */
+export function allowForwardAuthRedirects(provider: Provider, issuer: string, domains: readonly string[]): void {
+  const prototype = provider.Client.prototype as unknown as { redirectUriAllowed(this: { clientId: string }, value: string): boolean };
+  const original = prototype.redirectUriAllowed;
+  prototype.redirectUriAllowed = function redirectUriAllowed(value: string) {
+    if (this.clientId === FORWARD_AUTH_CLIENT_ID) return forwardAuthRedirectAllowed(value, issuer, domains);
+    return original.call(this, value);
+  };
+}

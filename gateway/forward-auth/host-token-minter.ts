@@ -1,0 +1,39 @@
+/**
+ * `X-Auth-Request-Access-Token`: a gateway JWT (RFC 9068) whose audience is the protected host,
+ * so the app behind nginx can verify who the user is offline, with the gateway's JWKS, instead of
+ * trusting a plain header. Minted from the already verified cookie or bearer token (same subject,
+ * same expiry, at most), and cached per (token, host) so the hot path signs once per token.
+ */
+import { importJWK, SignJWT, type CryptoKey } from 'jose';
+import type { AccessTokenClaims } from '../keys/access-token-verifier.ts';
+import type { PrivateJwk } from '../keys/signing-keys.ts';
+import { BoundedCache } from './bounded-cache.ts';
+
+const COPIED_CLAIMS = ['email', 'email_verified', 'preferred_username', 'name', 'groups', 'session_uid', 'scope'] as const;
+
+export type HostTokenMinter = (claims: AccessTokenClaims, audience: string) => Promise<string>;
+
+export function createHostTokenMinter(issuer: string, key: PrivateJwk, clientId: string): HostTokenMinter {
+  let signingKey: Promise<CryptoKey | Uint8Array> | undefined;
+  const cache = new BoundedCache<string>(50_000);
+  return async (claims, audience) => {
+    const cacheKey = `${claims.jti ?? claims.sub}|${claims.exp}|${audience}`;
+    const cached = cache.get(cacheKey);
+    if (cached) return cached;
+    signingKey ??= importJWK(key, key.alg);
+    const payload: Record<string, unknown> = { client_id: clientId };
+    for (const name of COPIED_CLAIMS) if (claims[name] !== undefined) payload[name] = claims[name];
+    const exp = claims.exp ?? Math.floor(Date.now() / 1000) + 60;
+    const token = await new SignJWT(payload)
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
+      .setIssuer(issuer)
+      .setSubject(claims.sub)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setExpirationTime(exp)
+      .setJti(crypto.randomUUID())
+      .sign(await signingKey);
+    cache.set(cacheKey, token, exp * 1000);
+    return token;
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * Ends an SSO session everywhere: the OpenID Provider's session (so the next app goes back to
+ * sign-in), every grant it holds with their tokens (so no app can refresh), and every forward-auth
+ * cookie hanging on it, on every domain (refused locally by `sid`, no store round trip).
+ */
+import type Provider from 'oidc-provider';
+import type { Store } from '../../adapters/store.ts';
+import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
+import type { ForwardAuthSessions } from '../forward-auth/forward-auth-sessions.ts';
+
+export interface SsoSessionEnderDeps {
+  provider: Provider;
+  store: Store;
+  forwardAuthSessions: ForwardAuthSessions;
+  markRevoked: (sid: string) => void;
+}
+
+export function createSsoSessionEnder(deps: SsoSessionEnderDeps) {
+  const grants = createOidcAdapter(deps.store)('Grant');
+  return async function endSsoSession(sid: string): Promise<void> {
+    deps.markRevoked(sid);
+    await deps.forwardAuthSessions.removeAllForSid(sid);
+    const session = await deps.provider.Session.findByUid(sid);
+    if (!session) return;
+    const authorizations = (session.authorizations ?? {}) as Record<string, { grantId?: string }>;
+    for (const { grantId } of Object.values(authorizations)) {
+      if (grantId) await grants.revokeByGrantId(grantId);
+    }
+    await session.destroy();
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * Forward auth end to end: real nginx with examples/nginx/gateway.conf (ports filled in) in front
+ * of an app that echoes the identity headers it receives, the gateway, and the fake Google.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { createBrowser, loopbackDispatcher, type Browser } from './helpers/browser.ts';
+import { startEchoApp } from './helpers/echo-app.ts';
+import { signInAtFakeGoogle } from './helpers/fake-google.ts';
+import { startNginx, type RunningNginx } from './helpers/nginx.ts';
+import { freePort, startGateway, type StartedGateway } from './helpers/start-gateway.ts';
+
+interface Echo {
+  path: string;
+  headers: Record<string, string>;
+}
+
+describe('forward auth through nginx auth_request', () => {
+  let gw: StartedGateway;
+  let nginx: RunningNginx;
+  let app: Awaited<ReturnType<typeof startEchoApp>>;
+  let port: number;
+  const dispatcher = loopbackDispatcher();
+  const newBrowser = () => createBrowser({ dispatcher });
+  const A = () => `http://app.a.test:${port}`;
+  const B = () => `http://app.b.example:${port}`;
+  const ADMIN = () => `http://admin.a.test:${port}`;
+
+  before(async () => {
+    port = await freePort();
+    gw = await startGateway({
+      env: {
+        GATEWAY_COOKIE_DOMAINS: '.a.test,.b.example',
+        GATEWAY_ACCESS_TOKEN_TTL: '3',
+        GATEWAY_HOST_RULES: JSON.stringify([{ host: 'admin.a.test', allowed_groups: ['ops'] }]),
+        GATEWAY_GROUPS: JSON.stringify({ ops: ['boss@a.test'] }),
+      },
+    });
+    app = await startEchoApp();
+    const gatewayPort = new URL(gw.issuer).port;
+    // The example, with this test's addresses; `$http_host` keeps the test's non-default port.
+    const conf = readFileSync('examples/nginx/gateway.conf', 'utf8')
+      .replaceAll('GATEWAY;', `127.0.0.1:${gatewayPort};`)
+      .replaceAll('APP;', `127.0.0.1:${app.port};`)
+      .replaceAll('FLOWER;', `127.0.0.1:${app.port};`)
+      .replace('listen LISTEN;', `listen 127.0.0.1:${port};`)
+      .replace('server_name app.a.test app.b.example;', 'server_name app.a.test app.b.example admin.a.test;')
+      .replaceAll('$host', '$http_host')
+      .replaceAll('include gateway-identity-headers.conf;', 'include identity.conf;');
+    nginx = await startNginx(port, conf, { 'identity.conf': readFileSync('examples/nginx/gateway-identity-headers.conf', 'utf8') });
+  });
+  after(async () => {
+    await nginx?.stop();
+    await app?.close();
+    await gw?.close();
+    await dispatcher.close();
+  });
+
+  /** Opens `url` in `browser`, signing in at the fake Google if sent there; returns the app's echo. */
+  async function visit(browser: Browser, url: string, identity = { email: 'ada@a.test', name: 'Ada' }) {
+    let hop = await browser.follow(url, (next) => next.href.startsWith(gw.google.issuer));
+    if (hop.location) {
+      const back = await signInAtFakeGoogle(hop.location.href, (u, init) => browser.fetch(u, init), identity);
+      hop = await browser.follow(back);
+    }
+    return hop;
+  }
+
+  it('sends a browser through sign-in and back to rd, with the identity headers', async () => {
+    const browser = newBrowser();
+    const { response, url } = await visit(browser, `${A()}/hello?x=1`);
+    assert.equal(response.status, 200);
+    assert.equal(url.href, `${A()}/hello?x=1`, 'landed back at rd');
+    const echo = (await response.json()) as Echo;
+    assert.equal(echo.headers['x-auth-request-email'], 'ada@a.test');
+    assert.equal(echo.headers['x-auth-request-preferred-username'], 'ada');
+    assert.ok(echo.headers['x-auth-request-user']);
+    // the app can verify who the user is offline: a gateway JWT for this host
+    const jwks = (await (await fetch(`${gw.issuer}/jwks`)).json()) as { keys: [] };
+    const { payload } = await jwtVerify(echo.headers['x-auth-request-access-token'] ?? '', createLocalJWKSet(jwks), {
+      issuer: gw.issuer,
+      audience: A(),
+      typ: 'at+jwt',
+    });
+    assert.equal(payload.sub, echo.headers['x-auth-request-user']);
+    const cookie = browser.cookies(`${A()}/`).find((c) => c.name === '_gateway_auth');
+    assert.equal(cookie?.domain, 'a.test', 'the cookie is set for the configured domain');
+  });
+
+  it('answers an API request with a JSON 401 instead of a sign-in page', async () => {
+    const response = await newBrowser().fetch(`${A()}/api/data`, { headers: { accept: 'application/json' } });
+    assert.equal(response.status, 401);
+    assert.match(response.headers.get('content-type') ?? '', /json/);
+  });
+
+  it('signs the second domain in without a new request to Google, then signs out of both', async () => {
+    const browser = newBrowser();
+    await visit(browser, `${A()}/one`, { email: 'sso@a.test', name: 'Sso' });
+    const before = gw.google.idp.counters.authorization;
+    const second = await visit(browser, `${B()}/two`);
+    assert.equal(second.response.status, 200);
+    assert.equal(((await second.response.json()) as Echo).headers['x-auth-request-email'], 'sso@a.test');
+    assert.equal(gw.google.idp.counters.authorization, before, 'no new authorization request at Google');
+    assert.ok(browser.cookies(`${B()}/`).some((c) => c.name === '_gateway_auth' && c.domain === 'b.example'));
+
+    const out = await browser.fetch(`${A()}/oauth2/sign_out?rd=/bye`);
+    assert.equal(out.status, 302);
+    assert.equal(out.headers.get('location'), '/bye');
+    for (const origin of [A(), B()]) {
+      const after = await browser.fetch(`${origin}/again`, { headers: { accept: 'application/json' } });
+      assert.equal(after.status, 401, `${origin} refuses after sign-out`);
+    }
+    // b.example still holds its old cookie: nginx must refuse it too (checked above), and the
+    // next sign-in goes to Google again
+    const again = await browser.follow(`${B()}/again`, (next) => next.href.startsWith(gw.google.issuer));
+    assert.ok(again.location, 'sent to Google again');
+  });
+
+  it('refreshes an expired cookie JWT transparently and hands the new cookie to the browser', async () => {
+    const browser = newBrowser();
+    await visit(browser, `${A()}/first`, { email: 'refresh@a.test', name: 'R' });
+    const first = browser.cookies(`${A()}/`).find((c) => c.name === '_gateway_auth')?.value;
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    const response = await browser.fetch(`${A()}/later`);
+    assert.equal(response.status, 200);
+    assert.equal(((await response.json()) as Echo).headers['x-auth-request-email'], 'refresh@a.test');
+    const second = browser.cookies(`${A()}/`).find((c) => c.name === '_gateway_auth')?.value;
+    assert.ok(second && second !== first, 'a new cookie came with the answer');
+    const third = await browser.fetch(`${A()}/even-later`);
+    assert.equal(third.status, 200);
+  });
+
+  it('refuses a signed-in user a host whose rule they do not meet (403), admits one who does', async () => {
+    const browser = newBrowser();
+    await visit(browser, `${A()}/x`, { email: 'worker@a.test', name: 'W' });
+    const denied = await browser.fetch(`${ADMIN()}/panel`);
+    assert.equal(denied.status, 403);
+    const boss = newBrowser();
+    await visit(boss, `${A()}/x`, { email: 'boss@a.test', name: 'Boss' });
+    const allowed = await boss.fetch(`${ADMIN()}/panel`);
+    assert.equal(allowed.status, 200);
+    assert.equal(((await allowed.json()) as Echo).headers['x-auth-request-groups'], 'ops');
+  });
+
+  it('never lets client-sent identity headers reach the app', async () => {
+    const forged = {
+      'X-Auth-Request-User': 'evil',
+      'X-Auth-Request-Email': 'evil@evil.example',
+      'x-auth-request-preferred-username': 'evil',
+      'X-Auth-Request-Groups': 'ops',
+      'X-Auth-Request-Access-Token': 'forged',
+      X_Auth_Request_User: 'evil',
+      X_Auth_Request_Email: 'evil@evil.example',
+      x_auth_request_access_token: 'forged',
+      'X-User': 'evil',
+      X_User: 'evil',
+      'X-Email': 'evil@evil.example',
+    };
+    // not signed in: forged headers do not get anyone in
+    const anonymous = await newBrowser().fetch(`${A()}/secret`, { headers: { ...forged, accept: 'application/json' } });
+    assert.equal(anonymous.status, 401);
+    // signed in: the app sees the gateway's values only
+    const browser = newBrowser();
+    await visit(browser, `${A()}/x`, { email: 'honest@a.test', name: 'H' });
+    const response = await browser.fetch(`${A()}/secret`, { headers: forged });
+    const echo = (await response.json()) as Echo;
+    const received = JSON.stringify(echo.headers);
+    assert.doesNotMatch(received, /evil|forged/);
+    assert.equal(echo.headers['x-auth-request-email'], 'honest@a.test');
+    assert.equal(echo.headers['x-auth-request-groups'], undefined);
+    for (const name of Object.keys(echo.headers)) assert.ok(!name.includes('_'), `underscore header ${name} reached the app`);
+  });
+
+  it('does not let a client skip authentication with its own X-Forwarded-Uri or User-Agent', async () => {
+    const response = await newBrowser().fetch(`${A()}/private`, {
+      headers: { 'X-Forwarded-Uri': '/oauth2/start', 'X-Original-URI': '/healthz', 'User-Agent': 'ELB-HealthChecker/2.0', accept: 'application/json' },
+    });
+    assert.equal(response.status, 401);
+  });
+});

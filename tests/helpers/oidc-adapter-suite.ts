@@ -1,0 +1,183 @@
+/**
+ * oidc-provider's Adapter over the Store as a test suite, run once per backend: by
+ * tests/oidc-adapter.test.ts on memory, SQLite and Redis, and by tests/redis-cluster.test.ts on a
+ * real Redis Cluster. The races are the point: 50 parallel consumes of one code (exactly one
+ * wins, the rest get invalid_grant) and 50 parallel token writes for one grant (revocation
+ * removes all 50).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider, { errors, type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
+import { AlreadyConsumedError, createOidcAdapter } from '../../adapters/oidc-adapter.ts';
+import type { Store } from '../../adapters/store.ts';
+import type { Backend } from './store-contract-suite.ts';
+
+const epochSeconds = () => Math.floor(Date.now() / 1000);
+
+function tokenPayload(kind: string, extra: Partial<AdapterPayload> = {}): AdapterPayload {
+  return {
+    jti: randomUUID(),
+    kind,
+    clientId: 'app',
+    accountId: 'user-1',
+    iat: epochSeconds(),
+    scope: 'openid',
+    // empty arrays must come back as arrays (Redis 7.0's cjson would turn them into objects)
+    amr: [],
+    extra: { groups: [], nested: { list: [] } },
+    ...extra,
+  };
+}
+
+/** The Adapter semantics oidc-provider relies on; run once per backend. */
+export function adapterSuite(backend: Backend): void {
+  describe(`oidc Adapter on ${backend.name}`, () => {
+    let store: Store | undefined;
+    let adapterFor: (name: string) => Adapter;
+    const s = () => {
+      assert.ok(store, `${backend.name} store did not open`);
+      return store;
+    };
+    before(async () => {
+      store = await backend.open();
+      adapterFor = createOidcAdapter(store);
+    });
+    after(async () => {
+      if (!store) return;
+      await store.close();
+      await backend.cleanup();
+    });
+
+    it('upsert then find returns the payload; expiresIn is in seconds', async () => {
+      const tokens = adapterFor('AccessToken');
+      const id = randomUUID();
+      const payload = tokenPayload('AccessToken');
+      await tokens.upsert(id, payload, 2);
+      await sleep(150); // had the seconds been taken as milliseconds, it would be gone
+      assert.deepEqual(await tokens.find(id), payload);
+      assert.equal(await tokens.find(randomUUID()), undefined);
+      assert.equal(await adapterFor('RefreshToken').find(id), undefined, 'models do not share ids');
+    });
+
+    it('find answers undefined once the record expired', async () => {
+      const tokens = adapterFor('AccessToken');
+      const id = randomUUID();
+      await tokens.upsert(id, tokenPayload('AccessToken'), 0.1);
+      assert.ok(await tokens.find(id));
+      await sleep(250);
+      assert.equal(await tokens.find(id), undefined);
+    });
+
+    it('upsert overwrites', async () => {
+      const interactions = adapterFor('Interaction');
+      const id = randomUUID();
+      await interactions.upsert(id, { kind: 'Interaction', returnTo: '/a' }, 60);
+      await interactions.upsert(id, { kind: 'Interaction', returnTo: '/b' }, 60);
+      assert.equal((await interactions.find(id))?.returnTo, '/b');
+    });
+
+    it('findByUid finds a session by its uid; destroy removes the index', async () => {
+      const sessions = adapterFor('Session');
+      const id = randomUUID();
+      const uid = randomUUID();
+      const payload: AdapterPayload = { kind: 'Session', uid, accountId: 'user-1', loginTs: epochSeconds(), authorizations: {} };
+      await sessions.upsert(id, payload, 60);
+      assert.deepEqual(await sessions.findByUid(uid), payload);
+      assert.equal(await sessions.findByUid(randomUUID()), undefined);
+      await sessions.destroy(id);
+      assert.equal(await sessions.findByUid(uid), undefined);
+      assert.equal(await s().get(`oidc:sessionUid:${uid}`), undefined);
+    });
+
+    it('findByUserCode finds a device code by its user code', async () => {
+      const deviceCodes = adapterFor('DeviceCode');
+      const id = randomUUID();
+      const userCode = 'WDJB-MJHT';
+      const payload = tokenPayload('DeviceCode', { userCode, grantId: randomUUID() });
+      await deviceCodes.upsert(id, payload, 60);
+      assert.deepEqual(await deviceCodes.findByUserCode(userCode), payload);
+      assert.equal(await deviceCodes.findByUserCode('XXXX-XXXX'), undefined);
+      await deviceCodes.destroy(id);
+      assert.equal(await deviceCodes.findByUserCode(userCode), undefined);
+    });
+
+    it('consume: of 50 parallel consumes exactly one wins, the rest get invalid_grant', async () => {
+      const codes = adapterFor('AuthorizationCode');
+      const id = randomUUID();
+      await codes.upsert(id, tokenPayload('AuthorizationCode', { grantId: randomUUID() }), 60);
+      const before = epochSeconds();
+      const results = await Promise.allSettled(Array.from({ length: 50 }, () => codes.consume(id)));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      assert.equal(won.length, 1);
+      assert.equal(lost.length, 49);
+      for (const { reason } of lost) {
+        assert.ok(reason instanceof errors.InvalidGrant, `lost with ${String(reason)}`);
+        assert.ok(reason instanceof AlreadyConsumedError);
+        // what the token endpoint sends: 400 {"error":"invalid_grant"}, not a 500
+        assert.equal(reason.status, 400);
+        assert.equal(reason.error, 'invalid_grant');
+        assert.equal(reason.expose, true);
+      }
+      const consumed = (await codes.find(id))?.consumed as number;
+      assert.ok(Number.isInteger(consumed) && consumed >= before && consumed <= epochSeconds(), `consumed ${consumed}`);
+      await assert.rejects(codes.consume(id), errors.InvalidGrant, 'a later replay loses too');
+    });
+
+    it('consume of an unknown or expired code is invalid_grant', async () => {
+      const codes = adapterFor('AuthorizationCode');
+      await assert.rejects(codes.consume(randomUUID()), errors.InvalidGrant);
+      const id = randomUUID();
+      await codes.upsert(id, tokenPayload('AuthorizationCode'), 0.05);
+      await sleep(150);
+      await assert.rejects(codes.consume(id), errors.InvalidGrant);
+    });
+
+    it('destroy removes the record and its consumption', async () => {
+      const refreshTokens = adapterFor('RefreshToken');
+      const id = randomUUID();
+      await refreshTokens.upsert(id, tokenPayload('RefreshToken', { grantId: randomUUID() }), 60);
+      await refreshTokens.consume(id);
+      await refreshTokens.destroy(id);
+      assert.equal(await refreshTokens.find(id), undefined);
+      assert.equal(await s().get(`oidc:consumed:RefreshToken:${id}`), undefined);
+      await refreshTokens.destroy(id); // destroying twice is fine
+    });
+
+    it('revokeByGrantId after 50 parallel upserts of one grant removes all 50, and only them', async () => {
+      const grantId = randomUUID();
+      const otherGrant = randomUUID();
+      const written = Array.from({ length: 50 }, (_, i) => {
+        const model = i % 3 === 0 ? 'RefreshToken' : i % 3 === 1 ? 'AccessToken' : 'AuthorizationCode';
+        return { model, id: randomUUID() };
+      });
+      await Promise.all(written.map(({ model, id }) => adapterFor(model).upsert(id, tokenPayload(model, { grantId }), 60)));
+      const bystander = randomUUID();
+      await adapterFor('AccessToken').upsert(bystander, tokenPayload('AccessToken', { grantId: otherGrant }), 60);
+      assert.equal((await s().setMembers(`oidc:grant:${grantId}`)).length, 50, 'all 50 joined the grant');
+
+      await adapterFor('AccessToken').revokeByGrantId(grantId);
+
+      const left = await Promise.all(written.map(({ model, id }) => adapterFor(model).find(id)));
+      assert.deepEqual(left.filter(Boolean), [], 'every token of the grant is gone');
+      assert.deepEqual(await s().setMembers(`oidc:grant:${grantId}`), []);
+      assert.ok(await adapterFor('AccessToken').find(bystander), 'another grant is untouched');
+    });
+
+    it('is accepted as oidc-provider\'s adapter option', async () => {
+      // Own keys and no dev interactions, only so that oidc-provider prints no quick-start warnings.
+      const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+      const jwk = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig' };
+      const provider = new Provider('http://127.0.0.1/', {
+        adapter: createOidcAdapter(s()),
+        jwks: { keys: [jwk as NonNullable<Configuration['jwks']>['keys'][number]] },
+        features: { devInteractions: { enabled: false } },
+      });
+      assert.ok(provider);
+    });
+  });
+}
+

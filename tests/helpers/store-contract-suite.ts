@@ -1,0 +1,246 @@
+/**
+ * The Store contract as a test suite, run once per backend: by tests/store-contract.test.ts on
+ * memory, SQLite and Redis, and by tests/redis-cluster.test.ts on a real Redis Cluster. What one
+ * backend must do, every backend must do.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Store } from '../../adapters/store.ts';
+import { StoreUnavailableError } from '../../adapters/store-errors.ts';
+import { withLock } from '../../adapters/with-lock.ts';
+
+/** A backend under test: how to open it, reopen its data, and remove what the suite left. */
+export interface Backend {
+  name: string;
+  open(): Promise<Store>;
+  /** Opens the same data again after close() (the durable backends). */
+  reopen?(): Promise<Store>;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * An assert.rejects validator: a StoreUnavailableError (503 temporarily_unavailable) whose
+ * detail matches `detail`.
+ */
+export function unavailable(detail: RegExp = /./) {
+  return (error: unknown) => {
+    assert.ok(error instanceof StoreUnavailableError, `expected StoreUnavailableError, got ${String(error)}`);
+    assert.equal(error.status, 503);
+    assert.equal(error.error, 'temporarily_unavailable');
+    assert.match(error.error_detail ?? '', detail);
+    return true;
+  };
+}
+
+const key = (name: string) => `${name}:${randomUUID()}`;
+
+/** The behaviour every Store must have; run once per backend. */
+export function storeContract(backend: Backend): void {
+  describe(`Store contract: ${backend.name}`, () => {
+    let store: Store | undefined;
+    const s = () => {
+      assert.ok(store, `${backend.name} store did not open`);
+      return store;
+    };
+    before(async () => {
+      store = await backend.open();
+    });
+    after(async () => {
+      if (!store) return;
+      await store.close();
+      await backend.cleanup();
+    });
+
+    it('reports its kind and answers ping', async () => {
+      assert.equal(s().kind, backend.name);
+      await s().ping();
+    });
+
+    it('gets, sets, overwrites and deletes JSON values', async () => {
+      const k = key('plain');
+      assert.equal(await s().get(k), undefined);
+      await s().set(k, 'one');
+      assert.equal(await s().get(k), 'one');
+      await s().set(k, { n: 2 });
+      assert.deepEqual(await s().get(k), { n: 2 });
+      for (const value of [0, false, null, '', 'ü ✓ 😀', [1, 'two']]) {
+        await s().set(k, value);
+        assert.deepEqual(await s().get(k), value, `round trip of ${JSON.stringify(value)}`);
+      }
+      await s().delete(k);
+      assert.equal(await s().get(k), undefined);
+      await s().delete(k); // deleting an absent key is fine
+    });
+
+    it('round-trips nested objects with empty arrays through every write path', async () => {
+      const value = { a: [], b: { c: [], d: [{}], e: { f: [[]] } }, g: '', h: 0, i: null, j: true, k: [1, { l: [] }] };
+      const k1 = key('json-set');
+      const k2 = key('json-setIfAbsent');
+      await s().set(k1, value, 60_000);
+      assert.equal(await s().setIfAbsent(k2, value, 60_000), true);
+      assert.deepEqual(await s().get(k1), value);
+      assert.deepEqual(await s().get(k2), value);
+      // compare-and-delete sees the same encoding the writes produced
+      assert.equal(await s().deleteIfValue(k2, value), true);
+    });
+
+    it('hands out copies: mutating a result does not change what is stored', async () => {
+      const k = key('copy');
+      await s().set(k, { list: [1] });
+      const first = await s().get<{ list: number[] }>(k);
+      first?.list.push(2);
+      assert.deepEqual(await s().get(k), { list: [1] });
+    });
+
+    it('expires values after their TTL', async () => {
+      const k = key('ttl');
+      await s().set(k, 'short', 80);
+      await s().set(`${k}:long`, 'long', 60_000);
+      assert.equal(await s().get(k), 'short');
+      await sleep(200);
+      assert.equal(await s().get(k), undefined);
+      assert.equal(await s().get(`${k}:long`), 'long');
+    });
+
+    it('deletes the key when ttl <= 0', async () => {
+      for (const ttl of [0, -1, -60_000]) {
+        const k = key('ttl-zero');
+        await s().set(k, 'before');
+        await s().set(k, 'after', ttl);
+        assert.equal(await s().get(k), undefined, `ttl ${ttl}`);
+      }
+    });
+
+    it('refuses values JSON cannot hold and TTLs an atomic cannot take', async () => {
+      const k = key('bad');
+      await assert.rejects(s().set(k, undefined), TypeError);
+      await assert.rejects(s().setIfAbsent(k, () => 1), TypeError);
+      await assert.rejects(s().setIfAbsent(k, 'v', 0), RangeError);
+      await assert.rejects(s().addToSet(k, 'm', -5), RangeError);
+      await assert.rejects(s().set(k, 'v', Number.NaN), RangeError);
+      assert.equal(await s().get(k), undefined);
+    });
+
+    it('setIfAbsent: of 20 parallel callers exactly one wins, and its value stays', async () => {
+      const k = key('nx');
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s().setIfAbsent(k, { caller: i }, 60_000)));
+      assert.equal(results.filter(Boolean).length, 1);
+      const winner = results.indexOf(true);
+      assert.deepEqual(await s().get(k), { caller: winner });
+      assert.equal(await s().setIfAbsent(k, 'late', 60_000), false);
+    });
+
+    it('setIfAbsent: an expired key counts as absent; without a TTL the value stays', async () => {
+      const k = key('nx-ttl');
+      assert.equal(await s().setIfAbsent(k, 'first', 80), true);
+      assert.equal(await s().setIfAbsent(k, 'second', 80), false);
+      await sleep(200);
+      assert.equal(await s().setIfAbsent(k, 'third', 80), true);
+      assert.equal(await s().get(k), 'third');
+
+      const forever = key('nx-forever');
+      assert.equal(await s().setIfAbsent(forever, 'kept'), true);
+      await sleep(100);
+      assert.equal(await s().setIfAbsent(forever, 'other'), false);
+      assert.equal(await s().get(forever), 'kept');
+    });
+
+    it('deleteIfValue deletes only while the key holds the expected value', async () => {
+      const k = key('cad');
+      assert.equal(await s().deleteIfValue(k, 'x'), false, 'absent');
+      await s().set(k, 'mine');
+      assert.equal(await s().deleteIfValue(k, 'theirs'), false);
+      assert.equal(await s().get(k), 'mine');
+      assert.equal(await s().deleteIfValue(k, 'mine'), true);
+      assert.equal(await s().get(k), undefined);
+
+      await s().set(k, { token: 't', n: [] });
+      assert.equal(await s().deleteIfValue(k, { token: 't', n: [] }), true, 'same JSON encoding');
+
+      await s().set(k, 'expiring', 50);
+      await sleep(150);
+      assert.equal(await s().deleteIfValue(k, 'expiring'), false, 'expired');
+    });
+
+    it('deleteIfValue: of 20 parallel callers exactly one deletes', async () => {
+      const k = key('cad-race');
+      await s().set(k, 'lock-token');
+      const results = await Promise.all(Array.from({ length: 20 }, () => s().deleteIfValue(k, 'lock-token')));
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    it('sets: add, ignore duplicates, list; an absent set is empty', async () => {
+      const k = key('set');
+      assert.deepEqual(await s().setMembers(k), []);
+      await s().addToSet(k, 'a', 60_000);
+      await s().addToSet(k, 'b', 60_000);
+      await s().addToSet(k, 'a', 60_000);
+      assert.deepEqual((await s().setMembers(k)).sort(), ['a', 'b']);
+      await s().delete(k);
+      assert.deepEqual(await s().setMembers(k), []);
+    });
+
+    it('sets: 50 parallel adds all land', async () => {
+      const k = key('set-race');
+      const members = Array.from({ length: 50 }, (_, i) => `AccessToken:${i}`);
+      await Promise.all(members.map((m) => s().addToSet(k, m, 60_000)));
+      assert.deepEqual((await s().setMembers(k)).sort(), [...members].sort());
+    });
+
+    it('sets: expire, and a shorter TTL never shortens the set', async () => {
+      const k = key('set-ttl');
+      await s().addToSet(k, 'a', 300);
+      await s().addToSet(k, 'b', 50);
+      await sleep(150);
+      assert.deepEqual((await s().setMembers(k)).sort(), ['a', 'b'], 'still alive on the longer TTL');
+      await s().addToSet(k, 'c', 500);
+      await sleep(300);
+      assert.deepEqual((await s().setMembers(k)).sort(), ['a', 'b', 'c'], 'extended by the later, longer TTL');
+      await sleep(350);
+      assert.deepEqual(await s().setMembers(k), []);
+      await s().addToSet(k, 'fresh', 60_000);
+      assert.deepEqual(await s().setMembers(k), ['fresh'], 'an expired set starts over');
+    });
+
+    it('carries withLock: 5 parallel holders never overlap, and the lock is released', async () => {
+      const lock = key('lock');
+      let inside = 0;
+      let most = 0;
+      const order = await Promise.all(Array.from({ length: 5 }, (_, i) => withLock(s(), lock, async () => {
+        inside += 1;
+        most = Math.max(most, inside);
+        await sleep(5);
+        inside -= 1;
+        return i;
+      }, { holdMs: 5_000, waitMs: 5_000 })));
+      assert.equal(most, 1);
+      assert.deepEqual([...order].sort((a, b) => a - b), [0, 1, 2, 3, 4]);
+      assert.equal(await s().get(lock), undefined);
+    });
+
+    if (backend.reopen) {
+      it('keeps values and expiries across close and reopen', async () => {
+        const k = key('durable');
+        await s().set(k, { kept: [] });
+        await s().set(`${k}:ttl`, 'short', 100);
+        await s().addToSet(`${k}:set`, 'm', 60_000);
+        await s().close();
+        store = await backend.reopen!();
+        assert.deepEqual(await s().get(k), { kept: [] });
+        assert.deepEqual(await s().setMembers(`${k}:set`), ['m']);
+        await sleep(200);
+        assert.equal(await s().get(`${k}:ttl`), undefined);
+      });
+    }
+
+    it('rejects calls after close', async () => {
+      const closing = await backend.open();
+      await closing.close();
+      await assert.rejects(closing.get('x'), unavailable(/closed/));
+      await assert.rejects(closing.ping(), unavailable(/closed/));
+      await closing.close(); // twice is fine
+    });
+  });
+}
