@@ -84,6 +84,10 @@ export const settingsShape = {
     { description: 'hosts that `rd` may send a browser back to, comma-separated (`.example.com` matches subdomains; `:port` allowed)', defaultText: 'the cookie domains' },
     parseDomains('redirect'),
   ),
+  GATEWAY_OUTBOUND_PRIVATE_HOSTS: optionalSetting(
+    { description: 'host names or addresses (`127.0.0.1`, `app.internal:8000`) that the gateway may call although they are loopback or private (back-channel logout, a client\'s `jwks_uri`); every other private address is refused (SSRF protection)', defaultText: 'none' },
+    parseList,
+  ),
   GATEWAY_API_PATHS: optionalSetting(
     { description: 'path prefixes of API routes, comma-separated: a caller not signed in gets a JSON 401 there instead of a sign-in page (as with `Accept: application/json`)', defaultText: 'none' },
     parseList,
@@ -178,6 +182,7 @@ function toConfig(s: Settings): Config {
     secretRotationGrace: s.GATEWAY_SECRET_ROTATION_GRACE,
     cookieDomains,
     redirectDomains: s.GATEWAY_REDIRECT_DOMAINS ?? cookieDomains,
+    outboundPrivateHosts: s.GATEWAY_OUTBOUND_PRIVATE_HOSTS ?? [],
     apiPaths: s.GATEWAY_API_PATHS ?? [],
     hostRules: s.GATEWAY_HOST_RULES ?? [],
     groups: s.GATEWAY_GROUPS ?? {},

@@ -10,6 +10,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../config/config-type.ts';
 import type { Store } from '../adapters/store.ts';
 import { openStore } from '../adapters/open-store.ts';
+import { storeOutageMiddleware } from '../adapters/oidc-adapter.ts';
 import { createDevIdp, type DevIdp } from './dev-idp/create-dev-idp.ts';
 import { demoClient, demoRoutes } from './demo/demo-routes.ts';
 import { errorHandling } from './errors.ts';
@@ -31,6 +32,10 @@ import { createUpstreamTokenVault, type UpstreamTokenVault } from './upstream/up
 import { setUpClients } from './clients/set-up-clients.ts';
 import { createAccessTokenClaims } from './provider/access-token-claims.ts';
 import { createSsoSessionEnder } from './provider/end-sso-session.ts';
+import { deliverBackchannelLogoutsInBackground } from './provider/backchannel-delivery.ts';
+import { refreshGraceMiddleware } from './provider/refresh-grace.ts';
+import { endSessionRevocation } from './provider/end-session-revocation.ts';
+import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, upstreamTokenExchange } from './provider/upstream-token-exchange.ts';
 import { BoundedCache } from './forward-auth/bounded-cache.ts';
 import { allowForwardAuthRedirects, FORWARD_AUTH_CLIENT_ID, forwardAuthClient } from './forward-auth/forward-auth-client.ts';
 import { forwardAuthRoutes } from './forward-auth/forward-auth-routes.ts';
@@ -158,6 +163,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   }
 
   const verify = createAccessTokenVerifier(config.issuer, jwks);
+  deliverBackchannelLogoutsInBackground(provider, app.log);
   // Signed-out SSO sessions, refused locally on the hot path until their last token has expired.
   const revokedSessions = new BoundedCache<true>(100_000);
   const faSessions = createForwardAuthSessions(store, box, config.ttl.session * 1000);
@@ -167,6 +173,32 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     forwardAuthSessions: faSessions,
     markRevoked: (sid) => revokedSessions.set(sid, true, Date.now() + (config.ttl.accessToken + 60) * 1000),
   });
+  // First, so it is outermost: a store outage inside the middlewares below answers 503 JSON.
+  provider.use(storeOutageMiddleware());
+  // Sessions ended at the OpenID Provider (RP-initiated logout) end their forward-auth cookies too.
+  provider.use(endSessionRevocation({ provider, forwardAuthSessions: faSessions, markRevoked: (uid) => revokedSessions.set(uid, true, Date.now() + (config.ttl.accessToken + 60) * 1000) }));
+  provider.use(
+    refreshGraceMiddleware({
+      provider,
+      store,
+      box,
+      graceMs: config.refreshGrace * 1000,
+      onReuse: async (details) => {
+        app.log.warn({ event: 'refresh_token_reuse_detected', client_id: details.clientId, sub: details.sub }, 'a rotated refresh token was used again after the grace period: ending the session');
+        if (details.sessionUid) await endSsoSession(details.sessionUid);
+      },
+    }),
+  );
+  provider.registerGrantType(
+    TOKEN_EXCHANGE_GRANT,
+    upstreamTokenExchange({
+      verify,
+      vault,
+      upstreamIssuer: upstreamSettings.issuer,
+      audit: (event) => app.log.info({ audit: true, ...event }, 'upstream token exchanged'),
+    }),
+    TOKEN_EXCHANGE_PARAMETERS,
+  );
   const fetchInProcess = inProcessFetch(app, config.issuer);
   let forwardAuthConfig: Promise<openidClient.Configuration> | undefined;
   const oidcClient = () => {

@@ -66,6 +66,7 @@ describe('defaults', () => {
       secretRotationGrace: 86400,
       cookieDomains: [],
       redirectDomains: [],
+      outboundPrivateHosts: [],
       apiPaths: [],
       hostRules: [],
       groups: {},

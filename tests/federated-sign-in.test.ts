@@ -18,7 +18,9 @@ describe('federated sign-in: discovery → code + PKCE → tokens → userinfo �
   const app2Meta = confidentialClient('app2');
 
   before(async () => {
-    gw = await startGateway({ clients: [app1Meta, app2Meta] });
+    // No refresh grace here: the old refresh token must be refused right after the rotation
+    // (the grace period has its own tests in sessions.test.ts).
+    gw = await startGateway({ clients: [app1Meta, app2Meta], env: { GATEWAY_REFRESH_GRACE: '0' } });
     app1 = await discoverApp(gw.issuer, app1Meta);
     app2 = await discoverApp(gw.issuer, app2Meta);
   });

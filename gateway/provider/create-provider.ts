@@ -32,6 +32,22 @@ export interface ProviderDeps {
   log: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
+/**
+ * oidc-provider refuses to call loopback and private addresses (SSRF protection) for back-channel
+ * logout and clients' `jwks_uri`; the operator may name hosts that are allowed anyway.
+ */
+function outboundFetch(privateHosts: readonly string[]) {
+  const allowed = new Set(privateHosts.map((host) => host.toLowerCase()));
+  return (url: URL | string | Request, options: RequestInit & { dispatcher?: unknown } = {}) => {
+    const target = new URL(url instanceof Request ? url.url : url);
+    if (allowed.has(target.host.toLowerCase()) || allowed.has(target.hostname.toLowerCase())) {
+      const { dispatcher: _ssrfGuard, ...rest } = options;
+      return fetch(target, rest);
+    }
+    return fetch(target, options as RequestInit);
+  };
+}
+
 /** Interactions (sign-in, consent) are served by the gateway's own routes under this path. */
 export const INTERACTION_PATH = '/interaction';
 
@@ -89,6 +105,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       // RFC 7591/7592, on only when GATEWAY_REGISTRATION_TOKEN is set (gateway/clients/).
       ...registrationFeatures(config),
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      // Delivered in the background with retries (backchannel-delivery.ts).
+      backchannelLogout: { enabled: true },
       resourceIndicators: resourceIndicatorsFeature({ accessTokenTtl: config.ttl.accessToken }),
     },
     interactions: {
@@ -102,6 +120,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
     renderError,
+    fetch: outboundFetch(config.outboundPrivateHosts),
     ttl: {
       AccessToken: config.ttl.accessToken,
       AuthorizationCode: 60,
