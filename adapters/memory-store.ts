@@ -14,6 +14,7 @@
  * Redis (the contract suite checks the three alike).
  */
 import { Keyv, type DeserializedData } from 'keyv';
+import { createLocalChannels } from './local-channels.ts';
 import type { Store } from './store.ts';
 import { StoreUnavailableError } from './store-errors.ts';
 import { encodeValue, positiveTtl, setTtl } from './store-input.ts';
@@ -139,6 +140,8 @@ export function createMemoryStore(): Store {
       const entry = liveEntry(key, Date.now());
       return entry && Array.isArray(entry.value) ? (entry.value as string[]) : [];
     },
+
+    ...createLocalChannels(),
 
     async ping() {
       assertOpen();

@@ -22,9 +22,25 @@
  *   every one of them. As in oidc-provider's own memory adapter, only grant-bound models join.
  * - Secondary indexes are removed with compare-and-delete, so destroying an old record never
  *   removes an index that already points to a newer one.
+ * - oidc-provider revokes a grant by calling `revokeByGrantId` on up to six models at once, all
+ *   for the same grant; here one set holds the grant's tokens of every model, so the calls for one
+ *   grant made before the set was read share one pass over it instead of repeating it six times.
+ *
+ * Redis Cluster and hash slots: every store call above touches ONE key, so no call is CROSSSLOT
+ * and no key carries a `{hash tag}`. What spans keys is ordered instead of made atomic: the grant
+ * set is written before the record (so revocation can find every record it could see), the marker
+ * is created atomically on its own key (so a consume needs nothing from the record's slot), and
+ * `find` reads record and marker in parallel. Co-locating a grant's keys would not help anyway: a
+ * token is found by its id alone, so its key cannot carry the grant id. Left open, as in
+ * oidc-provider's own Redis adapter: a token written in the very instant its grant is revoked (its
+ * set entry added after the revocation read the set) survives that revocation.
+ *
+ * Store failures (Redis down, stalled) arrive as StoreUnavailableError, already an oidc-provider
+ * error (503 temporarily_unavailable), and pass through untouched: see store-errors.ts.
  */
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Store } from './store.ts';
+import { StoreUnavailableError } from './store-errors.ts';
 
 /** What is stored per record: the payload and when it expires (for the consumption marker). */
 interface StoredRecord {
@@ -84,7 +100,33 @@ async function destroyRecord(store: Store, model: string, id: string): Promise<v
   ]);
 }
 
-function adapterFor(store: Store, model: string): Adapter {
+/**
+ * Destroys every record listed under the grant, then the grant's set. A call for the same grant
+ * made before the set was read joins this pass (the read will see what it would have seen); one
+ * made after starts a pass of its own, since the set may have grown since.
+ */
+function revokeGrant(store: Store, grantId: string, revoking: Map<string, Promise<void>>): Promise<void> {
+  const joined = revoking.get(grantId);
+  if (joined) return joined;
+  const reading = store.setMembers(grantKey(grantId));
+  const revocation = (async () => {
+    let members: string[];
+    try {
+      members = await reading;
+    } finally {
+      revoking.delete(grantId);
+    }
+    await Promise.all(members.map((member) => {
+      const colon = member.indexOf(':');
+      return destroyRecord(store, member.slice(0, colon), member.slice(colon + 1));
+    }));
+    await store.delete(grantKey(grantId));
+  })();
+  revoking.set(grantId, revocation);
+  return revocation;
+}
+
+function adapterFor(store: Store, model: string, revoking: Map<string, Promise<void>>): Adapter {
   return {
     async upsert(id, payload, expiresIn) {
       const ttlMs = typeof expiresIn === 'number' ? expiresIn * 1000 : undefined;
@@ -133,13 +175,8 @@ function adapterFor(store: Store, model: string): Adapter {
       await destroyRecord(store, model, id);
     },
 
-    async revokeByGrantId(grantId) {
-      const members = await store.setMembers(grantKey(grantId));
-      await Promise.all(members.map((member) => {
-        const colon = member.indexOf(':');
-        return destroyRecord(store, member.slice(0, colon), member.slice(colon + 1));
-      }));
-      await store.delete(grantKey(grantId));
+    revokeByGrantId(grantId) {
+      return revokeGrant(store, grantId, revoking);
     },
   };
 }
@@ -149,5 +186,36 @@ function adapterFor(store: Store, model: string): Adapter {
  * requires) called once per model name (`AccessToken`, `Session`, ...).
  */
 export function createOidcAdapter(store: Store): (name: string) => Adapter {
-  return (name) => adapterFor(store, name);
+  // Revocations in flight, by grant id: shared by every model of this provider (see the header).
+  const revoking = new Map<string, Promise<void>>();
+  return (name) => adapterFor(store, name, revoking);
+}
+
+/** The part of Koa's context {@link storeOutageMiddleware} writes. */
+interface OutageContext {
+  status: number;
+  body: unknown;
+  set(name: string, value: string): void;
+}
+
+/**
+ * For `provider.use()`, registered before any other middleware (so it is the outermost): a
+ * StoreUnavailableError thrown by a gateway middleware in front of oidc-provider's routes (a lock
+ * or a cache read before `/token`) gets the answer the route itself would have given, 503
+ * `{"error":"temporarily_unavailable"}` with Retry-After (RFC 9110 §10.2.3). oidc-provider's error
+ * handler only wraps its routes; without this, Koa's default handler would send the bare
+ * message as text/plain.
+ */
+export function storeOutageMiddleware() {
+  return async function storeOutage(ctx: OutageContext, next: () => Promise<void>): Promise<void> {
+    try {
+      await next();
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      ctx.status = 503;
+      ctx.set('cache-control', 'no-store');
+      ctx.set('retry-after', '5');
+      ctx.body = { error: error.error, error_description: error.error_description };
+    }
+  };
 }

@@ -45,6 +45,7 @@ import { Keyv, type DeserializedData } from 'keyv';
 import type { Store } from './store.ts';
 import { asStoreError, StoreUnavailableError } from './store-errors.ts';
 import { encodeValue, positiveTtl, setTtl } from './store-input.ts';
+import { parseRedisUrl, type RedisTarget } from './redis-url.ts';
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions {
@@ -78,70 +79,6 @@ redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2], 'NX')
 redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')
 return 1`;
-
-/** Where the store connects to, parsed from its URL. */
-interface RedisTarget {
-  cluster: boolean;
-  tls: boolean;
-  nodes: Array<{ host: string; port: number }>;
-  username: string | undefined;
-  password: string | undefined;
-  /** For messages: scheme, hosts and db, never the user or password. */
-  where: string;
-}
-
-const URL_SHAPES = 'redis://[user:pass@]host:port[/db], rediss://…, or redis+cluster://[user:pass@]host:port,host:port';
-
-/** `host:port` or `[v6]:port` (port defaults to 6379). */
-function parseHostPort(text: string): { host: string; port: number } {
-  const match = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(text);
-  if (!match?.[1]) throw new Error(`the Redis Cluster store URL has a bad node "${text}" (expected host:port)`);
-  return { host: match[1].replace(/^\[|\]$/g, ''), port: Number(match[2] ?? 6379) };
-}
-
-/** Parses a store URL; errors never echo the URL (it may carry a password). */
-export function parseRedisUrl(url: string): RedisTarget {
-  const scheme = /^([a-z+]+):\/\//i.exec(url)?.[1]?.toLowerCase();
-  if (scheme === 'redis+cluster' || scheme === 'rediss+cluster') {
-    // The WHATWG URL parser refuses a host list, so the authority is split by hand.
-    const match = /^[a-z+]+:\/\/(?:([^@/]*)@)?([^/?#]+)(\/[^?#]*)?$/i.exec(url);
-    if (!match?.[2]) throw new Error(`the Redis store URL is not valid (expected ${URL_SHAPES})`);
-    const [, userinfo, hostList, path] = match;
-    if (path !== undefined && path !== '/' && path !== '/0') {
-      throw new Error('a Redis Cluster has only database 0: drop the /db from the redis+cluster:// URL');
-    }
-    const colon = userinfo?.indexOf(':') ?? -1;
-    const username = userinfo ? decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon)) : undefined;
-    const password = userinfo && colon >= 0 ? decodeURIComponent(userinfo.slice(colon + 1)) : undefined;
-    const nodes = hostList.split(',').filter(Boolean).map(parseHostPort);
-    const tls = scheme === 'rediss+cluster';
-    return {
-      cluster: true,
-      tls,
-      nodes,
-      username: username || undefined,
-      password,
-      where: `${scheme}://${nodes.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',')}`,
-    };
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error(`the Redis store URL is not a valid URL (expected ${URL_SHAPES})`);
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new Error(`the Redis store URL must start with redis://, rediss:// or redis+cluster://, not ${parsed.protocol}//`);
-  }
-  return {
-    cluster: false,
-    tls: parsed.protocol === 'rediss:',
-    nodes: [{ host: parsed.hostname, port: Number(parsed.port || 6379) }],
-    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-    where: `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`,
-  };
-}
 
 /** Rejects after `ms` (default {@link CALL_TIMEOUT_MS}) if `promise` has not settled (and then ignores it). */
 function withDeadline<T>(promise: Promise<T>, what: string, where: string, ms = CALL_TIMEOUT_MS): Promise<T> {
@@ -269,6 +206,12 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
   });
 
   let closed = false;
+  let subscriber: Promise<{
+    subscribe(channel: string, listener: (message: string) => void): Promise<void>;
+    unsubscribe(channel: string, listener: (message: string) => void): Promise<void>;
+    close(): Promise<void>;
+    destroy(): void;
+  }> | undefined;
   /** Runs one round trip under the deadline, failures as StoreUnavailableError. */
   function guard<T>(what: string, run: () => Promise<T>, ms = CALL_TIMEOUT_MS): Promise<T> {
     if (closed) return Promise.reject(new StoreUnavailableError('the Redis store is closed'));
@@ -334,9 +277,40 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
       return guard('PING', () => connection.pingAll(), PING_TIMEOUT_MS);
     },
 
+    async publish(channel, message) {
+      await guard('PUBLISH', () => connection.send(prefix + channel, false, ['PUBLISH', prefix + channel, message]));
+    },
+
+    // A subscribed connection can send nothing else, so subscribers get their own connection
+    // (made on first use); node-redis re-subscribes by itself after a reconnect.
+    async subscribe(channel, onMessage) {
+      subscriber ??= (async () => {
+        const duplicate = connection.client.duplicate() as unknown as {
+          on(event: 'error', listener: () => void): void;
+          connect(): Promise<unknown>;
+          subscribe(channel: string, listener: (message: string) => void): Promise<void>;
+          unsubscribe(channel: string, listener: (message: string) => void): Promise<void>;
+          close(): Promise<void>;
+          destroy(): void;
+        };
+        duplicate.on('error', () => {});
+        await withDeadline(duplicate.connect(), 'SUBSCRIBE connection', where);
+        return duplicate;
+      })();
+      const client = await subscriber;
+      await guard('SUBSCRIBE', () => client.subscribe(prefix + channel, onMessage));
+      return async () => {
+        await guard('UNSUBSCRIBE', () => client.unsubscribe(prefix + channel, onMessage));
+      };
+    },
+
     async close() {
       if (closed) return;
       closed = true;
+      if (subscriber) {
+        const client = await subscriber.catch(() => undefined);
+        await client?.close().catch(() => client.destroy());
+      }
       try {
         await withDeadline(connection.close(), 'QUIT', where);
       } catch {

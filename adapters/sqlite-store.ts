@@ -24,6 +24,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { createLocalChannels } from './local-channels.ts';
 import type { Store } from './store.ts';
 import { asStoreError, StoreUnavailableError } from './store-errors.ts';
 import { encodeValue, positiveTtl, setTtl } from './store-input.ts';
@@ -200,6 +201,8 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       const members = readJson(key, Date.now());
       return Array.isArray(members) ? members.filter((m): m is string => typeof m === 'string') : [];
     },
+
+    ...createLocalChannels(),
 
     async ping() {
       assertOpen();

@@ -43,6 +43,14 @@ export interface Store {
    * 1 s) when it does not.
    */
   ping(): Promise<void>;
+  /**
+   * Sends `message` to every subscriber of `channel` on every instance sharing this store. Best
+   * effort: a subscriber that is disconnected at that moment misses it (callers keep a backstop,
+   * such as short token lifetimes).
+   */
+  publish(channel: string, message: string): Promise<void>;
+  /** Calls `onMessage` for each message on `channel`; the returned function unsubscribes. */
+  subscribe(channel: string, onMessage: (message: string) => void): Promise<() => Promise<void>>;
   /** Releases the connection or file; later calls reject. */
   close(): Promise<void>;
 }

@@ -57,6 +57,17 @@ export interface Config {
   refreshGrace: number;
   /** Seconds between publishing a new signing key and signing with it. */
   keyRollIn: number;
+  /** Seconds between scheduled key rotations; 0 = off. */
+  keyRotationInterval: number;
+  /** Requests per minute per client address; 0 = no limit. */
+  rateLimit: {
+    /** On each sign-in, consent, registration and development-IdP endpoint. */
+    perMinute: number;
+    /** On the token endpoint (with introspection and revocation). */
+    tokenPerMinute: number;
+  };
+  /** Seconds a SIGTERM waits for requests in flight before exiting anyway. */
+  shutdownTimeout: number;
   /** IPs and CIDR ranges whose X-Forwarded-* headers are believed. */
   trustedProxies: readonly string[];
   logLevel: LogLevel;

@@ -1,3 +1,4 @@
+import { parseRedisUrl } from '../adapters/redis-url.ts';
 import type { Config } from './config-type.ts';
 import type { LoadResult } from './load-config.ts';
 
@@ -23,7 +24,5 @@ export function formatConfigCheck(result: LoadResult): { exitCode: number; outpu
 export function describeStore(store: Config['store']): string {
   if (store === 'memory://') return 'memory (lost on restart)';
   if (store.startsWith('sqlite://')) return `sqlite ${store.slice('sqlite://'.length)}`;
-  const url = new URL(store);
-  const db = url.pathname.replace(/^\//, '') || '0';
-  return `${url.protocol.replace(':', '')} ${url.host} db ${db}`;
+  return parseRedisUrl(store).where;
 }

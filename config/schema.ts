@@ -29,7 +29,7 @@ export const settingsShape = {
     parseInteger(1, 65535, 'must be an integer between 1 and 65535'),
   ),
   GATEWAY_STORE: setting(
-    { description: 'where state is kept: `memory://` (lost on restart), `sqlite://PATH` (embedded, survives a restart), `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS)', default: 'sqlite://./data/gateway.sqlite' },
+    { description: 'where state is kept: `memory://` (lost on restart), `sqlite://PATH` (embedded, survives a restart), `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS), or a Redis Cluster: `redis+cluster://[user:pass@]host:port,host:port` (`rediss+cluster://` for TLS; any nodes, the client finds the rest)', default: 'sqlite://./data/gateway.sqlite' },
     parseStoreUrl,
   ),
   GATEWAY_SECRETS: optionalSetting(
@@ -107,8 +107,24 @@ export const settingsShape = {
     { description: 'seconds during which a just-rotated refresh token, presented again (parallel tabs, a retried request), gets the same answer instead of revoking the grant; a reuse after it revokes the whole grant; 0 turns the grace off', default: '5' },
     parseSeconds,
   ),
+  GATEWAY_KEY_ROTATION_INTERVAL: setting(
+    { description: 'seconds between scheduled rotations of the signing keys (e.g. `7776000` for 90 days); 0 turns scheduled rotation off (`npx gateway keys rotate` still works)', default: '0' },
+    parseSeconds,
+  ),
   GATEWAY_KEY_ROLL_IN: setting(
     { description: 'seconds between publishing a new signing key in the JWKS and signing with it, so that apps caching the JWKS know it first', default: '600' },
+    parseSeconds,
+  ),
+  GATEWAY_RATE_LIMIT: setting(
+    { description: 'requests per minute that one client address may make to each sign-in, consent, registration and development-IdP endpoint (`/oauth2/start`, `/oauth2/callback`, `/upstream/callback`, `/interaction/*`, `/reg`, `/dev-idp/*`); over it: 429. Shared by every instance through a Redis store. 0 turns these limits off', default: '120' },
+    parseInteger(0, 1_000_000, 'must be a whole number of requests per minute, 0 or more'),
+  ),
+  GATEWAY_TOKEN_RATE_LIMIT: setting(
+    { description: 'requests per minute that one client address may make to the token endpoint (with introspection and revocation); over it: 429 `temporarily_unavailable`. An app\'s server refreshes for all its users from one address: keep it generous. 0 turns the limit off', default: '1200' },
+    parseInteger(0, 1_000_000, 'must be a whole number of requests per minute, 0 or more'),
+  ),
+  GATEWAY_SHUTDOWN_TIMEOUT: setting(
+    { description: 'seconds that a SIGTERM waits for requests in flight to finish before the process exits anyway (keep it under the orchestrator\'s own grace: Docker waits 10 s, Kubernetes 30 s)', default: '8' },
     parseSeconds,
   ),
   GATEWAY_TRUSTED_PROXIES: setting(
@@ -193,6 +209,9 @@ function toConfig(s: Settings): Config {
     },
     refreshGrace: s.GATEWAY_REFRESH_GRACE,
     keyRollIn: s.GATEWAY_KEY_ROLL_IN,
+    keyRotationInterval: s.GATEWAY_KEY_ROTATION_INTERVAL,
+    rateLimit: { perMinute: s.GATEWAY_RATE_LIMIT, tokenPerMinute: s.GATEWAY_TOKEN_RATE_LIMIT },
+    shutdownTimeout: s.GATEWAY_SHUTDOWN_TIMEOUT,
     trustedProxies: s.GATEWAY_TRUSTED_PROXIES,
     logLevel: s.GATEWAY_LOG_LEVEL,
   };

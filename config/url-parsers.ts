@@ -1,4 +1,5 @@
 import { isIPv4 } from 'node:net';
+import { parseRedisUrl } from '../adapters/redis-url.ts';
 import type { Parsed, RawValue } from './value-parsers.ts';
 import { parseText } from './value-parsers.ts';
 
@@ -36,7 +37,7 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
 }
 
-const storeForms = 'must be memory://, sqlite://PATH, redis://[user:pass@]host:port[/db] or rediss://…';
+const storeForms = 'must be memory://, sqlite://PATH, redis://[user:pass@]host:port[/db], rediss://…, or redis+cluster://host:port,host:port';
 
 /**
  * The store URL, kept as given. A Redis password is masked in the problem line, since this
@@ -50,6 +51,15 @@ export function parseStoreUrl(raw: RawValue): Parsed<string> {
   if (store.startsWith('sqlite://')) {
     return store.length > 'sqlite://'.length ? { value: store } : { problem: 'sqlite:// needs a file path, e.g. sqlite://./data/gateway.sqlite' };
   }
+  if (/^rediss?\+cluster:\/\//.test(store)) {
+    // A host list is not a WHATWG URL: the store's own parser checks it (and never echoes a password).
+    try {
+      parseRedisUrl(store);
+      return { value: store };
+    } catch (error) {
+      return { problem: (error as Error).message, got: JSON.stringify(maskPassword(store)) };
+    }
+  }
   if (!/^rediss?:\/\//.test(store)) return { problem: storeForms };
   const url = URL.canParse(store) ? new URL(store) : undefined;
   const got = JSON.stringify(maskPassword(store));
@@ -61,7 +71,7 @@ export function parseStoreUrl(raw: RawValue): Parsed<string> {
 }
 
 function maskPassword(store: string): string {
-  return store.replace(/^(rediss?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+  return store.replace(/^(rediss?(?:\+cluster)?:\/\/[^:@/]*:)[^@/]*@/, '$1***@');
 }
 
 function parseUrl(raw: RawValue): Parsed<string> | URL {

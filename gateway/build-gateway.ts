@@ -5,45 +5,49 @@
 import { createHmac } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
+import * as openidClient from 'openid-client';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../config/config-type.ts';
 import type { Store } from '../adapters/store.ts';
 import { openStore } from '../adapters/open-store.ts';
-import { storeOutageMiddleware } from '../adapters/oidc-adapter.ts';
+import { syncClientsFile } from './clients/set-up-clients.ts';
 import { createDevIdp, type DevIdp } from './dev-idp/create-dev-idp.ts';
 import { demoClient, demoRoutes } from './demo/demo-routes.ts';
 import { errorHandling } from './errors.ts';
-import { healthRoutes } from './health-routes.ts';
-import { createAccessTokenVerifier } from './keys/access-token-verifier.ts';
-import { loadCookieSecrets } from './keys/cookie-secrets.ts';
-import { createSecretBox } from './keys/secret-box.ts';
-import { loadSigningKeys, publicJwk } from './keys/signing-keys.ts';
-import { loggerOptions } from './logger.ts';
-import { assetRoutes } from './pages/assets.ts';
-import { createFindAccount } from './provider/find-account.ts';
-import { createProvider } from './provider/create-provider.ts';
-import { interactionRoutes } from './provider/interaction-routes.ts';
-import { mountProvider, mountUnderPrefix } from './provider/mount-provider.ts';
-import { userinfoRoutes } from './provider/userinfo-route.ts';
-import { createUpstreamClient, type UpstreamSettings } from './upstream/upstream-client.ts';
-import { UPSTREAM_CALLBACK_PATH, upstreamLoginRoutes } from './upstream/upstream-login.ts';
-import { createUpstreamTokenVault, type UpstreamTokenVault } from './upstream/upstream-tokens.ts';
-import { setUpClients } from './clients/set-up-clients.ts';
-import { createAccessTokenClaims } from './provider/access-token-claims.ts';
-import { createSsoSessionEnder } from './provider/end-sso-session.ts';
-import { deliverBackchannelLogoutsInBackground } from './provider/backchannel-delivery.ts';
-import { refreshGraceMiddleware } from './provider/refresh-grace.ts';
-import { endSessionRevocation } from './provider/end-session-revocation.ts';
-import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, upstreamTokenExchange } from './provider/upstream-token-exchange.ts';
-import { BoundedCache } from './forward-auth/bounded-cache.ts';
-import { allowForwardAuthRedirects, FORWARD_AUTH_CLIENT_ID, forwardAuthClient } from './forward-auth/forward-auth-client.ts';
+import { FORWARD_AUTH_CLIENT_ID, forwardAuthClient } from './forward-auth/forward-auth-client.ts';
 import { forwardAuthRoutes } from './forward-auth/forward-auth-routes.ts';
 import { createForwardAuthSessions } from './forward-auth/forward-auth-sessions.ts';
 import { createHostPolicy } from './forward-auth/host-policy.ts';
 import { createHostTokenMinter } from './forward-auth/host-token-minter.ts';
 import { inProcessFetch } from './forward-auth/in-process-fetch.ts';
-import * as openidClient from 'openid-client';
+import { startRevokedSessions } from './forward-auth/revoked-sessions.ts';
+import { healthRoutes } from './health-routes.ts';
+import { createAccessTokenVerifier } from './keys/access-token-verifier.ts';
+import { loadCookieSecrets } from './keys/cookie-secrets.ts';
+import { startLiveKeys, type LiveKeys } from './keys/live-keys.ts';
+import { createSecretBox } from './keys/secret-box.ts';
+import { loggerOptions } from './logger.ts';
+import { assetRoutes } from './pages/assets.ts';
+import { createAccessTokenClaims } from './provider/access-token-claims.ts';
+import { createSsoSessionEnder } from './provider/end-sso-session.ts';
+import { createFindAccount } from './provider/find-account.ts';
+import { interactionRoutes } from './provider/interaction-routes.ts';
+import { mountProvider, mountUnderPrefix, type NodeHandler } from './provider/mount-provider.ts';
+import { createProviderInstance } from './provider/provider-instance.ts';
+import { userinfoRoutes } from './provider/userinfo-route.ts';
+import { createUpstreamClient, type UpstreamSettings } from './upstream/upstream-client.ts';
+import { UPSTREAM_CALLBACK_PATH, upstreamLoginRoutes } from './upstream/upstream-login.ts';
+import { createUpstreamTokenVault, type UpstreamTokenVault } from './upstream/upstream-tokens.ts';
+import { audit } from './ops/audit.ts';
+import { createCsrfGuard } from './ops/csrf.ts';
+import { createGatewayMetrics } from './ops/gateway-metrics.ts';
+import { instrumentStore } from './ops/instrument-store.ts';
+import { instrumentUpstream } from './ops/instrument-upstream.ts';
+import { observeProvider } from './ops/observe-provider.ts';
+import { operations } from './ops/operations.ts';
+import { BODY_LIMIT_BYTES, clientErrorHandler, MAX_HEADER_BYTES, REQUEST_TIMEOUT_MS } from './ops/request-limits.ts';
+import { createSignInEvents } from './ops/sign-in-events.ts';
 
 export interface GatewayOptions {
   /** A store to use instead of opening `config.store` (tests pass one with their own prefix). */
@@ -52,6 +56,8 @@ export interface GatewayOptions {
   clients?: ClientMetadata[];
   /** Fastify logger option; defaults to pino at `config.logLevel`. */
   logger?: boolean | object;
+  /** How often the signing keys are re-read from the store (default 10 s). */
+  keyRefreshMs?: number;
 }
 
 export interface GatewayContext {
@@ -61,6 +67,8 @@ export interface GatewayContext {
   /** The users' upstream tokens (exposed for operations and tests). */
   vault: UpstreamTokenVault;
   devIdp: DevIdp | undefined;
+  /** The signing keys as this instance sees them. */
+  keys: LiveKeys;
 }
 
 declare module 'fastify' {
@@ -79,17 +87,20 @@ function derivedSecret(secret: string, purpose: string): string {
 
 export async function buildGateway(config: Config, options: GatewayOptions = {}): Promise<FastifyInstance> {
   const ownStore = options.store === undefined;
-  const store = options.store ?? (await openStore(config.store));
+  const metrics = createGatewayMetrics();
+  const store = instrumentStore(options.store ?? (await openStore(config.store)), metrics);
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config.logLevel),
     trustProxy: [...config.trustedProxies],
-    bodyLimit: 64 * 1024,
+    // Request limits (gateway/ops/request-limits.ts): 413, 431 and 408, never a 500 or a hang.
+    bodyLimit: BODY_LIMIT_BYTES,
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    clientErrorHandler,
   });
   if (ownStore) app.addHook('onClose', async () => store.close());
 
   const cookieSecrets = await loadCookieSecrets(config, store);
-  const signingKeys = await loadSigningKeys(store);
-  const jwks = { keys: signingKeys.map(publicJwk) };
   const secureCookies = config.issuer.startsWith('https://');
   const redirectUri = `${config.issuer}${UPSTREAM_CALLBACK_PATH}`;
   const secret = cookieSecrets[0] ?? '';
@@ -122,7 +133,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     };
   }
 
-  const upstream = createUpstreamClient(upstreamSettings);
+  const upstream = instrumentUpstream(createUpstreamClient(upstreamSettings), metrics);
   const box = createSecretBox(cookieSecrets);
   const vault = createUpstreamTokenVault(store, box, upstream, config.ttl.refreshToken * 1000);
   const policy = { hostedDomains: config.upstream.hostedDomains, allowedEmailDomains: config.allowedEmailDomains };
@@ -139,66 +150,100 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   const forwardAuthSecret = derivedSecret(secret, 'forward-auth client');
   clients.push(forwardAuthClient(config.issuer, forwardAuthSecret));
 
+  // Signed-out SSO sessions, refused locally on the hot path (on every instance) until their last
+  // token has expired.
+  const revokedSessions = await startRevokedSessions(store, (config.ttl.accessToken + 60) * 1000, app.log);
+  app.addHook('onClose', async () => revokedSessions.stop());
+  const markRevoked = (uid: string) => revokedSessions.revoke(uid);
+  const faSessions = createForwardAuthSessions(store, box, config.ttl.session * 1000);
+
+  // oidc-provider fixes its keys at construction: on a key change the gateway builds a new
+  // instance and swaps it in. Everything below reaches the provider through `current()`.
+  let provider: Provider | undefined;
+  const current = (): Provider => {
+    if (!provider) throw new Error('the OpenID Provider is not built yet');
+    return provider;
+  };
+  const endSsoSession = createSsoSessionEnder({
+    get provider() {
+      return current();
+    },
+    store,
+    forwardAuthSessions: faSessions,
+    markRevoked,
+  });
+  // A replaced key must stay published while any token it signed lives: ID tokens (1 h) and
+  // access tokens, whichever is longer, plus clock skew.
+  const retentionMs = (Math.max(config.ttl.accessToken, 3600) + 60) * 1000;
+  const keys = await startLiveKeys({
+    store,
+    retentionMs,
+    rollInMs: config.keyRollIn * 1000,
+    rotationIntervalMs: config.keyRotationInterval * 1000,
+    refreshMs: options.keyRefreshMs ?? 10_000,
+    log: app.log,
+    onChange: (view) => {
+      provider = buildProvider(view.published);
+    },
+  });
+  app.addHook('onClose', async () => keys.stop());
+  const verify = createAccessTokenVerifier(config.issuer, keys.keySet);
   const upstreamLinkAlive = async (sub: string) => (await vault.load(sub)) !== undefined;
   const extraTokenClaims = createAccessTokenClaims(store, config.groups);
-  const provider = createProvider({ config, store, signingKeys, cookieSecrets, findAccount, clients, upstreamLinkAlive, extraTokenClaims, log: app.log });
-  // Forward-auth callbacks live on every protected host: allow them on the configured domains.
   const forwardAuthDomains = [...config.redirectDomains, ...config.cookieDomains.map((d) => (d.startsWith('.') ? d : `.${d}`))];
-  allowForwardAuthRedirects(provider, config.issuer, forwardAuthDomains);
-  app.decorate('gateway', { config, store, provider, vault, devIdp });
-  // Client registration: previous secrets in grace, audit events, GATEWAY_CLIENTS_FILE into the store.
-  await setUpClients({ provider, store, config, log: app.log });
+  const buildProvider = (signingKeys: ReturnType<typeof keys.view>['published']) =>
+    observeProvider(createProviderInstance({
+      config, store, signingKeys, cookieSecrets, findAccount, clients, upstreamLinkAlive, extraTokenClaims, log: app.log,
+      box, vault, verify, upstreamIssuer: upstreamSettings.issuer, forwardAuthDomains, forwardAuthSessions: faSessions, markRevoked, endSsoSession,
+    }), { metrics, log: app.log });
+  provider = buildProvider(keys.view().published);
+
+  const context: GatewayContext = {
+    config,
+    store,
+    get provider() {
+      return current();
+    },
+    vault,
+    devIdp,
+    keys,
+  };
+  app.decorate('gateway', context);
+  // GATEWAY_CLIENTS_FILE into the shared store (once per start).
+  await syncClientsFile({ provider: current(), store, config, log: app.log });
 
   await app.register(cookie, { secret: [...cookieSecrets] });
   await app.register(errorHandling);
+  // Before every route: its onRoute hooks give each route metrics, headers and limits.
+  await app.register(operations, {
+    metrics,
+    rateLimits: { perMinute: config.rateLimit.perMinute, tokenPerMinute: config.rateLimit.tokenPerMinute, storeUrl: config.store, issuer: config.issuer },
+    devIdpPath: devIdp ? DEV_IDP_PATH : undefined,
+  });
   await app.register(assetRoutes);
   await app.register(healthRoutes(store));
-  const upstreamLogin = { provider, store, upstream, vault, policy, issuer: config.issuer, secureCookies };
+  const upstreamLogin = {
+    get provider() {
+      return current();
+    },
+    store, upstream, vault, policy, issuer: config.issuer, secureCookies,
+    events: createSignInEvents(metrics, app.log, upstreamSettings.issuer),
+  };
   await app.register(upstreamLoginRoutes(upstreamLogin));
-  await app.register(interactionRoutes({ provider, store, upstreamLogin }));
+  await app.register(interactionRoutes({
+    get provider() {
+      return current();
+    },
+    store,
+    upstreamLogin,
+    csrf: createCsrfGuard(cookieSecrets, (form) => metrics.csrfRefused.inc({ form })),
+  }));
   if (devIdp) {
     await mountUnderPrefix(app, DEV_IDP_PATH, devIdp.handler);
     const demoSecret = derivedSecret(secret, 'demo app client');
     await app.register(demoRoutes({ issuer: config.issuer, clientSecret: demoSecret, secureCookies }));
   }
 
-  const verify = createAccessTokenVerifier(config.issuer, jwks);
-  deliverBackchannelLogoutsInBackground(provider, app.log);
-  // Signed-out SSO sessions, refused locally on the hot path until their last token has expired.
-  const revokedSessions = new BoundedCache<true>(100_000);
-  const faSessions = createForwardAuthSessions(store, box, config.ttl.session * 1000);
-  const endSsoSession = createSsoSessionEnder({
-    provider,
-    store,
-    forwardAuthSessions: faSessions,
-    markRevoked: (sid) => revokedSessions.set(sid, true, Date.now() + (config.ttl.accessToken + 60) * 1000),
-  });
-  // First, so it is outermost: a store outage inside the middlewares below answers 503 JSON.
-  provider.use(storeOutageMiddleware());
-  // Sessions ended at the OpenID Provider (RP-initiated logout) end their forward-auth cookies too.
-  provider.use(endSessionRevocation({ provider, forwardAuthSessions: faSessions, markRevoked: (uid) => revokedSessions.set(uid, true, Date.now() + (config.ttl.accessToken + 60) * 1000) }));
-  provider.use(
-    refreshGraceMiddleware({
-      provider,
-      store,
-      box,
-      graceMs: config.refreshGrace * 1000,
-      onReuse: async (details) => {
-        app.log.warn({ event: 'refresh_token_reuse_detected', client_id: details.clientId, sub: details.sub }, 'a rotated refresh token was used again after the grace period: ending the session');
-        if (details.sessionUid) await endSsoSession(details.sessionUid);
-      },
-    }),
-  );
-  provider.registerGrantType(
-    TOKEN_EXCHANGE_GRANT,
-    upstreamTokenExchange({
-      verify,
-      vault,
-      upstreamIssuer: upstreamSettings.issuer,
-      audit: (event) => app.log.info({ audit: true, ...event }, 'upstream token exchanged'),
-    }),
-    TOKEN_EXCHANGE_PARAMETERS,
-  );
   const fetchInProcess = inProcessFetch(app, config.issuer);
   let forwardAuthConfig: Promise<openidClient.Configuration> | undefined;
   const oidcClient = () => {
@@ -217,22 +262,35 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
       });
     return forwardAuthConfig;
   };
-  const es256 = signingKeys.find((key) => key.alg === 'ES256');
-  if (!es256) throw new Error('no ES256 signing key in the store');
   await app.register(
     forwardAuthRoutes({
       config,
       store,
       sessions: faSessions,
       verify,
-      mintHostToken: createHostTokenMinter(config.issuer, es256, FORWARD_AUTH_CLIENT_ID),
+      mintHostToken: createHostTokenMinter(config.issuer, keys.accessTokenKey, FORWARD_AUTH_CLIENT_ID),
       policy: createHostPolicy(config.hostRules),
       oidcClient,
-      isRevoked: (sid) => sid !== undefined && revokedSessions.has(sid),
-      endSsoSession,
+      isRevoked: (sid) => revokedSessions.isRevoked(sid),
+      endSsoSession: async (sid) => {
+        const session = await current().Session.findByUid(sid).catch(() => undefined);
+        await endSsoSession(sid);
+        audit(app.log, 'sign_out', { via: 'forward_auth', sid, sub: session?.accountId }, 'signed out through forward auth');
+      },
     }),
   );
-  await mountProvider(app, provider.callback(), {
+  // One Koa handler per provider instance, made once.
+  const handlers = new WeakMap<Provider, NodeHandler>();
+  const handler: NodeHandler = (req, res) => {
+    const instance = current();
+    let callback = handlers.get(instance);
+    if (!callback) {
+      callback = instance.callback() as NodeHandler;
+      handlers.set(instance, callback);
+    }
+    callback(req, res);
+  };
+  await mountProvider(app, handler, {
     trustedProxies: config.trustedProxies,
     routes: userinfoRoutes('/me', { store, verify }),
   });

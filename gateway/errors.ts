@@ -18,12 +18,15 @@ export class GatewayError extends Error {
   readonly status: number;
   /** Safe to show to the caller. */
   readonly description: string;
-  constructor(code: string, status: number, description: string, options?: { cause?: unknown }) {
+  /** Answered as RFC 6749 §5.2 error JSON (`error`, `error_description`): for OAuth endpoints. */
+  readonly oauth: boolean;
+  constructor(code: string, status: number, description: string, options?: { cause?: unknown; oauth?: boolean }) {
     super(description, options);
     this.name = 'GatewayError';
     this.code = code;
     this.status = status;
     this.description = description;
+    this.oauth = options?.oauth ?? false;
   }
 }
 
@@ -44,6 +47,14 @@ export function wantsHtml(request: FastifyRequest): boolean {
 
 /** Answers an error as a page for people or as problem+json for programs. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: GatewayError): FastifyReply {
+  if (error.oauth) {
+    // OAuth clients parse RFC 6749 §5.2 errors, whatever they put in Accept.
+    return reply
+      .code(error.status)
+      .header('cache-control', 'no-store')
+      .type('application/json; charset=utf-8')
+      .send({ error: error.code, error_description: error.description });
+  }
   if (wantsHtml(request)) {
     return reply
       .code(error.status)

@@ -5,8 +5,6 @@
 import { loadConfig } from '../config/load-config.ts';
 import { buildGateway, DEV_IDP_PATH } from './build-gateway.ts';
 
-const SHUTDOWN_DEADLINE_MS = 10_000;
-
 function devBanner(issuer: string): string {
   const line = '='.repeat(72);
   return [
@@ -42,14 +40,22 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    app.log.info({ signal }, 'shutting down');
+    // Graceful: stop listening (a new connection is refused; a new request on a kept-alive one
+    // gets 503 with `Connection: close`, so /readyz tells the load balancer at once), let the
+    // requests in flight finish, then the onClose hooks close the store and the rate limiter's
+    // connection. Past GATEWAY_SHUTDOWN_TIMEOUT, or on a second signal, exit without waiting.
+    const deadlineMs = config.shutdownTimeout * 1000;
+    app.log.info({ signal, deadline_ms: deadlineMs }, 'shutting down: finishing the requests in flight');
     const deadline = setTimeout(() => {
-      app.log.error('shutdown deadline passed: exiting');
+      app.log.error({ deadline_ms: deadlineMs }, 'shutdown deadline passed: exiting with requests still in flight');
       process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS);
+    }, deadlineMs);
     deadline.unref();
     app.close().then(
-      () => process.exit(0),
+      () => {
+        app.log.info('stopped: requests in flight finished, store closed');
+        process.exit(0);
+      },
       (error: unknown) => {
         app.log.error({ err: error }, 'error during shutdown');
         process.exit(1);

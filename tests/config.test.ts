@@ -73,6 +73,9 @@ describe('defaults', () => {
       ttl: { accessToken: 300, refreshToken: 1209600, session: 1209600 },
       refreshGrace: 5,
       keyRollIn: 600,
+      keyRotationInterval: 0,
+      rateLimit: { perMinute: 120, tokenPerMinute: 1200 },
+      shutdownTimeout: 8,
       trustedProxies: ['127.0.0.1', '::1'],
       logLevel: 'info',
     };
@@ -411,7 +414,7 @@ describe('result', () => {
     const { exitCode, output } = formatConfigCheck(result);
     assert.equal(exitCode, 0);
     assert.match(output, /issuer: +http:\/\/localhost:4000/);
-    assert.match(output, /store: +redis redis\.internal:6379 db 2/);
+    assert.match(output, /store: +redis:\/\/redis\.internal:6379\/2\n/);
     assert.match(output, /upstream: +https:\/\/accounts\.google\.com/);
     for (const secret of [secretA, secretB, 'pw-in-url']) assert.ok(!output.includes(secret));
     assert.match(formatConfigCheck(loadConfig({})).output, /DEV MODE/);
@@ -470,5 +473,16 @@ describe('forward-auth policy settings', () => {
     const problems = result.ok ? [] : result.problems;
     assert.ok(problems.some((p) => p.startsWith('GATEWAY_HOST_RULES: must be a list of')), problems.join('\n'));
     assert.ok(problems.some((p) => p.startsWith('GATEWAY_GROUPS: must be JSON')), problems.join('\n'));
+  });
+});
+
+describe('Redis Cluster store URL', () => {
+  test('redis+cluster:// with a host list is accepted, a broken one refused without echoing the password', () => {
+    assert.equal(ok({ GATEWAY_STORE: 'redis+cluster://u:pw@10.0.0.1:7000,10.0.0.2:7000' }).store, 'redis+cluster://u:pw@10.0.0.1:7000,10.0.0.2:7000');
+    const result = loadConfig({ GATEWAY_STORE: 'rediss+cluster://u:supersecret@' });
+    assert.equal(result.ok, false);
+    const problems = result.ok ? [] : result.problems;
+    assert.ok(problems[0]?.startsWith('GATEWAY_STORE: '), problems.join('\n'));
+    assert.doesNotMatch(problems.join('\n'), /supersecret/);
   });
 });

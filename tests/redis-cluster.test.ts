@@ -13,7 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@keyv/redis';
 import { openStore } from '../adapters/open-store.ts';
 import { createOidcAdapter } from '../adapters/oidc-adapter.ts';
-import { createRedisStore, parseRedisUrl } from '../adapters/redis-store.ts';
+import { createRedisStore } from '../adapters/redis-store.ts';
+import { parseRedisUrl } from '../adapters/redis-url.ts';
 import { adapterSuite } from './helpers/oidc-adapter-suite.ts';
 import { startRedisCluster } from './helpers/redis-server.ts';
 import { storeContract, unavailable, type Backend } from './helpers/store-contract-suite.ts';
@@ -94,6 +95,9 @@ describe('Redis Cluster specifics', () => {
       assert.doesNotMatch(error.message, /hunter2/);
       return true;
     });
+    assert.throws(() => parseRedisUrl('redis+cluster://u:hunter2@h:99999'), (error: Error) => !error.message.includes('hunter2'));
+    assert.throws(() => parseRedisUrl('redis+cluster://u:hunter2@'), (error: Error) => !error.message.includes('hunter2'));
+    assert.equal(parseRedisUrl('redis://:pw@127.0.0.1:6380/3').where, 'redis://127.0.0.1:6380/3');
   });
 
   it('fails to open within a few seconds when no node answers, without leaking the password', async () => {

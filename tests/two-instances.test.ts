@@ -18,7 +18,7 @@ import * as client from 'openid-client';
 import { openStore } from '../adapters/open-store.ts';
 import type { Store } from '../adapters/store.ts';
 import { createBrowser, type Browser } from './helpers/browser.ts';
-import { startFakeGoogle, type FakeGoogle } from './helpers/fake-google.ts';
+import { signInAtFakeGoogle, startFakeGoogle, type FakeGoogle } from './helpers/fake-google.ts';
 import { startLoadBalancer, type LoadBalancer } from './helpers/load-balancer.ts';
 import { confidentialClient, discoverApp, signIn, startAuthorization, type TestApp } from './helpers/relying-party.ts';
 import { freePort, startGateway, UPSTREAM_CLIENT, type StartedGateway } from './helpers/start-gateway.ts';
@@ -175,5 +175,36 @@ describe('two gateway instances on one Redis behind one issuer', () => {
     assert.equal(info.email, 'grace@example.com');
     const share = lb.served.map((n, i) => n - (before[i] ?? 0));
     assert.ok(share.every((n) => n >= 3), `both instances took part: ${share.join(' / ')}`);
+  });
+
+  it('refuses a signed-out forward-auth cookie on the other instance within 1 s', async () => {
+    const browser = createBrowser();
+    lb.use(0);
+    const start = await browser.follow(`${lb.url}/oauth2/start?rd=/`, (url) => url.href.startsWith(google.issuer));
+    assert.ok(start.location);
+    const back = await signInAtFakeGoogle(start.location.href, (url, init) => browser.fetch(url, init), { email: 'slo@example.com' });
+    await browser.follow(back);
+    const cookie = browser.cookies(`${lb.url}/`).find((c) => c.name === '_gateway_auth');
+    assert.ok(cookie, 'signed in through A');
+    const check = () => fetch(`${lb.url}/oauth2/auth`, { headers: { cookie: `_gateway_auth=${cookie.value}` } });
+    lb.use(0);
+    assert.equal((await check()).status, 202, 'A admits the cookie (and caches its verification)');
+
+    lb.use(1);
+    const signOut = await browser.fetch(`${lb.url}/oauth2/sign_out`);
+    assert.equal(signOut.status, 302);
+    const signedOutAt = Date.now();
+
+    lb.use(0);
+    let status = 0;
+    while (Date.now() - signedOutAt < 1000) {
+      status = (await check()).status;
+      if (status === 401) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const elapsed = Date.now() - signedOutAt;
+    assert.equal(status, 401, 'instance A refuses the old cookie');
+    assert.ok(elapsed < 1000, `within 1 s (took ${elapsed} ms)`);
+    console.log(`# forward-auth sign-out on B reached A in ${elapsed} ms`);
   });
 });

@@ -24,9 +24,20 @@ export interface SetUpClientsDeps {
  * message names the file, the entry and what to fix, and nothing of the file is written.
  */
 export async function setUpClients(deps: SetUpClientsDeps): Promise<void> {
-  const { provider, store, config, log } = deps;
+  const { provider, store, log } = deps;
+  installClientHooks(provider, store, log);
+  await syncClientsFile(deps);
+}
+
+/** The per-provider part: a gateway that rebuilds its provider (key rotation) installs it again. */
+export function installClientHooks(provider: Provider, store: Store, log: SetUpClientsDeps['log']): void {
   acceptPreviousSecrets(provider, store);
   auditRegistrationEvents(provider, store, log);
+}
+
+/** Loads GATEWAY_CLIENTS_FILE into the shared store (once per start). */
+export async function syncClientsFile(deps: SetUpClientsDeps): Promise<void> {
+  const { provider, store, config, log } = deps;
   if (config.clientsFile === undefined) return;
   const registry = createClientRegistry({ provider, store, log, secretRotationGrace: config.secretRotationGrace });
   const result = await registry.syncFile(readClientsFile(config.clientsFile), config.clientsFile);

@@ -29,6 +29,7 @@ import { createAccountStore } from './account-store.ts';
 import type { DevIdentity } from './account-store.ts';
 import { createMemoryAdapter } from './memory-adapter.ts';
 import { PAGE_CSP, renderConsentPage, renderErrorPage, renderSignInPage } from './render-page.ts';
+import { createCsrfGuard, CSRF_FIELD } from '../ops/csrf.ts';
 
 /** A client registered at the IdP, as one is registered in the Google Cloud console. */
 export interface DevIdpClient {
@@ -118,6 +119,9 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
   };
 
   const counters = { authorization: 0, token: 0, refresh: 0, userinfo: 0 };
+  /** Signs the IdP's cookies and keys its forms' CSRF tokens; new on every start, as its memory store is. */
+  const cookieKey = randomBytes(32).toString('base64url');
+  const csrf = createCsrfGuard([cookieKey]);
   const behaviour = {
     failRefreshWithInvalidGrant: false,
     omitIdToken: options.omitIdToken ?? false,
@@ -143,7 +147,7 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
     clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
     jwks: { keys: [signingKey()] },
     cookies: {
-      keys: [randomBytes(32).toString('base64url')],
+      keys: [cookieKey],
       // Own names: when mounted, the gateway's own oidc-provider sets `_session` on the same host.
       names: {
         session: '_dev_idp_session',
@@ -209,7 +213,7 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
     renderError: (ctx, out) => {
       ctx.type = 'html';
       ctx.set('Content-Security-Policy', PAGE_CSP);
-      ctx.body = renderErrorPage(out.error, out.error_description);
+      ctx.body = renderErrorPage(out.error, out.error_description, ctx.get('accept-language'));
     },
   };
 
@@ -299,6 +303,13 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
       const base = `${mountPath}/interaction/${uid}`;
       const clientId = String(details.params.client_id);
       const isConsent = details.prompt.name === 'consent';
+      // Every form post carries the page's CSRF token (a person's browser posts the hidden field).
+      const form = ctx.method === 'POST' ? await readForm(ctx.req) : undefined;
+      if (form && csrf.check(ctx.req.headers, 'dev-idp', uid, form.get(CSRF_FIELD) ?? undefined)) {
+        sendPage(ctx, 403, renderErrorPage('invalid_request', 'This form did not come from this sign-in page, or has expired.', ctx.get('accept-language')));
+        return;
+      }
+      const csrfToken = csrf.token('dev-idp', uid);
 
       if (action === 'abort' && (ctx.method === 'POST' || ctx.method === 'GET')) {
         await finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
@@ -313,28 +324,32 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
           clientId,
           email: account?.email ?? '',
           scopes: Array.isArray(missing) ? missing.map(String) : [],
+          acceptLanguage: ctx.get('accept-language'),
+          csrfToken,
         }));
       } else if (ctx.method === 'GET' && action === undefined) {
         sendPage(ctx, 200, renderSignInPage({
           action: base,
           abortAction: `${base}/abort`,
           clientId,
+          acceptLanguage: ctx.get('accept-language'),
+          csrfToken,
           ...(typeof details.params.login_hint === 'string' ? { loginHint: details.params.login_hint } : {}),
           ...(typeof details.params.hd === 'string' ? { hostedDomain: details.params.hd } : {}),
         }));
       } else if (ctx.method === 'POST' && action === 'confirm' && isConsent) {
         await finish(ctx, { consent: { grantId: await grantFor(details, details.session?.accountId ?? '') } });
       } else if (ctx.method === 'POST' && action === undefined && !isConsent) {
-        await signIn(ctx, details, parseIdentity(await readForm(ctx.req)));
+        await signIn(ctx, details, parseIdentity(form ?? new URLSearchParams()));
       } else {
-        sendPage(ctx, 405, renderErrorPage('invalid_request', 'This page does not accept that request.'));
+        sendPage(ctx, 405, renderErrorPage('invalid_request', 'This page does not accept that request.', ctx.get('accept-language')));
       }
     } catch (err) {
       if (err instanceof errors.OIDCProviderError && err.expose) {
-        sendPage(ctx, err.status, renderErrorPage(err.error, (err as { error_description?: string }).error_description));
+        sendPage(ctx, err.status, renderErrorPage(err.error, (err as { error_description?: string }).error_description, ctx.get('accept-language')));
       } else {
         logger.warn({ err }, 'dev-idp: interaction failed');
-        sendPage(ctx, 500, renderErrorPage('server_error'));
+        sendPage(ctx, 500, renderErrorPage('server_error', undefined, ctx.get('accept-language')));
       }
     }
   }

@@ -13,19 +13,25 @@ const COPIED_CLAIMS = ['email', 'email_verified', 'preferred_username', 'name', 
 
 export type HostTokenMinter = (claims: AccessTokenClaims, audience: string) => Promise<string>;
 
-export function createHostTokenMinter(issuer: string, key: PrivateJwk, clientId: string): HostTokenMinter {
-  let signingKey: Promise<CryptoKey | Uint8Array> | undefined;
+/** `key()` is the key that signs access tokens now (it changes with a rotation). */
+export function createHostTokenMinter(issuer: string, key: () => PrivateJwk, clientId: string): HostTokenMinter {
+  const imported = new Map<string, Promise<CryptoKey | Uint8Array>>();
   const cache = new BoundedCache<string>(50_000);
   return async (claims, audience) => {
     const cacheKey = `${claims.jti ?? claims.sub}|${claims.exp}|${audience}`;
     const cached = cache.get(cacheKey);
     if (cached) return cached;
-    signingKey ??= importJWK(key, key.alg);
+    const jwk = key();
+    let signingKey = imported.get(jwk.kid);
+    if (!signingKey) {
+      signingKey = importJWK(jwk, jwk.alg);
+      imported.set(jwk.kid, signingKey);
+    }
     const payload: Record<string, unknown> = { client_id: clientId };
     for (const name of COPIED_CLAIMS) if (claims[name] !== undefined) payload[name] = claims[name];
     const exp = claims.exp ?? Math.floor(Date.now() / 1000) + 60;
     const token = await new SignJWT(payload)
-      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
+      .setProtectedHeader({ alg: jwk.alg, kid: jwk.kid, typ: 'at+jwt' })
       .setIssuer(issuer)
       .setSubject(claims.sub)
       .setAudience(audience)

@@ -3,7 +3,7 @@
  * gateway's JWKS, `typ` at+jwt, `iss`, `exp`/`nbf`, and `aud` when the caller names one. Only
  * asymmetric algorithms the gateway signs with are accepted (no `none`, no HMAC confusion).
  */
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 
 export interface AccessTokenClaims extends JWTPayload {
   sub: string;
@@ -13,8 +13,8 @@ export interface AccessTokenClaims extends JWTPayload {
 
 export type AccessTokenVerifier = (token: string, options?: { audience?: string | string[] }) => Promise<AccessTokenClaims>;
 
-export function createAccessTokenVerifier(issuer: string, jwks: JSONWebKeySet): AccessTokenVerifier {
-  const keySet = createLocalJWKSet(jwks);
+/** `keySet` resolves the gateway's currently published keys (see live-keys.ts). */
+export function createAccessTokenVerifier(issuer: string, keySet: JWTVerifyGetKey): AccessTokenVerifier {
   return async (token, options = {}) => {
     const { payload } = await jwtVerify(token, keySet, {
       issuer,

@@ -1,46 +1,133 @@
 /**
- * The gateway's signing keys, kept in the store so that every instance signs and verifies alike.
+ * The gateway's signing keys: a key ring kept in the store, so every instance signs and verifies
+ * alike, with rotation that never breaks a token.
  *
  * ES256 signs access tokens (RFC 9068); RS256 stays for ID tokens, since OIDC Core makes RS256 the
- * default every relying party must support. Keys are generated on first start; `setIfAbsent` makes
- * two instances starting at once agree on one set (the loser reads the winner's keys).
+ * default every relying party must support. Each key carries `activatesAt`: a rotation adds a new
+ * pair that is published in the JWKS at once but signs only from `activatesAt` on
+ * (`GATEWAY_KEY_ROLL_IN` later), so apps caching the JWKS know it first. The key it replaces
+ * stays published until every token it signed has expired (`retention`), then leaves the ring.
+ *
+ * Which key signs is derived from the clock, not stored, so every instance agrees without
+ * coordination; the only writes are the first start and a rotation, both under `setIfAbsent` or a
+ * lock, so two instances rotating at once still add one pair.
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Store } from '../../adapters/store.ts';
+import { withLock } from '../../adapters/with-lock.ts';
 
-const KEYS_KEY = 'keys:signing';
+const RING_KEY = 'keys:signing';
+export const SIGNING_ALGORITHMS = ['ES256', 'RS256'] as const;
+type Algorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 /** A private JWK with the fields oidc-provider needs. */
 export type PrivateJwk = JWK & { kid: string; alg: string; use: 'sig' };
 
-interface StoredKeys {
-  keys: PrivateJwk[];
+export interface RingKey extends PrivateJwk {
+  /** Epoch ms from which this key signs. */
+  activatesAt: number;
   createdAt: number;
 }
 
-async function generateSigningKey(alg: 'ES256' | 'RS256'): Promise<PrivateJwk> {
+interface KeyRing {
+  keys: RingKey[];
+}
+
+export type KeyStatus = 'next' | 'current' | 'retired';
+
+export interface KeyView {
+  /** The keys that sign now, one per algorithm. */
+  signing: PrivateJwk[];
+  /** Everything published in the JWKS: signing first, then next and retired keys (verify only). */
+  published: Array<PrivateJwk & { key_ops?: string[] }>;
+  /** Every key with its status, for `npx gateway keys list`. */
+  statuses: Array<{ kid: string; alg: string; status: KeyStatus; activatesAt: number; retiresAt: number | undefined }>;
+  /** When the view changes next by itself (a pending key activates, a retired key expires). */
+  nextChangeAt: number | undefined;
+  /** A fingerprint of the view: equal fingerprints mean nothing to reload. */
+  fingerprint: string;
+}
+
+async function generateSigningKey(alg: Algorithm, activatesAt: number): Promise<RingKey> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
-  return { ...jwk, kid, alg, use: 'sig' };
+  return { ...jwk, kid, alg, use: 'sig', activatesAt, createdAt: Date.now() };
 }
 
-/** Loads the signing keys from the store, generating and storing them on first start. */
-export async function loadSigningKeys(store: Store): Promise<PrivateJwk[]> {
-  const existing = await store.get<StoredKeys>(KEYS_KEY);
+/** Loads the ring, generating and storing the first keys on first start. */
+export async function loadKeyRing(store: Store): Promise<RingKey[]> {
+  const existing = await store.get<KeyRing>(RING_KEY);
   if (existing) return existing.keys;
-  const fresh: StoredKeys = {
-    keys: [await generateSigningKey('ES256'), await generateSigningKey('RS256')],
-    createdAt: Date.now(),
-  };
-  if (await store.setIfAbsent(KEYS_KEY, fresh)) return fresh.keys;
-  const winner = await store.get<StoredKeys>(KEYS_KEY);
+  const now = Date.now();
+  const fresh: KeyRing = { keys: await Promise.all(SIGNING_ALGORITHMS.map((alg) => generateSigningKey(alg, now))) };
+  if (await store.setIfAbsent(RING_KEY, fresh)) return fresh.keys;
+  const winner = await store.get<KeyRing>(RING_KEY);
   if (!winner) throw new Error('signing keys vanished from the store right after they were written');
   return winner.keys;
 }
 
+/** The ring as of `now`: who signs, what is published, and until when. */
+export function keyView(keys: readonly RingKey[], now: number, retentionMs: number): KeyView {
+  const statuses: KeyView['statuses'] = [];
+  const signing: PrivateJwk[] = [];
+  const others: Array<PrivateJwk & { key_ops: string[] }> = [];
+  let nextChangeAt: number | undefined;
+  const soonest = (t: number) => {
+    if (t > now && (nextChangeAt === undefined || t < nextChangeAt)) nextChangeAt = t;
+  };
+  for (const alg of SIGNING_ALGORITHMS) {
+    const ofAlg = keys.filter((k) => k.alg === alg).sort((a, b) => b.activatesAt - a.activatesAt);
+    const currentIndex = ofAlg.findIndex((k) => k.activatesAt <= now);
+    ofAlg.forEach((key, index) => {
+      const { activatesAt, createdAt: _created, ...jwk } = key;
+      if (index < currentIndex || currentIndex === -1) {
+        statuses.push({ kid: key.kid, alg, status: 'next', activatesAt, retiresAt: undefined });
+        others.push({ ...jwk, key_ops: ['verify'] });
+        soonest(activatesAt);
+        return;
+      }
+      if (index === currentIndex) {
+        statuses.push({ kid: key.kid, alg, status: 'current', activatesAt, retiresAt: undefined });
+        signing.push(jwk);
+        return;
+      }
+      // Retired when its successor activated; published until every token it signed expired.
+      const successor = ofAlg[index - 1];
+      const retiresAt = (successor?.activatesAt ?? now) + retentionMs;
+      if (retiresAt <= now) return;
+      statuses.push({ kid: key.kid, alg, status: 'retired', activatesAt, retiresAt });
+      others.push({ ...jwk, key_ops: ['verify'] });
+      soonest(retiresAt);
+    });
+  }
+  const published = [...signing, ...others];
+  const fingerprint = published.map((k) => `${k.kid}:${'key_ops' in k ? 'v' : 's'}`).join(',');
+  return { signing, published, statuses, nextChangeAt, fingerprint };
+}
+
+/**
+ * Adds a new key pair that signs from `now + rollInMs` on, unless one is already pending (so two
+ * instances rotating at once add one pair), and drops keys whose retention has passed.
+ */
+export async function rotateKeys(store: Store, options: { rollInMs: number; retentionMs: number; now?: number }): Promise<{ rotated: boolean; activatesAt: number; kids: string[] }> {
+  return withLock(store, 'lock:keys:rotate', async () => {
+    const now = options.now ?? Date.now();
+    const keys = await loadKeyRing(store);
+    const pending = keys.filter((k) => k.activatesAt > now);
+    if (pending.length > 0) return { rotated: false, activatesAt: Math.min(...pending.map((k) => k.activatesAt)), kids: pending.map((k) => k.kid) };
+    const activatesAt = now + options.rollInMs;
+    const added = await Promise.all(SIGNING_ALGORITHMS.map((alg) => generateSigningKey(alg, activatesAt)));
+    // Keep what the view still publishes once the new keys sign: the current keys (to retire) and
+    // retired keys still inside their retention.
+    const kept = keys.filter((key) => keyView(keys, now, options.retentionMs).statuses.some((s) => s.kid === key.kid));
+    await store.set(RING_KEY, { keys: [...kept, ...added] } satisfies KeyRing);
+    return { rotated: true, activatesAt, kids: added.map((k) => k.kid) };
+  });
+}
+
 /** The public half of a private JWK (what the JWKS publishes). */
-export function publicJwk(key: PrivateJwk): JWK {
+export function publicJwk(key: JWK): JWK {
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = key;
   return pub;
 }

@@ -1,10 +1,14 @@
 import { messagesFor, type MessageKey } from './i18n.ts';
 import { escapeHtml, layout } from './layout.ts';
+import { csrfInput } from '../ops/csrf.ts';
 
-/** The consent page a third-party client's user sees: who asks, for what, allow or deny. */
+/**
+ * The consent page a third-party client's user sees: who asks, for what, allow or deny. Nothing
+ * is focused at load: a stray Enter must not grant access.
+ */
 export function renderConsentPage(
   acceptLanguage: string | undefined,
-  options: { uid: string; clientName: string; scopes: readonly string[]; accountLabel: string | undefined },
+  options: { uid: string; clientName: string; scopes: readonly string[]; accountLabel: string | undefined; csrfToken?: string },
 ): string {
   const t = messagesFor(acceptLanguage);
   const items = options.scopes
@@ -15,7 +19,9 @@ export function renderConsentPage(
     })
     .join('\n');
   const uid = encodeURIComponent(options.uid);
-  const who = options.accountLabel ? `<p class="muted">${escapeHtml(t.consentAs)}: ${escapeHtml(options.accountLabel)}</p>` : '';
+  // Without its CSRF token a form's post is refused (gateway/ops/csrf.ts).
+  const csrf = options.csrfToken ? csrfInput(options.csrfToken) : '';
+  const who = options.accountLabel ? `<p class="muted small">${escapeHtml(t.consentAs)}: <strong>${escapeHtml(options.accountLabel)}</strong></p>` : '';
   return layout({
     lang: t.lang,
     brand: t.brand,
@@ -26,9 +32,10 @@ export function renderConsentPage(
 ${items}
 </ul>
 ${who}
+<p class="muted small">${escapeHtml(t.consentPrivacy)}</p>
 <div class="actions">
-<form method="post" action="/interaction/${uid}/confirm"><button type="submit" autofocus>${escapeHtml(t.consentAllow)}</button></form>
-<form method="post" action="/interaction/${uid}/abort"><button type="submit" class="secondary">${escapeHtml(t.consentDeny)}</button></form>
+<form method="post" action="/interaction/${uid}/confirm">${csrf}<button type="submit">${escapeHtml(t.consentAllow)}</button></form>
+<form method="post" action="/interaction/${uid}/abort">${csrf}<button type="submit" class="secondary">${escapeHtml(t.consentDeny)}</button></form>
 </div>`,
   });
 }

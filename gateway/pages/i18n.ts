@@ -25,6 +25,19 @@ const en = {
   signOutYes: 'Yes, sign me out',
   signOutNo: 'No, stay signed in',
   temporarilyUnavailable: 'The gateway is briefly unavailable. Please try again in a moment.',
+  signOutBody: 'You will be signed out of every app that uses this gateway, in this browser.',
+  errorCode: 'Error code',
+  errorBackToApp: 'Go back to the app you came from and sign in again.',
+  consentPrivacy: 'You can change your mind later: signing out ends its access.',
+  error_invalid_request: 'The sign-in request was not valid. It may have expired, or been opened in another browser.',
+  error_invalid_client: 'The app that sent you here is not registered at this gateway.',
+  error_unauthorized_client: 'The app that sent you here may not sign people in this way.',
+  error_invalid_redirect_uri: 'The app that sent you here asked to be answered at an address it has not registered.',
+  error_access_denied: 'The sign-in was refused.',
+  error_invalid_scope: 'The app asked for access this gateway does not give.',
+  error_login_required: 'You need to sign in first.',
+  error_server_error: 'The gateway could not complete this request.',
+  error_temporarily_unavailable: 'The gateway is briefly unavailable. Please try again in a moment.',
 } as const;
 
 export type MessageKey = Exclude<keyof typeof en, 'lang'>;
@@ -53,19 +66,47 @@ const ko: Messages = {
   signOutYes: '예, 로그아웃합니다',
   signOutNo: '아니요, 로그인 상태를 유지합니다',
   temporarilyUnavailable: '게이트웨이를 잠시 사용할 수 없습니다. 잠시 후 다시 시도해 주세요.',
+  signOutBody: '이 브라우저에서 이 게이트웨이를 사용하는 모든 앱에서 로그아웃됩니다.',
+  errorCode: '오류 코드',
+  errorBackToApp: '처음 사용하던 앱으로 돌아가 다시 로그인해 주세요.',
+  consentPrivacy: '나중에 마음이 바뀌면 로그아웃하여 접근을 끝낼 수 있습니다.',
+  error_invalid_request: '로그인 요청이 올바르지 않습니다. 만료되었거나 다른 브라우저에서 열렸을 수 있습니다.',
+  error_invalid_client: '이 페이지로 보낸 앱이 게이트웨이에 등록되어 있지 않습니다.',
+  error_unauthorized_client: '이 페이지로 보낸 앱은 이 방식으로 로그인할 수 없습니다.',
+  error_invalid_redirect_uri: '이 페이지로 보낸 앱이 등록하지 않은 주소로 응답을 요청했습니다.',
+  error_access_denied: '로그인이 거부되었습니다.',
+  error_invalid_scope: '앱이 이 게이트웨이가 허용하지 않는 접근을 요청했습니다.',
+  error_login_required: '먼저 로그인해야 합니다.',
+  error_server_error: '게이트웨이가 이 요청을 처리하지 못했습니다.',
+  error_temporarily_unavailable: '게이트웨이를 잠시 사용할 수 없습니다. 잠시 후 다시 시도해 주세요.',
 };
 
 const catalogues: Record<string, Messages> = { en, ko };
 
-/** Picks the catalogue for an `Accept-Language` header. */
-export function messagesFor(acceptLanguage: string | undefined): Messages {
-  let best: { messages: Messages; q: number } = { messages: en, q: 0 };
+/**
+ * The best of `supported` (lower-case primary tags, the first one the default) for an
+ * `Accept-Language` header: the highest q-value wins, ties go to the earlier entry; `*` and
+ * unknown languages fall back to the default.
+ */
+export function negotiateLanguage(acceptLanguage: string | undefined, supported: readonly string[]): string {
+  let best: { lang: string; q: number } = { lang: supported[0] ?? 'en', q: 0 };
   for (const part of (acceptLanguage ?? '').split(',')) {
     const [tag = '', ...params] = part.trim().toLowerCase().split(';');
     const qParam = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
     const q = qParam === undefined ? 1 : Number(qParam.slice(2));
-    const messages = catalogues[tag.split('-')[0] ?? ''];
-    if (messages && Number.isFinite(q) && q > best.q) best = { messages, q };
+    const lang = tag.split('-')[0] ?? '';
+    if (supported.includes(lang) && Number.isFinite(q) && q > best.q) best = { lang, q };
   }
-  return best.messages;
+  return best.lang;
+}
+
+/** Picks the catalogue for an `Accept-Language` header. */
+export function messagesFor(acceptLanguage: string | undefined): Messages {
+  return catalogues[negotiateLanguage(acceptLanguage, Object.keys(catalogues))] ?? en;
+}
+
+/** The localized explanation of an OAuth error code (RFC 6749 §4.1.2.1, §5.2), if there is one. */
+export function errorExplanation(messages: Messages, code: string): string | undefined {
+  const key = `error_${code}`;
+  return key in messages ? messages[key as MessageKey] : undefined;
 }

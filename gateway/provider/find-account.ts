@@ -28,6 +28,8 @@ class TemporarilyUnavailable extends errors.OIDCProviderError {
   constructor(description: string) {
     super(503, 'temporarily_unavailable');
     this.error_description = description;
+    // Safe to show: it names no internals, and the app should retry rather than sign the user out.
+    this.expose = true;
   }
 }
 

@@ -10,6 +10,7 @@ import { errors } from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
 import { GatewayError } from '../errors.ts';
+import { CSRF_FIELD, type CsrfGuard } from '../ops/csrf.ts';
 import { renderConsentPage } from '../pages/consent-page.ts';
 import { beginUpstreamLogin, type UpstreamLoginDeps } from '../upstream/upstream-login.ts';
 import { INTERACTION_PATH } from './create-provider.ts';
@@ -18,6 +19,8 @@ export interface InteractionDeps {
   provider: Provider;
   store: Store;
   upstreamLogin: UpstreamLoginDeps;
+  /** CSRF tokens of the consent forms (gateway/ops/csrf.ts). */
+  csrf: CsrfGuard;
 }
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -36,6 +39,14 @@ async function details(provider: Provider, request: FastifyRequest, reply: { raw
 function checkUid(request: FastifyRequest, interaction: Details): void {
   const { uid } = request.params as { uid: string };
   if (uid !== interaction.uid) throw new GatewayError('invalid_request', 400, 'This sign-in does not match your browser session. Please start again.');
+}
+
+/** The consent forms' CSRF check: their token, and no post from another site. */
+function checkCsrf(csrf: CsrfGuard, request: FastifyRequest, interaction: Details): void {
+  const token = (request.body as Record<string, unknown> | undefined)?.[CSRF_FIELD];
+  if (csrf.check(request.headers, 'consent', interaction.uid, token)) {
+    throw new GatewayError('invalid_request', 403, 'This form did not come from this sign-in page, or has expired. Please start again from the app.');
+  }
 }
 
 export function interactionRoutes(deps: InteractionDeps) {
@@ -67,6 +78,7 @@ export function interactionRoutes(deps: InteractionDeps) {
           clientName: client.clientName ?? client.clientId,
           scopes,
           accountLabel: account?.email ?? account?.preferred_username,
+          csrfToken: deps.csrf.token('consent', interaction.uid),
         }),
       );
     });
@@ -74,6 +86,7 @@ export function interactionRoutes(deps: InteractionDeps) {
     app.post(`${INTERACTION_PATH}/:uid/confirm`, async (request, reply) => {
       const interaction = await details(deps.provider, request, reply);
       checkUid(request, interaction);
+      checkCsrf(deps.csrf, request, interaction);
       if (interaction.prompt.name !== 'consent' || !interaction.session?.accountId) {
         throw new GatewayError('invalid_request', 400, 'There is nothing to confirm for this sign-in.');
       }
@@ -100,6 +113,7 @@ export function interactionRoutes(deps: InteractionDeps) {
     app.post(`${INTERACTION_PATH}/:uid/abort`, async (request, reply) => {
       const interaction = await details(deps.provider, request, reply);
       checkUid(request, interaction);
+      checkCsrf(deps.csrf, request, interaction);
       reply.hijack();
       await deps.provider.interactionFinished(
         request.raw,

@@ -16,6 +16,7 @@ import { checkIdentity, type IdentityPolicy } from './check-identity.ts';
 import type { UpstreamClient } from './upstream-client.ts';
 import { upstreamProfile } from './upstream-profile.ts';
 import type { UpstreamTokenVault } from './upstream-tokens.ts';
+import type { SignInEvents } from '../ops/sign-in-events.ts';
 
 export const UPSTREAM_CALLBACK_PATH = '/upstream/callback';
 const TX_COOKIE = 'gw_upstream';
@@ -39,6 +40,8 @@ export interface UpstreamLoginDeps {
   issuer: string;
   secureCookies: boolean;
   metrics?: { authorizationRedirects: number };
+  /** Told of every sign-in's outcome (metrics and audit events, gateway/ops/). */
+  events?: SignInEvents;
 }
 
 const txKey = (state: string) => `upstream-tx:${state}`;
@@ -119,13 +122,17 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
       try {
         tx = await takeTransaction(deps, request, query['state']);
       } catch (error) {
-        if (error instanceof GatewayError) return sendError(request, reply, error);
+        if (error instanceof GatewayError) {
+          deps.events?.failed(request, 'invalid_state');
+          return sendError(request, reply, error);
+        }
         throw error;
       }
 
       if (query['error'] !== undefined) {
         // RFC 6749 §4.1.2.1: the upstream refused or failed; tell the app, do not guess.
         request.log.info({ upstreamError: query['error'] }, 'upstream answered the sign-in with an error');
+        deps.events?.failed(request, 'upstream_refused', String(query['error']).slice(0, 64));
         const returnTo = await finishInteraction(deps, tx.uid, {
           error: 'access_denied',
           error_description: 'The identity provider did not complete the sign-in.',
@@ -142,17 +149,20 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
         userinfo = await deps.upstream.userinfo(exchange.tokens.access_token, typeof idTokenSub === 'string' ? idTokenSub : undefined);
       } catch (error) {
         request.log.warn({ err: safeMessage(error) }, 'upstream sign-in could not be verified');
+        deps.events?.failed(request, 'upstream_unverified');
         return sendError(request, reply, new GatewayError('upstream_error', 502, 'The identity provider\'s answer could not be verified. Please start again.'));
       }
 
       const upstreamSub = userinfo['sub'];
       if (typeof upstreamSub !== 'string' || upstreamSub.length === 0) {
+        deps.events?.failed(request, 'no_subject');
         return sendError(request, reply, new GatewayError('upstream_error', 502, 'The identity provider did not say who you are.'));
       }
       const profile = upstreamProfile(userinfo, exchange.idTokenClaims);
       const refusal = checkIdentity(profile, deps.policy);
       if (refusal) {
         request.log.info({ reason: refusal.description }, 'sign-in refused by policy');
+        deps.events?.failed(request, 'policy', refusal.description);
         return sendError(request, reply, refusal);
       }
 
@@ -168,7 +178,7 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
       const returnTo = await finishInteraction(deps, tx.uid, {
         login: { accountId: account.sub, remember: true, amr: ['fed'] },
       });
-      request.log.info({ sub: account.sub }, 'signed in through the upstream');
+      deps.events?.succeeded(request, account.sub);
       return reply.redirect(returnTo, 303);
     });
   };

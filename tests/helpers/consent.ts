@@ -27,10 +27,13 @@ export async function signInWithConsent(browser: Browser, gw: GatewayUnderTest, 
   assert.ok(html.includes(clientName), 'the page names the app');
   assert.ok(html.includes(`action="${consentUrl.pathname}/confirm"`), 'an allow form');
   assert.ok(html.includes(`action="${consentUrl.pathname}/abort"`), 'a deny form');
+  // The forms carry a CSRF token (gateway/ops/csrf.ts); a browser posts it with the form.
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+  assert.ok(csrf, 'the consent forms carry a CSRF token');
   const confirmed = await browser.fetch(`${consentUrl.href}/confirm`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: '',
+    body: new URLSearchParams({ csrf }).toString(),
   });
   assert.ok(confirmed.status >= 300 && confirmed.status < 400, `confirm redirects (got ${confirmed.status})`);
   const redirectUri = app.metadata.redirect_uris[0] ?? '';

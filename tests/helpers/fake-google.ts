@@ -90,6 +90,9 @@ export async function signInAtFakeGoogle(
       throw new Error(`fake Google sign-in stopped at ${new URL(url).pathname}: HTTP ${response.status}`);
     }
     const form = new URLSearchParams({ email: identity.email });
+    // Hidden fields of the form (its CSRF token), posted back as a browser would.
+    const formHtml = /<form\b[\s\S]*?<\/form>/i.exec(html)?.[0] ?? '';
+    for (const [, name = '', value = ''] of formHtml.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(name, value.replaceAll('&amp;', '&'));
     if (identity.name !== undefined) form.set('name', identity.name);
     if (identity.sub !== undefined) form.set('sub', identity.sub);
     if (identity.email_verified !== undefined) form.set('email_verified', String(identity.email_verified));

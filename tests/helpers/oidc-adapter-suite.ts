@@ -167,6 +167,32 @@ export function adapterSuite(backend: Backend): void {
       assert.ok(await adapterFor('AccessToken').find(bystander), 'another grant is untouched');
     });
 
+    it('revokes a grant once when oidc-provider asks every model at the same time', async () => {
+      let reads = 0;
+      const counting: Store = { ...s(), setMembers: (key) => {
+        reads += 1;
+        return s().setMembers(key);
+      } };
+      const adapters = createOidcAdapter(counting);
+      const grantId = randomUUID();
+      const ids = await Promise.all(['AccessToken', 'RefreshToken', 'AuthorizationCode'].map(async (model) => {
+        const id = randomUUID();
+        await adapters(model).upsert(id, tokenPayload(model, { grantId }), 60);
+        return { model, id };
+      }));
+      // What oidc-provider's revoke() does: one call per grant-bound model, all at once.
+      const models = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
+      await Promise.all(models.map((model) => adapters(model).revokeByGrantId(grantId)));
+      assert.equal(reads, 1, 'one pass over the grant');
+      assert.deepEqual((await Promise.all(ids.map(({ model, id }) => adapters(model).find(id)))).filter(Boolean), []);
+      // A revocation that starts later reads the set again (it may have grown).
+      const late = randomUUID();
+      await adapters('AccessToken').upsert(late, tokenPayload('AccessToken', { grantId }), 60);
+      await adapters('RefreshToken').revokeByGrantId(grantId);
+      assert.equal(reads, 2);
+      assert.equal(await adapters('AccessToken').find(late), undefined);
+    });
+
     it('is accepted as oidc-provider\'s adapter option', async () => {
       // Own keys and no dev interactions, only so that oidc-provider prints no quick-start warnings.
       const { privateKey } = await generateKeyPair('RS256', { extractable: true });

@@ -35,6 +35,8 @@ export interface StartedGateway {
 export const UPSTREAM_CLIENT = { id: 'gateway-at-google', secret: 'gateway-at-google-secret-0123456789abcdef' };
 
 export interface StartOptions {
+  /** How often the gateway re-reads its signing keys (default 10 s). */
+  keyRefreshMs?: number;
   /** Extra settings (environment variable names), e.g. GATEWAY_ALLOWED_EMAIL_DOMAINS. */
   env?: Record<string, string>;
   google?: Omit<DevIdpOptions, 'issuer' | 'clients'>;
@@ -78,6 +80,7 @@ export async function startGateway(options: StartOptions = {}): Promise<StartedG
   const app = await buildGateway(loaded.config, {
     ...(options.store ? { store: options.store } : {}),
     ...(options.clients ? { clients: options.clients } : {}),
+    ...(options.keyRefreshMs ? { keyRefreshMs: options.keyRefreshMs } : {}),
   });
   await app.listen({ host: '127.0.0.1', port });
   return {

@@ -1,0 +1,95 @@
+/**
+ * The key ring as this instance sees it, kept current: reloaded from the store every
+ * `refreshMs` and exactly when a pending key activates or a retired one expires, so every instance
+ * switches within a second or so of the others. A change of what signs or what is published calls
+ * `onChange` (the gateway rebuilds its OpenID Provider). With `rotationIntervalMs`, the instance
+ * that notices first rotates the keys (one pair only, see rotateKeys).
+ */
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import type { Store } from '../../adapters/store.ts';
+import { keyView, loadKeyRing, publicJwk, rotateKeys, type KeyView, type PrivateJwk } from './signing-keys.ts';
+
+export interface LiveKeysOptions {
+  store: Store;
+  /** How long a replaced key stays published: the longest lifetime of a token it signed. */
+  retentionMs: number;
+  rollInMs: number;
+  /** 0: no scheduled rotation. */
+  rotationIntervalMs: number;
+  refreshMs: number;
+  onChange: (view: KeyView) => void;
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+}
+
+export interface LiveKeys {
+  view(): KeyView;
+  /** Verification keys for jose: always the currently published ones. */
+  keySet: JWTVerifyGetKey;
+  jwks(): JSONWebKeySet;
+  /** The key that signs access tokens now. */
+  accessTokenKey(): PrivateJwk;
+  /** Re-reads the ring now (after a rotation by this process, or in tests). */
+  refresh(): Promise<void>;
+  stop(): void;
+}
+
+export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys> {
+  let view = keyView(await loadKeyRing(options.store), Date.now(), options.retentionMs);
+  let jwks: JSONWebKeySet = { keys: view.published.map(publicJwk) };
+  let localSet = createLocalJWKSet(jwks);
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const apply = (next: KeyView) => {
+    const changed = next.fingerprint !== view.fingerprint;
+    view = next;
+    if (!changed) return;
+    jwks = { keys: next.published.map(publicJwk) };
+    localSet = createLocalJWKSet(jwks);
+    options.log.info({ event: 'signing_keys_changed', signing: next.signing.map((k) => k.kid) }, 'signing keys changed');
+    options.onChange(next);
+  };
+
+  const maybeRotate = async () => {
+    if (options.rotationIntervalMs <= 0) return;
+    const current = view.statuses.filter((s) => s.status === 'current');
+    const pending = view.statuses.some((s) => s.status === 'next');
+    const oldest = Math.min(...current.map((s) => s.activatesAt));
+    if (pending || Date.now() - oldest < options.rotationIntervalMs) return;
+    const result = await rotateKeys(options.store, { rollInMs: options.rollInMs, retentionMs: options.retentionMs });
+    if (result.rotated) options.log.info({ event: 'key_rotated', audit: true, kids: result.kids, activates_at: new Date(result.activatesAt).toISOString(), scheduled: true }, 'signing keys rotated');
+  };
+
+  const refresh = async () => {
+    await maybeRotate();
+    apply(keyView(await loadKeyRing(options.store), Date.now(), options.retentionMs));
+  };
+
+  const schedule = () => {
+    if (stopped) return;
+    const untilChange = view.nextChangeAt === undefined ? Infinity : Math.max(0, view.nextChangeAt - Date.now()) + 5;
+    timer = setTimeout(() => {
+      refresh()
+        .catch((error: unknown) => options.log.warn({ err: (error as Error).message }, 'could not reload the signing keys; keeping the current ones'))
+        .finally(schedule);
+    }, Math.min(options.refreshMs, untilChange));
+    timer.unref();
+  };
+  schedule();
+
+  return {
+    view: () => view,
+    keySet: (header, token) => localSet(header, token),
+    jwks: () => jwks,
+    accessTokenKey() {
+      const key = view.signing.find((k) => k.alg === 'ES256');
+      if (!key) throw new Error('no ES256 signing key in the ring');
+      return key;
+    },
+    refresh,
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * The store, measured: every operation's latency and every failure, for `/metrics`
+ * (`gateway_store_operation_duration_seconds`, `gateway_store_errors_total`). Behaviour is
+ * unchanged: values, errors (StoreUnavailableError, TypeError, RangeError) and timing pass
+ * through as they are.
+ */
+import type { Store } from '../../adapters/store.ts';
+import type { GatewayMetrics } from './gateway-metrics.ts';
+
+type Operation = 'get' | 'set' | 'delete' | 'setIfAbsent' | 'deleteIfValue' | 'addToSet' | 'setMembers' | 'ping' | 'publish';
+
+/** Wraps `store` so that each call is timed and each failure counted. */
+export function instrumentStore(store: Store, metrics: Pick<GatewayMetrics, 'storeDuration' | 'storeErrors'>): Store {
+  async function measure<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
+    const end = metrics.storeDuration.startTimer({ operation });
+    try {
+      return await run();
+    } catch (error) {
+      // A caller's bad input (TypeError, RangeError) is a bug, not a store failure.
+      if (!(error instanceof TypeError) && !(error instanceof RangeError)) metrics.storeErrors.inc({ operation });
+      throw error;
+    } finally {
+      end();
+    }
+  }
+  const measured: Partial<Record<PropertyKey, unknown>> = {
+    get: (key: string) => measure('get', () => store.get(key)),
+    set: (key: string, value: unknown, ttlMs?: number) => measure('set', () => store.set(key, value, ttlMs)),
+    delete: (key: string) => measure('delete', () => store.delete(key)),
+    setIfAbsent: (key: string, value: unknown, ttlMs?: number) => measure('setIfAbsent', () => store.setIfAbsent(key, value, ttlMs)),
+    deleteIfValue: (key: string, expected: unknown) => measure('deleteIfValue', () => store.deleteIfValue(key, expected)),
+    addToSet: (key: string, member: string, ttlMs: number) => measure('addToSet', () => store.addToSet(key, member, ttlMs)),
+    setMembers: (key: string) => measure('setMembers', () => store.setMembers(key)),
+    ping: () => measure('ping', () => store.ping()),
+  };
+  // Everything else of the contract (kind, close, publish/subscribe, whatever comes next) passes
+  // through untouched, bound to the store.
+  return new Proxy(store, {
+    get(target, property) {
+      const own = measured[property];
+      if (own !== undefined) return own;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}

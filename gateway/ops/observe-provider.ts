@@ -1,0 +1,107 @@
+/**
+ * What the gateway hangs on each oidc-provider instance for operations (build-gateway.ts calls
+ * this for every instance, the first and each one built after a key rotation):
+ *
+ * - metrics from oidc-provider's events (docs/events.md): tokens issued by grant type and token
+ *   type (`grant.success`), token requests refused by error code (`grant.error`), server errors;
+ * - audit events: tokens issued, refreshed and exchanged, tokens and grants revoked, sign-out at
+ *   the end-session endpoint;
+ * - an outermost Koa middleware: the security headers (security-headers.ts); a well-formed
+ *   answer where Koa would write a bare text one, problem+json for a path no endpoint serves
+ *   (Koa's default is `text/plain` "Not Found"), and RFC 6749 `server_error` JSON for an error
+ *   that escaped every handler (Koa's default writes its message as text/plain and logs a stack
+ *   to stderr). No stack or message of an unexpected error reaches a body.
+ */
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { audit, type AuditSink } from './audit.ts';
+import { grantTypeLabel, type GatewayMetrics } from './gateway-metrics.ts';
+import { providerSecurityHeaders } from './security-headers.ts';
+
+export interface ObserveProviderDeps {
+  metrics: Pick<GatewayMetrics, 'tokensIssued' | 'tokenErrors' | 'serverErrors'>;
+  log: AuditSink & { error(obj: object, msg: string): void };
+}
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const TOKEN_TYPES = ['access_token', 'id_token', 'refresh_token'] as const;
+
+type Listener = (...args: never[]) => void;
+
+function accountOf(ctx: KoaContextWithOIDC): string | undefined {
+  const { oidc } = ctx;
+  return oidc.account?.accountId ?? oidc.entities.AuthorizationCode?.accountId ?? oidc.entities.RefreshToken?.accountId ?? oidc.session?.accountId;
+}
+
+/** The outermost Koa middleware of every provider instance. */
+function edge(deps: ObserveProviderDeps) {
+  return async function gatewayEdge(ctx: KoaContextWithOIDC, next: () => Promise<unknown>): Promise<void> {
+    try {
+      await providerSecurityHeaders(ctx, next);
+    } catch (error) {
+      deps.metrics.serverErrors.inc({ source: 'provider' });
+      deps.log.error({ err: error, path: ctx.path }, 'OpenID Provider request failed');
+      if (ctx.headerSent) return;
+      ctx.status = 500;
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { error: 'server_error', error_description: 'The gateway could not complete this request.' };
+      return;
+    }
+    // Nothing answered: no endpoint at this path (Koa leaves 404 with no body).
+    if (ctx.status === 404 && ctx.body == null) {
+      ctx.body = { type: 'urn:gateway:error:not_found', title: 'not_found', status: 404, detail: 'There is nothing at this address.' };
+      ctx.status = 404;
+      ctx.type = 'application/problem+json';
+      ctx.set('cache-control', 'no-store');
+    }
+    const oidc = (ctx as { oidc?: KoaContextWithOIDC['oidc'] }).oidc;
+    if (oidc?.route === 'revocation' && ctx.status === 200) {
+      // RFC 7009 §2.2 answers 200 for unknown tokens too: this says a client asked, not that a token existed.
+      audit(deps.log, 'token.revoked', { client_id: oidc.client?.clientId }, 'token revocation requested');
+    }
+  };
+}
+
+/** Attaches metrics, audit events and the outermost middleware to `provider`; returns it. */
+export function observeProvider(provider: Provider, deps: ObserveProviderDeps): Provider {
+  const { metrics, log } = deps;
+  const on = provider.on.bind(provider) as (event: string, listener: Listener) => void;
+
+  on('grant.success', (ctx: KoaContextWithOIDC) => {
+    const grantType = String(ctx.oidc.params?.['grant_type'] ?? '');
+    const label = grantTypeLabel(grantType);
+    const body = (ctx.body ?? {}) as Record<string, unknown>;
+    for (const tokenType of TOKEN_TYPES) {
+      if (typeof body[tokenType] === 'string') metrics.tokensIssued.inc({ grant_type: label, token_type: tokenType });
+    }
+    // The token exchange grant writes its own audit event (token.exchanged).
+    if (grantType === TOKEN_EXCHANGE) return;
+    const fields = {
+      client_id: ctx.oidc.client?.clientId,
+      sub: accountOf(ctx),
+      grant_type: label,
+      issued: TOKEN_TYPES.filter((tokenType) => typeof body[tokenType] === 'string'),
+    };
+    if (grantType === 'refresh_token') audit(log, 'token.refreshed', fields, 'tokens refreshed');
+    else audit(log, 'token.issued', fields, 'tokens issued');
+  });
+
+  on('grant.error', (ctx: KoaContextWithOIDC, error: { error?: string; status?: number }) => {
+    metrics.tokenErrors.inc({ grant_type: grantTypeLabel(ctx.oidc?.params?.['grant_type']), error: error.error ?? 'unknown' });
+  });
+
+  on('grant.revoked', (ctx: KoaContextWithOIDC) => {
+    audit(log, 'grant.revoked', { client_id: ctx.oidc?.client?.clientId, route: ctx.oidc?.route }, 'grant revoked with all its tokens');
+  });
+
+  on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    audit(log, 'sign_out', { via: 'rp_initiated_logout', client_id: ctx.oidc.client?.clientId, sub: ctx.oidc.session?.accountId }, 'signed out at the end-session endpoint');
+  });
+
+  on('server_error', () => metrics.serverErrors.inc({ source: 'provider' }));
+
+  // Outermost: before oidc-provider's own middlewares and the gateway's others (provider.use
+  // appends; a Provider is the Koa application, so its middleware list is Koa's own).
+  provider.middleware.unshift(edge(deps) as unknown as (typeof provider.middleware)[number]);
+  return provider;
+}

@@ -1,0 +1,53 @@
+/**
+ * Operations and abuse resistance for the gateway's routes, in one plugin registered before any
+ * route (its `onRoute` hooks must see them all):
+ *
+ * - `GET /metrics`: Prometheus text format (requests and latency per route pattern, forward-auth
+ *   checks, sign-ins, tokens, upstream calls, store operations, rate limiting, process metrics);
+ * - security headers on every route but `/oauth2/auth` (security-headers.ts);
+ * - rate limits (rate-limits.ts) and body limits on the routes that read their own bodies
+ *   (request-limits.ts);
+ * - unexpected errors counted (`gateway_server_errors_total{source="gateway"}`).
+ *
+ * `/metrics` carries no user, client or token, but it does describe traffic: keep it off the
+ * public internet (do not proxy it from nginx, or allow it only from the monitoring network).
+ */
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { StoreUnavailableError } from '../../adapters/store-errors.ts';
+import { GatewayError } from '../errors.ts';
+import type { GatewayMetrics } from './gateway-metrics.ts';
+import { rateLimits, type RateLimitSettings } from './rate-limits.ts';
+import { bodyLimitOnRoute } from './request-limits.ts';
+import { securityHeadersOnRoute } from './security-headers.ts';
+
+/** Prometheus text exposition format, version 0.0.4. */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+export interface OperationsOptions {
+  metrics: GatewayMetrics;
+  rateLimits: Omit<RateLimitSettings, 'metrics' | 'devIdpPath'>;
+  /** Where the development IdP is mounted, when it is. */
+  devIdpPath: string | undefined;
+}
+
+export const operations = fp(
+  async function operations(app: FastifyInstance, options: OperationsOptions) {
+    const { metrics } = options;
+    app.addHook('onRoute', metrics.http.onRoute);
+    app.addHook('onRoute', securityHeadersOnRoute);
+    app.addHook('onRoute', bodyLimitOnRoute(options.devIdpPath));
+    app.addHook('onError', (_request, _reply, error, done) => {
+      // What the error handler (errors.ts) will answer: a store outage is the store's metric.
+      const status = error instanceof GatewayError ? error.status : (error.statusCode ?? 500);
+      if (status >= 500 && !(error instanceof StoreUnavailableError)) metrics.serverErrors.inc({ source: 'gateway' });
+      done();
+    });
+    await app.register(rateLimits, { ...options.rateLimits, devIdpPath: options.devIdpPath, metrics });
+
+    app.get('/metrics', async (_request, reply) => {
+      return reply.header('cache-control', 'no-store').type(METRICS_CONTENT_TYPE).send(await metrics.render());
+    });
+  },
+  { name: 'gateway-operations', dependencies: ['gateway-errors'] },
+);

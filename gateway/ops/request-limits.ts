@@ -1,0 +1,71 @@
+/**
+ * Request size and header limits, refused with the right status and a problem document, never a
+ * 500 nor a hang:
+ *
+ * - headers (request line included) over {@link MAX_HEADER_BYTES}: 431 (RFC 6585 §5), written by
+ *   {@link clientErrorHandler} on the socket, since no route ever sees such a request;
+ * - a request that has not arrived within {@link REQUEST_TIMEOUT_MS} (slowloris): 408;
+ * - other malformed HTTP: 400;
+ * - a body over the limit: 413 (RFC 9110 §15.5.14). Fastify enforces its `bodyLimit` on the
+ *   gateway's own routes; oidc-provider reads its own bodies (up to 56 KiB) and would answer an
+ *   oversized one with 400, so the provider's and the development IdP's routes refuse a declared
+ *   `Content-Length` over that limit with 413 before the body is read.
+ */
+import type { Socket } from 'node:net';
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { GatewayError } from '../errors.ts';
+import { providerEndpoint } from './rate-limits.ts';
+
+/** Node's default, stated: 16 KiB of request line and headers. */
+export const MAX_HEADER_BYTES = 16 * 1024;
+/** Bodies of the gateway's own routes (Fastify's `bodyLimit`). */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+/** oidc-provider's own body limit (lib/shared/selective_body.js). */
+export const PROVIDER_BODY_LIMIT_BYTES = 56 * 1024;
+/** A whole request (headers and body) must arrive within this (Node's `requestTimeout`). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** The raw answer for a request no route will see; closes the connection. */
+function problemResponse(status: number, reason: string, code: string, detail: string): string {
+  const body = JSON.stringify({ type: `urn:gateway:error:${code}`, title: code, status, detail });
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/** Fastify's `clientErrorHandler`: malformed or oversized requests answered as problem+json. */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  // Reset by the peer: nobody is listening for an answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  let response: string;
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    response = problemResponse(431, 'Request Header Fields Too Large', 'request_header_fields_too_large', `The request line and headers must stay under ${MAX_HEADER_BYTES} bytes.`);
+  } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    response = problemResponse(408, 'Request Timeout', 'request_timeout', 'The request did not arrive in time.');
+  } else {
+    response = problemResponse(400, 'Bad Request', 'invalid_request', 'The request is not valid HTTP.');
+  }
+  if (socket.writable) socket.write(response);
+  socket.destroy();
+}
+
+/** Refuses a declared body over the provider's limit before it is read. */
+async function providerBodyLimit(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  const declared = request.headers['content-length'];
+  if (declared === undefined || Number(declared) <= PROVIDER_BODY_LIMIT_BYTES) return;
+  const description = `The request body must stay under ${PROVIDER_BODY_LIMIT_BYTES} bytes.`;
+  throw providerEndpoint(request.raw.url ?? '/')
+    ? new GatewayError('invalid_request', 413, description, { oauth: true })
+    : new GatewayError('request_too_large', 413, description);
+}
+
+/** An `onRoute` hook: the body limit on routes that read their own bodies (`/*`, the dev IdP). */
+export function bodyLimitOnRoute(devIdpPath: string | undefined) {
+  return (routeOptions: RouteOptions): void => {
+    const url = routeOptions.url;
+    const own = url === '/*' || (devIdpPath !== undefined && (url === devIdpPath || url.startsWith(`${devIdpPath}/`)));
+    if (!own) return;
+    const existing = routeOptions.onRequest;
+    const hooks = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
+    if (hooks.includes(providerBodyLimit as never)) return;
+    routeOptions.onRequest = [...hooks, providerBodyLimit] as RouteOptions['onRequest'];
+  };
+}

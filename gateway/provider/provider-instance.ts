@@ -1,0 +1,71 @@
+/**
+ * One configured oidc-provider instance with everything the gateway hangs on it: hooks on its
+ * Client model, Koa middlewares in front of its endpoints, the extra grant type. oidc-provider
+ * fixes its signing keys at construction, so a key rotation builds a new instance with this same
+ * function and the gateway swaps it in (build-gateway.ts); everything that matters lives in the
+ * store, so requests in flight on the old instance finish normally.
+ */
+import type Provider from 'oidc-provider';
+import type { Store } from '../../adapters/store.ts';
+import { installClientHooks } from '../clients/set-up-clients.ts';
+import { allowForwardAuthRedirects } from '../forward-auth/forward-auth-client.ts';
+import type { ForwardAuthSessions } from '../forward-auth/forward-auth-sessions.ts';
+import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
+import type { SecretBox } from '../keys/secret-box.ts';
+import type { UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
+import { storeOutageMiddleware } from '../../adapters/oidc-adapter.ts';
+import { deliverBackchannelLogoutsInBackground } from './backchannel-delivery.ts';
+import { createProvider, type ProviderDeps } from './create-provider.ts';
+import { endSessionRevocation } from './end-session-revocation.ts';
+import { refreshGraceMiddleware } from './refresh-grace.ts';
+import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, upstreamTokenExchange } from './upstream-token-exchange.ts';
+
+export interface ProviderInstanceDeps extends ProviderDeps {
+  store: Store;
+  box: SecretBox;
+  vault: UpstreamTokenVault;
+  verify: AccessTokenVerifier;
+  upstreamIssuer: string;
+  forwardAuthDomains: readonly string[];
+  forwardAuthSessions: ForwardAuthSessions;
+  markRevoked: (sessionUid: string) => void;
+  endSsoSession: (sessionUid: string) => Promise<void>;
+  log: ProviderDeps['log'] & { warn(obj: object, msg: string): void };
+}
+
+export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
+  const { config, store, log } = deps;
+  const provider = createProvider(deps);
+  // Forward-auth callbacks live on every protected host: allow them on the configured domains.
+  allowForwardAuthRedirects(provider, config.issuer, deps.forwardAuthDomains);
+  // Client registration: previous secrets in their grace period, audit events.
+  installClientHooks(provider, store, log);
+  deliverBackchannelLogoutsInBackground(provider, log);
+  // First, so it is outermost: a store outage inside the middlewares below answers 503 JSON.
+  provider.use(storeOutageMiddleware());
+  // Sessions ended at the OpenID Provider (RP-initiated logout) end their forward-auth cookies too.
+  provider.use(endSessionRevocation({ provider, forwardAuthSessions: deps.forwardAuthSessions, markRevoked: deps.markRevoked }));
+  provider.use(
+    refreshGraceMiddleware({
+      provider,
+      store,
+      box: deps.box,
+      graceMs: config.refreshGrace * 1000,
+      onReuse: async (details) => {
+        log.warn({ event: 'refresh_token_reuse_detected', client_id: details.clientId, sub: details.sub }, 'a rotated refresh token was used again after the grace period: ending the session');
+        if (details.sessionUid) await deps.endSsoSession(details.sessionUid);
+      },
+    }),
+  );
+  provider.registerGrantType(
+    TOKEN_EXCHANGE_GRANT,
+    upstreamTokenExchange({
+      verify: deps.verify,
+      vault: deps.vault,
+      upstreamIssuer: deps.upstreamIssuer,
+      audit: (event) => log.info({ audit: true, ...event }, 'upstream token exchanged'),
+    }),
+    TOKEN_EXCHANGE_PARAMETERS,
+  );
+  return provider;
+}

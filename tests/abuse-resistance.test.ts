@@ -1,0 +1,361 @@
+/**
+ * Abuse resistance (issue 9, item 1): security headers on every page, CSRF tokens on every form,
+ * rate limits on the endpoints an attacker hammers (and none on forward auth), and request size
+ * and header limits answered with 413/431, never a 500.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { createBrowser, type Browser } from './helpers/browser.ts';
+import { signInAtFakeGoogle } from './helpers/fake-google.ts';
+import { metricValue, startLoggedGateway, type LoggedGateway } from './helpers/logged-gateway.ts';
+import { authorizeInBrowser, confidentialClient, discoverApp, signIn, startAuthorization, type TestApp } from './helpers/relying-party.ts';
+
+const REGISTRATION_TOKEN = 'registration-token-0123456789abcdef0123456789';
+
+/** The directives of a Content-Security-Policy header. */
+function csp(header: string | null): Map<string, string[]> {
+  const directives = new Map<string, string[]>();
+  for (const part of (header ?? '').split(';')) {
+    const [name = '', ...values] = part.trim().split(/\s+/);
+    if (name) directives.set(name, values);
+  }
+  return directives;
+}
+
+/** Asserts the page policy: nothing inline, no framing, nothing from elsewhere. */
+function assertStrictPage(response: Response, html: string): void {
+  const policy = csp(response.headers.get('content-security-policy'));
+  assert.ok(!response.headers.get('content-security-policy')?.includes('unsafe-inline'), 'no unsafe-inline');
+  assert.deepEqual(policy.get('frame-ancestors'), ["'none'"]);
+  assert.deepEqual(policy.get('default-src'), ["'none'"]);
+  assert.deepEqual(policy.get('style-src'), ["'self'"]);
+  assert.equal(response.headers.get('x-frame-options'), 'DENY');
+  assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
+  assert.doesNotMatch(html, /<style|<script|\sstyle=/i, 'no inline style or script');
+  assert.match(html, /<link rel="stylesheet" href="\/assets\/gateway.css">/);
+}
+
+/** A raw HTTP request (undici refuses some of what an attacker sends). */
+function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+describe('security headers and CSRF', () => {
+  let gw: LoggedGateway;
+  const firstParty = confidentialClient('headers-app');
+  const thirdParty = confidentialClient('shop', { first_party: false, client_name: 'The Shop' });
+  let app: TestApp;
+  let shop: TestApp;
+
+  before(async () => {
+    gw = await startLoggedGateway({ clients: [firstParty, thirdParty] });
+    app = await discoverApp(gw.issuer, firstParty);
+    shop = await discoverApp(gw.issuer, thirdParty);
+  });
+  after(async () => gw?.close());
+
+  /** A browser at the consent page of the third-party client, and what it shows. */
+  async function atConsent(email: string): Promise<{ browser: Browser; url: URL; response: Response; html: string; csrf: string }> {
+    const browser = createBrowser();
+    const start = await startAuthorization(shop);
+    const { page } = await authorizeInBrowser(browser, shop, start, gw.google.issuer, { email });
+    assert.ok(page, 'stopped at the consent page');
+    const html = await page.text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+    return { browser, url: new URL(page.url), response: page, html, csrf };
+  }
+
+  const post = (browser: Browser, url: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
+    browser.fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', ...headers }, body: new URLSearchParams(body).toString() });
+
+  it('serves the consent page under a strict policy, its style from a stylesheet', async () => {
+    const consent = await atConsent('strict@example.com');
+    assert.equal(consent.response.status, 200);
+    assertStrictPage(consent.response, consent.html);
+    assert.equal(consent.response.headers.get('cache-control'), 'no-store');
+    const css = await fetch(`${gw.url}/assets/gateway.css`);
+    assert.equal(css.status, 200);
+    assert.match(css.headers.get('content-type') ?? '', /^text\/css/);
+  });
+
+  it('puts the same headers on the gateway\'s other pages and on the OpenID Provider\'s', async () => {
+    const signIn = await fetch(`${gw.url}/oauth2/sign_in?rd=/`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    assertStrictPage(signIn, await signIn.text());
+    const notFound = await fetch(`${gw.url}/interaction/nope`, { headers: { accept: 'text/html' } });
+    assert.equal(notFound.status, 400);
+    assertStrictPage(notFound, await notFound.text());
+    // An error oidc-provider renders itself (an unknown client cannot be redirected to).
+    const providerError = await fetch(`${gw.url}/auth?client_id=nobody&response_type=code&scope=openid`, { headers: { accept: 'text/html' } });
+    assert.equal(providerError.status, 400);
+    assertStrictPage(providerError, await providerError.text());
+    const discovery = await fetch(`${gw.url}/.well-known/openid-configuration`);
+    assert.equal(discovery.headers.get('x-content-type-options'), 'nosniff');
+    assert.match(discovery.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
+  });
+
+  it('answers a path no endpoint serves with problem+json, not Koa\'s text', async () => {
+    const response = await fetch(`${gw.url}/no/such/path`);
+    assert.equal(response.status, 404);
+    assert.equal(response.headers.get('content-type'), 'application/problem+json');
+    assert.equal(((await response.json()) as { title: string }).title, 'not_found');
+  });
+
+  it('lets only oidc-provider\'s own form_post script run, by its hash', async () => {
+    const browser = createBrowser();
+    await signIn(browser, app, gw.google.issuer, { email: 'formpost@example.com' });
+    const start = await startAuthorization(app, { response_mode: 'form_post' });
+    const page = await browser.fetch(start.url);
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+    assert.match(html, /name="code"/);
+    const policy = csp(page.headers.get('content-security-policy'));
+    const hash = `'sha256-${createHash('sha256').update(script).digest('base64')}'`;
+    assert.deepEqual(policy.get('script-src'), [hash], 'exactly that script, and no \'none\' beside it');
+    assert.deepEqual(policy.get('frame-ancestors'), ["'none'"]);
+  });
+
+  it('sends HSTS only when the request came over https (through a trusted proxy)', async () => {
+    const plain = await fetch(`${gw.url}/healthz`);
+    assert.equal(plain.headers.get('strict-transport-security'), null);
+    for (const path of ['/healthz', '/.well-known/openid-configuration']) {
+      const secure = await fetch(`${gw.url}${path}`, { headers: { 'x-forwarded-proto': 'https' } });
+      assert.equal(secure.headers.get('strict-transport-security'), 'max-age=31536000', path);
+    }
+  });
+
+  it('answers tokens with Cache-Control: no-store (RFC 6749 §5.1)', async () => {
+    const meta = firstParty;
+    const tokens = await signIn(createBrowser(), app, gw.google.issuer, { email: 'nostore@example.com' });
+    const response = await fetch(`${gw.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token ?? '' }),
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('cache-control'), 'no-store');
+    const userinfo = await fetch(`${gw.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(userinfo.headers.get('cache-control'), 'no-store');
+  });
+
+  it('refuses a consent post without the page\'s CSRF token, or from another site', async () => {
+    const consent = await atConsent('csrf@example.com');
+    assert.ok(consent.csrf.length >= 40, 'both forms carry the token');
+    assert.equal(consent.html.match(/name="csrf"/g)?.length, 2);
+    const confirm = `${consent.url.href}/confirm`;
+    const noToken = await post(consent.browser, confirm, {});
+    assert.equal(noToken.status, 403);
+    assert.match(await noToken.text(), /did not come from this sign-in page/);
+    const wrongToken = await post(consent.browser, confirm, { csrf: consent.csrf.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) });
+    assert.equal(wrongToken.status, 403);
+    await wrongToken.body?.cancel();
+    const crossSite = await post(consent.browser, confirm, { csrf: consent.csrf }, { 'sec-fetch-site': 'cross-site' });
+    assert.equal(crossSite.status, 403);
+    await crossSite.body?.cancel();
+    const abort = await post(consent.browser, `${consent.url.href}/abort`, {});
+    assert.equal(abort.status, 403);
+    await abort.body?.cancel();
+    // The person's own click: the token, from the same origin.
+    const allowed = await post(consent.browser, confirm, { csrf: consent.csrf }, { 'sec-fetch-site': 'same-origin' });
+    assert.equal(allowed.status, 303);
+    await allowed.body?.cancel();
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.equal(metricValue(metrics, 'gateway_csrf_refusals_total', { form: 'consent' }), 4);
+  });
+
+  it('refuses a token made for another interaction', async () => {
+    const one = await atConsent('one@example.com');
+    const two = await atConsent('two@example.com');
+    const response = await post(two.browser, `${two.url.href}/confirm`, { csrf: one.csrf });
+    assert.equal(response.status, 403);
+    await response.body?.cancel();
+  });
+
+  it('protects the development IdP\'s sign-in form the same way', async () => {
+    const browser = createBrowser();
+    const start = await startAuthorization(app);
+    const toGoogle = await browser.follow(start.url, (url) => url.href.startsWith(gw.google.issuer));
+    const { response: page } = await browser.follow(toGoogle.location ?? '');
+    const html = await page.text();
+    const policy = page.headers.get('content-security-policy') ?? '';
+    assert.ok(!policy.includes('unsafe-inline'));
+    assert.match(policy, /frame-ancestors 'none'/);
+    assert.match(html, /name="csrf" value="[^"]+"/);
+    const action = new URL((/<form\b[^>]*\baction="([^"]*)"/.exec(html)?.[1] ?? '').replaceAll('&amp;', '&'), page.url);
+    const forged = await post(browser, action.href, { email: 'mallory@example.com' });
+    assert.equal(forged.status, 403);
+    await forged.body?.cancel();
+    // The form as the page gave it goes through.
+    const back = await signInAtFakeGoogle(page.url, (url, init) => browser.fetch(url, init), { email: 'dev-csrf@example.com' });
+    assert.match(back, /code=/);
+  });
+});
+
+describe('rate limits', () => {
+  let gw: LoggedGateway;
+  const meta = confidentialClient('limited-app');
+
+  before(async () => {
+    gw = await startLoggedGateway({
+      clients: [meta],
+      env: { GATEWAY_RATE_LIMIT: '4', GATEWAY_TOKEN_RATE_LIMIT: '3', GATEWAY_REGISTRATION_TOKEN: REGISTRATION_TOKEN },
+    });
+  });
+  after(async () => gw?.close());
+
+  const badTokenRequest = (headers: Record<string, string> = {}) =>
+    fetch(`${gw.url}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: 'grant_type=authorization_code&code=x&client_id=nobody&client_secret=nope' });
+
+  it('limits the token endpoint per address, answering OAuth error JSON with Retry-After', async () => {
+    for (let i = 0; i < 3; i += 1) {
+      const response = await badTokenRequest();
+      assert.equal(response.status, 401);
+      await response.body?.cancel();
+    }
+    const limited = await badTokenRequest();
+    assert.equal(limited.status, 429);
+    assert.match(limited.headers.get('content-type') ?? '', /^application\/json/);
+    assert.equal(limited.headers.get('cache-control'), 'no-store');
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+    const body = (await limited.json()) as { error: string; error_description: string };
+    assert.equal(body.error, 'temporarily_unavailable');
+    assert.match(body.error_description, /Too many requests/);
+    // Introspection and revocation share the token endpoint's budget.
+    const introspection = await fetch(`${gw.url}/token/introspection`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=x' });
+    assert.equal(introspection.status, 429);
+    await introspection.body?.cancel();
+  });
+
+  it('counts each client address apart (as the trusted proxy reports it)', async () => {
+    const other = await badTokenRequest({ 'x-forwarded-for': '203.0.113.7' });
+    assert.equal(other.status, 401);
+    await other.body?.cancel();
+  });
+
+  it('never limits the gateway\'s own in-process calls: forward-auth sign-in still works', async () => {
+    const browser = createBrowser();
+    const start = await browser.follow(`${gw.url}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
+    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), { email: 'fa-limited@example.com' });
+    await browser.follow(back);
+    const check = await browser.fetch(`${gw.url}/oauth2/auth`);
+    assert.equal(check.status, 202, 'signed in although 127.0.0.1 has used up its token budget');
+  });
+
+  it('never limits /oauth2/auth, which nginx asks on every request', async () => {
+    const statuses = await Promise.all(Array.from({ length: 40 }, async () => {
+      const response = await fetch(`${gw.url}/oauth2/auth`);
+      await response.body?.cancel();
+      assert.equal(response.headers.get('x-ratelimit-limit'), null);
+      return response.status;
+    }));
+    assert.deepEqual(new Set(statuses), new Set([401]));
+  });
+
+  it('limits the sign-in steps with a problem document, or a page for a browser', async () => {
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 5 && last?.status !== 429; i += 1) {
+      last = await fetch(`${gw.url}/oauth2/start?rd=/`, { redirect: 'manual', headers: { accept: 'application/json' } });
+      statuses.push(last.status);
+      if (last.status !== 429) await last.body?.cancel();
+    }
+    assert.equal(last?.status, 429, statuses.join(','));
+    assert.match(last?.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.equal(((await last?.json()) as { title: string }).title, 'too_many_requests');
+    const page = await fetch(`${gw.url}/oauth2/start?rd=/`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    assert.equal(page.status, 429);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await page.text(), /Too many requests/);
+    for (const path of ['/upstream/callback?state=x', '/interaction/abc']) {
+      let response: Response | undefined;
+      for (let i = 0; i < 6 && response?.status !== 429; i += 1) {
+        response = await fetch(`${gw.url}${path}`, { headers: { accept: 'application/json' } });
+        await response.body?.cancel();
+      }
+      assert.equal(response?.status, 429, path);
+    }
+  });
+
+  it('limits registration with OAuth error JSON', async () => {
+    let response: Response | undefined;
+    for (let i = 0; i < 6 && response?.status !== 429; i += 1) {
+      response = await fetch(`${gw.url}/reg`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong' }, body: '{}' });
+      if (response.status !== 429) await response.body?.cancel();
+    }
+    assert.equal(response?.status, 429);
+    assert.equal(((await response?.json()) as { error: string }).error, 'temporarily_unavailable');
+  });
+
+  it('counts what it refused, by endpoint', async () => {
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.ok((metricValue(metrics, 'gateway_rate_limited_total', { endpoint: '/token' }) ?? 0) >= 2);
+    assert.ok((metricValue(metrics, 'gateway_rate_limited_total', { endpoint: '/oauth2/start' }) ?? 0) >= 2);
+    assert.ok((metricValue(metrics, 'gateway_rate_limited_total', { endpoint: '/reg' }) ?? 0) >= 1);
+  });
+});
+
+describe('request size and header limits', () => {
+  let gw: LoggedGateway;
+  before(async () => {
+    gw = await startLoggedGateway({ env: { GATEWAY_REGISTRATION_TOKEN: REGISTRATION_TOKEN } });
+  });
+  after(async () => gw?.close());
+
+  it('answers headers over 16 KiB with 431 and a problem document', async () => {
+    const response = await rawRequest(`${gw.url}/healthz`, { headers: { 'x-padding': 'a'.repeat(20_000) } });
+    assert.equal(response.status, 431);
+    assert.equal(response.headers['content-type'], 'application/problem+json');
+    assert.equal((JSON.parse(response.body) as { status: number }).status, 431);
+    const longUrl = await rawRequest(`${gw.url}/auth?state=${'s'.repeat(20_000)}`, {});
+    assert.equal(longUrl.status, 431);
+  });
+
+  it('answers an oversized body with 413: OAuth JSON at the token and registration endpoints', async () => {
+    for (const path of ['/token', '/reg']) {
+      const response = await rawRequest(`${gw.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': path === '/reg' ? 'application/json' : 'application/x-www-form-urlencoded' },
+        body: 'a'.repeat(100_000),
+      });
+      assert.equal(response.status, 413, path);
+      assert.equal((JSON.parse(response.body) as { error: string }).error, 'invalid_request');
+    }
+  });
+
+  it('answers an oversized form post to the gateway\'s own routes with 413', async () => {
+    const response = await rawRequest(`${gw.url}/interaction/abc/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: `csrf=${'a'.repeat(10_000)}`,
+    });
+    assert.equal(response.status, 413);
+    assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+  });
+
+  it('answers a request that is not HTTP with 400, and keeps serving', async () => {
+    const { connect } = await import('node:net');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(new URL(gw.url).port), '127.0.0.1', () => socket.write('NONSENSE \x00\x01\r\n\r\n'));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /application\/problem\+json/);
+    assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
+  });
+});

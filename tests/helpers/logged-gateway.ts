@@ -1,0 +1,108 @@
+/**
+ * A real gateway for the operations tests, like start-gateway.ts (the fake Google on one loopback
+ * port, the gateway on another, configured through `loadConfig` as an operator would), whose log
+ * stream is kept: the production logger options (level `info`, redaction) write into `logs`, one
+ * parsed JSON object per line, so a test can read the audit events and search the log for secrets.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ClientMetadata } from 'oidc-provider';
+import type { Store } from '../../adapters/store.ts';
+import { loadConfig } from '../../config/load-config.ts';
+import { buildGateway } from '../../gateway/build-gateway.ts';
+import type { DevIdpOptions } from '../../gateway/dev-idp/create-dev-idp.ts';
+import { loggerOptions } from '../../gateway/logger.ts';
+import { startFakeGoogle, type FakeGoogle } from './fake-google.ts';
+import { freePort, UPSTREAM_CLIENT } from './start-gateway.ts';
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+
+export interface LoggedGateway {
+  issuer: string;
+  url: string;
+  app: FastifyInstance;
+  google: FakeGoogle;
+  /** Every log line so far, parsed. */
+  logs: Array<Record<string, unknown>>;
+  /** Every log line so far, as written. */
+  logText(): string;
+  close(): Promise<void>;
+}
+
+export interface LoggedGatewayOptions {
+  env?: Record<string, string>;
+  clients?: ClientMetadata[];
+  store?: Store;
+  google?: Omit<DevIdpOptions, 'issuer' | 'clients'>;
+  /** A fake Google to share (left running) instead of starting one. */
+  fakeGoogle?: FakeGoogle;
+  /** The public issuer when it is not this instance's own address (instances behind one balancer). */
+  issuer?: string;
+  port?: number;
+}
+
+export async function startLoggedGateway(options: LoggedGatewayOptions = {}): Promise<LoggedGateway> {
+  const port = options.port ?? (await freePort());
+  const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
+  const ownGoogle = options.fakeGoogle === undefined;
+  const google = options.fakeGoogle ?? await startFakeGoogle({
+    ...options.google,
+    clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`${issuer}/upstream/callback`] }],
+  });
+  const loaded = loadConfig({
+    GATEWAY_ISSUER: issuer,
+    GATEWAY_STORE: 'memory://',
+    GATEWAY_SECRETS: TEST_SECRET,
+    UPSTREAM_ISSUER: google.issuer,
+    UPSTREAM_CLIENT_ID: UPSTREAM_CLIENT.id,
+    UPSTREAM_CLIENT_SECRET: UPSTREAM_CLIENT.secret,
+    ...options.env,
+  });
+  if (!loaded.ok) {
+    if (ownGoogle) await google.close();
+    throw new Error(`test config invalid:\n${loaded.problems.join('\n')}`);
+  }
+  const lines: string[] = [];
+  const logs: Array<Record<string, unknown>> = [];
+  const stream = {
+    write(line: string) {
+      lines.push(line);
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    },
+  };
+  const logger = { ...(loggerOptions('info') as object), stream };
+  const app = await buildGateway(loaded.config, {
+    logger,
+    ...(options.store ? { store: options.store } : {}),
+    ...(options.clients ? { clients: options.clients } : {}),
+  });
+  await app.listen({ host: '127.0.0.1', port });
+  return {
+    issuer,
+    url: `http://127.0.0.1:${port}`,
+    app,
+    google,
+    logs,
+    logText: () => lines.join(''),
+    async close() {
+      await app.close();
+      if (ownGoogle) await google.close();
+    },
+  };
+}
+
+/** The audit events logged so far (lines with an `audit` field). */
+export function auditEvents(gw: Pick<LoggedGateway, 'logs'>): Array<Record<string, unknown> & { audit: string }> {
+  return gw.logs.filter((line): line is Record<string, unknown> & { audit: string } => typeof line['audit'] === 'string');
+}
+
+/** One sample of a metric from Prometheus text (`name{labels} value`), or undefined. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const match = /^([^{ ]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3]);
+  }
+  return undefined;
+}
