@@ -107,3 +107,46 @@ export async function interleave(rounds: number, a: () => Promise<LoadResult>, b
   }
   return { aRuns, bRuns };
 }
+
+/**
+ * Load where each request depends on the previous answer (a refresh token rotates on every use):
+ * `chains` independent chains, one request in flight per chain, each chain's next request built
+ * from its last answer. `seeds` is updated in place, so a later round continues the chains.
+ */
+export async function chainedLoad(options: {
+  origin: string;
+  path: string;
+  headers: Record<string, string>;
+  seeds: string[];
+  duration: number;
+  body: (seed: string) => string;
+  next: (answer: Record<string, unknown>) => string;
+}): Promise<LoadResult> {
+  const { Pool } = await import('undici');
+  const pool = new Pool(options.origin, { connections: options.seeds.length, pipelining: 1 });
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = Date.now() + options.duration * 1000;
+  const started = Date.now();
+  await Promise.all(
+    options.seeds.map(async (_seed, index) => {
+      while (Date.now() < deadline) {
+        const t0 = performance.now();
+        const response = await pool.request({ method: 'POST', path: options.path, headers: options.headers, body: options.body(options.seeds[index] ?? '') });
+        const answer = (await response.body.json()) as Record<string, unknown>;
+        if (response.statusCode !== 200) {
+          if (errors === 0) process.stderr.write(`bench: chain broken by HTTP ${response.statusCode}: ${JSON.stringify(answer).slice(0, 200)}\n`);
+          errors += 1;
+          return; // a broken chain stays broken
+        }
+        latencies.push(performance.now() - t0);
+        options.seeds[index] = options.next(answer);
+      }
+    }),
+  );
+  const elapsed = (Date.now() - started) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), non2xx: errors, errors: 0 };
+}

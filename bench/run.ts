@@ -2,64 +2,128 @@
  * `npm run bench`: each scenario against its limit, interleaved A B A B in one run, a table on
  * stdout and BENCHMARKS.md rewritten with the figures, the command and the machine.
  *
- *   npm run bench                      # 10 s per run, 2 rounds
- *   npm run bench -- --smoke           # 2 s per run, 1 round, BENCHMARKS.md untouched (CI)
+ *   npm run bench                          # 10 s per run, 2 rounds, 10^6 stored sessions
+ *   npm run bench -- --smoke               # 2 s per run, 1 round, 10^4 sessions; BENCHMARKS.md untouched (CI)
  *   npm run bench -- --duration 20 --rounds 3
+ *   npm run bench -- --soak 600            # also: 10 minutes of /oauth2/auth load, RSS sampled
  */
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { summarise, type Comparison } from './bench-kit.ts';
-import { forwardAuthScenarios } from './scenarios/forward-auth.ts';
+import { load, spawnServer, summarise, type Comparison, type LoadResult } from './bench-kit.ts';
+import { rssMb } from './rss.ts';
+import { forwardAuthScenarios, type MemoryFigure } from './scenarios/forward-auth.ts';
+import { nginxScenario } from './scenarios/nginx.ts';
+import { refreshScenario } from './scenarios/refresh.ts';
+import { signInForBench } from './scenarios/sign-in.ts';
+import { ssoSignInScenario } from './scenarios/sso-sign-in.ts';
+import { storedSessionsScenario } from './scenarios/stored-sessions.ts';
+import { benchStoreAdapter, STORE_BACKENDS } from './store-adapter.ts';
 
 const { values } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
     duration: { type: 'string' },
     rounds: { type: 'string' },
+    soak: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
   },
 });
 const duration = Number(values.duration ?? (values.smoke ? 2 : 10));
 const rounds = Number(values.rounds ?? (values.smoke ? 1 : 2));
+const large = values.smoke ? 10_000 : 1_000_000;
 const write = !values.smoke && !values['no-write'];
-
-const comparisons: Comparison[] = [];
-comparisons.push(...(await forwardAuthScenarios({ duration, rounds })));
-
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const rows = comparisons.map((c) => {
+const describe = (label: string, r: LoadResult, unit = 'req/s') =>
+  `${label}: ${fmt(r.rps)} ${unit}, p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms${r.non2xx + r.errors ? `, ${r.non2xx} failed, ${r.errors} errors` : ''}`;
+
+interface Row {
+  scenario: string;
+  a: string;
+  b: string;
+  ratio: string;
+  goal: string;
+  met: boolean;
+}
+const rows: Row[] = [];
+const compare = (c: Comparison) => {
   const a = summarise(c.a.runs);
   const b = summarise(c.b.runs);
-  return {
+  const row = {
     scenario: c.scenario,
-    a: `${c.a.label}: ${fmt(a.rps)} req/s, p50 ${fmt(a.p50, 1)} ms, p99 ${fmt(a.p99, 1)} ms${a.non2xx + a.errors ? `, ${a.non2xx} non-2xx, ${a.errors} errors` : ''}`,
-    b: `${c.b.label}: ${fmt(b.rps)} req/s, p50 ${fmt(b.p50, 1)} ms, p99 ${fmt(b.p99, 1)} ms`,
+    a: describe(c.a.label, a),
+    b: describe(c.b.label, b),
     ratio: `${fmt(a.rps / b.rps, 2)} (p99 ×${fmt(a.p99 / Math.max(b.p99, 1), 2)})`,
     goal: c.goal,
-    met: c.met(a, b) ? 'met' : 'NOT met',
+    met: c.met(a, b),
   };
-});
+  rows.push(row);
+  console.log(`\n${row.scenario}\n  A ${row.a}\n  B ${row.b}\n  ratio ${row.ratio}; goal ${row.goal}: ${row.met ? 'met' : 'NOT met'}`);
+};
 
-for (const row of rows) {
-  console.log(`\n${row.scenario}\n  A ${row.a}\n  B ${row.b}\n  ratio ${row.ratio}; goal ${row.goal}: ${row.met}`);
+const memory: MemoryFigure = { samples: [] };
+for (const c of await forwardAuthScenarios({ duration, rounds, memory })) compare(c);
+for (const c of await nginxScenario({ duration, rounds })) compare(c);
+for (const c of await refreshScenario({ duration, rounds })) compare(c);
+const sso = await ssoSignInScenario({ duration });
+rows.push({ scenario: sso.scenario, a: describe('gateway, memory store', sso.result, 'sign-ins/s'), b: '(absolute goal)', ratio: '', goal: sso.goal, met: sso.met });
+console.log(`\n${sso.scenario}\n  ${describe('gateway', sso.result, 'sign-ins/s')}; goal ${sso.goal}: ${sso.met ? 'met' : 'NOT met'}`);
+for (const c of await storedSessionsScenario({ duration, rounds, large })) compare(c);
+const peak = Math.max(...memory.samples);
+rows.push({
+  scenario: '7. memory: gateway RSS under the load of 1 and 3',
+  a: `peak ${fmt(peak)} MB (samples ${memory.samples.map((m) => fmt(m)).join(', ')} MB)`,
+  b: '(absolute goal)',
+  ratio: '',
+  goal: 'RSS ≤ 150 MB',
+  met: peak <= 150,
+});
+console.log(`\n7. RSS under load: peak ${fmt(peak)} MB; goal ≤ 150 MB: ${peak <= 150 ? 'met' : 'NOT met'}`);
+
+let soakLine = '';
+if (values.soak) {
+  const seconds = Number(values.soak);
+  const gateway = await spawnServer<{ issuer: string; google: string; pid: number }>('bench/servers/gateway-server.ts');
+  const { cookie } = await signInForBench(gateway.info.issuer, gateway.info.google);
+  const samples: number[] = [];
+  for (let elapsed = 0; elapsed < seconds; elapsed += 10) {
+    await load({ url: `${gateway.info.issuer}/oauth2/auth`, headers: { cookie }, duration: 10 });
+    samples.push(rssMb(gateway.info.pid));
+  }
+  await gateway.stop();
+  const warm = samples[Math.min(2, samples.length - 1)] ?? 0;
+  const last = samples.at(-1) ?? 0;
+  const growth = (last - warm) / warm;
+  soakLine = `Soak: ${seconds} s of /oauth2/auth load, RSS after warm-up ${fmt(warm)} MB, at the end ${fmt(last)} MB: growth ${fmt(growth * 100, 1)} % (goal ≤ 10 %: ${growth <= 0.1 ? 'met' : 'NOT met'}).`;
+  console.log(`\n${soakLine}`);
 }
 
+const adapterTable = await benchStoreAdapter({ duration: values.smoke ? 1 : 3, concurrency: [1, 50], backends: [...STORE_BACKENDS] });
+console.log(`\n${adapterTable}`);
+
 if (write) {
-  const command = `npm run bench -- --duration ${duration} --rounds ${rounds}`;
-  const table = rows.map((r) => `| ${r.scenario} | ${r.a} | ${r.b} | ${r.ratio} | ${r.goal} | ${r.met} |`).join('\n');
+  const command = `npm run bench -- --duration ${duration} --rounds ${rounds}${values.soak ? ` --soak ${values.soak}` : ''}`;
+  const table = rows.map((r) => `| ${r.scenario} | ${r.a} | ${r.b} | ${r.ratio} | ${r.goal} | ${r.met ? 'met' : '**not met**'} |`).join('\n');
   writeFileSync(
     'BENCHMARKS.md',
     `# Benchmarks
 
-Measured by \`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node.js ${process.version}.
-Each scenario runs its two sides interleaved (A B A B …), ${duration} s per run, ${rounds} round(s), autocannon with 50
-connections from the same machine; servers run in their own processes. Ratios are from this one run: the machine is
-shared and noisy, so compare sides of one run, not figures across runs.
+Measured by \`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}),
+${fmt(totalmem() / 2 ** 30)} GiB, Node.js ${process.version}. Each comparison runs its two sides interleaved (A B A B …), ${duration} s per
+run, ${rounds} round(s); HTTP load from autocannon (50 connections) or, where each request depends on the last answer, from
+chains of requests (refresh: 32 chains; sign-in: 16). Every server runs in its own process on the same machine as the load
+generator; Redis servers are started for the run. Ratios are from this one run: the machine is shared and noisy, so compare
+the two sides of a row, not figures across runs.
 
 | scenario | A | B (the limit) | ratio A/B | goal | result |
 | --- | --- | --- | --- | --- | --- |
 ${table}
+
+${soakLine || 'Soak: not run in this measurement (`npm run bench -- --soak 600`).'}
+
+See [docs/PERFORMANCE.md](docs/PERFORMANCE.md) for what limits each figure.
+
+${adapterTable}
 `,
   );
   console.log('\nwrote BENCHMARKS.md');

@@ -2,11 +2,22 @@
  * Scenarios 1 and 3: `/oauth2/auth` with a valid cookie, and with a Bearer access JWT, each
  * against a bare Fastify route answering 202 with the same headers.
  */
-import { interleave, load, spawnServer, type Comparison } from '../bench-kit.ts';
+import { interleave, load, spawnServer, type Comparison, type LoadResult } from '../bench-kit.ts';
+import { rssMb } from '../rss.ts';
 import { signInForBench } from './sign-in.ts';
 
-export async function forwardAuthScenarios(options: { duration: number; rounds: number }): Promise<Comparison[]> {
-  const gateway = await spawnServer<{ issuer: string; google: string }>('bench/servers/gateway-server.ts');
+export interface MemoryFigure {
+  /** Resident memory after each loaded run, MB. */
+  samples: number[];
+}
+
+export async function forwardAuthScenarios(options: { duration: number; rounds: number; memory?: MemoryFigure }): Promise<Comparison[]> {
+  const gateway = await spawnServer<{ issuer: string; google: string; pid: number }>('bench/servers/gateway-server.ts');
+  const sampled = async (run: Promise<LoadResult>) => {
+    const result = await run;
+    options.memory?.samples.push(rssMb(gateway.info.pid));
+    return result;
+  };
   const bare = await spawnServer<{ port: number }>('bench/servers/bare-server.ts');
   try {
     const { cookie, accessToken } = await signInForBench(gateway.info.issuer, gateway.info.google);
@@ -20,12 +31,12 @@ export async function forwardAuthScenarios(options: { duration: number; rounds: 
     const met = (a: { rps: number; p99: number }, b: { rps: number; p99: number }) => a.rps >= 0.85 * b.rps && a.p99 <= 2 * Math.max(b.p99, 1);
     const cookieRuns = await interleave(
       options.rounds,
-      () => load({ url: authUrl, headers: { cookie }, duration: options.duration }),
+      () => sampled(load({ url: authUrl, headers: { cookie }, duration: options.duration })),
       () => load({ url: bareUrl, headers: { cookie }, duration: options.duration }),
     );
     const bearerRuns = await interleave(
       options.rounds,
-      () => load({ url: authUrl, headers: { authorization: `Bearer ${accessToken}` }, duration: options.duration }),
+      () => sampled(load({ url: authUrl, headers: { authorization: `Bearer ${accessToken}` }, duration: options.duration })),
       () => load({ url: bareUrl, headers: { authorization: `Bearer ${accessToken}` }, duration: options.duration }),
     );
     return [

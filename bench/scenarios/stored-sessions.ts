@@ -1,0 +1,56 @@
+/**
+ * Scenario 6: the forward-auth check with 10^3 and with 10^6 sessions in the store. Two gateways,
+ * each on a Redis of its own (started for the run), one filled with a thousand sessions, the other
+ * with a million; `/oauth2/auth` is measured on both, interleaved. The check never reads the store,
+ * so the ratio should stay at 1 whatever the store holds.
+ */
+import { randomBytes } from 'node:crypto';
+import { createClient } from '@keyv/redis';
+import { startRedisServer } from '../../tests/helpers/redis-server.ts';
+import { interleave, load, spawnServer, type Comparison } from '../bench-kit.ts';
+import { signInForBench } from './sign-in.ts';
+
+async function fill(url: string, prefix: string, count: number): Promise<void> {
+  const client = createClient({ url });
+  await client.connect();
+  const value = JSON.stringify({ sub: 'x'.repeat(36), sid: 'y'.repeat(21), accessToken: 'z'.repeat(40), createdAt: Date.now() });
+  for (let done = 0; done < count; done += 10_000) {
+    const batch = client.multi();
+    for (let i = done; i < Math.min(count, done + 10_000); i += 1) batch.set(`${prefix}fa-session:${randomBytes(16).toString('base64url')}`, value, { PX: 3_600_000 });
+    await batch.exec();
+  }
+  await client.close();
+}
+
+export async function storedSessionsScenario(options: { duration: number; rounds: number; large: number }): Promise<Comparison[]> {
+  const small = await startRedisServer();
+  const big = await startRedisServer();
+  const prefix = 'bench:';
+  const a = await spawnServer<{ issuer: string; google: string }>('bench/servers/gateway-server.ts', { BENCH_STORE: small.url, BENCH_PREFIX: prefix });
+  const b = await spawnServer<{ issuer: string; google: string }>('bench/servers/gateway-server.ts', { BENCH_STORE: big.url, BENCH_PREFIX: prefix });
+  try {
+    await fill(small.url, prefix, 1_000);
+    await fill(big.url, prefix, options.large);
+    const cookieA = (await signInForBench(a.info.issuer, a.info.google)).cookie;
+    const cookieB = (await signInForBench(b.info.issuer, b.info.google)).cookie;
+    const runs = await interleave(
+      options.rounds,
+      () => load({ url: `${b.info.issuer}/oauth2/auth`, headers: { cookie: cookieB }, duration: options.duration }),
+      () => load({ url: `${a.info.issuer}/oauth2/auth`, headers: { cookie: cookieA }, duration: options.duration }),
+    );
+    return [
+      {
+        scenario: `6. /oauth2/auth with ${options.large.toLocaleString('en-US')} vs 1,000 stored sessions`,
+        a: { label: `${options.large.toLocaleString('en-US')} sessions`, runs: runs.aRuns },
+        b: { label: '1,000 sessions', runs: runs.bRuns },
+        goal: 'rps ≥ 0.95 × (1,000 sessions)',
+        met: (x, y) => x.rps >= 0.95 * y.rps,
+      },
+    ];
+  } finally {
+    await a.stop();
+    await b.stop();
+    await small.close();
+    await big.close();
+  }
+}
