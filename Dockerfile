@@ -1,6 +1,8 @@
 # syntax=docker/dockerfile:1
 # The gateway on Node 24 LTS. The sources are TypeScript run directly by Node (type stripping),
 # so there is no build step: the first stage only installs production dependencies.
+# tests/docker-commands.test.ts runs this file's commands outside Docker (the production install,
+# the start as a non-root user, the health check, SIGTERM): keep every step a plain command.
 
 FROM node:24-slim AS deps
 WORKDIR /app
@@ -19,8 +21,13 @@ COPY adapters ./adapters
 COPY config ./config
 COPY gateway ./gateway
 COPY bin ./bin
+# The embedded store's default file (sqlite://./data/gateway.sqlite) must be writable by the
+# non-root user; mount a volume here to keep it, or set GATEWAY_STORE=redis://… (production).
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 4000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.GATEWAY_PORT||4000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "gateway/main.ts"]
+# An 8 MB young generation (as `npm start`): about 45 MB less RSS under load, at equal throughput
+# (docs/PERFORMANCE.md).
+CMD ["node", "--max-semi-space-size=8", "gateway/main.ts"]

@@ -10,7 +10,8 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { load, spawnServer, summarise, type Comparison, type LoadResult } from './bench-kit.ts';
+import { load, summarise, type Comparison, type LoadResult } from './bench-kit.ts';
+import { startBenchGateway } from './start-bench-gateway.ts';
 import { rssMb } from './rss.ts';
 import { forwardAuthScenarios, type MemoryFigure } from './scenarios/forward-auth.ts';
 import { nginxScenario } from './scenarios/nginx.ts';
@@ -83,12 +84,12 @@ console.log(`\n7. RSS under load: peak ${fmt(peak)} MB; goal ≤ 150 MB: ${peak 
 let soakLine = '';
 if (values.soak) {
   const seconds = Number(values.soak);
-  const gateway = await spawnServer<{ issuer: string; google: string; pid: number }>('bench/servers/gateway-server.ts');
-  const { cookie } = await signInForBench(gateway.info.issuer, gateway.info.google);
+  const gateway = await startBenchGateway();
+  const { cookie } = await signInForBench(gateway.issuer, gateway.google);
   const samples: number[] = [];
   for (let elapsed = 0; elapsed < seconds; elapsed += 10) {
-    await load({ url: `${gateway.info.issuer}/oauth2/auth`, headers: { cookie }, duration: 10 });
-    samples.push(rssMb(gateway.info.pid));
+    await load({ url: `${gateway.issuer}/oauth2/auth`, headers: { cookie }, duration: 10 });
+    samples.push(rssMb(gateway.pid));
   }
   await gateway.stop();
   const warm = samples[Math.min(2, samples.length - 1)] ?? 0;

@@ -3,6 +3,7 @@
  * against a bare Fastify route answering 202 with the same headers.
  */
 import { interleave, load, spawnServer, type Comparison, type LoadResult } from '../bench-kit.ts';
+import { startBenchGateway } from '../start-bench-gateway.ts';
 import { rssMb } from '../rss.ts';
 import { signInForBench } from './sign-in.ts';
 
@@ -12,17 +13,17 @@ export interface MemoryFigure {
 }
 
 export async function forwardAuthScenarios(options: { duration: number; rounds: number; memory?: MemoryFigure }): Promise<Comparison[]> {
-  const gateway = await spawnServer<{ issuer: string; google: string; pid: number }>('bench/servers/gateway-server.ts');
+  const gateway = await startBenchGateway();
   const sampled = async (run: Promise<LoadResult>) => {
     const result = await run;
-    options.memory?.samples.push(rssMb(gateway.info.pid));
+    options.memory?.samples.push(rssMb(gateway.pid));
     return result;
   };
   const bare = await spawnServer<{ port: number }>('bench/servers/bare-server.ts');
   try {
-    const { cookie, accessToken } = await signInForBench(gateway.info.issuer, gateway.info.google);
+    const { cookie, accessToken } = await signInForBench(gateway.issuer, gateway.google);
     const bareUrl = `http://127.0.0.1:${bare.info.port}/oauth2/auth`;
-    const authUrl = `${gateway.info.issuer}/oauth2/auth`;
+    const authUrl = `${gateway.issuer}/oauth2/auth`;
     for (const headers of [{ cookie }, { authorization: `Bearer ${accessToken}` }]) {
       const check = await fetch(authUrl, { headers });
       if (check.status !== 202) throw new Error(`sanity check failed: /oauth2/auth answered ${check.status}`);

@@ -7,15 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNginx } from '../../tests/helpers/nginx.ts';
 import { freePort } from '../../tests/helpers/start-gateway.ts';
-import { interleave, load, spawnServer, type Comparison } from '../bench-kit.ts';
+import { interleave, load, type Comparison } from '../bench-kit.ts';
+import { startBenchGateway } from '../start-bench-gateway.ts';
 import { signInForBench } from './sign-in.ts';
 
 export async function nginxScenario(options: { duration: number; rounds: number }): Promise<Comparison[]> {
-  const gateway = await spawnServer<{ issuer: string; google: string }>('bench/servers/gateway-server.ts');
+  const gateway = await startBenchGateway();
   const site = mkdtempSync(join(tmpdir(), 'bench-site-'));
   writeFileSync(join(site, 'index.html'), '<!doctype html><title>protected</title><p>hello</p>\n');
   const [withGateway, alone] = [await freePort(), await freePort()];
-  const gatewayAddress = new URL(gateway.info.issuer).host;
+  const gatewayAddress = new URL(gateway.issuer).host;
   const nginx = await startNginx(
     withGateway,
     `
@@ -47,7 +48,7 @@ export async function nginxScenario(options: { duration: number; rounds: number 
   }`,
   );
   try {
-    const { cookie } = await signInForBench(gateway.info.issuer, gateway.info.google);
+    const { cookie } = await signInForBench(gateway.issuer, gateway.google);
     const check = await fetch(`http://127.0.0.1:${withGateway}/`, { headers: { cookie } });
     if (check.status !== 200 || !check.headers.get('x-email')) throw new Error(`sanity check through nginx failed: HTTP ${check.status}`);
     const runs = await interleave(

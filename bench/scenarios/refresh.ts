@@ -5,6 +5,8 @@
  */
 import { startRedisServer } from '../../tests/helpers/redis-server.ts';
 import { chainedLoad, interleave, spawnServer, type Comparison } from '../bench-kit.ts';
+import { startBenchGateway } from '../start-bench-gateway.ts';
+import { signInForBench } from './sign-in.ts';
 
 const CHAINS = 32;
 
@@ -16,8 +18,9 @@ interface RefreshServer {
 
 export async function refreshScenario(options: { duration: number; rounds: number }): Promise<Comparison[]> {
   const redis = await startRedisServer();
-  const env = { BENCH_REFRESH_CHAINS: String(CHAINS), BENCH_STORE: redis.url };
-  const gateway = await spawnServer<RefreshServer>('bench/servers/gateway-server.ts', env);
+  const started = await startBenchGateway({ GATEWAY_STORE: redis.url });
+  const signedIn = await signInForBench(started.issuer, started.google);
+  const gateway = { info: { issuer: started.issuer, clientSecret: started.clientSecret, refreshTokens: await signedIn.moreRefreshTokens(CHAINS) }, stop: () => started.stop() };
   const bare = await spawnServer<RefreshServer>('bench/servers/bare-provider-server.ts', { BENCH_REFRESH_CHAINS: String(CHAINS) });
   try {
     const run = (server: RefreshServer) => () =>

@@ -18,5 +18,22 @@ export async function signInForBench(issuer: string, google: string) {
   const { callback } = await authorizeInBrowser(browser, app, authorization, google, undefined);
   if (!callback) throw new Error('API sign-in did not return a code');
   const tokens = await redeem(app, authorization, callback);
-  return { cookie: `_gateway_auth=${cookie.value}`, accessToken: tokens.access_token, refreshToken: tokens.refresh_token ?? '', app, browser };
+  return {
+    cookie: `_gateway_auth=${cookie.value}`,
+    accessToken: tokens.access_token,
+    refreshToken: tokens.refresh_token ?? '',
+    app,
+    browser,
+    /** More refresh tokens for the same user: one single-sign-on code flow each. */
+    async moreRefreshTokens(count: number): Promise<string[]> {
+      const out: string[] = [];
+      for (let i = 0; i < count; i += 1) {
+        const start = await startAuthorization(app);
+        const result = await authorizeInBrowser(browser, app, start, google, undefined);
+        if (!result.callback) throw new Error('SSO sign-in did not return a code');
+        out.push((await redeem(app, start, result.callback)).refresh_token ?? '');
+      }
+      return out;
+    },
+  };
 }

@@ -5,21 +5,22 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
-import { spawnServer, type LoadResult } from '../bench-kit.ts';
+import type { LoadResult } from '../bench-kit.ts';
+import { startBenchGateway } from '../start-bench-gateway.ts';
 import { signInForBench } from './sign-in.ts';
 
 const CONCURRENCY = 16;
 
 export async function ssoSignInScenario(options: { duration: number }): Promise<{ scenario: string; result: LoadResult; goal: string; met: boolean }> {
-  const gateway = await spawnServer<{ issuer: string; google: string; clientSecret: string }>('bench/servers/gateway-server.ts');
+  const gateway = await startBenchGateway();
   try {
-    const { browser } = await signInForBench(gateway.info.issuer, gateway.info.google);
-    const cookie = browser.cookies(`${gateway.info.issuer}/auth`).map((c) => `${c.name}=${c.value}`).join('; ');
+    const { browser } = await signInForBench(gateway.issuer, gateway.google);
+    const cookie = browser.cookies(`${gateway.issuer}/auth`).map((c) => `${c.name}=${c.value}`).join('; ');
     const verifier = randomBytes(32).toString('base64url');
     const challenge = createHash('sha256').update(verifier).digest('base64url');
     const redirectUri = 'http://127.0.0.1:9/bench-app/callback';
-    const basic = `Basic ${Buffer.from(`bench-app:${gateway.info.clientSecret}`).toString('base64')}`;
-    const pool = new Pool(gateway.info.issuer, { connections: CONCURRENCY });
+    const basic = `Basic ${Buffer.from(`bench-app:${gateway.clientSecret}`).toString('base64')}`;
+    const pool = new Pool(gateway.issuer, { connections: CONCURRENCY });
     const latencies: number[] = [];
     let failures = 0;
     const deadline = Date.now() + options.duration * 1000;
@@ -34,7 +35,7 @@ export async function ssoSignInScenario(options: { duration: number }): Promise<
           });
           const authorization = await pool.request({ method: 'GET', path: `/auth?${query}`, headers: { cookie } });
           await authorization.body.dump();
-          const code = new URL(String(authorization.headers['location'] ?? ''), gateway.info.issuer).searchParams.get('code');
+          const code = new URL(String(authorization.headers['location'] ?? ''), gateway.issuer).searchParams.get('code');
           if (!code) {
             failures += 1;
             continue;

@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { createClient } from '@keyv/redis';
 import { startRedisServer } from '../../tests/helpers/redis-server.ts';
-import { interleave, load, spawnServer, type Comparison } from '../bench-kit.ts';
+import { interleave, load, type Comparison } from '../bench-kit.ts';
+import { startBenchGateway } from '../start-bench-gateway.ts';
 import { signInForBench } from './sign-in.ts';
 
 async function fill(url: string, prefix: string, count: number): Promise<void> {
@@ -25,18 +26,18 @@ async function fill(url: string, prefix: string, count: number): Promise<void> {
 export async function storedSessionsScenario(options: { duration: number; rounds: number; large: number }): Promise<Comparison[]> {
   const small = await startRedisServer();
   const big = await startRedisServer();
-  const prefix = 'bench:';
-  const a = await spawnServer<{ issuer: string; google: string }>('bench/servers/gateway-server.ts', { BENCH_STORE: small.url, BENCH_PREFIX: prefix });
-  const b = await spawnServer<{ issuer: string; google: string }>('bench/servers/gateway-server.ts', { BENCH_STORE: big.url, BENCH_PREFIX: prefix });
+  const prefix = 'gateway:';
+  const a = await startBenchGateway({ GATEWAY_STORE: small.url });
+  const b = await startBenchGateway({ GATEWAY_STORE: big.url });
   try {
     await fill(small.url, prefix, 1_000);
     await fill(big.url, prefix, options.large);
-    const cookieA = (await signInForBench(a.info.issuer, a.info.google)).cookie;
-    const cookieB = (await signInForBench(b.info.issuer, b.info.google)).cookie;
+    const cookieA = (await signInForBench(a.issuer, a.google)).cookie;
+    const cookieB = (await signInForBench(b.issuer, b.google)).cookie;
     const runs = await interleave(
       options.rounds,
-      () => load({ url: `${b.info.issuer}/oauth2/auth`, headers: { cookie: cookieB }, duration: options.duration }),
-      () => load({ url: `${a.info.issuer}/oauth2/auth`, headers: { cookie: cookieA }, duration: options.duration }),
+      () => load({ url: `${b.issuer}/oauth2/auth`, headers: { cookie: cookieB }, duration: options.duration }),
+      () => load({ url: `${a.issuer}/oauth2/auth`, headers: { cookie: cookieA }, duration: options.duration }),
     );
     return [
       {
