@@ -64,7 +64,10 @@ const compare = (c: Comparison) => {
 
 const memory: MemoryFigure = { samples: [] };
 for (const c of await forwardAuthScenarios({ duration, rounds, memory })) compare(c);
-for (const c of await nginxScenario({ duration, rounds })) compare(c);
+const cpu = { gatewayUs: 0, nginxUs: 0, nginxAloneUs: 0 };
+for (const c of await nginxScenario({ duration, rounds, cpu })) compare(c);
+const cpuLine = `CPU per request in scenario 2 (from /proc): gateway ${fmt(cpu.gatewayUs)} µs + nginx ${fmt(cpu.nginxUs)} µs through the gateway, against nginx ${fmt(cpu.nginxAloneUs)} µs alone.`;
+console.log(cpuLine);
 for (const c of await refreshScenario({ duration, rounds })) compare(c);
 const sso = await ssoSignInScenario({ duration });
 rows.push({ scenario: sso.scenario, a: describe('gateway, memory store', sso.result, 'sign-ins/s'), b: '(absolute goal)', ratio: '', goal: sso.goal, met: sso.met });
@@ -119,6 +122,8 @@ the two sides of a row, not figures across runs.
 | scenario | A | B (the limit) | ratio A/B | goal | result |
 | --- | --- | --- | --- | --- | --- |
 ${table}
+
+${cpuLine}
 
 ${soakLine || 'Soak: not run in this measurement (`npm run bench -- --soak 600`).'}
 

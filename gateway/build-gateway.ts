@@ -46,7 +46,7 @@ import { instrumentStore } from './ops/instrument-store.ts';
 import { instrumentUpstream } from './ops/instrument-upstream.ts';
 import { observeProvider } from './ops/observe-provider.ts';
 import { operations } from './ops/operations.ts';
-import { BODY_LIMIT_BYTES, clientErrorHandler, MAX_HEADER_BYTES, REQUEST_TIMEOUT_MS } from './ops/request-limits.ts';
+import { BODY_LIMIT_BYTES, clientErrorHandler, MAX_HEADER_BYTES, parseQueryString, REQUEST_TIMEOUT_MS } from './ops/request-limits.ts';
 import { createSignInEvents } from './ops/sign-in-events.ts';
 
 export interface GatewayOptions {
@@ -97,6 +97,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     http: { maxHeaderSize: MAX_HEADER_BYTES },
     requestTimeout: REQUEST_TIMEOUT_MS,
     clientErrorHandler,
+    routerOptions: { querystringParser: parseQueryString },
   });
   if (ownStore) app.addHook('onClose', async () => store.close());
 

@@ -17,6 +17,13 @@ export const redactPaths = [
   '*.code',
   '*.client_secret',
   '*.password',
+  // Credentials other grants and forms carry (token exchange, private_key_jwt, RFC 7592, logout, CSRF).
+  '*.subject_token',
+  '*.client_assertion',
+  '*.registration_access_token',
+  '*.logout_token',
+  '*.id_token_hint',
+  '*.csrf',
 ];
 
 export function loggerOptions(level: LogLevel): FastifyServerOptions['logger'] {

@@ -21,7 +21,7 @@ describe('metrics and audit events after real traffic', () => {
   let interactionUid = '';
 
   before(async () => {
-    gw = await startLoggedGateway({ clients: [meta] });
+    gw = await startLoggedGateway({ clients: [meta], env: { GATEWAY_REFRESH_GRACE: '1' } });
     app = await discoverApp(gw.issuer, meta);
 
     // An app signs a user in, refreshes, and revokes its refresh token (RFC 7009).
@@ -29,7 +29,14 @@ describe('metrics and audit events after real traffic', () => {
     const tokens = await signIn(browser, app, gw.google.issuer, { email: 'ops@example.com', name: 'Ops' });
     const refreshed = await client.refreshTokenGrant(app.config, tokens.refresh_token ?? '');
     secrets.push(tokens.access_token, tokens.refresh_token ?? '', tokens.id_token ?? '', refreshed.access_token, refreshed.refresh_token ?? '');
-    await client.tokenRevocation(app.config, refreshed.refresh_token ?? '');
+    // A rotated refresh token presented again after the grace: reuse detected (RFC 9700 §4.14.2).
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const again = await client.refreshTokenGrant(app.config, tokens.refresh_token ?? '').then(() => 'accepted', (error: { error?: string }) => error.error);
+    assert.equal(again, 'invalid_grant');
+    // A new sign-in; its app revokes the refresh token, and with it the grant (RFC 7009 §2.1).
+    const second = await signIn(createBrowser(), app, gw.google.issuer, { email: 'ops@example.com' });
+    secrets.push(second.access_token, second.refresh_token ?? '');
+    await client.tokenRevocation(app.config, second.refresh_token ?? '');
 
     // Forward auth: two checks without a cookie, a sign-in, a check with the cookie, a sign-out.
     for (let i = 0; i < 2; i += 1) await (await fetch(`${gw.url}/oauth2/auth`)).body?.cancel();
@@ -74,7 +81,7 @@ describe('metrics and audit events after real traffic', () => {
   });
 
   it('counts sign-ins and their failures by reason', () => {
-    assert.equal(metricValue(metrics, 'gateway_sign_ins_total'), 2);
+    assert.equal(metricValue(metrics, 'gateway_sign_ins_total'), 3);
     assert.equal(metricValue(metrics, 'gateway_sign_in_failures_total', { reason: 'invalid_state' }), 1);
   });
 
@@ -85,7 +92,7 @@ describe('metrics and audit events after real traffic', () => {
   });
 
   it('counts upstream calls, store operations and the process', () => {
-    assert.equal(metricValue(metrics, 'gateway_upstream_requests_total', { operation: 'code_exchange', outcome: 'ok' }), 2);
+    assert.equal(metricValue(metrics, 'gateway_upstream_requests_total', { operation: 'code_exchange', outcome: 'ok' }), 3);
     assert.ok((metricValue(metrics, 'gateway_upstream_requests_total', { operation: 'userinfo', outcome: 'ok' }) ?? 0) >= 2);
     assert.equal(metricValue(metrics, 'gateway_upstream_requests_total', { operation: 'discovery', outcome: 'ok' }), 1);
     assert.ok((metricValue(metrics, 'gateway_upstream_request_duration_seconds_count', { operation: 'code_exchange' }) ?? 0) >= 2);
@@ -99,12 +106,12 @@ describe('metrics and audit events after real traffic', () => {
   it('writes one audit event per sign-in, token, revocation and sign-out, all of one shape', () => {
     const events = auditEvents(gw);
     const names = events.map((line) => line.audit);
-    assert.equal(names.filter((name) => name === 'sign_in').length, 2, names.join(','));
+    assert.equal(names.filter((name) => name === 'sign_in').length, 3, names.join(','));
     assert.ok(names.includes('sign_in.refused'));
     assert.ok(names.includes('token.issued'));
     assert.ok(names.includes('token.refreshed'));
     assert.ok(names.includes('token.revoked'));
-    assert.ok(names.includes('grant.revoked'), 'revoking a refresh token revokes its grant');
+    assert.ok(names.includes('grant.revoked'), `revoking a refresh token revokes its grant: ${names.join(', ')}`);
     const signOut = events.find((line) => line.audit === 'sign_out');
     assert.equal(signOut?.['via'], 'forward_auth');
     assert.equal(typeof signOut?.['sub'], 'string');
@@ -116,6 +123,9 @@ describe('metrics and audit events after real traffic', () => {
     assert.equal(typeof signedIn?.['sub'], 'string');
     assert.equal(signedIn?.['upstream'], gw.google.issuer);
     assert.equal(events.find((line) => line.audit === 'sign_in.refused')?.['reason'], 'invalid_state');
+    const reuse = events.find((line) => line.audit === 'refresh_token.reuse_detected');
+    assert.equal(reuse?.['client_id'], 'ops-app');
+    assert.equal(reuse?.['level'], 40, 'a sign of theft: logged at warn');
     for (const line of events) assert.equal(typeof line['msg'], 'string');
   });
 

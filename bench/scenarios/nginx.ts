@@ -10,8 +10,16 @@ import { freePort } from '../../tests/helpers/start-gateway.ts';
 import { interleave, load, type Comparison } from '../bench-kit.ts';
 import { startBenchGateway } from '../start-bench-gateway.ts';
 import { signInForBench } from './sign-in.ts';
+import { childPids, cpuSeconds } from '../rss.ts';
 
-export async function nginxScenario(options: { duration: number; rounds: number }): Promise<Comparison[]> {
+/** CPU microseconds per request of the gateway and of nginx's workers, over the gateway runs. */
+export interface CpuFigure {
+  gatewayUs: number;
+  nginxUs: number;
+  nginxAloneUs: number;
+}
+
+export async function nginxScenario(options: { duration: number; rounds: number; cpu?: CpuFigure }): Promise<Comparison[]> {
   const gateway = await startBenchGateway();
   const site = mkdtempSync(join(tmpdir(), 'bench-site-'));
   writeFileSync(join(site, 'index.html'), '<!doctype html><title>protected</title><p>hello</p>\n');
@@ -51,11 +59,37 @@ export async function nginxScenario(options: { duration: number; rounds: number 
     const { cookie } = await signInForBench(gateway.issuer, gateway.google);
     const check = await fetch(`http://127.0.0.1:${withGateway}/`, { headers: { cookie } });
     if (check.status !== 200 || !check.headers.get('x-email')) throw new Error(`sanity check through nginx failed: HTTP ${check.status}`);
+    const workers = childPids(nginx.pid);
+    const nginxCpu = () => workers.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    let requests = 0;
+    let aloneRequests = 0;
+    let gatewayCpu = 0;
+    let viaNginxCpu = 0;
+    let aloneCpu = 0;
+    const measured = async (run: () => Promise<import('../bench-kit.ts').LoadResult>, alone: boolean) => {
+      const [g0, n0] = [cpuSeconds(gateway.pid), nginxCpu()];
+      const result = await run();
+      const [g1, n1] = [cpuSeconds(gateway.pid), nginxCpu()];
+      if (alone) {
+        aloneCpu += n1 - n0;
+        aloneRequests += result.rps * options.duration;
+      } else {
+        gatewayCpu += g1 - g0;
+        viaNginxCpu += n1 - n0;
+        requests += result.rps * options.duration;
+      }
+      return result;
+    };
     const runs = await interleave(
       options.rounds,
-      () => load({ url: `http://127.0.0.1:${withGateway}/`, headers: { cookie }, duration: options.duration }),
-      () => load({ url: `http://127.0.0.1:${alone}/`, headers: { cookie }, duration: options.duration }),
+      () => measured(() => load({ url: `http://127.0.0.1:${withGateway}/`, headers: { cookie }, duration: options.duration }), false),
+      () => measured(() => load({ url: `http://127.0.0.1:${alone}/`, headers: { cookie }, duration: options.duration }), true),
     );
+    if (options.cpu) {
+      options.cpu.gatewayUs = (gatewayCpu / requests) * 1e6;
+      options.cpu.nginxUs = (viaNginxCpu / requests) * 1e6;
+      options.cpu.nginxAloneUs = (aloneCpu / aloneRequests) * 1e6;
+    }
     return [
       {
         scenario: '2. nginx → auth_request → gateway → static page',

@@ -30,6 +30,7 @@ import type { DevIdentity } from './account-store.ts';
 import { createMemoryAdapter } from './memory-adapter.ts';
 import { PAGE_CSP, renderConsentPage, renderErrorPage, renderSignInPage } from './render-page.ts';
 import { createCsrfGuard, CSRF_FIELD } from '../ops/csrf.ts';
+import { prependEdge, providerEdge } from '../ops/observe-provider.ts';
 
 /** A client registered at the IdP, as one is registered in the Google Cloud console. */
 export interface DevIdpClient {
@@ -397,6 +398,8 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
     return grant.save();
   }
 
+  // Outermost: security headers, problem+json for unknown paths, JSON for escaped errors (gateway/ops/).
+  prependEdge(provider, providerEdge({ onError: (err) => logger.warn({ err }, 'dev-idp: request failed') }));
   const callback = provider.callback();
 
   return {

@@ -1,7 +1,8 @@
 /**
- * A small LRU map with per-entry expiry, bounded so that memory stays flat under any load (a
- * flood of distinct tokens only evicts older entries). Map keeps insertion order, so the first
- * key is always the least recently used one.
+ * A bounded map with per-entry expiry, so that memory stays flat under any load (a flood of
+ * distinct tokens only evicts older entries). Eviction is first-in first-out (Map keeps insertion
+ * order): entries expire with their tokens anyway, and a hit costs one lookup, no reordering, on
+ * the hot path.
  */
 export class BoundedCache<V> {
   readonly #entries = new Map<string, { value: V; expiresAt: number }>();
@@ -18,9 +19,6 @@ export class BoundedCache<V> {
       this.#entries.delete(key);
       return undefined;
     }
-    // refresh recency
-    this.#entries.delete(key);
-    this.#entries.set(key, entry);
     return entry.value;
   }
 

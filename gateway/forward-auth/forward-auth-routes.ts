@@ -172,8 +172,9 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
       const bearer = bearerToken(request.headers.authorization);
       const claims = bearer ? await bearerIdentity(request, bearer) : await cookieIdentity(request, reply);
       if (!claims) return unauthorized(reply);
-      const email = claims['email'] as string | undefined;
-      const groups = (claims['groups'] as string[] | undefined) ?? [];
+      // Typed at the door: a well-signed token with odd claims is refused or ignored, never a 500.
+      const email = typeof claims['email'] === 'string' ? claims['email'] : undefined;
+      const groups = Array.isArray(claims['groups']) ? (claims['groups'] as unknown[]).filter((g): g is string => typeof g === 'string') : [];
       if (!deps.policy.allows(request.hostname, { email, groups })) {
         return sendProblem(reply, 403, 'forbidden', 'You are signed in, but not allowed here.');
       }
@@ -246,11 +247,13 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
 
     app.get(FORWARD_AUTH_CALLBACK_PATH, async (request, reply) => {
       const query = request.query as Record<string, string | undefined>;
-      const state = query['state'] ?? '';
+      // The state names the transaction cookie; anything but what randomState() makes (base64url)
+      // is no state of ours, and could not name a cookie (found by tests/fuzz.test.ts).
+      const state = /^[\w-]{1,256}$/.test(query['state'] ?? '') ? (query['state'] ?? '') : '';
       const name = `${TX_COOKIE_PREFIX}${state.slice(0, 12)}`;
       const raw = state ? request.cookies[name] : undefined;
       const unsigned = raw ? request.unsignCookie(raw) : undefined;
-      reply.clearCookie(name, { path: FORWARD_AUTH_CALLBACK_PATH });
+      if (state) reply.clearCookie(name, { path: FORWARD_AUTH_CALLBACK_PATH });
       let tx: { state: string; nonce: string; verifier: string; rd: string } | undefined;
       try {
         tx = unsigned?.valid && unsigned.value ? JSON.parse(unsigned.value) : undefined;

@@ -72,8 +72,9 @@ export function safeRedirect(rd: string | undefined, context: RedirectContext): 
   if (!/^https?:\/\/[^/?#]/i.test(rd)) return FALLBACK;
   const authority = decoded.replace(/^https?:\/\//i, '').split(/[/?#]/)[0] ?? '';
   if (url.username !== '' || url.password !== '' || authority.includes('@')) return FALLBACK;
-  const own = new URL(context.origin);
-  if (url.origin === own.origin) return url.href;
+  // The origin comes from the request's Host (or a trusted proxy's X-Forwarded-Host): it may not parse.
+  const own = URL.parse(context.origin);
+  if (own !== null && url.origin === own.origin) return url.href;
   const allowed = context.allowedDomains.some((domain) => hostMatches(parseDomainPattern(domain), url.hostname, url.port));
   return allowed ? url.href : FALLBACK;
 }

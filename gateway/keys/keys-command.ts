@@ -49,7 +49,7 @@ export async function runKeysCommand(args: string[], config: Config, io: Io): Pr
     if (command === 'rotate') {
       const result = await rotateKeys(store, { rollInMs: config.keyRollIn * 1000, retentionMs: retentionMs(config) });
       const at = new Date(result.activatesAt).toISOString();
-      io.stderr(`${JSON.stringify({ audit: true, event: 'key_rotated', actor: `cli:${process.env['USER'] ?? 'unknown'}`, kids: result.kids, activates_at: at, rotated: result.rotated, at: new Date().toISOString() })}\n`);
+      io.stderr(`${JSON.stringify({ audit: 'key.rotated', actor: `cli:${process.env['USER'] ?? 'unknown'}`, kids: result.kids, activates_at: at, rotated: result.rotated, at: new Date().toISOString() })}\n`);
       if (parsed.values.json) io.stdout(`${JSON.stringify({ rotated: result.rotated, kids: result.kids, activates_at: at })}\n`);
       else if (result.rotated) io.stdout(`new keys ${result.kids.join(', ')} published now, signing from ${at}\n`);
       else io.stdout(`a rotation is already pending: keys ${result.kids.join(', ')} sign from ${at}\n`);

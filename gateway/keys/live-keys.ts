@@ -8,6 +8,7 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { Store } from '../../adapters/store.ts';
 import { keyView, loadKeyRing, publicJwk, rotateKeys, type KeyView, type PrivateJwk } from './signing-keys.ts';
+import { audit } from '../ops/audit.ts';
 
 export interface LiveKeysOptions {
   store: Store;
@@ -57,7 +58,7 @@ export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys>
     const oldest = Math.min(...current.map((s) => s.activatesAt));
     if (pending || Date.now() - oldest < options.rotationIntervalMs) return;
     const result = await rotateKeys(options.store, { rollInMs: options.rollInMs, retentionMs: options.retentionMs });
-    if (result.rotated) options.log.info({ event: 'key_rotated', audit: true, kids: result.kids, activates_at: new Date(result.activatesAt).toISOString(), scheduled: true }, 'signing keys rotated');
+    if (result.rotated) audit(options.log, 'key.rotated', { actor: 'schedule', kids: result.kids, activates_at: new Date(result.activatesAt).toISOString() }, 'signing keys rotated');
   };
 
   const refresh = async () => {

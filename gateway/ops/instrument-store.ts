@@ -32,6 +32,7 @@ export function instrumentStore(store: Store, metrics: Pick<GatewayMetrics, 'sto
     addToSet: (key: string, member: string, ttlMs: number) => measure('addToSet', () => store.addToSet(key, member, ttlMs)),
     setMembers: (key: string) => measure('setMembers', () => store.setMembers(key)),
     ping: () => measure('ping', () => store.ping()),
+    publish: (channel: string, message: string) => measure('publish', () => store.publish(channel, message)),
   };
   // Everything else of the contract (kind, close, publish/subscribe, whatever comes next) passes
   // through untouched, bound to the store.

@@ -6,11 +6,12 @@
  *   type (`grant.success`), token requests refused by error code (`grant.error`), server errors;
  * - audit events: tokens issued, refreshed and exchanged, tokens and grants revoked, sign-out at
  *   the end-session endpoint;
- * - an outermost Koa middleware: the security headers (security-headers.ts); a well-formed
- *   answer where Koa would write a bare text one, problem+json for a path no endpoint serves
- *   (Koa's default is `text/plain` "Not Found"), and RFC 6749 `server_error` JSON for an error
- *   that escaped every handler (Koa's default writes its message as text/plain and logs a stack
- *   to stderr). No stack or message of an unexpected error reaches a body.
+ * - an outermost Koa middleware ({@link providerEdge}): the security headers
+ *   (security-headers.ts); a well-formed answer where Koa would write a bare text one,
+ *   problem+json for a path no endpoint serves (Koa's default is `text/plain` "Not Found"), and
+ *   RFC 6749 `server_error` JSON for an error that escaped every handler (Koa's default writes its
+ *   message as text/plain and logs a stack to stderr). No stack or message of an unexpected error
+ *   reaches a body.
  */
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -33,14 +34,35 @@ function accountOf(ctx: KoaContextWithOIDC): string | undefined {
   return oidc.account?.accountId ?? oidc.entities.AuthorizationCode?.accountId ?? oidc.entities.RefreshToken?.accountId ?? oidc.session?.accountId;
 }
 
-/** The outermost Koa middleware of every provider instance. */
-function edge(deps: ObserveProviderDeps) {
-  return async function gatewayEdge(ctx: KoaContextWithOIDC, next: () => Promise<unknown>): Promise<void> {
+/** What {@link providerEdge} reports. */
+export interface EdgeDeps {
+  /** An error escaped every handler (answered 500 `server_error`). */
+  onError(error: unknown, path: string): void;
+  /** A client revoked a token (RFC 7009). */
+  onRevocation?(clientId: string | undefined): void;
+}
+
+type EdgeContext = KoaContextWithOIDC & { protocol: string; host: string };
+
+/**
+ * The outermost Koa middleware of an oidc-provider (the gateway's, and the development IdP's):
+ * security headers, a 400 for a Host (or trusted X-Forwarded-Host) that is no host name (the
+ * provider would fail building its URLs from it), problem+json where Koa would answer a bare
+ * 404, and `server_error` JSON for an error that escaped every handler.
+ */
+export function providerEdge(deps: EdgeDeps) {
+  return async function gatewayEdge(ctx: EdgeContext, next: () => Promise<unknown>): Promise<void> {
+    const origin = URL.parse(`${ctx.protocol}://${ctx.host}`);
+    if (origin === null || origin.hostname === '') {
+      ctx.status = 400;
+      ctx.set('cache-control', 'no-store');
+      ctx.body = { error: 'invalid_request', error_description: 'The Host header is not a valid host name.' };
+      return;
+    }
     try {
       await providerSecurityHeaders(ctx, next);
     } catch (error) {
-      deps.metrics.serverErrors.inc({ source: 'provider' });
-      deps.log.error({ err: error, path: ctx.path }, 'OpenID Provider request failed');
+      deps.onError(error, ctx.path);
       if (ctx.headerSent) return;
       ctx.status = 500;
       ctx.set('cache-control', 'no-store');
@@ -55,11 +77,14 @@ function edge(deps: ObserveProviderDeps) {
       ctx.set('cache-control', 'no-store');
     }
     const oidc = (ctx as { oidc?: KoaContextWithOIDC['oidc'] }).oidc;
-    if (oidc?.route === 'revocation' && ctx.status === 200) {
-      // RFC 7009 §2.2 answers 200 for unknown tokens too: this says a client asked, not that a token existed.
-      audit(deps.log, 'token.revoked', { client_id: oidc.client?.clientId }, 'token revocation requested');
-    }
+    if (oidc?.route === 'revocation' && ctx.status === 200) deps.onRevocation?.(oidc.client?.clientId);
   };
+}
+
+/** The outermost middleware, put before every other one (provider.use appends). */
+export function prependEdge(provider: Provider, edge: ReturnType<typeof providerEdge>): void {
+  // A Provider is the Koa application: its middleware list is Koa's own, composed by callback().
+  provider.middleware.unshift(edge as unknown as (typeof provider.middleware)[number]);
 }
 
 /** Attaches metrics, audit events and the outermost middleware to `provider`; returns it. */
@@ -100,8 +125,15 @@ export function observeProvider(provider: Provider, deps: ObserveProviderDeps): 
 
   on('server_error', () => metrics.serverErrors.inc({ source: 'provider' }));
 
-  // Outermost: before oidc-provider's own middlewares and the gateway's others (provider.use
-  // appends; a Provider is the Koa application, so its middleware list is Koa's own).
-  provider.middleware.unshift(edge(deps) as unknown as (typeof provider.middleware)[number]);
+  prependEdge(provider, providerEdge({
+    onError(error, path) {
+      metrics.serverErrors.inc({ source: 'provider' });
+      log.error({ err: error, path }, 'OpenID Provider request failed');
+    },
+    onRevocation(clientId) {
+      // RFC 7009 §2.2 answers 200 for unknown tokens too: this says a client asked, not that a token existed.
+      audit(log, 'token.revoked', { client_id: clientId }, 'token revocation requested');
+    },
+  }));
   return provider;
 }

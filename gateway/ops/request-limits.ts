@@ -69,3 +69,17 @@ export function bodyLimitOnRoute(devIdpPath: string | undefined) {
     routeOptions.onRequest = [...hooks, providerBodyLimit] as RouteOptions['onRequest'];
   };
 }
+
+/**
+ * The query string parser of the gateway's own routes: one string per parameter, the first when
+ * one is repeated (RFC 6749 §3.1: parameters MUST NOT be included more than once), so a route
+ * never meets an array where it expects a string (`?rd=a&rd=b` was a 500, found by
+ * tests/fuzz.test.ts). oidc-provider parses its own query and refuses repeated parameters itself.
+ */
+export function parseQueryString(text: string): Record<string, string> {
+  const result: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (!Object.hasOwn(result, key)) result[key] = value;
+  }
+  return result;
+}

@@ -14,6 +14,7 @@ import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import type { SecretBox } from '../keys/secret-box.ts';
 import type { UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
 import { storeOutageMiddleware } from '../../adapters/oidc-adapter.ts';
+import { audit } from '../ops/audit.ts';
 import { deliverBackchannelLogoutsInBackground } from './backchannel-delivery.ts';
 import { createProvider, type ProviderDeps } from './create-provider.ts';
 import { endSessionRevocation } from './end-session-revocation.ts';
@@ -52,7 +53,7 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
       box: deps.box,
       graceMs: config.refreshGrace * 1000,
       onReuse: async (details) => {
-        log.warn({ event: 'refresh_token_reuse_detected', client_id: details.clientId, sub: details.sub }, 'a rotated refresh token was used again after the grace period: ending the session');
+        audit(log, 'refresh_token.reuse_detected', { client_id: details.clientId, sub: details.sub }, 'a rotated refresh token was used again after the grace period: ending the session');
         if (details.sessionUid) await deps.endSsoSession(details.sessionUid);
       },
     }),
@@ -63,7 +64,7 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
       verify: deps.verify,
       vault: deps.vault,
       upstreamIssuer: deps.upstreamIssuer,
-      audit: (event) => log.info({ audit: true, ...event }, 'upstream token exchanged'),
+      audit: ({ event: _name, ...fields }: { event?: unknown }) => audit(log, 'token.exchanged', fields, 'upstream token exchanged for a gateway token'),
     }),
     TOKEN_EXCHANGE_PARAMETERS,
   );

@@ -74,7 +74,7 @@ function credentials(ctx: KoaContext, params: URLSearchParams): string {
 
 export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
   return async function refreshGrace(ctx: KoaContext, next: () => Promise<void>): Promise<void> {
-    if (ctx.method !== 'POST' || ctx.path !== '/token' || deps.graceMs <= 0 || !ctx.is('application/x-www-form-urlencoded')) {
+    if (ctx.method !== 'POST' || ctx.path !== '/token' || !ctx.is('application/x-www-form-urlencoded')) {
       return next();
     }
     let raw: Buffer;
@@ -90,6 +90,23 @@ export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
     const token = params.get('refresh_token');
     if (params.get('grant_type') !== 'refresh_token' || !token) return next();
 
+    /** A consumed token presented again, past any grace: report it, then let oidc-provider refuse it and revoke the grant. */
+    const reportReuse = async (): Promise<boolean> => {
+      const existing = await deps.provider.RefreshToken.find(token, { ignoreExpiration: true }).catch(() => undefined);
+      if (!existing?.consumed) return false;
+      await deps.onReuse({
+        clientId: existing.clientId ?? '',
+        sub: existing.accountId,
+        grantId: existing.grantId,
+        sessionUid: existing.sessionUid,
+      });
+      return true;
+    };
+    if (deps.graceMs <= 0) {
+      await reportReuse();
+      return next();
+    }
+
     const key = createHash('sha256').update(token).update('\u0000').update(credentials(ctx, params)).digest('base64url');
     return withLock(deps.store, `lock:refresh:${key}`, async () => {
       const cached = await deps.store.get<string>(`refresh-grace:${key}`);
@@ -101,16 +118,7 @@ export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
         ctx.body = answer;
         return;
       }
-      const existing = await deps.provider.RefreshToken.find(token, { ignoreExpiration: true }).catch(() => undefined);
-      if (existing?.consumed) {
-        await deps.onReuse({
-          clientId: existing.clientId ?? '',
-          sub: existing.accountId,
-          grantId: existing.grantId,
-          sessionUid: existing.sessionUid,
-        });
-        return next(); // oidc-provider revokes the grant and answers invalid_grant
-      }
+      if (await reportReuse()) return next(); // oidc-provider revokes the grant and answers invalid_grant
       await next();
       if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
         await deps.store.set(`refresh-grace:${key}`, deps.box.seal(ctx.body), deps.graceMs);

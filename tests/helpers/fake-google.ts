@@ -34,7 +34,13 @@ export async function startFakeGoogle(options: Omit<DevIdpOptions, 'issuer'>): P
   });
   const { port } = server.address() as AddressInfo;
   const issuer = `http://127.0.0.1:${port}`;
-  idp = createDevIdp({ ...options, issuer });
+  try {
+    idp = createDevIdp({ ...options, issuer });
+  } catch (error) {
+    // Never leave a listening server behind: the test would hang instead of failing.
+    server.close();
+    throw error;
+  }
   const running = idp;
   return {
     issuer,

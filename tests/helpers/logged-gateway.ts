@@ -38,6 +38,8 @@ export interface LoggedGatewayOptions {
   /** The public issuer when it is not this instance's own address (instances behind one balancer). */
   issuer?: string;
   port?: number;
+  /** Keep only errors, on stderr (long fuzz runs): `logs` stays empty. */
+  quiet?: boolean;
 }
 
 export async function startLoggedGateway(options: LoggedGatewayOptions = {}): Promise<LoggedGateway> {
@@ -69,7 +71,8 @@ export async function startLoggedGateway(options: LoggedGatewayOptions = {}): Pr
       logs.push(JSON.parse(line) as Record<string, unknown>);
     },
   };
-  const logger = { ...(loggerOptions('info') as object), stream };
+  // Quiet: only errors, on stderr (a fuzz run's unexpected failure still shows its cause).
+  const logger = options.quiet ? { ...(loggerOptions('error') as object), stream: process.stderr } : { ...(loggerOptions('info') as object), stream };
   const app = await buildGateway(loaded.config, {
     logger,
     ...(options.store ? { store: options.store } : {}),

@@ -12,6 +12,8 @@ export const NGINX_PATH = process.env['NGINX_PATH'] ?? '/usr/sbin/nginx';
 
 export interface RunningNginx {
   port: number;
+  /** The master process (its workers are its children). */
+  pid: number;
   dir: string;
   stop(): Promise<void>;
 }
@@ -66,6 +68,7 @@ ${serverConfig}
   await waitForPort(port, child, () => output);
   return {
     port,
+    pid: child.pid ?? 0,
     dir,
     async stop() {
       if (child.exitCode === null) {
