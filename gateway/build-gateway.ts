@@ -91,6 +91,10 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   const store = instrumentStore(options.store ?? (await openStore(config.store)), metrics);
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config.logLevel),
+    // nginx calls /oauth2/auth on every request: it logs only failures, and a child logger (with
+    // its redaction set-up) per call was 5% of its CPU time. Everything else gets one per request.
+    childLoggerFactory: (logger, bindings, childOptions, rawRequest) =>
+      rawRequest.url?.startsWith('/oauth2/auth') ? logger : logger.child(bindings, childOptions),
     trustProxy: [...config.trustedProxies],
     // Request limits (gateway/ops/request-limits.ts): 413, 431 and 408, never a 500 or a hang.
     bodyLimit: BODY_LIMIT_BYTES,

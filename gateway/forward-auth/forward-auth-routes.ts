@@ -77,14 +77,21 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
 
   const originOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
 
-  /** Signature, iss, typ and exp, cached until the token expires. */
+  /**
+   * Signature, iss, typ and exp, cached until the token expires. The cache is keyed by the JWS
+   * signature alone (86 characters instead of the whole ~800-character token, hashed on every
+   * check): a token whose header or payload was changed under a cached signature gets the cached
+   * claims of the token that signature belongs to, which its holder already had, and nothing more.
+   */
   async function verifyCached(token: string): Promise<AccessTokenClaims> {
-    const hit = verified.get(token);
+    const key = token.slice(token.lastIndexOf('.') + 1);
+    const hit = key.length >= 43 ? verified.get(key) : undefined;
     if (hit) return hit;
     const claims = await deps.verify(token);
-    verified.set(token, claims, (claims.exp ?? 0) * 1000);
+    verified.set(key, claims, (claims.exp ?? 0) * 1000);
     return claims;
   }
+
 
   function setAuthCookie(request: FastifyRequest, reply: FastifyReply, value: string) {
     const domain = cookieDomainFor(request.hostname, config.cookieDomains);
