@@ -81,7 +81,8 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')
 return 1`;
 
 /** Rejects after `ms` (default {@link CALL_TIMEOUT_MS}) if `promise` has not settled (and then ignores it). */
-function withDeadline<T>(promise: Promise<T>, what: string, where: string, ms = CALL_TIMEOUT_MS): Promise<T> {
+/** Rejects with StoreUnavailableError when `promise` has not settled within `ms`. */
+export function withDeadline<T>(promise: Promise<T>, what: string, where: string, ms = CALL_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
@@ -96,7 +97,7 @@ function withDeadline<T>(promise: Promise<T>, what: string, where: string, ms = 
  * What the store sends besides keyv, the same on one server and on a cluster: a command routed
  * by its one key, a PING of every master, and closing.
  */
-interface Connection {
+export interface Connection {
   client: RedisClientType | RedisClusterType;
   send<T>(key: string, readOnly: boolean, args: string[]): Promise<T>;
   pingAll(): Promise<void>;
@@ -108,7 +109,7 @@ interface Connection {
  * Connects and resolves once the first connection is up (on a cluster: the slot map is known
  * and every master connected); rejects with a clear Error (cause attached) when it cannot be made.
  */
-async function connect(url: string, target: RedisTarget): Promise<Connection> {
+export async function connect(url: string, target: RedisTarget): Promise<Connection> {
   let connectedOnce = false;
   const socket = {
     connectTimeout: CALL_TIMEOUT_MS,

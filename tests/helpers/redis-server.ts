@@ -11,11 +11,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@keyv/redis';
+import { freePort } from './free-port.ts';
 
 /** The binary; REDIS_SERVER overrides it. */
 export const REDIS_SERVER = process.env['REDIS_SERVER'] ?? 'redis-server';
@@ -23,17 +24,6 @@ export const REDIS_SERVER = process.env['REDIS_SERVER'] ?? 'redis-server';
 const START_TIMEOUT_MS = 10_000;
 const CLUSTER_SLOTS = 16_384;
 
-/** A free TCP port on 127.0.0.1 (bound, read, released): redis-server cannot take port 0. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Children still running, killed on exit should a test die before its cleanup. */
 const running = new Set<ChildProcess>();

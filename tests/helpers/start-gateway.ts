@@ -2,7 +2,6 @@
  * Starts a real gateway for a test: the fake Google on one loopback port, the gateway on another,
  * configured through `loadConfig` exactly as an operator would (environment variables).
  */
-import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ClientMetadata } from 'oidc-provider';
 import { loadConfig } from '../../config/load-config.ts';
@@ -10,18 +9,10 @@ import type { Store } from '../../adapters/store.ts';
 import { buildGateway } from '../../gateway/build-gateway.ts';
 import type { DevIdpOptions } from '../../gateway/dev-idp/create-dev-idp.ts';
 import { startFakeGoogle, type FakeGoogle } from './fake-google.ts';
+import { freePort } from './free-port.ts';
 
-/** A free TCP port on 127.0.0.1 (bound, read, released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
+
 
 export interface StartedGateway {
   issuer: string;
