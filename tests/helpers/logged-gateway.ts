@@ -7,12 +7,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
-import { loadConfig } from '../../config/load-config.ts';
-import { buildGateway } from '../../gateway/build-gateway.ts';
 import type { DevIdpOptions } from '../../gateway/dev-idp/create-dev-idp.ts';
 import { loggerOptions } from '../../gateway/logger.ts';
-import { startFakeGoogle, type FakeGoogle } from './fake-google.ts';
-import { freePort, UPSTREAM_CLIENT } from './start-gateway.ts';
+import type { FakeGoogle } from './fake-google.ts';
+import { startGateway } from './start-gateway.ts';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
 
@@ -43,26 +41,6 @@ export interface LoggedGatewayOptions {
 }
 
 export async function startLoggedGateway(options: LoggedGatewayOptions = {}): Promise<LoggedGateway> {
-  const port = options.port ?? (await freePort());
-  const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
-  const ownGoogle = options.fakeGoogle === undefined;
-  const google = options.fakeGoogle ?? await startFakeGoogle({
-    ...options.google,
-    clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`${issuer}/upstream/callback`] }],
-  });
-  const loaded = loadConfig({
-    GATEWAY_ISSUER: issuer,
-    GATEWAY_STORE: 'memory://',
-    GATEWAY_SECRETS: TEST_SECRET,
-    UPSTREAM_ISSUER: google.issuer,
-    UPSTREAM_CLIENT_ID: UPSTREAM_CLIENT.id,
-    UPSTREAM_CLIENT_SECRET: UPSTREAM_CLIENT.secret,
-    ...options.env,
-  });
-  if (!loaded.ok) {
-    if (ownGoogle) await google.close();
-    throw new Error(`test config invalid:\n${loaded.problems.join('\n')}`);
-  }
   const lines: string[] = [];
   const logs: Array<Record<string, unknown>> = [];
   const stream = {
@@ -73,24 +51,9 @@ export async function startLoggedGateway(options: LoggedGatewayOptions = {}): Pr
   };
   // Quiet: only errors, on stderr (a fuzz run's unexpected failure still shows its cause).
   const logger = options.quiet ? { ...(loggerOptions('error') as object), stream: process.stderr } : { ...(loggerOptions('info') as object), stream };
-  const app = await buildGateway(loaded.config, {
-    logger,
-    ...(options.store ? { store: options.store } : {}),
-    ...(options.clients ? { clients: options.clients } : {}),
-  });
-  await app.listen({ host: '127.0.0.1', port });
-  return {
-    issuer,
-    url: `http://127.0.0.1:${port}`,
-    app,
-    google,
-    logs,
-    logText: () => lines.join(''),
-    async close() {
-      await app.close();
-      if (ownGoogle) await google.close();
-    },
-  };
+  const { quiet: _quiet, ...rest } = options;
+  const started = await startGateway({ ...rest, env: { GATEWAY_SECRETS: TEST_SECRET, ...options.env }, logger });
+  return { ...started, logs, logText: () => lines.join('') };
 }
 
 /** The audit events logged so far (lines with an `audit` field). */

@@ -42,6 +42,8 @@ export interface StartOptions {
   issuer?: string;
   /** A fake Google to use (and leave running) instead of starting one: several instances, one upstream. */
   fakeGoogle?: FakeGoogle;
+  /** Fastify logger options (default: pino at TEST_LOG_LEVEL, else silent). */
+  logger?: object;
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<StartedGateway> {
@@ -72,6 +74,7 @@ export async function startGateway(options: StartOptions = {}): Promise<StartedG
     ...(options.store ? { store: options.store } : {}),
     ...(options.clients ? { clients: options.clients } : {}),
     ...(options.keyRefreshMs ? { keyRefreshMs: options.keyRefreshMs } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   await app.listen({ host: '127.0.0.1', port });
   return {
