@@ -78,6 +78,12 @@ const consumedKey = (model: string, id: string) => `oidc:consumed:${model}:${id}
 const grantKey = (grantId: string) => `oidc:grant:${grantId}`;
 const sessionUidKey = (uid: string) => `oidc:sessionUid:${uid}`;
 const userCodeKey = (userCode: string) => `oidc:userCode:${userCode}`;
+const accountSessionsKey = (accountId: string) => `oidc:account-sessions:${accountId}`;
+
+/** The ids of the oidc-provider sessions an account has signed in with (some may have ended). */
+export function sessionIdsOfAccount(store: Store, accountId: string): Promise<string[]> {
+  return store.setMembers(accountSessionsKey(accountId));
+}
 
 async function findRecord(store: Store, model: string, id: string): Promise<AdapterPayload | undefined> {
   const [record, consumed] = await Promise.all([
@@ -142,6 +148,10 @@ function adapterFor(store: Store, model: string, revoking: Map<string, Promise<v
         writes.push(store.addToSet(grantKey(payload.grantId), `${model}:${id}`, ttlMs ?? UNBOUNDED_TTL_MS));
       }
       if (model === 'Session' && payload.uid) writes.push(store.set(sessionUidKey(payload.uid), id, ttlMs));
+      // So an operator can sign one user out everywhere (`npx gateway users sign-out`).
+      if (model === 'Session' && typeof payload.accountId === 'string') {
+        writes.push(store.addToSet(accountSessionsKey(payload.accountId), id, ttlMs ?? UNBOUNDED_TTL_MS));
+      }
       if (payload.userCode) writes.push(store.set(userCodeKey(payload.userCode), id, ttlMs));
       await Promise.all(writes);
       const record: StoredRecord = { payload, expiresAt };

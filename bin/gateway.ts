@@ -6,13 +6,15 @@ import { loadConfig } from '../config/load-config.ts';
 import { formatConfigCheck, renderSettingsReference } from '../config/settings-reference.ts';
 import { clientsUsage } from '../gateway/clients/clients-usage.ts';
 import { keysUsage } from '../gateway/keys/keys-command.ts';
+import { usersUsage } from '../gateway/accounts/users-command.ts';
 
 const usage = `usage: gateway <command>
 
   config check    validate the settings (environment and GATEWAY_CONFIG file)
   config docs     print the settings reference (docs/SETTINGS.md)
 ${clientsUsage}
-${keysUsage}`;
+${keysUsage}
+${usersUsage}`;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`gateway: ${message}\n`);
@@ -28,6 +30,17 @@ if (group === 'clients') {
   // Loaded on demand: oidc-provider and the store clients are not needed by `config` or `help`.
   const { runClientsCommand } = await import('../gateway/clients/clients-command.ts');
   process.exitCode = await runClientsCommand(process.argv.slice(3), loaded.config, {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  });
+  process.exit();
+}
+
+if (group === 'users') {
+  const loaded = loadConfig();
+  if (!loaded.ok) fail(`invalid settings (see: npx gateway config check): ${loaded.problems.join('; ')}`, 1);
+  const { runUsersCommand } = await import('../gateway/accounts/users-command.ts');
+  process.exitCode = await runUsersCommand(process.argv.slice(3), loaded.config, {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
   });

@@ -33,9 +33,18 @@ export interface ForwardAuthSessions {
 /** Session ids are 256-bit random values: knowing one is owning the session. */
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
+const key = (id: string) => `fa-session:${id}`;
+const sidKey = (sid: string) => `fa-by-sid:${sid}`;
+
+/** Ends every forward-auth session of an SSO session (by its uid); returns how many. */
+export async function removeForwardAuthSessionsOf(store: Store, sid: string): Promise<number> {
+  const ids = await store.setMembers(sidKey(sid));
+  await Promise.all(ids.map((id) => store.delete(key(id))));
+  await store.delete(sidKey(sid));
+  return ids.length;
+}
+
 export function createForwardAuthSessions(store: Store, box: SecretBox, ttlMs: number): ForwardAuthSessions {
-  const key = (id: string) => `fa-session:${id}`;
-  const sidKey = (sid: string) => `fa-by-sid:${sid}`;
   const save = (id: string, session: ForwardAuthSession) => {
     const { refreshToken, ...rest } = session;
     return store.set(key(id), { ...rest, sealedRefreshToken: box.seal(refreshToken) } satisfies StoredSession, ttlMs);
@@ -61,12 +70,7 @@ export function createForwardAuthSessions(store: Store, box: SecretBox, ttlMs: n
     async remove(id) {
       await store.delete(key(id));
     },
-    async removeAllForSid(sid) {
-      const ids = await store.setMembers(sidKey(sid));
-      await Promise.all(ids.map((id) => store.delete(key(id))));
-      await store.delete(sidKey(sid));
-      return ids.length;
-    },
+    removeAllForSid: (sid) => removeForwardAuthSessionsOf(store, sid),
   };
   return sessions;
 }

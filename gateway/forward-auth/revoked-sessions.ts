@@ -10,6 +10,11 @@ import type { Store } from '../../adapters/store.ts';
 import { BoundedCache } from './bounded-cache.ts';
 
 const CHANNEL = 'sessions:revoked';
+
+/** Tells every running instance that an SSO session (by its uid) is over (used by the CLI too). */
+export function publishRevokedSession(store: Store, uid: string): Promise<void> {
+  return store.publish(CHANNEL, uid);
+}
 const UID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 export interface RevokedSessions {

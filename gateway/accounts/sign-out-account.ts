@@ -1,0 +1,48 @@
+/**
+ * Signs one user out everywhere, from anywhere that reaches the store (`npx gateway users
+ * sign-out`, run while gateways serve): every oidc-provider session of the account is destroyed,
+ * every grant those sessions hold is revoked with its tokens (RFC 7009 semantics: no app can
+ * refresh), every forward-auth session hanging on them is removed, and every running instance is
+ * told (the store's channel) to refuse their forward-auth cookies at once. Access tokens already
+ * issued stay valid until they expire (JWTs are verified offline: keep them short-lived).
+ */
+import type { AdapterPayload } from 'oidc-provider';
+import { createOidcAdapter, sessionIdsOfAccount } from '../../adapters/oidc-adapter.ts';
+import type { Store } from '../../adapters/store.ts';
+import { removeForwardAuthSessionsOf } from '../forward-auth/forward-auth-sessions.ts';
+import { publishRevokedSession } from '../forward-auth/revoked-sessions.ts';
+
+export interface SignOutResult {
+  sessions: number;
+  grants: number;
+  forwardAuthSessions: number;
+}
+
+interface SessionPayload extends AdapterPayload {
+  accountId?: string;
+  uid?: string;
+  authorizations?: Record<string, { grantId?: string }>;
+}
+
+export async function signOutAccount(store: Store, sub: string): Promise<SignOutResult> {
+  const adapterFor = createOidcAdapter(store);
+  const sessions = adapterFor('Session');
+  const grants = adapterFor('Grant');
+  const result: SignOutResult = { sessions: 0, grants: 0, forwardAuthSessions: 0 };
+  for (const id of await sessionIdsOfAccount(store, sub)) {
+    const session = (await sessions.find(id)) as SessionPayload | undefined;
+    if (!session || session.accountId !== sub) continue;
+    for (const { grantId } of Object.values(session.authorizations ?? {})) {
+      if (!grantId) continue;
+      await grants.revokeByGrantId(grantId);
+      result.grants += 1;
+    }
+    await sessions.destroy(id);
+    result.sessions += 1;
+    if (session.uid) {
+      result.forwardAuthSessions += await removeForwardAuthSessionsOf(store, session.uid);
+      await publishRevokedSession(store, session.uid);
+    }
+  }
+  return result;
+}

@@ -1,0 +1,119 @@
+/**
+ * `npx gateway users sign-out <sub>` against a running gateway on real Redis: the user's apps can
+ * no longer refresh, and their forward-auth cookie is refused at once (the store's channel). The
+ * CLI opens the store with the gateway's default key prefix, so the test takes a Redis database
+ * of its own (the first of 7…4 whose lock it can take) and empties it afterwards.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createClient } from '@keyv/redis';
+import * as client from 'openid-client';
+import { openStore } from '../adapters/open-store.ts';
+import type { Store } from '../adapters/store.ts';
+import { createBrowser } from './helpers/browser.ts';
+import { signInAtFakeGoogle } from './helpers/fake-google.ts';
+import { confidentialClient, discoverApp, signIn } from './helpers/relying-party.ts';
+import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const LOCK_KEY = 'users-cli-test:lock';
+const lockValue = randomUUID();
+
+async function claimDatabase(): Promise<string> {
+  for (let db = 7; db >= 4; db -= 1) {
+    const redis = createClient({ url: `${REDIS_URL}/${db}`, socket: { reconnectStrategy: false, connectTimeout: 1_000 } });
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+    } catch (error) {
+      throw new Error(`this test needs a real Redis at ${REDIS_URL}: ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      if ((await redis.set(LOCK_KEY, lockValue, { condition: 'NX', expiration: { type: 'PX', value: 300_000 } })) === 'OK') return `${REDIS_URL}/${db}`;
+    } finally {
+      await redis.close();
+    }
+  }
+  throw new Error('no free Redis database among 7…4 for this test (all locked by other runs)');
+}
+
+async function emptyDatabase(url: string): Promise<void> {
+  const redis = createClient({ url });
+  redis.on('error', () => {});
+  await redis.connect();
+  try {
+    for await (const keys of redis.scanIterator({ MATCH: 'gateway:*', COUNT: 500 })) if (keys.length > 0) await redis.del(keys);
+    if ((await redis.get(LOCK_KEY)) === lockValue) await redis.del(LOCK_KEY);
+  } finally {
+    await redis.close();
+  }
+}
+
+function cli(args: string[], storeUrl: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/gateway.ts', ...args], { env: { PATH: process.env['PATH'] ?? '', GATEWAY_STORE: storeUrl } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npx gateway users sign-out', () => {
+  let storeUrl: string;
+  let store: Store;
+  let gw: StartedGateway;
+  const meta = confidentialClient('signed-out-app');
+
+  before(async () => {
+    storeUrl = await claimDatabase();
+    await emptyDatabase(storeUrl).catch(() => undefined);
+    store = await openStore(storeUrl);
+    gw = await startGateway({ store, clients: [meta] });
+  });
+  after(async () => {
+    await gw?.close();
+    await store?.close();
+    if (storeUrl) await emptyDatabase(storeUrl);
+  });
+
+  it('ends the user\'s app grants and forward-auth cookie at once, on a running gateway', async () => {
+    const browser = createBrowser();
+    const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
+    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), { email: 'leaver@example.com' });
+    await browser.follow(back);
+    const cookie = browser.cookies(`${gw.issuer}/`).find((c) => c.name === '_gateway_auth');
+    assert.ok(cookie);
+    const check = () => fetch(`${gw.issuer}/oauth2/auth`, { headers: { cookie: `_gateway_auth=${cookie.value}` } });
+    assert.equal((await check()).status, 202);
+    const app = await discoverApp(gw.issuer, meta);
+    const tokens = await signIn(browser, app, gw.google.issuer, { email: 'unused@example.com' });
+    const sub = String(tokens.claims()?.sub);
+
+    const result = await cli(['users', 'sign-out', sub, '--json'], storeUrl);
+    assert.equal(result.code, 0, result.stderr);
+    const counts = JSON.parse(result.stdout) as { sessions: number; grants: number; forwardAuthSessions: number };
+    assert.ok(counts.sessions >= 1 && counts.grants >= 2 && counts.forwardAuthSessions >= 1, result.stdout);
+    assert.match(result.stderr, /"audit":"account.signed_out"/);
+
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 401; i += 1) {
+      status = (await check()).status;
+      if (status !== 401) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(status, 401, 'the running gateway refuses the forward-auth cookie');
+    await assert.rejects(client.refreshTokenGrant(app.config, tokens.refresh_token ?? ''), { error: 'invalid_grant' });
+  });
+
+  it('refuses an unknown user with one line and a non-zero exit', async () => {
+    const result = await cli(['users', 'sign-out', 'no-such-sub'], storeUrl);
+    assert.equal(result.code, 1);
+    assert.equal(result.stderr.trim().split('\n').length, 1);
+    assert.match(result.stderr, /no account/);
+    const usage = await cli(['users', 'delete'], storeUrl);
+    assert.equal(usage.code, 2);
+  });
+});
