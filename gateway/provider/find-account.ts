@@ -55,7 +55,9 @@ async function recheckUpstream(deps: FindAccountDeps, account: Account): Promise
       deps.log.info({ sub: account.sub, reason: error.message }, 'upstream re-check: upstream link ended');
       return undefined;
     }
-    deps.log.warn({ sub: account.sub, err: error }, 'upstream re-check failed');
+    // Only code and message: an upstream error's `cause` can hold a token response body.
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    deps.log.warn({ sub: account.sub, err: { code, message } }, 'upstream re-check failed');
     throw new TemporarilyUnavailable('the upstream identity provider could not be reached; try again shortly');
   }
 }
