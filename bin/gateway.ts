@@ -7,6 +7,8 @@ import { formatConfigCheck, renderSettingsReference } from '../config/settings-r
 import { clientsUsage } from '../gateway/clients/clients-usage.ts';
 import { keysUsage } from '../gateway/keys/keys-command.ts';
 import { usersUsage } from '../gateway/accounts/users-command.ts';
+import type { CliIo } from '../gateway/cli/with-cli-store.ts';
+import type { Config } from '../config/config-type.ts';
 
 const usage = `usage: gateway <command>
 
@@ -23,35 +25,23 @@ function fail(message: string, code = 2): never {
 
 const [group, command] = process.argv.slice(2);
 
-if (group === 'clients') {
-  // The same settings as the gateways (environment and GATEWAY_CONFIG), hence the same store.
-  const loaded = loadConfig();
-  if (!loaded.ok) fail(`invalid settings (see: npx gateway config check): ${loaded.problems.join('; ')}`, 1);
-  // Loaded on demand: oidc-provider and the store clients are not needed by `config` or `help`.
-  const { runClientsCommand } = await import('../gateway/clients/clients-command.ts');
-  process.exitCode = await runClientsCommand(process.argv.slice(3), loaded.config, {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-  });
-  process.exit();
-}
+/**
+ * Commands that work on the running gateways' store: the same settings (environment and
+ * GATEWAY_CONFIG), hence the same store. Loaded on demand: oidc-provider and the store clients
+ * are not needed by `config` or `help`.
+ */
+const storeCommands: Record<string, () => Promise<(args: string[], config: Config, io: CliIo) => Promise<number>>> = {
+  clients: async () => (await import('../gateway/clients/clients-command.ts')).runClientsCommand,
+  keys: async () => (await import('../gateway/keys/keys-command.ts')).runKeysCommand,
+  users: async () => (await import('../gateway/accounts/users-command.ts')).runUsersCommand,
+};
 
-if (group === 'users') {
+const storeCommand = group === undefined ? undefined : storeCommands[group];
+if (storeCommand) {
   const loaded = loadConfig();
   if (!loaded.ok) fail(`invalid settings (see: npx gateway config check): ${loaded.problems.join('; ')}`, 1);
-  const { runUsersCommand } = await import('../gateway/accounts/users-command.ts');
-  process.exitCode = await runUsersCommand(process.argv.slice(3), loaded.config, {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-  });
-  process.exit();
-}
-
-if (group === 'keys') {
-  const loaded = loadConfig();
-  if (!loaded.ok) fail(`invalid settings (see: npx gateway config check): ${loaded.problems.join('; ')}`, 1);
-  const { runKeysCommand } = await import('../gateway/keys/keys-command.ts');
-  process.exitCode = await runKeysCommand(process.argv.slice(3), loaded.config, {
+  const run = await storeCommand();
+  process.exitCode = await run(process.argv.slice(3), loaded.config, {
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
   });

@@ -9,13 +9,13 @@
  * as JSON lines (pino's format), at GATEWAY_LOG_LEVEL.
  */
 import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config, LogLevel } from '../../config/config-type.ts';
 import type { AuditLogger, ClientActor } from './audit-client-event.ts';
 import { ClientRegistryError, type ClientView } from './client-registry.ts';
 import { openClientRegistry } from './open-client-registry.ts';
+import { cliActor } from '../cli/with-cli-store.ts';
 
 
 /** Where the command writes; tests and bin/gateway.ts pass the process's streams. */
@@ -39,13 +39,6 @@ function auditLogger(level: LogLevel, io: CommandIo): AuditLogger {
   };
 }
 
-function operator(): ClientActor {
-  try {
-    return { via: 'cli', user: userInfo().username };
-  } catch {
-    return { via: 'cli' };
-  }
-}
 
 const addOptions = {
   'redirect-uri': { type: 'string', multiple: true },
@@ -196,7 +189,7 @@ type Runner = (registry: Awaited<ReturnType<typeof openClientRegistry>>['registr
 
 /** Parses the arguments first, so bad input is refused before the store is opened. */
 async function prepare(subcommand: string, args: string[]): Promise<Runner> {
-  const actor = operator();
+  const actor: ClientActor = cliActor();
   switch (subcommand) {
     case 'add': {
       const { values } = parse(args, addOptions, 0);

@@ -4,8 +4,7 @@
  * `clients:` list is accepted too. Parser messages are not passed on: they quote the file, and
  * the file holds client secrets; only the position is.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { readStructuredFile } from '../../config/read-structured-file.ts';
 import { ClientRegistryError } from './client-registry.ts';
 
 function invalid(message: string): never {
@@ -14,29 +13,9 @@ function invalid(message: string): never {
 
 /** The file's entries (not yet checked one by one: see `checkClientsFile`). */
 export function readClientsFile(path: string): unknown[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
-  } catch (error) {
-    return invalid(`cannot read the clients file ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  let data: unknown;
-  if (/\.json$/i.test(path)) {
-    try {
-      data = JSON.parse(text);
-    } catch (error) {
-      const at = /line (\d+) column (\d+)/.exec(String((error as Error).message));
-      invalid(`${path} is not valid JSON${at ? ` (line ${at[1]}, column ${at[2]})` : ''}`);
-    }
-  } else {
-    try {
-      data = parseYaml(text, { logLevel: 'error' });
-    } catch (error) {
-      const at = error instanceof YAMLParseError ? error.linePos?.[0] : undefined;
-      const code = error instanceof YAMLParseError ? error.code : 'error';
-      invalid(`${path} is not valid YAML (${code}${at ? ` at line ${at.line}, column ${at.col}` : ''})`);
-    }
-  }
+  const read = readStructuredFile(path, `the clients file ${path}`);
+  if ('problem' in read) invalid(read.problem);
+  let { data } = read;
   if (data === null || data === undefined) return [];
   if (!Array.isArray(data) && typeof data === 'object' && Object.keys(data).join() === 'clients') {
     data = (data as { clients: unknown }).clients;

@@ -5,23 +5,18 @@
  */
 import { parseArgs } from 'node:util';
 import type { Config } from '../../config/config-type.ts';
-import { openStore } from '../../adapters/open-store.ts';
+import { cliActor, withCliStore, type CliIo } from '../cli/with-cli-store.ts';
 import { keyView, loadKeyRing, rotateKeys } from './signing-keys.ts';
 
 export const keysUsage = `  keys list [--json]      the signing keys: current, next (published, not yet signing), retired
   keys rotate [--json]    add a new key pair, signing after GATEWAY_KEY_ROLL_IN seconds`;
-
-interface Io {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
 
 /** The longest lifetime of a token a key signed (see build-gateway.ts). */
 function retentionMs(config: Config): number {
   return (Math.max(config.ttl.accessToken, 3600) + 60) * 1000;
 }
 
-export async function runKeysCommand(args: string[], config: Config, io: Io): Promise<number> {
+export async function runKeysCommand(args: string[], config: Config, io: CliIo): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
@@ -34,22 +29,11 @@ export async function runKeysCommand(args: string[], config: Config, io: Io): Pr
     io.stderr(`gateway: unknown keys command "${parsed.positionals.join(' ')}" (try: gateway keys list | gateway keys rotate)\n`);
     return 2;
   }
-  if (config.store.startsWith('memory:')) {
-    io.stderr('gateway: GATEWAY_STORE=memory:// lives inside one gateway process; the CLI cannot reach it\n');
-    return 1;
-  }
-  let store;
-  try {
-    store = await openStore(config.store);
-  } catch (error) {
-    io.stderr(`gateway: cannot open the store: ${(error as Error).message}\n`);
-    return 1;
-  }
-  try {
+  return withCliStore(config, io, async (store) => {
     if (command === 'rotate') {
       const result = await rotateKeys(store, { rollInMs: config.keyRollIn * 1000, retentionMs: retentionMs(config) });
       const at = new Date(result.activatesAt).toISOString();
-      io.stderr(`${JSON.stringify({ audit: 'key.rotated', actor: `cli:${process.env['USER'] ?? 'unknown'}`, kids: result.kids, activates_at: at, rotated: result.rotated, at: new Date().toISOString() })}\n`);
+      io.stderr(`${JSON.stringify({ audit: 'key.rotated', actor: cliActor(), kids: result.kids, activates_at: at, rotated: result.rotated, at: new Date().toISOString() })}\n`);
       if (parsed.values.json) io.stdout(`${JSON.stringify({ rotated: result.rotated, kids: result.kids, activates_at: at })}\n`);
       else if (result.rotated) io.stdout(`new keys ${result.kids.join(', ')} published now, signing from ${at}\n`);
       else io.stdout(`a rotation is already pending: keys ${result.kids.join(', ')} sign from ${at}\n`);
@@ -66,10 +50,5 @@ export async function runKeysCommand(args: string[], config: Config, io: Io): Pr
     if (parsed.values.json) io.stdout(`${JSON.stringify(rows)}\n`);
     else for (const row of rows) io.stdout(`${row.kid}  ${row.alg}  ${row.status.padEnd(7)}  signs from ${row.signs_from}${row.unpublished_at ? `  unpublished at ${row.unpublished_at}` : ''}\n`);
     return 0;
-  } catch (error) {
-    io.stderr(`gateway: ${(error as Error).message}\n`);
-    return 1;
-  } finally {
-    await store.close();
-  }
+  });
 }
