@@ -71,4 +71,6 @@ export interface Config {
   /** IPs and CIDR ranges whose X-Forwarded-* headers are believed. */
   trustedProxies: readonly string[];
   logLevel: LogLevel;
+  /** One line per request to stdout (off by default: the hot path writes no log line). */
+  accessLog: boolean;
 }

@@ -5,7 +5,7 @@ import { parseGatewayIssuer, parseStoreUrl, parseUpstreamIssuer } from './url-pa
 import { parseGroups, parseHostRules } from './forward-auth-parsers.ts';
 import {
   parseAddressRanges, parseDomains, parseInteger, parseLifetime, parseLogLevel, parseLongSecret,
-  parseList, parseScopes, parseSeconds, parseSecrets, parseText,
+  parseList, parseScopes, parseSeconds, parseSecrets, parseSwitch, parseText,
 } from './value-parsers.ts';
 
 export type { Config, LogLevel } from './config-type.ts';
@@ -135,6 +135,10 @@ export const settingsShape = {
     { description: 'log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`', default: 'info' },
     parseLogLevel,
   ),
+  GATEWAY_ACCESS_LOG: setting(
+    { description: '`on` writes one compact JSON line per request (`"msg":"access"`: method, path without the query, status, milliseconds, client address as the trusted proxies report it) to stdout, asynchronously; `off` writes none, so the check nginx makes on every request costs no log write (nginx keeps its own access log)', default: 'off' },
+    parseSwitch,
+  ),
   NODE_ENV: optionalSetting(
     { description: '`production` turns on the production checks: `GATEWAY_SECRETS` and the upstream client become required', defaultText: 'none', envOnly: true },
     parseText,
@@ -214,6 +218,7 @@ function toConfig(s: Settings): Config {
     shutdownTimeout: s.GATEWAY_SHUTDOWN_TIMEOUT,
     trustedProxies: s.GATEWAY_TRUSTED_PROXIES,
     logLevel: s.GATEWAY_LOG_LEVEL,
+    accessLog: s.GATEWAY_ACCESS_LOG,
   };
 }
 

@@ -83,6 +83,15 @@ export function parseScopes(raw: RawValue): Parsed<string[]> {
   return list;
 }
 
+/** A switch: `on`/`off` (also `true`/`false`, `1`/`0`, `yes`/`no`), case-insensitive. */
+export function parseSwitch(raw: RawValue): Parsed<boolean> {
+  if (typeof raw === 'boolean') return { value: raw };
+  const text = String(raw).trim().toLowerCase();
+  if (['on', 'true', '1', 'yes'].includes(text)) return { value: true };
+  if (['off', 'false', '0', 'no'].includes(text)) return { value: false };
+  return { problem: 'must be on or off' };
+}
+
 /** One of pino's levels, case-insensitive. */
 export function parseLogLevel(raw: RawValue): Parsed<LogLevel> {
   const text = parseText(raw);

@@ -9,6 +9,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { StoreUnavailableError } from '../adapters/store-errors.ts';
+import { LockTimeoutError } from '../adapters/with-lock.ts';
 import { messagesFor } from './pages/i18n.ts';
 import { renderMessagePage } from './pages/message-page.ts';
 
@@ -70,9 +71,9 @@ const RETRY_AFTER_SECONDS = 5;
 
 function toGatewayError(error: FastifyError | Error, request: FastifyRequest): GatewayError {
   if (error instanceof GatewayError) return error;
-  // The store is down or stalled: a temporary condition (RFC 6749 §4.1.2.1 temporarily_unavailable),
+  // The store is down or stalled (or a lock's holder is taking too long): a temporary condition (RFC 6749 §4.1.2.1 temporarily_unavailable),
   // not a bug; the sign-in pages say so, in the reader's language, and the retry will work.
-  if (error instanceof StoreUnavailableError) {
+  if (error instanceof StoreUnavailableError || error instanceof LockTimeoutError) {
     return new GatewayError('temporarily_unavailable', 503, messagesFor(request.headers['accept-language']).temporarilyUnavailable);
   }
   const status = (error as FastifyError).statusCode;
@@ -89,8 +90,8 @@ export const errorHandling = fp(
   async function errorHandling(app: FastifyInstance) {
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const gatewayError = toGatewayError(error, request);
-      if (error instanceof StoreUnavailableError) {
-        request.log.warn({ detail: error.error_detail }, 'store unavailable');
+      if (error instanceof StoreUnavailableError || error instanceof LockTimeoutError) {
+        request.log.warn({ detail: error instanceof StoreUnavailableError ? error.error_detail : error.message }, 'store unavailable');
         reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       } else if (gatewayError.status >= 500) request.log.error({ err: error }, 'request failed');
       else request.log.info({ code: gatewayError.code }, 'request refused');

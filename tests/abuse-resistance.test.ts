@@ -11,6 +11,7 @@ import { createBrowser, type Browser } from './helpers/browser.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
 import { metricValue, startLoggedGateway, type LoggedGateway } from './helpers/logged-gateway.ts';
 import { authorizeInBrowser, confidentialClient, discoverApp, signIn, startAuthorization, type TestApp } from './helpers/relying-party.ts';
+import { startGateway } from './helpers/start-gateway.ts';
 
 const REGISTRATION_TOKEN = 'registration-token-0123456789abcdef0123456789';
 
@@ -127,12 +128,19 @@ describe('security headers and CSRF', () => {
     assert.deepEqual(policy.get('frame-ancestors'), ["'none'"]);
   });
 
-  it('sends HSTS only when the request came over https (through a trusted proxy)', async () => {
-    const plain = await fetch(`${gw.url}/healthz`);
-    assert.equal(plain.headers.get('strict-transport-security'), null);
+  it('sends HSTS only when the issuer is https, whatever X-Forwarded-Proto says', async () => {
     for (const path of ['/healthz', '/.well-known/openid-configuration']) {
-      const secure = await fetch(`${gw.url}${path}`, { headers: { 'x-forwarded-proto': 'https' } });
-      assert.equal(secure.headers.get('strict-transport-security'), 'max-age=31536000', path);
+      const plain = await fetch(`${gw.url}${path}`, { headers: { 'x-forwarded-proto': 'https' } });
+      assert.equal(plain.headers.get('strict-transport-security'), null, `${path} of an http issuer`);
+    }
+    const secure = await startGateway({ issuer: 'https://login.hsts.test', env: { GATEWAY_RATE_LIMIT: '0' } });
+    try {
+      for (const path of ['/healthz', '/.well-known/openid-configuration']) {
+        const response = await secure.app.inject({ url: path });
+        assert.equal(response.headers['strict-transport-security'], 'max-age=31536000', path);
+      }
+    } finally {
+      await secure.close();
     }
   });
 

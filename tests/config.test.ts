@@ -78,6 +78,7 @@ describe('defaults', () => {
       shutdownTimeout: 8,
       trustedProxies: ['127.0.0.1', '::1'],
       logLevel: 'info',
+      accessLog: false,
     };
     assert.deepEqual(ok({}), expected);
   });

@@ -4,12 +4,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createBrowser, loopbackDispatcher, type Browser } from './helpers/browser.ts';
 import { startEchoApp } from './helpers/echo-app.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
-import { startNginx, type RunningNginx } from './helpers/nginx.ts';
+import { shippedNginxConfig, startNginx, type RunningNginx } from './helpers/nginx.ts';
 import { freePort, startGateway, type StartedGateway } from './helpers/start-gateway.ts';
 
 interface Echo {
@@ -39,17 +38,13 @@ describe('forward auth through nginx auth_request', () => {
       },
     });
     app = await startEchoApp();
-    const gatewayPort = new URL(gw.issuer).port;
-    // The example, with this test's addresses; `$http_host` keeps the test's non-default port.
-    const conf = readFileSync('examples/nginx/gateway.conf', 'utf8')
-      .replaceAll('GATEWAY;', `127.0.0.1:${gatewayPort};`)
-      .replaceAll('APP;', `127.0.0.1:${app.port};`)
-      .replaceAll('FLOWER;', `127.0.0.1:${app.port};`)
-      .replace('listen LISTEN;', `listen 127.0.0.1:${port};`)
-      .replace('server_name app.a.test app.b.example;', 'server_name app.a.test app.b.example admin.a.test;')
-      .replaceAll('$host', '$http_host')
-      .replaceAll('include gateway-identity-headers.conf;', 'include identity.conf;');
-    nginx = await startNginx(port, conf, { 'identity.conf': readFileSync('examples/nginx/gateway-identity-headers.conf', 'utf8') });
+    const { conf, files } = shippedNginxConfig({
+      listenPort: port,
+      gatewayPort: new URL(gw.issuer).port,
+      appPort: app.port,
+      serverNames: 'app.a.test app.b.example admin.a.test',
+    });
+    nginx = await startNginx(port, conf, files);
   });
   after(async () => {
     await nginx?.stop();

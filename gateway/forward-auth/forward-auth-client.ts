@@ -1,12 +1,22 @@
 /**
- * Forward auth is itself a client of the gateway's OpenID Provider (DESIGN.md): one SSO session
- * serves every app and every domain. Each protected host proxies `/oauth2/` to the gateway, so
- * the client's redirect URI is `<that host>/oauth2/callback`: instead of listing every host, the
- * client accepts exactly that path on the issuer's own host and on hosts within the configured
- * cookie and redirect domains, and nothing else (no query, no fragment, http(s) only).
+ * Forward auth is itself a client of the gateway's OpenID Provider: one SSO session serves every
+ * app and every domain. Each protected host proxies `/oauth2/` to the gateway, so the client's
+ * redirect URI is `<that host>/oauth2/callback`: instead of listing every host, the client accepts
+ * exactly that path on the issuer's own host and on hosts within the configured cookie and
+ * redirect domains, and nothing else:
+ *
+ * - the issuer's scheme only: `https`, or plain `http` when the issuer itself is http on a
+ *   loopback host (development); never http next to an https issuer;
+ * - the default port, unless the configured domain names one (`.example.com:8443`); any port only
+ *   in development, where every test and demo host has its own;
+ * - no query, fragment or credentials.
+ *
+ * So a code can only ever be delivered to a host the operator named, over the issuer's scheme:
+ * an attacker who reads traffic of some other port or an http sibling gets nothing.
  */
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
+import { isLoopbackHost } from '../../config/url-parsers.ts';
 import { hostMatches, parseDomainPattern } from './domain-match.ts';
 
 export const FORWARD_AUTH_CLIENT_ID = 'gateway-forward-auth';
@@ -33,11 +43,22 @@ export function forwardAuthRedirectAllowed(uri: string, issuer: string, domains:
   } catch {
     return false;
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
+  const issuerUrl = new URL(issuer);
+  const development = isDevelopmentIssuer(issuerUrl);
+  if (url.protocol !== issuerUrl.protocol) return false;
   if (url.pathname !== FORWARD_AUTH_CALLBACK_PATH || url.search !== '' || url.hash !== '' || url.username || url.password) return false;
   if (url.href !== `${url.origin}${FORWARD_AUTH_CALLBACK_PATH}`) return false;
-  if (url.origin === new URL(issuer).origin) return true;
-  return domains.some((domain) => hostMatches(parseDomainPattern(domain), url.hostname, url.port));
+  if (url.origin === issuerUrl.origin) return true;
+  return domains.some((domain) => {
+    const pattern = parseDomainPattern(domain);
+    if (pattern.port === undefined && url.port !== '' && !development) return false;
+    return hostMatches(pattern, url.hostname, url.port);
+  });
+}
+
+/** An http issuer on a loopback host: a developer's machine or a test, reachable by nobody else. */
+export function isDevelopmentIssuer(issuer: URL): boolean {
+  return issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname);
 }
 
 /** Teaches oidc-provider's Client model the forward-auth redirect rule, for that one client only. */

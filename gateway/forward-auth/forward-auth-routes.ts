@@ -15,27 +15,27 @@
  * - `GET /oauth2/userinfo`: the signed-in user as JSON, 401 if none.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errors as joseErrors } from 'jose';
 import * as client from 'openid-client';
 import proxyaddr from 'proxy-addr';
 import type { Config } from '../../config/config-type.ts';
 import type { Store } from '../../adapters/store.ts';
-import { withLock } from '../../adapters/with-lock.ts';
 import { GatewayError, sendError, sendProblem } from '../errors.ts';
-import type { AccessTokenClaims, AccessTokenVerifier } from '../keys/access-token-verifier.ts';
+import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
+import { CSRF_FIELD, type CsrfGuard } from '../ops/csrf.ts';
 import { escapeHtml, layout } from '../pages/layout.ts';
 import { messagesFor } from '../pages/i18n.ts';
-import { BoundedCache } from './bounded-cache.ts';
-import { cookieDomainFor } from './domain-match.ts';
-import { FORWARD_AUTH_CALLBACK_PATH, FORWARD_AUTH_CLIENT_ID, forwardAuthRedirectAllowed } from './forward-auth-client.ts';
+import { renderSignOutPage } from '../pages/sign-out-page.ts';
+import { createQueryPolicies } from './auth-query-policy.ts';
+import { forwardAuthCookies, securePathCookieName } from './forward-auth-cookie.ts';
+import { FORWARD_AUTH_CALLBACK_PATH, forwardAuthRedirectAllowed } from './forward-auth-client.ts';
+import { createIdentityResolver, isSessionToken } from './forward-auth-identity.ts';
 import type { ForwardAuthSessions } from './forward-auth-sessions.ts';
 import type { HostPolicy } from './host-policy.ts';
 import type { HostTokenMinter } from './host-token-minter.ts';
 import { safeRedirect } from './safe-redirect.ts';
 
-/** The forward-auth cookie: `<gateway access JWT>~<server-side session id>`. */
-export const FORWARD_AUTH_COOKIE = '_gateway_auth';
 const TX_COOKIE_PREFIX = '_gateway_auth_tx_';
+const SIGN_OUT_PATH = '/oauth2/sign_out';
 
 export interface ForwardAuthDeps {
   config: Config;
@@ -50,22 +50,44 @@ export interface ForwardAuthDeps {
   isRevoked: (sid: string | undefined) => boolean;
   /** Ends an SSO session everywhere (OP session, grants, forward-auth sessions). */
   endSsoSession: (sid: string) => Promise<void>;
+  /** CSRF tokens of the sign-out confirmation form. */
+  csrf: CsrfGuard;
 }
 
-function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header ?? '');
-  return match?.[1];
+interface SignInTransaction {
+  state: string;
+  nonce: string;
+  verifier: string;
+  rd: string;
+  /** The callback this sign-in was started for: the code is redeemed there or nowhere. */
+  redirectUri: string;
 }
 
-function audiences(claims: AccessTokenClaims): string[] {
-  return Array.isArray(claims.aud) ? claims.aud : claims.aud === undefined ? [] : [claims.aud];
+/** The query string of a raw URL, without `?`. */
+function queryOf(url: string): string {
+  const mark = url.indexOf('?');
+  return mark === -1 ? '' : url.slice(mark + 1);
+}
+
+/** Fetch Metadata (`Sec-Fetch-Site`): the browser says the request came from this site, or from the person. */
+function sameSiteNavigation(request: FastifyRequest): boolean {
+  const site = request.headers['sec-fetch-site'];
+  return site === 'same-origin' || site === 'same-site' || site === 'none';
 }
 
 export function forwardAuthRoutes(deps: ForwardAuthDeps) {
   const { config } = deps;
   const trust = proxyaddr.compile([...config.trustedProxies]);
-  const verified = new BoundedCache<AccessTokenClaims>(100_000);
   const redirectDomains = [...config.redirectDomains, ...config.cookieDomains.map((d) => (d.startsWith('.') ? d : `.${d}`))];
+  // Scheme and cookie flags follow the issuer, never the request: behind a TLS-terminating proxy
+  // the gateway may be reached over http, and a client outside the trusted proxies must not be
+  // able to make it hand out non-Secure cookies or http callbacks.
+  const scheme = new URL(config.issuer).protocol.slice(0, -1);
+  const secure = scheme === 'https';
+  const cookies = forwardAuthCookies({ secure, cookieDomains: config.cookieDomains, maxAgeSeconds: config.ttl.session });
+  /** The origin the trusted proxy served: the issuer's scheme and the request's host (X-Forwarded-Host only from a trusted proxy). */
+  const originOf = (request: FastifyRequest) => `${scheme}://${request.host}`;
+  const identities = createIdentityResolver({ ...deps, cookies, originOf });
 
   /** Headers only a trusted proxy may set (X-Forwarded-Uri, X-Original-URI, X-Auth-Request-Redirect). */
   function trustedHeader(request: FastifyRequest, name: string): string | undefined {
@@ -75,116 +97,44 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
     return typeof value === 'string' ? value : undefined;
   }
 
-  const originOf = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
+  const forbidden = (reply: FastifyReply) => sendProblem(reply, 403, 'forbidden', 'You are signed in, but not allowed here.');
+  const unauthorized = (reply: FastifyReply) => sendProblem(reply, 401, 'unauthorized', 'Sign in first.');
 
   /**
-   * Signature, iss, typ and exp, cached until the token expires. The cache is keyed by the JWS
-   * signature alone (86 characters instead of the whole ~800-character token, hashed on every
-   * check): a token whose header or payload was changed under a cached signature gets the cached
-   * claims of the token that signature belongs to, which its holder already had, and nothing more.
+   * Ends the SSO session behind the request's cookie, then clears it. Only the forward-auth cookie
+   * of that very session signs anyone out: an app's access token, or another session's token with
+   * this session's id, ends nothing.
    */
-  async function verifyCached(token: string): Promise<AccessTokenClaims> {
-    const key = token.slice(token.lastIndexOf('.') + 1);
-    const hit = key.length >= 43 ? verified.get(key) : undefined;
-    if (hit) return hit;
-    const claims = await deps.verify(token);
-    verified.set(key, claims, (claims.exp ?? 0) * 1000);
-    return claims;
-  }
-
-
-  function setAuthCookie(request: FastifyRequest, reply: FastifyReply, value: string) {
-    const domain = cookieDomainFor(request.hostname, config.cookieDomains);
-    reply.setCookie(FORWARD_AUTH_COOKIE, value, {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: request.protocol === 'https',
-      maxAge: config.ttl.session,
-      ...(domain ? { domain } : {}),
-    });
-  }
-
-  function clearAuthCookie(request: FastifyRequest, reply: FastifyReply) {
-    const domain = cookieDomainFor(request.hostname, config.cookieDomains);
-    reply.clearCookie(FORWARD_AUTH_COOKIE, { path: '/', ...(domain ? { domain } : {}) });
-  }
-
-  /** Exchanges the session's refresh token for a new cookie JWT, once even under parallel checks. */
-  async function refreshCookie(sessionId: string, expiredToken: string): Promise<{ claims: AccessTokenClaims; value: string } | undefined> {
-    return withLock(deps.store, `lock:fa-refresh:${sessionId}`, async () => {
-      const session = await deps.sessions.load(sessionId);
-      if (!session) return undefined;
-      if (session.accessToken !== expiredToken) {
-        const claims = await verifyCached(session.accessToken).catch(() => undefined);
-        if (claims) return { claims, value: `${session.accessToken}~${sessionId}` };
+  async function signOut(request: FastifyRequest, reply: FastifyReply, rd: string): Promise<FastifyReply> {
+    const cookie = cookies.read(request);
+    if (cookie) {
+      const session = await deps.sessions.load(cookie.sessionId);
+      if (session && isSessionToken(session, cookie.token)) {
+        if (session.sid) await deps.endSsoSession(session.sid);
+        await deps.sessions.remove(cookie.sessionId);
       }
-      let tokens;
-      try {
-        tokens = await client.refreshTokenGrant(await deps.oidcClient(), session.refreshToken);
-      } catch {
-        // invalid_grant: the grant was revoked or expired; the session is over.
-        await deps.sessions.remove(sessionId);
-        return undefined;
-      }
-      const claims = await verifyCached(tokens.access_token);
-      await deps.sessions.update(sessionId, {
-        ...session,
-        accessToken: tokens.access_token,
-        refreshToken: tokens.refresh_token ?? session.refreshToken,
-      });
-      return { claims, value: `${tokens.access_token}~${sessionId}` };
-    }, { waitMs: 5_000 });
-  }
-
-  /** The identity behind the request's cookie, refreshing an expired cookie JWT. */
-  async function cookieIdentity(request: FastifyRequest, reply: FastifyReply): Promise<AccessTokenClaims | undefined> {
-    const cookie = request.cookies[FORWARD_AUTH_COOKIE];
-    if (!cookie) return undefined;
-    const separator = cookie.lastIndexOf('~');
-    if (separator <= 0) return undefined;
-    const token = cookie.slice(0, separator);
-    const sessionId = cookie.slice(separator + 1);
-    let claims: AccessTokenClaims | undefined;
-    try {
-      claims = await verifyCached(token);
-    } catch (error) {
-      if (!(error instanceof joseErrors.JWTExpired)) return undefined;
-      const refreshed = await refreshCookie(sessionId, token);
-      if (!refreshed) {
-        clearAuthCookie(request, reply);
-        return undefined;
-      }
-      setAuthCookie(request, reply, refreshed.value);
-      claims = refreshed.claims;
     }
-    if (!audiences(claims).includes(FORWARD_AUTH_CLIENT_ID) || deps.isRevoked(claims['session_uid'] as string | undefined)) return undefined;
-    return claims;
-  }
-
-  /** A Bearer token is accepted when its audience is this host (origin or host name) or the gateway's own forward-auth client. */
-  async function bearerIdentity(request: FastifyRequest, token: string): Promise<AccessTokenClaims | undefined> {
-    const claims = await verifyCached(token).catch(() => undefined);
-    if (!claims || deps.isRevoked(claims['session_uid'] as string | undefined)) return undefined;
-    const accepted = [originOf(request), request.hostname];
-    return audiences(claims).some((aud) => accepted.includes(aud)) ? claims : undefined;
-  }
-
-  function unauthorized(reply: FastifyReply) {
-    return sendProblem(reply, 401, 'unauthorized', 'Sign in first.');
+    cookies.clear(request, reply);
+    return reply.header('cache-control', 'no-store').redirect(rd, 302);
   }
 
   return async function routes(app: FastifyInstance) {
+    // Told once per distinct query string (the parsed policy is cached): an nginx snippet with a typo.
+    const queryPolicies = createQueryPolicies((problem) => app.log.warn({ problem }, 'forward auth refuses every user at /oauth2/auth with this query'));
+    // The sign-out confirmation form posts `csrf` and `rd`.
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) =>
+      done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+    );
+
     app.get('/oauth2/auth', async (request, reply) => {
-      const bearer = bearerToken(request.headers.authorization);
-      const claims = bearer ? await bearerIdentity(request, bearer) : await cookieIdentity(request, reply);
+      const claims = await identities.identify(request, reply);
       if (!claims) return unauthorized(reply);
       // Typed at the door: a well-signed token with odd claims is refused or ignored, never a 500.
       const email = typeof claims['email'] === 'string' ? claims['email'] : undefined;
       const groups = Array.isArray(claims['groups']) ? (claims['groups'] as unknown[]).filter((g): g is string => typeof g === 'string') : [];
-      if (!deps.policy.allows(request.hostname, { email, groups })) {
-        return sendProblem(reply, 403, 'forbidden', 'You are signed in, but not allowed here.');
-      }
+      const identity = { email, groups };
+      const restriction = queryPolicies(queryOf(request.url));
+      if (!restriction.ok || !restriction.allows(identity) || !deps.policy.allows(request.hostname, identity)) return forbidden(reply);
       reply.header('x-auth-request-user', claims.sub);
       if (email) reply.header('x-auth-request-email', email);
       const username = claims['preferred_username'];
@@ -240,12 +190,13 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
         state,
         nonce,
       });
+      const tx: SignInTransaction = { state, nonce, verifier, rd, redirectUri };
       // One cookie per attempt (named after the state), so sign-ins in parallel tabs do not collide.
-      reply.setCookie(`${TX_COOKIE_PREFIX}${state.slice(0, 12)}`, JSON.stringify({ state, nonce, verifier, rd }), {
+      reply.setCookie(securePathCookieName(`${TX_COOKIE_PREFIX}${state.slice(0, 12)}`, secure), JSON.stringify(tx), {
         path: FORWARD_AUTH_CALLBACK_PATH,
         httpOnly: true,
         sameSite: 'lax',
-        secure: request.protocol === 'https',
+        secure,
         maxAge: 600,
         signed: true,
       });
@@ -257,23 +208,24 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
       // The state names the transaction cookie; anything but what randomState() makes (base64url)
       // is no state of ours, and could not name a cookie (found by tests/fuzz.test.ts).
       const state = /^[\w-]{1,256}$/.test(query['state'] ?? '') ? (query['state'] ?? '') : '';
-      const name = `${TX_COOKIE_PREFIX}${state.slice(0, 12)}`;
+      const name = securePathCookieName(`${TX_COOKIE_PREFIX}${state.slice(0, 12)}`, secure);
       const raw = state ? request.cookies[name] : undefined;
       const unsigned = raw ? request.unsignCookie(raw) : undefined;
-      if (state) reply.clearCookie(name, { path: FORWARD_AUTH_CALLBACK_PATH });
-      let tx: { state: string; nonce: string; verifier: string; rd: string } | undefined;
+      if (state) reply.clearCookie(name, { path: FORWARD_AUTH_CALLBACK_PATH, secure });
+      let tx: SignInTransaction | undefined;
       try {
-        tx = unsigned?.valid && unsigned.value ? JSON.parse(unsigned.value) : undefined;
+        tx = unsigned?.valid && unsigned.value ? (JSON.parse(unsigned.value) as SignInTransaction) : undefined;
       } catch {
         tx = undefined;
       }
-      if (!tx || tx.state !== state) {
+      const origin = originOf(request);
+      // A code is redeemed only at the callback its sign-in was started for (RFC 9700 §4.5).
+      if (!tx || tx.state !== state || tx.redirectUri !== `${origin}${FORWARD_AUTH_CALLBACK_PATH}`) {
         return sendError(request, reply, new GatewayError('invalid_request', 400, 'This sign-in does not belong to this browser or has expired. Please start again.'));
       }
       if (query['error']) {
         return sendError(request, reply, new GatewayError('access_denied', 403, query['error_description'] ?? 'The sign-in was refused.'));
       }
-      const origin = originOf(request);
       let tokens;
       try {
         tokens = await client.authorizationCodeGrant(await deps.oidcClient(), new URL(request.url, origin), {
@@ -286,7 +238,7 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
         request.log.info({ code: (error as { code?: string }).code }, 'forward-auth code exchange refused');
         return sendError(request, reply, new GatewayError('invalid_request', 400, 'This sign-in could not be completed. Please start again.'));
       }
-      const accessClaims = await verifyCached(tokens.access_token).catch(() => undefined);
+      const accessClaims = await identities.verifyCached(tokens.access_token).catch(() => undefined);
       if (!accessClaims || !tokens.refresh_token) {
         return sendError(request, reply, new GatewayError('server_error', 502, 'The sign-in answer was incomplete. Please start again.'));
       }
@@ -297,31 +249,36 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
         refreshToken: tokens.refresh_token,
         accessToken: tokens.access_token,
       });
-      setAuthCookie(request, reply, `${tokens.access_token}~${sessionId}`);
+      cookies.set(request, reply, { token: tokens.access_token, sessionId });
       return reply.header('cache-control', 'no-store').redirect(safeRedirect(tx.rd, { origin, allowedDomains: redirectDomains }), 302);
     });
 
-    app.get('/oauth2/sign_out', async (request, reply) => {
+    // Sign-out ends the whole SSO session, so another site must not trigger it: a link followed
+    // from this site (Sec-Fetch-Site same-origin/same-site, or typed by the person) signs out at
+    // once, as oauth2-proxy does; anything else gets a confirmation page first.
+    app.get(SIGN_OUT_PATH, async (request, reply) => {
       const query = request.query as Record<string, string | undefined>;
-      const origin = originOf(request);
-      const rd = safeRedirect(query['rd'] ?? trustedHeader(request, 'x-auth-request-redirect'), { origin, allowedDomains: redirectDomains });
-      const cookie = request.cookies[FORWARD_AUTH_COOKIE];
-      if (cookie) {
-        const separator = cookie.lastIndexOf('~');
-        const sessionId = separator > 0 ? cookie.slice(separator + 1) : '';
-        const session = sessionId ? await deps.sessions.load(sessionId) : undefined;
-        const claims = await verifyCached(cookie.slice(0, Math.max(separator, 0))).catch(() => undefined);
-        const sessionUid = session?.sid ?? (claims?.['session_uid'] as string | undefined);
-        if (sessionUid) await deps.endSsoSession(sessionUid);
-        if (sessionId) await deps.sessions.remove(sessionId);
+      const rd = safeRedirect(query['rd'] ?? trustedHeader(request, 'x-auth-request-redirect'), { origin: originOf(request), allowedDomains: redirectDomains });
+      const cookie = cookies.read(request);
+      if (!cookie || sameSiteNavigation(request)) return signOut(request, reply, rd);
+      return reply
+        .header('cache-control', 'no-store')
+        .type('text/html; charset=utf-8')
+        .send(renderSignOutPage(request.headers['accept-language'], { action: SIGN_OUT_PATH, rd, csrfToken: deps.csrf.token('sign_out', cookie.sessionId) }));
+    });
+
+    app.post(SIGN_OUT_PATH, async (request, reply) => {
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const rd = safeRedirect(typeof body['rd'] === 'string' ? body['rd'] : undefined, { origin: originOf(request), allowedDomains: redirectDomains });
+      const cookie = cookies.read(request);
+      if (cookie && deps.csrf.check(request.headers, 'sign_out', cookie.sessionId, body[CSRF_FIELD])) {
+        throw new GatewayError('invalid_request', 403, 'This sign-out form did not come from this page, or has expired. Please try again.');
       }
-      clearAuthCookie(request, reply);
-      return reply.header('cache-control', 'no-store').redirect(rd, 302);
+      return signOut(request, reply, rd);
     });
 
     app.get('/oauth2/userinfo', async (request, reply) => {
-      const bearer = bearerToken(request.headers.authorization);
-      const claims = bearer ? await bearerIdentity(request, bearer) : await cookieIdentity(request, reply);
+      const claims = await identities.identify(request, reply);
       if (!claims) return unauthorized(reply);
       return reply.header('cache-control', 'no-store').send({
         user: claims.sub,

@@ -12,8 +12,13 @@ export interface ForwardAuthSession {
   /** The OpenID Provider's session uid (`session_uid` claim): one per sign-in, shared by all apps. */
   sid: string | undefined;
   refreshToken: string;
-  /** The current cookie JWT, so parallel refreshes can tell that someone already refreshed. */
+  /**
+   * The current cookie JWT: only this session's own cookie may refresh or sign it out, and
+   * parallel refreshes can tell that someone already refreshed.
+   */
   accessToken: string;
+  /** The cookie JWT the last refresh replaced: a request still in flight with it is this session's too. */
+  previousAccessToken?: string | undefined;
   createdAt: number;
 }
 

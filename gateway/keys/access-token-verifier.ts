@@ -23,6 +23,8 @@ export function createAccessTokenVerifier(issuer: string, keySet: JWTVerifyGetKe
       requiredClaims: ['sub', 'exp', 'iat'],
       ...(options.audience === undefined ? {} : { audience: options.audience }),
     });
+    // jose checks that `sub` is present, not its type: a numeric or empty `sub` is no subject of ours.
+    if (typeof payload.sub !== 'string' || payload.sub === '') throw new TypeError('the access token has no string sub');
     return payload as AccessTokenClaims;
   };
 }

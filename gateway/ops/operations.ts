@@ -35,7 +35,7 @@ export const operations = fp(
   async function operations(app: FastifyInstance, options: OperationsOptions) {
     const { metrics } = options;
     app.addHook('onRoute', metrics.http.onRoute);
-    app.addHook('onRoute', securityHeadersOnRoute);
+    app.addHook('onRoute', securityHeadersOnRoute({ hsts: options.rateLimits.issuer.startsWith('https://') }));
     app.addHook('onRoute', bodyLimitOnRoute(options.devIdpPath));
     app.addHook('onError', (_request, _reply, error, done) => {
       // What the error handler (errors.ts) will answer: a store outage is the store's metric.

@@ -11,7 +11,9 @@
  * - `X-Frame-Options: DENY` for browsers without CSP level 2.
  * - `Referrer-Policy: no-referrer`: URLs carry codes and states.
  * - `X-Content-Type-Options: nosniff`: JSON is never run as script.
- * - `Strict-Transport-Security` when the request came over https (RFC 6797 §7.2: never over http).
+ * - `Strict-Transport-Security` when the gateway's issuer is https: every public address of the
+ *   gateway is then https, whatever the hop from the proxy was (a browser ignores the header on
+ *   an http answer anyway, RFC 6797 §8.1); never with an http issuer.
  *
  * Token responses are `Cache-Control: no-store` (RFC 6749 §5.1): oidc-provider sets it on every
  * token, userinfo, introspection and registration answer; the gateway's own JSON sets it too.
@@ -30,22 +32,26 @@ export const HSTS = 'max-age=31536000';
 /** Routes that get no headers: answered to nginx only, on the hot path. */
 const SKIPPED = new Set(['/oauth2/auth']);
 
-function setHeaders(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void {
-  reply.header('x-content-type-options', 'nosniff');
-  reply.header('referrer-policy', 'no-referrer');
-  reply.header('x-frame-options', 'DENY');
-  if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP);
-  if (request.protocol === 'https') reply.header('strict-transport-security', HSTS);
-  done(null, payload);
-}
-
-/** An `onRoute` hook giving every route but {@link SKIPPED} an `onSend` hook that sets the headers. */
-export function securityHeadersOnRoute(routeOptions: RouteOptions): void {
-  if (SKIPPED.has(routeOptions.url)) return;
-  const existing = routeOptions.onSend;
-  const hooks = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
-  if (hooks.includes(setHeaders as never)) return;
-  routeOptions.onSend = [...hooks, setHeaders] as RouteOptions['onSend'];
+/**
+ * An `onRoute` hook giving every route but {@link SKIPPED} an `onSend` hook that sets the headers;
+ * `hsts` when the issuer is https.
+ */
+export function securityHeadersOnRoute(options: { hsts: boolean }): (routeOptions: RouteOptions) => void {
+  function setHeaders(_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP);
+    if (options.hsts) reply.header('strict-transport-security', HSTS);
+    done(null, payload);
+  }
+  return (routeOptions) => {
+    if (SKIPPED.has(routeOptions.url)) return;
+    const existing = routeOptions.onSend;
+    const hooks = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
+    if (hooks.includes(setHeaders as never)) return;
+    routeOptions.onSend = [...hooks, setHeaders] as RouteOptions['onSend'];
+  };
 }
 
 /** The Koa context oidc-provider hands its middlewares, reduced to what is used here. */
@@ -65,6 +71,7 @@ export async function providerSecurityHeaders(ctx: KoaLike, next: () => Promise<
   ctx.set('referrer-policy', 'no-referrer');
   ctx.set('x-frame-options', 'DENY');
   ctx.set('content-security-policy', PAGE_CSP);
+  // The provider sees the issuer's scheme on every request (mount-provider.ts).
   if (ctx.secure) ctx.set('strict-transport-security', HSTS);
   await next();
   // A hash was added next to 'none' (form_post): 'none' must stand alone, so drop it.

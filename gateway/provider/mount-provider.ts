@@ -4,9 +4,12 @@
  * raw body itself (Fastify's parsers would answer 415 on form posts or eat JSON bodies), while
  * the gateway's own routes, more specific, win over the wildcard.
  *
- * The provider runs with `proxy = true` (it sits behind nginx that terminates TLS), so
- * X-Forwarded-* headers are removed here unless the peer is a trusted proxy: a client can never
- * make the provider believe it was reached over https or through another host.
+ * oidc-provider builds every absolute URL it emits (discovery, redirects, the logout form's
+ * action) from the request's host and scheme. The gateway has exactly one public address, its
+ * issuer, so the provider is told that host and scheme on every request, whatever the client or
+ * a proxy sent: discovery can never list endpoints at an attacker's `Host`, and cookies are
+ * `Secure` whenever the issuer is https. `X-Forwarded-For` (the client's address, for the
+ * provider's logs) is kept only from a trusted proxy.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,6 +19,8 @@ import proxyaddr from 'proxy-addr';
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface MountOptions {
+  /** The gateway's issuer: its host and scheme are the only ones the provider ever sees. */
+  issuer: string;
   trustedProxies: readonly string[];
   /** Extra routes that must also see the raw body (registered inside the same scope). */
   routes?: (scope: FastifyInstance) => Promise<void> | void;
@@ -28,24 +33,30 @@ export interface MountOptions {
 export const IN_PROCESS_HEADER = 'x-gateway-in-process';
 export const IN_PROCESS_TOKEN = randomBytes(24).toString('base64url');
 
-/** Removes forwarded headers unless the immediate peer is a trusted proxy (or the gateway itself). */
-export function forwardedHeaderFilter(trustedProxies: readonly string[]): (req: IncomingMessage) => void {
+/**
+ * Pins the request to the issuer's host and scheme (see the header), keeping `X-Forwarded-For`
+ * only from a trusted proxy or the gateway itself.
+ */
+export function issuerHeaders(issuer: string, trustedProxies: readonly string[]): (req: IncomingMessage) => void {
   const trust = proxyaddr.compile([...trustedProxies]);
+  const { host, protocol } = new URL(issuer);
+  const scheme = protocol.slice(0, -1);
   return (req) => {
     const inProcess = req.headers[IN_PROCESS_HEADER] === IN_PROCESS_TOKEN;
     delete req.headers[IN_PROCESS_HEADER];
-    if (inProcess) return;
     const peer = req.socket.remoteAddress ?? '';
-    if (peer && trust(peer, 0)) return;
+    const trusted = inProcess || (peer !== '' && trust(peer, 0));
     for (const name of Object.keys(req.headers)) {
-      if (name.startsWith('x-forwarded-') || name === 'forwarded') delete req.headers[name];
+      if (name === 'forwarded' || (name.startsWith('x-forwarded-') && !(trusted && name === 'x-forwarded-for'))) delete req.headers[name];
     }
+    req.headers.host = host;
+    req.headers['x-forwarded-proto'] = scheme;
   };
 }
 
 /** Registers `handler` for every path not served by a more specific route. */
 export async function mountProvider(app: FastifyInstance, handler: NodeHandler, options: MountOptions): Promise<void> {
-  const filter = forwardedHeaderFilter(options.trustedProxies);
+  const filter = issuerHeaders(options.issuer, options.trustedProxies);
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null));

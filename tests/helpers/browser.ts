@@ -1,7 +1,8 @@
 /**
  * A browser-like HTTP client for tests: a cookie jar (RFC 6265: host-only cookies, path
  * matching, expiry; ports do not separate cookies, as in real browsers) and manual redirects, so
- * a test can walk a sign-in one hop at a time and look at every answer.
+ * a test can walk a sign-in one hop at a time and look at every answer. `Secure` is not enforced
+ * (tests run over plain http on loopback).
  */
 import { Agent, fetch as undiciFetch } from 'undici';
 
@@ -97,6 +98,9 @@ export function createBrowser(options: { userAgent?: string; dispatcher?: Agent 
       if (sending.length > 0) headers.set('cookie', sending.map((c) => `${c.name}=${c.value}`).join('; '));
       if (options.userAgent) headers.set('user-agent', options.userAgent);
       if (!headers.has('accept')) headers.set('accept', 'text/html,application/xhtml+xml');
+      // Fetch Metadata, as a browser sends it for a navigation the person started (a typed URL or
+      // a bookmark); a test that plays another site's link says `cross-site` itself.
+      if (!headers.has('sec-fetch-site')) headers.set('sec-fetch-site', 'none');
       const response = options.dispatcher
         ? ((await undiciFetch(url, { ...(init as object), headers: Object.fromEntries(headers), redirect: 'manual', dispatcher: options.dispatcher })) as unknown as Response)
         : await fetch(url, { ...init, headers, redirect: 'manual' });

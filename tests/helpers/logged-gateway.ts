@@ -38,6 +38,8 @@ export interface LoggedGatewayOptions {
   port?: number;
   /** Keep only errors, on stderr (long fuzz runs): `logs` stays empty. */
   quiet?: boolean;
+  /** Collects access log lines (and turns GATEWAY_ACCESS_LOG on). */
+  accessLog?: (line: string) => void;
 }
 
 export async function startLoggedGateway(options: LoggedGatewayOptions = {}): Promise<LoggedGateway> {

@@ -3,7 +3,7 @@
  * directory, `daemon off`, stopped by the test. Missing nginx fails loudly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,4 +79,33 @@ ${serverConfig}
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * examples/nginx/gateway.conf filled in as a user would (GATEWAY, APP, FLOWER, LISTEN and the
+ * server names), with its identity-headers include beside it. `$host` becomes `$http_host` so
+ * that the test's non-default port is kept (on 443 in production `$host` does the same).
+ */
+export function shippedNginxConfig(options: {
+  listenPort: number;
+  gatewayPort: number | string;
+  appPort: number;
+  serverNames: string;
+  /** Extra locations, inserted before the server block's end. */
+  extraLocations?: string;
+}): { conf: string; files: Record<string, string> } {
+  let conf = readFileSync(new URL('../../examples/nginx/gateway.conf', import.meta.url), 'utf8')
+    .replaceAll('GATEWAY;', `127.0.0.1:${options.gatewayPort};`)
+    .replaceAll('APP;', `127.0.0.1:${options.appPort};`)
+    .replaceAll('FLOWER;', `127.0.0.1:${options.appPort};`)
+    .replace('listen LISTEN;', `listen 127.0.0.1:${options.listenPort};`)
+    .replace('server_name app.a.test app.b.example;', `server_name ${options.serverNames};`)
+    .replaceAll('$host', '$http_host')
+    .replaceAll('include gateway-identity-headers.conf;', 'include identity.conf;');
+  if (options.extraLocations) {
+    const end = conf.lastIndexOf('}');
+    conf = `${conf.slice(0, end)}${options.extraLocations}\n${conf.slice(end)}`;
+  }
+  const identity = readFileSync(new URL('../../examples/nginx/gateway-identity-headers.conf', import.meta.url), 'utf8').replaceAll('$host', '$http_host');
+  return { conf, files: { 'identity.conf': identity } };
 }

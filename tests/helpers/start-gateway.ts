@@ -44,6 +44,8 @@ export interface StartOptions {
   fakeGoogle?: FakeGoogle;
   /** Fastify logger options (default: pino at TEST_LOG_LEVEL, else silent). */
   logger?: object;
+  /** Collects access log lines (and turns GATEWAY_ACCESS_LOG on). */
+  accessLog?: (line: string) => void;
 }
 
 export async function startGateway(options: StartOptions = {}): Promise<StartedGateway> {
@@ -64,6 +66,7 @@ export async function startGateway(options: StartOptions = {}): Promise<StartedG
     UPSTREAM_ISSUER: google.issuer,
     UPSTREAM_CLIENT_ID: UPSTREAM_CLIENT.id,
     UPSTREAM_CLIENT_SECRET: UPSTREAM_CLIENT.secret,
+    ...(options.accessLog ? { GATEWAY_ACCESS_LOG: 'on' } : {}),
     ...options.env,
   });
   if (!loaded.ok) {
@@ -75,6 +78,7 @@ export async function startGateway(options: StartOptions = {}): Promise<StartedG
     ...(options.clients ? { clients: options.clients } : {}),
     ...(options.keyRefreshMs ? { keyRefreshMs: options.keyRefreshMs } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.accessLog ? { accessLogWrite: options.accessLog } : {}),
   });
   await app.listen({ host: '127.0.0.1', port });
   return {
