@@ -141,6 +141,28 @@ export function createMemoryStore(): Store {
       return entry && Array.isArray(entry.value) ? (entry.value as string[]) : [];
     },
 
+    async increment(key, ttlMs) {
+      assertOpen();
+      const ttl = positiveTtl(ttlMs, 'increment') as number;
+      const now = Date.now();
+      const entry = liveEntry(key, now);
+      const counting = entry !== undefined && typeof entry.value === 'number';
+      const count = (counting ? (entry.value as number) : 0) + 1;
+      map.set(key, entryText(String(count), counting ? entry.expires : now + ttl));
+      return count;
+    },
+
+    async extendIfValue(key, expected, ttlMs) {
+      assertOpen();
+      const ttl = positiveTtl(ttlMs, 'extendIfValue') as number;
+      const wanted = encodeValue(expected);
+      const now = Date.now();
+      const entry = liveEntry(key, now);
+      if (!entry || JSON.stringify(entry.value) !== wanted) return false;
+      map.set(key, entryText(wanted, now + ttl));
+      return true;
+    },
+
     ...createLocalChannels(),
 
     async ping() {

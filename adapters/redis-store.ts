@@ -80,9 +80,21 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2], 'NX')
 redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')
 return 1`;
 
-/** Rejects after `ms` (default {@link CALL_TIMEOUT_MS}) if `promise` has not settled (and then ignores it). */
+/** A fixed-window counter: the TTL is set when the counter is created, never extended. */
+const INCREMENT = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count`;
+
+/** Compare-and-extend: a lock's lease renewed only by its holder (string compare, as above). */
+const EXTEND_IF_VALUE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`;
+
 /** Rejects with StoreUnavailableError when `promise` has not settled within `ms`. */
-export function withDeadline<T>(promise: Promise<T>, what: string, where: string, ms = CALL_TIMEOUT_MS): Promise<T> {
+function withDeadline<T>(promise: Promise<T>, what: string, where: string, ms = CALL_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
@@ -97,7 +109,7 @@ export function withDeadline<T>(promise: Promise<T>, what: string, where: string
  * What the store sends besides keyv, the same on one server and on a cluster: a command routed
  * by its one key, a PING of every master, and closing.
  */
-export interface Connection {
+interface Connection {
   client: RedisClientType | RedisClusterType;
   send<T>(key: string, readOnly: boolean, args: string[]): Promise<T>;
   pingAll(): Promise<void>;
@@ -109,7 +121,7 @@ export interface Connection {
  * Connects and resolves once the first connection is up (on a cluster: the slot map is known
  * and every master connected); rejects with a clear Error (cause attached) when it cannot be made.
  */
-export async function connect(url: string, target: RedisTarget): Promise<Connection> {
+async function connect(url: string, target: RedisTarget): Promise<Connection> {
   let connectedOnce = false;
   const socket = {
     connectTimeout: CALL_TIMEOUT_MS,
@@ -269,6 +281,19 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
       const ttl = positiveTtl(ttlMs, 'addToSet') as number;
       await guard('SADD', () =>
         connection.send(prefix + key, false, ['EVAL', ADD_TO_SET, '1', prefix + key, member, String(ttl)]));
+    },
+
+    async increment(key, ttlMs) {
+      const ttl = positiveTtl(ttlMs, 'increment') as number;
+      return guard('INCR', () => connection.send<number>(prefix + key, false, ['EVAL', INCREMENT, '1', prefix + key, String(ttl)]));
+    },
+
+    async extendIfValue(key, expected, ttlMs) {
+      const json = encodeValue(expected);
+      const ttl = positiveTtl(ttlMs, 'extendIfValue') as number;
+      const extended = await guard('compare-and-extend', () =>
+        connection.send<number>(prefix + key, false, ['EVAL', EXTEND_IF_VALUE, '1', prefix + key, json, String(ttl)]));
+      return extended === 1;
     },
 
     setMembers(key) {

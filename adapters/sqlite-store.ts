@@ -97,6 +97,20 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
           WHEN json_type(entries.value) IS NOT 'array' THEN excluded.expires_at
           ELSE max(entries.expires_at, excluded.expires_at)
         END`),
+    // A live counter counts on and keeps its expiry; an expired (or absent) one starts again at 1.
+    increment: db.prepare(`
+      INSERT INTO entries (key, value, expires_at) VALUES (:key, '1', :expiresAt)
+      ON CONFLICT (key) DO UPDATE SET
+        value = CASE
+          WHEN entries.expires_at IS NOT NULL AND entries.expires_at <= :now THEN '1'
+          ELSE CAST(CAST(entries.value AS INTEGER) + 1 AS TEXT)
+        END,
+        expires_at = CASE
+          WHEN entries.expires_at IS NOT NULL AND entries.expires_at <= :now THEN excluded.expires_at
+          ELSE entries.expires_at
+        END
+      RETURNING value`),
+    extendIfValue: db.prepare(`UPDATE entries SET expires_at = :expiresAt WHERE key = :key AND value = :value AND ${LIVE}`),
     purge: db.prepare('DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= :now'),
     ping: db.prepare('SELECT 1'),
   };
@@ -194,6 +208,27 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
         statements.addToSet.run({ key: prefix + key, member, expiresAt: now + ttl, now });
         purgeNowAndThen(now);
       });
+    },
+
+    async increment(key, ttlMs) {
+      assertOpen();
+      const ttl = positiveTtl(ttlMs, 'increment') as number;
+      const now = Date.now();
+      const row = exec('increment', () => {
+        const result = statements.increment.get({ key: prefix + key, expiresAt: now + ttl, now });
+        purgeNowAndThen(now);
+        return result;
+      });
+      return Number(row?.['value']);
+    },
+
+    async extendIfValue(key, expected, ttlMs) {
+      assertOpen();
+      const ttl = positiveTtl(ttlMs, 'extendIfValue') as number;
+      const value = encodeValue(expected);
+      const now = Date.now();
+      const { changes } = exec('extendIfValue', () => statements.extendIfValue.run({ key: prefix + key, value, expiresAt: now + ttl, now }));
+      return Number(changes) === 1;
     },
 
     async setMembers(key) {

@@ -39,6 +39,18 @@ export interface Store {
   /** The set's members (empty when absent). */
   setMembers(key: string): Promise<string[]>;
   /**
+   * Atomically adds 1 to the counter at `key` and returns the new count; an absent or expired
+   * counter starts at 1 and lives `ttlMs` (> 0) from then on, which later increments never extend
+   * (a fixed window). Of N parallel callers, each sees a different count.
+   */
+  increment(key: string, ttlMs: number): Promise<number>;
+  /**
+   * Atomically sets `key`'s expiry to `ttlMs` (> 0) from now, only while it still holds
+   * `expected` (compared as {@link deleteIfValue} does); true when extended. A lock's holder
+   * renews its lease this way, and never one that has passed to someone else.
+   */
+  extendIfValue(key: string, expected: unknown, ttlMs: number): Promise<boolean>;
+  /**
    * Resolves when the backend answers (on a cluster: every master); rejects (fast, well under
    * 1 s) when it does not.
    */

@@ -53,9 +53,6 @@ export async function startBenchGateway(env: Record<string, string> = {}): Promi
       GATEWAY_ACCESS_TOKEN_TTL: '3600',
       // the user was checked at sign-in; the refresh benchmark measures the gateway, not Google
       GATEWAY_UPSTREAM_RECHECK_INTERVAL: '86400',
-      // one load generator is one client address: per-address rate limits would measure the limiter
-      GATEWAY_RATE_LIMIT: '0',
-      GATEWAY_TOKEN_RATE_LIMIT: '0',
       UPSTREAM_ISSUER: google.issuer,
       UPSTREAM_CLIENT_ID: UPSTREAM_CLIENT.id,
       UPSTREAM_CLIENT_SECRET: UPSTREAM_CLIENT.secret,

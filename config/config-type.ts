@@ -59,12 +59,16 @@ export interface Config {
   keyRollIn: number;
   /** Seconds between scheduled key rotations; 0 = off. */
   keyRotationInterval: number;
-  /** Requests per minute per client address; 0 = no limit. */
-  rateLimit: {
-    /** On each sign-in, consent, registration and development-IdP endpoint. */
-    perMinute: number;
-    /** On the token endpoint (with introspection and revocation). */
-    tokenPerMinute: number;
+  /** Failure-based limits (gateway/ops/regulation.ts); 0 turns one off. */
+  regulation: {
+    /** Failed client authentications and invalid codes per client and address per window. */
+    clientFailures: number;
+    /** Failures of every kind per address per window. */
+    addressFailures: number;
+    /** Seconds of the failure window. */
+    failureWindow: number;
+    /** Sign-in steps that write to the store per address per minute. */
+    signInSteps: number;
   };
   /** Seconds a SIGTERM waits for requests in flight before exiting anyway. */
   shutdownTimeout: number;

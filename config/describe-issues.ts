@@ -17,9 +17,20 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], fileKeys: Re
   return [...new Set(lines)];
 }
 
+/**
+ * Settings an earlier version read, and what took their place: refused with that news rather
+ * than as a typo, so an operator upgrading learns what to do.
+ */
+const retiredSettings: Readonly<Record<string, string>> = {
+  GATEWAY_RATE_LIMIT: 'replaced by failure-based limits, which never refuse successful traffic: GATEWAY_ADDRESS_FAILURE_LIMIT, GATEWAY_SIGN_IN_LIMIT (see docs/SETTINGS.md); remove it',
+  GATEWAY_TOKEN_RATE_LIMIT: 'replaced by failure-based limits, which never refuse successful traffic: GATEWAY_CLIENT_FAILURE_LIMIT, GATEWAY_ADDRESS_FAILURE_LIMIT (see docs/SETTINGS.md); remove it',
+};
+
 /** "unknown setting GATEWAY_FOO", with where it was found and the likely intended name. */
 export function describeUnknownKey(key: string, filePath?: string): string {
   const where = filePath === undefined ? '' : ` in ${filePath}`;
+  const retired = retiredSettings[key.toUpperCase()];
+  if (retired !== undefined) return `${key}${where}: ${retired}`;
   const guess = closestSettingName(key);
   return `unknown setting ${key}${where}${guess === undefined ? '' : ` (did you mean ${guess}?)`}`;
 }

@@ -115,13 +115,21 @@ export const settingsShape = {
     { description: 'seconds between publishing a new signing key in the JWKS and signing with it, so that apps caching the JWKS know it first', default: '600' },
     parseSeconds,
   ),
-  GATEWAY_RATE_LIMIT: setting(
-    { description: 'requests per minute that one client address may make to each sign-in, consent, registration and development-IdP endpoint (`/oauth2/start`, `/oauth2/callback`, `/upstream/callback`, `/interaction/*`, `/reg`, `/dev-idp/*`); over it: 429. Shared by every instance through a Redis store. 0 turns these limits off', default: '120' },
-    parseInteger(0, 1_000_000, 'must be a whole number of requests per minute, 0 or more'),
+  GATEWAY_CLIENT_FAILURE_LIMIT: setting(
+    { description: 'failed client authentications and invalid authorization codes allowed per client and client address within `GATEWAY_FAILURE_WINDOW`; past it that client is refused from that address (429 `temporarily_unavailable`) until the window ends. Successful requests are never counted. 0 turns it off', default: '20' },
+    parseInteger(0, 1_000_000, 'must be a whole number of failures, 0 or more'),
   ),
-  GATEWAY_TOKEN_RATE_LIMIT: setting(
-    { description: 'requests per minute that one client address may make to the token endpoint (with introspection and revocation); over it: 429 `temporarily_unavailable`. An app\'s server refreshes for all its users from one address: keep it generous. 0 turns the limit off', default: '1200' },
-    parseInteger(0, 1_000_000, 'must be a whole number of requests per minute, 0 or more'),
+  GATEWAY_ADDRESS_FAILURE_LIMIT: setting(
+    { description: 'failures of every kind allowed per client address within `GATEWAY_FAILURE_WINDOW` (failed client authentications, invalid codes, a bad `state` at a sign-in callback, refused registrations); past it the address is refused (429) until the window ends. IPv6 addresses count by /64. 0 turns it off', default: '200' },
+    parseInteger(0, 1_000_000, 'must be a whole number of failures, 0 or more'),
+  ),
+  GATEWAY_FAILURE_WINDOW: setting(
+    { description: 'seconds over which failures are counted (a fixed window, shared by every instance through the store)', default: '300' },
+    parseLifetime,
+  ),
+  GATEWAY_SIGN_IN_LIMIT: setting(
+    { description: 'sign-in steps that write to the store allowed per client address per minute: an authorization request that starts a sign-in, and each visit of its sign-in page (a sign-in takes 2, 3 when Google is asked for consent again). Each keeps at most about 3.5 KiB for at most 10 minutes, so one address can add at most about 4 MiB a minute at the default. An office of 2,000 people behind one address signing in within ten minutes stays well under it. 0 turns it off', default: '1200' },
+    parseInteger(0, 1_000_000, 'must be a whole number of sign-in steps per minute, 0 or more'),
   ),
   GATEWAY_SHUTDOWN_TIMEOUT: setting(
     { description: 'seconds that a SIGTERM waits for requests in flight to finish before the process exits anyway (keep it under the orchestrator\'s own grace: Docker waits 10 s, Kubernetes 30 s)', default: '8' },
@@ -214,7 +222,12 @@ function toConfig(s: Settings): Config {
     refreshGrace: s.GATEWAY_REFRESH_GRACE,
     keyRollIn: s.GATEWAY_KEY_ROLL_IN,
     keyRotationInterval: s.GATEWAY_KEY_ROTATION_INTERVAL,
-    rateLimit: { perMinute: s.GATEWAY_RATE_LIMIT, tokenPerMinute: s.GATEWAY_TOKEN_RATE_LIMIT },
+    regulation: {
+      clientFailures: s.GATEWAY_CLIENT_FAILURE_LIMIT,
+      addressFailures: s.GATEWAY_ADDRESS_FAILURE_LIMIT,
+      failureWindow: s.GATEWAY_FAILURE_WINDOW,
+      signInSteps: s.GATEWAY_SIGN_IN_LIMIT,
+    },
     shutdownTimeout: s.GATEWAY_SHUTDOWN_TIMEOUT,
     trustedProxies: s.GATEWAY_TRUSTED_PROXIES,
     logLevel: s.GATEWAY_LOG_LEVEL,

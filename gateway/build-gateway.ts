@@ -48,6 +48,7 @@ import { instrumentUpstream } from './ops/instrument-upstream.ts';
 import { observeProvider } from './ops/observe-provider.ts';
 import { operations } from './ops/operations.ts';
 import { BODY_LIMIT_BYTES, clientErrorHandler, MAX_HEADER_BYTES, parseQueryString, REQUEST_TIMEOUT_MS } from './ops/request-limits.ts';
+import { addressKey, startRegulation } from './ops/regulation.ts';
 import { createSignInEvents } from './ops/sign-in-events.ts';
 
 export interface GatewayOptions {
@@ -165,6 +166,21 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   // Signed-out SSO sessions, refused locally on the hot path (on every instance) until their last
   // token has expired.
   const revokedSessions = await startRevokedSessions(store, (config.ttl.accessToken + 60) * 1000, app.log);
+  // Failure-based limits, shared by every instance through the store (gateway/ops/regulation.ts).
+  const regulation = await startRegulation(store, {
+    log: app.log,
+    onRefused: (limit, key) => {
+      metrics.rateLimited.inc({ limit: limit.name });
+      audit(app.log, 'limit.refused', { limit: limit.name, key }, 'too many failures or sign-ins: refused until the window ends');
+    },
+  });
+  app.addHook('onClose', async () => regulation.stop());
+  const failureWindowMs = config.regulation.failureWindow * 1000;
+  const limits = {
+    clientFailures: { name: 'client_failures', max: config.regulation.clientFailures, windowMs: failureWindowMs },
+    addressFailures: { name: 'address_failures', max: config.regulation.addressFailures, windowMs: failureWindowMs },
+    signIns: { name: 'sign_in_steps', max: config.regulation.signInSteps, windowMs: 60_000 },
+  } as const;
   app.addHook('onClose', async () => revokedSessions.stop());
   const markRevoked = (uid: string) => revokedSessions.revoke(uid);
   const faSessions = createForwardAuthSessions(store, box, config.ttl.session * 1000);
@@ -205,7 +221,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   const forwardAuthDomains = [...config.redirectDomains, ...config.cookieDomains.map((d) => (d.startsWith('.') ? d : `.${d}`))];
   const buildProvider = (signingKeys: ReturnType<typeof keys.view>['published']) =>
     observeProvider(createProviderInstance({
-      config, store, signingKeys, cookieSecrets, findAccount, clients, upstreamLinkAlive, extraTokenClaims, log: app.log,
+      config, store, signingKeys, cookieSecrets, findAccount, clients, upstreamLinkAlive, extraTokenClaims, log: app.log, regulation, limits,
       box, vault, verify, upstreamIssuer: upstreamSettings.issuer, forwardAuthDomains, forwardAuthSessions: faSessions, markRevoked, endSsoSession,
     }), { metrics, log: app.log });
   provider = buildProvider(keys.view().published);
@@ -229,7 +245,9 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   // Before every route: its onRoute hooks give each route metrics, headers and limits.
   await app.register(operations, {
     metrics,
-    rateLimits: { perMinute: config.rateLimit.perMinute, tokenPerMinute: config.rateLimit.tokenPerMinute, storeUrl: config.store, issuer: config.issuer },
+    issuer: config.issuer,
+    regulation,
+    signIns: limits.signIns,
     devIdpPath: devIdp ? DEV_IDP_PATH : undefined,
   });
   await app.register(assetRoutes);
@@ -239,7 +257,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
       return current();
     },
     store, upstream, vault, policy, issuer: config.issuer, secureCookies,
-    events: createSignInEvents(metrics, app.log, upstreamSettings.issuer),
+    events: createSignInEvents(metrics, app.log, upstreamSettings.issuer, (request) => regulation.count(limits.addressFailures, addressKey(request.ip))),
   };
   await app.register(upstreamLoginRoutes(upstreamLogin));
   const csrf = createCsrfGuard(cookieSecrets, (form) => metrics.csrfRefused.inc({ form }));
@@ -278,6 +296,8 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   await app.register(
     forwardAuthRoutes({
       csrf,
+      recordCheck: (status, ms) => metrics.http.recordRoute('/oauth2/auth', 'GET', status, ms),
+      countFailure: (request) => regulation.count(limits.addressFailures, addressKey(request.ip)),
       config,
       store,
       sessions: faSessions,
@@ -306,7 +326,6 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   };
   await mountProvider(app, handler, {
     issuer: config.issuer,
-    trustedProxies: config.trustedProxies,
     routes: userinfoRoutes('/me', { store, verify }),
   });
   return app;

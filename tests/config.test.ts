@@ -74,7 +74,7 @@ describe('defaults', () => {
       refreshGrace: 5,
       keyRollIn: 600,
       keyRotationInterval: 0,
-      rateLimit: { perMinute: 120, tokenPerMinute: 1200 },
+      regulation: { clientFailures: 20, addressFailures: 200, failureWindow: 300, signInSteps: 1200 },
       shutdownTimeout: 8,
       trustedProxies: ['127.0.0.1', '::1'],
       logLevel: 'info',

@@ -52,6 +52,10 @@ export interface ForwardAuthDeps {
   endSsoSession: (sid: string) => Promise<void>;
   /** CSRF tokens of the sign-out confirmation form. */
   csrf: CsrfGuard;
+  /** Counts one answer of `/oauth2/auth` (it has no metrics hook: it is a hot path). */
+  recordCheck?: (status: number, ms: number) => void;
+  /** Counts a callback that belongs to no sign-in of this browser against the caller's address. */
+  countFailure?: (request: FastifyRequest) => Promise<unknown>;
 }
 
 interface SignInTransaction {
@@ -126,7 +130,20 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
       done(null, Object.fromEntries(new URLSearchParams(String(body)))),
     );
 
-    app.get('/oauth2/auth', async (request, reply) => {
+    // nginx asks this on every request: no hook runs on it but the cookie parser, and it counts
+    // its own answers (gateway/ops/http-metrics.ts).
+    app.get('/oauth2/auth', { config: { hotPath: true } }, async (request, reply) => {
+      try {
+        await check(request, reply);
+      } catch (error) {
+        deps.recordCheck?.(error instanceof GatewayError ? error.status : 500, reply.elapsedTime);
+        throw error;
+      }
+      deps.recordCheck?.(reply.statusCode, reply.elapsedTime);
+      return reply;
+    });
+
+    async function check(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
       const claims = await identities.identify(request, reply);
       if (!claims) return unauthorized(reply);
       // Typed at the door: a well-signed token with odd claims is refused or ignored, never a 500.
@@ -142,7 +159,7 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
       if (groups.length > 0) reply.header('x-auth-request-groups', groups.join(','));
       reply.header('x-auth-request-access-token', await deps.mintHostToken(claims, originOf(request)));
       return reply.code(202).send();
-    });
+    }
 
     app.get('/oauth2/sign_in', async (request, reply) => {
       const query = request.query as Record<string, string | undefined>;
@@ -171,7 +188,7 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
         );
     });
 
-    app.get('/oauth2/start', async (request, reply) => {
+    app.get('/oauth2/start', { config: { regulation: 'refusable' } }, async (request, reply) => {
       const query = request.query as Record<string, string | undefined>;
       const origin = originOf(request);
       const rd = safeRedirect(query['rd'] ?? trustedHeader(request, 'x-auth-request-redirect'), { origin, allowedDomains: redirectDomains });
@@ -203,7 +220,7 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
       return reply.header('cache-control', 'no-store').redirect(url.href, 302);
     });
 
-    app.get(FORWARD_AUTH_CALLBACK_PATH, async (request, reply) => {
+    app.get(FORWARD_AUTH_CALLBACK_PATH, { config: { regulation: 'refusable' } }, async (request, reply) => {
       const query = request.query as Record<string, string | undefined>;
       // The state names the transaction cookie; anything but what randomState() makes (base64url)
       // is no state of ours, and could not name a cookie (found by tests/fuzz.test.ts).
@@ -221,6 +238,7 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
       const origin = originOf(request);
       // A code is redeemed only at the callback its sign-in was started for (RFC 9700 §4.5).
       if (!tx || tx.state !== state || tx.redirectUri !== `${origin}${FORWARD_AUTH_CALLBACK_PATH}`) {
+        await deps.countFailure?.(request);
         return sendError(request, reply, new GatewayError('invalid_request', 400, 'This sign-in does not belong to this browser or has expired. Please start again.'));
       }
       if (query['error']) {

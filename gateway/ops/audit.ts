@@ -28,6 +28,8 @@ export type AuditEvent =
   | 'grant.revoked'
   /** A rotated refresh token was presented again after the grace period (RFC 9700 §4.14.2). */
   | 'refresh_token.reuse_detected'
+  /** A client or address went past a failure limit or the sign-in budget (`limit`, `key`) and is refused for a while. */
+  | 'limit.refused'
   | 'client.registered'
   | 'client.updated'
   | 'client.secret_rotated'
@@ -42,7 +44,7 @@ export interface AuditSink {
 }
 
 /** Events that signal an attack or a compromise: logged at warn. */
-const WARNINGS = new Set<AuditEvent>(['refresh_token.reuse_detected']);
+const WARNINGS = new Set<AuditEvent>(['refresh_token.reuse_detected', 'limit.refused']);
 
 /** Writes one audit event. `fields` must never hold a token, code, secret or cookie. */
 export function audit(log: AuditSink, event: AuditEvent, fields: Record<string, unknown>, message: string): void {

@@ -50,7 +50,7 @@ export interface GatewayMetrics {
   readonly upstreamDuration: Histogram<'operation'>;
   readonly storeDuration: Histogram<'operation'>;
   readonly storeErrors: Counter<'operation'>;
-  readonly rateLimited: Counter<'endpoint'>;
+  readonly rateLimited: Counter<'limit'>;
   readonly csrfRefused: Counter<'form'>;
   readonly serverErrors: Counter<'source'>;
   /** Everything, in the Prometheus text format. */
@@ -122,9 +122,9 @@ export function createGatewayMetrics(): GatewayMetrics {
       registers,
     }),
     rateLimited: new Counter({
-      name: 'gateway_rate_limited_total',
-      help: 'Requests refused with 429 by a rate limit, by endpoint.',
-      labelNames: ['endpoint'] as const,
+      name: 'gateway_limit_refusals_total',
+      help: 'Clients or addresses refused (429) for too many failures or sign-ins, by limit; counted once per refusal window.',
+      labelNames: ['limit'] as const,
       registers,
     }),
     csrfRefused: new Counter({

@@ -75,6 +75,17 @@ const escapeLabel = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g
 
 const MARK = Symbol('gateway.httpMetricsHook');
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A route nginx calls on every request (`/oauth2/auth`): no per-request hook is added to it
+     * (no metrics hook, no security headers); its handler counts itself with
+     * {@link HttpMetrics.recordRoute}.
+     */
+    hotPath?: boolean;
+  }
+}
+
 /** Request counters and latency histograms, per route pattern, method and status. */
 export class HttpMetrics {
   readonly #routes = new Map<string, RouteSeries>();
@@ -110,6 +121,7 @@ export class HttpMetrics {
    * registered twice (Fastify's automatic HEAD route copies the GET route's hooks) get one.
    */
   onRoute = (routeOptions: RouteOptions): void => {
+    if (routeOptions.config?.hotPath) return;
     const existing = routeOptions.onResponse;
     const hooks = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
     if (hooks.some((hook) => (hook as { [MARK]?: boolean })[MARK])) return;
@@ -123,6 +135,11 @@ export class HttpMetrics {
     (hook as { [MARK]?: boolean })[MARK] = true;
     routeOptions.onResponse = [...hooks, hook] as RouteOptions['onResponse'];
   };
+
+  /** Counts one answer of a `hotPath` route, from its handler. */
+  recordRoute(pattern: string, method: string, status: number, ms: number): void {
+    this.record(this.series(pattern), method, status, ms);
+  }
 
   /** The series in the Prometheus text format. */
   render(): string {

@@ -7,7 +7,7 @@
 import type { Store } from '../../adapters/store.ts';
 import type { GatewayMetrics } from './gateway-metrics.ts';
 
-type Operation = 'get' | 'set' | 'delete' | 'setIfAbsent' | 'deleteIfValue' | 'addToSet' | 'setMembers' | 'ping' | 'publish';
+type Operation = 'get' | 'set' | 'delete' | 'setIfAbsent' | 'deleteIfValue' | 'addToSet' | 'setMembers' | 'increment' | 'extendIfValue' | 'ping' | 'publish';
 
 /** Wraps `store` so that each call is timed and each failure counted. */
 export function instrumentStore(store: Store, metrics: Pick<GatewayMetrics, 'storeDuration' | 'storeErrors'>): Store {
@@ -31,6 +31,8 @@ export function instrumentStore(store: Store, metrics: Pick<GatewayMetrics, 'sto
     deleteIfValue: (key: string, expected: unknown) => measure('deleteIfValue', () => store.deleteIfValue(key, expected)),
     addToSet: (key: string, member: string, ttlMs: number) => measure('addToSet', () => store.addToSet(key, member, ttlMs)),
     setMembers: (key: string) => measure('setMembers', () => store.setMembers(key)),
+    increment: (key: string, ttlMs: number) => measure('increment', () => store.increment(key, ttlMs)),
+    extendIfValue: (key: string, expected: unknown, ttlMs: number) => measure('extendIfValue', () => store.extendIfValue(key, expected, ttlMs)),
     ping: () => measure('ping', () => store.ping()),
     publish: (channel: string, message: string) => measure('publish', () => store.publish(channel, message)),
   };

@@ -5,8 +5,8 @@
  * - `GET /metrics`: Prometheus text format (requests and latency per route pattern, forward-auth
  *   checks, sign-ins, tokens, upstream calls, store operations, rate limiting, process metrics);
  * - security headers on every route but `/oauth2/auth` (security-headers.ts);
- * - rate limits (rate-limits.ts) and body limits on the routes that read their own bodies
- *   (request-limits.ts);
+ * - failure-based limits on the routes that declare them (regulated-routes.ts) and body limits
+ *   on the routes that read their own bodies (request-limits.ts);
  * - unexpected errors counted (`gateway_server_errors_total{source="gateway"}`).
  *
  * `/metrics` carries no user, client or token, but it does describe traffic: keep it off the
@@ -17,7 +17,8 @@ import fp from 'fastify-plugin';
 import { StoreUnavailableError } from '../../adapters/store-errors.ts';
 import { GatewayError } from '../errors.ts';
 import type { GatewayMetrics } from './gateway-metrics.ts';
-import { rateLimits, type RateLimitSettings } from './rate-limits.ts';
+import type { Limit, Regulation } from './regulation.ts';
+import { regulatedRoutes } from './regulated-routes.ts';
 import { bodyLimitOnRoute } from './request-limits.ts';
 import { securityHeadersOnRoute } from './security-headers.ts';
 
@@ -26,7 +27,11 @@ export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export interface OperationsOptions {
   metrics: GatewayMetrics;
-  rateLimits: Omit<RateLimitSettings, 'metrics' | 'devIdpPath'>;
+  /** The gateway's issuer (https: HSTS on every answer). */
+  issuer: string;
+  regulation: Regulation;
+  /** Sign-in steps per address (routes declaring `regulation: 'sign-in-step'`). */
+  signIns: Limit;
   /** Where the development IdP is mounted, when it is. */
   devIdpPath: string | undefined;
 }
@@ -35,15 +40,15 @@ export const operations = fp(
   async function operations(app: FastifyInstance, options: OperationsOptions) {
     const { metrics } = options;
     app.addHook('onRoute', metrics.http.onRoute);
-    app.addHook('onRoute', securityHeadersOnRoute({ hsts: options.rateLimits.issuer.startsWith('https://') }));
+    app.addHook('onRoute', securityHeadersOnRoute({ hsts: options.issuer.startsWith('https://') }));
     app.addHook('onRoute', bodyLimitOnRoute(options.devIdpPath));
+    app.addHook('onRoute', regulatedRoutes(options.regulation, options.signIns));
     app.addHook('onError', (_request, _reply, error, done) => {
       // What the error handler (errors.ts) will answer: a store outage is the store's metric.
       const status = error instanceof GatewayError ? error.status : (error.statusCode ?? 500);
       if (status >= 500 && !(error instanceof StoreUnavailableError)) metrics.serverErrors.inc({ source: 'gateway' });
       done();
     });
-    await app.register(rateLimits, { ...options.rateLimits, devIdpPath: options.devIdpPath, metrics });
 
     app.get('/metrics', async (_request, reply) => {
       return reply.header('cache-control', 'no-store').type(METRICS_CONTENT_TYPE).send(await metrics.render());

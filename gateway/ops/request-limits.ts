@@ -14,14 +14,13 @@
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { GatewayError } from '../errors.ts';
-import { providerEndpoint } from './rate-limits.ts';
+import { PROVIDER_ROUTES } from '../provider/provider-routes.ts';
+import { PROVIDER_BODY_LIMIT_BYTES } from '../provider/read-form-body.ts';
 
 /** Node's default, stated: 16 KiB of request line and headers. */
 export const MAX_HEADER_BYTES = 16 * 1024;
 /** Bodies of the gateway's own routes (Fastify's `bodyLimit`). */
 export const BODY_LIMIT_BYTES = 64 * 1024;
-/** oidc-provider's own body limit (lib/shared/selective_body.js). */
-export const PROVIDER_BODY_LIMIT_BYTES = 56 * 1024;
 /** A whole request (headers and body) must arrive within this (Node's `requestTimeout`). */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
@@ -52,7 +51,9 @@ async function providerBodyLimit(request: FastifyRequest, _reply: FastifyReply):
   const declared = request.headers['content-length'];
   if (declared === undefined || Number(declared) <= PROVIDER_BODY_LIMIT_BYTES) return;
   const description = `The request body must stay under ${PROVIDER_BODY_LIMIT_BYTES} bytes.`;
-  throw providerEndpoint(request.raw.url ?? '/')
+  const url = request.raw.url ?? '/';
+  // OAuth endpoints (token, introspection, revocation, registration) answer RFC 6749 error JSON.
+  throw url.startsWith(PROVIDER_ROUTES.token) || url.startsWith(PROVIDER_ROUTES.registration)
     ? new GatewayError('invalid_request', 413, description, { oauth: true })
     : new GatewayError('request_too_large', 413, description);
 }

@@ -18,8 +18,8 @@
  * Token responses are `Cache-Control: no-store` (RFC 6749 §5.1): oidc-provider sets it on every
  * token, userinfo, introspection and registration answer; the gateway's own JSON sets it too.
  *
- * `/oauth2/auth` (forward auth, asked by nginx on every request and never shown to a person) gets
- * no hook at all, to stay as cheap as it is.
+ * `/oauth2/auth` (forward auth, asked by nginx on every request and never shown to a person) is a
+ * `hotPath` route and gets no hook at all, to stay as cheap as it is.
  */
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 
@@ -29,12 +29,9 @@ export const PAGE_CSP = "default-src 'none'; script-src 'none'; style-src 'self'
 /** One year, the usual HSTS lifetime; subdomains are left to the operator. */
 export const HSTS = 'max-age=31536000';
 
-/** Routes that get no headers: answered to nginx only, on the hot path. */
-const SKIPPED = new Set(['/oauth2/auth']);
-
 /**
- * An `onRoute` hook giving every route but {@link SKIPPED} an `onSend` hook that sets the headers;
- * `hsts` when the issuer is https.
+ * An `onRoute` hook giving every route but the `hotPath` ones an `onSend` hook that sets the
+ * headers; `hsts` when the issuer is https.
  */
 export function securityHeadersOnRoute(options: { hsts: boolean }): (routeOptions: RouteOptions) => void {
   function setHeaders(_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void {
@@ -46,7 +43,8 @@ export function securityHeadersOnRoute(options: { hsts: boolean }): (routeOption
     done(null, payload);
   }
   return (routeOptions) => {
-    if (SKIPPED.has(routeOptions.url)) return;
+    // Answered to nginx only, never shown to a person: no headers, no hook.
+    if (routeOptions.config?.hotPath) return;
     const existing = routeOptions.onSend;
     const hooks = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
     if (hooks.includes(setHeaders as never)) return;

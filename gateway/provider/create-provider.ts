@@ -14,6 +14,7 @@ import { createInteractionPolicy } from './interaction-policy.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from './provider-pages.ts';
 import { resourceIndicatorsFeature } from './resource-servers.ts';
+import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { scopeClaims, supportedScopes } from './scope-claims.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-policies.ts';
 import { validateClientMetadata } from './validate-client-metadata.ts';
@@ -97,8 +98,15 @@ export function createProvider(deps: ProviderDeps): Provider {
       validator: validateClientMetadata,
     },
     clientBasedCORS,
+    routes: { ...PROVIDER_ROUTES },
     features: {
       devInteractions: { enabled: false },
+      // Off, as a decision: DPoP (RFC 9449) would bind access tokens to a key that forward auth,
+      // the gateway's userinfo and every app verifying offline would then have to check, and PAR
+      // (RFC 9126) stores a whole request for anyone who asks. Short-lived, audience-restricted
+      // access JWTs stand in for sender constraint (docs/SECURITY.md).
+      dPoP: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
       introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
       revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
       userinfo: { enabled: true },
@@ -125,7 +133,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       AccessToken: config.ttl.accessToken,
       AuthorizationCode: 60,
       IdToken: 3600,
-      Interaction: 3600,
+      // An unfinished sign-in is kept this long (and its upstream transaction as long): bounded,
+      // since anyone can start one (gateway/ops/regulation.ts).
+      Interaction: 600,
       RefreshToken: config.ttl.refreshToken,
       Grant: config.ttl.refreshToken,
       Session: config.ttl.session,

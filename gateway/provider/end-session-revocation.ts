@@ -6,6 +6,7 @@
  */
 import type Provider from 'oidc-provider';
 import type { ForwardAuthSessions } from '../forward-auth/forward-auth-sessions.ts';
+import { END_SESSION_CONFIRM_PATH } from './provider-routes.ts';
 
 interface Ctx {
   method: string;
@@ -16,7 +17,7 @@ interface Ctx {
 export function endSessionRevocation(deps: { provider: Provider; forwardAuthSessions: ForwardAuthSessions; markRevoked: (uid: string) => void }) {
   return async function afterEndSession(ctx: Ctx, next: () => Promise<void>): Promise<void> {
     await next();
-    if (ctx.method !== 'POST' || ctx.path !== '/session/end/confirm') return;
+    if (ctx.method !== 'POST' || ctx.path !== END_SESSION_CONFIRM_PATH) return;
     const uid = ctx.oidc?.session?.uid;
     if (!uid || (await deps.provider.Session.findByUid(uid))) return;
     deps.markRevoked(uid);

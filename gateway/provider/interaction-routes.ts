@@ -56,7 +56,8 @@ export function interactionRoutes(deps: InteractionDeps) {
       done(null, Object.fromEntries(new URLSearchParams(String(body)))),
     );
 
-    app.get(`${INTERACTION_PATH}/:uid`, async (request, reply) => {
+    // Each visit may write a sign-in transaction (beginUpstreamLogin): a sign-in step.
+    app.get(`${INTERACTION_PATH}/:uid`, { config: { regulation: 'sign-in-step' } }, async (request, reply) => {
       const interaction = await details(deps.provider, request, reply);
       checkUid(request, interaction);
       reply.header('cache-control', 'no-store');
@@ -83,7 +84,7 @@ export function interactionRoutes(deps: InteractionDeps) {
       );
     });
 
-    app.post(`${INTERACTION_PATH}/:uid/confirm`, async (request, reply) => {
+    app.post(`${INTERACTION_PATH}/:uid/confirm`, { config: { regulation: 'refusable' } }, async (request, reply) => {
       const interaction = await details(deps.provider, request, reply);
       checkUid(request, interaction);
       checkCsrf(deps.csrf, request, interaction);
@@ -110,7 +111,7 @@ export function interactionRoutes(deps: InteractionDeps) {
       await deps.provider.interactionFinished(request.raw, reply.raw, { consent: { grantId } }, { mergeWithLastSubmission: true });
     });
 
-    app.post(`${INTERACTION_PATH}/:uid/abort`, async (request, reply) => {
+    app.post(`${INTERACTION_PATH}/:uid/abort`, { config: { regulation: 'refusable' } }, async (request, reply) => {
       const interaction = await details(deps.provider, request, reply);
       checkUid(request, interaction);
       checkCsrf(deps.csrf, request, interaction);

@@ -8,20 +8,18 @@
  * action) from the request's host and scheme. The gateway has exactly one public address, its
  * issuer, so the provider is told that host and scheme on every request, whatever the client or
  * a proxy sent: discovery can never list endpoints at an attacker's `Host`, and cookies are
- * `Secure` whenever the issuer is https. `X-Forwarded-For` (the client's address, for the
- * provider's logs) is kept only from a trusted proxy.
+ * `Secure` whenever the issuer is https; and it learns the client's address from Fastify, which
+ * believes `X-Forwarded-For` only from a trusted proxy.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import proxyaddr from 'proxy-addr';
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface MountOptions {
   /** The gateway's issuer: its host and scheme are the only ones the provider ever sees. */
   issuer: string;
-  trustedProxies: readonly string[];
   /** Extra routes that must also see the raw body (registered inside the same scope). */
   routes?: (scope: FastifyInstance) => Promise<void> | void;
 }
@@ -33,36 +31,42 @@ export interface MountOptions {
 export const IN_PROCESS_HEADER = 'x-gateway-in-process';
 export const IN_PROCESS_TOKEN = randomBytes(24).toString('base64url');
 
+const IN_PROCESS = Symbol('gateway in-process request');
+
+/** True for the gateway's own in-process calls to its provider (never limited, never counted). */
+export function isInProcess(req: IncomingMessage): boolean {
+  return (req as IncomingMessage & { [IN_PROCESS]?: boolean })[IN_PROCESS] === true;
+}
+
 /**
- * Pins the request to the issuer's host and scheme (see the header), keeping `X-Forwarded-For`
- * only from a trusted proxy or the gateway itself.
+ * Pins the request to the issuer's host and scheme (see the header), and tells the provider the
+ * client's address as Fastify worked it out from the trusted proxies (`request.ip`), as the only
+ * `X-Forwarded-For`: Koa's own reading would take the left-most entry, which the client writes.
  */
-export function issuerHeaders(issuer: string, trustedProxies: readonly string[]): (req: IncomingMessage) => void {
-  const trust = proxyaddr.compile([...trustedProxies]);
+export function issuerHeaders(issuer: string): (req: IncomingMessage, clientIp: string) => void {
   const { host, protocol } = new URL(issuer);
   const scheme = protocol.slice(0, -1);
-  return (req) => {
-    const inProcess = req.headers[IN_PROCESS_HEADER] === IN_PROCESS_TOKEN;
+  return (req, clientIp) => {
+    if (req.headers[IN_PROCESS_HEADER] === IN_PROCESS_TOKEN) (req as IncomingMessage & { [IN_PROCESS]?: boolean })[IN_PROCESS] = true;
     delete req.headers[IN_PROCESS_HEADER];
-    const peer = req.socket.remoteAddress ?? '';
-    const trusted = inProcess || (peer !== '' && trust(peer, 0));
     for (const name of Object.keys(req.headers)) {
-      if (name === 'forwarded' || (name.startsWith('x-forwarded-') && !(trusted && name === 'x-forwarded-for'))) delete req.headers[name];
+      if (name === 'forwarded' || name.startsWith('x-forwarded-')) delete req.headers[name];
     }
     req.headers.host = host;
     req.headers['x-forwarded-proto'] = scheme;
+    req.headers['x-forwarded-for'] = clientIp;
   };
 }
 
 /** Registers `handler` for every path not served by a more specific route. */
 export async function mountProvider(app: FastifyInstance, handler: NodeHandler, options: MountOptions): Promise<void> {
-  const filter = issuerHeaders(options.issuer, options.trustedProxies);
+  const filter = issuerHeaders(options.issuer);
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
     scope.all('/*', (request, reply) => {
       reply.hijack();
-      filter(request.raw);
+      filter(request.raw, request.ip);
       handler(request.raw, reply.raw);
     });
     await options.routes?.(scope);

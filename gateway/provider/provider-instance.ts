@@ -18,7 +18,10 @@ import { audit } from '../ops/audit.ts';
 import { deliverBackchannelLogoutsInBackground } from './backchannel-delivery.ts';
 import { createProvider, type ProviderDeps } from './create-provider.ts';
 import { endSessionRevocation } from './end-session-revocation.ts';
+import { renderError } from './provider-pages.ts';
+import { providerRegulation, type ProviderLimits } from './provider-regulation.ts';
 import { refreshGraceMiddleware } from './refresh-grace.ts';
+import type { Regulation } from '../ops/regulation.ts';
 import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, upstreamTokenExchange } from './upstream-token-exchange.ts';
 
 export interface ProviderInstanceDeps extends ProviderDeps {
@@ -31,6 +34,8 @@ export interface ProviderInstanceDeps extends ProviderDeps {
   forwardAuthSessions: ForwardAuthSessions;
   markRevoked: (sessionUid: string) => void;
   endSsoSession: (sessionUid: string) => Promise<void>;
+  regulation: Regulation;
+  limits: ProviderLimits;
   log: ProviderDeps['log'] & { warn(obj: object, msg: string): void };
 }
 
@@ -44,6 +49,8 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   deliverBackchannelLogoutsInBackground(provider, log);
   // First, so it is outermost: a store outage inside the middlewares below answers 503 JSON.
   provider.use(storeOutageMiddleware());
+  // Failure-based limits and the sign-in budget, before anything else looks at the request.
+  provider.use(providerRegulation({ regulation: deps.regulation, limits: deps.limits, renderError }));
   // Sessions ended at the OpenID Provider (RP-initiated logout) end their forward-auth cookies too.
   provider.use(endSessionRevocation({ provider, forwardAuthSessions: deps.forwardAuthSessions, markRevoked: deps.markRevoked }));
   provider.use(

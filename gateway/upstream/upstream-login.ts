@@ -115,7 +115,7 @@ function safeMessage(error: unknown): { code?: unknown; message?: unknown } {
 
 export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
   return async function routes(app: FastifyInstance) {
-    app.get(UPSTREAM_CALLBACK_PATH, async (request, reply) => {
+    app.get(UPSTREAM_CALLBACK_PATH, { config: { regulation: 'refusable' } }, async (request, reply) => {
       const query = request.query as Record<string, string | undefined>;
       reply.clearCookie(TX_COOKIE, { path: UPSTREAM_CALLBACK_PATH });
       let tx: UpstreamTransaction;

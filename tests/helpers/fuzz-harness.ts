@@ -277,8 +277,11 @@ export async function startFuzzTargets(): Promise<FuzzTarget[]> {
   };
   const env = {
     GATEWAY_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
-    GATEWAY_RATE_LIMIT: '0',
-    GATEWAY_TOKEN_RATE_LIMIT: '0',
+    // Off, so that every request reaches its handler: the fuzzer fails on purpose thousands of
+    // times from one address, which the failure-based limits would refuse after a few hundred.
+    GATEWAY_CLIENT_FAILURE_LIMIT: '0',
+    GATEWAY_ADDRESS_FAILURE_LIMIT: '0',
+    GATEWAY_SIGN_IN_LIMIT: '0',
     GATEWAY_API_PATHS: '/api',
     GATEWAY_HOST_RULES: '[{"host":"127.0.0.1","allowed_email_domains":["example.com"]}]',
   };

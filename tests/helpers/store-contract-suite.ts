@@ -204,6 +204,31 @@ export function storeContract(backend: Backend): void {
       assert.deepEqual(await s().setMembers(k), ['fresh'], 'an expired set starts over');
     });
 
+    it('increment: 50 parallel increments each see a different count, in a fixed window', async () => {
+      const k = key('counter');
+      const counts = await Promise.all(Array.from({ length: 50 }, () => s().increment(k, 300)));
+      assert.deepEqual([...counts].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1));
+      assert.equal(await s().get(k), 50, 'a counter reads back as a number');
+      await sleep(150);
+      assert.equal(await s().increment(k, 60_000), 51, 'a later increment does not extend the window');
+      await sleep(250);
+      assert.equal(await s().increment(k, 60_000), 1, 'an expired counter starts again');
+      await assert.rejects(s().increment(key('bad'), 0), RangeError);
+    });
+
+    it('extendIfValue renews a key only while it holds the expected value', async () => {
+      const k = key('lease');
+      assert.equal(await s().extendIfValue(k, 'mine', 1_000), false, 'absent');
+      await s().setIfAbsent(k, 'mine', 200);
+      assert.equal(await s().extendIfValue(k, 'theirs', 1_000), false, 'another value');
+      assert.equal(await s().extendIfValue(k, 'mine', 600), true);
+      await sleep(350);
+      assert.equal(await s().get(k), 'mine', 'alive past its first expiry');
+      await sleep(400);
+      assert.equal(await s().get(k), undefined, 'and gone after the renewed one');
+      assert.equal(await s().extendIfValue(k, 'mine', 1_000), false, 'an expired key is not brought back');
+    });
+
     it('carries withLock: 5 parallel holders never overlap, and the lock is released', async () => {
       const lock = key('lock');
       let inside = 0;
@@ -214,10 +239,26 @@ export function storeContract(backend: Backend): void {
         await sleep(5);
         inside -= 1;
         return i;
-      }, { holdMs: 5_000, waitMs: 5_000 })));
+      }, { leaseMs: 5_000, waitMs: 5_000 })));
       assert.equal(most, 1);
       assert.deepEqual([...order].sort((a, b) => a - b), [0, 1, 2, 3, 4]);
       assert.equal(await s().get(lock), undefined);
+    });
+
+    it('carries withLock: a holder that died frees the lock within one lease, a live one keeps it', async () => {
+      const lock = key('lease-lock');
+      // A holder that died: its lease is in the store and nobody renews it.
+      await s().setIfAbsent(lock, 'dead-holder', 300);
+      const started = Date.now();
+      assert.equal(await withLock(s(), lock, async () => 'next', { leaseMs: 300, waitMs: 5_000 }), 'next');
+      assert.ok(Date.now() - started < 2_000, 'the next holder did not wait out a long timeout');
+      // A live holder keeps renewing past its first lease: a waiter with a short patience gives up.
+      let release!: () => void;
+      const holding = withLock(s(), lock, () => new Promise<void>((resolve) => (release = resolve)), { leaseMs: 150, waitMs: 5_000 });
+      await sleep(50);
+      await assert.rejects(withLock(s(), lock, async () => 'too soon', { leaseMs: 150, waitMs: 500 }), /timed out/);
+      release();
+      await holding;
     });
 
     if (backend.reopen) {

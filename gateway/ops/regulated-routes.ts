@@ -1,0 +1,49 @@
+/**
+ * The limits of regulation.ts on the gateway's own routes, declared on each route
+ * (`config: { regulation: … }`) and applied by one `onRoute` hook:
+ *
+ * - `refusable`: an address refused for its failures is refused here too (429), before the
+ *   handler runs;
+ * - `sign-in-step`: also counts against the address's sign-in budget (a step that writes to the
+ *   store for a caller nobody has authenticated yet).
+ *
+ * Routes that declare nothing, `/oauth2/auth` first of all, get no hook at all.
+ */
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { GatewayError } from '../errors.ts';
+import { addressKey, type Limit, type Regulation } from './regulation.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** How the failure-based limits apply to this route (gateway/ops/regulated-routes.ts). */
+    regulation?: 'refusable' | 'sign-in-step';
+  }
+}
+
+function tooMany(reply: FastifyReply, seconds: number): GatewayError {
+  reply.header('retry-after', String(seconds));
+  return new GatewayError('too_many_requests', 429, `Too many failed attempts or sign-ins from this network: try again in ${seconds} second${seconds === 1 ? '' : 's'}.`);
+}
+
+/** An `onRoute` hook adding the declared regulation to each route. */
+export function regulatedRoutes(regulation: Regulation, signIns: Limit) {
+  async function refusable(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const wait = regulation.retryAfter([addressKey(request.ip)]);
+    if (wait > 0) throw tooMany(reply, wait);
+  }
+  async function signInStep(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const address = addressKey(request.ip);
+    const wait = regulation.retryAfter([address]);
+    if (wait > 0) throw tooMany(reply, wait);
+    // The max-th step of the minute goes ahead; later ones are refused until the minute ends.
+    if ((await regulation.count(signIns, address)) > signIns.max) throw tooMany(reply, Math.max(1, regulation.retryAfter([address])));
+  }
+  return (routeOptions: RouteOptions): void => {
+    const kind = routeOptions.config?.regulation;
+    if (kind === undefined) return;
+    const hook = kind === 'sign-in-step' ? signInStep : refusable;
+    const existing = routeOptions.onRequest;
+    const hooks = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
+    routeOptions.onRequest = [...hooks, hook] as RouteOptions['onRequest'];
+  };
+}

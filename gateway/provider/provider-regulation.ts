@@ -1,0 +1,150 @@
+/**
+ * The limits of gateway/ops/regulation.ts on the OpenID Provider's endpoints (a Koa middleware for
+ * `provider.use`, in front of every route; paths are canonical, see provider-routes.ts):
+ *
+ * - token, introspection, revocation: a failed client authentication (`invalid_client`) or an
+ *   invalid code (`invalid_grant` on the authorization-code grant) counts against the client at
+ *   that address and against the address. Refresh tokens that no longer work are routine (a user
+ *   gone for two weeks) and not counted; neither is anything that succeeded. A refused client or
+ *   address gets 429 before its request is looked at, so a guess past the limit is never checked;
+ * - registration (RFC 7591/7592): every refused request counts against the address;
+ * - authorization: a request whose parameters are over {@link MAX_AUTHORIZATION_REQUEST_BYTES} is
+ *   refused before anything is stored, and each one that starts an interaction (a sign-in, kept in
+ *   the store until it ends or expires) counts against the address's sign-in budget.
+ *
+ * The gateway's own in-process calls (forward auth's code exchange and refresh) are never counted.
+ */
+import type { IncomingMessage } from 'node:http';
+import { addressKey, clientKey, type Limit, type Regulation } from '../ops/regulation.ts';
+import { isInProcess } from './mount-provider.ts';
+import { PROVIDER_ROUTES } from './provider-routes.ts';
+import { BodyTooLargeError, formParams } from './read-form-body.ts';
+
+/** An authorization request's parameters, at most: what one started sign-in may keep in the store. */
+export const MAX_AUTHORIZATION_REQUEST_BYTES = 2048;
+
+export interface ProviderLimits {
+  /** Failures per client and address. */
+  clientFailures: Limit;
+  /** Failures per address, of every kind. */
+  addressFailures: Limit;
+  /** Interactions started per address. */
+  signIns: Limit;
+}
+
+interface RegulatedContext {
+  method: string;
+  path: string;
+  ip: string;
+  querystring: string;
+  req: IncomingMessage;
+  status: number;
+  body: unknown;
+  oidc?: { client?: { clientId: string }; params?: Record<string, unknown> };
+  is(type: string): string | false | null;
+  get(name: string): string;
+  set(name: string, value: string): void;
+  response: { get(name: string): string };
+}
+
+type Kind = 'client' | 'registration' | 'authorization';
+
+const CLIENT_ENDPOINTS = new Set<string>([PROVIDER_ROUTES.token, PROVIDER_ROUTES.introspection, PROVIDER_ROUTES.revocation]);
+
+function kindOf(path: string): Kind | undefined {
+  if (CLIENT_ENDPOINTS.has(path)) return 'client';
+  if (path === PROVIDER_ROUTES.authorization) return 'authorization';
+  if (path === PROVIDER_ROUTES.registration || path.startsWith(`${PROVIDER_ROUTES.registration}/`)) return 'registration';
+  return undefined;
+}
+
+/** The client id of HTTP Basic client authentication (RFC 6749 §2.3.1: form-encoded), if any. */
+function basicClientId(header: string): string | undefined {
+  if (!/^basic /i.test(header)) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return undefined;
+  try {
+    return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+  } catch {
+    return decoded.slice(0, colon);
+  }
+}
+
+function oauthError(ctx: RegulatedContext): string | undefined {
+  const error = (ctx.body as { error?: unknown } | undefined)?.error;
+  return ctx.status >= 400 && typeof error === 'string' ? error : undefined;
+}
+
+export interface ProviderRegulationDeps {
+  regulation: Regulation;
+  limits: ProviderLimits;
+  /** Renders an error page (oidc-provider's `renderError`, the gateway's look). */
+  renderError: (ctx: never, out: { error: string; error_description: string }) => void;
+}
+
+export function providerRegulation(deps: ProviderRegulationDeps) {
+  const { regulation, limits } = deps;
+
+  function refuse(ctx: RegulatedContext, kind: Kind, seconds: number): void {
+    const description = `Too many failed attempts from this address or client: try again in ${seconds} second${seconds === 1 ? '' : 's'}.`;
+    if (kind === 'authorization') {
+      deps.renderError(ctx as never, { error: 'temporarily_unavailable', error_description: 'Too many sign-ins from this network: try again in a minute.' });
+    } else {
+      ctx.body = { error: 'temporarily_unavailable', error_description: description };
+    }
+    ctx.status = 429;
+    ctx.set('retry-after', String(seconds));
+    ctx.set('cache-control', 'no-store');
+  }
+
+  return async function regulate(ctx: RegulatedContext, next: () => Promise<void>): Promise<void> {
+    const kind = kindOf(ctx.path);
+    if (kind === undefined || isInProcess(ctx.req)) return next();
+    const address = addressKey(ctx.ip);
+    let clientId = basicClientId(ctx.get('authorization'));
+    if (kind === 'client' && clientId === undefined && ctx.method === 'POST') {
+      try {
+        clientId = (await formParams(ctx))?.get('client_id') ?? undefined;
+      } catch (error) {
+        if (!(error instanceof BodyTooLargeError)) throw error;
+        ctx.status = 413;
+        ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
+        return;
+      }
+    }
+    const keys = clientId === undefined ? [address] : [address, clientKey(clientId, ctx.ip)];
+    const wait = regulation.retryAfter(keys);
+    if (wait > 0) return refuse(ctx, kind, wait);
+
+    if (kind === 'authorization') {
+      const declared = Number(ctx.get('content-length') || 0);
+      if (ctx.querystring.length > MAX_AUTHORIZATION_REQUEST_BYTES || declared > MAX_AUTHORIZATION_REQUEST_BYTES) {
+        deps.renderError(ctx as never, { error: 'invalid_request', error_description: `The authorization request is longer than ${MAX_AUTHORIZATION_REQUEST_BYTES} bytes.` });
+        ctx.status = 400;
+        return;
+      }
+    }
+
+    await next();
+
+    if (kind === 'authorization') {
+      // Counted once the interaction exists; the step past the budget was refused up front.
+      if (ctx.status >= 300 && ctx.status < 400 && ctx.response.get('location').includes('/interaction/')) {
+        await regulation.count(limits.signIns, address);
+      }
+      return;
+    }
+    const error = oauthError(ctx);
+    if (error === undefined) return;
+    if (kind === 'registration') {
+      await regulation.count(limits.addressFailures, address);
+      return;
+    }
+    const codeGuess = error === 'invalid_grant' && ctx.oidc?.params?.['grant_type'] === 'authorization_code';
+    if (error !== 'invalid_client' && !codeGuess) return;
+    const failedClient = ctx.oidc?.client?.clientId ?? clientId ?? (typeof ctx.oidc?.params?.['client_id'] === 'string' ? ctx.oidc.params['client_id'] : undefined);
+    if (failedClient !== undefined) await regulation.count(limits.clientFailures, clientKey(failedClient, ctx.ip));
+    await regulation.count(limits.addressFailures, address);
+  };
+}

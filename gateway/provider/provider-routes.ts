@@ -1,0 +1,82 @@
+/**
+ * The OpenID Provider's routes, defined once: oidc-provider is configured with them
+ * (create-provider.ts), and the gateway's rules in front of it (limits, the refresh grace, body
+ * limits, metrics) name them from here.
+ *
+ * oidc-provider's router matches a path case-insensitively and with one trailing slash
+ * tolerated, so `/Token` and `/token/` reach the token endpoint too. A rule keyed on `/token`
+ * would miss them; instead, every request's path is brought to its canonical form before routing
+ * ({@link canonicalProviderUrl}, Fastify's `rewriteUrl`), so the gateway's rules and the provider
+ * see the same path, and a rule matches exactly the requests the provider serves on its route.
+ */
+
+/** oidc-provider's `routes` (its defaults, stated so that the gateway's rules can name them). */
+export const PROVIDER_ROUTES = {
+  authorization: '/auth',
+  backchannel_authentication: '/backchannel',
+  challenge: '/challenge',
+  code_verification: '/device',
+  credential: '/credential',
+  device_authorization: '/device/auth',
+  end_session: '/session/end',
+  introspection: '/token/introspection',
+  jwks: '/jwks',
+  pushed_authorization_request: '/request',
+  registration: '/reg',
+  revocation: '/token/revocation',
+  token: '/token',
+  userinfo: '/me',
+} as const;
+
+/** Paths oidc-provider serves beside its `routes`. */
+export const END_SESSION_CONFIRM_PATH = `${PROVIDER_ROUTES.end_session}/confirm`;
+const STATIC_PATHS = [
+  ...Object.values(PROVIDER_ROUTES),
+  END_SESSION_CONFIRM_PATH,
+  `${PROVIDER_ROUTES.end_session}/success`,
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+];
+/** Routes with one id segment after them (`/auth/:uid`, `/reg/:clientId`, `/device/:uid`). */
+const WITH_ID = [PROVIDER_ROUTES.authorization, PROVIDER_ROUTES.registration, PROVIDER_ROUTES.code_verification];
+
+/**
+ * oidc-provider's own case folding (lib/helpers/router.js): upper case, except that a non-ASCII
+ * character whose upper case is ASCII (`ſ` → `S`) stays as it is.
+ */
+function fold(value: string): string {
+  let out = '';
+  for (const char of value) {
+    const upper = char.toUpperCase();
+    out += upper.length === 1 && !((char.codePointAt(0) ?? 0) > 127 && (upper.codePointAt(0) ?? 0) < 128) ? upper : char;
+  }
+  return out;
+}
+
+const canonicalStatic = new Map(STATIC_PATHS.map((path) => [fold(path), path]));
+const canonicalWithId = new Map(WITH_ID.map((path) => [fold(path), path]));
+
+/** The canonical form of a provider path (`/Token/` → `/token`), or undefined for any other path. */
+export function canonicalProviderPath(path: string): string | undefined {
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  const folded = fold(trimmed);
+  const found = canonicalStatic.get(folded);
+  if (found !== undefined) return found;
+  const slash = trimmed.lastIndexOf('/');
+  if (slash <= 0 || slash === trimmed.length - 1) return undefined;
+  const base = canonicalWithId.get(folded.slice(0, slash));
+  return base === undefined ? undefined : `${base}${trimmed.slice(slash)}`;
+}
+
+/**
+ * Fastify's `rewriteUrl`: a request for a provider route in another spelling gets its canonical
+ * path (query kept); everything else, the forward-auth check first of all, passes untouched.
+ */
+export function canonicalProviderUrl(url: string): string {
+  if (url.startsWith('/oauth2/')) return url;
+  const mark = url.indexOf('?');
+  const path = mark === -1 ? url : url.slice(0, mark);
+  const canonical = canonicalProviderPath(path);
+  if (canonical === undefined || canonical === path) return url;
+  return mark === -1 ? canonical : `${canonical}${url.slice(mark)}`;
+}
