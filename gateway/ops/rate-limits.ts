@@ -21,6 +21,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import fp from 'fastify-plugin';
 import { GatewayError } from '../errors.ts';
 import { IN_PROCESS_HEADER, IN_PROCESS_TOKEN } from '../provider/mount-provider.ts';
+import { oauthEndpoint } from '../provider/oauth-endpoint.ts';
 import type { GatewayMetrics } from './gateway-metrics.ts';
 import { connectRedisRateLimit } from './redis-rate-limit-store.ts';
 
@@ -44,21 +45,6 @@ const WINDOW_MS = 60_000;
 export function rateLimitPrefix(issuer: string): string {
   return `gateway:rate-limit:${createHash('sha256').update(issuer).digest('base64url').slice(0, 12)}:`;
 }
-
-/** The limited endpoint a provider path belongs to (`/token`, `/reg`), or undefined. */
-export function providerEndpoint(url: string): '/token' | '/reg' | undefined {
-  for (const endpoint of ['/token', '/reg'] as const) {
-    if (url.startsWith(endpoint)) {
-      const next = url.charCodeAt(endpoint.length);
-      // end of string, '/', '?'
-      if (Number.isNaN(next) || next === 47 || next === 63) return endpoint;
-    }
-  }
-  return undefined;
-}
-
-/** The OAuth endpoints, answered in RFC 6749 error JSON. */
-const OAUTH_ENDPOINTS = new Set(['/token', '/reg']);
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
@@ -99,7 +85,7 @@ export const rateLimits = fp(
         errorResponseBuilder: (_request, context) => {
           const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
           const description = `Too many requests: try again in ${seconds} second${seconds === 1 ? '' : 's'}.`;
-          return OAUTH_ENDPOINTS.has(endpoint)
+          return oauthEndpoint(endpoint) !== undefined
             ? new GatewayError('temporarily_unavailable', 429, description, { oauth: true })
             : new GatewayError('too_many_requests', 429, description);
         },
@@ -116,7 +102,7 @@ export const rateLimits = fp(
 
     /** The provider's catch-all serves every OP endpoint: limit only /token* and /reg*. */
     const providerHook: Hook = async (request, reply) => {
-      const endpoint = providerEndpoint(request.raw.url ?? '/');
+      const endpoint = oauthEndpoint(request.raw.url ?? '/');
       if (endpoint === '/token' && token) return token(request, reply);
       if (endpoint === '/reg' && registration) return registration(request, reply);
     };

@@ -14,7 +14,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { GatewayError } from '../errors.ts';
-import { providerEndpoint } from './rate-limits.ts';
+import { oauthEndpoint } from '../provider/oauth-endpoint.ts';
 
 /** Node's default, stated: 16 KiB of request line and headers. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -52,7 +52,7 @@ async function providerBodyLimit(request: FastifyRequest, _reply: FastifyReply):
   const declared = request.headers['content-length'];
   if (declared === undefined || Number(declared) <= PROVIDER_BODY_LIMIT_BYTES) return;
   const description = `The request body must stay under ${PROVIDER_BODY_LIMIT_BYTES} bytes.`;
-  throw providerEndpoint(request.raw.url ?? '/')
+  throw oauthEndpoint(request.raw.url ?? '/')
     ? new GatewayError('invalid_request', 413, description, { oauth: true })
     : new GatewayError('request_too_large', 413, description);
 }
