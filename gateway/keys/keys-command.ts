@@ -1,7 +1,8 @@
 /**
  * `npx gateway keys list|rotate`: the signing key ring in the shared store, as every gateway
- * instance sees it. A rotation adds a pair that every instance publishes within its next key
- * reload and signs with after `GATEWAY_KEY_ROLL_IN`; it is an audit event.
+ * instance sees it. A rotation adds a pair and announces it on the store's channel, so every
+ * running instance publishes it at once and signs with it after `GATEWAY_KEY_ROLL_IN`; it is an
+ * audit event.
  */
 import { parseArgs } from 'node:util';
 import type { Config } from '../../config/config-type.ts';
@@ -34,9 +35,10 @@ export async function runKeysCommand(args: string[], config: Config, io: CliIo):
       const result = await rotateKeys(store, { rollInMs: config.keyRollIn * 1000, retentionMs: retentionMs(config) });
       const at = new Date(result.activatesAt).toISOString();
       io.stderr(`${JSON.stringify({ audit: 'key.rotated', actor: cliActor(), kids: result.kids, activates_at: at, rotated: result.rotated, at: new Date().toISOString() })}\n`);
-      if (parsed.values.json) io.stdout(`${JSON.stringify({ rotated: result.rotated, kids: result.kids, activates_at: at })}\n`);
+      if (parsed.values.json) io.stdout(`${JSON.stringify({ rotated: result.rotated, kids: result.kids, activates_at: at, announced: result.announced })}\n`);
       else if (result.rotated) io.stdout(`new keys ${result.kids.join(', ')} published now, signing from ${at}\n`);
       else io.stdout(`a rotation is already pending: keys ${result.kids.join(', ')} sign from ${at}\n`);
+      if (result.rotated && !result.announced) io.stderr('gateway: the running gateways could not be told; they load the new keys at their next reload (within 10 s)\n');
       return 0;
     }
     const view = keyView(await loadKeyRing(store), Date.now(), retentionMs(config));
