@@ -203,7 +203,7 @@ describe('npx gateway keys', () => {
     assert.deepEqual(after.filter((k) => k.status === 'next').map((k) => k.kid).sort(), [...rotated.kids].sort());
     const bad = run('spin');
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /unknown keys command/);
+    assert.match(bad.stderr, /unknown command "keys spin"/);
     assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line');
   });
 });
