@@ -63,7 +63,7 @@ export async function runCli(table: CliTable, args: readonly string[], io: CliIo
   const group = own(table, groupName);
   if (!group) return refuse(io, `unknown command "${groupName}" (try: gateway help)`);
   const names = Object.keys(group.commands);
-  const choices = `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
+  const choices = names.length === 1 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
   if (commandName === undefined) return refuse(io, `${groupName} needs a command: ${choices} (try: gateway help ${groupName})`);
   if (commandName.startsWith('-')) return refuse(io, `unknown option "${commandName}": ${groupName} needs a command first: ${choices}`);
   const command = own(group.commands, commandName);
