@@ -14,7 +14,7 @@ import { openStore } from '../adapters/open-store.ts';
 import { syncClientsFile } from './clients/set-up-clients.ts';
 import { createDevIdp, type DevIdp } from './dev-idp/create-dev-idp.ts';
 import { demoClient, demoRoutes } from './demo/demo-routes.ts';
-import { errorHandling } from './errors.ts';
+import { answerError, errorHandling } from './errors.ts';
 import { FORWARD_AUTH_CLIENT_ID, forwardAuthClient } from './forward-auth/forward-auth-client.ts';
 import { forwardAuthRoutes } from './forward-auth/forward-auth-routes.ts';
 import { createForwardAuthSessions } from './forward-auth/forward-auth-sessions.ts';
@@ -49,6 +49,7 @@ import { observeProvider } from './ops/observe-provider.ts';
 import { operations } from './ops/operations.ts';
 import { BODY_LIMIT_BYTES, clientErrorHandler, MAX_HEADER_BYTES, parseQueryString, REQUEST_TIMEOUT_MS } from './ops/request-limits.ts';
 import { addressKey, startRegulation } from './ops/regulation.ts';
+import { setSecurityHeaders } from './ops/security-headers.ts';
 import { createSignInEvents } from './ops/sign-in-events.ts';
 
 export interface GatewayOptions {
@@ -108,6 +109,12 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     http: { maxHeaderSize: MAX_HEADER_BYTES },
     requestTimeout: REQUEST_TIMEOUT_MS,
     clientErrorHandler,
+    // What the router refuses before any route (a path that does not decode), answered like any
+    // other refusal instead of with Fastify's own body; no route, so no route's onSend hooks.
+    frameworkErrors: (error, request, reply) => {
+      setSecurityHeaders(reply, { hsts: config.issuer.startsWith('https://') });
+      answerError(error, request, reply);
+    },
     routerOptions: { querystringParser: parseQueryString },
   });
   if (ownStore) app.addHook('onClose', async () => store.close());

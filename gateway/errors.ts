@@ -10,6 +10,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { StoreUnavailableError } from '../adapters/store-errors.ts';
 import { LockTimeoutError } from '../adapters/with-lock.ts';
+import { oauthEndpoint } from './provider/oauth-endpoint.ts';
 import { messagesFor } from './pages/i18n.ts';
 import { renderMessagePage } from './pages/message-page.ts';
 
@@ -71,6 +72,13 @@ const RETRY_AFTER_SECONDS = 5;
 
 function toGatewayError(error: FastifyError | Error, request: FastifyRequest): GatewayError {
   if (error instanceof GatewayError) return error;
+  // A path whose percent-encoding does not decode (RFC 3986 §2.1; not UTF-8 per RFC 3629: `%ff`,
+  // the overlong `%c0%af`, a lone `%`, `%zz`): the router refuses it for every route alike, the
+  // provider's catch-all included, before any route is found. Fastify's own message echoes the path.
+  if ((error as FastifyError).code === 'FST_ERR_BAD_URL') {
+    const oauth = oauthEndpoint(request.raw.url ?? '/') !== undefined;
+    return new GatewayError('invalid_request', 400, 'The request path is not validly percent-encoded UTF-8.', { oauth });
+  }
   // The store is down or stalled (or a lock's holder is taking too long): a temporary condition (RFC 6749 §4.1.2.1 temporarily_unavailable),
   // not a bug; the sign-in pages say so, in the reader's language, and the retry will work.
   if (error instanceof StoreUnavailableError || error instanceof LockTimeoutError) {
@@ -85,18 +93,24 @@ function toGatewayError(error: FastifyError | Error, request: FastifyRequest): G
   return new GatewayError('server_error', 500, 'The gateway could not complete this request.');
 }
 
+/**
+ * The error handler of every route, and Fastify's `frameworkErrors` (see build-gateway.ts): what
+ * its router refuses before any route is found, which the error handler would never see.
+ */
+export function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const gatewayError = toGatewayError(error, request);
+  if (error instanceof StoreUnavailableError || error instanceof LockTimeoutError) {
+    request.log.warn({ detail: error instanceof StoreUnavailableError ? error.error_detail : error.message }, 'store unavailable');
+    reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  } else if (gatewayError.status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: gatewayError.code }, 'request refused');
+  return sendError(request, reply, gatewayError);
+}
+
 /** Installs the error and not-found handlers for the gateway's own routes. */
 export const errorHandling = fp(
   async function errorHandling(app: FastifyInstance) {
-    app.setErrorHandler((error: FastifyError, request, reply) => {
-      const gatewayError = toGatewayError(error, request);
-      if (error instanceof StoreUnavailableError || error instanceof LockTimeoutError) {
-        request.log.warn({ detail: error instanceof StoreUnavailableError ? error.error_detail : error.message }, 'store unavailable');
-        reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-      } else if (gatewayError.status >= 500) request.log.error({ err: error }, 'request failed');
-      else request.log.info({ code: gatewayError.code }, 'request refused');
-      return sendError(request, reply, gatewayError);
-    });
+    app.setErrorHandler(answerError);
     app.setNotFoundHandler((request, reply) =>
       sendError(request, reply, new GatewayError('not_found', 404, 'There is nothing at this address.')),
     );

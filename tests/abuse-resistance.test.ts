@@ -209,6 +209,45 @@ describe('security headers and CSRF', () => {
     const back = await signInAtFakeGoogle(page.url, (url, init) => browser.fetch(url, init), { email: 'dev-csrf@example.com' });
     assert.match(back, /code=/);
   });
+
+  it('refuses a development IdP cancel from another site, without the token, or by a plain GET', async () => {
+    /** A browser at the development IdP's sign-in page, with the cancel form's action and token. */
+    const atDevIdp = async () => {
+      const browser = createBrowser();
+      const toGoogle = await browser.follow((await startAuthorization(app)).url, (url) => url.href.startsWith(gw.google.issuer));
+      const { response: page } = await browser.follow(toGoogle.location ?? '');
+      const html = await page.text();
+      const forms = [...html.matchAll(/<form\b[^>]*\baction="([^"]*)"[^>]*>\s*<input type="hidden" name="csrf" value="([^"]+)">/g)];
+      const cancel = forms.find((form) => form[1]?.endsWith('/abort'));
+      assert.ok(cancel, 'the cancel form carries the token');
+      return { browser, page, abort: new URL(cancel[1] ?? '', page.url).href, csrf: cancel[2] ?? '' };
+    };
+    const refused = async (response: Response, status: number, what: string) => {
+      assert.equal(response.status, status, what);
+      assert.equal(response.headers.get('location'), null, what);
+      await response.body?.cancel();
+    };
+
+    const idp = await atDevIdp();
+    // A link or an <img> on another site: no form post, no token.
+    await refused(await idp.browser.fetch(idp.abort, { headers: { 'sec-fetch-site': 'cross-site', accept: 'text/html' } }), 405, 'a cross-site GET');
+    await refused(await idp.browser.fetch(idp.abort, { headers: { accept: 'text/html' } }), 405, 'a GET');
+    await refused(await post(idp.browser, idp.abort, {}), 403, 'a post without the token');
+    await refused(await post(idp.browser, idp.abort, { csrf: idp.csrf }, { 'sec-fetch-site': 'cross-site' }), 403, 'a cross-site post with the token');
+    await refused(await post(idp.browser, idp.abort, { csrf: idp.csrf }, { 'sec-fetch-site': 'same-site' }), 403, 'a post from a sibling subdomain');
+    // None of them ended the sign-in: the person still signs in from the same page.
+    const back = await signInAtFakeGoogle(idp.page.url, (url, init) => idp.browser.fetch(url, init), { email: 'dev-cancel@example.com' });
+    assert.match(back, /code=/);
+
+    // The person's own click on "cancel": the token, from the same origin; the client hears access_denied.
+    const own = await atDevIdp();
+    const cancelled = await post(own.browser, own.abort, { csrf: own.csrf }, { 'sec-fetch-site': 'same-origin' });
+    assert.equal(cancelled.status, 303);
+    await cancelled.body?.cancel();
+    const redirectUri = String(app.metadata.redirect_uris[0]);
+    const toApp = await own.browser.follow(new URL(cancelled.headers.get('location') ?? '', own.abort), (url) => url.href.startsWith(redirectUri));
+    assert.equal(toApp.location?.searchParams.get('error'), 'access_denied', `${toApp.response.status} ${toApp.url.href}`);
+  });
 });
 
 describe('failure-based limits, with the shipped defaults', () => {

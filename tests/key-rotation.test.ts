@@ -1,11 +1,12 @@
 /**
  * Signing key rotation across two instances on one store: a rotation publishes the next keys
  * before they sign, concurrent rotations add one pair, and tokens signed before a rotation keep
- * verifying after it, on every instance.
+ * verifying after it, on every instance. `npx gateway keys rotate` reaches running instances on a
+ * shared Redis at once (the store's channel), not at their next poll.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { createMemoryStore } from '../adapters/memory-store.ts';
 import { buildGateway } from '../gateway/build-gateway.ts';
 import { rotateKeys } from '../gateway/keys/signing-keys.ts';
 import { createBrowser } from './helpers/browser.ts';
+import { startRedisServer, type RedisServer } from './helpers/redis-server.ts';
 import { confidentialClient, discoverApp, signIn } from './helpers/relying-party.ts';
 import { freePort, startGateway, type StartedGateway } from './helpers/start-gateway.ts';
 
@@ -105,6 +107,85 @@ describe('signing key rotation on two instances', () => {
   });
 });
 
+describe('npx gateway keys rotate with GATEWAY_KEY_ROLL_IN=0, two gateways on one Redis', () => {
+  const meta = confidentialClient('pushed-rotation-app');
+  let redis: RedisServer;
+  let a: StartedGateway;
+  let b: StartedGateway;
+  // A poll far longer than the test: only the announcement can bring the new keys in time.
+  const keyRefreshMs = 120_000;
+  const env = () => ({ GATEWAY_STORE: redis.url, GATEWAY_KEY_ROLL_IN: '0', GATEWAY_REFRESH_GRACE: '0' });
+
+  before(async () => {
+    // A Redis of its own: the CLI and the gateways use the store's default key prefix.
+    redis = await startRedisServer();
+    a = await startGateway({ env: env(), clients: [meta], keyRefreshMs });
+    // Behind one load balancer: the same issuer, so a refresh token works at either.
+    b = await startGateway({ env: env(), clients: [meta], keyRefreshMs, issuer: a.issuer, fakeGoogle: a.google });
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+    await redis?.close();
+  });
+
+  const cli = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, ['bin/gateway.ts', ...args], { env: { PATH: process.env['PATH'] ?? '', ...env() }, timeout: 30_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+    });
+  });
+  const kidsAt = async (url: string) => ((await (await fetch(`${url}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+
+  it('every instance publishes the new keys and signs with them within moments of the command', async (t) => {
+    const tokens = await signIn(createBrowser(), await discoverApp(a.issuer, meta), a.google.issuer, { email: 'pushed@example.com' });
+    let refreshToken = tokens.refresh_token ?? '';
+    /** The kids of the next access and ID token an instance signs (a refresh there). */
+    const signedAt = async (url: string) => {
+      const response = await fetch(`${url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+      });
+      assert.equal(response.status, 200);
+      const body = (await response.json()) as { access_token: string; id_token: string; refresh_token: string };
+      refreshToken = body.refresh_token;
+      return [decodeProtectedHeader(body.access_token).kid, decodeProtectedHeader(body.id_token).kid].map(String);
+    };
+    const oldKids = await kidsAt(a.url);
+    assert.deepEqual(await kidsAt(b.url), oldKids);
+
+    const result = await cli('keys', 'rotate', '--json');
+    const done = Date.now();
+    assert.equal(result.code, 0, result.stderr);
+    const rotated = JSON.parse(result.stdout) as { rotated: boolean; kids: string[]; announced: boolean };
+    assert.equal(rotated.rotated, true);
+    assert.equal(rotated.announced, true, 'told every instance on the store\'s channel');
+    const newKids = rotated.kids;
+
+    // Each instance: the new keys in its JWKS, and the next tokens it signs carry them.
+    const reached = async (gw: StartedGateway) => {
+      for (;;) {
+        const published = await kidsAt(gw.url);
+        if (newKids.every((kid) => published.includes(kid))) {
+          const signed = await signedAt(gw.url);
+          if (signed.every((kid) => newKids.includes(kid))) return Date.now() - done;
+        }
+        if (Date.now() - done > 5_000) assert.fail(`${gw.url} still on the old keys 5 s after the command`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    const elapsed = [await reached(a), await reached(b)];
+    t.diagnostic(`new keys published and signing ${elapsed.join(' ms and ')} ms after the command exited`);
+    // Generous against the 1 s asked, and far below the poll (120 s here, 10 s by default).
+    for (const ms of elapsed) assert.ok(ms < 3_000, `${ms} ms`);
+
+    // Discovery points apps at a JWKS that has the new keys (and still the old ones, for tokens signed before).
+    const discovery = (await (await fetch(`${a.url}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+    const published = ((await (await fetch(discovery.jwks_uri)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+    for (const kid of [...newKids, ...oldKids]) assert.ok(published.includes(kid), kid);
+  });
+});
+
 describe('npx gateway keys', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-keys-'));
   const env = { ...process.env, GATEWAY_STORE: `sqlite://${join(dir, 'g.sqlite')}`, GATEWAY_KEY_ROLL_IN: '600' };
@@ -122,7 +203,7 @@ describe('npx gateway keys', () => {
     assert.deepEqual(after.filter((k) => k.status === 'next').map((k) => k.kid).sort(), [...rotated.kids].sort());
     const bad = run('spin');
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /unknown keys command/);
+    assert.match(bad.stderr, /unknown command "keys spin"/);
     assert.equal(bad.stderr.trim().split('\n').length, 1, 'one line');
   });
 });

@@ -1,28 +1,20 @@
 /**
- * `npx gateway users sign-out <sub>`: ends every session of one user (see sign-out-account.ts),
+ * `npx gateway users sign-out SUB`: ends every session of one user (see sign-out-account.ts),
  * on the store the running gateways share. An audit event goes to stderr as a JSON line.
  */
-import { parseArgs } from 'node:util';
 import type { Config } from '../../config/config-type.ts';
+import { parseCommandArgs } from '../cli/parse-command-args.ts';
 import { cliActor, withCliStore, type CliIo } from '../cli/with-cli-store.ts';
 import { findAccountBySub } from './account-store.ts';
 import { signOutAccount } from './sign-out-account.ts';
 
-export const usersUsage = `  users sign-out <sub> [--json]   end every session of one user: apps cannot refresh, forward-auth cookies are refused`;
-
-export async function runUsersCommand(args: string[], config: Config, io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
-  } catch (error) {
-    io.stderr(`gateway: ${(error as Error).message}\n`);
-    return 2;
-  }
-  const [command, sub, ...extra] = parsed.positionals;
-  if (command !== 'sign-out' || !sub || extra.length > 0) {
-    io.stderr('gateway: usage: gateway users sign-out <sub>\n');
-    return 2;
-  }
+/**
+ * Runs `users sign-out SUB` (its usage: users-cli.ts) and returns the exit code; bad input throws
+ * a UsageError before the store is opened.
+ */
+export async function runUsersSignOut(args: string[], config: Config, io: CliIo): Promise<number> {
+  const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, ['SUB']);
+  const sub = parsed.positionals[0] ?? '';
   return withCliStore(config, io, async (store) => {
     if (!(await findAccountBySub(store, sub))) {
       io.stderr(`gateway: no account with sub ${JSON.stringify(sub)}\n`);

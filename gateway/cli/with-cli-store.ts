@@ -1,7 +1,8 @@
 /**
- * What every store-backed CLI command shares: the same store as the running gateways (from the
- * same settings), refused when it is `memory://` (it lives inside one gateway process), always
- * closed, and any failure reported as one line with exit code 1.
+ * What every store-backed CLI command shares: the same settings as the running gateways (the
+ * environment and GATEWAY_CONFIG), hence the same store, refused when it is `memory://` (it lives
+ * inside one gateway process), always closed, and any failure reported as one line with exit
+ * code 1.
  */
 import { userInfo } from 'node:os';
 import { openStore } from '../../adapters/open-store.ts';
@@ -20,6 +21,18 @@ export function cliActor(): { via: 'cli'; user?: string } {
   } catch {
     return { via: 'cli' };
   }
+}
+
+/** Runs `run` with the gateway's settings; invalid settings are one line and exit code 1. */
+export async function withSettings(io: CliIo, run: (config: Config) => Promise<number>): Promise<number> {
+  // Loaded here, not at the top: `--help` of every command loads this file, and needs no settings.
+  const { loadConfig } = await import('../../config/load-config.ts');
+  const loaded = loadConfig();
+  if (!loaded.ok) {
+    io.stderr(`gateway: invalid settings (see: npx gateway config check): ${loaded.problems.join('; ')}\n`);
+    return 1;
+  }
+  return run(loaded.config);
 }
 
 export async function withCliStore(config: Config, io: CliIo, run: (store: Store) => Promise<number>): Promise<number> {

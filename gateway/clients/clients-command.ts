@@ -9,28 +9,21 @@
  * as JSON lines (pino's format), at GATEWAY_LOG_LEVEL.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config, LogLevel } from '../../config/config-type.ts';
 import type { AuditLogger, ClientActor } from './audit-client-event.ts';
 import { ClientRegistryError, type ClientView } from './client-registry.ts';
 import { openClientRegistry } from './open-client-registry.ts';
-import { cliActor } from '../cli/with-cli-store.ts';
+import { parseCommandArgs, UsageError } from '../cli/parse-command-args.ts';
+import { cliActor, type CliIo } from '../cli/with-cli-store.ts';
 
-
-/** Where the command writes; tests and bin/gateway.ts pass the process's streams. */
-export interface CommandIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
-
-/** Bad input: one line, exit code 2. */
-class UsageError extends Error {}
+/** The subcommands (their usage: clients-cli.ts). */
+export type ClientsSubcommand = 'add' | 'list' | 'show' | 'remove' | 'rotate-secret';
 
 const LEVELS: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
 /** Audit events as pino would write them: one JSON line each, on stderr. */
-function auditLogger(level: LogLevel, io: CommandIo): AuditLogger {
+function auditLogger(level: LogLevel, io: CliIo): AuditLogger {
   return {
     info(obj, msg) {
       if (LEVELS[level] > LEVELS.info) return;
@@ -55,20 +48,6 @@ const addOptions = {
   json: { type: 'boolean' },
 } as const;
 
-/** `parseArgs`, strict, with its errors turned into one usage line and the positionals counted. */
-function parse<T extends ParseArgsOptionsConfig>(args: string[], options: T, positionals: number) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options, strict: true as const, allowPositionals: true as const });
-  } catch (error) {
-    throw new UsageError((error as Error).message.split('. ')[0] ?? 'bad arguments');
-  }
-  if (parsed.positionals.length !== positionals) {
-    throw new UsageError(positionals === 1 ? 'expected one CLIENT_ID' : `unexpected argument "${parsed.positionals[0]}"`);
-  }
-  return parsed;
-}
-
 function readMetadataOption(value: string | undefined): Partial<ClientMetadata> {
   if (value === undefined) return {};
   let text = value;
@@ -89,7 +68,7 @@ function readMetadataOption(value: string | undefined): Partial<ClientMetadata> 
   return data as Partial<ClientMetadata>;
 }
 
-function addInput(values: ReturnType<typeof parse<typeof addOptions>>['values']): Partial<ClientMetadata> {
+function addInput(values: ReturnType<typeof parseCommandArgs<typeof addOptions>>['values']): Partial<ClientMetadata> {
   const metadata: Partial<ClientMetadata> = { ...readMetadataOption(values.metadata) };
   if ('client_secret' in metadata) throw new UsageError('--metadata must not carry client_secret: the gateway generates it');
   if (values.public && values['auth-method'] !== undefined && values['auth-method'] !== 'none') {
@@ -146,13 +125,12 @@ function listText(views: ClientView[]): string {
 }
 
 /**
- * Runs `clients <subcommand> ...args` and returns the exit code. `loadedConfig` is the gateway's
- * own configuration (same loader, same environment), so the CLI opens the store the gateways use.
+ * Runs `clients <subcommand> ...args` and returns the exit code. `config` is the gateway's own
+ * configuration (same loader, same environment), so the CLI opens the store the gateways use.
  */
-export async function runClientsCommand(args: string[], config: Config, io: CommandIo): Promise<number> {
-  const [subcommand = '', ...rest] = args;
+export async function runClientsCommand(subcommand: ClientsSubcommand, args: string[], config: Config, io: CliIo): Promise<number> {
   try {
-    const run = await prepare(subcommand, rest);
+    const run = prepare(subcommand, args);
     if (config.store.startsWith('memory:')) {
       throw new UsageError('GATEWAY_STORE=memory:// lives inside one process, so the CLI cannot reach a gateway\'s clients; use the sqlite:// or redis:// store the gateways use');
     }
@@ -185,14 +163,14 @@ export async function runClientsCommand(args: string[], config: Config, io: Comm
   }
 }
 
-type Runner = (registry: Awaited<ReturnType<typeof openClientRegistry>>['registry'], io: CommandIo) => Promise<void>;
+type Runner = (registry: Awaited<ReturnType<typeof openClientRegistry>>['registry'], io: CliIo) => Promise<void>;
 
 /** Parses the arguments first, so bad input is refused before the store is opened. */
-async function prepare(subcommand: string, args: string[]): Promise<Runner> {
+function prepare(subcommand: ClientsSubcommand, args: string[]): Runner {
   const actor: ClientActor = cliActor();
   switch (subcommand) {
     case 'add': {
-      const { values } = parse(args, addOptions, 0);
+      const { values } = parseCommandArgs(args, addOptions);
       const input = addInput(values);
       return async (registry, io) => {
         const added = await registry.add(input, actor);
@@ -211,14 +189,14 @@ async function prepare(subcommand: string, args: string[]): Promise<Runner> {
       };
     }
     case 'list': {
-      const { values } = parse(args, { json: { type: 'boolean' } }, 0);
+      const { values } = parseCommandArgs(args, { json: { type: 'boolean' } });
       return async (registry, io) => {
         const views = await registry.list();
         io.stdout(values.json ? `${JSON.stringify(views.map(viewJson), null, 2)}\n` : listText(views));
       };
     }
     case 'show': {
-      const { values, positionals } = parse(args, { json: { type: 'boolean' } }, 1);
+      const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, ['CLIENT_ID']);
       const id = positionals[0] ?? '';
       return async (registry, io) => {
         const view = await registry.show(id);
@@ -227,7 +205,7 @@ async function prepare(subcommand: string, args: string[]): Promise<Runner> {
       };
     }
     case 'remove': {
-      const { values, positionals } = parse(args, { json: { type: 'boolean' } }, 1);
+      const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, ['CLIENT_ID']);
       const id = positionals[0] ?? '';
       return async (registry, io) => {
         await registry.remove(id, actor);
@@ -235,7 +213,7 @@ async function prepare(subcommand: string, args: string[]): Promise<Runner> {
       };
     }
     case 'rotate-secret': {
-      const { values, positionals } = parse(args, { json: { type: 'boolean' } }, 1);
+      const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, ['CLIENT_ID']);
       const id = positionals[0] ?? '';
       return async (registry, io) => {
         const rotated = await registry.rotateSecret(id, actor);
@@ -252,7 +230,5 @@ async function prepare(subcommand: string, args: string[]): Promise<Runner> {
         ].join('\n') + '\n');
       };
     }
-    default:
-      throw new UsageError(subcommand ? `unknown command "clients ${subcommand}" (try: gateway help)` : 'clients needs a command: add, list, show, remove or rotate-secret');
   }
 }

@@ -312,7 +312,9 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
       }
       const csrfToken = csrf.token('dev-idp', uid);
 
-      if (action === 'abort' && (ctx.method === 'POST' || ctx.method === 'GET')) {
+      // Cancelling ends the client's sign-in with access_denied, so it is a form post with the
+      // token like the others: a GET would let any page (a link, an <img>) cancel it cross-site.
+      if (action === 'abort' && ctx.method === 'POST') {
         await finish(ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
       } else if (ctx.method === 'GET' && action === undefined && isConsent && autoConsent) {
         await finish(ctx, { consent: { grantId: await grantFor(details, details.session?.accountId ?? '') } });

@@ -1,42 +1,34 @@
 /**
  * `npx gateway keys list|rotate`: the signing key ring in the shared store, as every gateway
- * instance sees it. A rotation adds a pair that every instance publishes within its next key
- * reload and signs with after `GATEWAY_KEY_ROLL_IN`; it is an audit event.
+ * instance sees it. A rotation adds a pair and announces it on the store's channel, so every
+ * running instance publishes it at once and signs with it after `GATEWAY_KEY_ROLL_IN`; it is an
+ * audit event.
  */
-import { parseArgs } from 'node:util';
 import type { Config } from '../../config/config-type.ts';
+import { parseCommandArgs } from '../cli/parse-command-args.ts';
 import { cliActor, withCliStore, type CliIo } from '../cli/with-cli-store.ts';
 import { keyView, loadKeyRing, rotateKeys } from './signing-keys.ts';
-
-export const keysUsage = `  keys list [--json]      the signing keys: current, next (published, not yet signing), retired
-  keys rotate [--json]    add a new key pair, signing after GATEWAY_KEY_ROLL_IN seconds`;
 
 /** The longest lifetime of a token a key signed (see build-gateway.ts). */
 function retentionMs(config: Config): number {
   return (Math.max(config.ttl.accessToken, 3600) + 60) * 1000;
 }
 
-export async function runKeysCommand(args: string[], config: Config, io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
-  } catch (error) {
-    io.stderr(`gateway: ${(error as Error).message}\n`);
-    return 2;
-  }
-  const [command, ...extra] = parsed.positionals;
-  if ((command !== 'list' && command !== 'rotate') || extra.length > 0) {
-    io.stderr(`gateway: unknown keys command "${parsed.positionals.join(' ')}" (try: gateway keys list | gateway keys rotate)\n`);
-    return 2;
-  }
+/**
+ * Runs `keys list|rotate ...args` (their usage: keys-cli.ts) and returns the exit code; bad input
+ * throws a UsageError before the store is opened.
+ */
+export async function runKeysCommand(command: 'list' | 'rotate', args: string[], config: Config, io: CliIo): Promise<number> {
+  const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } });
   return withCliStore(config, io, async (store) => {
     if (command === 'rotate') {
       const result = await rotateKeys(store, { rollInMs: config.keyRollIn * 1000, retentionMs: retentionMs(config) });
       const at = new Date(result.activatesAt).toISOString();
       io.stderr(`${JSON.stringify({ audit: 'key.rotated', actor: cliActor(), kids: result.kids, activates_at: at, rotated: result.rotated, at: new Date().toISOString() })}\n`);
-      if (parsed.values.json) io.stdout(`${JSON.stringify({ rotated: result.rotated, kids: result.kids, activates_at: at })}\n`);
+      if (parsed.values.json) io.stdout(`${JSON.stringify({ rotated: result.rotated, kids: result.kids, activates_at: at, announced: result.announced })}\n`);
       else if (result.rotated) io.stdout(`new keys ${result.kids.join(', ')} published now, signing from ${at}\n`);
       else io.stdout(`a rotation is already pending: keys ${result.kids.join(', ')} sign from ${at}\n`);
+      if (result.rotated && !result.announced) io.stderr('gateway: the running gateways could not be told; they load the new keys at their next reload (within 10 s)\n');
       return 0;
     }
     const view = keyView(await loadKeyRing(store), Date.now(), retentionMs(config));

@@ -1,13 +1,16 @@
 /**
- * The key ring as this instance sees it, kept current: reloaded from the store every
- * `refreshMs` and exactly when a pending key activates or a retired one expires, so every instance
- * switches within a second or so of the others. A change of what signs or what is published calls
- * `onChange` (the gateway rebuilds its OpenID Provider). With `rotationIntervalMs`, the instance
- * that notices first rotates the keys (one pair only, see rotateKeys).
+ * The key ring as this instance sees it, kept current: reloaded from the store at once when a
+ * rotation is announced on the store's channel (by `npx gateway keys rotate` or another instance,
+ * see rotateKeys), exactly when a pending key activates or a retired one expires, and every
+ * `refreshMs` as the backstop for a missed announcement (an instance disconnected at that moment,
+ * or a store whose channel reaches only its own process, such as SQLite). So every instance
+ * publishes a new key, and with no roll-in signs with it, within moments of the rotation. A change
+ * of what signs or what is published calls `onChange` (the gateway rebuilds its OpenID Provider).
+ * With `rotationIntervalMs`, the instance that notices first rotates the keys (one pair only).
  */
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { Store } from '../../adapters/store.ts';
-import { keyView, loadKeyRing, publicJwk, rotateKeys, type KeyView, type PrivateJwk } from './signing-keys.ts';
+import { KEYS_CHANGED_CHANNEL, keyView, loadKeyRing, publicJwk, rotateKeys, type KeyView, type PrivateJwk } from './signing-keys.ts';
 import { audit } from '../ops/audit.ts';
 
 export interface LiveKeysOptions {
@@ -31,7 +34,8 @@ export interface LiveKeys {
   accessTokenKey(): PrivateJwk;
   /** Re-reads the ring now (after a rotation by this process, or in tests). */
   refresh(): Promise<void>;
-  stop(): void;
+  /** Stops the reloads and the listening. */
+  stop(): Promise<void>;
 }
 
 export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys> {
@@ -66,17 +70,41 @@ export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys>
     apply(keyView(await loadKeyRing(options.store), Date.now(), options.retentionMs));
   };
 
+  // One reload at a time: an announcement heard during a reload runs one more after it.
+  let reloading = false;
+  let reloadAgain = false;
+  const reload = () => {
+    if (stopped) return;
+    if (reloading) {
+      reloadAgain = true;
+      return;
+    }
+    reloading = true;
+    clearTimeout(timer);
+    refresh()
+      .catch((error: unknown) => options.log.warn({ err: (error as Error).message }, 'could not reload the signing keys; keeping the current ones'))
+      .finally(() => {
+        reloading = false;
+        if (reloadAgain) {
+          reloadAgain = false;
+          reload();
+        } else schedule();
+      });
+  };
   const schedule = () => {
     if (stopped) return;
     const untilChange = view.nextChangeAt === undefined ? Infinity : Math.max(0, view.nextChangeAt - Date.now()) + 5;
-    timer = setTimeout(() => {
-      refresh()
-        .catch((error: unknown) => options.log.warn({ err: (error as Error).message }, 'could not reload the signing keys; keeping the current ones'))
-        .finally(schedule);
-    }, Math.min(options.refreshMs, untilChange));
+    timer = setTimeout(reload, Math.min(options.refreshMs, untilChange));
     timer.unref();
   };
   schedule();
+  let unsubscribe: (() => Promise<void>) | undefined;
+  try {
+    // The message only says "reload": what signs is always read from the store.
+    unsubscribe = await options.store.subscribe(KEYS_CHANGED_CHANNEL, reload);
+  } catch (error) {
+    options.log.warn({ err: (error as Error).message }, 'cannot listen for key rotations; the signing keys are reloaded on the poll only');
+  }
 
   return {
     view: () => view,
@@ -88,9 +116,10 @@ export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys>
       return key;
     },
     refresh,
-    stop() {
+    async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
+      await unsubscribe?.().catch(() => undefined);
     },
   };
 }

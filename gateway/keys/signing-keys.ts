@@ -10,13 +10,17 @@
  *
  * Which key signs is derived from the clock, not stored, so every instance agrees without
  * coordination; the only writes are the first start and a rotation, both under `setIfAbsent` or a
- * lock, so two instances rotating at once still add one pair.
+ * lock, so two instances rotating at once still add one pair. A rotation is announced on the
+ * store's channel, so every instance reloads the ring at once (live-keys.ts) instead of at its
+ * next poll.
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
 
 const RING_KEY = 'keys:signing';
+/** Where a rotation is announced to every instance sharing the store (Redis PUBLISH on Redis). */
+export const KEYS_CHANGED_CHANNEL = 'keys:changed';
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256'] as const;
 type Algorithm = (typeof SIGNING_ALGORITHMS)[number];
 
@@ -106,12 +110,26 @@ export function keyView(keys: readonly RingKey[], now: number, retentionMs: numb
   return { signing, published, statuses, nextChangeAt, fingerprint };
 }
 
+export interface RotationResult {
+  /** False when a rotation was already pending: nothing was added. */
+  rotated: boolean;
+  activatesAt: number;
+  kids: string[];
+  /**
+   * Whether the rotation went out on the store's channel (on Redis, to every instance; SQLite's
+   * and memory's channels reach only their own process). Instances that did not hear it reload
+   * the ring at their next poll instead.
+   */
+  announced: boolean;
+}
+
 /**
  * Adds a new key pair that signs from `now + rollInMs` on, unless one is already pending (so two
- * instances rotating at once add one pair), and drops keys whose retention has passed.
+ * instances rotating at once add one pair), drops keys whose retention has passed, and announces
+ * the new ring to every instance.
  */
-export async function rotateKeys(store: Store, options: { rollInMs: number; retentionMs: number; now?: number }): Promise<{ rotated: boolean; activatesAt: number; kids: string[] }> {
-  return withLock(store, 'lock:keys:rotate', async () => {
+export async function rotateKeys(store: Store, options: { rollInMs: number; retentionMs: number; now?: number }): Promise<RotationResult> {
+  const result = await withLock(store, 'lock:keys:rotate', async () => {
     const now = options.now ?? Date.now();
     const keys = await loadKeyRing(store);
     const pending = keys.filter((k) => k.activatesAt > now);
@@ -124,6 +142,10 @@ export async function rotateKeys(store: Store, options: { rollInMs: number; rete
     await store.set(RING_KEY, { keys: [...kept, ...added] } satisfies KeyRing);
     return { rotated: true, activatesAt, kids: added.map((k) => k.kid) };
   });
+  if (!result.rotated) return { ...result, announced: false };
+  // Best effort, after the write: the ring is what counts, the message only saves the wait.
+  const announced = await store.publish(KEYS_CHANGED_CHANNEL, result.kids.join(' ')).then(() => true, () => false);
+  return { ...result, announced };
 }
 
 /** The public half of a private JWK (what the JWKS publishes). */

@@ -14,7 +14,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { GatewayError } from '../errors.ts';
-import { PROVIDER_ROUTES } from '../provider/provider-routes.ts';
+import { oauthEndpoint } from '../provider/oauth-endpoint.ts';
 import { PROVIDER_BODY_LIMIT_BYTES } from '../provider/read-form-body.ts';
 
 /** Node's default, stated: 16 KiB of request line and headers. */
@@ -51,9 +51,7 @@ async function providerBodyLimit(request: FastifyRequest, _reply: FastifyReply):
   const declared = request.headers['content-length'];
   if (declared === undefined || Number(declared) <= PROVIDER_BODY_LIMIT_BYTES) return;
   const description = `The request body must stay under ${PROVIDER_BODY_LIMIT_BYTES} bytes.`;
-  const url = request.raw.url ?? '/';
-  // OAuth endpoints (token, introspection, revocation, registration) answer RFC 6749 error JSON.
-  throw url.startsWith(PROVIDER_ROUTES.token) || url.startsWith(PROVIDER_ROUTES.registration)
+  throw oauthEndpoint(request.raw.url ?? '/')
     ? new GatewayError('invalid_request', 413, description, { oauth: true })
     : new GatewayError('request_too_large', 413, description);
 }

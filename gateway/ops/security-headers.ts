@@ -30,16 +30,25 @@ export const PAGE_CSP = "default-src 'none'; script-src 'none'; style-src 'self'
 export const HSTS = 'max-age=31536000';
 
 /**
+ * Sets the headers on one answer (`hsts` when the issuer is https). Routes get it as an `onSend`
+ * hook (below); an answer written before any route is found (Fastify's `frameworkErrors`) calls it
+ * directly.
+ */
+export function setSecurityHeaders(reply: FastifyReply, options: { hsts: boolean }): void {
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'no-referrer');
+  reply.header('x-frame-options', 'DENY');
+  if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP);
+  if (options.hsts) reply.header('strict-transport-security', HSTS);
+}
+
+/**
  * An `onRoute` hook giving every route but the `hotPath` ones an `onSend` hook that sets the
  * headers; `hsts` when the issuer is https.
  */
 export function securityHeadersOnRoute(options: { hsts: boolean }): (routeOptions: RouteOptions) => void {
   function setHeaders(_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-frame-options', 'DENY');
-    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', PAGE_CSP);
-    if (options.hsts) reply.header('strict-transport-security', HSTS);
+    setSecurityHeaders(reply, options);
     done(null, payload);
   }
   return (routeOptions) => {
