@@ -44,7 +44,7 @@ export interface Config {
   cookieDomains: readonly string[];
   /** Hosts `rd` may point at (`.example.com` matches subdomains); defaults to the cookie domains. */
   redirectDomains: readonly string[];
-  /** Private or loopback hosts the gateway may call anyway (outside SSRF protection). */
+  /** Private or loopback services (`host:port`) the gateway may call anyway (outside SSRF protection). */
   outboundPrivateHosts: readonly string[];
   /** Path prefixes answered with a JSON 401 instead of a sign-in page. */
   apiPaths: readonly string[];
