@@ -3,6 +3,7 @@ import type { Config } from './config-type.ts';
 import { optionalSetting, setting, settingsRegistry, type SettingMeta } from './setting.ts';
 import { checkProduction, MIN_SECRET_BITS } from './check-production.ts';
 import { parseOutboundHosts } from './outbound-host.ts';
+import { DEFAULT_RESERVED_USERNAMES, parseUsernames } from './reserved-usernames.ts';
 import { parseGatewayIssuer, parseStoreUrl, parseUpstreamIssuer } from './url-parsers.ts';
 import { parseGroups, parseHostRules } from './forward-auth-parsers.ts';
 import {
@@ -136,6 +137,10 @@ export const settingsShape = {
     { description: 'comma-separated IP addresses or CIDR ranges whose `X-Forwarded-*` headers are believed. With `NODE_ENV=production` no range may be wider than /8 (IPv4, and IPv4-mapped IPv6) or /7 (IPv6)', default: '127.0.0.1,::1' },
     parseAddressRanges,
   ),
+  GATEWAY_RESERVED_USERNAMES: setting(
+    { description: 'user names never handed out as they are (`preferred_username`): a user whose e-mail or name would give one gets it with a suffix (`admin-3f9a2c`). Comma-separated, compared lower-cased; setting it replaces this list, so repeat the defaults you want to keep', default: DEFAULT_RESERVED_USERNAMES.join(',') },
+    parseUsernames,
+  ),
   GATEWAY_LOG_LEVEL: setting(
     { description: 'log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`', default: 'info' },
     parseLogLevel,
@@ -201,6 +206,7 @@ function toConfig(s: Settings): Config {
     cookieDomains,
     redirectDomains: s.GATEWAY_REDIRECT_DOMAINS ?? cookieDomains,
     outboundPrivateHosts: s.GATEWAY_OUTBOUND_PRIVATE_HOSTS ?? [],
+    reservedUsernames: s.GATEWAY_RESERVED_USERNAMES,
     apiPaths: s.GATEWAY_API_PATHS ?? [],
     hostRules: s.GATEWAY_HOST_RULES ?? [],
     groups: s.GATEWAY_GROUPS ?? {},

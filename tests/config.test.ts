@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Config } from '../config/config-type.ts';
 import { loadConfig, type LoadResult } from '../config/load-config.ts';
+import { DEFAULT_RESERVED_USERNAMES } from '../config/reserved-usernames.ts';
 import { settingsShape } from '../config/schema.ts';
 import { formatConfigCheck, renderSettingsReference } from '../config/settings-reference.ts';
 
@@ -68,6 +69,7 @@ describe('defaults', () => {
       cookieDomains: [],
       redirectDomains: [],
       outboundPrivateHosts: [],
+      reservedUsernames: [...DEFAULT_RESERVED_USERNAMES],
       apiPaths: [],
       hostRules: [],
       groups: {},
@@ -311,6 +313,14 @@ describe('GATEWAY_OUTBOUND_PRIVATE_HOSTS', () => {
     for (const bad of ['*:443', '*.internal:80', '[::1]', '::1:80', 'app.internal', ':8080', 'host:0', 'host:70000', 'http://host:80', 'a b:80', 'user@host:80']) {
       oneProblem({ GATEWAY_OUTBOUND_PRIVATE_HOSTS: bad }, 'GATEWAY_OUTBOUND_PRIVATE_HOSTS');
     }
+  });
+});
+
+describe('GATEWAY_RESERVED_USERNAMES', () => {
+  test('defaults to administrative and role names; a value replaces the list, lower-cased', () => {
+    for (const name of ['admin', 'administrator', 'root', 'support', 'security', 'system']) assert.ok(ok({}).reservedUsernames.includes(name), name);
+    assert.deepEqual(ok({ GATEWAY_RESERVED_USERNAMES: 'admin, CEO,hr.team' }).reservedUsernames, ['admin', 'ceo', 'hr.team']);
+    assert.match(oneProblem({ GATEWAY_RESERVED_USERNAMES: 'admin,the boss' }, 'GATEWAY_RESERVED_USERNAMES'), /"the boss" is not a user name/);
   });
 });
 

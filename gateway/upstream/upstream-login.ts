@@ -37,6 +37,8 @@ export interface UpstreamLoginDeps {
   upstream: UpstreamClient;
   vault: UpstreamTokenVault;
   policy: IdentityPolicy;
+  /** User names never handed out as they are (GATEWAY_RESERVED_USERNAMES). */
+  reservedUsernames: readonly string[];
   issuer: string;
   secureCookies: boolean;
   metrics?: { authorizationRedirects: number };
@@ -166,7 +168,7 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
         return sendError(request, reply, refusal);
       }
 
-      const account = await resolveAccount(deps.store, { iss: deps.upstream.settings.issuer, sub: upstreamSub }, profile);
+      const account = await resolveAccount(deps.store, { iss: deps.upstream.settings.issuer, sub: upstreamSub }, profile, deps.reservedUsernames);
       const stored = await deps.vault.load(account.sub);
       const refreshToken = exchange.tokens.refresh_token ?? stored?.refresh_token;
       await deps.vault.save(account.sub, { ...exchange.tokens, ...(refreshToken ? { refresh_token: refreshToken } : {}) });
