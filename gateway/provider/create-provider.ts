@@ -17,7 +17,7 @@ import { logoutSource, postLogoutSuccessSource, renderError } from './provider-p
 import { resourceIndicatorsFeature } from './resource-servers.ts';
 import { scopeClaims, supportedScopes } from './scope-claims.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-policies.ts';
-import { validateClientMetadata } from './validate-client-metadata.ts';
+import { clientMetadataValidator } from './validate-client-metadata.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -79,7 +79,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     extraClientMetadata: {
       properties: ['first_party', 'resources'],
-      validator: validateClientMetadata,
+      validator: clientMetadataValidator(config),
     },
     clientBasedCORS,
     features: {
