@@ -52,12 +52,15 @@ export async function startFakeGoogle(options: Omit<DevIdpOptions, 'issuer'>): P
   };
 }
 
-/** Who signs in at the fake Google; `sub`, `email_verified` and `hd` override the defaults. */
+/**
+ * Who signs in at the fake Google; `sub`, `email_verified` and `hd` override the defaults
+ * (`email_verified: 'unsent'` leaves the claim out, as Microsoft Entra ID does).
+ */
 export interface FakeGoogleIdentity {
   email: string;
   name?: string;
   sub?: string;
-  email_verified?: boolean;
+  email_verified?: boolean | 'unsent';
   hd?: string;
 }
 
