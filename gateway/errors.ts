@@ -49,8 +49,11 @@ export function wantsHtml(request: FastifyRequest): boolean {
   return accept.includes('text/html');
 }
 
-/** Answers an error as a page for people or as problem+json for programs. */
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: GatewayError): FastifyReply {
+/**
+ * Answers an error as a page for people or as problem+json for programs. `startAgain`, when
+ * given, is where the page's "Start again" button leads.
+ */
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: GatewayError, startAgain?: string): FastifyReply {
   if (error.oauth) {
     // OAuth clients parse RFC 6749 §5.2 errors, whatever they put in Accept.
     return reply
@@ -68,6 +71,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: G
       .send(renderMessagePage(language, {
         title: error.status >= 500 ? 'pageErrorTitle' : 'pageDeniedTitle',
         message: error.messageKey === undefined ? error.description : messagesFor(language)[error.messageKey],
+        ...(startAgain === undefined ? {} : { link: { href: startAgain, label: 'tryAgain' as const } }),
       }));
   }
   return sendProblem(reply, error.status, error.code, error.description);
