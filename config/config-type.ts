@@ -44,8 +44,10 @@ export interface Config {
   cookieDomains: readonly string[];
   /** Hosts `rd` may point at (`.example.com` matches subdomains); defaults to the cookie domains. */
   redirectDomains: readonly string[];
-  /** Private or loopback hosts the gateway may call anyway (outside SSRF protection). */
+  /** Private or loopback services (`host:port`) the gateway may call anyway (outside SSRF protection). */
   outboundPrivateHosts: readonly string[];
+  /** Lower-case user names never handed out as they are (a suffix is added). */
+  reservedUsernames: readonly string[];
   /** Path prefixes answered with a JSON 401 instead of a sign-in page. */
   apiPaths: readonly string[];
   /** Forward-auth rules per host. */

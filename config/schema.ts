@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import type { Config } from './config-type.ts';
 import { optionalSetting, setting, settingsRegistry, type SettingMeta } from './setting.ts';
+import { checkProduction, MIN_SECRET_BITS } from './check-production.ts';
+import { parseOutboundHosts } from './outbound-host.ts';
+import { DEFAULT_RESERVED_USERNAMES, parseUsernames } from './reserved-usernames.ts';
 import { parseGatewayIssuer, parseStoreUrl, parseUpstreamIssuer } from './url-parsers.ts';
 import { parseGroups, parseHostRules } from './forward-auth-parsers.ts';
 import {
@@ -9,6 +12,9 @@ import {
 } from './value-parsers.ts';
 
 export type { Config, LogLevel } from './config-type.ts';
+
+/** The issuer outside production: the gateway on this machine, as `npm start` serves it. */
+const DEFAULT_ISSUER = 'http://localhost:4000';
 
 /**
  * Every setting the gateway reads, keyed by its environment variable (the config file uses the
@@ -19,8 +25,8 @@ export const settingsShape = {
     { description: 'path of a JSON or YAML file holding more of these settings, by the same names; the environment wins over it', defaultText: 'none', envOnly: true },
     parseText,
   ),
-  GATEWAY_ISSUER: setting(
-    { description: 'public base URL of the gateway; the OIDC `iss`. An absolute http(s) URL without query or fragment; a trailing slash is dropped', default: 'http://localhost:4000' },
+  GATEWAY_ISSUER: optionalSetting(
+    { description: 'public base URL of the gateway; the OIDC `iss`. An absolute http(s) URL without query or fragment; a trailing slash is dropped. With `NODE_ENV=production` it is required and must be `https://` (`http://` only on a loopback host)', defaultText: `\`${DEFAULT_ISSUER}\` (required when \`NODE_ENV=production\`)` },
     parseGatewayIssuer,
   ),
   GATEWAY_HOST: setting({ description: 'address it listens on', default: '127.0.0.1' }, parseText),
@@ -33,7 +39,7 @@ export const settingsShape = {
     parseStoreUrl,
   ),
   GATEWAY_SECRETS: optionalSetting(
-    { description: 'comma-separated secrets for cookies, each at least 32 characters; the first signs, all verify (rotation)', defaultText: 'generated and kept in the store in dev mode; required when `NODE_ENV=production`', secret: true },
+    { description: `comma-separated secrets for cookies, each at least 32 characters; the first signs, all verify (rotation). With \`NODE_ENV=production\` each must look random: at least ${MIN_SECRET_BITS} bits estimated as its length times the Shannon entropy of its characters (\`openssl rand -base64 32\` passes; 32 identical characters do not)`, defaultText: 'generated and kept in the store in dev mode; required when `NODE_ENV=production`', secret: true },
     parseSecrets,
   ),
   UPSTREAM_ISSUER: setting(
@@ -85,8 +91,8 @@ export const settingsShape = {
     parseDomains('redirect'),
   ),
   GATEWAY_OUTBOUND_PRIVATE_HOSTS: optionalSetting(
-    { description: 'host names or addresses (`127.0.0.1`, `app.internal:8000`) that the gateway may call although they are loopback or private (back-channel logout, a client\'s `jwks_uri`); every other private address is refused (SSRF protection)', defaultText: 'none' },
-    parseList,
+    { description: 'services the gateway may call although they are loopback or private (back-channel logout, a client\'s `jwks_uri`), comma-separated, each as `host:port` (`127.0.0.1:8000`, `app.internal:8443`, `[::1]:9000`; no wildcard); clients may register such URIs only when listed here. Every other private address is refused (SSRF protection), and no outbound call follows a redirect', defaultText: 'none' },
+    parseOutboundHosts,
   ),
   GATEWAY_API_PATHS: optionalSetting(
     { description: 'path prefixes of API routes, comma-separated: a caller not signed in gets a JSON 401 there instead of a sign-in page (as with `Accept: application/json`)', defaultText: 'none' },
@@ -136,8 +142,12 @@ export const settingsShape = {
     parseSeconds,
   ),
   GATEWAY_TRUSTED_PROXIES: setting(
-    { description: 'comma-separated IP addresses or CIDR ranges whose `X-Forwarded-*` headers are believed', default: '127.0.0.1,::1' },
+    { description: 'comma-separated IP addresses or CIDR ranges whose `X-Forwarded-*` headers are believed. With `NODE_ENV=production` no range may be wider than /8 (IPv4, and IPv4-mapped IPv6) or /7 (IPv6)', default: '127.0.0.1,::1' },
     parseAddressRanges,
+  ),
+  GATEWAY_RESERVED_USERNAMES: setting(
+    { description: 'user names never handed out as they are (`preferred_username`): a user whose e-mail or name would give one gets it with a suffix (`admin-3f9a2c`). Comma-separated, compared lower-cased; setting it replaces this list, so repeat the defaults you want to keep', default: DEFAULT_RESERVED_USERNAMES.join(',') },
+    parseUsernames,
   ),
   GATEWAY_LOG_LEVEL: setting(
     { description: 'log level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`', default: 'info' },
@@ -148,7 +158,7 @@ export const settingsShape = {
     parseSwitch,
   ),
   NODE_ENV: optionalSetting(
-    { description: '`production` turns on the production checks: `GATEWAY_SECRETS` and the upstream client become required', defaultText: 'none', envOnly: true },
+    { description: '`production` turns on the production checks: `GATEWAY_ISSUER` (https), `GATEWAY_SECRETS` (random-looking) and the upstream client become required, and `GATEWAY_TRUSTED_PROXIES` may hold no huge range', defaultText: 'none', envOnly: true },
     parseText,
   ),
 };
@@ -176,20 +186,13 @@ function checkCombinations(settings: Partial<Record<SettingName, unknown>>, ctx:
   const hasSecret = given('UPSTREAM_CLIENT_SECRET');
   if (hasId && !hasSecret) problem('UPSTREAM_CLIENT_SECRET', 'required when UPSTREAM_CLIENT_ID is set (give both or neither)');
   if (hasSecret && !hasId) problem('UPSTREAM_CLIENT_ID', 'required when UPSTREAM_CLIENT_SECRET is set (give both or neither)');
-  if (settings.NODE_ENV !== 'production') return;
-  if (!given('GATEWAY_SECRETS')) {
-    problem('GATEWAY_SECRETS', 'required when NODE_ENV=production (comma-separated, each at least 32 characters)');
-  }
-  if (!hasId && !hasSecret) {
-    problem('UPSTREAM_CLIENT_ID', 'required when NODE_ENV=production (the development IdP is refused in production)');
-    problem('UPSTREAM_CLIENT_SECRET', 'required when NODE_ENV=production');
-  }
+  if (settings.NODE_ENV === 'production') checkProduction(settings, problem);
 }
 
 function toConfig(s: Settings): Config {
   const cookieDomains = s.GATEWAY_COOKIE_DOMAINS ?? [];
   return {
-    issuer: s.GATEWAY_ISSUER,
+    issuer: s.GATEWAY_ISSUER ?? DEFAULT_ISSUER,
     host: s.GATEWAY_HOST,
     port: s.GATEWAY_PORT,
     store: s.GATEWAY_STORE,
@@ -211,6 +214,7 @@ function toConfig(s: Settings): Config {
     cookieDomains,
     redirectDomains: s.GATEWAY_REDIRECT_DOMAINS ?? cookieDomains,
     outboundPrivateHosts: s.GATEWAY_OUTBOUND_PRIVATE_HOSTS ?? [],
+    reservedUsernames: s.GATEWAY_RESERVED_USERNAMES,
     apiPaths: s.GATEWAY_API_PATHS ?? [],
     hostRules: s.GATEWAY_HOST_RULES ?? [],
     groups: s.GATEWAY_GROUPS ?? {},

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { logLevels, type LogLevel } from './config-type.ts';
+import { isPublicSuffix } from './is-public-suffix.ts';
 
 /** A value as it arrives: always a string from the environment; the file may also give these. */
 export type RawValue = string | number | boolean | readonly unknown[];
@@ -109,12 +110,18 @@ const domainPatterns = {
 
 /**
  * Lower-cased domain names (DNS names are case-insensitive, RFC 4343). `plain` is a bare name,
- * `cookie` may start with a dot, `redirect` may also end in `:port`.
+ * `cookie` may start with a dot, `redirect` may also end in `:port`. Cookie and redirect domains
+ * must not be public suffixes (is-public-suffix.ts): `.com` would share the cookie with, and
+ * allow redirects to, every site under it.
  */
 export function parseDomains(kind: keyof typeof domainPatterns) {
-  const check = parseListOf((item) =>
-    domainPatterns[kind].test(item.toLowerCase()) ? undefined : `${JSON.stringify(item)} is not a domain name`,
-  );
+  const check = parseListOf((item) => {
+    if (!domainPatterns[kind].test(item.toLowerCase())) return `${JSON.stringify(item)} is not a domain name`;
+    if (kind !== 'plain' && isPublicSuffix(item)) {
+      return `${JSON.stringify(item)} is a public suffix (anyone can register a domain under it); name your own domain, e.g. .example.com`;
+    }
+    return undefined;
+  });
   return (raw: RawValue): Parsed<string[]> => {
     const list = check(raw);
     return 'value' in list ? { value: list.value.map((item) => item.toLowerCase()) } : list;

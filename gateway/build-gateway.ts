@@ -263,7 +263,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     get provider() {
       return current();
     },
-    store, upstream, vault, policy, issuer: config.issuer, secureCookies,
+    store, upstream, vault, policy, reservedUsernames: config.reservedUsernames, issuer: config.issuer, secureCookies,
     events: createSignInEvents(metrics, app.log, upstreamSettings.issuer, (request) => regulation.count(limits.addressFailures, addressKey(request.ip))),
   };
   await app.register(upstreamLoginRoutes(upstreamLogin));

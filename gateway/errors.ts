@@ -11,7 +11,7 @@ import fp from 'fastify-plugin';
 import { StoreUnavailableError } from '../adapters/store-errors.ts';
 import { LockTimeoutError } from '../adapters/with-lock.ts';
 import { oauthEndpoint } from './provider/oauth-endpoint.ts';
-import { messagesFor } from './pages/i18n.ts';
+import { messagesFor, type MessageKey } from './pages/i18n.ts';
 import { renderMessagePage } from './pages/message-page.ts';
 
 /** An error the gateway means to show, with an RFC 6749-style code. */
@@ -22,13 +22,16 @@ export class GatewayError extends Error {
   readonly description: string;
   /** Answered as RFC 6749 §5.2 error JSON (`error`, `error_description`): for OAuth endpoints. */
   readonly oauth: boolean;
-  constructor(code: string, status: number, description: string, options?: { cause?: unknown; oauth?: boolean }) {
+  /** The page text in the reader's language, when there is one (`description` is its English). */
+  readonly messageKey: MessageKey | undefined;
+  constructor(code: string, status: number, description: string, options?: { cause?: unknown; oauth?: boolean; messageKey?: MessageKey }) {
     super(description, options);
     this.name = 'GatewayError';
     this.code = code;
     this.status = status;
     this.description = description;
     this.oauth = options?.oauth ?? false;
+    this.messageKey = options?.messageKey;
   }
 }
 
@@ -47,8 +50,11 @@ export function wantsHtml(request: FastifyRequest): boolean {
   return accept.includes('text/html');
 }
 
-/** Answers an error as a page for people or as problem+json for programs. */
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: GatewayError): FastifyReply {
+/**
+ * Answers an error as a page for people or as problem+json for programs. `startAgain`, when
+ * given, is where the page's "Start again" button leads.
+ */
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: GatewayError, startAgain?: string): FastifyReply {
   if (error.oauth) {
     // OAuth clients parse RFC 6749 §5.2 errors, whatever they put in Accept.
     return reply
@@ -58,11 +64,16 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: G
       .send({ error: error.code, error_description: error.description });
   }
   if (wantsHtml(request)) {
+    const language = request.headers['accept-language'];
     return reply
       .code(error.status)
       .header('cache-control', 'no-store')
       .type('text/html; charset=utf-8')
-      .send(renderMessagePage(request.headers['accept-language'], { title: error.status >= 500 ? 'pageErrorTitle' : 'pageDeniedTitle', message: error.description }));
+      .send(renderMessagePage(language, {
+        title: error.status >= 500 ? 'pageErrorTitle' : 'pageDeniedTitle',
+        message: error.messageKey === undefined ? error.description : messagesFor(language)[error.messageKey],
+        ...(startAgain === undefined ? {} : { link: { href: startAgain, label: 'tryAgain' as const } }),
+      }));
   }
   return sendProblem(reply, error.status, error.code, error.description);
 }

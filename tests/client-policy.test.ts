@@ -23,6 +23,9 @@ import { readClientsFile } from '../gateway/clients/read-clients-file.ts';
 
 const SECRET = 'a-client-secret-of-at-least-32-characters';
 
+/** The policy's settings when GATEWAY_OUTBOUND_PRIVATE_HOSTS is not set. */
+const NO_PRIVATE_HOSTS = { outboundPrivateHosts: [] };
+
 function config(env: Record<string, string> = {}): Config {
   const loaded = loadConfig({ GATEWAY_STORE: 'memory://', GATEWAY_LOG_LEVEL: 'silent', ...env });
   assert.ok(loaded.ok, loaded.ok ? '' : loaded.problems.join('\n'));
@@ -80,6 +83,27 @@ describe('redirect URI rule (check-client-uri.ts)', () => {
     });
   }
 
+  const invisible: Array<[string, string, string]> = [
+    ['a newline at the end', 'https://app.example.com/callback\n', 'U+000A'],
+    ['a tab inside the host', 'https://app.exa\tmple.com/callback', 'U+0009'],
+    ['a carriage return and line feed in the path', 'https://app.example.com/cb\r\nSet-Cookie:x=1', 'U+000D'],
+    ['a leading space', ' https://app.example.com/callback', 'U+0020'],
+    ['a space in the path', 'https://app.example.com/call back', 'U+0020'],
+    ['a NUL', 'https://app.example.com/callback\u0000', 'U+0000'],
+    ['DEL', 'https://app.example.com/\u007fcallback', 'U+007F'],
+    ['a C1 control (NEL)', 'https://app.example.com/callback\u0085', 'U+0085'],
+    ['a no-break space', 'https://app.example.com/\u00a0callback', 'U+00A0'],
+    ['a line separator', 'https://app.example.com/callback\u2028', 'U+2028'],
+  ];
+  for (const [name, uri, codePoint] of invisible) {
+    it(`refuses ${name}, naming the character`, () => {
+      const error = refusal(() => checkClientUri('redirect_uris', uri));
+      assert.equal(error.error, 'invalid_redirect_uri');
+      assert.match(error.error_description, new RegExp(`^redirect_uris: ".*" contains a control character or whitespace \\(${codePoint.replace('+', '\\+')}\\); remove it`));
+      assert.doesNotMatch(error.error_description, /[\u0000-\u001f\u007f-\u009f\u2028]/, 'the description itself is one clean line');
+    });
+  }
+
   it('reports other fields as invalid_client_metadata', () => {
     const error = refusal(() => checkClientUri('post_logout_redirect_uris', 'http://app.example.com/out'));
     assert.equal(error.error, 'invalid_client_metadata');
@@ -93,51 +117,51 @@ describe('client policy (check-client-policy.ts)', () => {
   it('accepts a confidential web client with each secret-based method, at every door', () => {
     for (const door of doors) {
       for (const method of ['client_secret_basic', 'client_secret_post']) {
-        checkClientPolicy(web({ token_endpoint_auth_method: method }), door);
+        checkClientPolicy(web({ token_endpoint_auth_method: method }), door, NO_PRIVATE_HOSTS);
       }
-      checkClientPolicy(web(), door); // client_secret_basic by default
+      checkClientPolicy(web(), door, NO_PRIVATE_HOSTS); // client_secret_basic by default
     }
   });
 
   it('accepts private_key_jwt with a JWKS URI, and refuses it with a secret from an operator', () => {
     const client = { client_id: 'k', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://app.example.com/jwks', redirect_uris: ['https://app.example.com/cb'] };
-    for (const door of doors) checkClientPolicy(client, door);
-    assert.match(refusal(() => checkClientPolicy({ ...client, client_secret: SECRET }, 'file')).error_description, /private_key_jwt client has no client secret; remove client_secret/);
-    assert.match(refusal(() => checkClientPolicy({ ...client, jwks_uri: 'http://keys.example.com/jwks' }, 'cli')).error_description, /^jwks_uri: .* must use https/);
+    for (const door of doors) checkClientPolicy(client, door, NO_PRIVATE_HOSTS);
+    assert.match(refusal(() => checkClientPolicy({ ...client, client_secret: SECRET }, 'file', NO_PRIVATE_HOSTS)).error_description, /private_key_jwt client has no client secret; remove client_secret/);
+    assert.match(refusal(() => checkClientPolicy({ ...client, jwks_uri: 'http://keys.example.com/jwks' }, 'cli', NO_PRIVATE_HOSTS)).error_description, /^jwks_uri: .* must use https/);
   });
 
   it('accepts a public client without a secret, and refuses one with a secret', () => {
     const spa = { client_id: 'spa', token_endpoint_auth_method: 'none', redirect_uris: ['http://localhost:5173/callback'] };
-    for (const door of doors) checkClientPolicy(spa, door);
-    const error = refusal(() => checkClientPolicy({ ...spa, client_secret: SECRET }, 'file'));
+    for (const door of doors) checkClientPolicy(spa, door, NO_PRIVATE_HOSTS);
+    const error = refusal(() => checkClientPolicy({ ...spa, client_secret: SECRET }, 'file', NO_PRIVATE_HOSTS));
     assert.equal(error.error, 'invalid_client_metadata');
     assert.match(error.error_description, /public client \(token_endpoint_auth_method "none"\) has no client secret; remove client_secret/);
   });
 
   it('refuses other client authentication methods, naming the allowed ones', () => {
     for (const method of ['client_secret_jwt', 'tls_client_auth', 'self_signed_tls_client_auth', 'bogus', 7]) {
-      const error = refusal(() => checkClientPolicy(web({ token_endpoint_auth_method: method }), 'registration'));
+      const error = refusal(() => checkClientPolicy(web({ token_endpoint_auth_method: method }), 'registration', NO_PRIVATE_HOSTS));
       assert.equal(error.error, 'invalid_client_metadata');
       assert.match(error.error_description, /token_endpoint_auth_method must be "none" .*"client_secret_basic", "client_secret_post" or "private_key_jwt"/);
     }
   });
 
   it('refuses an operator-given secret that is too short or missing', () => {
-    assert.match(refusal(() => checkClientPolicy(web({ client_secret: 'short' }), 'file')).error_description, /client_secret of at least 32 characters/);
-    assert.match(refusal(() => checkClientPolicy(web({ client_secret: undefined }), 'file')).error_description, /client_secret of at least 32 characters/);
+    assert.match(refusal(() => checkClientPolicy(web({ client_secret: 'short' }), 'file', NO_PRIVATE_HOSTS)).error_description, /client_secret of at least 32 characters/);
+    assert.match(refusal(() => checkClientPolicy(web({ client_secret: undefined }), 'file', NO_PRIVATE_HOSTS)).error_description, /client_secret of at least 32 characters/);
   });
 
   it('needs at least one redirect URI', () => {
     for (const redirects of [undefined, [], 'https://app.example.com/cb']) {
-      const error = refusal(() => checkClientPolicy(web({ redirect_uris: redirects }), 'cli'));
+      const error = refusal(() => checkClientPolicy(web({ redirect_uris: redirects }), 'cli', NO_PRIVATE_HOSTS));
       assert.equal(error.error, 'invalid_redirect_uri');
       assert.match(error.error_description, /redirect_uris: must be a non-empty array of absolute URIs/);
     }
   });
 
   it('checks post_logout_redirect_uris and backchannel_logout_uri like redirect URIs', () => {
-    checkClientPolicy(web({ post_logout_redirect_uris: ['https://app.example.com/bye', 'http://127.0.0.1:8000/bye'], backchannel_logout_uri: 'https://app.example.com/logout' }), 'registration');
-    checkClientPolicy(web({ backchannel_logout_uri: 'http://localhost:8000/logout' }), 'cli');
+    checkClientPolicy(web({ post_logout_redirect_uris: ['https://app.example.com/bye', 'http://127.0.0.1:8000/bye'], backchannel_logout_uri: 'https://app.example.com/logout' }), 'registration', NO_PRIVATE_HOSTS);
+    checkClientPolicy(web({ backchannel_logout_uri: 'http://localhost:8000/logout' }), 'cli', { outboundPrivateHosts: ['localhost:8000'] });
     const refusals: Array<[Record<string, unknown>, RegExp]> = [
       [{ post_logout_redirect_uris: ['https://app.example.com/*'] }, /^post_logout_redirect_uris: .*wildcard/],
       [{ post_logout_redirect_uris: ['https://app.example.com/bye#done'] }, /^post_logout_redirect_uris: .*fragment/],
@@ -148,17 +172,84 @@ describe('client policy (check-client-policy.ts)', () => {
       [{ backchannel_logout_uri: 'https://app.example.com/logout#x' }, /^backchannel_logout_uri: .*fragment/],
     ];
     for (const [extra, message] of refusals) {
-      const error = refusal(() => checkClientPolicy(web(extra), 'registration'));
+      const error = refusal(() => checkClientPolicy(web(extra), 'registration', NO_PRIVATE_HOSTS));
       assert.equal(error.error, 'invalid_client_metadata');
       assert.match(error.error_description, message);
     }
   });
 
+  it('refuses control characters in every URI of a registration, informational ones too', () => {
+    const fields: Array<[string, unknown]> = [
+      ['post_logout_redirect_uris', ['https://app.example.com/bye\n']],
+      ['backchannel_logout_uri', 'https://app.example.com/logout\t'],
+      ['jwks_uri', 'https://app.example.com/jwks\r'],
+      ['sector_identifier_uri', 'https://app.example.com/sector\u0085'],
+      ['client_uri', 'https://app.example.com/\u0000'],
+      ['logo_uri', 'https://app.example.com/logo.png\n'],
+      ['policy_uri', 'https://app.example.com/privacy\u007f'],
+      ['tos_uri', 'https://app.example.com/terms\u2028'],
+      ['initiate_login_uri', 'https://app.example.com/login '],
+    ];
+    for (const [field, value] of fields) {
+      for (const door of doors) {
+        const error = refusal(() => checkClientPolicy(web({ [field]: value }), door, NO_PRIVATE_HOSTS));
+        assert.equal(error.error, 'invalid_client_metadata');
+        assert.match(error.error_description, new RegExp(`^${field}: .* contains a control character or whitespace`));
+      }
+    }
+  });
+
+  describe('URIs the gateway calls (SSRF)', () => {
+    const targets: Array<[string, string, string]> = [
+      ['http://127.0.0.1:6379/jwks', 'loopback', '127.0.0.1:6379'],
+      ['http://localhost:8000/jwks', 'loopback', 'localhost:8000'],
+      ['https://admin.localhost/jwks', 'loopback', 'admin.localhost:443'],
+      ['http://[::1]:8080/jwks', 'loopback', '[::1]:8080'],
+      ['https://[::ffff:127.0.0.1]/jwks', 'loopback', '[::ffff:7f00:1]:443'],
+      ['https://2130706433/jwks', 'loopback', '127.0.0.1:443'],
+      ['https://10.0.0.5/jwks', 'private', '10.0.0.5:443'],
+      ['https://172.16.8.1:8443/jwks', 'private', '172.16.8.1:8443'],
+      ['https://192.168.1.1/jwks', 'private', '192.168.1.1:443'],
+      ['https://[fd00::5]/jwks', 'private', '[fd00::5]:443'],
+      ['https://169.254.169.254/latest/meta-data/', 'link-local', '169.254.169.254:443'],
+      ['https://[fe80::1]/jwks', 'link-local', '[fe80::1]:443'],
+      ['https://0.0.0.0/jwks', 'unspecified', '0.0.0.0:443'],
+      ['https://[::]/jwks', 'unspecified', '[::]:443'],
+    ];
+
+    it('refuses loopback, private, link-local and unspecified targets at every door, saying what to do', () => {
+      for (const field of ['jwks_uri', 'backchannel_logout_uri', 'sector_identifier_uri']) {
+        for (const [uri, kind, hostPort] of targets) {
+          for (const door of doors) {
+            const error = refusal(() => checkClientPolicy(web({ [field]: uri }), door, NO_PRIVATE_HOSTS));
+            assert.equal(error.error, 'invalid_client_metadata', `${field} ${uri}`);
+            assert.match(error.error_description, new RegExp(`^${field}: ".*" points at a ${kind} address \\(.*\\), which the gateway does not call \\(SSRF protection\\); `
+              + `use a public https URI, or ask the gateway's operator to add ${hostPort.replace(/[[\].]/g, '\\$&')} to GATEWAY_OUTBOUND_PRIVATE_HOSTS$`));
+          }
+        }
+      }
+    });
+
+    it('accepts them when the operator allow-listed that host:port, and only that port', () => {
+      for (const [uri, , hostPort] of targets) {
+        checkClientPolicy(web({ jwks_uri: uri }), 'registration', { outboundPrivateHosts: [hostPort] });
+      }
+      checkClientPolicy(web({ backchannel_logout_uri: 'http://127.0.0.1:8000/logout' }), 'file', { outboundPrivateHosts: ['127.0.0.1:8000'] });
+      const error = refusal(() => checkClientPolicy(web({ backchannel_logout_uri: 'http://127.0.0.1:6379/logout' }), 'file', { outboundPrivateHosts: ['127.0.0.1:8000'] }));
+      assert.match(error.error_description, /points at a loopback address/);
+    });
+
+    it('accepts public hosts, and leaves redirect URIs (never called by the gateway) to their own rule', () => {
+      checkClientPolicy(web({ jwks_uri: 'https://keys.example.com/jwks', backchannel_logout_uri: 'https://app.example.com/logout', sector_identifier_uri: 'https://app.example.com/sector.json' }), 'registration', NO_PRIVATE_HOSTS);
+      checkClientPolicy(web({ redirect_uris: ['http://127.0.0.1:8000/cb', 'https://10.0.0.5/cb'], post_logout_redirect_uris: ['http://localhost:3000/bye'] }), 'registration', NO_PRIVATE_HOSTS);
+    });
+  });
+
   it('lets only an operator set first_party and resources', () => {
     for (const extra of [{ first_party: true }, { first_party: false }, { resources: ['https://api.example.com'] }]) {
-      checkClientPolicy(web(extra), 'cli');
-      checkClientPolicy(web(extra), 'file');
-      const error = refusal(() => checkClientPolicy(web(extra), 'registration'));
+      checkClientPolicy(web(extra), 'cli', NO_PRIVATE_HOSTS);
+      checkClientPolicy(web(extra), 'file', NO_PRIVATE_HOSTS);
+      const error = refusal(() => checkClientPolicy(web(extra), 'registration', NO_PRIVATE_HOSTS));
       assert.equal(error.error, 'invalid_client_metadata');
       assert.match(error.error_description, /can be set only by an operator \(npx gateway clients add, or GATEWAY_CLIENTS_FILE\)/);
     }
@@ -199,11 +290,11 @@ describe('clients file (read-clients-file.ts, checkClientsFile)', () => {
     const yaml = file('clients.yaml', `- client_id: flower\n  client_secret: ${SECRET}\n  redirect_uris: [https://flower.example.com/oauth2/callback]\n  first_party: true\n`);
     const json = file('clients.json', JSON.stringify([{ client_id: 'spa', token_endpoint_auth_method: 'none', redirect_uris: ['http://localhost:5173/cb'] }]));
     const mapping = file('mapping.yaml', `clients:\n  - client_id: x\n    client_secret: ${SECRET}\n    redirect_uris: ["https://x.example.com/cb"]\n`);
-    const checked = checkClientsFile(provider, readClientsFile(yaml), yaml);
+    const checked = checkClientsFile(provider, readClientsFile(yaml), yaml, NO_PRIVATE_HOSTS);
     assert.equal(checked[0]?.client_id, 'flower');
     assert.equal(checked[0]?.['first_party'], true);
     assert.equal(checked[0]?.token_endpoint_auth_method, 'client_secret_basic');
-    assert.deepEqual(checkClientsFile(provider, readClientsFile(json), json).map((c) => c.client_id), ['spa']);
+    assert.deepEqual(checkClientsFile(provider, readClientsFile(json), json, NO_PRIVATE_HOSTS).map((c) => c.client_id), ['spa']);
     assert.equal(readClientsFile(mapping).length, 1);
     assert.deepEqual(readClientsFile(file('empty.yaml', '')), []);
   });
@@ -220,15 +311,15 @@ describe('clients file (read-clients-file.ts, checkClientsFile)', () => {
 
   it('refuses a bad entry, naming the entry and what to fix', () => {
     const path = 'clients.yaml';
-    assert.match(fileError(() => checkClientsFile(provider, ['x'], path)), /clients\.yaml: clients\[0\]: each client must be a mapping/);
-    assert.match(fileError(() => checkClientsFile(provider, [{ redirect_uris: [] }], path)), /clients\[0\]: client_id is required/);
+    assert.match(fileError(() => checkClientsFile(provider, ['x'], path, NO_PRIVATE_HOSTS)), /clients\.yaml: clients\[0\]: each client must be a mapping/);
+    assert.match(fileError(() => checkClientsFile(provider, [{ redirect_uris: [] }], path, NO_PRIVATE_HOSTS)), /clients\[0\]: client_id is required/);
     const dup = web();
-    assert.match(fileError(() => checkClientsFile(provider, [dup, dup], path)), /clients\[1\] \(app\): client_id appears twice/);
-    assert.match(fileError(() => checkClientsFile(provider, [web({ redirect_uris: ['http://app.example.com/cb'] })], path)), /clients\[0\] \(app\): redirect_uris: .*must use https/);
-    assert.match(fileError(() => checkClientsFile(provider, [web({ client_id: 'gateway-forward-auth' })], path)), /kept for the gateway's own clients/);
-    assert.match(fileError(() => checkClientsFile(provider, [web({ client_id: 'has space' })], path)), /may hold only letters, digits/);
+    assert.match(fileError(() => checkClientsFile(provider, [dup, dup], path, NO_PRIVATE_HOSTS)), /clients\[1\] \(app\): client_id appears twice/);
+    assert.match(fileError(() => checkClientsFile(provider, [web({ redirect_uris: ['http://app.example.com/cb'] })], path, NO_PRIVATE_HOSTS)), /clients\[0\] \(app\): redirect_uris: .*must use https/);
+    assert.match(fileError(() => checkClientsFile(provider, [web({ client_id: 'gateway-forward-auth' })], path, NO_PRIVATE_HOSTS)), /kept for the gateway's own clients/);
+    assert.match(fileError(() => checkClientsFile(provider, [web({ client_id: 'has space' })], path, NO_PRIVATE_HOSTS)), /may hold only letters, digits/);
     // oidc-provider's own schema runs after the policy: an unknown grant type is refused there.
-    assert.match(fileError(() => checkClientsFile(provider, [web({ grant_types: ['password'] })], path)), /clients\[0\] \(app\): grant_types can only contain/);
+    assert.match(fileError(() => checkClientsFile(provider, [web({ grant_types: ['password'] })], path, NO_PRIVATE_HOSTS)), /clients\[0\] \(app\): grant_types can only contain/);
   });
 });
 
@@ -243,7 +334,7 @@ describe('operator registry on a store (client-registry.ts)', () => {
   before(async () => {
     store = createMemoryStore();
     provider = await createValidationProvider(config(), store);
-    registry = createClientRegistry({ provider, store, log, secretRotationGrace: 60 });
+    registry = createClientRegistry({ provider, store, log, secretRotationGrace: 60, policy: NO_PRIVATE_HOSTS });
   });
   after(async () => store.close());
 

@@ -122,7 +122,7 @@ describe('RFC 7591/7592 dynamic registration', () => {
   };
 
   before(async () => {
-    gw = await startLoggedGateway({ GATEWAY_REGISTRATION_TOKEN: REGISTRATION_TOKEN });
+    gw = await startLoggedGateway({ GATEWAY_REGISTRATION_TOKEN: REGISTRATION_TOKEN, GATEWAY_OUTBOUND_PRIVATE_HOSTS: '127.0.0.1:8000' });
     const discovery = (await (await fetch(`${gw.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     registrationEndpoint = String(discovery['registration_endpoint']);
   });
@@ -264,6 +264,13 @@ describe('RFC 7591/7592 dynamic registration', () => {
       ['client_secret_jwt', { redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'client_secret_jwt' }, 'invalid_client_metadata', /token_endpoint_auth_method must be "none"/],
       ['private_key_jwt without keys', { redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata', /jwks or jwks_uri is mandatory/],
       ['an unsupported grant', { redirect_uris: ['https://app.example.com/cb'], grant_types: ['implicit'] }, 'invalid_client_metadata', /grant_types/],
+      ['a newline in a redirect URI', { redirect_uris: ['https://app.example.com/cb\n'] }, 'invalid_redirect_uri', /^redirect_uris: "https:\/\/app\.example\.com\/cb\\n" contains a control character or whitespace \(U\+000A\)/],
+      ['a C1 control in a redirect URI', { redirect_uris: ['https://app.example.com/\u0085cb'] }, 'invalid_redirect_uri', /control character or whitespace \(U\+0085\)/],
+      ['a tab in a post-logout URI', { redirect_uris: ['https://app.example.com/cb'], post_logout_redirect_uris: ['https://app.example.com/\tbye'] }, 'invalid_client_metadata', /^post_logout_redirect_uris: .*\(U\+0009\)/],
+      ['a loopback JWKS URI', { redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://127.0.0.1:6379/jwks' }, 'invalid_client_metadata',
+        /^jwks_uri: "http:\/\/127\.0\.0\.1:6379\/jwks" points at a loopback address \(127\.0\.0\.1\), which the gateway does not call \(SSRF protection\); use a public https URI, or ask the gateway's operator to add 127\.0\.0\.1:6379 to GATEWAY_OUTBOUND_PRIVATE_HOSTS$/],
+      ['a cloud metadata back-channel logout URI', { redirect_uris: ['https://app.example.com/cb'], backchannel_logout_uri: 'https://169.254.169.254/latest/meta-data/' }, 'invalid_client_metadata', /^backchannel_logout_uri: .*points at a link-local address/],
+      ['a private sector identifier URI', { redirect_uris: ['https://app.example.com/cb'], sector_identifier_uri: 'https://10.0.0.1/sector.json' }, 'invalid_client_metadata', /^sector_identifier_uri: .*points at a private address/],
     ];
     for (const [name, body, error, description] of cases) {
       await oauthError(await post(registrationEndpoint, body), 400, error, description).catch((cause: Error) => {
@@ -273,6 +280,14 @@ describe('RFC 7591/7592 dynamic registration', () => {
     assert.equal((await indexedClientIds(gw.store)).length, before, 'nothing stored');
     const refusals = gw.logs.filter((line) => line['msg'] === 'client registration request refused');
     assert.ok(refusals.length >= cases.length, 'refusals are logged');
+  });
+
+  it('accepts a loopback JWKS URI only on the host:port the operator allow-listed', async () => {
+    const listed = { redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://127.0.0.1:8000/jwks' };
+    const created = await post(registrationEndpoint, listed);
+    assert.equal(created.status, 201, await created.clone().text());
+    await created.body?.cancel();
+    await oauthError(await post(registrationEndpoint, { ...listed, jwks_uri: 'http://127.0.0.1:8001/jwks' }), 400, 'invalid_client_metadata', /points at a loopback address/);
   });
 
   it('answers a non-JSON, non-object or wrongly typed body with 400 and an oversized one with 413, storing nothing', async () => {

@@ -1,10 +1,12 @@
 import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { Config } from '../config/config-type.ts';
 import { loadConfig, type LoadResult } from '../config/load-config.ts';
+import { DEFAULT_RESERVED_USERNAMES } from '../config/reserved-usernames.ts';
 import { settingsShape } from '../config/schema.ts';
 import { formatConfigCheck, renderSettingsReference } from '../config/settings-reference.ts';
 
@@ -67,6 +69,7 @@ describe('defaults', () => {
       cookieDomains: [],
       redirectDomains: [],
       outboundPrivateHosts: [],
+      reservedUsernames: [...DEFAULT_RESERVED_USERNAMES],
       apiPaths: [],
       hostRules: [],
       groups: {},
@@ -212,9 +215,14 @@ describe('secrets', () => {
 });
 
 describe('production', () => {
-  const production = { NODE_ENV: 'production', GATEWAY_SECRETS: secretA, UPSTREAM_CLIENT_ID: 'id', UPSTREAM_CLIENT_SECRET: 'sec' };
+  /** A secret as `openssl rand -base64 32` makes it. */
+  const randomSecret = () => randomBytes(32).toString('base64');
+  const production = {
+    NODE_ENV: 'production', GATEWAY_ISSUER: 'https://login.example.com', GATEWAY_SECRETS: randomSecret(),
+    UPSTREAM_CLIENT_ID: 'id', UPSTREAM_CLIENT_SECRET: 'sec',
+  };
 
-  test('accepts secrets plus upstream credentials', () => {
+  test('accepts an https issuer, random secrets and upstream credentials', () => {
     const config = ok(production);
     assert.equal(config.production, true);
     assert.equal(config.devMode, false);
@@ -225,11 +233,94 @@ describe('production', () => {
   });
 
   test('refuses the development IdP', () => {
-    const lines = problems({ NODE_ENV: 'production', GATEWAY_SECRETS: secretA });
+    const lines = problems({ NODE_ENV: 'production', GATEWAY_ISSUER: production.GATEWAY_ISSUER, GATEWAY_SECRETS: production.GATEWAY_SECRETS });
     assert.deepEqual(lines, [
       'UPSTREAM_CLIENT_ID: required when NODE_ENV=production (the development IdP is refused in production)',
       'UPSTREAM_CLIENT_SECRET: required when NODE_ENV=production',
     ]);
+  });
+
+  test('requires GATEWAY_ISSUER, over https (http only on a loopback host, which nobody else can reach)', () => {
+    assert.equal(oneProblem({ ...production, GATEWAY_ISSUER: undefined }, 'GATEWAY_ISSUER'),
+      'GATEWAY_ISSUER: required when NODE_ENV=production: the public https:// URL of the gateway (e.g. https://login.example.com)');
+    assert.equal(oneProblem({ ...production, GATEWAY_ISSUER: 'http://login.example.com' }, 'GATEWAY_ISSUER'),
+      'GATEWAY_ISSUER: must be an https:// URL when NODE_ENV=production (http:// only on a loopback host: 127.0.0.0/8, ::1, localhost)');
+    oneProblem({ ...production, GATEWAY_ISSUER: 'http://10.0.0.5:4000' }, 'GATEWAY_ISSUER');
+    for (const issuer of ['http://127.0.0.1:4000', 'http://localhost:4000', 'http://[::1]:4000']) {
+      assert.equal(ok({ ...production, GATEWAY_ISSUER: issuer }).issuer, issuer);
+    }
+    // outside production the default stays, and any http issuer is taken
+    assert.equal(ok({}).issuer, 'http://localhost:4000');
+    assert.equal(ok({ GATEWAY_ISSUER: 'http://login.example.com' }).issuer, 'http://login.example.com');
+    // a malformed issuer is reported once, by its own rule
+    assert.match(oneProblem({ ...production, GATEWAY_ISSUER: 'nope' }, 'GATEWAY_ISSUER'), /absolute URL/);
+  });
+
+  test('every secret must look random; openssl rand output always passes', () => {
+    for (const weak of ['a'.repeat(32), 'ab'.repeat(16), 'abcd'.repeat(8)]) {
+      const line = oneProblem({ ...production, GATEWAY_SECRETS: weak }, 'GATEWAY_SECRETS');
+      assert.equal(line, 'GATEWAY_SECRETS: the secret does not look random (too few different characters, or too repetitive: under 80 bits estimated); '
+        + 'use a random value, e.g. from `openssl rand -base64 32`');
+      assert.ok(!line.includes(weak));
+    }
+    assert.match(oneProblem({ ...production, GATEWAY_SECRETS: `${randomSecret()},${'x'.repeat(40)}` }, 'GATEWAY_SECRETS'), /^GATEWAY_SECRETS: secret 2 of 2 does not look random/);
+    for (let i = 0; i < 200; i += 1) {
+      ok({ ...production, GATEWAY_SECRETS: `${randomSecret()},${randomBytes(16).toString('hex')},${randomBytes(24).toString('base64url')}` });
+    }
+    // outside production only the length counts (tests and development use simple values)
+    assert.deepEqual(ok({ GATEWAY_SECRETS: 'a'.repeat(32) }).secrets, ['a'.repeat(32)]);
+  });
+
+  test('GATEWAY_TRUSTED_PROXIES may not hold a range wider than /8 (IPv4) or /7 (IPv6)', () => {
+    for (const huge of ['0.0.0.0/0', '::/0', '128.0.0.0/1', '10.0.0.0/7', '2000::/3', '::ffff:0:0/96', '::ffff:0.0.0.0/100', '::/80']) {
+      const line = oneProblem({ ...production, GATEWAY_TRUSTED_PROXIES: `127.0.0.1,${huge}` }, 'GATEWAY_TRUSTED_PROXIES');
+      assert.ok(line.startsWith(`GATEWAY_TRUSTED_PROXIES: ${JSON.stringify(huge)} is too wide for NODE_ENV=production`), line);
+    }
+    for (const fine of ['10.0.0.0/8', '172.16.0.0/12', '192.168.1.10', 'fd00::/8', 'fc00::/7', '2001:db8::/32', '::ffff:10.0.0.0/104', '::1']) {
+      assert.deepEqual(ok({ ...production, GATEWAY_TRUSTED_PROXIES: fine }).trustedProxies, [fine]);
+    }
+    assert.deepEqual(ok({ GATEWAY_TRUSTED_PROXIES: '0.0.0.0/0' }).trustedProxies, ['0.0.0.0/0'], 'outside production it is the operator\'s call');
+  });
+
+  test('every production problem is reported at once, one line each', () => {
+    const lines = problems({
+      NODE_ENV: 'production', GATEWAY_ISSUER: 'http://login.example.com', GATEWAY_SECRETS: 'a'.repeat(32),
+      GATEWAY_TRUSTED_PROXIES: '0.0.0.0/0,::/0', GATEWAY_COOKIE_DOMAINS: '.co.uk', GATEWAY_OUTBOUND_PRIVATE_HOSTS: '*',
+      UPSTREAM_CLIENT_ID: 'id', UPSTREAM_CLIENT_SECRET: 'sec',
+    });
+    // each setting's own rules first, then the production rules
+    assert.deepEqual(lines.map((line) => line.split(':')[0]), [
+      'GATEWAY_COOKIE_DOMAINS', 'GATEWAY_OUTBOUND_PRIVATE_HOSTS',
+      'GATEWAY_ISSUER', 'GATEWAY_SECRETS', 'GATEWAY_TRUSTED_PROXIES', 'GATEWAY_TRUSTED_PROXIES',
+    ]);
+    for (const line of lines) assert.doesNotMatch(line, /\n|aaaa/);
+  });
+});
+
+describe('GATEWAY_OUTBOUND_PRIVATE_HOSTS', () => {
+  test('takes host:port entries, normalised as URLs name them', () => {
+    assert.deepEqual(ok({ GATEWAY_OUTBOUND_PRIVATE_HOSTS: '127.0.0.1:8000, App.Internal:8443,[::1]:9000,127.1:80,[::FFFF:7F00:1]:1' }).outboundPrivateHosts,
+      ['127.0.0.1:8000', 'app.internal:8443', '[::1]:9000', '127.0.0.1:80', '[::ffff:7f00:1]:1']);
+  });
+
+  test('refuses an entry without a port, and any wildcard, in every mode', () => {
+    assert.equal(oneProblem({ GATEWAY_OUTBOUND_PRIVATE_HOSTS: '127.0.0.1:8000,127.0.0.1' }, 'GATEWAY_OUTBOUND_PRIVATE_HOSTS'),
+      'GATEWAY_OUTBOUND_PRIVATE_HOSTS: an entry without a port would open every port of that host; '
+      + 'name each service as host:port (e.g. 127.0.0.1:8000, app.internal:8443, [::1]:9000) (got "127.0.0.1")');
+    assert.equal(oneProblem({ GATEWAY_OUTBOUND_PRIVATE_HOSTS: '*' }, 'GATEWAY_OUTBOUND_PRIVATE_HOSTS'),
+      'GATEWAY_OUTBOUND_PRIVATE_HOSTS: a wildcard would switch SSRF protection off for every host it matches; '
+      + 'name each service as host:port (e.g. 127.0.0.1:8000, app.internal:8443, [::1]:9000) (got "*")');
+    for (const bad of ['*:443', '*.internal:80', '[::1]', '::1:80', 'app.internal', ':8080', 'host:0', 'host:70000', 'http://host:80', 'a b:80', 'user@host:80']) {
+      oneProblem({ GATEWAY_OUTBOUND_PRIVATE_HOSTS: bad }, 'GATEWAY_OUTBOUND_PRIVATE_HOSTS');
+    }
+  });
+});
+
+describe('GATEWAY_RESERVED_USERNAMES', () => {
+  test('defaults to administrative and role names; a value replaces the list, lower-cased', () => {
+    for (const name of ['admin', 'administrator', 'root', 'support', 'security', 'system']) assert.ok(ok({}).reservedUsernames.includes(name), name);
+    assert.deepEqual(ok({ GATEWAY_RESERVED_USERNAMES: 'admin, CEO,hr.team' }).reservedUsernames, ['admin', 'ceo', 'hr.team']);
+    assert.match(oneProblem({ GATEWAY_RESERVED_USERNAMES: 'admin,the boss' }, 'GATEWAY_RESERVED_USERNAMES'), /"the boss" is not a user name/);
   });
 });
 
@@ -241,6 +332,18 @@ describe('lists, lifetimes and the rest', () => {
     assert.deepEqual(config.allowedEmailDomains, ['example.com']);
     const own = ok({ GATEWAY_COOKIE_DOMAINS: '.example.com', GATEWAY_REDIRECT_DOMAINS: 'app.example.com:8443' });
     assert.deepEqual(own.redirectDomains, ['app.example.com:8443']);
+  });
+
+  test('a cookie or redirect domain that is a public suffix is refused, in every mode', () => {
+    for (const suffix of ['.com', 'com', '.co.uk', 'co.uk', '.github.io', 'kawasaki.jp']) {
+      assert.equal(oneProblem({ GATEWAY_COOKIE_DOMAINS: `.example.com,${suffix}` }, 'GATEWAY_COOKIE_DOMAINS'),
+        `GATEWAY_COOKIE_DOMAINS: ${JSON.stringify(suffix)} is a public suffix (anyone can register a domain under it); name your own domain, e.g. .example.com (got ".example.com,${suffix}")`);
+    }
+    for (const suffix of ['.com', 'co.uk:443']) oneProblem({ GATEWAY_REDIRECT_DOMAINS: suffix }, 'GATEWAY_REDIRECT_DOMAINS');
+    // registrable domains, and names the list does not know (local development), are fine
+    assert.deepEqual(ok({ GATEWAY_COOKIE_DOMAINS: '.example.co.uk,.app.github.io,localhost,.corp.internal' }).cookieDomains,
+      ['.example.co.uk', '.app.github.io', 'localhost', '.corp.internal']);
+    assert.deepEqual(ok({ GATEWAY_REDIRECT_DOMAINS: '.example.com:8443' }).redirectDomains, ['.example.com:8443']);
   });
 
   test('bad domains are refused', () => {

@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as client from 'openid-client';
+import { createMemoryStore } from '../adapters/memory-store.ts';
+import { claimUsername } from '../gateway/accounts/claim-username.ts';
 import { createBrowser } from './helpers/browser.ts';
 import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
 import { confidentialClient, discoverApp, signIn, type TestApp } from './helpers/relying-party.ts';
@@ -106,5 +108,31 @@ describe('federated sign-in: discovery → code + PKCE → tokens → userinfo �
     assert.equal(claimsA?.['preferred_username'], 'sam');
     assert.notEqual(claimsB?.['preferred_username'], 'sam', 'a second "sam" gets another name');
     assert.match(String(claimsB?.['preferred_username']), /^sam-[0-9a-f]{6}$/);
+  });
+
+  it('never hands out a reserved user name as it is, even to the first to ask', async () => {
+    for (const [identity, base] of [
+      [{ email: 'admin@gmail.example', sub: 'google-admin' }, 'admin'],
+      [{ email: 'Root@one.example', sub: 'google-root' }, 'root'],
+      [{ email: 'administrator@one.example', name: 'Site Administrator', sub: 'google-administrator' }, 'administrator'],
+      [{ email: 'security@one.example', sub: 'google-security' }, 'security'],
+    ] as const) {
+      const name = String((await signIn(createBrowser(), app1, gw.google.issuer, identity)).claims()?.['preferred_username']);
+      assert.match(name, new RegExp(`^${base}-[0-9a-f]{6}$`), `${identity.email} got ${name}`);
+    }
+  });
+});
+
+describe('GATEWAY_RESERVED_USERNAMES replaces the reserved list', () => {
+  it('suffixes the names listed, and only those', async () => {
+    const store = createMemoryStore();
+    try {
+      const reserved = ['ceo', 'hr'];
+      assert.match(await claimUsername(store, 'sub-1', 'ceo', reserved), /^ceo-[0-9a-f]{6}$/);
+      assert.equal(await claimUsername(store, 'sub-2', 'admin', reserved), 'admin', 'admin is no longer reserved');
+      assert.equal(await claimUsername(store, 'sub-2', 'admin', reserved), 'admin', 'the same account keeps its name');
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -101,7 +101,7 @@ describe('single logout: back-channel logout tokens', () => {
     receiver = await startLogoutReceiver();
     Object.assign(meta, { backchannel_logout_uri: receiver.url, backchannel_logout_session_required: true });
     // the receiver is on loopback, which the gateway refuses to call unless told (SSRF protection)
-    gw = await startGateway({ clients: [meta], env: { GATEWAY_OUTBOUND_PRIVATE_HOSTS: '127.0.0.1' } });
+    gw = await startGateway({ clients: [meta], env: { GATEWAY_OUTBOUND_PRIVATE_HOSTS: new URL(receiver.url).host } });
     app = await discoverApp(gw.issuer, meta);
   });
   after(async () => {

@@ -47,6 +47,22 @@ describe('sign-in policy on the upstream claims', () => {
     ['a disallowed e-mail domain', { email: 'x@evil.example', hd: 'corp.example' }, /e-mail domain is not allowed/],
     ['an address with two @', { email: 'a@evil.com@corp.example', hd: 'corp.example' }, /not a valid address/],
   ];
+  it('refuses an e-mail the upstream does not say is verified (no email_verified, as from Entra ID), saying so in English and Korean', async () => {
+    const identity = { email: 'entra@corp.example', email_verified: 'unsent' as const, hd: 'corp.example' };
+    for (const [language, lang, message] of [
+      ['en-US,en;q=0.9', 'en', /Your identity provider did not say that your e-mail address is verified, so this gateway cannot sign you in with it\./],
+      ['ko-KR,ko;q=0.9,en;q=0.5', 'ko', /ID 제공자가 이메일 주소의 인증 여부를 알려 주지 않아, 이 게이트웨이에서는 그 주소로 로그인할 수 없습니다\./],
+    ] as const) {
+      const result = await authorizeInBrowser(createBrowser({ acceptLanguage: language }), app, await startAuthorization(app), gw.google.issuer, identity);
+      assert.equal(result.callback, undefined, 'no code reaches the app');
+      assert.equal(result.page?.status, 403);
+      const html = (await result.page?.text()) ?? '';
+      assert.match(html, new RegExp(`<html lang="${lang}"`));
+      assert.match(html, message);
+      assert.doesNotMatch(html, /is not verified at your identity provider/, 'not mistaken for an unverified address');
+    }
+  });
+
   for (const [name, identity, message] of refusals) {
     it(`refuses ${name} with a clear 403 page`, async () => {
       const result = await attempt(identity);

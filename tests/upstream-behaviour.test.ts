@@ -1,13 +1,14 @@
 /**
  * How the gateway copes with Google's ways: no id_token, short-lived access tokens that answer
- * 401, refresh tokens only on first consent, and invalid_grant when the user removed access.
+ * 401, refresh tokens only on first consent, and invalid_grant when the user removed access; and
+ * with upstreams that refuse the code grant's own access token at userinfo.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { createBrowser } from './helpers/browser.ts';
 import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
-import { authorizeInBrowser, confidentialClient, discoverApp, signIn, startAuthorization, type TestApp } from './helpers/relying-party.ts';
+import { authorizeInBrowser, confidentialClient, discoverApp, redeem, signIn, startAuthorization, type TestApp } from './helpers/relying-party.ts';
 
 const appMeta = confidentialClient('upstream-app');
 
@@ -132,5 +133,68 @@ describe('refresh token only on first consent (Google)', () => {
     assert.equal(again.claims()?.sub, sub);
     assert.equal(gw.google.idp.counters.authorization, before + 2, 'a first try, then one with prompt=consent');
     assert.ok((await gw.app.gateway.vault.load(sub))?.refresh_token, 'now a refresh token is stored');
+  });
+});
+
+describe('userinfo refuses the code grant\'s access token at sign-in (401 invalid_token), no id_token', () => {
+  describe('with a refresh token from the code grant', () => {
+    let gw: StartedGateway;
+    let app: TestApp;
+    before(async () => {
+      gw = await startGateway({ clients: [appMeta], google: { omitIdToken: true, refreshTokenOnlyOnFirstConsent: false } });
+      app = await discoverApp(gw.issuer, appMeta);
+    });
+    after(async () => gw?.close());
+
+    it('refreshes once, retries once, and signs the user in as the same sub', async () => {
+      const identity = { email: 'entra@example.com', sub: 'upstream-entra' };
+      const earlier = await signIn(createBrowser(), app, gw.google.issuer, identity);
+      const sub = earlier.claims()?.sub;
+      assert.ok(sub);
+      const refreshBefore = gw.google.idp.counters.refresh;
+      const userinfoBefore = gw.google.idp.counters.userinfo;
+      gw.google.refuseUserinfo = 1;
+      const tokens = await signIn(createBrowser(), app, gw.google.issuer, identity);
+      assert.equal(gw.google.refuseUserinfo, 0, 'the first access token was refused');
+      assert.equal(tokens.claims()?.sub, sub, 'the same local sub as before');
+      assert.equal(gw.google.idp.counters.refresh, refreshBefore + 1, 'exactly one refresh grant reached the upstream');
+      assert.equal(gw.google.idp.counters.userinfo, userinfoBefore + 1, 'one retry, answered');
+      const stored = await gw.app.gateway.vault.load(String(sub));
+      assert.ok(stored?.refresh_token, 'the refresh token is kept for later');
+    });
+  });
+
+  describe('without a refresh token', () => {
+    let gw: StartedGateway;
+    let app: TestApp;
+    before(async () => {
+      // Google's rule: a refresh token only on the first consent, so a second sign-in has none.
+      gw = await startGateway({ clients: [appMeta], google: { omitIdToken: true } });
+      app = await discoverApp(gw.issuer, appMeta);
+    });
+    after(async () => gw?.close());
+
+    it('answers one clear page with a way to start again, not a loop', async () => {
+      const identity = { email: 'norefresh@example.com', sub: 'upstream-norefresh' };
+      const sub = (await signIn(createBrowser(), app, gw.google.issuer, identity)).claims()?.sub;
+      const browser = createBrowser();
+      const start = await startAuthorization(app);
+      const before = { authorization: gw.google.idp.counters.authorization, refresh: gw.google.idp.counters.refresh };
+      gw.google.refuseUserinfo = 1;
+      const result = await authorizeInBrowser(browser, app, start, gw.google.issuer, identity);
+      assert.equal(result.callback, undefined, 'no code reaches the app');
+      assert.equal(result.page?.status, 502);
+      const html = (await result.page?.text()) ?? '';
+      assert.match(html, /refused the access token it had just issued, and no refresh token could replace it/);
+      const startAgain = /<a class="button" href="([^"]+)">Start again<\/a>/.exec(html)?.[1];
+      assert.ok(startAgain, 'the page offers a way to start again');
+      assert.equal(gw.google.idp.counters.authorization, before.authorization + 1, 'one trip to the upstream, no automatic retry');
+      assert.equal(gw.google.idp.counters.refresh, before.refresh, 'nothing to refresh with');
+
+      // Starting again resumes the app's request and, the upstream behaving, signs the user in.
+      const again = await authorizeInBrowser(browser, app, { ...start, url: new URL(startAgain.replaceAll('&amp;', '&')) }, gw.google.issuer, identity);
+      assert.ok(again.callback, `stopped at HTTP ${again.page?.status}`);
+      assert.equal((await redeem(app, start, again.callback)).claims()?.sub, sub);
+    });
   });
 });

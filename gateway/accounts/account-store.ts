@@ -26,12 +26,14 @@ export async function saveAccount(store: Store, account: Account): Promise<void>
 }
 
 /**
- * Finds or creates the account for an upstream identity and refreshes its profile claims.
+ * Finds or creates the account for an upstream identity and refreshes its profile claims. A new
+ * account's user name is never one of `reservedUsernames` as it is (claim-username.ts).
  */
 export async function resolveAccount(
   store: Store,
   upstream: { iss: string; sub: string },
   profile: UpstreamProfile,
+  reservedUsernames: readonly string[],
 ): Promise<Account> {
   const key = linkKey(upstream.iss, upstream.sub);
   let sub = await store.get<string>(key);
@@ -47,7 +49,7 @@ export async function resolveAccount(
     ...withoutUndefined(profile),
     sub,
     upstream,
-    preferred_username: existing?.preferred_username ?? (await claimUsername(store, sub, usernameBase(profile.email, profile.name))),
+    preferred_username: existing?.preferred_username ?? (await claimUsername(store, sub, usernameBase(profile.email, profile.name), reservedUsernames)),
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
     upstreamCheckedAt: now,

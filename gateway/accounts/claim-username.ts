@@ -3,6 +3,10 @@
  * UNIQUE and NOT NULL) break when two social sign-ups produce the same or an empty name; here every
  * name is claimed atomically in the store (`username:<name>` → sub), so two accounts can never
  * hold one name, and an account without a usable name still gets one.
+ *
+ * Names that suggest authority (`admin`, `root`, `security`: GATEWAY_RESERVED_USERNAMES) are
+ * never handed out as they are, else the first `admin@gmail.com` to sign in would be `admin` in
+ * every app; such a user gets the suffixed form, as a second user of a taken name does.
  */
 import { randomBytes } from 'node:crypto';
 import type { Store } from '../../adapters/store.ts';
@@ -24,9 +28,13 @@ export function usernameBase(email: string | undefined, name: string | undefined
   return 'user';
 }
 
-/** Claims a unique username for `sub`, trying the base first, then the base with a random suffix. */
-export async function claimUsername(store: Store, sub: string, base: string): Promise<string> {
-  for (let attempt = 0; attempt < 20; attempt += 1) {
+/**
+ * Claims a unique username for `sub`: the base itself unless it is `reserved` (lower-case
+ * names), else or when taken, the base with a random suffix.
+ */
+export async function claimUsername(store: Store, sub: string, base: string, reserved: readonly string[]): Promise<string> {
+  const first = reserved.includes(base) ? 1 : 0;
+  for (let attempt = first; attempt < first + 20; attempt += 1) {
     const candidate = attempt === 0 ? base : `${base.slice(0, MAX_LENGTH - 7)}-${randomBytes(3).toString('hex')}`;
     const key = `username:${candidate}`;
     if (await store.setIfAbsent(key, sub)) return candidate;

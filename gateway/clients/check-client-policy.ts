@@ -5,8 +5,14 @@
  * and says in each refusal what the developer should change.
  *
  * Rules:
- * - URIs (redirect, post-logout redirect, back-channel logout, JWKS): see check-client-uri.ts.
- *   At least one redirect URI, since the gateway serves the authorization code flow only.
+ * - URIs (redirect, post-logout redirect, back-channel logout, JWKS, sector identifier): see
+ *   check-client-uri.ts. At least one redirect URI, since the gateway serves the authorization
+ *   code flow only. The URIs the gateway calls (back-channel logout, JWKS, sector identifier)
+ *   may name a loopback or private host only when the operator allow-listed it
+ *   (GATEWAY_OUTBOUND_PRIVATE_HOSTS): the caller passes that list in. `request_uris` is not
+ *   among them: oidc-provider 9 no longer accepts it. The informational URIs (`client_uri`,
+ *   `logo_uri`, `policy_uri`, `tos_uri`, `initiate_login_uri`) are never called by the gateway
+ *   but shown or followed by people: no control characters there either.
  * - Client authentication (RFC 7591 §2 `token_endpoint_auth_method`):
  *   - `none`: a public client (SPA, native app). It gets no secret and must use PKCE with S256
  *     (RFC 7636, RFC 9700 §2.1.1); oidc-provider enforces that at the authorization endpoint
@@ -21,7 +27,7 @@
  *   registration refuses them with `invalid_client_metadata`.
  */
 import { errors } from 'oidc-provider';
-import { checkClientUri, checkClientUriList } from './check-client-uri.ts';
+import { checkClientUriList, checkFetchedClientUri, checkNoControlCharacters } from './check-client-uri.ts';
 
 /** Where a registration came from. */
 export type RegistrationDoor = 'registration' | 'cli' | 'file';
@@ -31,6 +37,18 @@ export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post',
 
 /** The method used when a registration names none (RFC 7591 §2: the default is basic). */
 export const DEFAULT_CLIENT_AUTH_METHOD = 'client_secret_basic';
+
+/** Client metadata naming a URI the gateway calls on the client's behalf. */
+const FETCHED_URI_METADATA = ['jwks_uri', 'backchannel_logout_uri', 'sector_identifier_uri'] as const;
+
+/** Client metadata naming a URI for people (shown on pages, followed by browsers). */
+const INFORMATIONAL_URI_METADATA = ['client_uri', 'logo_uri', 'policy_uri', 'tos_uri', 'initiate_login_uri'] as const;
+
+/** What the policy needs of the gateway's settings. */
+export interface ClientPolicySettings {
+  /** `host:port` of private services the gateway may call (GATEWAY_OUTBOUND_PRIVATE_HOSTS). */
+  outboundPrivateHosts: readonly string[];
+}
 
 /** Metadata that grants trust: settable through the CLI or the file, never through registration. */
 export const OPERATOR_ONLY_METADATA = ['first_party', 'resources'] as const;
@@ -57,7 +75,7 @@ function refuse(description: string): never {
  * Throws oidc-provider's `InvalidClientMetadata` (answered as `invalid_client_metadata`, or
  * `invalid_redirect_uri` for redirect URIs) when `metadata` breaks the policy for `door`.
  */
-export function checkClientPolicy(metadata: Record<string, unknown>, door: RegistrationDoor): void {
+export function checkClientPolicy(metadata: Record<string, unknown>, door: RegistrationDoor, settings: ClientPolicySettings): void {
   if (door === 'registration') {
     for (const key of OPERATOR_ONLY_METADATA) {
       if (metadata[key] !== undefined) {
@@ -74,8 +92,13 @@ export function checkClientPolicy(metadata: Record<string, unknown>, door: Regis
 
   checkClientUriList('redirect_uris', metadata['redirect_uris'], { required: true });
   checkClientUriList('post_logout_redirect_uris', metadata['post_logout_redirect_uris']);
-  if (metadata['backchannel_logout_uri'] !== undefined) checkClientUri('backchannel_logout_uri', metadata['backchannel_logout_uri']);
-  if (metadata['jwks_uri'] !== undefined) checkClientUri('jwks_uri', metadata['jwks_uri']);
+  for (const field of FETCHED_URI_METADATA) {
+    if (metadata[field] !== undefined) checkFetchedClientUri(field, metadata[field], settings.outboundPrivateHosts);
+  }
+  for (const field of INFORMATIONAL_URI_METADATA) {
+    const uri = metadata[field];
+    if (typeof uri === 'string') checkNoControlCharacters(field, uri);
+  }
 
   if (door === 'registration') return; // the provider generates and keeps the secret itself
   const secret = metadata['client_secret'];

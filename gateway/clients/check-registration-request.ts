@@ -14,7 +14,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { checkClientPolicy, OPERATOR_ONLY_METADATA } from './check-client-policy.ts';
+import { checkClientPolicy, OPERATOR_ONLY_METADATA, type ClientPolicySettings } from './check-client-policy.ts';
 
 /** The routes of oidc-provider that create or replace a client from an HTTP request. */
 const REGISTRATION_ROUTES = new Set(['registration', 'client_update']);
@@ -29,7 +29,7 @@ export function isRegistrationRequest(ctx: KoaContextWithOIDC | undefined): ctx 
  * Checks (and, for operator-only fields on update, completes) `metadata`, the object oidc-provider
  * is about to validate and store. Throws `InvalidClientMetadata`.
  */
-export function checkRegistrationRequest(ctx: KoaContextWithOIDC, metadata: Record<string, unknown>): void {
+export function checkRegistrationRequest(ctx: KoaContextWithOIDC, metadata: Record<string, unknown>, settings: ClientPolicySettings): void {
   const body = (ctx.oidc.body ?? {}) as Record<string, unknown>;
   const current = ctx.oidc.route === 'client_update' ? (ctx.oidc.client as unknown as Record<string, unknown> | undefined) : undefined;
   for (const key of OPERATOR_ONLY_METADATA) {
@@ -44,5 +44,5 @@ export function checkRegistrationRequest(ctx: KoaContextWithOIDC, metadata: Reco
   }
   const candidate: Record<string, unknown> = { ...body, ...metadata };
   for (const key of OPERATOR_ONLY_METADATA) delete candidate[key];
-  checkClientPolicy(candidate, 'registration');
+  checkClientPolicy(candidate, 'registration', settings);
 }

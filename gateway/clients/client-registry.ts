@@ -21,7 +21,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
 import { auditClientEvent, changedFields, type AuditLogger, type ClientActor } from './audit-client-event.ts';
-import { checkClientPolicy, usesClientSecret } from './check-client-policy.ts';
+import { checkClientPolicy, usesClientSecret, type ClientPolicySettings } from './check-client-policy.ts';
 import { indexedClientIds } from './client-index.ts';
 import { clientModel, findStoredClient, normalizeClientMetadata, type StoredClientMetadata } from './client-model.ts';
 import { generateClientId, generateClientSecret } from './generate-client-secret.ts';
@@ -58,6 +58,8 @@ export interface ClientRegistryDeps {
   log: AuditLogger;
   /** Seconds an old secret keeps working after a rotation. */
   secretRotationGrace: number;
+  /** What the registration policy needs of the settings (the outbound allow list). */
+  policy: ClientPolicySettings;
 }
 
 /** The result of adding a client: its stored metadata (without secret) and, once, its secret. */
@@ -154,7 +156,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
         delete candidate['client_secret'];
         const clientSecret = usesClientSecret(candidate) ? generateClientSecret() : undefined;
         if (clientSecret) candidate.client_secret = clientSecret;
-        checkClientPolicy(candidate, actor.via);
+        checkClientPolicy(candidate, actor.via, deps.policy);
         const metadata = normalizeClientMetadata(provider, candidate);
         await Client.adapter.upsert(clientId, metadata);
         auditClientEvent(log, 'client.registered', { clientId, actor, fields: Object.keys(input) });
@@ -224,7 +226,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
      */
     async syncFile(entries: readonly unknown[], file: string): Promise<FileSyncResult> {
       const actor: ClientActor = { via: 'file', file };
-      const targets = checkClientsFile(provider, entries, file);
+      const targets = checkClientsFile(provider, entries, file, deps.policy);
       return withLock(store, 'lock:clients-file', async () => {
         const result: FileSyncResult = { added: [], updated: [], removed: [], unchanged: [] };
         for (const target of targets) {
@@ -280,7 +282,7 @@ export type ClientRegistry = ReturnType<typeof createClientRegistry>;
  * Checks every entry of a clients file against the policy and oidc-provider's schema, without
  * writing anything. Throws a ClientRegistryError naming the entry and what to fix.
  */
-export function checkClientsFile(provider: Provider, entries: readonly unknown[], file: string): StoredClientMetadata[] {
+export function checkClientsFile(provider: Provider, entries: readonly unknown[], file: string, policy: ClientPolicySettings): StoredClientMetadata[] {
   const seen = new Set<string>();
   return entries.map((entry, index) => {
     const where = (id?: string) => `${file}: clients[${index}]${id ? ` (${id})` : ''}`;
@@ -300,7 +302,7 @@ export function checkClientsFile(provider: Provider, entries: readonly unknown[]
     if (seen.has(id)) throw new ClientRegistryError('invalid_client_file', `${where(id)}: client_id appears twice`);
     seen.add(id);
     try {
-      checkClientPolicy(metadata as Record<string, unknown>, 'file');
+      checkClientPolicy(metadata as Record<string, unknown>, 'file', policy);
       return normalizeClientMetadata(provider, metadata);
     } catch (error) {
       const description = (error as { error_description?: string }).error_description;

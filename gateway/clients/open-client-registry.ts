@@ -51,7 +51,7 @@ export async function openClientRegistry(config: Config, log: AuditLogger): Prom
   const store = await openStore(config.store);
   try {
     const provider = await createValidationProvider(config, store);
-    const registry = createClientRegistry({ provider, store, log, secretRotationGrace: config.secretRotationGrace });
+    const registry = createClientRegistry({ provider, store, log, secretRotationGrace: config.secretRotationGrace, policy: config });
     return { registry, store, close: () => store.close() };
   } catch (error) {
     await store.close();
@@ -68,7 +68,7 @@ export async function checkClientsFileOffline(config: Config, path: string): Pro
   const store = createMemoryStore();
   try {
     const provider = await createValidationProvider(config, store);
-    return checkClientsFile(provider, readClientsFile(path), path).length;
+    return checkClientsFile(provider, readClientsFile(path), path, config).length;
   } finally {
     await store.close();
   }

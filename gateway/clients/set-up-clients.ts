@@ -15,7 +15,7 @@ import { readClientsFile } from './read-clients-file.ts';
 export interface SetUpClientsDeps {
   provider: Provider;
   store: Store;
-  config: Pick<Config, 'clientsFile' | 'secretRotationGrace'>;
+  config: Pick<Config, 'clientsFile' | 'secretRotationGrace' | 'outboundPrivateHosts'>;
   log: AuditLogger & { warn(obj: object, msg: string): void };
 }
 
@@ -39,7 +39,7 @@ export function installClientHooks(provider: Provider, store: Store, log: SetUpC
 export async function syncClientsFile(deps: SetUpClientsDeps): Promise<void> {
   const { provider, store, config, log } = deps;
   if (config.clientsFile === undefined) return;
-  const registry = createClientRegistry({ provider, store, log, secretRotationGrace: config.secretRotationGrace });
+  const registry = createClientRegistry({ provider, store, log, secretRotationGrace: config.secretRotationGrace, policy: config });
   const result = await registry.syncFile(readClientsFile(config.clientsFile), config.clientsFile);
   log.info(
     { file: config.clientsFile, added: result.added.length, updated: result.updated.length, removed: result.removed.length, unchanged: result.unchanged.length },

@@ -11,7 +11,8 @@ export interface DevAccount {
   /** Stable subject; the relying party must key users on this, never on `email`. */
   sub: string;
   email: string;
-  email_verified: boolean;
+  /** Absent when the sign-in asked for it to be left out, as Microsoft Entra ID never sends it. */
+  email_verified?: boolean;
   name: string;
   given_name: string;
   family_name?: string;
@@ -25,7 +26,8 @@ export interface DevIdentity {
   email: string;
   name?: string;
   sub?: string;
-  email_verified?: boolean;
+  /** Default true; `unsent` leaves the claim out. */
+  email_verified?: boolean | 'unsent';
   hd?: string;
 }
 
@@ -60,11 +62,11 @@ export function createAccountStore(): AccountStore {
       const account: DevAccount = {
         sub,
         email,
-        email_verified: identity.email_verified ?? true,
         name,
         given_name: given ?? name,
         locale: 'en',
       };
+      if (identity.email_verified !== 'unsent') account.email_verified = identity.email_verified ?? true;
       if (family.length > 0) account.family_name = family.join(' ');
       if (identity.hd) account.hd = identity.hd;
       accounts.set(sub, account);

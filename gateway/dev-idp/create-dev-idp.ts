@@ -465,7 +465,10 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
-/** Reads the sign-in form; `sub`, `email_verified` and `hd` are for tests and optional. */
+/**
+ * Reads the sign-in form; `sub`, `email_verified` (`true`, `false`, or `unsent` to leave the claim
+ * out, as some upstreams do) and `hd` are for tests and optional.
+ */
 function parseIdentity(form: URLSearchParams): DevIdentity {
   const email = form.get('email')?.trim() ?? '';
   // Deliberately loose (any non-blank text around an "@", even "a@evil.com@corp.example"): the
@@ -478,6 +481,7 @@ function parseIdentity(form: URLSearchParams): DevIdentity {
   if (sub) identity.sub = sub;
   const verified = form.get('email_verified');
   if (verified === 'true' || verified === 'false') identity.email_verified = verified === 'true';
+  if (verified === 'unsent') identity.email_verified = 'unsent';
   const hd = form.get('hd')?.trim();
   if (hd) identity.hd = hd;
   return identity;

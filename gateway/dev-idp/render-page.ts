@@ -155,7 +155,8 @@ export interface SignInPageInput {
 
 /**
  * The sign-in form: e-mail and display name, no password. Tests may also post `sub`,
- * `email_verified` and `hd`, which a person never needs and so are not shown.
+ * `email_verified` (`true`, `false`, `unsent`) and `hd`, which a person never needs and so are
+ * not shown.
  */
 export function renderSignInPage(input: SignInPageInput): string {
   const t = textsFor(input.acceptLanguage);

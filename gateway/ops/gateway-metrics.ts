@@ -17,6 +17,8 @@ export type SignInFailureReason =
   | 'upstream_refused'
   /** The code exchange, the ID token or userinfo did not verify, or the upstream was unreachable. */
   | 'upstream_unverified'
+  /** Userinfo refused the code grant's access token (401) and no refresh token could replace it. */
+  | 'upstream_token_refused'
   /** The upstream did not say who the user is (no `sub`). */
   | 'no_subject'
   /** The identity is not allowed: unverified e-mail, Workspace domain, e-mail domain. */
@@ -79,7 +81,7 @@ export function createGatewayMetrics(): GatewayMetrics {
     signIns: new Counter({ name: 'gateway_sign_ins_total', help: 'Sign-ins completed at the upstream identity provider.', registers }),
     signInFailures: new Counter({
       name: 'gateway_sign_in_failures_total',
-      help: 'Sign-ins at the upstream that did not complete, by reason: invalid_state, upstream_refused, upstream_unverified, no_subject, policy.',
+      help: 'Sign-ins at the upstream that did not complete, by reason: invalid_state, upstream_refused, upstream_unverified, upstream_token_refused, no_subject, policy.',
       labelNames: ['reason'] as const,
       registers,
     }),

@@ -12,12 +12,13 @@ import { registrationFeatures } from '../clients/registration-features.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { createInteractionPolicy } from './interaction-policy.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
+import { outboundFetch } from './outbound-fetch.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from './provider-pages.ts';
 import { resourceIndicatorsFeature } from './resource-servers.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { scopeClaims, supportedScopes } from './scope-claims.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-policies.ts';
-import { validateClientMetadata } from './validate-client-metadata.ts';
+import { clientMetadataValidator } from './validate-client-metadata.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -31,22 +32,6 @@ export interface ProviderDeps {
   /** Claims added to access tokens (RFC 9068 §2.2.2: identity claims the apps need offline). */
   extraTokenClaims: Configuration['extraTokenClaims'];
   log: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
-}
-
-/**
- * oidc-provider refuses to call loopback and private addresses (SSRF protection) for back-channel
- * logout and clients' `jwks_uri`; the operator may name hosts that are allowed anyway.
- */
-function outboundFetch(privateHosts: readonly string[]) {
-  const allowed = new Set(privateHosts.map((host) => host.toLowerCase()));
-  return (url: URL | string | Request, options: RequestInit & { dispatcher?: unknown } = {}) => {
-    const target = new URL(url instanceof Request ? url.url : url);
-    if (allowed.has(target.host.toLowerCase()) || allowed.has(target.hostname.toLowerCase())) {
-      const { dispatcher: _ssrfGuard, ...rest } = options;
-      return fetch(target, rest);
-    }
-    return fetch(target, options as RequestInit);
-  };
 }
 
 /** Interactions (sign-in, consent) are served by the gateway's own routes under this path. */
@@ -95,7 +80,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     },
     extraClientMetadata: {
       properties: ['first_party', 'resources'],
-      validator: validateClientMetadata,
+      validator: clientMetadataValidator(config),
     },
     clientBasedCORS,
     routes: { ...PROVIDER_ROUTES },
@@ -128,6 +113,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     rotateRefreshToken: true,
     renderError,
+    // SSRF protection kept, redirects refused, the operator's private services allowed.
     fetch: outboundFetch(config.outboundPrivateHosts),
     ttl: {
       AccessToken: config.ttl.accessToken,

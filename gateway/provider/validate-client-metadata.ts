@@ -5,13 +5,20 @@
  * registration policy (gateway/clients/), which keeps both fields for operators.
  */
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { ClientPolicySettings } from '../clients/check-client-policy.ts';
 import { checkRegistrationRequest, isRegistrationRequest } from '../clients/check-registration-request.ts';
 
-export function validateClientMetadata(ctx: KoaContextWithOIDC | undefined, key: string, value: unknown, metadata?: object): void {
+/** oidc-provider's `extraClientMetadata.validator`, applying the policy with `settings`. */
+export function clientMetadataValidator(settings: ClientPolicySettings) {
+  return (ctx: KoaContextWithOIDC | undefined, key: string, value: unknown, metadata?: object): void =>
+    validateClientMetadata(settings, ctx, key, value, metadata);
+}
+
+function validateClientMetadata(settings: ClientPolicySettings, ctx: KoaContextWithOIDC | undefined, key: string, value: unknown, metadata?: object): void {
   // Dynamic registration (RFC 7591/7592): the gateway's registration policy, once per request
   // (the validator is called once per extra property; `first_party` comes first).
   if (key === 'first_party' && metadata && isRegistrationRequest(ctx)) {
-    checkRegistrationRequest(ctx, metadata as Record<string, unknown>);
+    checkRegistrationRequest(ctx, metadata as Record<string, unknown>, settings);
     value = (metadata as Record<string, unknown>)['first_party'];
   }
   if (key === 'first_party' && value !== undefined && typeof value !== 'boolean') {

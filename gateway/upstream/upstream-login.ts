@@ -11,11 +11,12 @@ import * as client from 'openid-client';
 import type Provider from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
 import { GatewayError, sendError } from '../errors.ts';
+import { messagesFor } from '../pages/i18n.ts';
 import { resolveAccount } from '../accounts/account-store.ts';
 import { checkIdentity, type IdentityPolicy } from './check-identity.ts';
 import type { UpstreamClient } from './upstream-client.ts';
 import { upstreamProfile } from './upstream-profile.ts';
-import type { UpstreamTokenVault } from './upstream-tokens.ts';
+import { UpstreamLinkGoneError, type UpstreamTokenVault } from './upstream-tokens.ts';
 import type { SignInEvents } from '../ops/sign-in-events.ts';
 
 export const UPSTREAM_CALLBACK_PATH = '/upstream/callback';
@@ -37,6 +38,8 @@ export interface UpstreamLoginDeps {
   upstream: UpstreamClient;
   vault: UpstreamTokenVault;
   policy: IdentityPolicy;
+  /** User names never handed out as they are (GATEWAY_RESERVED_USERNAMES). */
+  reservedUsernames: readonly string[];
   issuer: string;
   secureCookies: boolean;
   metrics?: { authorizationRedirects: number };
@@ -107,6 +110,11 @@ async function finishInteraction(deps: UpstreamLoginDeps, uid: string, result: o
   return interaction.returnTo;
 }
 
+/** Where "Start again" leads: the app's authorization request, resumed (it asks for a new sign-in). */
+async function startAgainUrl(deps: UpstreamLoginDeps, uid: string): Promise<string | undefined> {
+  return (await deps.provider.Interaction.find(uid))?.returnTo;
+}
+
 function safeMessage(error: unknown): { code?: unknown; message?: unknown } {
   // Upstream errors may carry response bodies (tokens) in `cause`: log only code and message.
   const { code, message } = error as { code?: unknown; message?: unknown };
@@ -141,13 +149,23 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
       }
 
       const currentUrl = new URL(request.url, deps.issuer);
+      const state = query['state'] ?? '';
       let exchange;
       let userinfo;
+      let tokens;
       try {
-        exchange = await deps.upstream.exchangeCode(currentUrl, { state: query['state'] ?? '', codeVerifier: tx.codeVerifier, nonce: tx.nonce });
+        exchange = await deps.upstream.exchangeCode(currentUrl, { state, codeVerifier: tx.codeVerifier, nonce: tx.nonce });
         const idTokenSub = exchange.idTokenClaims?.['sub'];
-        userinfo = await deps.upstream.userinfo(exchange.tokens.access_token, typeof idTokenSub === 'string' ? idTokenSub : undefined);
+        // A 401 at userinfo refreshes once with the code grant's refresh token (upstream-tokens.ts).
+        ({ userinfo, tokens } = await deps.vault.userinfoAtSignIn(exchange.tokens, typeof idTokenSub === 'string' ? idTokenSub : undefined, state));
       } catch (error) {
+        if (error instanceof UpstreamLinkGoneError) {
+          // The upstream refused its own fresh access token and no refresh could replace it (none
+          // given, or refused): say so, with a way to start again, rather than a bare 502.
+          request.log.warn({ reason: error.message }, 'upstream refused its own access token at sign-in');
+          deps.events?.failed(request, 'upstream_token_refused');
+          return sendError(request, reply, new GatewayError('upstream_error', 502, messagesFor('en').upstreamTokenRefused, { messageKey: 'upstreamTokenRefused' }), await startAgainUrl(deps, tx.uid));
+        }
         request.log.warn({ err: safeMessage(error) }, 'upstream sign-in could not be verified');
         deps.events?.failed(request, 'upstream_unverified');
         return sendError(request, reply, new GatewayError('upstream_error', 502, 'The identity provider\'s answer could not be verified. Please start again.'));
@@ -166,10 +184,10 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
         return sendError(request, reply, refusal);
       }
 
-      const account = await resolveAccount(deps.store, { iss: deps.upstream.settings.issuer, sub: upstreamSub }, profile);
+      const account = await resolveAccount(deps.store, { iss: deps.upstream.settings.issuer, sub: upstreamSub }, profile, deps.reservedUsernames);
       const stored = await deps.vault.load(account.sub);
-      const refreshToken = exchange.tokens.refresh_token ?? stored?.refresh_token;
-      await deps.vault.save(account.sub, { ...exchange.tokens, ...(refreshToken ? { refresh_token: refreshToken } : {}) });
+      const refreshToken = tokens.refresh_token ?? stored?.refresh_token;
+      await deps.vault.save(account.sub, { ...tokens, ...(refreshToken ? { refresh_token: refreshToken } : {}) });
       if (!refreshToken && !tx.forcedConsent) {
         // Google gives a refresh token only on first consent: ask once more, with prompt=consent.
         return beginUpstreamLogin(deps, reply, { uid: tx.uid, forceConsent: true, loginHint: profile.email });

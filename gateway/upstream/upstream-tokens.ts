@@ -6,6 +6,11 @@
  * would lose one). Whoever waits for the lock re-reads the tokens and uses the fresh ones.
  * An upstream `invalid_grant` (revoked, expired) ends the link: the tokens are deleted, the app's
  * refresh fails with invalid_grant, and the next sign-in goes through the upstream again.
+ *
+ * The same refresh-once-on-401 serves the sign-in itself (`userinfoAtSignIn`), before the account
+ * is known: some upstreams refuse the access token of the code grant at userinfo (401
+ * `invalid_token`) while its refresh token works. There the tokens live in the sign-in, not in
+ * the store, and the lock is the sign-in attempt's, so each such sign-in makes one refresh grant.
  */
 import * as client from 'openid-client';
 import type { Store } from '../../adapters/store.ts';
@@ -32,6 +37,20 @@ export interface UpstreamTokenVault {
   userinfo(sub: string, upstreamSub: string): Promise<Record<string, unknown>>;
   /** Refreshes unless someone else already replaced `stale`; returns the current tokens. */
   refresh(sub: string, stale: UpstreamTokens): Promise<UpstreamTokens>;
+  /**
+   * At sign-in, with the code grant's `tokens`: the upstream userinfo, refreshing once (under a
+   * lock named after `attempt`) and retrying once on 401. Returns it with the tokens that worked.
+   */
+  userinfoAtSignIn(tokens: UpstreamTokens, expectedSub: string | undefined, attempt: string): Promise<{ userinfo: Record<string, unknown>; tokens: UpstreamTokens }>;
+}
+
+/** Where one set of upstream tokens lives: an account's entry in the store, or a sign-in in progress. */
+interface TokenSlot {
+  /** The store lock that serialises refreshes of these tokens. */
+  lock: string;
+  load(): Promise<UpstreamTokens | undefined>;
+  save(tokens: UpstreamTokens): Promise<void>;
+  remove(): Promise<void>;
 }
 
 function isUnauthorized(error: unknown): boolean {
@@ -51,6 +70,47 @@ export function createUpstreamTokenVault(
 ): UpstreamTokenVault {
   const key = (sub: string) => `upstream-tokens:${sub}`;
 
+  const accountSlot = (sub: string): TokenSlot => ({
+    lock: `lock:upstream-refresh:${sub}`,
+    load: () => vault.load(sub),
+    save: (tokens) => vault.save(sub, tokens),
+    remove: () => vault.remove(sub),
+  });
+
+  /** Refreshes the slot's tokens unless someone else already replaced `stale`. */
+  async function refreshSlot(slot: TokenSlot, stale: UpstreamTokens): Promise<UpstreamTokens> {
+    return withLock(store, slot.lock, async () => {
+      const current = await slot.load();
+      if (!current) throw new UpstreamLinkGoneError('no upstream tokens are stored for this account');
+      if (current.access_token !== stale.access_token) return current;
+      if (!current.refresh_token) throw new UpstreamLinkGoneError('the upstream gave no refresh token');
+      try {
+        onRefresh();
+        const fresh = await upstream.refresh(current.refresh_token);
+        await slot.save(fresh);
+        return fresh;
+      } catch (error) {
+        if (isInvalidGrant(error)) {
+          await slot.remove();
+          throw new UpstreamLinkGoneError('the upstream refused the refresh token (invalid_grant)');
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** Userinfo with `tokens`; on 401 the slot is refreshed and the call retried once. */
+  async function userinfoRefreshingOnce(slot: TokenSlot, tokens: UpstreamTokens, expectedSub: string | undefined): Promise<Record<string, unknown>> {
+    try {
+      return await upstream.userinfo(tokens.access_token, expectedSub);
+    } catch (error) {
+      if (!isUnauthorized(error)) throw error;
+      // The upstream says the token is no longer good (revoked, or expired early): refresh, retry once.
+      const fresh = await refreshSlot(slot, tokens);
+      return upstream.userinfo(fresh.access_token, expectedSub);
+    }
+  }
+
   const vault: UpstreamTokenVault = {
     async load(sub) {
       const sealed = await store.get<string>(key(sub));
@@ -63,24 +123,7 @@ export function createUpstreamTokenVault(
       await store.delete(key(sub));
     },
     async refresh(sub, stale) {
-      return withLock(store, `lock:upstream-refresh:${sub}`, async () => {
-        const current = await vault.load(sub);
-        if (!current) throw new UpstreamLinkGoneError('no upstream tokens are stored for this account');
-        if (current.access_token !== stale.access_token) return current;
-        if (!current.refresh_token) throw new UpstreamLinkGoneError('the upstream gave no refresh token');
-        try {
-          onRefresh();
-          const fresh = await upstream.refresh(current.refresh_token);
-          await vault.save(sub, fresh);
-          return fresh;
-        } catch (error) {
-          if (isInvalidGrant(error)) {
-            await vault.remove(sub);
-            throw new UpstreamLinkGoneError('the upstream refused the refresh token (invalid_grant)');
-          }
-          throw error;
-        }
-      });
+      return refreshSlot(accountSlot(sub), stale);
     },
     async userinfo(sub, upstreamSub) {
       let tokens = await vault.load(sub);
@@ -88,14 +131,23 @@ export function createUpstreamTokenVault(
       if (tokens.expires_at !== undefined && tokens.expires_at - EXPIRY_MARGIN_MS < Date.now()) {
         tokens = await vault.refresh(sub, tokens);
       }
-      try {
-        return await upstream.userinfo(tokens.access_token, upstreamSub);
-      } catch (error) {
-        if (!isUnauthorized(error)) throw error;
-        // The upstream says the token is no longer good (revoked, or expired early): refresh, retry once.
-        tokens = await vault.refresh(sub, tokens);
-        return upstream.userinfo(tokens.access_token, upstreamSub);
-      }
+      return userinfoRefreshingOnce(accountSlot(sub), tokens, upstreamSub);
+    },
+    async userinfoAtSignIn(tokens, expectedSub, attempt) {
+      // Just issued, so used as they are (no expiry check): only a 401 makes them refresh.
+      let current: UpstreamTokens | undefined = tokens;
+      const slot: TokenSlot = {
+        lock: `lock:upstream-refresh:sign-in:${attempt}`,
+        load: async () => current,
+        save: async (fresh) => {
+          current = fresh;
+        },
+        remove: async () => {
+          current = undefined;
+        },
+      };
+      const userinfo = await userinfoRefreshingOnce(slot, tokens, expectedSub);
+      return { userinfo, tokens: current ?? tokens };
     },
   };
   return vault;

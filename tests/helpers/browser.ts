@@ -53,7 +53,7 @@ export function loopbackDispatcher(): Agent {
   });
 }
 
-export function createBrowser(options: { userAgent?: string; dispatcher?: Agent } = {}): Browser {
+export function createBrowser(options: { userAgent?: string; dispatcher?: Agent; acceptLanguage?: string } = {}): Browser {
   let jar: StoredCookie[] = [];
 
   function store(url: URL, header: string) {
@@ -101,6 +101,7 @@ export function createBrowser(options: { userAgent?: string; dispatcher?: Agent 
       // Fetch Metadata, as a browser sends it for a navigation the person started (a typed URL or
       // a bookmark); a test that plays another site's link says `cross-site` itself.
       if (!headers.has('sec-fetch-site')) headers.set('sec-fetch-site', 'none');
+      if (options.acceptLanguage && !headers.has('accept-language')) headers.set('accept-language', options.acceptLanguage);
       const response = options.dispatcher
         ? ((await undiciFetch(url, { ...(init as object), headers: Object.fromEntries(headers), redirect: 'manual', dispatcher: options.dispatcher })) as unknown as Response)
         : await fetch(url, { ...init, headers, redirect: 'manual' });

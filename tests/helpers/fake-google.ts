@@ -1,6 +1,7 @@
 /**
  * The fake Google for tests: the development IdP on its own `node:http` server at
- * http://127.0.0.1:<free port>, plus a scripted browser sign-in.
+ * http://127.0.0.1:<free port>, plus a scripted browser sign-in. In front of the IdP, this server
+ * can misbehave in ways no development IdP should ship: refusing access tokens at userinfo.
  *
  * @module
  */
@@ -14,16 +15,32 @@ export interface FakeGoogle {
   /** e.g. `http://127.0.0.1:53123`; discovery is at `${issuer}/.well-known/openid-configuration`. */
   issuer: string;
   idp: DevIdp;
+  /**
+   * How many of the next userinfo requests to refuse with 401 and `WWW-Authenticate: Bearer
+   * error="invalid_token"` (RFC 6750 §3.1), whatever their token: as some upstreams refuse the
+   * access token of a fresh code grant while its refresh token works. Counts down to 0.
+   */
+  refuseUserinfo: number;
   close(): Promise<void>;
 }
 
 /** Starts the development IdP on 127.0.0.1, on a port the system picks. */
 export async function startFakeGoogle(options: Omit<DevIdpOptions, 'issuer'>): Promise<FakeGoogle> {
   let idp: DevIdp | undefined;
+  let fake: FakeGoogle | undefined;
   const server = createServer((req, res) => {
-    if (idp === undefined) {
+    if (idp === undefined || fake === undefined) {
       res.statusCode = 503;
       res.end();
+      return;
+    }
+    if (fake.refuseUserinfo > 0 && new URL(req.url ?? '/', fake.issuer).pathname === idp.provider.pathFor('userinfo')) {
+      fake.refuseUserinfo -= 1;
+      res.writeHead(401, {
+        'www-authenticate': 'Bearer realm="fake-google", error="invalid_token", error_description="refused by refuseUserinfo"',
+        'content-type': 'application/json',
+      });
+      res.end(JSON.stringify({ error: 'invalid_token', error_description: 'refused by refuseUserinfo' }));
       return;
     }
     idp.handler(req, res);
@@ -41,23 +58,27 @@ export async function startFakeGoogle(options: Omit<DevIdpOptions, 'issuer'>): P
     server.close();
     throw error;
   }
-  const running = idp;
-  return {
+  fake = {
     issuer,
-    idp: running,
+    idp,
+    refuseUserinfo: 0,
     close: () => new Promise<void>((resolve, reject) => {
       server.close((err) => (err ? reject(err) : resolve()));
       server.closeAllConnections();
     }),
   };
+  return fake;
 }
 
-/** Who signs in at the fake Google; `sub`, `email_verified` and `hd` override the defaults. */
+/**
+ * Who signs in at the fake Google; `sub`, `email_verified` and `hd` override the defaults
+ * (`email_verified: 'unsent'` leaves the claim out, as Microsoft Entra ID does).
+ */
 export interface FakeGoogleIdentity {
   email: string;
   name?: string;
   sub?: string;
-  email_verified?: boolean;
+  email_verified?: boolean | 'unsent';
   hd?: string;
 }
 
