@@ -13,6 +13,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config, LogLevel } from '../../config/config-type.ts';
 import type { AuditLogger, ClientActor } from './audit-client-event.ts';
+import { TOKEN_EXCHANGE_GRANT } from './check-client-policy.ts';
 import { ClientRegistryError, type ClientView } from './client-registry.ts';
 import { openClientRegistry } from './open-client-registry.ts';
 import { cliActor } from '../cli/with-cli-store.ts';
@@ -51,6 +52,7 @@ const addOptions = {
   'backchannel-logout-uri': { type: 'string' },
   'first-party': { type: 'boolean' },
   resource: { type: 'string', multiple: true },
+  'token-exchange': { type: 'boolean' },
   metadata: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -105,6 +107,9 @@ function addInput(values: ReturnType<typeof parse<typeof addOptions>>['values'])
   if (values['backchannel-logout-uri'] !== undefined) metadata['backchannel_logout_uri'] = values['backchannel-logout-uri'];
   if (values['first-party']) metadata['first_party'] = true;
   if (values.resource) metadata['resources'] = values.resource;
+  if (values['token-exchange']) {
+    metadata.grant_types = [...new Set([...(metadata.grant_types ?? ['authorization_code', 'refresh_token']), TOKEN_EXCHANGE_GRANT])];
+  }
   if (metadata.redirect_uris === undefined) throw new UsageError('clients add needs at least one --redirect-uri');
   return metadata;
 }

@@ -11,6 +11,9 @@ export const clientsUsage = `  clients add --redirect-uri URI [--redirect-uri UR
       --backchannel-logout-uri URI
       --first-party                 trusted app of your own: no consent screen
       --resource URI                an API audience the client may get tokens for (repeatable)
+      --token-exchange              may exchange its gateway token for the user's upstream
+                                    (Google) token, if the user consents (upstream_token scope);
+                                    confidential clients only
       --metadata JSON|@FILE         any other RFC 7591 metadata, as a JSON object
   clients list                      every client (never a secret)
   clients show CLIENT_ID            one client (never its secret)

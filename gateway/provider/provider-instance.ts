@@ -1,9 +1,9 @@
 /**
  * One configured oidc-provider instance with everything the gateway hangs on it: hooks on its
- * Client model, Koa middlewares in front of its endpoints, the extra grant type. oidc-provider
- * fixes its signing keys at construction, so a key rotation builds a new instance with this same
- * function and the gateway swaps it in (build-gateway.ts); everything that matters lives in the
- * store, so requests in flight on the old instance finish normally.
+ * Client model, Koa middlewares in front of its endpoints, the token-exchange grant's handler.
+ * oidc-provider fixes its signing keys at construction, so a key rotation builds a new instance
+ * with this same function and the gateway swaps it in (build-gateway.ts); everything that matters
+ * lives in the store, so requests in flight on the old instance finish normally.
  */
 import type Provider from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
@@ -19,7 +19,7 @@ import { deliverBackchannelLogoutsInBackground } from './backchannel-delivery.ts
 import { createProvider, type ProviderDeps } from './create-provider.ts';
 import { endSessionRevocation } from './end-session-revocation.ts';
 import { refreshGraceMiddleware } from './refresh-grace.ts';
-import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, upstreamTokenExchange } from './upstream-token-exchange.ts';
+import { upstreamTokenExchange } from './upstream-token-exchange.ts';
 
 export interface ProviderInstanceDeps extends ProviderDeps {
   store: Store;
@@ -36,7 +36,15 @@ export interface ProviderInstanceDeps extends ProviderDeps {
 
 export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   const { config, store, log } = deps;
-  const provider = createProvider(deps);
+  const provider = createProvider({
+    ...deps,
+    tokenExchange: upstreamTokenExchange({
+      verify: deps.verify,
+      vault: deps.vault,
+      upstreamIssuer: deps.upstreamIssuer,
+      audit: (fields) => audit(log, 'token.exchanged', fields, 'upstream token exchanged for a gateway token'),
+    }),
+  });
   // Forward-auth callbacks live on every protected host: allow them on the configured domains.
   allowForwardAuthRedirects(provider, config.issuer, deps.forwardAuthDomains);
   // Client registration: previous secrets in their grace period, audit events.
@@ -57,16 +65,6 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
         if (details.sessionUid) await deps.endSsoSession(details.sessionUid);
       },
     }),
-  );
-  provider.registerGrantType(
-    TOKEN_EXCHANGE_GRANT,
-    upstreamTokenExchange({
-      verify: deps.verify,
-      vault: deps.vault,
-      upstreamIssuer: deps.upstreamIssuer,
-      audit: ({ event: _name, ...fields }: { event?: unknown }) => audit(log, 'token.exchanged', fields, 'upstream token exchanged for a gateway token'),
-    }),
-    TOKEN_EXCHANGE_PARAMETERS,
   );
   return provider;
 }
