@@ -16,14 +16,18 @@
  *     operator (clients file) must be long enough to resist guessing.
  *   - nothing else: `client_secret_jwt` would make the client secret a signing key that must stay
  *     in plain text everywhere, and the mTLS methods need a TLS setup the gateway does not have.
- * - Operator-only metadata: `first_party` (consent skipped) and `resources` (audiences the client
- *   may get access tokens for) grant trust, so only an operator sets them (CLI or file); dynamic
+ * - Operator-only metadata: `first_party` (consent skipped), `resources` (audiences the client
+ *   may get access tokens for) and `introspection_audiences` (audiences whose access tokens the
+ *   client, a resource server, may introspect: RFC 7662 §2.1 leaves who may learn what to the
+ *   authorization server) grant trust, so only an operator sets them (CLI or file); dynamic
  *   registration refuses them with `invalid_client_metadata`.
  * - Operator-only grant: token exchange (RFC 8693) hands the user's upstream (Google) access token
  *   to the client, so only an operator allows it (CLI or file), and never to a public client: a
  *   client that holds no secret cannot prove at the token endpoint that it is the app the user
  *   consented to (RFC 8693 §2.1 expects client authentication; RFC 6749 §2.1). Dynamic
  *   registration and RFC 7592 updates refuse it with `invalid_client_metadata`.
+ * - `introspection_audiences` also needs a confidential client: RFC 7662 §2.1 wants the caller
+ *   authenticated, and a public client authenticates with nothing but its (public) id.
  */
 import { errors } from 'oidc-provider';
 import { checkClientUri, checkClientUriList } from './check-client-uri.ts';
@@ -38,7 +42,7 @@ export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post',
 export const DEFAULT_CLIENT_AUTH_METHOD = 'client_secret_basic';
 
 /** Metadata that grants trust: settable through the CLI or the file, never through registration. */
-export const OPERATOR_ONLY_METADATA = ['first_party', 'resources'] as const;
+export const OPERATOR_ONLY_METADATA = ['first_party', 'resources', 'introspection_audiences'] as const;
 
 /** RFC 8693 token exchange: here, the user's upstream access token for the client's own gateway token. */
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -90,6 +94,9 @@ export function checkClientPolicy(metadata: Record<string, unknown>, door: Regis
 
   if (method === 'none' && allowsTokenExchange(metadata)) {
     refuse(`a public client (token_endpoint_auth_method "none") cannot have the grant type ${TOKEN_EXCHANGE_GRANT}: it would hand the user's upstream token to anyone who knows its client_id; use a confidential client`);
+  }
+  if (method === 'none' && metadata['introspection_audiences'] !== undefined) {
+    refuse('a public client (token_endpoint_auth_method "none") cannot have introspection_audiences: introspection needs client authentication (RFC 7662 §2.1); use a confidential client');
   }
 
   checkClientUriList('redirect_uris', metadata['redirect_uris'], { required: true });

@@ -52,6 +52,7 @@ const addOptions = {
   'backchannel-logout-uri': { type: 'string' },
   'first-party': { type: 'boolean' },
   resource: { type: 'string', multiple: true },
+  'introspection-audience': { type: 'string', multiple: true },
   'token-exchange': { type: 'boolean' },
   metadata: { type: 'string' },
   json: { type: 'boolean' },
@@ -107,6 +108,7 @@ function addInput(values: ReturnType<typeof parse<typeof addOptions>>['values'])
   if (values['backchannel-logout-uri'] !== undefined) metadata['backchannel_logout_uri'] = values['backchannel-logout-uri'];
   if (values['first-party']) metadata['first_party'] = true;
   if (values.resource) metadata['resources'] = values.resource;
+  if (values['introspection-audience']) metadata['introspection_audiences'] = values['introspection-audience'];
   if (values['token-exchange']) {
     metadata.grant_types = [...new Set([...(metadata.grant_types ?? ['authorization_code', 'refresh_token']), TOKEN_EXCHANGE_GRANT])];
   }

@@ -11,6 +11,8 @@ export const clientsUsage = `  clients add --redirect-uri URI [--redirect-uri UR
       --backchannel-logout-uri URI
       --first-party                 trusted app of your own: no consent screen
       --resource URI                an API audience the client may get tokens for (repeatable)
+      --introspection-audience AUD  a resource server: it may introspect access tokens whose aud
+                                    is AUD (a resource URI or a client id; repeatable)
       --token-exchange              may exchange its gateway token for the user's upstream
                                     (Google) token, if the user consents (upstream_token scope);
                                     confidential clients only

@@ -100,7 +100,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       id_token_signed_response_alg: 'RS256',
     },
     extraClientMetadata: {
-      properties: ['first_party', 'resources'],
+      properties: ['first_party', 'resources', 'introspection_audiences'],
       validator: validateClientMetadata,
     },
     clientBasedCORS,

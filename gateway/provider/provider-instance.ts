@@ -15,6 +15,7 @@ import type { SecretBox } from '../keys/secret-box.ts';
 import type { UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
 import { storeOutageMiddleware } from '../../adapters/oidc-adapter.ts';
 import { audit } from '../ops/audit.ts';
+import { accessJwtEndpoints } from './access-jwt-endpoints.ts';
 import { deliverBackchannelLogoutsInBackground } from './backchannel-delivery.ts';
 import { createProvider, type ProviderDeps } from './create-provider.ts';
 import { endSessionRevocation } from './end-session-revocation.ts';
@@ -54,6 +55,8 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   provider.use(storeOutageMiddleware());
   // Sessions ended at the OpenID Provider (RP-initiated logout) end their forward-auth cookies too.
   provider.use(endSessionRevocation({ provider, forwardAuthSessions: deps.forwardAuthSessions, markRevoked: deps.markRevoked }));
+  // The gateway's access JWTs at the introspection and revocation endpoints.
+  provider.use(accessJwtEndpoints({ provider, store, verify: deps.verify }));
   provider.use(
     refreshGraceMiddleware({
       provider,

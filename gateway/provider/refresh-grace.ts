@@ -11,22 +11,15 @@
  * whole SSO session is ended too (forward-auth cookies included).
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
 import type { SecretBox } from '../keys/secret-box.ts';
+import { readFormBody, replayBody, type FormContext } from './form-body.ts';
 
-/** oidc-provider's own limit for request bodies. */
-const BODY_LIMIT = 56 * 1024;
-
-interface KoaContext {
+interface KoaContext extends FormContext {
   method: string;
   path: string;
-  req: IncomingMessage;
-  status: number;
-  body: unknown;
   is(type: string): string | false | null;
   get(name: string): string;
   set(name: string, value: string): void;
@@ -41,32 +34,6 @@ export interface RefreshGraceDeps {
   onReuse: (details: { clientId: string; sub: string | undefined; grantId: string | undefined; sessionUid: string | undefined }) => Promise<void>;
 }
 
-async function readLimited(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > BODY_LIMIT) throw new Error('request entity too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
-}
-
-/** Lets oidc-provider read the body again, as if it were still unread. */
-function replayBody(ctx: KoaContext, raw: Buffer): void {
-  const original = ctx.req;
-  const replay = Readable.from([raw]);
-  ctx.req = new Proxy(original, {
-    get(target, property) {
-      if (property === 'readable') return true;
-      if (property === 'readableEncoding') return null;
-      if (property === 'iterator') return (options?: { destroyOnReturn?: boolean }) => replay.iterator(options);
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
 /** What the caller authenticated with: a cached answer is only for the same credentials. */
 function credentials(ctx: KoaContext, params: URLSearchParams): string {
   return [ctx.get('authorization'), params.get('client_id'), params.get('client_secret'), params.get('client_assertion')].map((v) => v ?? '').join('\u0000');
@@ -77,14 +44,8 @@ export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
     if (ctx.method !== 'POST' || ctx.path !== '/token' || !ctx.is('application/x-www-form-urlencoded')) {
       return next();
     }
-    let raw: Buffer;
-    try {
-      raw = await readLimited(ctx.req);
-    } catch {
-      ctx.status = 413;
-      ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
-      return undefined;
-    }
+    const raw = await readFormBody(ctx);
+    if (!raw) return undefined;
     replayBody(ctx, raw);
     const params = new URLSearchParams(raw.toString('utf8'));
     const token = params.get('refresh_token');
