@@ -1,9 +1,9 @@
 /**
  * Introspection (RFC 7662) of the gateway's own access JWTs, through stock client libraries
  * (openid-client's `tokenIntrospection`, Python Authlib's `introspect_token`), on two gateway
- * instances that share one real Redis (REDIS_URL, default redis://127.0.0.1:6379, under a key
- * prefix of this test's own, removed afterwards) behind one issuer. Each user signs in through
- * instance A and is introspected through instance B, and the other way round.
+ * instances that share one real Redis behind one issuer (helpers/instances-behind-balancer.ts).
+ * Each user signs in through instance A and is introspected through instance B, and the ending
+ * is checked on both.
  *
  * `active: true` with the RFC 7662 §2.2 members while the grant lives; `active: false` after each
  * way a grant ends: RFC 7009 revocation of the refresh token and of the access JWT itself,
@@ -12,47 +12,19 @@
  * operator named its audience for (`introspection_audiences`), learns anything.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createClient } from '@keyv/redis';
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
-import { openStore } from '../adapters/open-store.ts';
-import type { Store } from '../adapters/store.ts';
 import { PYTHON, requireDjangoPackages, runPython } from '../examples/full-stack/python.ts';
 import { signOutAccount } from '../gateway/accounts/sign-out-account.ts';
 import { createBrowser, type Browser } from './helpers/browser.ts';
-import { signInAtFakeGoogle, startFakeGoogle, type FakeGoogle } from './helpers/fake-google.ts';
-import { startLoadBalancer, type LoadBalancer } from './helpers/load-balancer.ts';
+import { signInAtFakeGoogle, type FakeGoogle } from './helpers/fake-google.ts';
+import { startInstancesBehindBalancer, type InstancesBehindBalancer } from './helpers/instances-behind-balancer.ts';
+import type { LoadBalancer } from './helpers/load-balancer.ts';
 import { logOut } from './helpers/log-out.ts';
 import { confidentialClient, discoverApp, signIn, type TestApp } from './helpers/relying-party.ts';
-import { freePort, startGateway, UPSTREAM_CLIENT, type StartedGateway } from './helpers/start-gateway.ts';
 
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const PREFIX = `test:introspection:${randomUUID()}:`;
 const REFRESH_GRACE_SECONDS = 1;
-
-async function openSharedStore(): Promise<Store> {
-  try {
-    return await openStore(REDIS_URL, { prefix: PREFIX });
-  } catch (error) {
-    throw new Error(`this test needs a real Redis at ${REDIS_URL} (set REDIS_URL): ${(error as Error).message}`, { cause: error });
-  }
-}
-
-/** Deletes every key under the prefix (SCAN + DEL, never FLUSHDB: the Redis is shared). */
-async function deletePrefix(): Promise<void> {
-  const raw = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false, connectTimeout: 1_000 } });
-  raw.on('error', () => {});
-  await raw.connect();
-  try {
-    for await (const keys of raw.scanIterator({ MATCH: `${PREFIX}*`, COUNT: 500 })) {
-      if (keys.length > 0) await raw.del(keys);
-    }
-  } finally {
-    await raw.close();
-  }
-}
 
 /** Authlib's OAuth2Session.introspect_token (client_secret_basic), one answer per token, in order. */
 const AUTHLIB_INTROSPECTION = `
@@ -78,10 +50,9 @@ async function introspectWithAuthlib(endpoint: string, meta: { client_id: string
 }
 
 describe('introspection of access JWTs (RFC 7662), two instances on one Redis', () => {
+  let instances: InstancesBehindBalancer;
   let google: FakeGoogle;
   let lb: LoadBalancer;
-  const stores: Store[] = [];
-  const gateways: StartedGateway[] = [];
   let app: TestApp;
   let api: TestApp;
   let other: TestApp;
@@ -93,35 +64,18 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
 
   before(async () => {
     requireDjangoPackages(); // Debian's python3 with Authlib, or a loud failure naming the packages
-    const ports = [await freePort(), await freePort()];
-    lb = await startLoadBalancer(ports.map((port) => `http://127.0.0.1:${port}`));
-    google = await startFakeGoogle({
-      clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`${lb.url}/upstream/callback`] }],
+    instances = await startInstancesBehindBalancer({
+      name: 'introspection',
+      clients: [appMeta, apiMeta, otherMeta, spaMeta],
+      env: { GATEWAY_REFRESH_GRACE: String(REFRESH_GRACE_SECONDS) },
     });
-    for (const port of ports) {
-      const store = await openSharedStore();
-      stores.push(store);
-      gateways.push(await startGateway({
-        port,
-        issuer: lb.url,
-        fakeGoogle: google,
-        store,
-        clients: [appMeta, apiMeta, otherMeta, spaMeta],
-        env: { GATEWAY_REFRESH_GRACE: String(REFRESH_GRACE_SECONDS) },
-      }));
-    }
+    ({ google, lb } = instances);
     lb.use(0);
     app = await discoverApp(lb.url, appMeta);
     api = await discoverApp(lb.url, apiMeta);
     other = await discoverApp(lb.url, otherMeta);
   });
-  after(async () => {
-    for (const gateway of gateways) await gateway.close();
-    for (const store of stores) await store.close();
-    await lb?.close();
-    await google?.close();
-    await deletePrefix();
-  });
+  after(async () => instances?.close());
 
   /** Signs a new user in through instance A; introspection then goes to B. */
   async function signedIn(email: string, browser: Browser = createBrowser()) {
@@ -273,7 +227,7 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
     const { tokens, sub } = await signedIn('leaver@example.com');
     const { tokens: stays } = await signedIn('stays@example.com');
     // What `npx gateway users sign-out <sub>` runs, on a connection of its own to the shared store.
-    const cli = await openSharedStore();
+    const cli = await instances.openStore();
     try {
       const result = await signOutAccount(cli, sub);
       assert.ok(result.grants >= 1, JSON.stringify(result));

@@ -48,7 +48,7 @@ export const OPERATOR_ONLY_METADATA = ['first_party', 'resources', 'introspectio
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 /** True when the metadata's `grant_types` include token exchange. */
-export function allowsTokenExchange(metadata: { grant_types?: unknown }): boolean {
+function allowsTokenExchange(metadata: { grant_types?: unknown }): boolean {
   return Array.isArray(metadata.grant_types) && metadata.grant_types.includes(TOKEN_EXCHANGE_GRANT);
 }
 
