@@ -13,13 +13,14 @@ import { loadConfig } from '../config/load-config.ts';
 import type { Config } from '../config/config-type.ts';
 import { createMemoryStore } from '../adapters/memory-store.ts';
 import type { Store } from '../adapters/store.ts';
-import { checkClientPolicy, type RegistrationDoor } from '../gateway/clients/check-client-policy.ts';
+import { checkClientPolicy, TOKEN_EXCHANGE_GRANT, type RegistrationDoor } from '../gateway/clients/check-client-policy.ts';
 import { checkClientUri } from '../gateway/clients/check-client-uri.ts';
 import { checkClientsFile, ClientRegistryError, createClientRegistry, type ClientRegistry } from '../gateway/clients/client-registry.ts';
 import { indexedClientIds } from '../gateway/clients/client-index.ts';
 import { createValidationProvider } from '../gateway/clients/open-client-registry.ts';
 import { matchesPreviousSecret } from '../gateway/clients/previous-secrets.ts';
 import { readClientsFile } from '../gateway/clients/read-clients-file.ts';
+import { introspectionAllowed } from '../gateway/provider/token-policies.ts';
 
 const SECRET = 'a-client-secret-of-at-least-32-characters';
 
@@ -245,14 +246,55 @@ describe('client policy (check-client-policy.ts)', () => {
     });
   });
 
-  it('lets only an operator set first_party and resources', () => {
-    for (const extra of [{ first_party: true }, { first_party: false }, { resources: ['https://api.example.com'] }]) {
+  it('lets only an operator set first_party, resources and introspection_audiences', () => {
+    for (const extra of [{ first_party: true }, { first_party: false }, { resources: ['https://api.example.com'] }, { introspection_audiences: ['app'] }]) {
       checkClientPolicy(web(extra), 'cli', NO_PRIVATE_HOSTS);
       checkClientPolicy(web(extra), 'file', NO_PRIVATE_HOSTS);
       const error = refusal(() => checkClientPolicy(web(extra), 'registration', NO_PRIVATE_HOSTS));
       assert.equal(error.error, 'invalid_client_metadata');
       assert.match(error.error_description, /can be set only by an operator \(npx gateway clients add, or GATEWAY_CLIENTS_FILE\)/);
     }
+  });
+});
+
+describe('token exchange and introspection need an operator and a confidential client', () => {
+  const grantTypes = ['authorization_code', 'refresh_token', TOKEN_EXCHANGE_GRANT];
+  const spa = { client_id: 'spa', token_endpoint_auth_method: 'none', redirect_uris: ['http://localhost:5173/callback'] };
+
+  it('gives the token-exchange grant through the CLI or the file only, to confidential clients only', () => {
+    checkClientPolicy(web({ grant_types: grantTypes }), 'cli', NO_PRIVATE_HOSTS);
+    checkClientPolicy(web({ grant_types: grantTypes }), 'file', NO_PRIVATE_HOSTS);
+    assert.match(refusal(() => checkClientPolicy(web({ grant_types: grantTypes }), 'registration', NO_PRIVATE_HOSTS)).error_description, /can be given only by an operator/);
+    for (const door of ['cli', 'file'] as const) {
+      const error = refusal(() => checkClientPolicy({ ...spa, grant_types: grantTypes }, door, NO_PRIVATE_HOSTS));
+      assert.equal(error.error, 'invalid_client_metadata');
+      assert.match(error.error_description, /public client .* cannot have the grant type urn:ietf:params:oauth:grant-type:token-exchange/);
+    }
+  });
+
+  it('refuses introspection_audiences on a public client', () => {
+    checkClientPolicy(web({ introspection_audiences: ['app'] }), 'cli', NO_PRIVATE_HOSTS);
+    assert.match(refusal(() => checkClientPolicy({ ...spa, introspection_audiences: ['app'] }, 'file', NO_PRIVATE_HOSTS)).error_description, /public client .* cannot have introspection_audiences/);
+  });
+});
+
+describe('introspection policy (token-policies.ts)', () => {
+  const accessToken = { clientId: 'app', kind: 'AccessToken', aud: 'app' };
+
+  it('lets a confidential client introspect its own tokens, and a resource server the access tokens of its audiences', () => {
+    assert.equal(introspectionAllowed({ clientId: 'app', clientAuthMethod: 'client_secret_basic' }, accessToken), true);
+    assert.equal(introspectionAllowed({ clientId: 'app', clientAuthMethod: 'client_secret_basic' }, { clientId: 'app', kind: 'RefreshToken' }), true);
+    const resourceServer = { clientId: 'rs', clientAuthMethod: 'private_key_jwt', introspection_audiences: ['app', 'https://api.example.com'] };
+    assert.equal(introspectionAllowed(resourceServer, accessToken), true);
+    assert.equal(introspectionAllowed(resourceServer, { clientId: 'other', kind: 'AccessToken', aud: ['https://api.example.com'] }), true);
+    assert.equal(introspectionAllowed(resourceServer, { clientId: 'other', kind: 'AccessToken', aud: 'https://api.example.com/v2' }), false, 'compared exactly');
+    assert.equal(introspectionAllowed(resourceServer, { clientId: 'app', kind: 'RefreshToken' }), false, 'never another client\'s refresh token');
+    assert.equal(introspectionAllowed({ clientId: 'nosy', clientAuthMethod: 'client_secret_basic' }, accessToken), false);
+  });
+
+  it('tells a public client nothing, even about its own tokens', () => {
+    assert.equal(introspectionAllowed({ clientId: 'app', clientAuthMethod: 'none' }, accessToken), false);
+    assert.equal(introspectionAllowed({ clientId: 'spa', clientAuthMethod: 'none', introspection_audiences: ['app'] }, accessToken), false);
   });
 });
 

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { createBrowser } from './helpers/browser.ts';
+import { signInWithConsent } from './helpers/consent.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
 import { confidentialClient, discoverApp, signIn, type TestApp } from './helpers/relying-party.ts';
 import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
@@ -159,6 +160,9 @@ describe('single logout: back-channel logout tokens', () => {
   });
 });
 
+/** What an app that exchanges tokens asks for: the user's consent to it (upstream-token-scope.ts). */
+const WITH_UPSTREAM_TOKEN = { scope: 'openid email profile upstream_token' };
+
 describe('Google tokens on demand (RFC 8693 token exchange)', () => {
   let gw: StartedGateway;
   let app: TestApp;
@@ -175,7 +179,7 @@ describe('Google tokens on demand (RFC 8693 token exchange)', () => {
     tokenRequest(gw, meta, { grant_type: TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: ACCESS_TOKEN_TYPE, audience: gw.google.issuer });
 
   it('gives an allowed app the user\'s current Google access token, refreshed when expired', async () => {
-    const tokens = await signIn(createBrowser(), app, gw.google.issuer, { email: 'apis@example.com' });
+    const tokens = await signInWithConsent(createBrowser(), gw, app, 'apis@example.com', allowed.client_id, WITH_UPSTREAM_TOKEN);
     const first = await exchange(allowed, tokens.access_token);
     assert.equal(first.status, 200);
     const body = (await first.json()) as { access_token: string; issued_token_type: string; token_type: string; scope?: string };
@@ -193,7 +197,7 @@ describe('Google tokens on demand (RFC 8693 token exchange)', () => {
 
   it('refuses a client not allowed to exchange, and another client\'s subject token', async () => {
     const browser = createBrowser();
-    const tokens = await signIn(browser, app, gw.google.issuer, { email: 'apis2@example.com' });
+    const tokens = await signInWithConsent(browser, gw, app, 'apis2@example.com', allowed.client_id, WITH_UPSTREAM_TOKEN);
     const refused = await exchange(other, tokens.access_token);
     assert.equal(refused.status, 400);
     const error = (await refused.json()) as { error: string; error_description: string };
@@ -208,7 +212,7 @@ describe('Google tokens on demand (RFC 8693 token exchange)', () => {
   });
 
   it('answers invalid_grant when the user\'s Google grant is gone', async () => {
-    const tokens = await signIn(createBrowser(), app, gw.google.issuer, { email: 'revoked@example.com' });
+    const tokens = await signInWithConsent(createBrowser(), gw, app, 'revoked@example.com', allowed.client_id, WITH_UPSTREAM_TOKEN);
     assert.equal(decodeJwt(tokens.access_token).client_id, allowed.client_id);
     await new Promise((resolve) => setTimeout(resolve, 2100));
     gw.google.idp.behaviour.failRefreshWithInvalidGrant = true;

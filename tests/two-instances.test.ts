@@ -1,109 +1,38 @@
 /**
  * Two gateway instances, one store, one issuer: what a deployment behind a load balancer does.
  *
- * Both instances are built as two processes would be: the same settings (GATEWAY_SECRETS,
- * issuer), each its OWN connection to the shared Redis (REDIS_URL, default
- * redis://127.0.0.1:6379, under a key prefix of this test's own, removed afterwards), different
- * ports, and one fake Google. A steerable load balancer (tests/helpers/load-balancer.ts) holds
- * the issuer's address and picks the instance per request. A user signs in through instance A;
+ * Both instances are built as two processes would be (tests/helpers/instances-behind-balancer.ts):
+ * the same settings, each its own connection to the shared Redis under a key prefix of this
+ * test's own, one fake Google, and a steerable load balancer that holds the issuer's address and
+ * picks the instance per request. A user signs in through instance A;
  * refresh, userinfo, introspection, revocation and logout then go through instance B only. Then
  * a whole sign-in alternates between the instances request by request. An unreachable Redis
  * fails the suite; it never skips.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createClient } from '@keyv/redis';
 import * as client from 'openid-client';
-import { openStore } from '../adapters/open-store.ts';
-import type { Store } from '../adapters/store.ts';
-import { createBrowser, type Browser } from './helpers/browser.ts';
-import { signInAtFakeGoogle, startFakeGoogle, type FakeGoogle } from './helpers/fake-google.ts';
-import { startLoadBalancer, type LoadBalancer } from './helpers/load-balancer.ts';
+import { createBrowser } from './helpers/browser.ts';
+import { signInAtFakeGoogle, type FakeGoogle } from './helpers/fake-google.ts';
+import { startInstancesBehindBalancer, type InstancesBehindBalancer } from './helpers/instances-behind-balancer.ts';
+import type { LoadBalancer } from './helpers/load-balancer.ts';
+import { logOut } from './helpers/log-out.ts';
 import { confidentialClient, discoverApp, signIn, startAuthorization, type TestApp } from './helpers/relying-party.ts';
-import { freePort, startGateway, UPSTREAM_CLIENT, type StartedGateway } from './helpers/start-gateway.ts';
-
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const PREFIX = `test:two-instances:${randomUUID()}:`;
-
-async function openSharedStore(): Promise<Store> {
-  try {
-    return await openStore(REDIS_URL, { prefix: PREFIX });
-  } catch (error) {
-    throw new Error(`this test needs a real Redis at ${REDIS_URL} (set REDIS_URL): ${(error as Error).message}`, { cause: error });
-  }
-}
-
-/** Deletes every key under the prefix (SCAN + DEL, never FLUSHDB: the Redis is shared). */
-async function deletePrefix(): Promise<void> {
-  const raw = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false, connectTimeout: 1_000 } });
-  raw.on('error', () => {});
-  await raw.connect();
-  try {
-    for await (const keys of raw.scanIterator({ MATCH: `${PREFIX}*`, COUNT: 500 })) {
-      if (keys.length > 0) await raw.del(keys);
-    }
-  } finally {
-    await raw.close();
-  }
-}
-
-/** RP-initiated logout (OIDC RP-Initiated Logout 1.0 §2): the confirmation page, then its form. */
-async function logOut(browser: Browser, app: TestApp, idToken: string): Promise<URL> {
-  const endSession = app.config.serverMetadata().end_session_endpoint ?? '';
-  const postLogout = String((app.metadata.post_logout_redirect_uris as string[])[0]);
-  const url = new URL(endSession);
-  url.search = new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: postLogout }).toString();
-  const page = await browser.fetch(url);
-  const html = await page.text();
-  assert.equal(page.status, 200, `logout page: HTTP ${page.status}`);
-  const action = /<form[^>]*id="op\.logoutForm"[^>]*action="([^"]+)"|<form[^>]*action="([^"]+)"[^>]*id="op\.logoutForm"/.exec(html);
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
-  assert.ok(action && xsrf, 'a logout form with its xsrf token');
-  const confirmed = await browser.fetch(new URL(action[1] ?? action[2] ?? '', url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ xsrf, logout: 'yes' }).toString(),
-  });
-  await confirmed.body?.cancel();
-  const next = new URL(confirmed.headers.get('location') ?? '', url);
-  if (next.href.startsWith(postLogout)) return next;
-  const done = await browser.follow(next, (location) => location.href.startsWith(postLogout));
-  assert.ok(done.location, `logout ended at HTTP ${done.response.status}, not at the app`);
-  return done.location;
-}
 
 describe('two gateway instances on one Redis behind one issuer', () => {
+  let instances: InstancesBehindBalancer;
   let google: FakeGoogle;
   let lb: LoadBalancer;
-  const stores: Store[] = [];
-  const gateways: StartedGateway[] = [];
   let app: TestApp;
   const appMeta = confidentialClient('shared-app');
 
   before(async () => {
-    const ports = [await freePort(), await freePort()];
-    lb = await startLoadBalancer(ports.map((port) => `http://127.0.0.1:${port}`));
-    google = await startFakeGoogle({
-      clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`${lb.url}/upstream/callback`] }],
-    });
-    // One after the other, as a rolling deployment starts them (concurrent first starts on an
-    // empty store are the key-rotation tests' business).
-    for (const port of ports) {
-      const store = await openSharedStore();
-      stores.push(store);
-      gateways.push(await startGateway({ port, issuer: lb.url, fakeGoogle: google, store, clients: [appMeta] }));
-    }
+    instances = await startInstancesBehindBalancer({ name: 'two-instances', clients: [appMeta] });
+    ({ google, lb } = instances);
     lb.use(0);
     app = await discoverApp(lb.url, appMeta);
   });
-  after(async () => {
-    for (const gateway of gateways) await gateway.close();
-    for (const store of stores) await store.close();
-    await lb?.close();
-    await google?.close();
-    await deletePrefix();
-  });
+  after(async () => instances?.close());
 
   it('publishes the same discovery and keys from both instances', async () => {
     const seen = [];

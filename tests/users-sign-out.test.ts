@@ -1,6 +1,7 @@
 /**
  * `npx gateway users sign-out <sub>` against a running gateway on real Redis: the user's apps can
- * no longer refresh, and their forward-auth cookie is refused at once (the store's channel). The
+ * no longer refresh, their access JWTs introspect as inactive, and their forward-auth cookie is
+ * refused at once (the store's channel). The
  * CLI opens the store with the gateway's default key prefix, so the test takes a Redis database
  * of its own (the first of 7…4 whose lock it can take) and empties it afterwards.
  */
@@ -92,6 +93,7 @@ describe('npx gateway users sign-out', () => {
     const app = await discoverApp(gw.issuer, meta);
     const tokens = await signIn(browser, app, gw.google.issuer, { email: 'unused@example.com' });
     const sub = String(tokens.claims()?.sub);
+    assert.equal((await client.tokenIntrospection(app.config, tokens.access_token)).active, true);
 
     const result = await cli(['users', 'sign-out', sub, '--json'], storeUrl);
     assert.equal(result.code, 0, result.stderr);
@@ -106,6 +108,8 @@ describe('npx gateway users sign-out', () => {
     }
     assert.equal(status, 401, 'the running gateway refuses the forward-auth cookie');
     await assert.rejects(client.refreshTokenGrant(app.config, tokens.refresh_token ?? ''), { error: 'invalid_grant' });
+    // The access JWT still verifies offline until it expires, but introspection knows its grant ended.
+    assert.deepEqual(await client.tokenIntrospection(app.config, tokens.access_token), { active: false });
   });
 
   it('refuses an unknown user with one line and a non-zero exit', async () => {

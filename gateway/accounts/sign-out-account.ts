@@ -4,9 +4,11 @@
  * every grant those sessions hold is revoked with its tokens (RFC 7009 semantics: no app can
  * refresh), every forward-auth session hanging on them is removed, and every running instance is
  * told (the store's channel) to refuse their forward-auth cookies at once. Access tokens already
- * issued stay valid until they expire (JWTs are verified offline: keep them short-lived).
+ * issued still verify offline until they expire (keep them short-lived); introspection answers
+ * `active: false` for them at once, since their grants are gone.
  */
 import type { AdapterPayload } from 'oidc-provider';
+import { endGrant } from '../../adapters/end-grant.ts';
 import { createOidcAdapter, sessionIdsOfAccount } from '../../adapters/oidc-adapter.ts';
 import type { Store } from '../../adapters/store.ts';
 import { removeForwardAuthSessionsOf } from '../forward-auth/forward-auth-sessions.ts';
@@ -27,14 +29,13 @@ interface SessionPayload extends AdapterPayload {
 export async function signOutAccount(store: Store, sub: string): Promise<SignOutResult> {
   const adapterFor = createOidcAdapter(store);
   const sessions = adapterFor('Session');
-  const grants = adapterFor('Grant');
   const result: SignOutResult = { sessions: 0, grants: 0, forwardAuthSessions: 0 };
   for (const id of await sessionIdsOfAccount(store, sub)) {
     const session = (await sessions.find(id)) as SessionPayload | undefined;
     if (!session || session.accountId !== sub) continue;
     for (const { grantId } of Object.values(session.authorizations ?? {})) {
       if (!grantId) continue;
-      await grants.revokeByGrantId(grantId);
+      await endGrant(adapterFor, grantId);
       result.grants += 1;
     }
     await sessions.destroy(id);

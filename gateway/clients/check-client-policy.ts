@@ -22,9 +22,18 @@
  *     operator (clients file) must be long enough to resist guessing.
  *   - nothing else: `client_secret_jwt` would make the client secret a signing key that must stay
  *     in plain text everywhere, and the mTLS methods need a TLS setup the gateway does not have.
- * - Operator-only metadata: `first_party` (consent skipped) and `resources` (audiences the client
- *   may get access tokens for) grant trust, so only an operator sets them (CLI or file); dynamic
+ * - Operator-only metadata: `first_party` (consent skipped), `resources` (audiences the client
+ *   may get access tokens for) and `introspection_audiences` (audiences whose access tokens the
+ *   client, a resource server, may introspect: RFC 7662 §2.1 leaves who may learn what to the
+ *   authorization server) grant trust, so only an operator sets them (CLI or file); dynamic
  *   registration refuses them with `invalid_client_metadata`.
+ * - Operator-only grant: token exchange (RFC 8693) hands the user's upstream (Google) access token
+ *   to the client, so only an operator allows it (CLI or file), and never to a public client: a
+ *   client that holds no secret cannot prove at the token endpoint that it is the app the user
+ *   consented to (RFC 8693 §2.1 expects client authentication; RFC 6749 §2.1). Dynamic
+ *   registration and RFC 7592 updates refuse it with `invalid_client_metadata`.
+ * - `introspection_audiences` also needs a confidential client: RFC 7662 §2.1 wants the caller
+ *   authenticated, and a public client authenticates with nothing but its (public) id.
  */
 import { errors } from 'oidc-provider';
 import { checkClientUriList, checkFetchedClientUri, checkNoControlCharacters } from './check-client-uri.ts';
@@ -51,7 +60,15 @@ export interface ClientPolicySettings {
 }
 
 /** Metadata that grants trust: settable through the CLI or the file, never through registration. */
-export const OPERATOR_ONLY_METADATA = ['first_party', 'resources'] as const;
+export const OPERATOR_ONLY_METADATA = ['first_party', 'resources', 'introspection_audiences'] as const;
+
+/** RFC 8693 token exchange: here, the user's upstream access token for the client's own gateway token. */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/** True when the metadata's `grant_types` include token exchange. */
+function allowsTokenExchange(metadata: { grant_types?: unknown }): boolean {
+  return Array.isArray(metadata.grant_types) && metadata.grant_types.includes(TOKEN_EXCHANGE_GRANT);
+}
 
 /** Shortest client secret accepted from an operator (the CLI and registration generate 43 characters). */
 export const MIN_CLIENT_SECRET_LENGTH = 32;
@@ -82,12 +99,22 @@ export function checkClientPolicy(metadata: Record<string, unknown>, door: Regis
         refuse(`${key} can be set only by an operator (npx gateway clients add, or GATEWAY_CLIENTS_FILE); remove it from the registration request`);
       }
     }
+    if (allowsTokenExchange(metadata)) {
+      refuse(`the grant type ${TOKEN_EXCHANGE_GRANT} can be given only by an operator (npx gateway clients add --token-exchange, or GATEWAY_CLIENTS_FILE); remove it from grant_types`);
+    }
   }
 
   const method = metadata['token_endpoint_auth_method'] ?? DEFAULT_CLIENT_AUTH_METHOD;
   if (typeof method !== 'string' || !(CLIENT_AUTH_METHODS as readonly string[]).includes(method)) {
     refuse('token_endpoint_auth_method must be "none" (public clients: SPAs and native apps, with PKCE S256), '
       + '"client_secret_basic", "client_secret_post" or "private_key_jwt"');
+  }
+
+  if (method === 'none' && allowsTokenExchange(metadata)) {
+    refuse(`a public client (token_endpoint_auth_method "none") cannot have the grant type ${TOKEN_EXCHANGE_GRANT}: it would hand the user's upstream token to anyone who knows its client_id; use a confidential client`);
+  }
+  if (method === 'none' && metadata['introspection_audiences'] !== undefined) {
+    refuse('a public client (token_endpoint_auth_method "none") cannot have introspection_audiences: introspection needs client authentication (RFC 7662 §2.1); use a confidential client');
   }
 
   checkClientUriList('redirect_uris', metadata['redirect_uris'], { required: true });

@@ -8,9 +8,11 @@
  * already gone from it. The raw request body is checked too, so a bad value is refused with a
  * clear description instead of being silently dropped.
  *
- * Operator-only fields (`first_party`, `resources`): a registration request may not carry them.
- * An update (RFC 7592 §2.2 replaces the whole client) keeps what an operator set: the body may
- * repeat the current value (as read with GET) but not change it, and leaving it out keeps it.
+ * Operator-only fields (`first_party`, `resources`, `introspection_audiences`): a registration
+ * request may not carry them. An update (RFC 7592 §2.2 replaces the whole client) keeps what an
+ * operator set: the body may repeat the current value (as read with GET) but not change it, and
+ * leaving it out keeps it. The token-exchange grant is refused in both (check-client-policy.ts):
+ * no client that can be registered or updated over HTTP ever got it from an operator.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';

@@ -30,6 +30,8 @@ export const clientsCli: CliGroup = {
         ['--backchannel-logout-uri URI', 'where the gateway posts logout tokens'],
         ['--first-party', 'trusted app of your own: no consent screen'],
         ['--resource URI', 'an API audience the client may get tokens for (repeatable)'],
+        ['--introspection-audience AUD', 'a resource server: it may introspect access tokens whose aud\nis AUD (a resource URI or a client id; repeatable)'],
+        ['--token-exchange', 'may exchange its gateway token for the user\'s upstream (Google)\ntoken, if the user consents (upstream_token scope);\nconfidential clients only'],
         ['--metadata JSON|@FILE', 'any other RFC 7591 metadata, as a JSON object'],
         JSON_OPTION,
       ],

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config, LogLevel } from '../../config/config-type.ts';
 import type { AuditLogger, ClientActor } from './audit-client-event.ts';
+import { TOKEN_EXCHANGE_GRANT } from './check-client-policy.ts';
 import { ClientRegistryError, type ClientView } from './client-registry.ts';
 import { openClientRegistry } from './open-client-registry.ts';
 import { parseCommandArgs, UsageError } from '../cli/parse-command-args.ts';
@@ -44,6 +45,8 @@ const addOptions = {
   'backchannel-logout-uri': { type: 'string' },
   'first-party': { type: 'boolean' },
   resource: { type: 'string', multiple: true },
+  'introspection-audience': { type: 'string', multiple: true },
+  'token-exchange': { type: 'boolean' },
   metadata: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -84,6 +87,10 @@ function addInput(values: ReturnType<typeof parseCommandArgs<typeof addOptions>>
   if (values['backchannel-logout-uri'] !== undefined) metadata['backchannel_logout_uri'] = values['backchannel-logout-uri'];
   if (values['first-party']) metadata['first_party'] = true;
   if (values.resource) metadata['resources'] = values.resource;
+  if (values['introspection-audience']) metadata['introspection_audiences'] = values['introspection-audience'];
+  if (values['token-exchange']) {
+    metadata.grant_types = [...new Set([...(metadata.grant_types ?? ['authorization_code', 'refresh_token']), TOKEN_EXCHANGE_GRANT])];
+  }
   if (metadata.redirect_uris === undefined) throw new UsageError('clients add needs at least one --redirect-uri');
   return metadata;
 }

@@ -1,8 +1,8 @@
 /**
  * Reads GATEWAY_CLIENTS_FILE: a JSON (`.json`) or YAML (anything else) list of client metadata as
- * RFC 7591 §2 names it, plus the gateway's `first_party` and `resources`. A mapping with a
- * `clients:` list is accepted too. Parser messages are not passed on: they quote the file, and
- * the file holds client secrets; only the position is.
+ * RFC 7591 §2 names it, plus the gateway's `first_party`, `resources` and
+ * `introspection_audiences`. A mapping with a `clients:` list is accepted too. Parser messages are
+ * not passed on: they quote the file, and the file holds client secrets; only the position is.
  */
 import { readStructuredFile } from '../../config/read-structured-file.ts';
 import { ClientRegistryError } from './client-registry.ts';

@@ -5,11 +5,13 @@
  * same expiry, at most), and cached per (token, host) so the hot path signs once per token.
  */
 import { importJWK, SignJWT, type CryptoKey } from 'jose';
-import type { AccessTokenClaims } from '../keys/access-token-verifier.ts';
+import { GRANT_ID_CLAIM, type AccessTokenClaims } from '../keys/access-token-verifier.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { BoundedCache } from './bounded-cache.ts';
 
-const COPIED_CLAIMS = ['email', 'email_verified', 'preferred_username', 'name', 'groups', 'session_uid', 'scope'] as const;
+// The grant too, so the app's resource server can introspect the token (RFC 7662) and learn
+// when the user's sign-in has ended.
+const COPIED_CLAIMS = ['email', 'email_verified', 'preferred_username', 'name', 'groups', 'session_uid', 'scope', GRANT_ID_CLAIM] as const;
 
 export type HostTokenMinter = (claims: AccessTokenClaims, audience: string) => Promise<string>;
 

@@ -5,10 +5,14 @@
  */
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 
+/** The claim that names the grant an access token was issued under (access-token-claims.ts). */
+export const GRANT_ID_CLAIM = 'grant_id';
+
 export interface AccessTokenClaims extends JWTPayload {
   sub: string;
   client_id?: string;
   scope?: string;
+  [GRANT_ID_CLAIM]?: string;
 }
 
 export type AccessTokenVerifier = (token: string, options?: { audience?: string | string[] }) => Promise<AccessTokenClaims>;

@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { GatewayError } from '../errors.ts';
 import { oauthEndpoint } from '../provider/oauth-endpoint.ts';
-import { PROVIDER_BODY_LIMIT_BYTES } from '../provider/read-form-body.ts';
+import { PROVIDER_BODY_LIMIT_BYTES } from '../provider/form-body.ts';
 
 /** Node's default, stated: 16 KiB of request line and headers. */
 export const MAX_HEADER_BYTES = 16 * 1024;

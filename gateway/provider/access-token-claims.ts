@@ -3,14 +3,23 @@
  * claims): what the user consented to by scope (`email`, `profile`), their groups, and the SSO
  * session (`session_uid`), so forward auth and apps decide offline, and a signed-out session can
  * be refused by its uid alone.
+ *
+ * And the grant it was issued under (`grant_id`), which introspection (RFC 7662) and token
+ * exchange look up to know whether the grant still lives: every ending (revocation, logout,
+ * refresh-token reuse, sign-out) destroys the Grant record (end-grant.ts), on every instance,
+ * since it is in the shared store. A claim rather than an index written at issue: it costs
+ * nothing on the refresh path, and the token is signed, so it cannot point at another grant. The
+ * id is no credential: no endpoint accepts a grant id from a request.
  */
 import type { Store } from '../../adapters/store.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
 import { groupsOf } from '../forward-auth/host-policy.ts';
+import { GRANT_ID_CLAIM } from '../keys/access-token-verifier.ts';
 
 interface TokenLike {
   kind?: string;
   accountId?: string;
+  grantId?: string;
   scope?: string;
   sessionUid?: string;
 }
@@ -19,6 +28,7 @@ export function createAccessTokenClaims(store: Store, groups: Readonly<Record<st
   return async (_ctx: unknown, token: TokenLike): Promise<Record<string, unknown> | undefined> => {
     if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
     const claims: Record<string, unknown> = {};
+    if (token.grantId) claims[GRANT_ID_CLAIM] = token.grantId;
     // The SSO session's uid (not OIDC's per-client `sid`): one value for every app of a sign-in.
     if (token.sessionUid) claims['session_uid'] = token.sessionUid;
     const account = await findAccountBySub(store, token.accountId);

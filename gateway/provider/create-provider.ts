@@ -2,11 +2,11 @@
  * The gateway's OpenID Provider (face 2 in DESIGN.md): oidc-provider, configured, never
  * re-implemented. This file is the whole configuration; the glue it names lives beside it.
  */
-import Provider, { type ClientMetadata, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type ClientMetadata, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
 import type { Store } from '../../adapters/store.ts';
 import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
-import { CLIENT_AUTH_METHODS } from '../clients/check-client-policy.ts';
+import { CLIENT_AUTH_METHODS, TOKEN_EXCHANGE_GRANT } from '../clients/check-client-policy.ts';
 import { withClientIndex } from '../clients/client-index.ts';
 import { registrationFeatures } from '../clients/registration-features.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
@@ -18,6 +18,7 @@ import { resourceIndicatorsFeature } from './resource-servers.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { scopeClaims, supportedScopes } from './scope-claims.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-policies.ts';
+import { TOKEN_EXCHANGE_PARAMETERS } from './upstream-token-exchange.ts';
 import { clientMetadataValidator } from './validate-client-metadata.ts';
 
 export interface ProviderDeps {
@@ -32,6 +33,12 @@ export interface ProviderDeps {
   /** Claims added to access tokens (RFC 9068 §2.2.2: identity claims the apps need offline). */
   extraTokenClaims: Configuration['extraTokenClaims'];
   log: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  /**
+   * The token-exchange grant's handler (upstream-token-exchange.ts). A provider that never serves
+   * (the CLI's, which only validates clients) has none; the grant type is registered anyway, so
+   * an operator can give it to a client there.
+   */
+  tokenExchange?: (ctx: KoaContextWithOIDC) => Promise<void>;
 }
 
 /** Interactions (sign-in, consent) are served by the gateway's own routes under this path. */
@@ -79,7 +86,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       id_token_signed_response_alg: 'RS256',
     },
     extraClientMetadata: {
-      properties: ['first_party', 'resources'],
+      properties: ['first_party', 'resources', 'introspection_audiences'],
       validator: clientMetadataValidator(config),
     },
     clientBasedCORS,
@@ -132,6 +139,15 @@ export function createProvider(deps: ProviderDeps): Provider {
   // The gateway normally runs behind a proxy that terminates TLS; X-Forwarded-* from anyone but a
   // trusted proxy are stripped before a request reaches the provider (mount-provider.ts).
   provider.proxy = true;
+  // Registered before any client is read: oidc-provider accepts in `grant_types` only the grant
+  // types it knows.
+  provider.registerGrantType(
+    TOKEN_EXCHANGE_GRANT,
+    deps.tokenExchange ?? (async () => {
+      throw new errors.UnsupportedGrantType();
+    }),
+    TOKEN_EXCHANGE_PARAMETERS,
+  );
 
   provider.on('server_error', (_ctx: unknown, error: Error) => deps.log.error({ err: error }, 'oidc-provider server_error'));
   for (const event of ['authorization.error', 'grant.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error'] as const) {

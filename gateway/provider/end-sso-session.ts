@@ -6,6 +6,7 @@
  */
 import type Provider from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
+import { endGrant } from '../../adapters/end-grant.ts';
 import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
 import type { ForwardAuthSessions } from '../forward-auth/forward-auth-sessions.ts';
 import { backchannelLogoutSession } from './backchannel-delivery.ts';
@@ -18,7 +19,7 @@ export interface SsoSessionEnderDeps {
 }
 
 export function createSsoSessionEnder(deps: SsoSessionEnderDeps) {
-  const grants = createOidcAdapter(deps.store)('Grant');
+  const adapterFor = createOidcAdapter(deps.store);
   return async function endSsoSession(sid: string): Promise<void> {
     deps.markRevoked(sid);
     await deps.forwardAuthSessions.removeAllForSid(sid);
@@ -27,7 +28,7 @@ export function createSsoSessionEnder(deps: SsoSessionEnderDeps) {
     await backchannelLogoutSession(deps.provider, session);
     const authorizations = (session.authorizations ?? {}) as Record<string, { grantId?: string }>;
     for (const { grantId } of Object.values(authorizations)) {
-      if (grantId) await grants.revokeByGrantId(grantId);
+      if (grantId) await endGrant(adapterFor, grantId);
     }
     await session.destroy();
   };

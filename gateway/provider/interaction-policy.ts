@@ -1,16 +1,20 @@
 /**
- * oidc-provider's default interaction policy, plus one login check: a session whose user's
- * upstream link has ended (Google said `invalid_grant`, the tokens were dropped) must sign in at
- * the upstream again, instead of passing on the strength of a gateway session Google no longer
- * backs.
+ * oidc-provider's default interaction policy, plus two login checks:
+ * - an app asking for `upstream_token` that may not receive upstream tokens is refused before the
+ *   user is sent to sign in (upstream-token-scope.ts);
+ * - a session whose user's upstream link has ended (Google said `invalid_grant`, the tokens were
+ *   dropped) must sign in at the upstream again, instead of passing on the strength of a gateway
+ *   session Google no longer backs.
  */
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import { upstreamTokenScopeCheck } from './upstream-token-scope.ts';
 
 export function createInteractionPolicy(upstreamLinkAlive: (sub: string) => Promise<boolean>) {
   const { base, Check } = interactionPolicy;
   const policy = base();
   const login = policy.get('login');
   if (!login) throw new Error('oidc-provider base policy has no login prompt');
+  login.checks.add(upstreamTokenScopeCheck());
   login.checks.add(
     new Check('upstream_link_gone', 'End-User must sign in at the upstream identity provider again', async (ctx: KoaContextWithOIDC) => {
       const sub = ctx.oidc.session?.accountId;

@@ -1,9 +1,9 @@
 /**
  * One configured oidc-provider instance with everything the gateway hangs on it: hooks on its
- * Client model, Koa middlewares in front of its endpoints, the extra grant type. oidc-provider
- * fixes its signing keys at construction, so a key rotation builds a new instance with this same
- * function and the gateway swaps it in (build-gateway.ts); everything that matters lives in the
- * store, so requests in flight on the old instance finish normally.
+ * Client model, Koa middlewares in front of its endpoints, the token-exchange grant's handler.
+ * oidc-provider fixes its signing keys at construction, so a key rotation builds a new instance
+ * with this same function and the gateway swaps it in (build-gateway.ts); everything that matters
+ * lives in the store, so requests in flight on the old instance finish normally.
  */
 import type Provider from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
@@ -15,6 +15,7 @@ import type { SecretBox } from '../keys/secret-box.ts';
 import type { UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
 import { storeOutageMiddleware } from '../../adapters/oidc-adapter.ts';
 import { audit } from '../ops/audit.ts';
+import { accessJwtEndpoints } from './access-jwt-endpoints.ts';
 import { deliverBackchannelLogoutsInBackground } from './backchannel-delivery.ts';
 import { createProvider, type ProviderDeps } from './create-provider.ts';
 import { endSessionRevocation } from './end-session-revocation.ts';
@@ -22,7 +23,7 @@ import { renderError } from './provider-pages.ts';
 import { providerRegulation, type ProviderLimits } from './provider-regulation.ts';
 import { refreshGraceMiddleware } from './refresh-grace.ts';
 import type { Regulation } from '../ops/regulation.ts';
-import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, upstreamTokenExchange } from './upstream-token-exchange.ts';
+import { upstreamTokenExchange } from './upstream-token-exchange.ts';
 
 export interface ProviderInstanceDeps extends ProviderDeps {
   store: Store;
@@ -41,7 +42,15 @@ export interface ProviderInstanceDeps extends ProviderDeps {
 
 export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   const { config, store, log } = deps;
-  const provider = createProvider(deps);
+  const provider = createProvider({
+    ...deps,
+    tokenExchange: upstreamTokenExchange({
+      verify: deps.verify,
+      vault: deps.vault,
+      upstreamIssuer: deps.upstreamIssuer,
+      audit: (fields) => audit(log, 'token.exchanged', fields, 'upstream token exchanged for a gateway token'),
+    }),
+  });
   // Forward-auth callbacks live on every protected host: allow them on the configured domains.
   allowForwardAuthRedirects(provider, config.issuer, deps.forwardAuthDomains);
   // Client registration: previous secrets in their grace period, audit events.
@@ -53,6 +62,8 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   provider.use(providerRegulation({ regulation: deps.regulation, limits: deps.limits, renderError }));
   // Sessions ended at the OpenID Provider (RP-initiated logout) end their forward-auth cookies too.
   provider.use(endSessionRevocation({ provider, forwardAuthSessions: deps.forwardAuthSessions, markRevoked: deps.markRevoked }));
+  // The gateway's access JWTs at the introspection and revocation endpoints.
+  provider.use(accessJwtEndpoints({ provider, store, verify: deps.verify }));
   provider.use(
     refreshGraceMiddleware({
       provider,
@@ -64,16 +75,6 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
         if (details.sessionUid) await deps.endSsoSession(details.sessionUid);
       },
     }),
-  );
-  provider.registerGrantType(
-    TOKEN_EXCHANGE_GRANT,
-    upstreamTokenExchange({
-      verify: deps.verify,
-      vault: deps.vault,
-      upstreamIssuer: deps.upstreamIssuer,
-      audit: ({ event: _name, ...fields }: { event?: unknown }) => audit(log, 'token.exchanged', fields, 'upstream token exchanged for a gateway token'),
-    }),
-    TOKEN_EXCHANGE_PARAMETERS,
   );
   return provider;
 }

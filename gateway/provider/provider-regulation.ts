@@ -18,7 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import { addressKey, clientKey, type Limit, type Regulation } from '../ops/regulation.ts';
 import { isInProcess } from './mount-provider.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
-import { BodyTooLargeError, formParams } from './read-form-body.ts';
+import { answerTooLarge, BodyTooLargeError, formParams } from './form-body.ts';
 
 /** An authorization request's parameters, at most: what one started sign-in may keep in the store. */
 export const MAX_AUTHORIZATION_REQUEST_BYTES = 2048;
@@ -108,9 +108,7 @@ export function providerRegulation(deps: ProviderRegulationDeps) {
         clientId = (await formParams(ctx))?.get('client_id') ?? undefined;
       } catch (error) {
         if (!(error instanceof BodyTooLargeError)) throw error;
-        ctx.status = 413;
-        ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
-        return;
+        return answerTooLarge(ctx);
       }
     }
     const keys = clientId === undefined ? [address] : [address, clientKey(clientId, ctx.ip)];

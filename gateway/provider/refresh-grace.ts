@@ -11,20 +11,16 @@
  * whole SSO session is ended too (forward-auth cookies included).
  */
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type Provider from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
 import type { SecretBox } from '../keys/secret-box.ts';
+import { answerTooLarge, BodyTooLargeError, formParams, type FormContext } from './form-body.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
-import { BodyTooLargeError, formParams } from './read-form-body.ts';
 
-interface KoaContext {
+interface KoaContext extends FormContext {
   method: string;
   path: string;
-  req: IncomingMessage;
-  status: number;
-  body: unknown;
   is(type: string): string | false | null;
   get(name: string): string;
   set(name: string, value: string): void;
@@ -52,9 +48,7 @@ export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
       params = await formParams(ctx);
     } catch (error) {
       if (!(error instanceof BodyTooLargeError)) throw error;
-      ctx.status = 413;
-      ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
-      return undefined;
+      return answerTooLarge(ctx);
     }
     if (!params) return next();
     const token = params.get('refresh_token');

@@ -2,14 +2,19 @@
  * Which claims each scope releases (OIDC Core §5.4), shared by oidc-provider's configuration and
  * the gateway's userinfo for JWT access tokens, so both answer alike.
  */
+import { UPSTREAM_TOKEN_SCOPE } from './upstream-token-scope.ts';
+
 export const scopeClaims: Readonly<Record<string, readonly string[]>> = {
   openid: ['sub'],
   email: ['email', 'email_verified'],
   profile: ['name', 'given_name', 'family_name', 'picture', 'locale', 'preferred_username', 'updated_at', 'hd'],
 };
 
-/** The OIDC scopes the gateway supports. */
-export const supportedScopes = ['openid', 'offline_access', 'email', 'profile'] as const;
+/**
+ * The scopes the gateway supports: OIDC's, and `upstream_token` (no claims: the user's consent to
+ * token exchange, upstream-token-scope.ts).
+ */
+export const supportedScopes = ['openid', 'offline_access', 'email', 'profile', UPSTREAM_TOKEN_SCOPE] as const;
 
 /** The claims released for a space-separated scope string. */
 export function claimsForScope(scope: string, claims: Record<string, unknown>): Record<string, unknown> {

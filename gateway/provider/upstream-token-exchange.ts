@@ -3,17 +3,29 @@
  * for the user's current upstream (Google) access token, so the app can call Google APIs without
  * ever handling Google's refresh tokens.
  *
- * Only clients an operator allowed (`grant_types` includes the token-exchange grant, which only
- * the CLI or the clients file can set) may ask; the subject token must be the client's own; the
- * answer carries only the scopes the user granted Google. An expired upstream token is refreshed
- * first, under the per-user lock; a gone upstream grant answers `invalid_grant`. Every exchange is
- * an audit event.
+ * Who gets an answer, each condition checked here or before:
+ * - a confidential client an operator allowed: its `grant_types` include the token-exchange
+ *   grant, which only the CLI or the clients file can set and never on a public client
+ *   (check-client-policy.ts); oidc-provider refuses other clients, this refuses a public one;
+ * - with a subject token issued to that same client, whose grant still lives (the Grant record
+ *   named by its `grant_id`: gone after revocation, logout, refresh-token reuse or sign-out):
+ *   otherwise `invalid_grant` (RFC 6749 §5.2: the grant is revoked or was issued to another
+ *   client);
+ * - and only if the user consented, in that grant, to the client receiving upstream tokens (the
+ *   `upstream_token` scope, upstream-token-scope.ts): otherwise `invalid_scope`, RFC 6749 §5.2's
+ *   "exceeds the scope granted by the resource owner". The grant itself is fine, the user just
+ *   never agreed to this; the app must ask for the scope at sign-in.
+ *
+ * The answer carries the upstream token as the upstream issued it: the scopes the user granted
+ * the gateway there, which the consent page says. An expired upstream token is refreshed first,
+ * under the per-user lock; a gone upstream grant answers `invalid_grant`. Every exchange is an
+ * audit event (`token.exchanged`).
  */
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import { UpstreamLinkGoneError, type UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
+import { grantAllowsUpstreamTokens, mayReceiveUpstreamTokens, UPSTREAM_TOKEN_SCOPE } from './upstream-token-scope.ts';
 
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 export const TOKEN_EXCHANGE_PARAMETERS = ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope'];
 
@@ -24,7 +36,8 @@ export interface TokenExchangeDeps {
   verify: AccessTokenVerifier;
   vault: UpstreamTokenVault;
   upstreamIssuer: string;
-  audit: (event: object) => void;
+  /** Writes the `token.exchanged` audit event (who, for whom, which upstream scopes; never a token). */
+  audit: (fields: Record<string, unknown>) => void;
 }
 
 export function upstreamTokenExchange(deps: TokenExchangeDeps) {
@@ -32,6 +45,7 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
     const params = ctx.oidc.params as Record<string, string | undefined>;
     const client = ctx.oidc.client;
     if (!client) throw new errors.InvalidClient('client authentication failed');
+    if (!mayReceiveUpstreamTokens(client)) throw new errors.UnauthorizedClient('a public client may not exchange tokens');
     if (params['subject_token_type'] !== ACCESS_TOKEN_TYPE) {
       throw new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
     }
@@ -49,6 +63,14 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
       throw new errors.InvalidGrant('subject_token is invalid or has expired');
     }
     if (subject.client_id !== client.clientId) throw new errors.InvalidGrant('subject_token was issued to another client');
+    const grantId = subject.grant_id;
+    const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+    if (!grant || grant.clientId !== client.clientId || grant.accountId !== subject.sub) {
+      throw new errors.InvalidGrant('the grant of subject_token has ended (revoked, signed out or expired)');
+    }
+    if (!grantAllowsUpstreamTokens(grant)) {
+      throw new errors.InvalidScope(`the user has not allowed this client to receive their upstream tokens; ask for the ${UPSTREAM_TOKEN_SCOPE} scope at sign-in`, UPSTREAM_TOKEN_SCOPE);
+    }
 
     let tokens = await deps.vault.load(subject.sub);
     try {
@@ -62,7 +84,7 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
       }
       throw error;
     }
-    deps.audit({ event: 'upstream_token_exchanged', client_id: client.clientId, sub: subject.sub });
+    deps.audit({ client_id: client.clientId, sub: subject.sub, upstream_scope: tokens.scope });
     ctx.body = {
       access_token: tokens.access_token,
       issued_token_type: ACCESS_TOKEN_TYPE,

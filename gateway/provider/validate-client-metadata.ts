@@ -1,8 +1,10 @@
 /**
  * Checks the gateway's own client metadata (beside what oidc-provider validates):
- * `first_party` (boolean: consent skipped) and `resources` (absolute URIs the client may ask
- * access tokens for, RFC 8707). Requests of dynamic registration also go through the gateway's
- * registration policy (gateway/clients/), which keeps both fields for operators.
+ * `first_party` (boolean: consent skipped), `resources` (absolute URIs the client may ask
+ * access tokens for, RFC 8707) and `introspection_audiences` (the `aud` values, resource URIs or
+ * client ids, whose access tokens the client may introspect, RFC 7662). Requests of dynamic
+ * registration also go through the gateway's registration policy (gateway/clients/), which keeps
+ * these fields for operators.
  */
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { ClientPolicySettings } from '../clients/check-client-policy.ts';
@@ -34,6 +36,13 @@ function validateClientMetadata(settings: ClientPolicySettings, ctx: KoaContextW
         throw new errors.InvalidClientMetadata(`resources: ${String(resource)} is not an absolute URI`);
       }
       if (url.hash) throw new errors.InvalidClientMetadata('resources must not contain a fragment');
+    }
+  }
+  if (key === 'introspection_audiences' && value !== undefined) {
+    // An `aud` is a resource URI or a client id (resource-servers.ts): any non-empty string
+    // without white space (RFC 7519 §4.1.3: a StringOrURI), compared exactly.
+    if (!Array.isArray(value) || !value.every((audience) => typeof audience === 'string' && /^\S+$/.test(audience))) {
+      throw new errors.InvalidClientMetadata('introspection_audiences must be an array of audiences (resource URIs or client ids, without white space)');
     }
   }
 }

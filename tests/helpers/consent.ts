@@ -13,11 +13,12 @@ export interface GatewayUnderTest {
 }
 
 /**
- * Signs in as a third-party client: the consent page at /interaction/:uid names the app and is
+ * Signs in as a third-party client (or asking for a scope that always needs consent, with `extra`
+ * authorization parameters): the consent page at /interaction/:uid names the app and is
  * confirmed (its form posts to /interaction/:uid/confirm). Returns the token response.
  */
-export async function signInWithConsent(browser: Browser, gw: GatewayUnderTest, app: TestApp, email: string, clientName: string) {
-  const start = await startAuthorization(app);
+export async function signInWithConsent(browser: Browser, gw: GatewayUnderTest, app: TestApp, email: string, clientName: string, extra: Record<string, string> = {}) {
+  const start = await startAuthorization(app, extra);
   const first = await authorizeInBrowser(browser, app, start, gw.google.issuer, { email });
   assert.equal(first.callback, undefined, 'no code before consent');
   assert.equal(first.page?.status, 200);

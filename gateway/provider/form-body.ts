@@ -1,0 +1,84 @@
+/**
+ * The form body of a request to one of oidc-provider's endpoints, read by the gateway's Koa
+ * middlewares in front of it (limits need the client id before the request is served, the refresh
+ * grace needs the refresh token, the access-JWT endpoints swap the token), then handed on to
+ * oidc-provider, which reads the request stream itself, as if still unread.
+ */
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+
+/** oidc-provider's own limit for request bodies (lib/shared/selective_body.js). */
+export const PROVIDER_BODY_LIMIT_BYTES = 56 * 1024;
+
+/** The part of Koa's context these helpers use. */
+export interface FormContext {
+  req: IncomingMessage;
+  status: number;
+  body: unknown;
+  is(type: string): string | false | null;
+}
+
+/** The body was over {@link PROVIDER_BODY_LIMIT_BYTES}; answer it with {@link answerTooLarge}. */
+export class BodyTooLargeError extends Error {}
+
+/** The answer oidc-provider itself would give to an oversized body (RFC 9110 §15.5.14). */
+export function answerTooLarge(ctx: FormContext): void {
+  ctx.status = 413;
+  ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
+}
+
+async function readLimited(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > PROVIDER_BODY_LIMIT_BYTES) throw new BodyTooLargeError('request entity too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+/**
+ * Lets oidc-provider read `raw` as the body: its body parser reads `ctx.req` through `readable`
+ * and its async iterator, which this view serves from `raw`. A declared Content-Length becomes
+ * `raw`'s, since oidc-provider checks the body against it (checked against the installed version
+ * by the oidc-provider patches test).
+ */
+function replay(ctx: FormContext, raw: Buffer): void {
+  const original = ctx.req;
+  if (original.headers['content-length'] !== undefined) original.headers['content-length'] = String(raw.length);
+  const stream = Readable.from([raw]);
+  ctx.req = new Proxy(original, {
+    get(target, property) {
+      if (property === 'readable') return true;
+      if (property === 'readableEncoding') return null;
+      if (property === 'iterator') return (options?: { destroyOnReturn?: boolean }) => stream.iterator(options);
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** What each request's body holds, as oidc-provider will read it, by its Koa context. */
+const bodies = new WeakMap<object, URLSearchParams>();
+
+/**
+ * The request's `application/x-www-form-urlencoded` parameters, read once per request (later
+ * calls get the same object); undefined for other bodies. Throws {@link BodyTooLargeError}.
+ */
+export async function formParams(ctx: FormContext): Promise<URLSearchParams | undefined> {
+  const known = bodies.get(ctx);
+  if (known) return known;
+  if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
+  const raw = await readLimited(ctx.req);
+  replay(ctx, raw);
+  const params = new URLSearchParams(raw.toString('utf8'));
+  bodies.set(ctx, params);
+  return params;
+}
+
+/** oidc-provider reads `params` as the body instead of what was sent. */
+export function replaceFormBody(ctx: FormContext, params: URLSearchParams): void {
+  replay(ctx, Buffer.from(params.toString(), 'utf8'));
+  bodies.set(ctx, params);
+}
