@@ -7,6 +7,13 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
 
 const INFO = 'gateway upstream tokens v1';
 
+/**
+ * GCM's full 128-bit tag, pinned on both sides. Without `authTagLength`, Node's decipher takes
+ * whatever length `setAuthTag` is given, down to 4 bytes, and a forger then has 32 bits to guess
+ * instead of 128 (NIST SP 800-38D §5.2.1.2 and Appendix C on short tags).
+ */
+const TAG_BYTES = 16;
+
 export interface SecretBox {
   seal(value: unknown): string;
   /** The value, or undefined when no secret opens it (tampered, or encrypted with a retired secret). */
@@ -25,7 +32,7 @@ export function createSecretBox(secrets: readonly string[]): SecretBox {
   return {
     seal(value) {
       const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', sealKey, iv);
+      const cipher = createCipheriv('aes-256-gcm', sealKey, iv, { authTagLength: TAG_BYTES });
       const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
       return [iv, cipher.getAuthTag(), body].map((b) => b.toString('base64url')).join('.');
     },
@@ -34,7 +41,7 @@ export function createSecretBox(secrets: readonly string[]): SecretBox {
       if (!iv || !tag || !body) return undefined;
       for (const key of keys) {
         try {
-          const decipher = createDecipheriv('aes-256-gcm', key, iv);
+          const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
           decipher.setAuthTag(tag);
           return JSON.parse(Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8')) as T;
         } catch {
