@@ -26,7 +26,7 @@ import { healthRoutes } from './health-routes.ts';
 import { createAccessTokenVerifier } from './keys/access-token-verifier.ts';
 import { loadCookieSecrets } from './keys/cookie-secrets.ts';
 import { startLiveKeys, type LiveKeys } from './keys/live-keys.ts';
-import { createSecretBox } from './keys/secret-box.ts';
+import { loadStoreSealing } from './keys/store-sealing.ts';
 import { loggerOptions } from './logger.ts';
 import { assetRoutes } from './pages/assets.ts';
 import { createAccessTokenClaims } from './provider/access-token-claims.ts';
@@ -106,6 +106,9 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   if (ownStore) app.addHook('onClose', async () => store.close());
 
   const cookieSecrets = await loadCookieSecrets(config, store);
+  // Everything kept at rest is sealed or hashed under the store's data key, which these secrets wrap.
+  const { sealing, rewrapped } = await loadStoreSealing(store, cookieSecrets);
+  if (rewrapped) app.log.info({ event: 'data_key_rewrapped' }, 'the store\'s data key opened with an older GATEWAY_SECRETS entry and is now wrapped with the first');
   const secureCookies = config.issuer.startsWith('https://');
   const redirectUri = `${config.issuer}${UPSTREAM_CALLBACK_PATH}`;
   const secret = cookieSecrets[0] ?? '';
@@ -139,7 +142,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   }
 
   const upstream = instrumentUpstream(createUpstreamClient(upstreamSettings), metrics);
-  const box = createSecretBox(cookieSecrets);
+  const box = sealing;
   const vault = createUpstreamTokenVault(store, box, upstream, config.ttl.refreshToken * 1000);
   const policy = { hostedDomains: config.upstream.hostedDomains, allowedEmailDomains: config.allowedEmailDomains };
   const findAccount = createFindAccount({

@@ -5,9 +5,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createSecretBox } from '../gateway/keys/secret-box.ts';
 
-const box = createSecretBox(['secret-box-test-0123456789abcdef0123456789']);
+const box = createSecretBox([randomBytes(32)]);
 
 /** Replaces one of the three dot-separated parts (iv, tag, body) of a sealed value. */
 function withPart(sealed: string, index: number, change: (part: Buffer) => Buffer): string {
@@ -28,10 +29,10 @@ describe('secret box', () => {
     }
   });
 
-  it('does not open a tampered body or a value sealed under another secret', () => {
+  it('does not open a tampered body or a value sealed under another key', () => {
     const sealed = box.seal('value');
     assert.equal(box.open(withPart(sealed, 2, (body) => Buffer.from(body.map((byte, i) => (i === 0 ? byte ^ 1 : byte))))), undefined);
-    assert.equal(createSecretBox(['another-secret-0123456789abcdef0123456789']).open(sealed), undefined);
+    assert.equal(createSecretBox([randomBytes(32)]).open(sealed), undefined);
     assert.equal(box.open('not.a.sealed-value'), undefined);
   });
 });
