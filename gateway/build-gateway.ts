@@ -142,8 +142,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   }
 
   const upstream = instrumentUpstream(createUpstreamClient(upstreamSettings), metrics);
-  const box = sealing;
-  const vault = createUpstreamTokenVault(store, box, upstream, config.ttl.refreshToken * 1000);
+  const vault = createUpstreamTokenVault(store, sealing, upstream, config.ttl.refreshToken * 1000);
   const policy = { hostedDomains: config.upstream.hostedDomains, allowedEmailDomains: config.allowedEmailDomains };
   const findAccount = createFindAccount({
     store,
@@ -163,7 +162,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   const revokedSessions = await startRevokedSessions(store, (config.ttl.accessToken + 60) * 1000, app.log);
   app.addHook('onClose', async () => revokedSessions.stop());
   const markRevoked = (uid: string) => revokedSessions.revoke(uid);
-  const faSessions = createForwardAuthSessions(store, box, config.ttl.session * 1000);
+  const faSessions = createForwardAuthSessions(store, sealing, config.ttl.session * 1000);
 
   // oidc-provider fixes its keys at construction: on a key change the gateway builds a new
   // instance and swaps it in. Everything below reaches the provider through `current()`.
@@ -177,6 +176,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
       return current();
     },
     store,
+    sealing,
     forwardAuthSessions: faSessions,
     markRevoked,
   });
@@ -185,6 +185,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   const retentionMs = (Math.max(config.ttl.accessToken, 3600) + 60) * 1000;
   const keys = await startLiveKeys({
     store,
+    sealing,
     retentionMs,
     rollInMs: config.keyRollIn * 1000,
     rotationIntervalMs: config.keyRotationInterval * 1000,
@@ -201,8 +202,8 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   const forwardAuthDomains = [...config.redirectDomains, ...config.cookieDomains.map((d) => (d.startsWith('.') ? d : `.${d}`))];
   const buildProvider = (signingKeys: ReturnType<typeof keys.view>['published']) =>
     observeProvider(createProviderInstance({
-      config, store, signingKeys, cookieSecrets, findAccount, clients, upstreamLinkAlive, extraTokenClaims, log: app.log,
-      box, vault, verify, upstreamIssuer: upstreamSettings.issuer, forwardAuthDomains, forwardAuthSessions: faSessions, markRevoked, endSsoSession,
+      config, store, sealing, signingKeys, cookieSecrets, findAccount, clients, upstreamLinkAlive, extraTokenClaims, log: app.log,
+      vault, verify, upstreamIssuer: upstreamSettings.issuer, forwardAuthDomains, forwardAuthSessions: faSessions, markRevoked, endSsoSession,
     }), { metrics, log: app.log });
   provider = buildProvider(keys.view().published);
 
@@ -218,7 +219,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   };
   app.decorate('gateway', context);
   // GATEWAY_CLIENTS_FILE into the shared store (once per start).
-  await syncClientsFile({ provider: current(), store, config, log: app.log });
+  await syncClientsFile({ provider: current(), store, sealing, config, log: app.log });
 
   await app.register(cookie, { secret: [...cookieSecrets] });
   await app.register(errorHandling);
@@ -234,7 +235,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     get provider() {
       return current();
     },
-    store, upstream, vault, policy, issuer: config.issuer, secureCookies,
+    store, sealing, upstream, vault, policy, issuer: config.issuer, secureCookies,
     events: createSignInEvents(metrics, app.log, upstreamSettings.issuer),
   };
   await app.register(upstreamLoginRoutes(upstreamLogin));

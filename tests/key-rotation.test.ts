@@ -14,6 +14,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { createMemoryStore } from '../adapters/memory-store.ts';
 import { buildGateway } from '../gateway/build-gateway.ts';
 import { rotateKeys } from '../gateway/keys/signing-keys.ts';
+import { loadStoreSealing } from '../gateway/keys/store-sealing.ts';
 import { createBrowser } from './helpers/browser.ts';
 import { confidentialClient, discoverApp, signIn } from './helpers/relying-party.ts';
 import { freePort, startGateway, type StartedGateway } from './helpers/start-gateway.ts';
@@ -65,7 +66,9 @@ describe('signing key rotation on two instances', () => {
     const oldKid = decodeProtectedHeader(before.access_token).kid;
 
     const options = { rollInMs: 1000, retentionMs: 3_660_000 };
-    const results = await Promise.all([rotateKeys(store, options), rotateKeys(store, options)]);
+    // The ring is sealed: rotate with the sealing the gateways use (their GATEWAY_SECRETS).
+    const { sealing } = await loadStoreSealing(store, a.app.gateway.config.secrets);
+    const results = await Promise.all([rotateKeys(store, sealing, options), rotateKeys(store, sealing, options)]);
     assert.deepEqual(results.map((r) => r.rotated).sort(), [false, true], 'two rotations at once add one pair');
     const newKids = results.find((r) => r.rotated)?.kids ?? [];
     assert.equal(newKids.length, 2);

@@ -18,6 +18,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
 import { auditClientEvent, changedFields, type AuditLogger, type ClientActor } from './audit-client-event.ts';
@@ -55,6 +56,8 @@ export interface ClientView {
 export interface ClientRegistryDeps {
   provider: Provider;
   store: Store;
+  /** The store's sealing: previous secrets are kept as its keyed hashes. */
+  sealing: Sealing;
   log: AuditLogger;
   /** Seconds an old secret keeps working after a rotation. */
   secretRotationGrace: number;
@@ -205,7 +208,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
         const metadata = normalizeClientMetadata(provider, { ...current, client_secret: clientSecret });
         // Grace first, new secret second: if the second write fails, the entry kept for the old
         // secret (still the current one) is harmless and expires by itself.
-        const previousSecretValidUntil = await keepPreviousSecret(store, clientId, current.client_secret, deps.secretRotationGrace);
+        const previousSecretValidUntil = await keepPreviousSecret(store, deps.sealing, clientId, current.client_secret, deps.secretRotationGrace);
         await Client.adapter.upsert(clientId, metadata);
         auditClientEvent(log, 'client.secret_rotated', {
           clientId,
@@ -239,7 +242,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
           }
           let previousSecretValidUntil: Date | undefined;
           if (typeof current?.client_secret === 'string' && current.client_secret !== metadata.client_secret) {
-            previousSecretValidUntil = await keepPreviousSecret(store, target.client_id, current.client_secret, deps.secretRotationGrace);
+            previousSecretValidUntil = await keepPreviousSecret(store, deps.sealing, target.client_id, current.client_secret, deps.secretRotationGrace);
           }
           await Client.adapter.upsert(target.client_id, metadata);
           const clientId = target.client_id;

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../../config/config-type.ts';
 import { cliActor, withCliStore, type CliIo } from '../cli/with-cli-store.ts';
 import { keyView, loadKeyRing, rotateKeys } from './signing-keys.ts';
+import { loadStoreSealingFor } from './store-sealing.ts';
 
 export const keysUsage = `  keys list [--json]      the signing keys: current, next (published, not yet signing), retired
   keys rotate [--json]    add a new key pair, signing after GATEWAY_KEY_ROLL_IN seconds`;
@@ -30,8 +31,9 @@ export async function runKeysCommand(args: string[], config: Config, io: CliIo):
     return 2;
   }
   return withCliStore(config, io, async (store) => {
+    const sealing = await loadStoreSealingFor(config, store);
     if (command === 'rotate') {
-      const result = await rotateKeys(store, { rollInMs: config.keyRollIn * 1000, retentionMs: retentionMs(config) });
+      const result = await rotateKeys(store, sealing, { rollInMs: config.keyRollIn * 1000, retentionMs: retentionMs(config) });
       const at = new Date(result.activatesAt).toISOString();
       io.stderr(`${JSON.stringify({ audit: 'key.rotated', actor: cliActor(), kids: result.kids, activates_at: at, rotated: result.rotated, at: new Date().toISOString() })}\n`);
       if (parsed.values.json) io.stdout(`${JSON.stringify({ rotated: result.rotated, kids: result.kids, activates_at: at })}\n`);
@@ -39,7 +41,7 @@ export async function runKeysCommand(args: string[], config: Config, io: CliIo):
       else io.stdout(`a rotation is already pending: keys ${result.kids.join(', ')} sign from ${at}\n`);
       return 0;
     }
-    const view = keyView(await loadKeyRing(store), Date.now(), retentionMs(config));
+    const view = keyView(await loadKeyRing(store, sealing), Date.now(), retentionMs(config));
     const rows = view.statuses.map((s) => ({
       kid: s.kid,
       alg: s.alg,
