@@ -60,7 +60,8 @@ interface StoredRecord {
 
 /**
  * A record written before payloads were sealed. Only clients are still found that way (every
- * other model's key is a hash now, so its old records are never read again and expire).
+ * other model's key is a hash now, so its old records are never read again and expire); see
+ * {@link sealLegacyRecord}.
  */
 interface LegacyRecord {
   payload: AdapterPayload;
@@ -258,6 +259,20 @@ export async function sessionsOfAccount(store: Store, sealing: Sealing, accountI
     return payload ? { payload, destroy: () => destroyRecord(records, 'Session', key) } : undefined;
   }));
   return found.filter((session) => session !== undefined);
+}
+
+/**
+ * Seals a record written before payloads were sealed (a client: see {@link LegacyRecord}), keeping
+ * its expiry; false when there was nothing to do. Run it under the lock its writers take.
+ */
+export async function sealLegacyRecord(store: Store, sealing: Sealing, model: string, id: string): Promise<boolean> {
+  const key = recordKey(model, keyOf(sealing, model, id));
+  const record = await store.get<StoredRecord | LegacyRecord>(key);
+  if (!record || !('payload' in record)) return false;
+  const ttlMs = record.expiresAt === null ? undefined : record.expiresAt - Date.now();
+  if (ttlMs !== undefined && ttlMs <= 0) return false;
+  await store.set(key, { sealed: sealing.seal(record.payload), expiresAt: record.expiresAt } satisfies StoredRecord, ttlMs);
+  return true;
 }
 
 /** The part of Koa's context {@link storeOutageMiddleware} writes. */

@@ -11,6 +11,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../config/config-type.ts';
 import type { Store } from '../adapters/store.ts';
 import { openStore } from '../adapters/open-store.ts';
+import { sealLegacyClients } from './clients/seal-legacy-clients.ts';
 import { syncClientsFile } from './clients/set-up-clients.ts';
 import { createDevIdp, type DevIdp } from './dev-idp/create-dev-idp.ts';
 import { demoClient, demoRoutes } from './demo/demo-routes.ts';
@@ -218,6 +219,9 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     keys,
   };
   app.decorate('gateway', context);
+  // Clients stored by an earlier version have their secret in clear: sealed once per store.
+  const legacyClients = await sealLegacyClients(store, sealing);
+  if (legacyClients > 0) app.log.info({ event: 'clients_sealed', count: legacyClients }, 'client records stored in clear by an earlier version are sealed now');
   // GATEWAY_CLIENTS_FILE into the shared store (once per start).
   await syncClientsFile({ provider: current(), store, sealing, config, log: app.log });
 

@@ -90,7 +90,8 @@ function withoutSecret(metadata: StoredClientMetadata): StoredClientMetadata {
   return rest;
 }
 
-const lockKey = (clientId: string) => `lock:client:${clientId}`;
+/** The lock every write of one client's record takes (also seal-legacy-clients.ts). */
+export const clientLockKey = (clientId: string) => `lock:client:${clientId}`;
 
 /**
  * Client ids an operator may choose: printable, no spaces (they travel in HTTP Basic credentials,
@@ -144,7 +145,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
     async add(input: Partial<ClientMetadata>, actor: ClientActor): Promise<AddedClient> {
       const clientId = typeof input.client_id === 'string' && input.client_id !== '' ? input.client_id : generateClientId();
       checkClientId(clientId);
-      return withLock(store, lockKey(clientId), async () => {
+      return withLock(store, clientLockKey(clientId), async () => {
         if (await findStoredClient(provider, clientId)) {
           throw new ClientRegistryError('already_exists', `a client with id ${clientId} already exists`);
         }
@@ -184,7 +185,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
      * stored access tokens included, since they are looked up with their client).
      */
     async remove(clientId: string, actor: ClientActor): Promise<void> {
-      await withLock(store, lockKey(clientId), async () => {
+      await withLock(store, clientLockKey(clientId), async () => {
         await refuseFileManaged(clientId, 'remove it there');
         await mustFind(clientId);
         await Client.adapter.destroy(clientId);
@@ -198,7 +199,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
      * (previous-secrets.ts), so the app can be redeployed in between.
      */
     async rotateSecret(clientId: string, actor: ClientActor): Promise<RotatedSecret> {
-      return withLock(store, lockKey(clientId), async () => {
+      return withLock(store, clientLockKey(clientId), async () => {
         await refuseFileManaged(clientId, 'change its client_secret there');
         const current = await mustFind(clientId);
         if (!usesClientSecret(current) || typeof current.client_secret !== 'string') {

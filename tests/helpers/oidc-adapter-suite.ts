@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors, type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
-import { AlreadyConsumedError, createOidcAdapter, sessionsOfAccount } from '../../adapters/oidc-adapter.ts';
+import { AlreadyConsumedError, createOidcAdapter, sealLegacyRecord, sessionsOfAccount } from '../../adapters/oidc-adapter.ts';
 import type { Store } from '../../adapters/store.ts';
 import { createStoreSealing } from '../../gateway/keys/store-sealing.ts';
 import type { Backend } from './store-contract-suite.ts';
@@ -231,6 +231,16 @@ export function adapterSuite(backend: Backend): void {
       await Promise.all(found.map((session) => session.destroy()));
       assert.deepEqual(await sessionsOfAccount(s(), sealing, account), []);
       assert.equal(await sessions.find(ids[0] ?? ''), undefined);
+    });
+
+    it('reads a client record stored before sealing, and seals it in place', async () => {
+      const payload = { client_id: 'legacy-app', client_secret: 'legacy-secret-0123456789abcdef' };
+      await s().set('oidc:Client:legacy-app', { payload, expiresAt: null });
+      assert.deepEqual(await adapterFor('Client').find('legacy-app'), payload);
+      assert.equal(await sealLegacyRecord(s(), sealing, 'Client', 'legacy-app'), true);
+      assert.ok(!JSON.stringify(await s().get('oidc:Client:legacy-app')).includes(payload.client_secret), 'sealed now');
+      assert.deepEqual(await adapterFor('Client').find('legacy-app'), payload);
+      assert.equal(await sealLegacyRecord(s(), sealing, 'Client', 'legacy-app'), false, 'nothing more to do');
     });
 
     it('is accepted as oidc-provider\'s adapter option', async () => {
