@@ -42,9 +42,18 @@ function isLive(entry: Entry | undefined, now: number): entry is Entry {
   return entry !== undefined && (entry.expires === undefined || now <= entry.expires);
 }
 
+/** Options of {@link createMemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * The Map to keep entries in (key → JSON text of `{ value, expires }`), for a caller that must
+   * see exactly what is kept, such as a test of what a dump of the store reveals. Default: a new one.
+   */
+  map?: Map<string, string>;
+}
+
 /** A Store held in this process's memory; atomic operations are synchronous on the Map. */
-export function createMemoryStore(): Store {
-  const map = new Map<string, string>();
+export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+  const map = options.map ?? new Map<string, string>();
   const keyv = new Keyv({
     store: map,
     // No prefix: the Map belongs to this store alone.

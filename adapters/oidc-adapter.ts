@@ -2,13 +2,22 @@
  * oidc-provider's storage Adapter, written once over the Store contract, so the provider's
  * codes, tokens, sessions and grants live in whichever backend the gateway runs on.
  *
- * Keys (under the store's own prefix):
- * - `oidc:<Model>:<id>`            the record: `{ payload, expiresAt }` (epoch ms or null)
- * - `oidc:consumed:<Model>:<id>`   the consumption marker (epoch seconds), written atomically
- * - `oidc:grant:<grantId>`         set of `<Model>:<id>` issued under one grant
- * - `oidc:sessionUid:<uid>`, `oidc:userCode:<code>`   secondary indexes → id
+ * Keys (under the store's own prefix); `H(x)` is the keyed hash `sealing.hashId(x)`:
+ * - `oidc:<Model>:<H(id)>`          the record: `{ sealed, expiresAt }` (epoch ms or null)
+ * - `oidc:Client:<client_id>`       a client's record, the same way
+ * - `oidc:consumed:<Model>:<H(id)>` the consumption marker (epoch seconds), written atomically
+ * - `oidc:grant:<H(grantId)>`       set of `<Model>:<H(id)>` issued under one grant
+ * - `oidc:sessionUid:<H(uid)>`, `oidc:userCode:<H(code)>`   secondary indexes → `H(id)`
+ * - `oidc:account-sessions:<accountId>`   set of the account's sessions' `H(id)` (users sign-out)
  *
  * Why these choices:
+ * - A dump of the store must give away no credential. The id of every model but Client is one
+ *   (a token, a code, a session or interaction cookie) or leads to one, so no key or set member
+ *   holds an id, only its keyed hash; the hash is all the adapter needs, since a record is only
+ *   ever found from an id the caller already has. Payloads hold credentials too (every token's
+ *   own id as `jti`, an interaction's session cookie as `session.cookie`, a client's
+ *   `client_secret`), so every payload is sealed whole. A client keeps its id in its key:
+ *   client_ids are public, and `npx gateway clients list` names them.
  * - oidc-provider gives `expiresIn` in SECONDS; the store takes milliseconds.
  * - `consume` must let exactly one of N parallel redemptions through (RFC 6749 §4.1.2: a code
  *   is used once; RFC 9700 §4.14.2 for rotated refresh tokens). A read-modify-write of the payload
@@ -39,11 +48,22 @@
  * error (503 temporarily_unavailable), and pass through untouched: see store-errors.ts.
  */
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import type { Sealing } from './sealing.ts';
 import type { Store } from './store.ts';
 import { StoreUnavailableError } from './store-errors.ts';
 
-/** What is stored per record: the payload and when it expires (for the consumption marker). */
+/** What is stored per record: the sealed payload and when it expires (for the consumption marker). */
 interface StoredRecord {
+  sealed: string;
+  expiresAt: number | null;
+}
+
+/**
+ * A record written before payloads were sealed. Only clients are still found that way (every
+ * other model's key is a hash now, so its old records are never read again and expire); see
+ * {@link sealLegacyRecord}.
+ */
+interface LegacyRecord {
   payload: AdapterPayload;
   expiresAt: number | null;
 }
@@ -73,36 +93,52 @@ export class AlreadyConsumedError extends errors.InvalidGrant {
   }
 }
 
-const recordKey = (model: string, id: string) => `oidc:${model}:${id}`;
-const consumedKey = (model: string, id: string) => `oidc:consumed:${model}:${id}`;
-const grantKey = (grantId: string) => `oidc:grant:${grantId}`;
-const sessionUidKey = (uid: string) => `oidc:sessionUid:${uid}`;
-const userCodeKey = (userCode: string) => `oidc:userCode:${userCode}`;
+// `key` below is a record's name in the store: the keyed hash of its id (a client's own id).
+const recordKey = (model: string, key: string) => `oidc:${model}:${key}`;
+const consumedKey = (model: string, key: string) => `oidc:consumed:${model}:${key}`;
+const grantKey = (grantHash: string) => `oidc:grant:${grantHash}`;
+const sessionUidKey = (uidHash: string) => `oidc:sessionUid:${uidHash}`;
+const userCodeKey = (userCodeHash: string) => `oidc:userCode:${userCodeHash}`;
 const accountSessionsKey = (accountId: string) => `oidc:account-sessions:${accountId}`;
 
-/** The ids of the oidc-provider sessions an account has signed in with (some may have ended). */
-export function sessionIdsOfAccount(store: Store, accountId: string): Promise<string[]> {
-  return store.setMembers(accountSessionsKey(accountId));
+/** What every function here works with: the store, its sealing, and the revocations in flight. */
+interface Records {
+  store: Store;
+  sealing: Sealing;
+  /** Revocations in flight, by grant id: shared by every model of one adapter factory. */
+  revoking: Map<string, Promise<void>>;
 }
 
-async function findRecord(store: Store, model: string, id: string): Promise<AdapterPayload | undefined> {
+/** The name of `id`'s record: client_ids are public, every other id is hashed. */
+function keyOf(sealing: Sealing, model: string, id: string): string {
+  return model === 'Client' ? id : sealing.hashId(id);
+}
+
+function openRecord(records: Records, record: StoredRecord | LegacyRecord): AdapterPayload | undefined {
+  // A record that does not open (tampered, or sealed under another data key) is as good as absent.
+  return 'sealed' in record ? records.sealing.open<AdapterPayload>(record.sealed) : record.payload;
+}
+
+async function findRecord(records: Records, model: string, key: string): Promise<AdapterPayload | undefined> {
   const [record, consumed] = await Promise.all([
-    store.get<StoredRecord>(recordKey(model, id)),
-    store.get<number>(consumedKey(model, id)),
+    records.store.get<StoredRecord | LegacyRecord>(recordKey(model, key)),
+    records.store.get<number>(consumedKey(model, key)),
   ]);
-  if (!record) return undefined;
-  return consumed === undefined ? record.payload : { ...record.payload, consumed };
+  const payload = record ? openRecord(records, record) : undefined;
+  if (!payload) return undefined;
+  return consumed === undefined ? payload : { ...payload, consumed };
 }
 
 /** Deletes a record, its marker and the indexes still pointing at it. */
-async function destroyRecord(store: Store, model: string, id: string): Promise<void> {
-  const record = await store.get<StoredRecord>(recordKey(model, id));
-  const { uid, userCode } = record?.payload ?? {};
+async function destroyRecord(records: Records, model: string, key: string): Promise<void> {
+  const { store, sealing } = records;
+  const record = await store.get<StoredRecord | LegacyRecord>(recordKey(model, key));
+  const { uid, userCode } = (record ? openRecord(records, record) : undefined) ?? {};
   await Promise.all([
-    store.delete(recordKey(model, id)),
-    store.delete(consumedKey(model, id)),
-    uid ? store.deleteIfValue(sessionUidKey(uid), id) : undefined,
-    userCode ? store.deleteIfValue(userCodeKey(userCode), id) : undefined,
+    store.delete(recordKey(model, key)),
+    store.delete(consumedKey(model, key)),
+    uid ? store.deleteIfValue(sessionUidKey(sealing.hashId(uid)), key) : undefined,
+    userCode ? store.deleteIfValue(userCodeKey(sealing.hashId(userCode)), key) : undefined,
   ]);
 }
 
@@ -111,10 +147,12 @@ async function destroyRecord(store: Store, model: string, id: string): Promise<v
  * made before the set was read joins this pass (the read will see what it would have seen); one
  * made after starts a pass of its own, since the set may have grown since.
  */
-function revokeGrant(store: Store, grantId: string, revoking: Map<string, Promise<void>>): Promise<void> {
+function revokeGrant(records: Records, grantId: string): Promise<void> {
+  const { store, revoking } = records;
   const joined = revoking.get(grantId);
   if (joined) return joined;
-  const reading = store.setMembers(grantKey(grantId));
+  const setKey = grantKey(records.sealing.hashId(grantId));
+  const reading = store.setMembers(setKey);
   const revocation = (async () => {
     let members: string[];
     try {
@@ -124,69 +162,72 @@ function revokeGrant(store: Store, grantId: string, revoking: Map<string, Promis
     }
     await Promise.all(members.map((member) => {
       const colon = member.indexOf(':');
-      return destroyRecord(store, member.slice(0, colon), member.slice(colon + 1));
+      return destroyRecord(records, member.slice(0, colon), member.slice(colon + 1));
     }));
-    await store.delete(grantKey(grantId));
+    await store.delete(setKey);
   })();
   revoking.set(grantId, revocation);
   return revocation;
 }
 
-function adapterFor(store: Store, model: string, revoking: Map<string, Promise<void>>): Adapter {
+function adapterFor(records: Records, model: string): Adapter {
+  const { store, sealing } = records;
   return {
     async upsert(id, payload, expiresIn) {
+      const key = keyOf(sealing, model, id);
       const ttlMs = typeof expiresIn === 'number' ? expiresIn * 1000 : undefined;
       if (ttlMs !== undefined && ttlMs <= 0) {
         // Born expired: nothing to keep (and sets refuse a TTL <= 0).
-        await destroyRecord(store, model, id);
+        await destroyRecord(records, model, key);
         return;
       }
       const expiresAt = ttlMs === undefined ? null : Date.now() + ttlMs;
       // Indexes first, record last: whoever sees the record can also find it through its grant.
       const writes: Promise<void>[] = [];
       if (GRANT_BOUND.has(model) && payload.grantId) {
-        writes.push(store.addToSet(grantKey(payload.grantId), `${model}:${id}`, ttlMs ?? UNBOUNDED_TTL_MS));
+        writes.push(store.addToSet(grantKey(sealing.hashId(payload.grantId)), `${model}:${key}`, ttlMs ?? UNBOUNDED_TTL_MS));
       }
-      if (model === 'Session' && payload.uid) writes.push(store.set(sessionUidKey(payload.uid), id, ttlMs));
+      if (model === 'Session' && payload.uid) writes.push(store.set(sessionUidKey(sealing.hashId(payload.uid)), key, ttlMs));
       // So an operator can sign one user out everywhere (`npx gateway users sign-out`).
       if (model === 'Session' && typeof payload.accountId === 'string') {
-        writes.push(store.addToSet(accountSessionsKey(payload.accountId), id, ttlMs ?? UNBOUNDED_TTL_MS));
+        writes.push(store.addToSet(accountSessionsKey(payload.accountId), key, ttlMs ?? UNBOUNDED_TTL_MS));
       }
-      if (payload.userCode) writes.push(store.set(userCodeKey(payload.userCode), id, ttlMs));
+      if (payload.userCode) writes.push(store.set(userCodeKey(sealing.hashId(payload.userCode)), key, ttlMs));
       await Promise.all(writes);
-      const record: StoredRecord = { payload, expiresAt };
-      await store.set(recordKey(model, id), record, ttlMs);
+      const record: StoredRecord = { sealed: sealing.seal(payload), expiresAt };
+      await store.set(recordKey(model, key), record, ttlMs);
     },
 
     async find(id) {
-      return findRecord(store, model, id);
+      return findRecord(records, model, keyOf(sealing, model, id));
     },
 
     async findByUid(uid) {
-      const id = await store.get<string>(sessionUidKey(uid));
-      return id === undefined ? undefined : findRecord(store, model, id);
+      const key = await store.get<string>(sessionUidKey(sealing.hashId(uid)));
+      return key === undefined ? undefined : findRecord(records, model, key);
     },
 
     async findByUserCode(userCode) {
-      const id = await store.get<string>(userCodeKey(userCode));
-      return id === undefined ? undefined : findRecord(store, model, id);
+      const key = await store.get<string>(userCodeKey(sealing.hashId(userCode)));
+      return key === undefined ? undefined : findRecord(records, model, key);
     },
 
     async consume(id) {
-      const record = await store.get<StoredRecord>(recordKey(model, id));
+      const key = keyOf(sealing, model, id);
+      const record = await store.get<StoredRecord | LegacyRecord>(recordKey(model, key));
       const ttlMs = record?.expiresAt == null ? UNBOUNDED_TTL_MS : record.expiresAt - Date.now();
       if (!record || ttlMs <= 0) throw new AlreadyConsumedError(model);
       // The marker lives as long as the record, so it can never expire first and let a replay in.
-      const won = await store.setIfAbsent(consumedKey(model, id), Math.floor(Date.now() / 1000), ttlMs);
+      const won = await store.setIfAbsent(consumedKey(model, key), Math.floor(Date.now() / 1000), ttlMs);
       if (!won) throw new AlreadyConsumedError(model);
     },
 
     async destroy(id) {
-      await destroyRecord(store, model, id);
+      await destroyRecord(records, model, keyOf(sealing, model, id));
     },
 
     revokeByGrantId(grantId) {
-      return revokeGrant(store, grantId, revoking);
+      return revokeGrant(records, grantId);
     },
   };
 }
@@ -195,10 +236,43 @@ function adapterFor(store: Store, model: string, revoking: Map<string, Promise<v
  * The value for oidc-provider's `adapter` option: a factory (not async, as oidc-provider
  * requires) called once per model name (`AccessToken`, `Session`, ...).
  */
-export function createOidcAdapter(store: Store): (name: string) => Adapter {
-  // Revocations in flight, by grant id: shared by every model of this provider (see the header).
-  const revoking = new Map<string, Promise<void>>();
-  return (name) => adapterFor(store, name, revoking);
+export function createOidcAdapter(store: Store, sealing: Sealing): (name: string) => Adapter {
+  const records: Records = { store, sealing, revoking: new Map() };
+  return (name) => adapterFor(records, name);
+}
+
+/** One oidc-provider session of an account, as {@link sessionsOfAccount} finds it. */
+export interface AccountSession {
+  payload: AdapterPayload;
+  /** Destroys the session's record (as oidc-provider's `session.destroy()` would). */
+  destroy(): Promise<void>;
+}
+
+/**
+ * The live oidc-provider sessions an account has signed in with, for `npx gateway users sign-out`.
+ * The index keeps only hashed session ids, so each comes with its own `destroy`.
+ */
+export async function sessionsOfAccount(store: Store, sealing: Sealing, accountId: string): Promise<AccountSession[]> {
+  const records: Records = { store, sealing, revoking: new Map() };
+  const found = await Promise.all((await store.setMembers(accountSessionsKey(accountId))).map(async (key) => {
+    const payload = await findRecord(records, 'Session', key);
+    return payload ? { payload, destroy: () => destroyRecord(records, 'Session', key) } : undefined;
+  }));
+  return found.filter((session) => session !== undefined);
+}
+
+/**
+ * Seals a record written before payloads were sealed (a client: see {@link LegacyRecord}), keeping
+ * its expiry; false when there was nothing to do. Run it under the lock its writers take.
+ */
+export async function sealLegacyRecord(store: Store, sealing: Sealing, model: string, id: string): Promise<boolean> {
+  const key = recordKey(model, keyOf(sealing, model, id));
+  const record = await store.get<StoredRecord | LegacyRecord>(key);
+  if (!record || !('payload' in record)) return false;
+  const ttlMs = record.expiresAt === null ? undefined : record.expiresAt - Date.now();
+  if (ttlMs !== undefined && ttlMs <= 0) return false;
+  await store.set(key, { sealed: sealing.seal(record.payload), expiresAt: record.expiresAt } satisfies StoredRecord, ttlMs);
+  return true;
 }
 
 /** The part of Koa's context {@link storeOutageMiddleware} writes. */

@@ -19,7 +19,7 @@
  * record and its consumption marker (2, in parallel); consume = read the record + SET NX the
  * marker (2, in sequence).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,7 @@ import { createOidcAdapter } from '../adapters/oidc-adapter.ts';
 import { createRedisStore } from '../adapters/redis-store.ts';
 import { createSqliteStore } from '../adapters/sqlite-store.ts';
 import type { Store } from '../adapters/store.ts';
+import { createStoreSealing } from '../gateway/keys/store-sealing.ts';
 import { startRedisCluster, startRedisServer } from '../tests/helpers/redis-server.ts';
 
 export const STORE_BACKENDS = ['memory', 'sqlite', 'redis', 'redis-cluster'] as const;
@@ -173,7 +174,7 @@ function codePayload(grantId: string): AdapterPayload {
 
 /** upsert, then find over what was written, then consume each written record once. */
 async function measure(store: Store, concurrency: number, durationMs: number): Promise<Record<Operation, Figure>> {
-  const codes: Adapter = createOidcAdapter(store)('AuthorizationCode');
+  const codes: Adapter = createOidcAdapter(store, createStoreSealing(randomBytes(32)))('AuthorizationCode');
   const ids: string[] = [];
   // A few records per grant, as one sign-in writes (code, access token, refresh token): the
   // grant's set stays small, as it does in use.

@@ -11,6 +11,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../config/config-type.ts';
 import type { Store } from '../adapters/store.ts';
 import { openStore } from '../adapters/open-store.ts';
+import { sealLegacyClients } from './clients/seal-legacy-clients.ts';
 import { syncClientsFile } from './clients/set-up-clients.ts';
 import { createDevIdp, type DevIdp } from './dev-idp/create-dev-idp.ts';
 import { demoClient, demoRoutes } from './demo/demo-routes.ts';
@@ -26,7 +27,7 @@ import { healthRoutes } from './health-routes.ts';
 import { createAccessTokenVerifier } from './keys/access-token-verifier.ts';
 import { loadCookieSecrets } from './keys/cookie-secrets.ts';
 import { startLiveKeys, type LiveKeys } from './keys/live-keys.ts';
-import { createSecretBox } from './keys/secret-box.ts';
+import { loadStoreSealing } from './keys/store-sealing.ts';
 import { loggerOptions } from './logger.ts';
 import { assetRoutes } from './pages/assets.ts';
 import { createAccessTokenClaims } from './provider/access-token-claims.ts';
@@ -121,6 +122,9 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   if (config.accessLog) await app.register(accessLog, options.accessLogWrite ? { write: options.accessLogWrite } : {});
 
   const cookieSecrets = await loadCookieSecrets(config, store);
+  // Everything kept at rest is sealed or hashed under the store's data key, which these secrets wrap.
+  const { sealing, rewrapped } = await loadStoreSealing(store, cookieSecrets);
+  if (rewrapped) app.log.info({ event: 'data_key_rewrapped' }, 'the store\'s data key opened with an older GATEWAY_SECRETS entry and is now wrapped with the first');
   const secureCookies = config.issuer.startsWith('https://');
   const redirectUri = `${config.issuer}${UPSTREAM_CALLBACK_PATH}`;
   const secret = cookieSecrets[0] ?? '';
@@ -154,8 +158,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   }
 
   const upstream = instrumentUpstream(createUpstreamClient(upstreamSettings), metrics);
-  const box = createSecretBox(cookieSecrets);
-  const vault = createUpstreamTokenVault(store, box, upstream, config.ttl.refreshToken * 1000);
+  const vault = createUpstreamTokenVault(store, sealing, upstream, config.ttl.refreshToken * 1000);
   const policy = { hostedDomains: config.upstream.hostedDomains, allowedEmailDomains: config.allowedEmailDomains };
   const findAccount = createFindAccount({
     store,
@@ -190,7 +193,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   } as const;
   app.addHook('onClose', async () => revokedSessions.stop());
   const markRevoked = (uid: string) => revokedSessions.revoke(uid);
-  const faSessions = createForwardAuthSessions(store, box, config.ttl.session * 1000);
+  const faSessions = createForwardAuthSessions(store, sealing, config.ttl.session * 1000);
 
   // oidc-provider fixes its keys at construction: on a key change the gateway builds a new
   // instance and swaps it in. Everything below reaches the provider through `current()`.
@@ -204,6 +207,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
       return current();
     },
     store,
+    sealing,
     forwardAuthSessions: faSessions,
     markRevoked,
   });
@@ -212,6 +216,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   const retentionMs = (Math.max(config.ttl.accessToken, 3600) + 60) * 1000;
   const keys = await startLiveKeys({
     store,
+    sealing,
     retentionMs,
     rollInMs: config.keyRollIn * 1000,
     rotationIntervalMs: config.keyRotationInterval * 1000,
@@ -228,8 +233,8 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   const forwardAuthDomains = [...config.redirectDomains, ...config.cookieDomains.map((d) => (d.startsWith('.') ? d : `.${d}`))];
   const buildProvider = (signingKeys: ReturnType<typeof keys.view>['published']) =>
     observeProvider(createProviderInstance({
-      config, store, signingKeys, cookieSecrets, findAccount, clients, upstreamLinkAlive, extraTokenClaims, log: app.log, regulation, limits,
-      box, vault, verify, upstreamIssuer: upstreamSettings.issuer, forwardAuthDomains, forwardAuthSessions: faSessions, markRevoked, endSsoSession,
+      config, store, sealing, signingKeys, cookieSecrets, findAccount, clients, upstreamLinkAlive, extraTokenClaims, log: app.log, regulation, limits,
+      vault, verify, upstreamIssuer: upstreamSettings.issuer, forwardAuthDomains, forwardAuthSessions: faSessions, markRevoked, endSsoSession,
     }), { metrics, log: app.log });
   provider = buildProvider(keys.view().published);
 
@@ -244,8 +249,11 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     keys,
   };
   app.decorate('gateway', context);
+  // Clients stored by an earlier version have their secret in clear: sealed once per store.
+  const legacyClients = await sealLegacyClients(store, sealing);
+  if (legacyClients > 0) app.log.info({ event: 'clients_sealed', count: legacyClients }, 'client records stored in clear by an earlier version are sealed now');
   // GATEWAY_CLIENTS_FILE into the shared store (once per start).
-  await syncClientsFile({ provider: current(), store, config, log: app.log });
+  await syncClientsFile({ provider: current(), store, sealing, config, log: app.log });
 
   await app.register(cookie, { secret: [...cookieSecrets] });
   await app.register(errorHandling);
@@ -263,7 +271,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     get provider() {
       return current();
     },
-    store, upstream, vault, policy, reservedUsernames: config.reservedUsernames, issuer: config.issuer, secureCookies,
+    store, sealing, upstream, vault, policy, reservedUsernames: config.reservedUsernames, issuer: config.issuer, secureCookies,
     events: createSignInEvents(metrics, app.log, upstreamSettings.issuer, (request) => regulation.count(limits.addressFailures, addressKey(request.ip))),
   };
   await app.register(upstreamLoginRoutes(upstreamLogin));

@@ -11,6 +11,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { indexedClientIds } from '../gateway/clients/client-index.ts';
 import { checkClientsFile, ClientRegistryError } from '../gateway/clients/client-registry.ts';
 import { runClientsCommand, type ClientsSubcommand } from '../gateway/clients/clients-command.ts';
 import { createValidationProvider } from '../gateway/clients/open-client-registry.ts';
+import { createStoreSealing } from '../gateway/keys/store-sealing.ts';
 import { createMemoryStore } from '../adapters/memory-store.ts';
 import { createBrowser } from './helpers/browser.ts';
 import { auditEvents, startLoggedGateway, type LoggedGateway } from './helpers/logged-gateway.ts';
@@ -122,7 +124,8 @@ describe('only an operator gives the token-exchange grant', () => {
 
     const store = createMemoryStore();
     try {
-      const provider = await createValidationProvider(loaded.config, store);
+      // Nothing is written: a throwaway data key is enough.
+      const provider = await createValidationProvider(loaded.config, store, createStoreSealing(randomBytes(32)));
       const grantTypes = ['authorization_code', 'refresh_token', TOKEN_EXCHANGE_GRANT];
       const confidential = { client_id: 'drive', client_secret: 'drive-secret-0123456789abcdef0123456789', redirect_uris: ['https://drive.example.com/cb'], grant_types: grantTypes };
       assert.equal(checkClientsFile(provider, [confidential], 'clients.yaml', loaded.config).length, 1);

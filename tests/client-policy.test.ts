@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,11 @@ import { indexedClientIds } from '../gateway/clients/client-index.ts';
 import { createValidationProvider } from '../gateway/clients/open-client-registry.ts';
 import { matchesPreviousSecret } from '../gateway/clients/previous-secrets.ts';
 import { readClientsFile } from '../gateway/clients/read-clients-file.ts';
+import { createStoreSealing } from '../gateway/keys/store-sealing.ts';
 import { introspectionAllowed } from '../gateway/provider/token-policies.ts';
+
+/** The store's sealing, under a data key of this test's own. */
+const sealing = createStoreSealing(randomBytes(32));
 
 const SECRET = 'a-client-secret-of-at-least-32-characters';
 
@@ -305,7 +310,7 @@ describe('clients file (read-clients-file.ts, checkClientsFile)', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'gateway-clients-'));
     store = createMemoryStore();
-    provider = await createValidationProvider(config(), store);
+    provider = await createValidationProvider(config(), store, sealing);
   });
   after(async () => {
     rmSync(dir, { recursive: true, force: true });
@@ -375,8 +380,8 @@ describe('operator registry on a store (client-registry.ts)', () => {
 
   before(async () => {
     store = createMemoryStore();
-    provider = await createValidationProvider(config(), store);
-    registry = createClientRegistry({ provider, store, log, secretRotationGrace: 60, policy: NO_PRIVATE_HOSTS });
+    provider = await createValidationProvider(config(), store, sealing);
+    registry = createClientRegistry({ provider, store, sealing, log, secretRotationGrace: 60, policy: NO_PRIVATE_HOSTS });
   });
   after(async () => store.close());
 
@@ -419,9 +424,9 @@ describe('operator registry on a store (client-registry.ts)', () => {
     assert.notEqual(rotated.clientSecret, old);
     const until = rotated.previousSecretValidUntil?.getTime() ?? 0;
     assert.ok(until >= now + 59_000 && until <= Date.now() + 60_000, 'grace of 60 s');
-    assert.equal(await matchesPreviousSecret(store, 'rot', old), true);
-    assert.equal(await matchesPreviousSecret(store, 'rot', old, until + 1), false, 'refused after the grace');
-    assert.equal(await matchesPreviousSecret(store, 'rot', rotated.clientSecret), false, 'the new one is current, not previous');
+    assert.equal(await matchesPreviousSecret(store, sealing, 'rot', old), true);
+    assert.equal(await matchesPreviousSecret(store, sealing, 'rot', old, until + 1), false, 'refused after the grace');
+    assert.equal(await matchesPreviousSecret(store, sealing, 'rot', rotated.clientSecret), false, 'the new one is current, not previous');
     assert.equal((await registry.show('rot'))?.previousSecretsValidUntil.length, 1);
     const last = events.at(-1);
     assert.equal(last?.['audit'], 'client.secret_rotated');
@@ -449,7 +454,7 @@ describe('operator registry on a store (client-registry.ts)', () => {
     const newSecret = `${SECRET}-v2`;
     const third = await registry.syncFile([web({ client_id: 'f1', client_secret: newSecret })], 'clients.yaml');
     assert.deepEqual(third, { added: [], updated: ['f1'], removed: ['f2'], unchanged: [] });
-    assert.equal(await matchesPreviousSecret(store, 'f1', SECRET), true, 'the file\'s old secret is in grace');
+    assert.equal(await matchesPreviousSecret(store, sealing, 'f1', SECRET), true, 'the file\'s old secret is in grace');
     assert.equal((await registry.show('f1'))?.source, 'file');
     assert.equal(await registry.show('f2'), undefined);
     assert.deepEqual(events.map((event) => event['audit']), ['client.registered', 'client.registered', 'client.updated', 'client.secret_rotated', 'client.removed']);

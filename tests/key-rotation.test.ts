@@ -15,10 +15,11 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { createMemoryStore } from '../adapters/memory-store.ts';
 import { buildGateway } from '../gateway/build-gateway.ts';
 import { rotateKeys } from '../gateway/keys/signing-keys.ts';
+import { loadStoreSealing } from '../gateway/keys/store-sealing.ts';
 import { createBrowser } from './helpers/browser.ts';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.ts';
 import { confidentialClient, discoverApp, signIn } from './helpers/relying-party.ts';
-import { freePort, startGateway, type StartedGateway } from './helpers/start-gateway.ts';
+import { freePort, startGateway, TEST_SECRET, type StartedGateway } from './helpers/start-gateway.ts';
 
 describe('signing key rotation on two instances', () => {
   const store = createMemoryStore();
@@ -67,7 +68,9 @@ describe('signing key rotation on two instances', () => {
     const oldKid = decodeProtectedHeader(before.access_token).kid;
 
     const options = { rollInMs: 1000, retentionMs: 3_660_000 };
-    const results = await Promise.all([rotateKeys(store, options), rotateKeys(store, options)]);
+    // The ring is sealed: rotate with the sealing the gateways use (their GATEWAY_SECRETS).
+    const { sealing } = await loadStoreSealing(store, a.app.gateway.config.secrets);
+    const results = await Promise.all([rotateKeys(store, sealing, options), rotateKeys(store, sealing, options)]);
     assert.deepEqual(results.map((r) => r.rotated).sort(), [false, true], 'two rotations at once add one pair');
     const newKids = results.find((r) => r.rotated)?.kids ?? [];
     assert.equal(newKids.length, 2);
@@ -114,7 +117,8 @@ describe('npx gateway keys rotate with GATEWAY_KEY_ROLL_IN=0, two gateways on on
   let b: StartedGateway;
   // A poll far longer than the test: only the announcement can bring the new keys in time.
   const keyRefreshMs = 120_000;
-  const env = () => ({ GATEWAY_STORE: redis.url, GATEWAY_KEY_ROLL_IN: '0', GATEWAY_REFRESH_GRACE: '0' });
+  // The CLI is given the gateways' GATEWAY_SECRETS, as an operator must (they wrap the store's data key).
+  const env = () => ({ GATEWAY_STORE: redis.url, GATEWAY_KEY_ROLL_IN: '0', GATEWAY_REFRESH_GRACE: '0', GATEWAY_SECRETS: TEST_SECRET });
 
   before(async () => {
     // A Redis of its own: the CLI and the gateways use the store's default key prefix.

@@ -7,7 +7,7 @@
  * A missing redis-server fails this file; it never skips.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@keyv/redis';
@@ -15,6 +15,7 @@ import { openStore } from '../adapters/open-store.ts';
 import { createOidcAdapter } from '../adapters/oidc-adapter.ts';
 import { createRedisStore } from '../adapters/redis-store.ts';
 import { parseRedisUrl } from '../adapters/redis-url.ts';
+import { createStoreSealing } from '../gateway/keys/store-sealing.ts';
 import { adapterSuite } from './helpers/oidc-adapter-suite.ts';
 import { startRedisCluster } from './helpers/redis-server.ts';
 import { storeContract, unavailable, type Backend } from './helpers/store-contract-suite.ts';
@@ -68,7 +69,7 @@ describe('Redis Cluster specifics', () => {
     const store = await createRedisStore(cluster.url, { prefix: `test:spread:${randomUUID()}:` });
     try {
       const before = await keysPerMaster();
-      const adapterFor = createOidcAdapter(store);
+      const adapterFor = createOidcAdapter(store, createStoreSealing(randomBytes(32)));
       const grantId = randomUUID();
       const ids = Array.from({ length: 30 }, () => randomUUID());
       await Promise.all(ids.map((id) => adapterFor('AccessToken').upsert(id, { grantId, kind: 'AccessToken', accountId: 'a', clientId: 'c' }, 60)));

@@ -16,7 +16,7 @@ import type { Store } from '../adapters/store.ts';
 import { createBrowser } from './helpers/browser.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
 import { confidentialClient, discoverApp, signIn } from './helpers/relying-party.ts';
-import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
+import { startGateway, TEST_SECRET, type StartedGateway } from './helpers/start-gateway.ts';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const LOCK_KEY = 'users-cli-test:lock';
@@ -54,7 +54,9 @@ async function emptyDatabase(url: string): Promise<void> {
 
 function cli(args: string[], storeUrl: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/gateway.ts', ...args], { env: { PATH: process.env['PATH'] ?? '', GATEWAY_STORE: storeUrl } });
+    // The gateway's settings: its store, and its GATEWAY_SECRETS to open the store's sealing.
+    const env = { PATH: process.env['PATH'] ?? '', GATEWAY_STORE: storeUrl, GATEWAY_SECRETS: TEST_SECRET };
+    const child = spawn(process.execPath, ['bin/gateway.ts', ...args], { env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -9,7 +9,8 @@
  */
 import type { AdapterPayload } from 'oidc-provider';
 import { endGrant } from '../../adapters/end-grant.ts';
-import { createOidcAdapter, sessionIdsOfAccount } from '../../adapters/oidc-adapter.ts';
+import { createOidcAdapter, sessionsOfAccount } from '../../adapters/oidc-adapter.ts';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { removeForwardAuthSessionsOf } from '../forward-auth/forward-auth-sessions.ts';
 import { publishRevokedSession } from '../forward-auth/revoked-sessions.ts';
@@ -26,19 +27,18 @@ interface SessionPayload extends AdapterPayload {
   authorizations?: Record<string, { grantId?: string }>;
 }
 
-export async function signOutAccount(store: Store, sub: string): Promise<SignOutResult> {
-  const adapterFor = createOidcAdapter(store);
-  const sessions = adapterFor('Session');
+export async function signOutAccount(store: Store, sealing: Sealing, sub: string): Promise<SignOutResult> {
+  const adapterFor = createOidcAdapter(store, sealing);
   const result: SignOutResult = { sessions: 0, grants: 0, forwardAuthSessions: 0 };
-  for (const id of await sessionIdsOfAccount(store, sub)) {
-    const session = (await sessions.find(id)) as SessionPayload | undefined;
-    if (!session || session.accountId !== sub) continue;
+  for (const found of await sessionsOfAccount(store, sealing, sub)) {
+    const session = found.payload as SessionPayload;
+    if (session.accountId !== sub) continue;
     for (const { grantId } of Object.values(session.authorizations ?? {})) {
       if (!grantId) continue;
       await endGrant(adapterFor, grantId);
       result.grants += 1;
     }
-    await sessions.destroy(id);
+    await found.destroy();
     result.sessions += 1;
     if (session.uid) {
       result.forwardAuthSessions += await removeForwardAuthSessionsOf(store, session.uid);

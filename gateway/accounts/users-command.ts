@@ -5,6 +5,7 @@
 import type { Config } from '../../config/config-type.ts';
 import { parseCommandArgs } from '../cli/parse-command-args.ts';
 import { cliActor, withCliStore, type CliIo } from '../cli/with-cli-store.ts';
+import { loadStoreSealingFor } from '../keys/store-sealing.ts';
 import { findAccountBySub } from './account-store.ts';
 import { signOutAccount } from './sign-out-account.ts';
 
@@ -20,7 +21,7 @@ export async function runUsersSignOut(args: string[], config: Config, io: CliIo)
       io.stderr(`gateway: no account with sub ${JSON.stringify(sub)}\n`);
       return 1;
     }
-    const result = await signOutAccount(store, sub);
+    const result = await signOutAccount(store, await loadStoreSealingFor(config, store), sub);
     io.stderr(`${JSON.stringify({ audit: 'account.signed_out', sub, actor: cliActor(), ...result, at: new Date().toISOString() })}\n`);
     io.stdout(parsed.values.json ? `${JSON.stringify(result)}\n` : `signed out: ${result.sessions} session(s), ${result.grants} grant(s) revoked, ${result.forwardAuthSessions} forward-auth session(s) ended\n`);
     return 0;

@@ -18,6 +18,7 @@
  * all by construction.
  */
 import type Provider from 'oidc-provider';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { matchesPreviousSecret } from './previous-secrets.ts';
 
@@ -26,11 +27,11 @@ interface SecretComparing {
   compareClientSecret(actual: string): boolean | Promise<boolean>;
 }
 
-export function acceptPreviousSecrets(provider: Provider, store: Store): void {
+export function acceptPreviousSecrets(provider: Provider, store: Store, sealing: Sealing): void {
   const prototype = provider.Client.prototype as SecretComparing;
   const compareCurrent = prototype.compareClientSecret;
   prototype.compareClientSecret = async function compareClientSecret(this: SecretComparing, actual: string): Promise<boolean> {
     if (await compareCurrent.call(this, actual)) return true;
-    return typeof actual === 'string' && actual !== '' && matchesPreviousSecret(store, this.clientId, actual);
+    return typeof actual === 'string' && actual !== '' && matchesPreviousSecret(store, sealing, this.clientId, actual);
   };
 }

@@ -18,6 +18,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
 import { auditClientEvent, changedFields, type AuditLogger, type ClientActor } from './audit-client-event.ts';
@@ -55,6 +56,8 @@ export interface ClientView {
 export interface ClientRegistryDeps {
   provider: Provider;
   store: Store;
+  /** The store's sealing: previous secrets are kept as its keyed hashes. */
+  sealing: Sealing;
   log: AuditLogger;
   /** Seconds an old secret keeps working after a rotation. */
   secretRotationGrace: number;
@@ -89,7 +92,8 @@ function withoutSecret(metadata: StoredClientMetadata): StoredClientMetadata {
   return rest;
 }
 
-const lockKey = (clientId: string) => `lock:client:${clientId}`;
+/** The lock every write of one client's record takes (also seal-legacy-clients.ts). */
+export const clientLockKey = (clientId: string) => `lock:client:${clientId}`;
 
 /**
  * Client ids an operator may choose: printable, no spaces (they travel in HTTP Basic credentials,
@@ -143,7 +147,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
     async add(input: Partial<ClientMetadata>, actor: ClientActor): Promise<AddedClient> {
       const clientId = typeof input.client_id === 'string' && input.client_id !== '' ? input.client_id : generateClientId();
       checkClientId(clientId);
-      return withLock(store, lockKey(clientId), async () => {
+      return withLock(store, clientLockKey(clientId), async () => {
         if (await findStoredClient(provider, clientId)) {
           throw new ClientRegistryError('already_exists', `a client with id ${clientId} already exists`);
         }
@@ -183,7 +187,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
      * stored access tokens included, since they are looked up with their client).
      */
     async remove(clientId: string, actor: ClientActor): Promise<void> {
-      await withLock(store, lockKey(clientId), async () => {
+      await withLock(store, clientLockKey(clientId), async () => {
         await refuseFileManaged(clientId, 'remove it there');
         await mustFind(clientId);
         await Client.adapter.destroy(clientId);
@@ -197,7 +201,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
      * (previous-secrets.ts), so the app can be redeployed in between.
      */
     async rotateSecret(clientId: string, actor: ClientActor): Promise<RotatedSecret> {
-      return withLock(store, lockKey(clientId), async () => {
+      return withLock(store, clientLockKey(clientId), async () => {
         await refuseFileManaged(clientId, 'change its client_secret there');
         const current = await mustFind(clientId);
         if (!usesClientSecret(current) || typeof current.client_secret !== 'string') {
@@ -207,7 +211,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
         const metadata = normalizeClientMetadata(provider, { ...current, client_secret: clientSecret });
         // Grace first, new secret second: if the second write fails, the entry kept for the old
         // secret (still the current one) is harmless and expires by itself.
-        const previousSecretValidUntil = await keepPreviousSecret(store, clientId, current.client_secret, deps.secretRotationGrace);
+        const previousSecretValidUntil = await keepPreviousSecret(store, deps.sealing, clientId, current.client_secret, deps.secretRotationGrace);
         await Client.adapter.upsert(clientId, metadata);
         auditClientEvent(log, 'client.secret_rotated', {
           clientId,
@@ -241,7 +245,7 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
           }
           let previousSecretValidUntil: Date | undefined;
           if (typeof current?.client_secret === 'string' && current.client_secret !== metadata.client_secret) {
-            previousSecretValidUntil = await keepPreviousSecret(store, target.client_id, current.client_secret, deps.secretRotationGrace);
+            previousSecretValidUntil = await keepPreviousSecret(store, deps.sealing, target.client_id, current.client_secret, deps.secretRotationGrace);
           }
           await Client.adapter.upsert(target.client_id, metadata);
           const clientId = target.client_id;

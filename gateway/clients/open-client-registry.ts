@@ -4,14 +4,18 @@
  * `createProvider`, so a client is validated exactly as a running gateway will read it. That
  * provider never serves a request; its signing keys are throwaway keys of the gateway's key
  * types (they decide which ID token algorithms a client may ask for), so the CLI reads no private
- * key and writes none.
+ * key and writes none. Client records are sealed at rest, so the CLI opens the store's sealing
+ * with the gateways' GATEWAY_SECRETS.
  */
+import { randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { openStore } from '../../adapters/open-store.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
+import { createStoreSealing, loadStoreSealingFor } from '../keys/store-sealing.ts';
 import { createProvider } from '../provider/create-provider.ts';
 import type { AuditLogger } from './audit-client-event.ts';
 import { checkClientsFile, createClientRegistry, type ClientRegistry } from './client-registry.ts';
@@ -30,12 +34,13 @@ export interface OpenedClientRegistry {
 }
 
 /** An oidc-provider configured as the gateway's, for validating clients only (never served). */
-export async function createValidationProvider(config: Config, store: Store): Promise<Provider> {
+export async function createValidationProvider(config: Config, store: Store, sealing: Sealing): Promise<Provider> {
   const signingKeys = [await throwawayKey('ES256'), await throwawayKey('RS256')];
   const quiet = { error() {}, info() {} };
   return createProvider({
     config,
     store,
+    sealing,
     signingKeys,
     cookieSecrets: ['unused: this provider never sets a cookie'],
     findAccount: async () => undefined,
@@ -50,8 +55,9 @@ export async function createValidationProvider(config: Config, store: Store): Pr
 export async function openClientRegistry(config: Config, log: AuditLogger): Promise<OpenedClientRegistry> {
   const store = await openStore(config.store);
   try {
-    const provider = await createValidationProvider(config, store);
-    const registry = createClientRegistry({ provider, store, log, secretRotationGrace: config.secretRotationGrace, policy: config });
+    const sealing = await loadStoreSealingFor(config, store);
+    const provider = await createValidationProvider(config, store, sealing);
+    const registry = createClientRegistry({ provider, store, sealing, log, secretRotationGrace: config.secretRotationGrace, policy: config });
     return { registry, store, close: () => store.close() };
   } catch (error) {
     await store.close();
@@ -67,7 +73,8 @@ export async function checkClientsFileOffline(config: Config, path: string): Pro
   const { createMemoryStore } = await import('../../adapters/memory-store.ts');
   const store = createMemoryStore();
   try {
-    const provider = await createValidationProvider(config, store);
+    // Nothing is written: a throwaway data key is enough.
+    const provider = await createValidationProvider(config, store, createStoreSealing(randomBytes(32)));
     return checkClientsFile(provider, readClientsFile(path), path, config).length;
   } finally {
     await store.close();

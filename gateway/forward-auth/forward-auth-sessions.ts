@@ -1,11 +1,16 @@
 /**
- * The server-side half of a forward-auth cookie: the refresh token (encrypted at rest) that keeps
- * the short-lived cookie JWT fresh, and an index by SSO session (`sid`) so that signing out ends
- * every domain's cookie at once.
+ * The server-side half of a forward-auth cookie: the refresh token that keeps the short-lived
+ * cookie JWT fresh, and an index by SSO session (`sid`) so that signing out ends every domain's
+ * cookie at once.
+ *
+ * The session id is the cookie's credential and the record holds a refresh token and the cookie
+ * JWT, so a dump of the store must show neither: the record lives at `fa-session:<H(id)>` (`H` the
+ * keyed hash of the store's sealing) and is sealed whole; `fa-by-sid:<sid>` lists those `H(id)`,
+ * which is all a sign-out needs to delete them (a session uid is no credential).
  */
 import { randomBytes } from 'node:crypto';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
-import type { SecretBox } from '../keys/secret-box.ts';
 
 export interface ForwardAuthSession {
   sub: string;
@@ -22,10 +27,6 @@ export interface ForwardAuthSession {
   createdAt: number;
 }
 
-interface StoredSession extends Omit<ForwardAuthSession, 'refreshToken'> {
-  sealedRefreshToken: string;
-}
-
 export interface ForwardAuthSessions {
   create(session: Omit<ForwardAuthSession, 'createdAt'>): Promise<string>;
   load(id: string): Promise<ForwardAuthSession | undefined>;
@@ -38,42 +39,36 @@ export interface ForwardAuthSessions {
 /** Session ids are 256-bit random values: knowing one is owning the session. */
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-const key = (id: string) => `fa-session:${id}`;
+/** The record of the session whose id hashes to `idHash`. */
+const key = (idHash: string) => `fa-session:${idHash}`;
 const sidKey = (sid: string) => `fa-by-sid:${sid}`;
 
 /** Ends every forward-auth session of an SSO session (by its uid); returns how many. */
 export async function removeForwardAuthSessionsOf(store: Store, sid: string): Promise<number> {
-  const ids = await store.setMembers(sidKey(sid));
-  await Promise.all(ids.map((id) => store.delete(key(id))));
+  const idHashes = await store.setMembers(sidKey(sid));
+  await Promise.all(idHashes.map((idHash) => store.delete(key(idHash))));
   await store.delete(sidKey(sid));
-  return ids.length;
+  return idHashes.length;
 }
 
-export function createForwardAuthSessions(store: Store, box: SecretBox, ttlMs: number): ForwardAuthSessions {
-  const save = (id: string, session: ForwardAuthSession) => {
-    const { refreshToken, ...rest } = session;
-    return store.set(key(id), { ...rest, sealedRefreshToken: box.seal(refreshToken) } satisfies StoredSession, ttlMs);
-  };
+export function createForwardAuthSessions(store: Store, sealing: Sealing, ttlMs: number): ForwardAuthSessions {
+  const save = (id: string, session: ForwardAuthSession) => store.set(key(sealing.hashId(id)), sealing.seal(session), ttlMs);
 
   const sessions: ForwardAuthSessions = {
     async create(session) {
       const id = randomBytes(32).toString('base64url');
       await save(id, { ...session, createdAt: Date.now() });
-      if (session.sid) await store.addToSet(sidKey(session.sid), id, ttlMs);
+      if (session.sid) await store.addToSet(sidKey(session.sid), sealing.hashId(id), ttlMs);
       return id;
     },
     async load(id) {
       if (!ID_PATTERN.test(id)) return undefined;
-      const stored = await store.get<StoredSession>(key(id));
-      if (!stored) return undefined;
-      const refreshToken = box.open<string>(stored.sealedRefreshToken);
-      if (refreshToken === undefined) return undefined;
-      const { sealedRefreshToken: _sealed, ...rest } = stored;
-      return { ...rest, refreshToken };
+      const sealed = await store.get<string>(key(sealing.hashId(id)));
+      return sealed === undefined ? undefined : sealing.open<ForwardAuthSession>(sealed);
     },
     update: save,
     async remove(id) {
-      await store.delete(key(id));
+      await store.delete(key(sealing.hashId(id)));
     },
     removeAllForSid: (sid) => removeForwardAuthSessionsOf(store, sid),
   };

@@ -1,7 +1,8 @@
 /**
- * Secrets for cookies and for encrypting upstream tokens at rest. From `GATEWAY_SECRETS` when set
- * (the first signs, all verify: rotation); in development generated once and kept in the store, so
- * that a restart and a second instance keep the same ones.
+ * Secrets for cookies and for wrapping the store's data key (data-key.ts), under which everything
+ * at rest is sealed. From `GATEWAY_SECRETS` when set (the first signs and wraps, all verify and
+ * unwrap: rotation); in development generated once and kept in the store, so that a restart and a
+ * second instance keep the same ones (and a dump of a development store opens everything).
  */
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../../config/config-type.ts';

@@ -8,6 +8,7 @@ import type { Config } from '../../config/config-type.ts';
 import { parseCommandArgs } from '../cli/parse-command-args.ts';
 import { cliActor, withCliStore, type CliIo } from '../cli/with-cli-store.ts';
 import { keyView, loadKeyRing, rotateKeys } from './signing-keys.ts';
+import { loadStoreSealingFor } from './store-sealing.ts';
 
 /** The longest lifetime of a token a key signed (see build-gateway.ts). */
 function retentionMs(config: Config): number {
@@ -21,8 +22,9 @@ function retentionMs(config: Config): number {
 export async function runKeysCommand(command: 'list' | 'rotate', args: string[], config: Config, io: CliIo): Promise<number> {
   const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } });
   return withCliStore(config, io, async (store) => {
+    const sealing = await loadStoreSealingFor(config, store);
     if (command === 'rotate') {
-      const result = await rotateKeys(store, { rollInMs: config.keyRollIn * 1000, retentionMs: retentionMs(config) });
+      const result = await rotateKeys(store, sealing, { rollInMs: config.keyRollIn * 1000, retentionMs: retentionMs(config) });
       const at = new Date(result.activatesAt).toISOString();
       io.stderr(`${JSON.stringify({ audit: 'key.rotated', actor: cliActor(), kids: result.kids, activates_at: at, rotated: result.rotated, at: new Date().toISOString() })}\n`);
       if (parsed.values.json) io.stdout(`${JSON.stringify({ rotated: result.rotated, kids: result.kids, activates_at: at, announced: result.announced })}\n`);
@@ -31,7 +33,7 @@ export async function runKeysCommand(command: 'list' | 'rotate', args: string[],
       if (result.rotated && !result.announced) io.stderr('gateway: the running gateways could not be told; they load the new keys at their next reload (within 10 s)\n');
       return 0;
     }
-    const view = keyView(await loadKeyRing(store), Date.now(), retentionMs(config));
+    const view = keyView(await loadKeyRing(store, sealing), Date.now(), retentionMs(config));
     const rows = view.statuses.map((s) => ({
       kid: s.kid,
       alg: s.alg,

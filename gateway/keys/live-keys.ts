@@ -9,12 +9,15 @@
  * With `rotationIntervalMs`, the instance that notices first rotates the keys (one pair only).
  */
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { KEYS_CHANGED_CHANNEL, keyView, loadKeyRing, publicJwk, rotateKeys, type KeyView, type PrivateJwk } from './signing-keys.ts';
 import { audit } from '../ops/audit.ts';
 
 export interface LiveKeysOptions {
   store: Store;
+  /** The store's sealing: the ring is sealed at rest. */
+  sealing: Sealing;
   /** How long a replaced key stays published: the longest lifetime of a token it signed. */
   retentionMs: number;
   rollInMs: number;
@@ -39,7 +42,7 @@ export interface LiveKeys {
 }
 
 export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys> {
-  let view = keyView(await loadKeyRing(options.store), Date.now(), options.retentionMs);
+  let view = keyView(await loadKeyRing(options.store, options.sealing), Date.now(), options.retentionMs);
   let jwks: JSONWebKeySet = { keys: view.published.map(publicJwk) };
   let localSet = createLocalJWKSet(jwks);
   let timer: NodeJS.Timeout | undefined;
@@ -61,13 +64,13 @@ export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys>
     const pending = view.statuses.some((s) => s.status === 'next');
     const oldest = Math.min(...current.map((s) => s.activatesAt));
     if (pending || Date.now() - oldest < options.rotationIntervalMs) return;
-    const result = await rotateKeys(options.store, { rollInMs: options.rollInMs, retentionMs: options.retentionMs });
+    const result = await rotateKeys(options.store, options.sealing, { rollInMs: options.rollInMs, retentionMs: options.retentionMs });
     if (result.rotated) audit(options.log, 'key.rotated', { actor: 'schedule', kids: result.kids, activates_at: new Date(result.activatesAt).toISOString() }, 'signing keys rotated');
   };
 
   const refresh = async () => {
     await maybeRotate();
-    apply(keyView(await loadKeyRing(options.store), Date.now(), options.retentionMs));
+    apply(keyView(await loadKeyRing(options.store, options.sealing), Date.now(), options.retentionMs));
   };
 
   // One reload at a time: an announcement heard during a reload runs one more after it.

@@ -13,14 +13,21 @@
  * lock, so two instances rotating at once still add one pair. A rotation is announced on the
  * store's channel, so every instance reloads the ring at once (live-keys.ts) instead of at its
  * next poll.
+ *
+ * The ring is sealed whole (the store's sealing) at `keys:signing`: its private keys would let
+ * anyone holding a dump of the store forge every token the gateway and its apps accept. A ring
+ * stored before sealing is read once more and sealed, under the rotation lock so that a rotation
+ * made meanwhile is never overwritten with the older ring.
  */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
 
 const RING_KEY = 'keys:signing';
 /** Where a rotation is announced to every instance sharing the store (Redis PUBLISH on Redis). */
 export const KEYS_CHANGED_CHANNEL = 'keys:changed';
+const ROTATE_LOCK = 'lock:keys:rotate';
 export const SIGNING_ALGORITHMS = ['ES256', 'RS256'] as const;
 type Algorithm = (typeof SIGNING_ALGORITHMS)[number];
 
@@ -35,6 +42,12 @@ export interface RingKey extends PrivateJwk {
 
 interface KeyRing {
   keys: RingKey[];
+}
+
+/** The ring as read: `sealed` false when it was stored before sealing. */
+interface StoredRing {
+  keys: RingKey[];
+  sealed: boolean;
 }
 
 export type KeyStatus = 'next' | 'current' | 'retired';
@@ -59,16 +72,36 @@ async function generateSigningKey(alg: Algorithm, activatesAt: number): Promise<
   return { ...jwk, kid, alg, use: 'sig', activatesAt, createdAt: Date.now() };
 }
 
-/** Loads the ring, generating and storing the first keys on first start. */
-export async function loadKeyRing(store: Store): Promise<RingKey[]> {
-  const existing = await store.get<KeyRing>(RING_KEY);
-  if (existing) return existing.keys;
+async function readRing(store: Store, sealing: Sealing): Promise<StoredRing | undefined> {
+  const stored = await store.get<string | KeyRing>(RING_KEY);
+  if (stored === undefined) return undefined;
+  if (typeof stored !== 'string') return { keys: stored.keys, sealed: false };
+  const ring = sealing.open<KeyRing>(stored);
+  if (!ring) throw new Error(`the signing keys in the store (${RING_KEY}) do not open with the store's data key`);
+  return { keys: ring.keys, sealed: true };
+}
+
+/** The stored ring, or the first keys, generated and stored once even by instances starting together. */
+async function storedOrFirstRing(store: Store, sealing: Sealing): Promise<StoredRing> {
+  const existing = await readRing(store, sealing);
+  if (existing) return existing;
   const now = Date.now();
-  const fresh: KeyRing = { keys: await Promise.all(SIGNING_ALGORITHMS.map((alg) => generateSigningKey(alg, now))) };
-  if (await store.setIfAbsent(RING_KEY, fresh)) return fresh.keys;
-  const winner = await store.get<KeyRing>(RING_KEY);
+  const keys = await Promise.all(SIGNING_ALGORITHMS.map((alg) => generateSigningKey(alg, now)));
+  if (await store.setIfAbsent(RING_KEY, sealing.seal({ keys } satisfies KeyRing))) return { keys, sealed: true };
+  const winner = await readRing(store, sealing);
   if (!winner) throw new Error('signing keys vanished from the store right after they were written');
-  return winner.keys;
+  return winner;
+}
+
+/** Loads the ring, generating and storing the first keys on first start. */
+export async function loadKeyRing(store: Store, sealing: Sealing): Promise<RingKey[]> {
+  const ring = await storedOrFirstRing(store, sealing);
+  if (ring.sealed) return ring.keys;
+  return withLock(store, ROTATE_LOCK, async () => {
+    const current = await storedOrFirstRing(store, sealing);
+    if (!current.sealed) await store.set(RING_KEY, sealing.seal({ keys: current.keys } satisfies KeyRing));
+    return current.keys;
+  });
 }
 
 /** The ring as of `now`: who signs, what is published, and until when. */
@@ -128,10 +161,10 @@ export interface RotationResult {
  * instances rotating at once add one pair), drops keys whose retention has passed, and announces
  * the new ring to every instance.
  */
-export async function rotateKeys(store: Store, options: { rollInMs: number; retentionMs: number; now?: number }): Promise<RotationResult> {
-  const result = await withLock(store, 'lock:keys:rotate', async () => {
+export async function rotateKeys(store: Store, sealing: Sealing, options: { rollInMs: number; retentionMs: number; now?: number }): Promise<RotationResult> {
+  const result = await withLock(store, ROTATE_LOCK, async () => {
     const now = options.now ?? Date.now();
-    const keys = await loadKeyRing(store);
+    const { keys } = await storedOrFirstRing(store, sealing);
     const pending = keys.filter((k) => k.activatesAt > now);
     if (pending.length > 0) return { rotated: false, activatesAt: Math.min(...pending.map((k) => k.activatesAt)), kids: pending.map((k) => k.kid) };
     const activatesAt = now + options.rollInMs;
@@ -139,7 +172,7 @@ export async function rotateKeys(store: Store, options: { rollInMs: number; rete
     // Keep what the view still publishes once the new keys sign: the current keys (to retire) and
     // retired keys still inside their retention.
     const kept = keys.filter((key) => keyView(keys, now, options.retentionMs).statuses.some((s) => s.kid === key.kid));
-    await store.set(RING_KEY, { keys: [...kept, ...added] } satisfies KeyRing);
+    await store.set(RING_KEY, sealing.seal({ keys: [...kept, ...added] } satisfies KeyRing));
     return { rotated: true, activatesAt, kids: added.map((k) => k.kid) };
   });
   if (!result.rotated) return { ...result, announced: false };

@@ -24,6 +24,7 @@ import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { endGrant } from '../../adapters/end-grant.ts';
 import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import { answerTooLarge, BodyTooLargeError, formParams, replaceFormBody, type FormContext } from './form-body.ts';
@@ -43,6 +44,7 @@ interface Ctx extends FormContext {
 export interface AccessJwtEndpointsDeps {
   provider: Provider;
   store: Store;
+  sealing: Sealing;
   verify: AccessTokenVerifier;
 }
 
@@ -61,7 +63,7 @@ export function accessJwtEndpoints(deps: AccessJwtEndpointsDeps) {
     [PROVIDER_ROUTES.introspection, 'introspection'],
     [PROVIDER_ROUTES.revocation, 'revocation'],
   ]);
-  const adapterFor = createOidcAdapter(deps.store);
+  const adapterFor = createOidcAdapter(deps.store, deps.sealing);
 
   /** The token's claims and grant while it verifies and its grant lives for its client and user. */
   async function liveToken(token: string): Promise<{ claims: AccessTokenClaims; grantId: string } | undefined> {

@@ -4,6 +4,7 @@
  */
 import Provider, { errors, type ClientMetadata, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
 import { CLIENT_AUTH_METHODS, TOKEN_EXCHANGE_GRANT } from '../clients/check-client-policy.ts';
@@ -24,6 +25,8 @@ import { clientMetadataValidator } from './validate-client-metadata.ts';
 export interface ProviderDeps {
   config: Config;
   store: Store;
+  /** Seals every record and hashes every token-like id before it reaches the store. */
+  sealing: Sealing;
   signingKeys: readonly PrivateJwk[];
   cookieSecrets: readonly string[];
   findAccount: FindAccount;
@@ -59,7 +62,7 @@ export function createProvider(deps: ProviderDeps): Provider {
   const { config } = deps;
   const configuration: Configuration = {
     // Client writes also index the client id, for `npx gateway clients list` (gateway/clients/).
-    adapter: withClientIndex(createOidcAdapter(deps.store), deps.store),
+    adapter: withClientIndex(createOidcAdapter(deps.store, deps.sealing), deps.store),
     clients: deps.clients,
     findAccount: deps.findAccount,
     jwks: { keys: deps.signingKeys.map((key) => ({ ...key })) as NonNullable<Configuration['jwks']>['keys'] },

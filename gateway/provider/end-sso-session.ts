@@ -8,18 +8,20 @@ import type Provider from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
 import { endGrant } from '../../adapters/end-grant.ts';
 import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { ForwardAuthSessions } from '../forward-auth/forward-auth-sessions.ts';
 import { backchannelLogoutSession } from './backchannel-delivery.ts';
 
 export interface SsoSessionEnderDeps {
   provider: Provider;
   store: Store;
+  sealing: Sealing;
   forwardAuthSessions: ForwardAuthSessions;
   markRevoked: (sid: string) => void;
 }
 
 export function createSsoSessionEnder(deps: SsoSessionEnderDeps) {
-  const adapterFor = createOidcAdapter(deps.store);
+  const adapterFor = createOidcAdapter(deps.store, deps.sealing);
   return async function endSsoSession(sid: string): Promise<void> {
     deps.markRevoked(sid);
     await deps.forwardAuthSessions.removeAllForSid(sid);

@@ -11,7 +11,6 @@ import { installClientHooks } from '../clients/set-up-clients.ts';
 import { allowForwardAuthRedirects } from '../forward-auth/forward-auth-client.ts';
 import type { ForwardAuthSessions } from '../forward-auth/forward-auth-sessions.ts';
 import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
-import type { SecretBox } from '../keys/secret-box.ts';
 import type { UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
 import { storeOutageMiddleware } from '../../adapters/oidc-adapter.ts';
 import { audit } from '../ops/audit.ts';
@@ -27,7 +26,6 @@ import { upstreamTokenExchange } from './upstream-token-exchange.ts';
 
 export interface ProviderInstanceDeps extends ProviderDeps {
   store: Store;
-  box: SecretBox;
   vault: UpstreamTokenVault;
   verify: AccessTokenVerifier;
   upstreamIssuer: string;
@@ -54,7 +52,7 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   // Forward-auth callbacks live on every protected host: allow them on the configured domains.
   allowForwardAuthRedirects(provider, config.issuer, deps.forwardAuthDomains);
   // Client registration: previous secrets in their grace period, audit events.
-  installClientHooks(provider, store, log);
+  installClientHooks(provider, store, deps.sealing, log);
   deliverBackchannelLogoutsInBackground(provider, log);
   // First, so it is outermost: a store outage inside the middlewares below answers 503 JSON.
   provider.use(storeOutageMiddleware());
@@ -63,12 +61,12 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   // Sessions ended at the OpenID Provider (RP-initiated logout) end their forward-auth cookies too.
   provider.use(endSessionRevocation({ provider, forwardAuthSessions: deps.forwardAuthSessions, markRevoked: deps.markRevoked }));
   // The gateway's access JWTs at the introspection and revocation endpoints.
-  provider.use(accessJwtEndpoints({ provider, store, verify: deps.verify }));
+  provider.use(accessJwtEndpoints({ provider, store, sealing: deps.sealing, verify: deps.verify }));
   provider.use(
     refreshGraceMiddleware({
       provider,
       store,
-      box: deps.box,
+      sealing: deps.sealing,
       graceMs: config.refreshGrace * 1000,
       onReuse: async (details) => {
         audit(log, 'refresh_token.reuse_detected', { client_id: details.clientId, sub: details.sub }, 'a rotated refresh token was used again after the grace period: ending the session');

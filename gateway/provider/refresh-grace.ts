@@ -6,15 +6,16 @@
  * This middleware, in front of oidc-provider's token endpoint, serialises refreshes of one token
  * under a store lock and remembers the answer (encrypted) for `GATEWAY_REFRESH_GRACE` seconds:
  * a repeat within the grace, with the same client credentials, gets the same new token pair, on
- * every instance. After the grace the cached answer is gone, oidc-provider sees the consumed
- * token and revokes the grant, and this middleware reports the reuse (a security event) so the
- * whole SSO session is ended too (forward-auth cookies included).
+ * every instance. The lock and the answer are named by a keyed hash of the token and the
+ * credentials (the store's sealing), never by the token itself. After the grace the cached
+ * answer is gone, oidc-provider sees the consumed token and revokes the grant, and this
+ * middleware reports the reuse (a security event) so the whole SSO session is ended too
+ * (forward-auth cookies included).
  */
-import { createHash } from 'node:crypto';
 import type Provider from 'oidc-provider';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
-import type { SecretBox } from '../keys/secret-box.ts';
 import { answerTooLarge, BodyTooLargeError, formParams, type FormContext } from './form-body.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 
@@ -29,7 +30,7 @@ interface KoaContext extends FormContext {
 export interface RefreshGraceDeps {
   provider: Provider;
   store: Store;
-  box: SecretBox;
+  sealing: Sealing;
   graceMs: number;
   /** A consumed refresh token came back after the grace: end its SSO session. */
   onReuse: (details: { clientId: string; sub: string | undefined; grantId: string | undefined; sessionUid: string | undefined }) => Promise<void>;
@@ -71,10 +72,10 @@ export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
       return next();
     }
 
-    const key = createHash('sha256').update(token).update('\u0000').update(credentials(ctx, params)).digest('base64url');
+    const key = deps.sealing.hashId(`${token}\u0000${credentials(ctx, params)}`);
     return withLock(deps.store, `lock:refresh:${key}`, async () => {
       const cached = await deps.store.get<string>(`refresh-grace:${key}`);
-      const answer = cached === undefined ? undefined : deps.box.open<object>(cached);
+      const answer = cached === undefined ? undefined : deps.sealing.open<object>(cached);
       if (answer) {
         ctx.status = 200;
         ctx.set('cache-control', 'no-store');
@@ -85,7 +86,7 @@ export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
       if (await reportReuse()) return next(); // oidc-provider revokes the grant and answers invalid_grant
       await next();
       if (ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
-        await deps.store.set(`refresh-grace:${key}`, deps.box.seal(ctx.body), deps.graceMs);
+        await deps.store.set(`refresh-grace:${key}`, deps.sealing.seal(ctx.body), deps.graceMs);
       }
     }, { waitMs: 10_000 });
   };

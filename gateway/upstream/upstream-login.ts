@@ -4,11 +4,14 @@
  * Each attempt is a transaction kept server-side under its `state` (RFC 6749 §10.12), with the
  * PKCE verifier (RFC 7636) and the nonce, and bound to the browser by a cookie holding the same
  * state: a callback whose state does not match that cookie (login CSRF, a tampered or replayed
- * URL) is refused, and each transaction is used at most once.
+ * URL) is refused, and each transaction is used at most once. The transaction holds the PKCE
+ * verifier and the interaction's uid (the interaction cookie), so it is sealed, under a keyed hash
+ * of the state (the store's sealing).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as client from 'openid-client';
 import type Provider from 'oidc-provider';
+import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { GatewayError, sendError } from '../errors.ts';
 import { messagesFor } from '../pages/i18n.ts';
@@ -35,6 +38,7 @@ interface UpstreamTransaction {
 export interface UpstreamLoginDeps {
   provider: Provider;
   store: Store;
+  sealing: Sealing;
   upstream: UpstreamClient;
   vault: UpstreamTokenVault;
   policy: IdentityPolicy;
@@ -47,7 +51,8 @@ export interface UpstreamLoginDeps {
   events?: SignInEvents;
 }
 
-const txKey = (state: string) => `upstream-tx:${state}`;
+const txKey = (deps: UpstreamLoginDeps, state: string) => `upstream-tx:${deps.sealing.hashId(state)}`;
+const txUsedKey = (deps: UpstreamLoginDeps, state: string) => `upstream-tx-used:${deps.sealing.hashId(state)}`;
 
 /** Redirects the browser to the upstream's authorization endpoint for interaction `uid`. */
 export async function beginUpstreamLogin(
@@ -59,7 +64,7 @@ export async function beginUpstreamLogin(
   const nonce = client.randomNonce();
   const codeVerifier = client.randomPKCECodeVerifier();
   const tx: UpstreamTransaction = { uid: options.uid, codeVerifier, nonce, forcedConsent: options.forceConsent };
-  await deps.store.set(txKey(state), tx, TX_TTL_MS);
+  await deps.store.set(txKey(deps, state), deps.sealing.seal(tx), TX_TTL_MS);
   const parameters: Record<string, string> = {
     state,
     nonce,
@@ -93,12 +98,13 @@ async function takeTransaction(deps: UpstreamLoginDeps, request: FastifyRequest,
   if (!cookieState || cookieState !== state) {
     throw badCallback('This sign-in answer does not belong to this browser (state mismatch). Please start again.');
   }
-  const tx = await deps.store.get<UpstreamTransaction>(txKey(state));
+  const sealed = await deps.store.get<string>(txKey(deps, state));
+  const tx = sealed === undefined ? undefined : deps.sealing.open<UpstreamTransaction>(sealed);
   // setIfAbsent makes the transaction single-use even when the same callback arrives twice at once.
-  if (!tx || !(await deps.store.setIfAbsent(`upstream-tx-used:${state}`, 1, TX_TTL_MS))) {
+  if (!tx || !(await deps.store.setIfAbsent(txUsedKey(deps, state), 1, TX_TTL_MS))) {
     throw badCallback('This sign-in has expired or was already used. Please start again.');
   }
-  await deps.store.delete(txKey(state));
+  await deps.store.delete(txKey(deps, state));
   return tx;
 }
 

@@ -10,9 +10,9 @@ import type { Store } from '../../adapters/store.ts';
 import type { DevIdpOptions } from '../../gateway/dev-idp/create-dev-idp.ts';
 import { loggerOptions } from '../../gateway/logger.ts';
 import type { FakeGoogle } from './fake-google.ts';
-import { startGateway } from './start-gateway.ts';
+import { startGateway, TEST_SECRET } from './start-gateway.ts';
 
-export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+export { TEST_SECRET };
 
 export interface LoggedGateway {
   issuer: string;

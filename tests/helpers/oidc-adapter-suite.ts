@@ -3,16 +3,18 @@
  * tests/oidc-adapter.test.ts on memory, SQLite and Redis, and by tests/redis-cluster.test.ts on a
  * real Redis Cluster. The races are the point: 50 parallel consumes of one code (exactly one
  * wins, the rest get invalid_grant) and 50 parallel token writes for one grant (revocation
- * removes all 50).
+ * removes all 50). And what a dump of the store would show: no id of any model but Client in a
+ * key or set member, no payload in clear.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors, type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
-import { AlreadyConsumedError, createOidcAdapter } from '../../adapters/oidc-adapter.ts';
+import { AlreadyConsumedError, createOidcAdapter, sealLegacyRecord, sessionsOfAccount } from '../../adapters/oidc-adapter.ts';
 import type { Store } from '../../adapters/store.ts';
+import { createStoreSealing } from '../../gateway/keys/store-sealing.ts';
 import type { Backend } from './store-contract-suite.ts';
 
 const epochSeconds = () => Math.floor(Date.now() / 1000);
@@ -37,13 +39,14 @@ export function adapterSuite(backend: Backend): void {
   describe(`oidc Adapter on ${backend.name}`, () => {
     let store: Store | undefined;
     let adapterFor: (name: string) => Adapter;
+    const sealing = createStoreSealing(randomBytes(32));
     const s = () => {
       assert.ok(store, `${backend.name} store did not open`);
       return store;
     };
     before(async () => {
       store = await backend.open();
-      adapterFor = createOidcAdapter(store);
+      adapterFor = createOidcAdapter(store, sealing);
     });
     after(async () => {
       if (!store) return;
@@ -89,7 +92,7 @@ export function adapterSuite(backend: Backend): void {
       assert.equal(await sessions.findByUid(randomUUID()), undefined);
       await sessions.destroy(id);
       assert.equal(await sessions.findByUid(uid), undefined);
-      assert.equal(await s().get(`oidc:sessionUid:${uid}`), undefined);
+      assert.equal(await s().get(`oidc:sessionUid:${sealing.hashId(uid)}`), undefined);
     });
 
     it('findByUserCode finds a device code by its user code', async () => {
@@ -143,7 +146,7 @@ export function adapterSuite(backend: Backend): void {
       await refreshTokens.consume(id);
       await refreshTokens.destroy(id);
       assert.equal(await refreshTokens.find(id), undefined);
-      assert.equal(await s().get(`oidc:consumed:RefreshToken:${id}`), undefined);
+      assert.equal(await s().get(`oidc:consumed:RefreshToken:${sealing.hashId(id)}`), undefined);
       await refreshTokens.destroy(id); // destroying twice is fine
     });
 
@@ -157,13 +160,13 @@ export function adapterSuite(backend: Backend): void {
       await Promise.all(written.map(({ model, id }) => adapterFor(model).upsert(id, tokenPayload(model, { grantId }), 60)));
       const bystander = randomUUID();
       await adapterFor('AccessToken').upsert(bystander, tokenPayload('AccessToken', { grantId: otherGrant }), 60);
-      assert.equal((await s().setMembers(`oidc:grant:${grantId}`)).length, 50, 'all 50 joined the grant');
+      assert.equal((await s().setMembers(`oidc:grant:${sealing.hashId(grantId)}`)).length, 50, 'all 50 joined the grant');
 
       await adapterFor('AccessToken').revokeByGrantId(grantId);
 
       const left = await Promise.all(written.map(({ model, id }) => adapterFor(model).find(id)));
       assert.deepEqual(left.filter(Boolean), [], 'every token of the grant is gone');
-      assert.deepEqual(await s().setMembers(`oidc:grant:${grantId}`), []);
+      assert.deepEqual(await s().setMembers(`oidc:grant:${sealing.hashId(grantId)}`), []);
       assert.ok(await adapterFor('AccessToken').find(bystander), 'another grant is untouched');
     });
 
@@ -173,7 +176,7 @@ export function adapterSuite(backend: Backend): void {
         reads += 1;
         return s().setMembers(key);
       } };
-      const adapters = createOidcAdapter(counting);
+      const adapters = createOidcAdapter(counting, sealing);
       const grantId = randomUUID();
       const ids = await Promise.all(['AccessToken', 'RefreshToken', 'AuthorizationCode'].map(async (model) => {
         const id = randomUUID();
@@ -193,12 +196,59 @@ export function adapterSuite(backend: Backend): void {
       assert.equal(await adapters('AccessToken').find(late), undefined);
     });
 
+    it('keeps no id in a key or set member and no payload in clear; a client keeps its public id', async () => {
+      const grantId = randomUUID();
+      const token = randomUUID();
+      const sessionId = randomUUID();
+      const uid = randomUUID();
+      await adapterFor('RefreshToken').upsert(token, tokenPayload('RefreshToken', { jti: token, grantId }), 60);
+      await adapterFor('Session').upsert(sessionId, { kind: 'Session', jti: sessionId, uid, accountId: 'dumped', authorizations: {} }, 60);
+      await adapterFor('Client').upsert('public-app', { client_id: 'public-app', client_secret: 'client-secret-0123456789abcdef' }, undefined);
+      const keys = [
+        `oidc:RefreshToken:${sealing.hashId(token)}`, `oidc:grant:${sealing.hashId(grantId)}`, `oidc:Session:${sealing.hashId(sessionId)}`,
+        `oidc:sessionUid:${sealing.hashId(uid)}`, 'oidc:account-sessions:dumped', 'oidc:Client:public-app',
+      ];
+      const stored = await Promise.all(keys.map(async (key) => {
+        const value = key.includes(':grant:') || key.includes(':account-sessions:') ? await s().setMembers(key) : await s().get(key);
+        assert.ok(value !== undefined && JSON.stringify(value) !== '[]', `${key} is written`);
+        return JSON.stringify(value);
+      }));
+      for (const secret of [token, sessionId, uid, grantId, 'client-secret-0123456789abcdef']) {
+        assert.ok(!stored.some((text) => text.includes(secret)), 'no id or secret in what is stored');
+      }
+      assert.equal(await s().get(`oidc:RefreshToken:${token}`), undefined, 'nothing under the id itself');
+      assert.equal((await adapterFor('Client').find('public-app'))?.client_secret, 'client-secret-0123456789abcdef');
+      assert.equal(await createOidcAdapter(s(), createStoreSealing(randomBytes(32)))('Client').find('public-app'), undefined, 'another data key opens nothing');
+    });
+
+    it('finds an account\'s sessions (users sign-out) and destroys them', async () => {
+      const sessions = adapterFor('Session');
+      const account = `account-${randomUUID()}`;
+      const ids = [randomUUID(), randomUUID()];
+      for (const id of ids) await sessions.upsert(id, { kind: 'Session', jti: id, uid: randomUUID(), accountId: account }, 60);
+      const found = await sessionsOfAccount(s(), sealing, account);
+      assert.deepEqual(found.map((session) => session.payload.jti).sort(), [...ids].sort());
+      await Promise.all(found.map((session) => session.destroy()));
+      assert.deepEqual(await sessionsOfAccount(s(), sealing, account), []);
+      assert.equal(await sessions.find(ids[0] ?? ''), undefined);
+    });
+
+    it('reads a client record stored before sealing, and seals it in place', async () => {
+      const payload = { client_id: 'legacy-app', client_secret: 'legacy-secret-0123456789abcdef' };
+      await s().set('oidc:Client:legacy-app', { payload, expiresAt: null });
+      assert.deepEqual(await adapterFor('Client').find('legacy-app'), payload);
+      assert.equal(await sealLegacyRecord(s(), sealing, 'Client', 'legacy-app'), true);
+      assert.ok(!JSON.stringify(await s().get('oidc:Client:legacy-app')).includes(payload.client_secret), 'sealed now');
+      assert.deepEqual(await adapterFor('Client').find('legacy-app'), payload);
+      assert.equal(await sealLegacyRecord(s(), sealing, 'Client', 'legacy-app'), false, 'nothing more to do');
+    });
+
     it('is accepted as oidc-provider\'s adapter option', async () => {
       // Own keys and no dev interactions, only so that oidc-provider prints no quick-start warnings.
       const { privateKey } = await generateKeyPair('RS256', { extractable: true });
       const jwk = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig' };
       const provider = new Provider('http://127.0.0.1/', {
-        adapter: createOidcAdapter(s()),
+        adapter: createOidcAdapter(s(), sealing),
         jwks: { keys: [jwk as NonNullable<Configuration['jwks']>['keys'][number]] },
         features: { devInteractions: { enabled: false } },
       });

@@ -25,6 +25,9 @@ export interface StartedGateway {
 
 export const UPSTREAM_CLIENT = { id: 'gateway-at-google', secret: 'gateway-at-google-secret-0123456789abcdef' };
 
+/** The GATEWAY_SECRETS of test gateways (a CLI run against their store needs the same). */
+export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+
 export interface StartOptions {
   /** How often the gateway re-reads its signing keys (default 10 s). */
   keyRefreshMs?: number;
@@ -62,7 +65,7 @@ export async function startGateway(options: StartOptions = {}): Promise<StartedG
     GATEWAY_PORT: String(port),
     GATEWAY_STORE: 'memory://',
     GATEWAY_LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
-    GATEWAY_SECRETS: 'test-secret-0123456789abcdef0123456789abcdef',
+    GATEWAY_SECRETS: TEST_SECRET,
     UPSTREAM_ISSUER: google.issuer,
     UPSTREAM_CLIENT_ID: UPSTREAM_CLIENT.id,
     UPSTREAM_CLIENT_SECRET: UPSTREAM_CLIENT.secret,
