@@ -36,6 +36,7 @@ import { createFindAccount } from './provider/find-account.ts';
 import { interactionRoutes } from './provider/interaction-routes.ts';
 import { mountProvider, mountUnderPrefix, type NodeHandler } from './provider/mount-provider.ts';
 import { createProviderInstance } from './provider/provider-instance.ts';
+import { canonicalProviderUrl } from './provider/provider-routes.ts';
 import { userinfoRoutes } from './provider/userinfo-route.ts';
 import { createUpstreamClient, type UpstreamSettings } from './upstream/upstream-client.ts';
 import { UPSTREAM_CALLBACK_PATH, upstreamLoginRoutes } from './upstream/upstream-login.ts';
@@ -117,6 +118,8 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
       answerError(error, request, reply);
     },
     routerOptions: { querystringParser: parseQueryString },
+    // oidc-provider serves `/Token` and `/token/` as `/token`: every rule must see the one path.
+    rewriteUrl: (request) => canonicalProviderUrl(request.url ?? '/'),
   });
   if (ownStore) app.addHook('onClose', async () => store.close());
   if (config.accessLog) await app.register(accessLog, options.accessLogWrite ? { write: options.accessLogWrite } : {});
