@@ -18,11 +18,11 @@ export interface FormContext {
   is(type: string): string | false | null;
 }
 
-/** The body was over {@link PROVIDER_BODY_LIMIT_BYTES}; answer it with {@link answerTooLarge}. */
-export class BodyTooLargeError extends Error {}
+/** The body was over {@link PROVIDER_BODY_LIMIT_BYTES}. */
+class BodyTooLargeError extends Error {}
 
 /** The answer oidc-provider itself would give to an oversized body (RFC 9110 §15.5.14). */
-export function answerTooLarge(ctx: FormContext): void {
+function answerTooLarge(ctx: FormContext): void {
   ctx.status = 413;
   ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
 }
@@ -66,7 +66,7 @@ const bodies = new WeakMap<object, URLSearchParams>();
  * The request's `application/x-www-form-urlencoded` parameters, read once per request (later
  * calls get the same object); undefined for other bodies. Throws {@link BodyTooLargeError}.
  */
-export async function formParams(ctx: FormContext): Promise<URLSearchParams | undefined> {
+async function formParams(ctx: FormContext): Promise<URLSearchParams | undefined> {
   const known = bodies.get(ctx);
   if (known) return known;
   if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
@@ -75,6 +75,20 @@ export async function formParams(ctx: FormContext): Promise<URLSearchParams | un
   const params = new URLSearchParams(raw.toString('utf8'));
   bodies.set(ctx, params);
   return params;
+}
+
+/**
+ * {@link formParams} for a middleware: an oversized body is answered there and then, as
+ * oidc-provider would, and `null` says the middleware should stop.
+ */
+export async function formParamsOrAnswer(ctx: FormContext): Promise<URLSearchParams | undefined | null> {
+  try {
+    return await formParams(ctx);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    answerTooLarge(ctx);
+    return null;
+  }
 }
 
 /** oidc-provider reads `params` as the body instead of what was sent. */
