@@ -16,6 +16,7 @@ import { loadExistingGrant } from './load-existing-grant.ts';
 import { outboundFetch } from './outbound-fetch.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from './provider-pages.ts';
 import { resourceIndicatorsFeature } from './resource-servers.ts';
+import { assertCheckedOidcProvider } from './oidc-provider-patches.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { scopeClaims, supportedScopes } from './scope-claims.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-policies.ts';
@@ -59,6 +60,8 @@ function clientBasedCORS(_ctx: KoaContextWithOIDC, origin: string, client: { red
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
+  // The gateway patches oidc-provider's internals in a few places: refuse a version they were not checked against.
+  assertCheckedOidcProvider();
   const { config } = deps;
   const configuration: Configuration = {
     // Client writes also index the client id, for `npx gateway clients list` (gateway/clients/).

@@ -5,7 +5,7 @@
  * oidc-provider, which reads the request stream itself, as if still unread.
  */
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import { withBody } from './oidc-provider-patches.ts';
 
 /** oidc-provider's own limit for request bodies (lib/shared/selective_body.js). */
 export const PROVIDER_BODY_LIMIT_BYTES = 56 * 1024;
@@ -39,24 +39,12 @@ async function readLimited(req: IncomingMessage): Promise<Buffer> {
 }
 
 /**
- * Lets oidc-provider read `raw` as the body: its body parser reads `ctx.req` through `readable`
- * and its async iterator, which this view serves from `raw`. A declared Content-Length becomes
- * `raw`'s, since oidc-provider checks the body against it (checked against the installed version
- * by the oidc-provider patches test).
+ * Lets oidc-provider read `raw` as the body (a patch of its internals, oidc-provider-patches.ts).
+ * A declared Content-Length becomes `raw`'s, since oidc-provider checks the body against it.
  */
 function replay(ctx: FormContext, raw: Buffer): void {
-  const original = ctx.req;
-  if (original.headers['content-length'] !== undefined) original.headers['content-length'] = String(raw.length);
-  const stream = Readable.from([raw]);
-  ctx.req = new Proxy(original, {
-    get(target, property) {
-      if (property === 'readable') return true;
-      if (property === 'readableEncoding') return null;
-      if (property === 'iterator') return (options?: { destroyOnReturn?: boolean }) => stream.iterator(options);
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  if (ctx.req.headers['content-length'] !== undefined) ctx.req.headers['content-length'] = String(raw.length);
+  ctx.req = withBody(ctx.req, raw);
 }
 
 /** What each request's body holds, as oidc-provider will read it, by its Koa context. */
