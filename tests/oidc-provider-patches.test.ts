@@ -26,6 +26,7 @@ describe('oidc-provider patches', () => {
     provider = new Provider(issuer, {
       clients: [{ client_id: 'app', client_secret: SECRET, redirect_uris: ['https://app.example/cb'] }],
       features: { devInteractions: { enabled: false }, introspection: { enabled: true } },
+      ttl: { Interaction: 60 },
       renderError: (ctx, out) => {
         ctx.body = out;
       },
