@@ -71,6 +71,8 @@ export interface Config {
     failureWindow: number;
     /** Sign-in steps that write to the store per address per minute. */
     signInSteps: number;
+    /** Dynamic registrations per address per hour. */
+    registrations: number;
   };
   /** Seconds a SIGTERM waits for requests in flight before exiting anyway. */
   shutdownTimeout: number;

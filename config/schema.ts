@@ -133,6 +133,10 @@ export const settingsShape = {
     { description: 'seconds over which failures are counted (a fixed window, shared by every instance through the store)', default: '300' },
     parseLifetime,
   ),
+  GATEWAY_REGISTRATION_LIMIT: setting(
+    { description: 'clients one address may register (RFC 7591) per hour, when dynamic registration is on; each keeps at most 16 KiB of metadata until it is removed. 0 turns the limit off', default: '60' },
+    parseInteger(0, 1_000_000, 'must be a whole number of registrations per hour, 0 or more'),
+  ),
   GATEWAY_SIGN_IN_LIMIT: setting(
     { description: 'sign-in steps that write to the store allowed per client address per minute: an authorization request that starts a sign-in, and each visit of its sign-in page (a sign-in takes 2, 3 when Google is asked for consent again). Each keeps at most about 3.5 KiB for at most 10 minutes, so one address can add at most about 4 MiB a minute at the default. An office of 2,000 people behind one address signing in within ten minutes stays well under it. 0 turns it off', default: '1200' },
     parseInteger(0, 1_000_000, 'must be a whole number of sign-in steps per minute, 0 or more'),
@@ -231,6 +235,7 @@ function toConfig(s: Settings): Config {
       addressFailures: s.GATEWAY_ADDRESS_FAILURE_LIMIT,
       failureWindow: s.GATEWAY_FAILURE_WINDOW,
       signInSteps: s.GATEWAY_SIGN_IN_LIMIT,
+      registrations: s.GATEWAY_REGISTRATION_LIMIT,
     },
     shutdownTimeout: s.GATEWAY_SHUTDOWN_TIMEOUT,
     trustedProxies: s.GATEWAY_TRUSTED_PROXIES,

@@ -3,7 +3,7 @@
  * tests use `app.inject` or a real port.
  */
 import { createHmac } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import * as openidClient from 'openid-client';
 import type Provider from 'oidc-provider';
@@ -36,7 +36,8 @@ import { createFindAccount } from './provider/find-account.ts';
 import { interactionRoutes } from './provider/interaction-routes.ts';
 import { mountProvider, mountUnderPrefix, type NodeHandler } from './provider/mount-provider.ts';
 import { createProviderInstance } from './provider/provider-instance.ts';
-import { canonicalProviderUrl } from './provider/provider-routes.ts';
+import { createLiveAccessTokens } from './provider/live-access-token.ts';
+import { canonicalProviderUrl, PROVIDER_ROUTES } from './provider/provider-routes.ts';
 import { userinfoRoutes } from './provider/userinfo-route.ts';
 import { createUpstreamClient, type UpstreamSettings } from './upstream/upstream-client.ts';
 import { UPSTREAM_CALLBACK_PATH, upstreamLoginRoutes } from './upstream/upstream-login.ts';
@@ -108,7 +109,9 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     trustProxy: [...config.trustedProxies],
     // Request limits (gateway/ops/request-limits.ts): 413, 431 and 408, never a 500 or a hang.
     bodyLimit: BODY_LIMIT_BYTES,
-    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    // Timeouts are checked every second (Node checks every 30 s by default, so a stalled request
+    // could live twice REQUEST_TIMEOUT_MS).
+    http: { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
     requestTimeout: REQUEST_TIMEOUT_MS,
     clientErrorHandler,
     // What the router refuses before any route (a path that does not decode), answered like any
@@ -193,10 +196,14 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     clientFailures: { name: 'client_failures', max: config.regulation.clientFailures, windowMs: failureWindowMs },
     addressFailures: { name: 'address_failures', max: config.regulation.addressFailures, windowMs: failureWindowMs },
     signIns: { name: 'sign_in_steps', max: config.regulation.signInSteps, windowMs: 60_000 },
+    registrations: { name: 'registrations', max: config.regulation.registrations, windowMs: 3_600_000 },
   } as const;
   app.addHook('onClose', async () => revokedSessions.stop());
   const markRevoked = (uid: string) => revokedSessions.revoke(uid);
-  const faSessions = createForwardAuthSessions(store, sealing, config.ttl.session * 1000);
+  const faSessions = createForwardAuthSessions(store, sealing, config.ttl.session * 1000, async (refreshToken) => {
+    // That one token only (RFC 7009 revocation would end the whole grant).
+    await (await current().RefreshToken.find(refreshToken))?.destroy();
+  });
 
   // oidc-provider fixes its keys at construction: on a key change the gateway builds a new
   // instance and swaps it in. Everything below reaches the provider through `current()`.
@@ -265,7 +272,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     metrics,
     issuer: config.issuer,
     regulation,
-    signIns: limits.signIns,
+    limits: { failures: limits.addressFailures, signIns: limits.signIns },
     devIdpPath: devIdp ? DEV_IDP_PATH : undefined,
   });
   await app.register(assetRoutes);
@@ -275,7 +282,8 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
       return current();
     },
     store, sealing, upstream, vault, policy, reservedUsernames: config.reservedUsernames, issuer: config.issuer, secureCookies,
-    events: createSignInEvents(metrics, app.log, upstreamSettings.issuer, (request) => regulation.count(limits.addressFailures, addressKey(request.ip))),
+    events: createSignInEvents(metrics, app.log, upstreamSettings.issuer),
+    countForgedCallback: (request: FastifyRequest) => regulation.count(limits.addressFailures, addressKey(request.ip)),
   };
   await app.register(upstreamLoginRoutes(upstreamLogin));
   const csrf = createCsrfGuard(cookieSecrets, (form) => metrics.csrfRefused.inc({ form }));
@@ -314,6 +322,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   await app.register(
     forwardAuthRoutes({
       csrf,
+      secrets: cookieSecrets,
       recordCheck: (status, ms) => metrics.http.recordRoute('/oauth2/auth', 'GET', status, ms),
       countFailure: (request) => regulation.count(limits.addressFailures, addressKey(request.ip)),
       config,
@@ -344,7 +353,10 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   };
   await mountProvider(app, handler, {
     issuer: config.issuer,
-    routes: userinfoRoutes('/me', { store, verify }),
+    routes: userinfoRoutes(PROVIDER_ROUTES.userinfo, {
+      store,
+      liveToken: createLiveAccessTokens({ verify, findGrant: (grantId) => current().Grant.find(grantId) }),
+    }),
   });
   return app;
 }

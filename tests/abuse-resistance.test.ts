@@ -303,18 +303,31 @@ describe('failure-based limits, with the shipped defaults', () => {
     assert.deepEqual(statuses, [...Array.from({ length: 20 }, () => 400), 429]);
   });
 
-  it('refuses an address past 200 failures of any kind (bad state at a callback, refused registrations) everywhere but /oauth2/auth', async () => {
+  it('never counts a callback that carries no sign-in cookie: another site\'s <img> cannot lock its visitors out', async () => {
+    const address = from('192.0.2.29');
+    for (let i = 0; i < 210; i += 1) {
+      for (const path of [`/upstream/callback?state=junk${i}&code=x`, `/oauth2/callback?state=junk${i}&code=x`]) {
+        const response = await fetch(`${gw.url}${path}`, { headers: { ...address, accept: 'application/json', 'sec-fetch-site': 'cross-site', 'sec-fetch-dest': 'image' } });
+        assert.equal(response.status, 400);
+        await response.body?.cancel();
+      }
+    }
+    const start = await fetch(`${gw.url}/oauth2/start?rd=/`, { redirect: 'manual', headers: address });
+    assert.equal(start.status, 302, 'the visitors\' address is not refused');
+    await start.body?.cancel();
+  });
+
+  it('refuses an address past 200 failures of any kind (forged state at a callback, refused registrations) everywhere but /oauth2/auth', async () => {
     const address = from('192.0.2.30');
     for (let i = 0; i < 100; i += 1) {
-      const callback = await fetch(`${gw.url}/upstream/callback?state=forged-${i}&code=x`, { headers: { ...address, accept: 'application/json' } });
+      // A callback carrying this browser's sign-in cookie, but not its state: tampered or replayed.
+      const callback = await fetch(`${gw.url}/upstream/callback?state=forged-${i}&code=x`, { headers: { ...address, accept: 'application/json', cookie: 'gw_upstream=the-real-state' } });
       assert.equal(callback.status, 400);
       await callback.body?.cancel();
       const registration = await fetch(`${gw.url}/reg`, { method: 'POST', headers: { ...address, 'content-type': 'application/json', authorization: 'Bearer wrong' }, body: '{}' });
       assert.equal(registration.status, 401);
       await registration.body?.cancel();
     }
-    // Counting is fire-and-forget at the callback: give it a moment to land.
-    await new Promise((resolve) => setTimeout(resolve, 100));
     const registration = await fetch(`${gw.url}/reg`, { method: 'POST', headers: { ...address, 'content-type': 'application/json', authorization: 'Bearer wrong' }, body: '{}' });
     assert.equal(registration.status, 429);
     assert.equal(((await registration.json()) as { error: string }).error, 'temporarily_unavailable');

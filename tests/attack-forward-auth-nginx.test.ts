@@ -36,6 +36,8 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     gw = await startLoggedGateway({
       env: {
         GATEWAY_COOKIE_DOMAINS: '.a.test,.b.example',
+        // nginx listens on this test's own port: named, as an operator names a non-default port.
+        GATEWAY_REDIRECT_DOMAINS: `.a.test:${port},.b.example:${port}`,
         GATEWAY_HOST_RULES: JSON.stringify([{ host: 'admin.a.test', allowed_groups: ['ops'] }]),
         GATEWAY_GROUPS: JSON.stringify({ ops: ['boss@a.test'] }),
       },
@@ -191,6 +193,55 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     }
     assert.equal((await victim.fetch(`${A()}/still`)).status, 200, 'the victim is still signed in');
     assert.equal((await other.fetch(`${A()}/still`)).status, 200, 'so is the other user');
+  });
+
+  it('keeps the gateway\'s cookie away from the app, and refuses it on another domain', async () => {
+    const browser = newBrowser();
+    await signIn(browser, 'cookie@a.test');
+    browser.setCookie(`${A()}/`, 'app_session=kept; Path=/');
+    const response = await browser.fetch(`${A()}/whoami`);
+    const echo = (await response.json()) as Echo;
+    assert.equal(echo.headers['cookie'], 'app_session=kept', 'the app gets its own cookies and not the gateway\'s');
+    // An app (or anyone) that got hold of the a.test cookie replays it at b.example: refused.
+    const cookie = browser.cookies(`${A()}/`).find((c) => c.name === '_gateway_auth');
+    assert.ok(cookie);
+    const replay = await newBrowser().fetch(`${B()}/stolen`, { headers: { cookie: `_gateway_auth=${cookie.value}`, accept: 'application/json' } });
+    assert.equal(replay.status, 401);
+    await replay.body?.cancel();
+    // Within its own domain it works on every host, as the browser sends it there anyway.
+    const sibling = await newBrowser().fetch(`${ADMIN()}/panel`, { headers: { cookie: `_gateway_auth=${cookie.value}` } });
+    assert.equal(sibling.status, 403, 'admin.a.test judges it (the user is not in ops), it does not ignore it');
+    await sibling.body?.cancel();
+  });
+
+  it('strips every other proxy\'s identity headers a client sends', async () => {
+    const browser = newBrowser();
+    await signIn(browser, 'plain@a.test');
+    const forged = {
+      'X-Forwarded-User': 'root', 'X-Forwarded-Email': 'root@evil.example', 'X-Forwarded-Groups': 'ops', 'X-Forwarded-Preferred-Username': 'root',
+      'X-Forwarded-Access-Token': 'forged', 'Remote-User': 'root', 'X-Remote-User': 'root', Forwarded: 'for=6.6.6.6;host=evil.example',
+    };
+    const echo = (await (await browser.fetch(`${A()}/x`, { headers: forged })).json()) as Echo;
+    assert.doesNotMatch(JSON.stringify(echo.headers), /root|evil|forged|6\.6\.6\.6/);
+    assert.equal(echo.headers['x-forwarded-email'], 'plain@a.test', 'oauth2-proxy\'s name carries the gateway\'s value');
+  });
+
+  it('refuses a check for a host forward auth is not configured for, and a callback on a port nobody named', async () => {
+    const browser = newBrowser();
+    await signIn(browser, 'hosts@a.test');
+    const cookie = browser.cookies(`${A()}/`).find((c) => c.name === '_gateway_auth')?.value ?? '';
+    for (const host of ['evil.com', 'admin.a.test\\', '[admin.a.test]', 'admin%2ea.test']) {
+      const response = await undiciFetch(`http://127.0.0.1:${port}/x`, { headers: { host, cookie: `_gateway_auth=${cookie}` }, redirect: 'manual', dispatcher });
+      assert.notEqual(response.status, 200, `Host: ${host}`);
+      assert.equal(response.headers.get('x-auth-request-access-token'), null);
+      await response.body?.cancel();
+    }
+    const start = await newBrowser().fetch(`${A()}/oauth2/start?rd=/`, { headers: { 'x-forwarded-host': 'app.a.test:8080' } });
+    assert.equal(start.status, 302, 'nginx sets X-Forwarded-Host itself');
+    await start.body?.cancel();
+    const stolenPort = await undiciFetch(`http://127.0.0.1:${port}/oauth2/start?rd=/`, { headers: { host: 'app.a.test:8080' }, redirect: 'manual', dispatcher });
+    assert.equal(stolenPort.status, 400, 'a sign-in for app.a.test:8080, a port nobody named, is refused');
+    await stolenPort.body?.cancel();
   });
 
   it('enforces oauth2-proxy\'s allowed_groups on the documented Flower location, with host rules', async () => {

@@ -40,10 +40,11 @@ describe('forward auth redirect URIs (forwardAuthRedirectAllowed)', () => {
       assert.equal(forwardAuthRedirectAllowed(uri, https, domains), false, uri);
     }
   });
-  it('allows plain http and any port only when the issuer itself is http on loopback (development)', () => {
-    assert.equal(forwardAuthRedirectAllowed('http://app.a.test:8080/oauth2/callback', 'http://127.0.0.1:4000', domains), true);
+  it('allows plain http only when the issuer itself is http, and still only the ports named', () => {
+    assert.equal(forwardAuthRedirectAllowed('http://app.a.test/oauth2/callback', 'http://127.0.0.1:4000', domains), true);
+    assert.equal(forwardAuthRedirectAllowed('http://app.b.test:8443/oauth2/callback', 'http://127.0.0.1:4000', domains), true);
+    assert.equal(forwardAuthRedirectAllowed('http://app.a.test:8080/oauth2/callback', 'http://127.0.0.1:4000', domains), false, 'a port nobody named, in development too');
     assert.equal(forwardAuthRedirectAllowed('https://app.a.test/oauth2/callback', 'http://127.0.0.1:4000', domains), false);
-    assert.equal(forwardAuthRedirectAllowed('http://app.a.test:8080/oauth2/callback', 'http://gateway.lan:4000', domains), false);
   });
 });
 
@@ -51,15 +52,15 @@ describe('the forward-auth cookie follows the issuer', () => {
   it('is Secure and __Host- prefixed when host-only on https, Secure with its domain otherwise', async () => {
     const app = Fastify();
     await app.register(cookie);
-    const secure = forwardAuthCookies({ secure: true, cookieDomains: ['.a.test'], maxAgeSeconds: 60 });
+    const secure = forwardAuthCookies({ secure: true, cookieDomains: ['.a.test'], maxAgeSeconds: 60, secrets: ['cookie-binding-secret-0123456789abcdef'] });
     app.get('/set', async (request, reply) => {
       secure.set(request, reply, { token: 't', sessionId: 's' });
       return reply.send('ok');
     });
     const hostOnly = await app.inject({ url: '/set', headers: { host: 'app.other.test' } });
-    assert.match(String(hostOnly.headers['set-cookie']), /^__Host-_gateway_auth=t~s; Max-Age=60; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    assert.match(String(hostOnly.headers['set-cookie']), /^__Host-_gateway_auth=t~s~[\w-]{22}; Max-Age=60; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     const shared = await app.inject({ url: '/set', headers: { host: 'app.a.test' } });
-    assert.match(String(shared.headers['set-cookie']), /^_gateway_auth=t~s; .*Domain=a\.test; .*Secure/);
+    assert.match(String(shared.headers['set-cookie']), /^_gateway_auth=t~s~[\w-]{22}; .*Domain=a\.test; .*Secure/);
     await app.close();
   });
 });

@@ -27,6 +27,8 @@ describe('provider paths in other spellings are the same route to every rule', (
   });
 });
 
+const REGISTRATION_TOKEN = 'registration-token-0123456789abcdef0123456789';
+
 describe('attacks around the provider\'s routes, with the shipped defaults', () => {
   let gw: LoggedGateway;
   let app: TestApp;
@@ -34,7 +36,7 @@ describe('attacks around the provider\'s routes, with the shipped defaults', () 
   const basic = `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}`;
 
   before(async () => {
-    gw = await startLoggedGateway({ clients: [meta], env: { GATEWAY_REFRESH_GRACE: '1' } });
+    gw = await startLoggedGateway({ clients: [meta], env: { GATEWAY_REFRESH_GRACE: '1', GATEWAY_REGISTRATION_TOKEN: REGISTRATION_TOKEN } });
     app = await discoverApp(gw.issuer, meta);
   });
   after(async () => gw?.close());
@@ -89,6 +91,45 @@ describe('attacks around the provider\'s routes, with the shipped defaults', () 
     const discovery = (await (await fetch(`${gw.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     assert.equal(discovery['pushed_authorization_request_endpoint'], undefined);
     assert.equal(discovery['dpop_signing_alg_values_supported'], undefined, 'DPoP is off too');
+  });
+
+  it('starts no sign-in for another site\'s <img> or script, and counts none', async () => {
+    const { url } = await startAuthorization(app);
+    const from = { 'x-forwarded-for': '192.0.2.87' };
+    for (const [mode, dest] of [['no-cors', 'image'], ['cors', 'empty'], ['no-cors', 'script'], ['no-cors', 'style']]) {
+      const response = await fetch(url, { redirect: 'manual', headers: { ...from, 'sec-fetch-mode': mode ?? '', 'sec-fetch-dest': dest ?? '', 'sec-fetch-site': 'cross-site' } });
+      assert.equal(response.status, 400, `${mode} ${dest}`);
+      await response.body?.cancel();
+    }
+    const page = await fetch(`${gw.url}/interaction/some-uid`, { redirect: 'manual', headers: { ...from, 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' } });
+    assert.equal(page.status, 400);
+    await page.body?.cancel();
+    const counter = (await gw.app.gateway.store.get<number>('regulation:sign_in_steps|addr:192.0.2.87')) ?? 0;
+    assert.equal(counter, 0, 'nothing was counted against the visitor\'s address');
+    const navigation = await fetch(url, { redirect: 'manual', headers: { ...from, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document', 'sec-fetch-site': 'cross-site' } });
+    assert.equal(navigation.status, 303, 'a real navigation from the app starts its sign-in');
+    await navigation.body?.cancel();
+  });
+
+  it('keeps a registration under 16 KiB, and one address to 60 registrations an hour', async () => {
+    const register = (body: object, address: string) => fetch(`${gw.url}/reg`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${REGISTRATION_TOKEN}`, 'x-forwarded-for': address },
+      body: JSON.stringify(body),
+    });
+    const huge = await register({ redirect_uris: ['https://app.example.com/cb'], client_name: 'x'.repeat(20_000) }, '192.0.2.90');
+    assert.equal(huge.status, 413);
+    assert.equal(((await huge.json()) as { error: string }).error, 'invalid_client_metadata');
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 61; i += 1) {
+      const response = await register({ redirect_uris: [`https://app${i}.example.com/cb`] }, '192.0.2.91');
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      await response.body?.cancel();
+    }
+    assert.deepEqual([...statuses], [[201, 60], [429, 1]]);
+    const signIn = await fetch((await startAuthorization(app)).url, { redirect: 'manual', headers: { 'x-forwarded-for': '192.0.2.91' } });
+    assert.equal(signIn.status, 303, 'the address may still sign in: only registering is refused');
+    await signIn.body?.cancel();
   });
 
   it('lets one address start 1,200 sign-ins a minute, and refuses the next until the minute ends', async () => {

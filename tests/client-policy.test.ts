@@ -184,6 +184,23 @@ describe('client policy (check-client-policy.ts)', () => {
     }
   });
 
+  it('refuses invisible formatting and backslashes in URIs, and a client_name that could pass for another app', () => {
+    for (const [field, value, message] of [
+      ['redirect_uris', ['https://app.example.com/cb\u202e'], /U\+202E/],
+      ['redirect_uris', ['https://app\u200b.example.com/cb'], /U\+200B/],
+      ['redirect_uris', ['https://evil.example.net\\@app.a.test/cb'], /backslash/],
+      ['client_name', 'Gateway\u202eelgooG', /invisible or control character \(U\+202E\)/],
+      ['client_name', 'x'.repeat(101), /at most 100 characters/],
+      ['client_name', '   ', /non-empty string/],
+    ] as Array<[string, unknown, RegExp]>) {
+      for (const door of doors) {
+        const error = refusal(() => checkClientPolicy(web({ [field]: value }), door, NO_PRIVATE_HOSTS));
+        assert.match(error.error_description, message, `${field} ${door}`);
+      }
+    }
+    checkClientPolicy(web({ client_name: 'Shop Dashboard 2 (staging)' }), 'registration', NO_PRIVATE_HOSTS);
+  });
+
   it('refuses control characters in every URI of a registration, informational ones too', () => {
     const fields: Array<[string, unknown]> = [
       ['post_logout_redirect_uris', ['https://app.example.com/bye\n']],

@@ -77,7 +77,7 @@ describe('defaults', () => {
       refreshGrace: 5,
       keyRollIn: 600,
       keyRotationInterval: 0,
-      regulation: { clientFailures: 20, addressFailures: 200, failureWindow: 300, signInSteps: 1200 },
+      regulation: { clientFailures: 20, addressFailures: 200, failureWindow: 300, signInSteps: 1200, registrations: 60 },
       shutdownTimeout: 8,
       trustedProxies: ['127.0.0.1', '::1'],
       logLevel: 'info',

@@ -32,6 +32,8 @@ describe('forward auth through nginx auth_request', () => {
     gw = await startGateway({
       env: {
         GATEWAY_COOKIE_DOMAINS: '.a.test,.b.example',
+        // nginx listens on this test's own port: named, as an operator names a non-default port.
+        GATEWAY_REDIRECT_DOMAINS: `.a.test:${port},.b.example:${port}`,
         GATEWAY_ACCESS_TOKEN_TTL: '3',
         GATEWAY_HOST_RULES: JSON.stringify([{ host: 'admin.a.test', allowed_groups: ['ops'] }]),
         GATEWAY_GROUPS: JSON.stringify({ ops: ['boss@a.test'] }),

@@ -67,3 +67,36 @@ describe('forward-auth cookie refresh under failures', () => {
     assert.notEqual(browser.cookies(`${gw.url}/`).find((c) => c.name === '_gateway_auth')?.value, cookieBefore, 'with a new cookie');
   });
 });
+
+describe('forward-auth sessions of one sign-in are bounded', () => {
+  let gw: StartedGateway;
+  const map = new Map<string, string>();
+  const store = createMemoryStore({ map });
+
+  before(async () => {
+    gw = await startGateway({ store });
+  });
+  after(async () => {
+    await gw?.close();
+    await store.close();
+  });
+
+  it('keeps at most 50 forward-auth sessions, and their refresh tokens, however often one browser signs in', async () => {
+    const browser = createBrowser();
+    const start = await browser.follow(`${gw.url}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
+    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), { email: 'looper@example.com' });
+    await browser.follow(back);
+    // The same SSO session signs in to forward auth again and again, dropping the cookie each time.
+    for (let i = 0; i < 60; i += 1) {
+      browser.setCookie(`${gw.url}/`, '_gateway_auth=; Max-Age=0; Path=/');
+      const again = await browser.follow(`${gw.url}/oauth2/start?rd=/`);
+      assert.equal(again.response.status, 404, 'back at rd (nothing is served at / here), signed in without Google');
+      await again.response.body?.cancel();
+    }
+    assert.equal((await browser.fetch(`${gw.url}/oauth2/auth`)).status, 202, 'the latest session works');
+    const sessions = [...map.keys()].filter((key) => key.startsWith('fa-session:')).length;
+    const refreshTokens = [...map.keys()].filter((key) => key.startsWith('oidc:RefreshToken:')).length;
+    assert.ok(sessions <= 50, `${sessions} forward-auth sessions kept`);
+    assert.ok(refreshTokens <= 51, `${refreshTokens} refresh tokens kept`);
+  });
+});

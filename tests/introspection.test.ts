@@ -93,6 +93,10 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
       lb.use(index);
       assert.deepEqual(await client.tokenIntrospection(app.config, accessToken), { active: false }, `${why}: inactive on instance ${index === 0 ? 'A' : 'B'}`);
       assert.equal((await client.tokenIntrospection(api.config, accessToken)).active, false, `${why}: inactive for the resource server too`);
+      // Userinfo answers about the user now: a token whose grant ended gets no answer there either.
+      const userinfo = await fetch(`${lb.url}/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+      assert.equal(userinfo.status, 401, `${why}: userinfo refuses it on instance ${index === 0 ? 'A' : 'B'}`);
+      await userinfo.body?.cancel();
     }
   }
 
@@ -101,6 +105,7 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
     const claims = decodeJwt(tokens.access_token);
     const answer = await client.tokenIntrospection(app.config, tokens.access_token);
     assert.equal(answer.active, true);
+    assert.equal((await fetch(`${lb.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status, 200, 'userinfo answers while the grant lives');
     assert.equal(answer.client_id, appMeta.client_id);
     assert.equal(answer.sub, sub);
     assert.equal(answer.aud, appMeta.client_id);

@@ -8,7 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { OutboundAddressError, outboundFetch } from '../gateway/provider/outbound-fetch.ts';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
 
@@ -117,5 +120,52 @@ describe('outbound fetches: allow-listed host:port only, never a redirect', () =
     const before = internal.hits.length;
     assert.equal(await authenticate('unlisted'), 'invalid_client');
     assert.equal(internal.hits.length, before, 'the SSRF guard dropped the connection before any request');
+  });
+});
+
+describe('outbound fetches: names and addresses that lead inside, refused before a connection', () => {
+  let listener: import('node:net').Server;
+  let port = 0;
+  let connections = 0;
+  // A name that resolves to loopback through the system resolver (/etc/hosts): the machine's own.
+  const name = hostname();
+
+  before(async () => {
+    listener = createNetServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '0.0.0.0', resolve));
+    port = (listener.address() as AddressInfo).port;
+    const addresses = await lookup(name, { all: true });
+    assert.ok(
+      addresses.some(({ address }) => address.startsWith('127.') || address === '::1'),
+      `this test needs the machine's host name (${name}) to resolve to a loopback address, as /etc/hosts makes it on Debian; it resolves to ${JSON.stringify(addresses)}`,
+    );
+  });
+  after(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+
+  it('refuses a public-looking name that resolves to loopback, without connecting', async () => {
+    const fetchOut = outboundFetch([]);
+    await assert.rejects(fetchOut(`http://${name}:${port}/jwks`), (error: unknown) => {
+      const text = `${String(error)} ${String((error as { cause?: unknown }).cause)}`;
+      assert.match(text, /resolves to .* a loopback address, which the gateway does not call/);
+      return true;
+    });
+    assert.equal(connections, 0, 'no connection was opened, so nothing was sent and no port was probed');
+  });
+
+  it('refuses IPv6 forms that carry a loopback IPv4 address inside', async () => {
+    const fetchOut = outboundFetch([]);
+    for (const host of ['[64:ff9b::7f00:1]', '[2002:7f00:1::]', '[::127.0.0.1]', '[::ffff:127.0.0.1]', '127.1', '0x7f.0.0.1']) {
+      await assert.rejects(fetchOut(`http://${host}:${port}/jwks`), OutboundAddressError, host);
+    }
+    assert.equal(connections, 0);
+  });
+
+  it('calls that name when the operator allow-listed its host:port', async () => {
+    const fetchOut = outboundFetch([`${name.toLowerCase()}:${port}`]);
+    await assert.rejects(fetchOut(`http://${name}:${port}/jwks`), (error: unknown) => !(error instanceof OutboundAddressError));
+    assert.equal(connections, 1, 'the listed service was reached (it hung up at once)');
   });
 });

@@ -49,6 +49,11 @@ describe('pages', () => {
     assert.match(renderConsentPage('ko', { uid: 'u1', clientName: 'App', scopes: ['email'], accountLabel: undefined, csrfToken: 't0ken' }), /<html lang="ko">[\s\S]*이메일 주소/);
   });
 
+  it('shows on the consent page where the app is answered, in both languages (a name is chosen freely, a host is not)', () => {
+    assert.match(renderConsentPage('en', { uid: 'u1', clientName: 'Google', scopes: ['openid'], accountLabel: undefined, returnHost: 'evil.example.net', csrfToken: 't' }), /Afterwards you go to: <strong>evil\.example\.net<\/strong>/);
+    assert.match(renderConsentPage('ko', { uid: 'u1', clientName: 'Google', scopes: ['openid'], accountLabel: undefined, returnHost: 'evil.example.net', csrfToken: 't' }), /이후 이동할 곳: <strong>evil\.example\.net<\/strong>/);
+  });
+
   it('explains OAuth errors in the reader language and shows the code', () => {
     assert.equal(errorExplanation(messagesFor('en'), 'no_such_error'), undefined);
     const page = renderMessagePage('en', { title: 'pageErrorTitle', message: 'm', code: 'invalid_<x>' });

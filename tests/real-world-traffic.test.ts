@@ -45,7 +45,7 @@ describe('an office behind one address signs in through nginx, with the defaults
   before(async () => {
     port = await freePort();
     store = await redis.open();
-    gw = await startGateway({ store, env: { GATEWAY_COOKIE_DOMAINS: '.a.test,.b.example' } });
+    gw = await startGateway({ store, env: { GATEWAY_COOKIE_DOMAINS: '.a.test,.b.example', GATEWAY_REDIRECT_DOMAINS: `.a.test:${port},.b.example:${port}` } });
     app = await startEchoApp();
     const { conf, files } = shippedNginxConfig({ listenPort: port, gatewayPort: new URL(gw.issuer).port, appPort: app.port, serverNames: 'app.a.test app.b.example' });
     nginx = await startNginx(port, conf, files);

@@ -36,7 +36,7 @@
  *   authenticated, and a public client authenticates with nothing but its (public) id.
  */
 import { errors } from 'oidc-provider';
-import { checkClientUriList, checkFetchedClientUri, checkNoControlCharacters } from './check-client-uri.ts';
+import { checkClientUriList, checkFetchedClientUri, checkNoControlCharacters, CONTROL_OR_SPACE } from './check-client-uri.ts';
 
 /** Where a registration came from. */
 export type RegistrationDoor = 'registration' | 'cli' | 'file';
@@ -92,6 +92,24 @@ function refuse(description: string): never {
  * Throws oidc-provider's `InvalidClientMetadata` (answered as `invalid_client_metadata`, or
  * `invalid_redirect_uri` for redirect URIs) when `metadata` breaks the policy for `door`.
  */
+/** The longest client name shown on the consent page: a name, not a message to the user. */
+export const MAX_CLIENT_NAME_LENGTH = 100;
+
+/**
+ * The name the consent page shows as "who asks": a short, plain, visible string. Invisible
+ * formatting (a right-to-left override turning `moc.elgoog` into `google.com`), control characters
+ * and paragraphs of text would let a registrant disguise their app as another.
+ */
+function checkClientName(name: unknown): void {
+  if (name === undefined) return;
+  if (typeof name !== 'string' || name.trim() === '') refuse('client_name must be a non-empty string');
+  if ([...name].length > MAX_CLIENT_NAME_LENGTH) refuse(`client_name must be at most ${MAX_CLIENT_NAME_LENGTH} characters`);
+  const hidden = CONTROL_OR_SPACE.exec(name.replace(/ /g, ''))?.[0];
+  if (hidden !== undefined) {
+    refuse(`client_name contains an invisible or control character (U+${(hidden.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}); use plain text`);
+  }
+}
+
 export function checkClientPolicy(metadata: Record<string, unknown>, door: RegistrationDoor, settings: ClientPolicySettings): void {
   if (door === 'registration') {
     for (const key of OPERATOR_ONLY_METADATA) {
@@ -103,6 +121,8 @@ export function checkClientPolicy(metadata: Record<string, unknown>, door: Regis
       refuse(`the grant type ${TOKEN_EXCHANGE_GRANT} can be given only by an operator (npx gateway clients add --token-exchange, or GATEWAY_CLIENTS_FILE); remove it from grant_types`);
     }
   }
+
+  checkClientName(metadata['client_name']);
 
   const method = metadata['token_endpoint_auth_method'] ?? DEFAULT_CLIENT_AUTH_METHOD;
   if (typeof method !== 'string' || !(CLIENT_AUTH_METHODS as readonly string[]).includes(method)) {

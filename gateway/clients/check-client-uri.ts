@@ -4,9 +4,13 @@
  *
  * - exact: no `*` wildcard anywhere, since the gateway compares redirect URIs by simple string
  *   comparison (RFC 6749 §3.1.2.2, RFC 9700 §4.1.3 "exact string matching");
- * - no control character (C0, DEL, C1) and no whitespace anywhere: RFC 3986 §2 allows none, and
- *   the URL parser would silently drop or trim them, so the URI stored would not be the URI
- *   compared, logged or shown (a newline in a log line, a tab hiding the real host);
+ * - no control character (C0, DEL, C1), no invisible formatting character (right-to-left
+ *   override U+202E, zero-width space U+200B, …) and no whitespace anywhere: RFC 3986 §2 allows
+ *   none, and the URL parser would silently drop or trim some, so the URI stored would not be the
+ *   URI compared, logged or shown (a newline in a log line, a tab or a reversed run hiding the
+ *   real host);
+ * - no backslash: browsers read it as `/` in an http(s) URL, so `https://evil.example\@app/cb`
+ *   shows one host and goes to another;
  * - no fragment (RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a fragment component");
  * - no user credentials in the authority;
  * - `https`, except plain `http` on a loopback host (`127.0.0.1`, `[::1]`, `localhost`) for native
@@ -29,8 +33,8 @@ import { privateHostKind } from './private-host-kind.ts';
 /** Hosts on which plain http is allowed (RFC 8252 §7.3; `localhost` for development). */
 export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
-/** Control characters (C0, DEL, C1) and whitespace of any kind, space included. */
-const CONTROL_OR_SPACE = /[\s\u0000-\u001f\u007f-\u009f]/u;
+/** Control characters (C0, DEL, C1), formatting characters (Unicode Cf) and whitespace of any kind. */
+export const CONTROL_OR_SPACE = /[\s\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
 
 /** `U+000A` for a newline: how a description names an invisible character. */
 function codePoint(character: string): string {
@@ -43,7 +47,7 @@ function codePoint(character: string): string {
  */
 function quote(value: string): string {
   const cut = value.length > 200 ? `${value.slice(0, 200)}…` : value;
-  return JSON.stringify(cut).replace(/[\s\u007f-\u009f]/gu, (character) => (character === ' ' ? ' ' : `\\u${codePoint(character).slice(2)}`));
+  return JSON.stringify(cut).replace(/[\s\u007f-\u009f\p{Cf}]/gu, (character) => (character === ' ' ? ' ' : `\\u${codePoint(character).slice(2)}`));
 }
 
 function failer(field: string): (what: string) => never {
@@ -66,6 +70,7 @@ export function checkClientUri(field: string, value: unknown): void {
   const uri: string = value;
   checkNoControlCharacters(field, uri);
   if (uri.includes('*')) fail(`${quote(uri)} contains a wildcard "*"; register every exact URI instead`);
+  if (uri.includes('\\')) fail(`${quote(uri)} contains a backslash, which browsers read as "/"; register the URI as it will be used`);
   const parsed = URL.parse(uri) ?? fail(`${quote(uri)} is not an absolute URI (e.g. https://app.example.com/callback)`);
   if (uri.includes('#')) fail(`${quote(uri)} has a fragment (#…); register the URI without it`);
   if (parsed.username || parsed.password) fail(`${quote(uri)} must not contain a user name or password`);

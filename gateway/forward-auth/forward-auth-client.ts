@@ -5,10 +5,10 @@
  * exactly that path on the issuer's own host and on hosts within the configured cookie and
  * redirect domains, and nothing else:
  *
- * - the issuer's scheme only: `https`, or plain `http` when the issuer itself is http on a
- *   loopback host (development); never http next to an https issuer;
- * - the default port, unless the configured domain names one (`.example.com:8443`); any port only
- *   in development, where every test and demo host has its own;
+ * - the issuer's scheme only: `https`, or plain `http` when the issuer itself is http (a
+ *   development set-up); never http next to an https issuer;
+ * - the default port, unless the configured domain names one (`.example.com:8443`), in
+ *   development too: a port nobody named may belong to anyone on the machine;
  * - no query, fragment or credentials.
  *
  * So a code can only ever be delivered to a host the operator named, over the issuer's scheme:
@@ -16,7 +16,6 @@
  */
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
-import { isLoopbackHost } from '../../config/url-parsers.ts';
 import { decideRedirectUris } from '../provider/oidc-provider-patches.ts';
 import { hostMatches, parseDomainPattern } from './domain-match.ts';
 
@@ -45,22 +44,17 @@ export function forwardAuthRedirectAllowed(uri: string, issuer: string, domains:
     return false;
   }
   const issuerUrl = new URL(issuer);
-  const development = isDevelopmentIssuer(issuerUrl);
   if (url.protocol !== issuerUrl.protocol) return false;
   if (url.pathname !== FORWARD_AUTH_CALLBACK_PATH || url.search !== '' || url.hash !== '' || url.username || url.password) return false;
   if (url.href !== `${url.origin}${FORWARD_AUTH_CALLBACK_PATH}`) return false;
   if (url.origin === issuerUrl.origin) return true;
   return domains.some((domain) => {
     const pattern = parseDomainPattern(domain);
-    if (pattern.port === undefined && url.port !== '' && !development) return false;
+    if (pattern.port === undefined && url.port !== '') return false;
     return hostMatches(pattern, url.hostname, url.port);
   });
 }
 
-/** An http issuer on a loopback host: a developer's machine or a test, reachable by nobody else. */
-export function isDevelopmentIssuer(issuer: URL): boolean {
-  return issuer.protocol === 'http:' && isLoopbackHost(issuer.hostname);
-}
 
 /** Teaches oidc-provider's Client model the forward-auth redirect rule, for that one client only. */
 export function allowForwardAuthRedirects(provider: Provider, issuer: string, domains: readonly string[]): void {

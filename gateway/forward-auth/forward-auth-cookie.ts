@@ -1,5 +1,6 @@
 /**
- * The forward-auth cookie, `<gateway access JWT>~<server-side session id>`, and where it lives.
+ * The forward-auth cookie, `<gateway access JWT>~<server-side session id>~<binding>`, and where
+ * it lives.
  *
  * - Its domain is the longest `GATEWAY_COOKIE_DOMAINS` entry the served host falls under, so one
  *   sign-in serves every host of that domain; a host under none gets a host-only cookie.
@@ -9,7 +10,13 @@
  * - A host-only cookie on https is named `__Host-…` (RFC 6265bis §4.1.3.2): the browser then
  *   refuses it unless it is Secure, has `Path=/` and no `Domain`, so a sibling subdomain or a
  *   plain-http page cannot plant or shadow it.
+ * - The value is bound to where it was set: a third part, an HMAC of its scope (the cookie
+ *   domain, or the host for a host-only cookie) and the JWT's signature, keyed by the gateway's
+ *   secrets. A cookie lifted from one domain (by an app it reached, a log, a proxy) is refused at
+ *   any other; within its own domain it works on every host, as the browser sends it there anyway.
+ *   The shipped proxy configs also keep the cookie from ever reaching an app.
  */
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { cookieDomainFor } from './domain-match.ts';
 
@@ -24,12 +31,12 @@ export interface AuthCookie {
   sessionId: string;
 }
 
-/** Splits a cookie value; undefined when it is not of our shape. */
-export function parseAuthCookie(value: string | undefined): AuthCookie | undefined {
+/** Splits a cookie value `<token>~<session id>~<binding>`; undefined when it is not of that shape. */
+function splitAuthCookie(value: string | undefined): (AuthCookie & { binding: string }) | undefined {
   if (!value) return undefined;
-  const separator = value.lastIndexOf('~');
-  if (separator <= 0 || separator === value.length - 1) return undefined;
-  return { token: value.slice(0, separator), sessionId: value.slice(separator + 1) };
+  const [token, sessionId, binding, ...rest] = value.split('~');
+  if (!token || !sessionId || !binding || rest.length > 0) return undefined;
+  return { token, sessionId, binding };
 }
 
 export interface ForwardAuthCookies {
@@ -38,19 +45,40 @@ export interface ForwardAuthCookies {
   clear(request: FastifyRequest, reply: FastifyReply): void;
 }
 
-export function forwardAuthCookies(options: { secure: boolean; cookieDomains: readonly string[]; maxAgeSeconds: number }): ForwardAuthCookies {
+export function forwardAuthCookies(options: {
+  secure: boolean;
+  cookieDomains: readonly string[];
+  maxAgeSeconds: number;
+  /** The gateway's secrets, newest first: the first binds, all verify (rotation). */
+  secrets: readonly string[];
+}): ForwardAuthCookies {
+  const keys = options.secrets.map((secret) => createHmac('sha256', secret).update('gateway forward-auth cookie binding').digest());
+  const [bindKey] = keys;
+  if (!bindKey) throw new Error('the forward-auth cookie needs at least one secret');
+  /** 128 bits of HMAC over the scope and the JWT's signature (its last part). */
+  const bind = (key: Buffer, scope: string, token: string) =>
+    createHmac('sha256', key).update(`${scope}\n${token.slice(token.lastIndexOf('.') + 1)}`).digest().subarray(0, 16);
   const placement = (request: FastifyRequest) => {
     const domain = cookieDomainFor(request.hostname, options.cookieDomains);
     const name = domain === undefined && options.secure ? `__Host-${FORWARD_AUTH_COOKIE}` : FORWARD_AUTH_COOKIE;
-    return { name, domain };
+    return { name, domain, scope: domain === undefined ? `host:${request.hostname.toLowerCase()}` : `domain:${domain}` };
   };
   return {
     read(request) {
-      return parseAuthCookie(request.cookies[placement(request).name]);
+      const { name, scope } = placement(request);
+      const parsed = splitAuthCookie(request.cookies[name]);
+      if (!parsed) return undefined;
+      const given = Buffer.from(parsed.binding, 'base64url');
+      const bound = keys.some((key) => {
+        const expected = bind(key, scope, parsed.token);
+        return given.length === expected.length && timingSafeEqual(given, expected);
+      });
+      return bound ? { token: parsed.token, sessionId: parsed.sessionId } : undefined;
     },
     set(request, reply, cookie) {
-      const { name, domain } = placement(request);
-      reply.setCookie(name, `${cookie.token}~${cookie.sessionId}`, {
+      const { name, domain, scope } = placement(request);
+      const binding = bind(bindKey, scope, cookie.token).toString('base64url');
+      reply.setCookie(name, `${cookie.token}~${cookie.sessionId}~${binding}`, {
         path: '/',
         httpOnly: true,
         sameSite: 'lax',

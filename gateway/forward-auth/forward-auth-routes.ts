@@ -26,6 +26,7 @@ import { escapeHtml, layout } from '../pages/layout.ts';
 import { messagesFor } from '../pages/i18n.ts';
 import { renderSignOutPage } from '../pages/sign-out-page.ts';
 import { createQueryPolicies } from './auth-query-policy.ts';
+import { BoundedCache } from './bounded-cache.ts';
 import { forwardAuthCookies, securePathCookieName } from './forward-auth-cookie.ts';
 import { FORWARD_AUTH_CALLBACK_PATH, forwardAuthRedirectAllowed } from './forward-auth-client.ts';
 import { createIdentityResolver, isSessionToken } from './forward-auth-identity.ts';
@@ -52,9 +53,11 @@ export interface ForwardAuthDeps {
   endSsoSession: (sid: string) => Promise<void>;
   /** CSRF tokens of the sign-out confirmation form. */
   csrf: CsrfGuard;
+  /** The gateway's secrets (newest first): they bind each cookie to its domain. */
+  secrets: readonly string[];
   /** Counts one answer of `/oauth2/auth` (it has no metrics hook: it is a hot path). */
   recordCheck?: (status: number, ms: number) => void;
-  /** Counts a callback that belongs to no sign-in of this browser against the caller's address. */
+  /** Counts a callback that carried this browser's sign-in cookie but not its state against the caller's address. */
   countFailure?: (request: FastifyRequest) => Promise<unknown>;
 }
 
@@ -88,7 +91,7 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
   // able to make it hand out non-Secure cookies or http callbacks.
   const scheme = new URL(config.issuer).protocol.slice(0, -1);
   const secure = scheme === 'https';
-  const cookies = forwardAuthCookies({ secure, cookieDomains: config.cookieDomains, maxAgeSeconds: config.ttl.session });
+  const cookies = forwardAuthCookies({ secure, cookieDomains: config.cookieDomains, maxAgeSeconds: config.ttl.session, secrets: deps.secrets });
   /** The origin the trusted proxy served: the issuer's scheme and the request's host (X-Forwarded-Host only from a trusted proxy). */
   const originOf = (request: FastifyRequest) => `${scheme}://${request.host}`;
   const identities = createIdentityResolver({ ...deps, cookies, originOf });
@@ -102,6 +105,23 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
   }
 
   const forbidden = (reply: FastifyReply) => sendProblem(reply, 403, 'forbidden', 'You are signed in, but not allowed here.');
+
+  /**
+   * Forward auth answers only for hosts it is configured for (the issuer's, or within the cookie
+   * and redirect domains), as sign-in does: a check for any other `Host` (a typo, nginx's default
+   * server, `evil.com`) is refused instead of judged by no rule and answered with a token for it.
+   * Decided once per distinct host.
+   */
+  const servedHosts = new BoundedCache<boolean>(10_000);
+  const isServedHost = (request: FastifyRequest): boolean => {
+    const host = request.host;
+    let known = servedHosts.get(host);
+    if (known === undefined) {
+      known = forwardAuthRedirectAllowed(`${scheme}://${host}${FORWARD_AUTH_CALLBACK_PATH}`, config.issuer, redirectDomains);
+      servedHosts.set(host, known, Number.MAX_SAFE_INTEGER);
+    }
+    return known;
+  };
   const unauthorized = (reply: FastifyReply) => sendProblem(reply, 401, 'unauthorized', 'Sign in first.');
 
   /**
@@ -144,6 +164,7 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
     });
 
     async function check(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+      if (!isServedHost(request)) return sendProblem(reply, 403, 'forbidden', 'Forward auth is not configured for this host.');
       const claims = await identities.identify(request, reply);
       if (!claims) return unauthorized(reply);
       // Typed at the door: a well-signed token with odd claims is refused or ignored, never a 500.
@@ -238,7 +259,9 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
       const origin = originOf(request);
       // A code is redeemed only at the callback its sign-in was started for (RFC 9700 §4.5).
       if (!tx || tx.state !== state || tx.redirectUri !== `${origin}${FORWARD_AUTH_CALLBACK_PATH}`) {
-        await deps.countFailure?.(request);
+        // Counted only when this browser's sign-in cookie came with it (tampered, replayed): a
+        // cross-site `<img>` carries no cookie, and must not lock its visitor's address out.
+        if (raw !== undefined) await deps.countFailure?.(request);
         return sendError(request, reply, new GatewayError('invalid_request', 400, 'This sign-in does not belong to this browser or has expired. Please start again.'));
       }
       if (query['error']) {

@@ -7,6 +7,11 @@
  * JWT, so a dump of the store must show neither: the record lives at `fa-session:<H(id)>` (`H` the
  * keyed hash of the store's sealing) and is sealed whole; `fa-by-sid:<sid>` lists those `H(id)`,
  * which is all a sign-out needs to delete them (a session uid is no credential).
+ *
+ * One SSO session keeps at most {@link MAX_PER_SSO_SESSION} forward-auth sessions: a browser that
+ * signs in to forward auth again and again (cookies dropped, a script) would otherwise add a
+ * session and a refresh token to the store each time, kept for two weeks. Past the cap, the
+ * oldest go, with their refresh tokens.
  */
 import { randomBytes } from 'node:crypto';
 import type { Sealing } from '../../adapters/sealing.ts';
@@ -36,6 +41,9 @@ export interface ForwardAuthSessions {
   removeAllForSid(sid: string): Promise<number>;
 }
 
+/** Forward-auth sessions one SSO session may hold: one per domain and browser, with room to spare. */
+export const MAX_PER_SSO_SESSION = 50;
+
 /** Session ids are 256-bit random values: knowing one is owning the session. */
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -51,14 +59,42 @@ export async function removeForwardAuthSessionsOf(store: Store, sid: string): Pr
   return idHashes.length;
 }
 
-export function createForwardAuthSessions(store: Store, sealing: Sealing, ttlMs: number): ForwardAuthSessions {
+/**
+ * `discardRefreshToken` ends the refresh token of a session evicted past the cap (only that
+ * token: its grant serves the user's other sessions).
+ */
+export function createForwardAuthSessions(
+  store: Store,
+  sealing: Sealing,
+  ttlMs: number,
+  discardRefreshToken: (refreshToken: string) => Promise<void> = async () => {},
+): ForwardAuthSessions {
   const save = (id: string, session: ForwardAuthSession) => store.set(key(sealing.hashId(id)), sealing.seal(session), ttlMs);
+
+  /** Past the cap: the oldest sessions of `sid` go, with their refresh tokens. */
+  async function evictPastCap(sid: string): Promise<void> {
+    const idHashes = await store.setMembers(sidKey(sid));
+    if (idHashes.length <= MAX_PER_SSO_SESSION) return;
+    const live = (await Promise.all(idHashes.map(async (idHash) => {
+      const sealed = await store.get<string>(key(idHash));
+      const session = sealed === undefined ? undefined : sealing.open<ForwardAuthSession>(sealed);
+      return session ? { idHash, session } : undefined;
+    }))).filter((entry) => entry !== undefined);
+    live.sort((a, b) => a.session.createdAt - b.session.createdAt);
+    for (const { idHash, session } of live.slice(0, Math.max(0, live.length - MAX_PER_SSO_SESSION))) {
+      await store.delete(key(idHash));
+      await discardRefreshToken(session.refreshToken).catch(() => undefined);
+    }
+  }
 
   const sessions: ForwardAuthSessions = {
     async create(session) {
       const id = randomBytes(32).toString('base64url');
       await save(id, { ...session, createdAt: Date.now() });
-      if (session.sid) await store.addToSet(sidKey(session.sid), sealing.hashId(id), ttlMs);
+      if (session.sid) {
+        await store.addToSet(sidKey(session.sid), sealing.hashId(id), ttlMs);
+        await evictPastCap(session.sid);
+      }
       return id;
     },
     async load(id) {

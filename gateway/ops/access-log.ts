@@ -6,11 +6,13 @@
  * asynchronously (sonic-boom, pino's own writer), each write at most 4 KiB so that it stays
  * atomic on a pipe shared with the main log.
  *
- * A line carries the path without its query (codes, states and tokens travel there), the status,
- * the time taken and the client address as the trusted proxies report it (`request.ip`).
+ * A line carries the route (its pattern: no ids, and no query, where codes, states and tokens
+ * travel), the status, the time taken and the client address as the trusted proxies report it
+ * (`request.ip`).
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { providerRouteLabel } from './http-metrics.ts';
 // A CommonJS module: its default import is `module.exports`, which carries the class as `SonicBoom`.
 import sonicBoom from 'sonic-boom';
 
@@ -29,9 +31,12 @@ export const accessLog = fp(
     }
     const emit = write;
     app.addHook('onResponse', (request, reply, done) => {
+      // The route's pattern (`/interaction/:uid`), not the path: ids in paths are credentials'
+      // neighbours, and the store itself keeps them only as keyed hashes.
       const url = request.raw.url ?? '/';
       const query = url.indexOf('?');
-      const path = query === -1 ? url : url.slice(0, query);
+      const route = request.routeOptions.url;
+      const path = route === undefined ? (query === -1 ? url : url.slice(0, query)) : route === '/*' ? providerRouteLabel(url) : route;
       emit(`{"time":${Date.now()},"msg":"access","method":${JSON.stringify(request.method)},"path":${JSON.stringify(path.slice(0, 512))},"status":${reply.statusCode},"ms":${reply.elapsedTime.toFixed(1)},"ip":${JSON.stringify(request.ip)}}\n`);
       done();
     });

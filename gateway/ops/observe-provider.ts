@@ -21,7 +21,7 @@ import { providerSecurityHeaders } from './security-headers.ts';
 
 export interface ObserveProviderDeps {
   metrics: Pick<GatewayMetrics, 'tokensIssued' | 'tokenErrors' | 'serverErrors'>;
-  log: AuditSink & { error(obj: object, msg: string): void };
+  log: AuditSink & { error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -88,6 +88,16 @@ export function prependEdge(provider: Provider, edge: ReturnType<typeof provider
 }
 
 /** Attaches metrics, audit events and the outermost middleware to `provider`; returns it. */
+/**
+ * The client hung up while its request was being read (a huge Content-Length, then close): no
+ * server fault, so neither an error line nor `gateway_server_errors_total`, which anyone could
+ * otherwise raise at will.
+ */
+export function isClientAbort(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || message === 'aborted';
+}
+
 export function observeProvider(provider: Provider, deps: ObserveProviderDeps): Provider {
   const { metrics, log } = deps;
   const on = provider.on.bind(provider) as (event: string, listener: Listener) => void;
@@ -123,10 +133,16 @@ export function observeProvider(provider: Provider, deps: ObserveProviderDeps): 
     audit(log, 'sign_out', { via: 'rp_initiated_logout', client_id: ctx.oidc.client?.clientId, sub: ctx.oidc.session?.accountId }, 'signed out at the end-session endpoint');
   });
 
-  on('server_error', () => metrics.serverErrors.inc({ source: 'provider' }));
+  on('server_error', (_ctx: unknown, error: unknown) => {
+    if (!isClientAbort(error)) metrics.serverErrors.inc({ source: 'provider' });
+  });
 
   prependEdge(provider, providerEdge({
     onError(error, path) {
+      if (isClientAbort(error)) {
+        log.debug({ path }, 'the client went away before its request was read');
+        return;
+      }
       metrics.serverErrors.inc({ source: 'provider' });
       log.error({ err: error, path }, 'OpenID Provider request failed');
     },

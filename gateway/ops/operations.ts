@@ -30,8 +30,8 @@ export interface OperationsOptions {
   /** The gateway's issuer (https: HSTS on every answer). */
   issuer: string;
   regulation: Regulation;
-  /** Sign-in steps per address (routes declaring `regulation: 'sign-in-step'`). */
-  signIns: Limit;
+  /** The per-address failure limit, and the sign-in budget (routes declaring `regulation`). */
+  limits: { failures: Limit; signIns: Limit };
   /** Where the development IdP is mounted, when it is. */
   devIdpPath: string | undefined;
 }
@@ -42,7 +42,7 @@ export const operations = fp(
     app.addHook('onRoute', metrics.http.onRoute);
     app.addHook('onRoute', securityHeadersOnRoute({ hsts: options.issuer.startsWith('https://') }));
     app.addHook('onRoute', bodyLimitOnRoute(options.devIdpPath));
-    app.addHook('onRoute', regulatedRoutes(options.regulation, options.signIns));
+    app.addHook('onRoute', regulatedRoutes(options.regulation, options.limits));
     app.addHook('onError', (_request, _reply, error, done) => {
       // What the error handler (errors.ts) will answer: a store outage is the store's metric.
       const status = error instanceof GatewayError ? error.status : (error.statusCode ?? 500);

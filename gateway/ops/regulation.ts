@@ -29,8 +29,11 @@ export interface Limit {
 }
 
 export interface Regulation {
-  /** Seconds until every one of `keys` may act again; 0 when none is refused. Local only. */
-  retryAfter(keys: readonly string[]): number;
+  /**
+   * Seconds until `key` may act again under every one of `limits`; 0 when it is refused under
+   * none. Local only: no store round trip.
+   */
+  retryAfter(checks: ReadonlyArray<readonly [Limit, string]>): number;
   /**
    * Counts one event against `key` under `limit` and returns the count so far in the window (0
    * when the limit is off). From the `max`-th event on, every instance refuses the key until the
@@ -67,10 +70,10 @@ export async function startRegulation(store: Store, options: RegulationOptions):
     options.log.warn({ err: (error as Error).message }, 'cannot hear refusals from other instances; each counts on its own store counters');
   }
   return {
-    retryAfter(keys) {
+    retryAfter(checks) {
       const now = Date.now();
       let until = 0;
-      for (const key of keys) until = Math.max(until, refused.get(key, now) ?? 0);
+      for (const [limit, key] of checks) until = Math.max(until, refused.get(`${limit.name}|${key}`, now) ?? 0);
       return until > now ? Math.ceil((until - now) / 1000) : 0;
     },
     async count(limit, key) {
@@ -81,15 +84,15 @@ export async function startRegulation(store: Store, options: RegulationOptions):
       if (count === limit.max) {
         // The window is the counter's: a refusal ends with it, at most `windowMs` from now.
         const until = Date.now() + limit.windowMs;
-        remember(key, until);
+        remember(counted, until);
         options.onRefused?.(limit, key);
-        store.publish(CHANNEL, JSON.stringify({ key, until })).catch((error: unknown) =>
+        store.publish(CHANNEL, JSON.stringify({ key: counted, until })).catch((error: unknown) =>
           options.log.warn({ err: (error as Error).message }, 'could not tell the other instances about a refusal'),
         );
       } else {
         // Past the limit here means the refusal was missed (decided elsewhere, message lost):
         // refuse locally for a moment; the counter keeps answering until its window ends.
-        remember(key, Date.now() + 1000);
+        remember(counted, Date.now() + 1000);
       }
       return count;
     },
@@ -97,6 +100,15 @@ export async function startRegulation(store: Store, options: RegulationOptions):
       await unsubscribe?.().catch(() => undefined);
     },
   };
+}
+
+/**
+ * No `Sec-Fetch-Dest` (a program, not a browser), or one that a navigation has (W3C Fetch
+ * Metadata): a sign-in step. Anything else is a subresource another site made its visitor's
+ * browser fetch (an `<img>`, a script), which must neither start a sign-in nor be counted.
+ */
+export function isNavigationDestination(dest: string | undefined): boolean {
+  return dest === undefined || dest === '' || dest === 'document' || dest === 'iframe' || dest === 'frame';
 }
 
 /** The key of a client address: IPv6 by its /64 (one host, one subnet), IPv4 whole. */

@@ -16,16 +16,7 @@ export interface SignInEvents {
   failed(request: FastifyRequest, reason: SignInFailureReason, detail?: string): void;
 }
 
-/**
- * `countFailure` counts a callback that does not belong to a sign-in of this browser (a bad or
- * replayed `state`) against the caller's address (gateway/ops/regulation.ts).
- */
-export function createSignInEvents(
-  metrics: Pick<GatewayMetrics, 'signIns' | 'signInFailures'>,
-  log: AuditSink,
-  upstreamIssuer: string,
-  countFailure?: (request: FastifyRequest) => Promise<unknown>,
-): SignInEvents {
+export function createSignInEvents(metrics: Pick<GatewayMetrics, 'signIns' | 'signInFailures'>, log: AuditSink, upstreamIssuer: string): SignInEvents {
   return {
     succeeded(request, sub) {
       metrics.signIns.inc();
@@ -33,7 +24,6 @@ export function createSignInEvents(
     },
     failed(request, reason, detail) {
       metrics.signInFailures.inc({ reason });
-      if (reason === 'invalid_state') void countFailure?.(request).catch(() => undefined);
       audit(log, 'sign_in.refused', { reason, ...(detail ? { detail } : {}), upstream: upstreamIssuer, ip: request.ip }, 'sign-in at the upstream did not complete');
     },
   };

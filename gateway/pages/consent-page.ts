@@ -8,7 +8,15 @@ import { csrfInput } from '../ops/csrf.ts';
  */
 export function renderConsentPage(
   acceptLanguage: string | undefined,
-  options: { uid: string; clientName: string; scopes: readonly string[]; accountLabel: string | undefined; csrfToken?: string },
+  options: {
+    uid: string;
+    clientName: string;
+    scopes: readonly string[];
+    accountLabel: string | undefined;
+    /** Where the app is answered (its redirect URI's host): a name can be chosen freely, a host cannot. */
+    returnHost?: string | undefined;
+    csrfToken?: string;
+  },
 ): string {
   const t = messagesFor(acceptLanguage);
   const items = options.scopes
@@ -22,6 +30,7 @@ export function renderConsentPage(
   // Without its CSRF token a form's post is refused (gateway/ops/csrf.ts).
   const csrf = options.csrfToken ? csrfInput(options.csrfToken) : '';
   const who = options.accountLabel ? `<p class="muted small">${escapeHtml(t.consentAs)}: <strong>${escapeHtml(options.accountLabel)}</strong></p>` : '';
+  const where = options.returnHost ? `<p class="muted small">${escapeHtml(t.consentReturnsTo)}: <strong>${escapeHtml(options.returnHost)}</strong></p>` : '';
   return layout({
     lang: t.lang,
     brand: t.brand,
@@ -32,6 +41,7 @@ export function renderConsentPage(
 ${items}
 </ul>
 ${who}
+${where}
 <p class="muted small">${escapeHtml(t.consentPrivacy)}</p>
 <div class="actions">
 <form method="post" action="/interaction/${uid}/confirm">${csrf}<button type="submit">${escapeHtml(t.consentAllow)}</button></form>

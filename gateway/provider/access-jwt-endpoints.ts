@@ -26,9 +26,10 @@ import { endGrant } from '../../adapters/end-grant.ts';
 import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
-import type { AccessTokenClaims, AccessTokenVerifier } from '../keys/access-token-verifier.ts';
+import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import { formParamsOrAnswer, replaceFormBody, type FormContext } from './form-body.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
+import { createLiveAccessTokens } from './live-access-token.ts';
 import { introspectionAllowed, revocationAllowed } from './token-policies.ts';
 
 /** What oidc-provider is given instead of the JWT: not a token (no stored token has this id). */
@@ -65,20 +66,7 @@ export function accessJwtEndpoints(deps: AccessJwtEndpointsDeps) {
   ]);
   const adapterFor = createOidcAdapter(deps.store, deps.sealing);
 
-  /** The token's claims and grant while it verifies and its grant lives for its client and user. */
-  async function liveToken(token: string): Promise<{ claims: AccessTokenClaims; grantId: string } | undefined> {
-    let claims: AccessTokenClaims;
-    try {
-      claims = await deps.verify(token);
-    } catch {
-      return undefined;
-    }
-    const grantId = claims.grant_id;
-    if (!grantId) return undefined;
-    const grant = await provider.Grant.find(grantId);
-    if (!grant || grant.clientId !== claims.client_id || grant.accountId !== claims.sub) return undefined;
-    return { claims, grantId };
-  }
+  const liveToken = createLiveAccessTokens({ verify: deps.verify, findGrant: (grantId) => provider.Grant.find(grantId) });
 
   return async function accessJwtEndpoint(ctx: Ctx, next: () => Promise<void>): Promise<void> {
     const route = ctx.method === 'POST' ? routes.get(ctx.path) : undefined;

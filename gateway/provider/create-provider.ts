@@ -16,6 +16,7 @@ import { loadExistingGrant } from './load-existing-grant.ts';
 import { outboundFetch } from './outbound-fetch.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from './provider-pages.ts';
 import { resourceIndicatorsFeature } from './resource-servers.ts';
+import { isClientAbort } from '../ops/observe-provider.ts';
 import { assertCheckedOidcProvider } from './oidc-provider-patches.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { scopeClaims, supportedScopes } from './scope-claims.ts';
@@ -160,7 +161,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     TOKEN_EXCHANGE_PARAMETERS,
   );
 
-  provider.on('server_error', (_ctx: unknown, error: Error) => deps.log.error({ err: error }, 'oidc-provider server_error'));
+  provider.on('server_error', (_ctx: unknown, error: Error) => {
+    // A client that hung up mid-request is no server fault (observe-provider.ts says so too).
+    if (!isClientAbort(error)) deps.log.error({ err: error }, 'oidc-provider server_error');
+  });
   for (const event of ['authorization.error', 'grant.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error'] as const) {
     (provider.on as (name: string, listener: (...args: never[]) => void) => void)(event, (_ctx: unknown, error: { error?: string; error_description?: string; status?: number }) => {
       if ((error.status ?? 400) < 500) deps.log.info({ event, error: error.error, description: error.error_description }, 'oauth request refused');

@@ -79,6 +79,7 @@ export function interactionRoutes(deps: InteractionDeps) {
           clientName: client.clientName ?? client.clientId,
           scopes,
           accountLabel: account?.email ?? account?.preferred_username,
+          returnHost: URL.parse(String(interaction.params['redirect_uri'] ?? ''))?.host,
           csrfToken: deps.csrf.token('consent', interaction.uid),
         }),
       );

@@ -15,13 +15,16 @@
  * The gateway's own in-process calls (forward auth's code exchange and refresh) are never counted.
  */
 import type { IncomingMessage } from 'node:http';
-import { addressKey, clientKey, type Limit, type Regulation } from '../ops/regulation.ts';
+import { addressKey, clientKey, isNavigationDestination, type Limit, type Regulation } from '../ops/regulation.ts';
 import { isInProcess } from './mount-provider.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { formParamsOrAnswer } from './form-body.ts';
 
 /** An authorization request's parameters, at most: what one started sign-in may keep in the store. */
 export const MAX_AUTHORIZATION_REQUEST_BYTES = 2048;
+
+/** A registration's metadata (RFC 7591/7592), at most: what one client keeps in the store until removed. */
+export const MAX_REGISTRATION_BYTES = 16 * 1024;
 
 export interface ProviderLimits {
   /** Failures per client and address. */
@@ -30,6 +33,8 @@ export interface ProviderLimits {
   addressFailures: Limit;
   /** Interactions started per address. */
   signIns: Limit;
+  /** Clients registered (RFC 7591) per address. */
+  registrations: Limit;
 }
 
 interface RegulatedContext {
@@ -108,11 +113,29 @@ export function providerRegulation(deps: ProviderRegulationDeps) {
       if (params === null) return;
       clientId = params?.get('client_id') ?? undefined;
     }
-    const keys = clientId === undefined ? [address] : [address, clientKey(clientId, ctx.ip)];
-    const wait = regulation.retryAfter(keys);
+    const checks: Array<readonly [Limit, string]> = [[limits.addressFailures, address]];
+    if (clientId !== undefined) checks.push([limits.clientFailures, clientKey(clientId, ctx.ip)]);
+    if (kind === 'authorization') checks.push([limits.signIns, address]);
+    if (kind === 'registration' && ctx.method === 'POST') checks.push([limits.registrations, address]);
+    const wait = regulation.retryAfter(checks);
     if (wait > 0) return refuse(ctx, kind, wait);
 
+    if (kind === 'registration' && (ctx.method === 'POST' || ctx.method === 'PUT') && Number(ctx.get('content-length') || 0) > MAX_REGISTRATION_BYTES) {
+      ctx.status = 413;
+      ctx.body = { error: 'invalid_client_metadata', error_description: `client metadata must stay under ${MAX_REGISTRATION_BYTES} bytes` };
+      return;
+    }
     if (kind === 'authorization') {
+      // Fetch Metadata: a browser says where a response will go, and a sign-in goes to a document
+      // or a frame. Another site could make its visitors' browsers start sign-ins by the thousand
+      // as `<img>`s or scripts' fetches, each kept in the store and counted against their
+      // (office's) address: refused before anything is stored or counted. Programs send no
+      // `Sec-Fetch-Dest` (Node's fetch sends only `Sec-Fetch-Mode`).
+      if (!isNavigationDestination(ctx.get('sec-fetch-dest'))) {
+        deps.renderError(ctx as never, { error: 'invalid_request', error_description: 'An authorization request is a navigation of the browser, not a subresource.' });
+        ctx.status = 400;
+        return;
+      }
       const declared = Number(ctx.get('content-length') || 0);
       if (ctx.querystring.length > MAX_AUTHORIZATION_REQUEST_BYTES || declared > MAX_AUTHORIZATION_REQUEST_BYTES) {
         deps.renderError(ctx as never, { error: 'invalid_request', error_description: `The authorization request is longer than ${MAX_AUTHORIZATION_REQUEST_BYTES} bytes.` });
@@ -128,6 +151,11 @@ export function providerRegulation(deps: ProviderRegulationDeps) {
       if (ctx.status >= 300 && ctx.status < 400 && ctx.response.get('location').includes('/interaction/')) {
         await regulation.count(limits.signIns, address);
       }
+      return;
+    }
+    // A client registered: counted, so that one address cannot fill the store with clients.
+    if (kind === 'registration' && ctx.method === 'POST' && ctx.status === 201) {
+      await regulation.count(limits.registrations, address);
       return;
     }
     const error = oauthError(ctx);

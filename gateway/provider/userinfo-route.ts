@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Store } from '../../adapters/store.ts';
 import { accountClaims } from '../accounts/account.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
-import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
+import type { LiveAccessTokens } from './live-access-token.ts';
 import { claimsForScope } from './scope-claims.ts';
 
 /** RFC 6750 §3: the challenge that tells the client what went wrong. */
@@ -27,18 +27,19 @@ function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-export function userinfoRoutes(path: string, deps: { store: Store; verify: AccessTokenVerifier }) {
+/**
+ * `liveToken` says whether the JWT still stands (its grant lives): userinfo answers about the
+ * user now, so a token whose grant ended (revocation, logout, sign-out) gets 401 at once.
+ */
+export function userinfoRoutes(path: string, deps: { store: Store; liveToken: LiveAccessTokens }) {
   return async function routes(app: FastifyInstance) {
     const handler = async (request: { headers: Record<string, string | string[] | undefined> }, reply: FastifyReply) => {
       const header = request.headers.authorization;
       const token = bearerToken(typeof header === 'string' ? header : undefined);
       if (!token) return challenge(reply, 401, 'invalid_token', 'no bearer access token was sent');
-      let claims;
-      try {
-        claims = await deps.verify(token);
-      } catch {
-        return challenge(reply, 401, 'invalid_token', 'the access token is invalid or has expired');
-      }
+      const live = await deps.liveToken(token);
+      if (!live) return challenge(reply, 401, 'invalid_token', 'the access token is invalid, has expired, or its grant has ended');
+      const { claims } = live;
       const account = await findAccountBySub(deps.store, claims.sub);
       if (!account) return challenge(reply, 401, 'invalid_token', 'the account behind this token no longer exists');
       return reply.header('cache-control', 'no-store').send({ ...claimsForScope(claims.scope ?? 'openid', accountClaims(account)), sub: account.sub });

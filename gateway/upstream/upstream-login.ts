@@ -50,6 +50,13 @@ export interface UpstreamLoginDeps {
   metrics?: { authorizationRedirects: number };
   /** Told of every sign-in's outcome (metrics and audit events, gateway/ops/). */
   events?: SignInEvents;
+  /**
+   * Counts, against the caller's address, a callback that carried this browser's sign-in cookie
+   * but not its state (tampered or replayed). A callback with no such cookie is not counted: any
+   * page can make its visitors' browsers send junk callbacks (an `<img>`), and must not lock
+   * their address out.
+   */
+  countForgedCallback?: (request: FastifyRequest) => Promise<unknown>;
 }
 
 const txKey = (deps: UpstreamLoginDeps, state: string) => `upstream-tx:${deps.sealing.hashId(state)}`;
@@ -132,6 +139,7 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
   return async function routes(app: FastifyInstance) {
     app.get(UPSTREAM_CALLBACK_PATH, { config: { regulation: 'refusable' } }, async (request, reply) => {
       const query = request.query as Record<string, string | undefined>;
+      const carried = request.cookies[txCookie(deps.secureCookies)] !== undefined;
       reply.clearCookie(txCookie(deps.secureCookies), { path: UPSTREAM_CALLBACK_PATH, secure: deps.secureCookies });
       let tx: UpstreamTransaction;
       try {
@@ -139,6 +147,7 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
       } catch (error) {
         if (error instanceof GatewayError) {
           deps.events?.failed(request, 'invalid_state');
+          if (carried) await deps.countForgedCallback?.(request);
           return sendError(request, reply, error);
         }
         throw error;

@@ -369,7 +369,7 @@ function cookieArbitrary(material: FuzzMaterial) {
   const token = oneOf(...material.tokens);
   const one = fc.oneof(
     oneOf(...material.cookies),
-    fc.tuple(token, anyText(20)).map(([jwt, sid]) => `_gateway_auth=${jwt}~${encodeURIComponent(sid)}`),
+    fc.tuple(token, anyText(20), anyText(22)).map(([jwt, sid, bound]) => `_gateway_auth=${jwt}~${encodeURIComponent(sid)}~${encodeURIComponent(bound)}`),
     fc.tuple(fc.constantFrom('_gateway_auth', 'gw_session', 'gw_session.sig', 'gw_interaction', 'gw_interaction.sig', 'gw_resume', 'gw_upstream', '_gateway_auth_tx_abc', 'demo_session', '_dev_idp_session', '_dev_idp_interaction'), anyText(60))
       .map(([name, value]) => `${name}=${encodeURIComponent(value)}`),
     anyText(80).map(headerSafe),
