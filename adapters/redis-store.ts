@@ -46,6 +46,7 @@ import type { Store } from './store.ts';
 import { asStoreError, StoreUnavailableError } from './store-errors.ts';
 import { encodeValue, positiveTtl, setTtl } from './store-input.ts';
 import { parseRedisUrl, type RedisTarget } from './redis-url.ts';
+import { followClusterFailovers } from './follow-cluster-failovers.ts';
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions {
@@ -113,6 +114,8 @@ interface Connection {
   client: RedisClientType | RedisClusterType;
   send<T>(key: string, readOnly: boolean, args: string[]): Promise<T>;
   pingAll(): Promise<void>;
+  /** Told of every failed call: a cluster looks for a new master of a dead one's slots. */
+  failed(): void;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -156,6 +159,7 @@ async function connect(url: string, target: RedisTarget): Promise<Connection> {
       pingAll: async () => {
         await client.ping();
       },
+      failed: () => {},
       close: () => client.close(),
       destroy: () => client.destroy(),
     };
@@ -174,8 +178,10 @@ async function connect(url: string, target: RedisTarget): Promise<Connection> {
   }) as unknown as RedisClusterType;
   cluster.on('error', () => {});
   cluster.on('node-error', () => {});
+  let failed: () => void;
   try {
     await cluster.connect();
+    failed = followClusterFailovers(cluster);
   } catch (error) {
     cluster.destroy();
     throw new Error(`cannot connect to the Redis Cluster at ${target.where}: ${(error as Error).message}`, { cause: error });
@@ -189,6 +195,7 @@ async function connect(url: string, target: RedisTarget): Promise<Connection> {
     pingAll: async () => {
       await Promise.all(cluster.masters.map(async (master) => (await cluster.nodeClient(master)).ping()));
     },
+    failed,
     close: () => cluster.close(),
     destroy: () => cluster.destroy(),
   };
@@ -230,6 +237,7 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
   function guard<T>(what: string, run: () => Promise<T>, ms = CALL_TIMEOUT_MS): Promise<T> {
     if (closed) return Promise.reject(new StoreUnavailableError('the Redis store is closed'));
     return withDeadline(run(), what, where, ms).catch((error: unknown) => {
+      connection.failed();
       throw asStoreError(`Redis at ${where} failed ${what}`, error);
     });
   }
@@ -322,6 +330,8 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
         };
         duplicate.on('error', () => {});
         await withDeadline(duplicate.connect(), 'SUBSCRIBE connection', where);
+        // Its subscriptions move off a dead master once its replica has taken over.
+        if (target.cluster) followClusterFailovers(duplicate as unknown as RedisClusterType);
         return duplicate;
       })();
       const client = await subscriber;
