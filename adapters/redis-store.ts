@@ -47,6 +47,7 @@ import { asStoreError, StoreUnavailableError } from './store-errors.ts';
 import { encodeValue, positiveTtl, setTtl } from './store-input.ts';
 import { parseRedisUrl, type RedisTarget } from './redis-url.ts';
 import { followClusterFailovers } from './follow-cluster-failovers.ts';
+import { readRedisPersistence, weakestPersistence } from './redis-persistence.ts';
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions {
@@ -108,12 +109,13 @@ function withDeadline<T>(promise: Promise<T>, what: string, where: string, ms = 
 
 /**
  * What the store sends besides keyv, the same on one server and on a cluster: a command routed
- * by its one key, a PING of every master, and closing.
+ * by its one key, a command to every master, and closing.
  */
 interface Connection {
   client: RedisClientType | RedisClusterType;
   send<T>(key: string, readOnly: boolean, args: string[]): Promise<T>;
-  pingAll(): Promise<void>;
+  /** Runs `use` for every master (the one server, or each master of the cluster), with a way to send it commands. */
+  eachMaster<T>(use: (send: (args: string[]) => Promise<unknown>) => Promise<T>): Promise<T[]>;
   /** Told of every failed call: a cluster looks for a new master of a dead one's slots. */
   failed(): void;
   close(): Promise<void>;
@@ -156,9 +158,7 @@ async function connect(url: string, target: RedisTarget): Promise<Connection> {
     return {
       client,
       send: (_key, _readOnly, args) => client.sendCommand(args),
-      pingAll: async () => {
-        await client.ping();
-      },
+      eachMaster: async (use) => [await use((args) => client.sendCommand(args))],
       failed: () => {},
       close: () => client.close(),
       destroy: () => client.destroy(),
@@ -190,11 +190,10 @@ async function connect(url: string, target: RedisTarget): Promise<Connection> {
   return {
     client: cluster,
     send: (key, readOnly, args) => cluster.sendCommand(key, readOnly, args),
-    // Ready means every slot can be served: each master answers (a cluster missing one refuses
-    // every command anyway once it notices, with CLUSTERDOWN).
-    pingAll: async () => {
-      await Promise.all(cluster.masters.map(async (master) => (await cluster.nodeClient(master)).ping()));
-    },
+    eachMaster: (use) => Promise.all(cluster.masters.map(async (master) => {
+      const node = await cluster.nodeClient(master);
+      return use((args) => node.sendCommand(args));
+    })),
     failed,
     close: () => cluster.close(),
     destroy: () => cluster.destroy(),
@@ -309,7 +308,16 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     },
 
     ping() {
-      return guard('PING', () => connection.pingAll(), PING_TIMEOUT_MS);
+      // Ready means every slot can be served: each master answers (a cluster missing one refuses
+      // every command anyway once it notices, with CLUSTERDOWN).
+      return guard('PING', async () => {
+        await connection.eachMaster((send) => send(['PING']));
+      }, PING_TIMEOUT_MS);
+    },
+
+    // Each master's own settings (redis-persistence.ts); a cluster loses what its weakest loses.
+    persistence() {
+      return guard('CONFIG GET', async () => weakestPersistence(await connection.eachMaster(readRedisPersistence)));
     },
 
     async publish(channel, message) {

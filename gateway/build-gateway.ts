@@ -48,6 +48,7 @@ import { createGatewayMetrics } from './ops/gateway-metrics.ts';
 import { instrumentStore } from './ops/instrument-store.ts';
 import { instrumentUpstream } from './ops/instrument-upstream.ts';
 import { observeProvider } from './ops/observe-provider.ts';
+import { reportStorePersistence } from './ops/report-store-persistence.ts';
 import { operations } from './ops/operations.ts';
 import { BODY_LIMIT_BYTES, clientErrorHandler, MAX_HEADER_BYTES, parseQueryString, REQUEST_TIMEOUT_MS } from './ops/request-limits.ts';
 import { addressKey, startRegulation } from './ops/regulation.ts';
@@ -122,6 +123,8 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     rewriteUrl: (request) => canonicalProviderUrl(request.url ?? '/'),
   });
   if (ownStore) app.addHook('onClose', async () => store.close());
+  // What a restart of the store would cost, in the start log (a warning unless nothing).
+  if (config.production) await reportStorePersistence(store, app.log);
   if (config.accessLog) await app.register(accessLog, options.accessLogWrite ? { write: options.accessLogWrite } : {});
 
   const cookieSecrets = await loadCookieSecrets(config, store);
