@@ -28,6 +28,7 @@ import { createAccessTokenVerifier } from './keys/access-token-verifier.ts';
 import { loadCookieSecrets } from './keys/cookie-secrets.ts';
 import { startLiveKeys, type LiveKeys } from './keys/live-keys.ts';
 import { loadStoreSealing } from './keys/store-sealing.ts';
+import { restoreEmptiedStore } from './keys/restore-emptied-store.ts';
 import { loggerOptions } from './logger.ts';
 import { assetRoutes } from './pages/assets.ts';
 import { createAccessTokenClaims } from './provider/access-token-claims.ts';
@@ -129,8 +130,13 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
 
   const cookieSecrets = await loadCookieSecrets(config, store);
   // Everything kept at rest is sealed or hashed under the store's data key, which these secrets wrap.
-  const { sealing, rewrapped } = await loadStoreSealing(store, cookieSecrets);
+  const { sealing, rewrapped, created, key: dataKey } = await loadStoreSealing(store, cookieSecrets);
   if (rewrapped) app.log.info({ event: 'data_key_rewrapped' }, 'the store\'s data key opened with an older GATEWAY_SECRETS entry and is now wrapped with the first');
+  // A first start and a store that lost its data look the same from here: say both.
+  if (created && config.production) {
+    app.log.warn({ event: 'data_key_created' }, 'the store had no data key, so a new one was made: expected on the first start on this store; '
+      + 'otherwise the store has lost its data (a Redis restart without persistence?) and every session, account and client registered through the API or the CLI with it');
+  }
   const secureCookies = config.issuer.startsWith('https://');
   const redirectUri = `${config.issuer}${UPSTREAM_CALLBACK_PATH}`;
   const secret = cookieSecrets[0] ?? '';
@@ -230,6 +236,10 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     log: app.log,
     onChange: (view) => {
       provider = buildProvider(view.published);
+    },
+    onStoreEmptied: async () => {
+      await restoreEmptiedStore({ config, store, secrets: cookieSecrets, dataKey, log: app.log });
+      await syncClientsFile({ provider: current(), store, sealing, config, log: app.log });
     },
   });
   app.addHook('onClose', async () => keys.stop());

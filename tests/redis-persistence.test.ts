@@ -47,7 +47,7 @@ describe('Redis persistence: what a restart of the store would cost', () => {
       await store.close();
     }
   };
-  /** Starts a gateway on the server and returns the start's persistence report (log lines). */
+  /** Starts a gateway on the server and returns its start log. */
   const startLog = async (name: ServerName, production: boolean) => {
     const lines: Array<Record<string, unknown>> = [];
     const gw = await startGateway({
@@ -55,8 +55,10 @@ describe('Redis persistence: what a restart of the store would cost', () => {
       logger: { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) } },
     });
     await gw.close();
-    return lines.filter((line) => line['event'] === 'store_persistence');
+    return lines;
   };
+  const persistenceReport = async (name: ServerName, production: boolean) =>
+    (await startLog(name, production)).filter((line) => line['event'] === 'store_persistence');
 
   it('reads each server\'s settings: nothing, snapshots, an append-only file', async () => {
     assert.deepEqual(await persistenceOf('nothing'), { level: 'none', detail: 'nothing on disk (appendonly no, save "")' });
@@ -74,29 +76,34 @@ describe('Redis persistence: what a restart of the store would cost', () => {
   });
 
   it('a production start warns when Redis keeps nothing on disk, and names the fix', async () => {
-    const [report, ...more] = await startLog('nothing', true);
+    const lines = await startLog('nothing', true);
+    const [report, ...more] = lines.filter((line) => line['event'] === 'store_persistence');
     assert.ok(report, 'one persistence line in the start log');
     assert.equal(more.length, 0);
     assert.equal(report['level'], 40, 'a warning');
     assert.equal(report['persistence'], 'none');
     assert.match(String(report['msg']), /NOTHING on disk: a restart of it signs every user out/);
     assert.match(String(report['msg']), /appendonly yes with appendfsync everysec/);
+    // The first start on this store made its data key, which a start after a lost store would too: it says so.
+    const created = lines.find((line) => line['event'] === 'data_key_created');
+    assert.equal(created?.['level'], 40);
+    assert.match(String(created?.['msg']), /expected on the first start on this store; otherwise the store has lost its data/);
   });
 
   it('a production start warns about snapshots only, and about settings it cannot read', async () => {
-    const [snapshots] = await startLog('snapshots', true);
+    const [snapshots] = await persistenceReport('snapshots', true);
     assert.equal(snapshots?.['level'], 40);
     assert.match(String(snapshots?.['msg']), /loses every write since the last snapshot/);
-    const [hidden] = await startLog('hiddenNothing', true);
+    const [hidden] = await persistenceReport('hiddenNothing', true);
     assert.equal(hidden?.['level'], 40);
     assert.equal(hidden?.['persistence'], 'unknown');
     assert.match(String(hidden?.['msg']), /cannot tell whether the store keeps its data on disk/);
   });
 
   it('a production start on an append-only Redis says so without a warning; outside production it says nothing', async () => {
-    const [report] = await startLog('aof', true);
+    const [report] = await persistenceReport('aof', true);
     assert.equal(report?.['level'], 30, 'info, not a warning');
     assert.equal(report?.['persistence'], 'durable');
-    assert.deepEqual(await startLog('nothing', false), [], 'development: no report');
+    assert.deepEqual(await persistenceReport('nothing', false), [], 'development: no report');
   });
 });
