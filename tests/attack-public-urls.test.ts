@@ -10,7 +10,9 @@ import Fastify from 'fastify';
 import cookie from '@fastify/cookie';
 import { importJWK, SignJWT } from 'jose';
 import { fetch as undiciFetch } from 'undici';
-import { loopbackDispatcher } from './helpers/browser.ts';
+import { createBrowser, loopbackDispatcher } from './helpers/browser.ts';
+import { signInAtFakeGoogle } from './helpers/fake-google.ts';
+import { confidentialClient } from './helpers/relying-party.ts';
 import { forwardAuthCookies } from '../gateway/forward-auth/forward-auth-cookie.ts';
 import { forwardAuthRedirectAllowed } from '../gateway/forward-auth/forward-auth-client.ts';
 import { freePort, startGateway, type StartedGateway } from './helpers/start-gateway.ts';
@@ -64,10 +66,12 @@ describe('the forward-auth cookie follows the issuer', () => {
 
 describe('an https gateway reached from outside its trusted proxies', () => {
   let gw: StartedGateway;
+  const meta = confidentialClient('prefixed-app', { redirect_uris: ['https://app.a.test/cb'] });
   before(async () => {
     const port = await freePort();
     gw = await startGateway({
       port,
+      clients: [meta],
       issuer: 'https://login.a.test',
       // This test's port is named, as an operator names a non-default port of theirs.
       env: { GATEWAY_COOKIE_DOMAINS: '.a.test', GATEWAY_REDIRECT_DOMAINS: `.a.test,.a.test:${port}`, GATEWAY_TRUSTED_PROXIES: '10.9.9.9' },
@@ -120,6 +124,55 @@ describe('an https gateway reached from outside its trusted proxies', () => {
       const bad = await authorize(uri);
       assert.equal(bad.statusCode, 400, uri);
       assert.equal(bad.headers.location, undefined, `${uri}: no redirect`);
+    }
+  });
+
+  it('names every cookie of a sign-in __Host- or __Secure- and makes it Secure, reached over plain http', async () => {
+    // The browser speaks http to the gateway's port; the gateway believes only its https issuer.
+    const port = new URL(gw.url).port;
+    const local = (url: string) => url.replace('https://login.a.test/', `http://login.a.test:${port}/`);
+    const dispatcher = loopbackDispatcher();
+    const browser = createBrowser({ dispatcher });
+    const cookies: string[] = [];
+    const visit = async (url: string, init?: RequestInit) => {
+      const response = await browser.fetch(local(url), init);
+      if (local(url) !== url || url.startsWith(`http://login.a.test:${port}/`)) cookies.push(...response.headers.getSetCookie());
+      return response;
+    };
+    let url = `${gw.issuer}/auth?${new URLSearchParams({
+      client_id: meta.client_id,
+      redirect_uri: meta.redirect_uris[0] ?? '',
+      response_type: 'code',
+      scope: 'openid email',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+      state: 'state-value',
+    })}`;
+    for (let hop = 0; hop < 10 && !url.startsWith(gw.google.issuer); hop += 1) {
+      const response = await visit(url);
+      await response.body?.cancel();
+      url = new URL(response.headers.get('location') ?? '', local(url)).href.replace(`http://login.a.test:${port}/`, 'https://login.a.test/');
+    }
+    let back = await signInAtFakeGoogle(url, (u, init) => browser.fetch(u, init), { email: 'prefixed@a.test' });
+    for (let hop = 0; hop < 10 && !back.startsWith(meta.redirect_uris[0] ?? '-'); hop += 1) {
+      const response = await visit(back);
+      await response.body?.cancel();
+      back = new URL(response.headers.get('location') ?? '', local(back)).href.replace(`http://login.a.test:${port}/`, 'https://login.a.test/');
+    }
+    await dispatcher.close();
+    assert.ok(back.startsWith(meta.redirect_uris[0] ?? '-') && new URL(back).searchParams.has('code'), `signed in: ${back}`);
+    const set = cookies.filter((line) => !/Max-Age=0|Expires=Thu, 01 Jan 1970/i.test(line));
+    const names = new Set(set.map((line) => line.slice(0, line.indexOf('='))));
+    for (const name of ['__Host-gw_session', '__Secure-gw_interaction', '__Secure-gw_resume', '__Secure-gw_upstream']) {
+      assert.ok(names.has(name) || names.has(`${name}.sig`), `${name} among ${[...names].join(', ')}`);
+    }
+    for (const line of set) {
+      assert.match(line, /^__(Host|Secure)-/, line);
+      assert.match(line, /; secure/i, line);
+      if (line.startsWith('__Host-')) {
+        assert.match(line, /; path=\/(;|$)/i, line);
+        assert.doesNotMatch(line, /; domain=/i, line);
+      }
     }
   });
 

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -96,8 +96,16 @@ describe('the Dockerfile, run outside Docker', () => {
   const asRoot = process.getuid?.() === 0;
   /** The image's `node` user; here `nobody`, when there is a root to drop from. */
   const user = asRoot ? { uid: 65534, gid: 65534, name: 'nobody:nogroup' } : undefined;
-  // npm runs on the Node that runs these tests (24, as in the image).
-  const pathWithNode = `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`;
+  // The image's Node is where its user can run it: a copy of the Node that runs these tests (24,
+  // as in the image) in the temporary folder, since the checkout may be private (mode 0700, a
+  // clone under /root) and `nobody` could not even reach the one in its node_modules.
+  const nodeDir = join(dir, 'node-bin');
+  const node = join(nodeDir, 'node');
+  mkdirSync(nodeDir);
+  cpSync(process.execPath, node);
+  chmodSync(node, 0o755);
+  // npm runs on that Node too.
+  const pathWithNode = `${nodeDir}:${process.env['PATH'] ?? ''}`;
 
   /** Plays `COPY src… dest` (relative to `from`) into `to`. */
   function copy(args: string, from: string, to: string): void {
@@ -159,7 +167,7 @@ describe('the Dockerfile, run outside Docker', () => {
     };
     const [command, ...args] = JSON.parse(find(finalStage, 'CMD').at(-1)?.args ?? '[]') as string[];
     assert.equal(command, 'node');
-    const child = spawn(process.execPath, args, { cwd: appDir, env, stdio: ['ignore', 'pipe', 'pipe'], ...(user ? { uid: user.uid, gid: user.gid } : {}) });
+    const child = spawn(node, args, { cwd: appDir, env, stdio: ['ignore', 'pipe', 'pipe'], ...(user ? { uid: user.uid, gid: user.gid } : {}) });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -179,7 +187,7 @@ describe('the Dockerfile, run outside Docker', () => {
       const healthcheck = find(finalStage, 'HEALTHCHECK')[0]?.args ?? '';
       const [hcCommand, ...hcArgs] = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD ') + 4)) as string[];
       assert.equal(hcCommand, 'node');
-      const check = await run(process.execPath, hcArgs, { env, timeout: 10_000 }).then(() => 0, (error: { code?: number }) => error.code ?? 1);
+      const check = await run(node, hcArgs, { env, timeout: 10_000 }).then(() => 0, (error: { code?: number }) => error.code ?? 1);
       assert.equal(check, 0, 'the HEALTHCHECK command passes');
 
       child.kill('SIGTERM');

@@ -6,7 +6,8 @@
  * (lib/shared/client_auth.js), by awaiting `client.compareClientSecret(presented)`; nothing else
  * compares a presented secret (`client_secret_jwt`, which would use the secret as an HMAC key, is
  * not allowed by the gateway's policy). So this replaces that one method on this provider's own
- * Client class (each Provider instance has its own class, so no other provider is touched): the
+ * Client class (a patch of oidc-provider's internals, in gateway/provider/oidc-provider-patches.ts;
+ * each Provider instance has its own class, so no other provider is touched): the
  * current secret is compared first, exactly as before; only when it does not match are the
  * previous secrets looked up in the store. A request with the current secret therefore costs
  * nothing more, and every instance sees a rotation at once because the grace entries live in the
@@ -20,18 +21,9 @@
 import type Provider from 'oidc-provider';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
+import { acceptOtherSecrets } from '../provider/oidc-provider-patches.ts';
 import { matchesPreviousSecret } from './previous-secrets.ts';
 
-interface SecretComparing {
-  readonly clientId: string;
-  compareClientSecret(actual: string): boolean | Promise<boolean>;
-}
-
 export function acceptPreviousSecrets(provider: Provider, store: Store, sealing: Sealing): void {
-  const prototype = provider.Client.prototype as SecretComparing;
-  const compareCurrent = prototype.compareClientSecret;
-  prototype.compareClientSecret = async function compareClientSecret(this: SecretComparing, actual: string): Promise<boolean> {
-    if (await compareCurrent.call(this, actual)) return true;
-    return typeof actual === 'string' && actual !== '' && matchesPreviousSecret(store, sealing, this.clientId, actual);
-  };
+  acceptOtherSecrets(provider, (clientId, presented) => matchesPreviousSecret(store, sealing, clientId, presented));
 }

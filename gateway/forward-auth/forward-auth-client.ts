@@ -17,6 +17,7 @@
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
 import { isLoopbackHost } from '../../config/url-parsers.ts';
+import { decideRedirectUris } from '../provider/oidc-provider-patches.ts';
 import { hostMatches, parseDomainPattern } from './domain-match.ts';
 
 export const FORWARD_AUTH_CLIENT_ID = 'gateway-forward-auth';
@@ -63,10 +64,5 @@ export function isDevelopmentIssuer(issuer: URL): boolean {
 
 /** Teaches oidc-provider's Client model the forward-auth redirect rule, for that one client only. */
 export function allowForwardAuthRedirects(provider: Provider, issuer: string, domains: readonly string[]): void {
-  const prototype = provider.Client.prototype as unknown as { redirectUriAllowed(this: { clientId: string }, value: string): boolean };
-  const original = prototype.redirectUriAllowed;
-  prototype.redirectUriAllowed = function redirectUriAllowed(value: string) {
-    if (this.clientId === FORWARD_AUTH_CLIENT_ID) return forwardAuthRedirectAllowed(value, issuer, domains);
-    return original.call(this, value);
-  };
+  decideRedirectUris(provider, (clientId, uri) => (clientId === FORWARD_AUTH_CLIENT_ID ? forwardAuthRedirectAllowed(uri, issuer, domains) : undefined));
 }

@@ -27,7 +27,7 @@ import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../keys/access-token-verifier.ts';
-import { answerTooLarge, BodyTooLargeError, formParams, replaceFormBody, type FormContext } from './form-body.ts';
+import { formParamsOrAnswer, replaceFormBody, type FormContext } from './form-body.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { introspectionAllowed, revocationAllowed } from './token-policies.ts';
 
@@ -83,13 +83,8 @@ export function accessJwtEndpoints(deps: AccessJwtEndpointsDeps) {
   return async function accessJwtEndpoint(ctx: Ctx, next: () => Promise<void>): Promise<void> {
     const route = ctx.method === 'POST' ? routes.get(ctx.path) : undefined;
     if (!route) return next();
-    let params: URLSearchParams | undefined;
-    try {
-      params = await formParams(ctx);
-    } catch (error) {
-      if (!(error instanceof BodyTooLargeError)) throw error;
-      return answerTooLarge(ctx);
-    }
+    const params = await formParamsOrAnswer(ctx);
+    if (params === null) return undefined;
     const [token, ...repeated] = params?.getAll('token') ?? [];
     // Anything but one JWT (repeats included, which the provider refuses) is the provider's.
     if (!params || token === undefined || repeated.length > 0 || !isJwt(token)) return next();

@@ -16,6 +16,7 @@ import { loadExistingGrant } from './load-existing-grant.ts';
 import { outboundFetch } from './outbound-fetch.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from './provider-pages.ts';
 import { resourceIndicatorsFeature } from './resource-servers.ts';
+import { assertCheckedOidcProvider } from './oidc-provider-patches.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { scopeClaims, supportedScopes } from './scope-claims.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-policies.ts';
@@ -59,6 +60,8 @@ function clientBasedCORS(_ctx: KoaContextWithOIDC, origin: string, client: { red
 }
 
 export function createProvider(deps: ProviderDeps): Provider {
+  // The gateway patches oidc-provider's internals in a few places: refuse a version they were not checked against.
+  assertCheckedOidcProvider();
   const { config } = deps;
   const configuration: Configuration = {
     // Client writes also index the client id, for `npx gateway clients list` (gateway/clients/).
@@ -68,8 +71,13 @@ export function createProvider(deps: ProviderDeps): Provider {
     jwks: { keys: deps.signingKeys.map((key) => ({ ...key })) as NonNullable<Configuration['jwks']>['keys'] },
     cookies: {
       keys: [...deps.cookieSecrets],
-      // Own names, so the gateway's cookies never collide with another oidc-provider on the same host.
-      names: { session: 'gw_session', interaction: 'gw_interaction', resume: 'gw_resume' },
+      // Own names, so the gateway's cookies never collide with another oidc-provider on the same
+      // host; prefixed on https (RFC 6265bis §4.1.3), so that a sibling subdomain or a plain-http
+      // page cannot plant or shadow them: the session cookie is host-only with `Path=/`
+      // (`__Host-`), the interaction and resume cookies are path-scoped (`__Secure-`).
+      names: config.issuer.startsWith('https://')
+        ? { session: '__Host-gw_session', interaction: '__Secure-gw_interaction', resume: '__Secure-gw_resume' }
+        : { session: 'gw_session', interaction: 'gw_interaction', resume: 'gw_resume' },
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
     },

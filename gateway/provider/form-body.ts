@@ -5,7 +5,7 @@
  * oidc-provider, which reads the request stream itself, as if still unread.
  */
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import { withBody } from './oidc-provider-patches.ts';
 
 /** oidc-provider's own limit for request bodies (lib/shared/selective_body.js). */
 export const PROVIDER_BODY_LIMIT_BYTES = 56 * 1024;
@@ -18,11 +18,11 @@ export interface FormContext {
   is(type: string): string | false | null;
 }
 
-/** The body was over {@link PROVIDER_BODY_LIMIT_BYTES}; answer it with {@link answerTooLarge}. */
-export class BodyTooLargeError extends Error {}
+/** The body was over {@link PROVIDER_BODY_LIMIT_BYTES}. */
+class BodyTooLargeError extends Error {}
 
 /** The answer oidc-provider itself would give to an oversized body (RFC 9110 §15.5.14). */
-export function answerTooLarge(ctx: FormContext): void {
+function answerTooLarge(ctx: FormContext): void {
   ctx.status = 413;
   ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
 }
@@ -39,24 +39,12 @@ async function readLimited(req: IncomingMessage): Promise<Buffer> {
 }
 
 /**
- * Lets oidc-provider read `raw` as the body: its body parser reads `ctx.req` through `readable`
- * and its async iterator, which this view serves from `raw`. A declared Content-Length becomes
- * `raw`'s, since oidc-provider checks the body against it (checked against the installed version
- * by the oidc-provider patches test).
+ * Lets oidc-provider read `raw` as the body (a patch of its internals, oidc-provider-patches.ts).
+ * A declared Content-Length becomes `raw`'s, since oidc-provider checks the body against it.
  */
 function replay(ctx: FormContext, raw: Buffer): void {
-  const original = ctx.req;
-  if (original.headers['content-length'] !== undefined) original.headers['content-length'] = String(raw.length);
-  const stream = Readable.from([raw]);
-  ctx.req = new Proxy(original, {
-    get(target, property) {
-      if (property === 'readable') return true;
-      if (property === 'readableEncoding') return null;
-      if (property === 'iterator') return (options?: { destroyOnReturn?: boolean }) => stream.iterator(options);
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  if (ctx.req.headers['content-length'] !== undefined) ctx.req.headers['content-length'] = String(raw.length);
+  ctx.req = withBody(ctx.req, raw);
 }
 
 /** What each request's body holds, as oidc-provider will read it, by its Koa context. */
@@ -66,7 +54,7 @@ const bodies = new WeakMap<object, URLSearchParams>();
  * The request's `application/x-www-form-urlencoded` parameters, read once per request (later
  * calls get the same object); undefined for other bodies. Throws {@link BodyTooLargeError}.
  */
-export async function formParams(ctx: FormContext): Promise<URLSearchParams | undefined> {
+async function formParams(ctx: FormContext): Promise<URLSearchParams | undefined> {
   const known = bodies.get(ctx);
   if (known) return known;
   if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
@@ -75,6 +63,20 @@ export async function formParams(ctx: FormContext): Promise<URLSearchParams | un
   const params = new URLSearchParams(raw.toString('utf8'));
   bodies.set(ctx, params);
   return params;
+}
+
+/**
+ * {@link formParams} for a middleware: an oversized body is answered there and then, as
+ * oidc-provider would, and `null` says the middleware should stop.
+ */
+export async function formParamsOrAnswer(ctx: FormContext): Promise<URLSearchParams | undefined | null> {
+  try {
+    return await formParams(ctx);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    answerTooLarge(ctx);
+    return null;
+  }
 }
 
 /** oidc-provider reads `params` as the body instead of what was sent. */

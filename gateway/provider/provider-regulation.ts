@@ -18,7 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import { addressKey, clientKey, type Limit, type Regulation } from '../ops/regulation.ts';
 import { isInProcess } from './mount-provider.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
-import { answerTooLarge, BodyTooLargeError, formParams } from './form-body.ts';
+import { formParamsOrAnswer } from './form-body.ts';
 
 /** An authorization request's parameters, at most: what one started sign-in may keep in the store. */
 export const MAX_AUTHORIZATION_REQUEST_BYTES = 2048;
@@ -104,12 +104,9 @@ export function providerRegulation(deps: ProviderRegulationDeps) {
     const address = addressKey(ctx.ip);
     let clientId = basicClientId(ctx.get('authorization'));
     if (kind === 'client' && clientId === undefined && ctx.method === 'POST') {
-      try {
-        clientId = (await formParams(ctx))?.get('client_id') ?? undefined;
-      } catch (error) {
-        if (!(error instanceof BodyTooLargeError)) throw error;
-        return answerTooLarge(ctx);
-      }
+      const params = await formParamsOrAnswer(ctx);
+      if (params === null) return;
+      clientId = params?.get('client_id') ?? undefined;
     }
     const keys = clientId === undefined ? [address] : [address, clientKey(clientId, ctx.ip)];
     const wait = regulation.retryAfter(keys);

@@ -16,7 +16,7 @@ import type Provider from 'oidc-provider';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
-import { answerTooLarge, BodyTooLargeError, formParams, type FormContext } from './form-body.ts';
+import { formParamsOrAnswer, type FormContext } from './form-body.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 
 interface KoaContext extends FormContext {
@@ -44,13 +44,8 @@ function credentials(ctx: KoaContext, params: URLSearchParams): string {
 export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
   return async function refreshGrace(ctx: KoaContext, next: () => Promise<void>): Promise<void> {
     if (ctx.method !== 'POST' || ctx.path !== PROVIDER_ROUTES.token) return next();
-    let params: URLSearchParams | undefined;
-    try {
-      params = await formParams(ctx);
-    } catch (error) {
-      if (!(error instanceof BodyTooLargeError)) throw error;
-      return answerTooLarge(ctx);
-    }
+    const params = await formParamsOrAnswer(ctx);
+    if (params === null) return undefined;
     if (!params) return next();
     const token = params.get('refresh_token');
     if (params.get('grant_type') !== 'refresh_token' || !token) return next();

@@ -30,7 +30,8 @@ import { UpstreamLinkGoneError, type UpstreamTokenVault } from './upstream-token
 import type { SignInEvents } from '../ops/sign-in-events.ts';
 
 export const UPSTREAM_CALLBACK_PATH = '/upstream/callback';
-const TX_COOKIE = 'gw_upstream';
+/** Holds the state of the sign-in in progress; path-scoped, so `__Secure-` on https (RFC 6265bis §4.1.3). */
+const txCookie = (secure: boolean) => (secure ? '__Secure-gw_upstream' : 'gw_upstream');
 const TX_TTL_MS = 10 * 60 * 1000;
 
 interface UpstreamTransaction {
@@ -84,7 +85,7 @@ export async function beginUpstreamLogin(
   if (options.loginHint) parameters['login_hint'] = options.loginHint;
   if (deps.policy.hostedDomains.length === 1) parameters['hd'] = deps.policy.hostedDomains[0] ?? '';
   const url = await deps.upstream.authorizationUrl(parameters);
-  reply.setCookie(TX_COOKIE, state, {
+  reply.setCookie(txCookie(deps.secureCookies), state, {
     path: UPSTREAM_CALLBACK_PATH,
     httpOnly: true,
     sameSite: 'lax',
@@ -103,7 +104,7 @@ type TakenTransaction = { tx: UpstreamTransaction } | { refusal: GatewayError; u
 
 /** Takes the transaction for `state` exactly once, after checking it belongs to this browser. */
 async function takeTransaction(deps: UpstreamLoginDeps, request: FastifyRequest, state: string | undefined): Promise<TakenTransaction> {
-  const cookieState = request.cookies[TX_COOKIE];
+  const cookieState = request.cookies[txCookie(deps.secureCookies)];
   if (!state) return { refusal: badCallback('The sign-in answer has no state. Please start again.') };
   if (!cookieState || cookieState !== state) {
     return { refusal: badCallback('This sign-in answer does not belong to this browser (state mismatch). Please start again.') };
@@ -144,7 +145,7 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
   return async function routes(app: FastifyInstance) {
     app.get(UPSTREAM_CALLBACK_PATH, { config: { regulation: 'refusable' } }, async (request, reply) => {
       const query = request.query as Record<string, string | undefined>;
-      reply.clearCookie(TX_COOKIE, { path: UPSTREAM_CALLBACK_PATH });
+      reply.clearCookie(txCookie(deps.secureCookies), { path: UPSTREAM_CALLBACK_PATH, secure: deps.secureCookies });
       const taken = await takeTransaction(deps, request, query['state']);
       if ('refusal' in taken) {
         deps.events?.failed(request, 'invalid_state');

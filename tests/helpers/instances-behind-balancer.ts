@@ -8,16 +8,12 @@
  * address and picks the instance per request. An unreachable Redis fails the suite; it never
  * skips.
  */
-import { randomUUID } from 'node:crypto';
-import { createClient } from '@keyv/redis';
 import type { ClientMetadata } from 'oidc-provider';
-import { openStore } from '../../adapters/open-store.ts';
 import type { Store } from '../../adapters/store.ts';
 import { startFakeGoogle, type FakeGoogle } from './fake-google.ts';
 import { startLoadBalancer, type LoadBalancer } from './load-balancer.ts';
+import { sharedRedis } from './shared-redis.ts';
 import { freePort, startGateway, UPSTREAM_CLIENT, type StartedGateway } from './start-gateway.ts';
-
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 export interface InstancesBehindBalancer {
   lb: LoadBalancer;
@@ -36,14 +32,8 @@ export async function startInstancesBehindBalancer(options: {
   env?: Record<string, string>;
   count?: number;
 }): Promise<InstancesBehindBalancer> {
-  const prefix = `test:${options.name}:${randomUUID()}:`;
-  const open = async (): Promise<Store> => {
-    try {
-      return await openStore(REDIS_URL, { prefix });
-    } catch (error) {
-      throw new Error(`this test needs a real Redis at ${REDIS_URL} (set REDIS_URL): ${(error as Error).message}`, { cause: error });
-    }
-  };
+  const redis = sharedRedis(options.name);
+  const open = () => redis.open();
   const ports: number[] = [];
   for (let i = 0; i < (options.count ?? 2); i += 1) ports.push(await freePort());
   const lb = await startLoadBalancer(ports.map((port) => `http://127.0.0.1:${port}`));
@@ -57,7 +47,7 @@ export async function startInstancesBehindBalancer(options: {
     for (const store of stores) await store.close();
     await lb.close();
     await google.close();
-    await deletePrefix(prefix);
+    await redis.cleanup();
   };
   try {
     // One after the other, as a rolling deployment starts them (concurrent first starts on an
@@ -72,18 +62,4 @@ export async function startInstancesBehindBalancer(options: {
     throw error;
   }
   return { lb, google, gateways, openStore: open, close };
-}
-
-/** Deletes every key under the prefix (SCAN + DEL, never FLUSHDB: the Redis is shared). */
-async function deletePrefix(prefix: string): Promise<void> {
-  const raw = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false, connectTimeout: 1_000 } });
-  raw.on('error', () => {});
-  await raw.connect();
-  try {
-    for await (const keys of raw.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-      if (keys.length > 0) await raw.del(keys);
-    }
-  } finally {
-    await raw.close();
-  }
 }

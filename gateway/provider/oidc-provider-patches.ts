@@ -1,0 +1,91 @@
+/**
+ * Every place the gateway reaches into oidc-provider beyond its documented API, in one file, each
+ * checked against the versions in {@link CHECKED_RANGE}: the start refuses another major version
+ * (assertCheckedOidcProvider), and tests/oidc-provider-patches.test.ts fails when the installed
+ * version no longer behaves as these patches expect, so an upgrade fails loudly, never silently.
+ *
+ * 1. `Client.prototype.redirectUriAllowed`: the forward-auth client accepts `/oauth2/callback` on
+ *    every configured host instead of a list (forward-auth-client.ts). oidc-provider checks every
+ *    redirect URI through this one method (lib/models/client.js).
+ * 2. `Client.prototype.compareClientSecret`: a client's previous secret keeps working during its
+ *    rotation grace (clients/previous-secrets.ts). oidc-provider compares presented secrets in this
+ *    one method (lib/shared/client_auth.js), for every endpoint that authenticates clients.
+ * 3. The request a middleware in front of oidc-provider has already read (form-body.ts): its body
+ *    parser reads `ctx.req` through `readable` and the async iterator, which a view serves again.
+ *
+ * Each Provider instance has its own Client class, so a patch touches only the provider it is
+ * applied to.
+ */
+import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
+import type Provider from 'oidc-provider';
+
+/** The oidc-provider versions these patches were checked against: 9.13 and later 9.x. */
+export const CHECKED_RANGE = { major: 9, minMinor: 13 } as const;
+
+/** The installed oidc-provider's version. */
+export function installedOidcProviderVersion(): string {
+  const pkg = createRequire(import.meta.url)('oidc-provider/package.json') as { version: string };
+  return pkg.version;
+}
+
+/** Throws, with what to do, when `version` is outside {@link CHECKED_RANGE}. */
+export function assertCheckedOidcProvider(version: string = installedOidcProviderVersion()): void {
+  const [major, minor] = version.split('.').map(Number);
+  if (major === CHECKED_RANGE.major && (minor ?? 0) >= CHECKED_RANGE.minMinor) return;
+  throw new Error(
+    `oidc-provider ${version} is installed, but the gateway's patches of its internals were checked against `
+    + `${CHECKED_RANGE.major}.${CHECKED_RANGE.minMinor}–${CHECKED_RANGE.major}.x (gateway/provider/oidc-provider-patches.ts): `
+    + 'install a checked version (npm ci), or check the patches and widen the range',
+  );
+}
+
+interface PatchableClient {
+  readonly clientId: string;
+  redirectUriAllowed(value: string): boolean;
+  compareClientSecret(actual: string): boolean | Promise<boolean>;
+}
+
+function clientPrototype(provider: Provider): PatchableClient {
+  return provider.Client.prototype as unknown as PatchableClient;
+}
+
+/**
+ * Patch 1: `decide(clientId, uri)` answers for the clients it knows (true or false) and leaves the
+ * others to oidc-provider's own exact comparison (undefined).
+ */
+export function decideRedirectUris(provider: Provider, decide: (clientId: string, uri: string) => boolean | undefined): void {
+  const prototype = clientPrototype(provider);
+  const original = prototype.redirectUriAllowed;
+  prototype.redirectUriAllowed = function redirectUriAllowed(this: PatchableClient, value: string) {
+    return decide(this.clientId, value) ?? original.call(this, value);
+  };
+}
+
+/**
+ * Patch 2: when the current secret does not match, `fallback(clientId, presented)` may still
+ * accept it. A request with the current secret costs nothing more.
+ */
+export function acceptOtherSecrets(provider: Provider, fallback: (clientId: string, presented: string) => Promise<boolean>): void {
+  const prototype = clientPrototype(provider);
+  const compareCurrent = prototype.compareClientSecret;
+  prototype.compareClientSecret = async function compareClientSecret(this: PatchableClient, actual: string): Promise<boolean> {
+    if (await compareCurrent.call(this, actual)) return true;
+    return typeof actual === 'string' && actual !== '' && fallback(this.clientId, actual);
+  };
+}
+
+/** Patch 3: a view of `request` whose body reads as `body`, for oidc-provider's body parser. */
+export function withBody(request: IncomingMessage, body: Buffer): IncomingMessage {
+  const stream = Readable.from([body]);
+  return new Proxy(request, {
+    get(target, property) {
+      if (property === 'readable') return true;
+      if (property === 'readableEncoding') return null;
+      if (property === 'iterator') return (options?: { destroyOnReturn?: boolean }) => stream.iterator(options);
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
