@@ -24,7 +24,7 @@ import { signInAtFakeGoogle } from './helpers/fake-google.ts';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.ts';
 import { startRedisServer, type RedisServer } from './helpers/redis-server.ts';
 import { confidentialClient, discoverApp, redeem, startAuthorization, type TestApp } from './helpers/relying-party.ts';
-import { freePort, startGateway, TEST_SECRET, UPSTREAM_CLIENT, type StartedGateway } from './helpers/start-gateway.ts';
+import { startGateway, TEST_SECRET, UPSTREAM_CLIENT, type StartedGateway } from './helpers/start-gateway.ts';
 
 describe('a sign-in in flight on an instance that is killed', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-crash-sign-in-'));
@@ -40,7 +40,7 @@ describe('a sign-in in flight on an instance that is killed', () => {
     const clientsFile = join(dir, 'clients.json');
     writeFileSync(clientsFile, JSON.stringify([meta]));
     env = { GATEWAY_STORE: redis.url, GATEWAY_CLIENTS_FILE: clientsFile };
-    survivor = await startGateway({ port: await freePort(), env });
+    survivor = await startGateway({ env });
     app = await discoverApp(survivor.issuer, meta);
   });
   after(async () => {

@@ -20,7 +20,7 @@ import { createBrowser } from './helpers/browser.ts';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.ts';
 import { redisCommand, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
 import { confidentialClient, discoverApp, signIn, type TestApp } from './helpers/relying-party.ts';
-import { freePort, startGateway, TEST_SECRET, UPSTREAM_CLIENT, type StartedGateway } from './helpers/start-gateway.ts';
+import { startGateway, TEST_SECRET, UPSTREAM_CLIENT, type StartedGateway } from './helpers/start-gateway.ts';
 
 /** An app's refresh as a raw POST at one instance. */
 async function refreshAt(url: string, app: TestApp, refreshToken: string): Promise<Response> {
@@ -47,10 +47,9 @@ describe('upstream token refresh: the lock\'s holder killed mid-refresh', () => 
     redis = await startRedisServer();
     const clientsFile = join(dir, 'clients.json');
     writeFileSync(clientsFile, JSON.stringify([meta]));
-    const port = await freePort();
     // Every app refresh re-checks the user at the upstream, so it is the refresh that needs Google.
     env = { GATEWAY_STORE: redis.url, GATEWAY_CLIENTS_FILE: clientsFile, GATEWAY_UPSTREAM_RECHECK_INTERVAL: '0' };
-    survivor = await startGateway({ port, env });
+    survivor = await startGateway({ env });
     app = await discoverApp(survivor.issuer, meta);
   });
   after(async () => {

@@ -51,6 +51,11 @@ describe('a Redis restart without persistence under a running gateway', () => {
   });
 
   const jwksAt = async (url: string) => (await (await fetch(`${url}/jwks`)).json()) as { keys: Array<{ kid: string }> };
+  const refreshAt = (url: string, refreshToken: string | undefined) => fetch(`${url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken ?? '' }),
+  });
 
   it('costs what no instance holds (sessions, accounts); same keys, clients file reloaded, a new instance starts', async () => {
     const before = await signIn(createBrowser(), app, a.google.issuer, { email: 'restart@example.com' });
@@ -82,11 +87,7 @@ describe('a Redis restart without persistence under a running gateway', () => {
     assert.deepEqual((await jwksAt(b.url)).keys.map((k) => k.kid).sort(), kids, 'the new instance opened the same data key and keys');
 
     // The session is gone: its refresh token is refused (RFC 6749 §5.2 invalid_grant), not a 500.
-    const refused = await fetch(`${a.url}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: before.refresh_token ?? '' }),
-    });
+    const refused = await refreshAt(a.url, before.refresh_token);
     assert.equal(refused.status, 400);
     assert.equal(((await refused.json()) as { error: string }).error, 'invalid_grant');
 
@@ -94,11 +95,7 @@ describe('a Redis restart without persistence under a running gateway', () => {
     const again = await signIn(createBrowser(), app, a.google.issuer, { email: 'restart@example.com' });
     assert.ok(kids.includes(String(decodeProtectedHeader(again.access_token).kid)));
     assert.notEqual(again.claims()?.sub, before.claims()?.sub, 'the account was lost with the store: a new local sub');
-    const atB = await fetch(`${b.url}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: again.refresh_token ?? '' }),
-    });
+    const atB = await refreshAt(b.url, again.refresh_token);
     assert.equal(atB.status, 200, 'the refresh token issued by one instance works at the other');
   });
 });
