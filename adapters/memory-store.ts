@@ -178,6 +178,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       assertOpen();
     },
 
+    async persistence() {
+      assertOpen();
+      return { level: 'none', detail: 'memory:// keeps everything in this process' };
+    },
+
     async close() {
       closed = true;
       clearInterval(sweeper);

@@ -46,6 +46,8 @@ import type { Store } from './store.ts';
 import { asStoreError, StoreUnavailableError } from './store-errors.ts';
 import { encodeValue, positiveTtl, setTtl } from './store-input.ts';
 import { parseRedisUrl, type RedisTarget } from './redis-url.ts';
+import { followClusterFailovers } from './follow-cluster-failovers.ts';
+import { readRedisPersistence, weakestPersistence } from './redis-persistence.ts';
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions {
@@ -107,12 +109,15 @@ function withDeadline<T>(promise: Promise<T>, what: string, where: string, ms = 
 
 /**
  * What the store sends besides keyv, the same on one server and on a cluster: a command routed
- * by its one key, a PING of every master, and closing.
+ * by its one key, a command to every master, and closing.
  */
 interface Connection {
   client: RedisClientType | RedisClusterType;
   send<T>(key: string, readOnly: boolean, args: string[]): Promise<T>;
-  pingAll(): Promise<void>;
+  /** Runs `use` for every master (the one server, or each master of the cluster), with a way to send it commands. */
+  eachMaster<T>(use: (send: (args: string[]) => Promise<unknown>) => Promise<T>): Promise<T[]>;
+  /** Told of every failed call: a cluster looks for a new master of a dead one's slots. */
+  failed(): void;
   close(): Promise<void>;
   destroy(): void;
 }
@@ -153,9 +158,8 @@ async function connect(url: string, target: RedisTarget): Promise<Connection> {
     return {
       client,
       send: (_key, _readOnly, args) => client.sendCommand(args),
-      pingAll: async () => {
-        await client.ping();
-      },
+      eachMaster: async (use) => [await use((args) => client.sendCommand(args))],
+      failed: () => {},
       close: () => client.close(),
       destroy: () => client.destroy(),
     };
@@ -174,8 +178,10 @@ async function connect(url: string, target: RedisTarget): Promise<Connection> {
   }) as unknown as RedisClusterType;
   cluster.on('error', () => {});
   cluster.on('node-error', () => {});
+  let failed: () => void;
   try {
     await cluster.connect();
+    failed = followClusterFailovers(cluster);
   } catch (error) {
     cluster.destroy();
     throw new Error(`cannot connect to the Redis Cluster at ${target.where}: ${(error as Error).message}`, { cause: error });
@@ -184,11 +190,11 @@ async function connect(url: string, target: RedisTarget): Promise<Connection> {
   return {
     client: cluster,
     send: (key, readOnly, args) => cluster.sendCommand(key, readOnly, args),
-    // Ready means every slot can be served: each master answers (a cluster missing one refuses
-    // every command anyway once it notices, with CLUSTERDOWN).
-    pingAll: async () => {
-      await Promise.all(cluster.masters.map(async (master) => (await cluster.nodeClient(master)).ping()));
-    },
+    eachMaster: (use) => Promise.all(cluster.masters.map(async (master) => {
+      const node = await cluster.nodeClient(master);
+      return use((args) => node.sendCommand(args));
+    })),
+    failed,
     close: () => cluster.close(),
     destroy: () => cluster.destroy(),
   };
@@ -230,6 +236,7 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
   function guard<T>(what: string, run: () => Promise<T>, ms = CALL_TIMEOUT_MS): Promise<T> {
     if (closed) return Promise.reject(new StoreUnavailableError('the Redis store is closed'));
     return withDeadline(run(), what, where, ms).catch((error: unknown) => {
+      connection.failed();
       throw asStoreError(`Redis at ${where} failed ${what}`, error);
     });
   }
@@ -301,7 +308,16 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     },
 
     ping() {
-      return guard('PING', () => connection.pingAll(), PING_TIMEOUT_MS);
+      // Ready means every slot can be served: each master answers (a cluster missing one refuses
+      // every command anyway once it notices, with CLUSTERDOWN).
+      return guard('PING', async () => {
+        await connection.eachMaster((send) => send(['PING']));
+      }, PING_TIMEOUT_MS);
+    },
+
+    // Each master's own settings (redis-persistence.ts); a cluster loses what its weakest loses.
+    persistence() {
+      return guard('CONFIG GET', async () => weakestPersistence(await connection.eachMaster(readRedisPersistence)));
     },
 
     async publish(channel, message) {
@@ -322,6 +338,8 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
         };
         duplicate.on('error', () => {});
         await withDeadline(duplicate.connect(), 'SUBSCRIBE connection', where);
+        // Its subscriptions move off a dead master once its replica has taken over.
+        if (target.cluster) followClusterFailovers(duplicate as unknown as RedisClusterType);
         return duplicate;
       })();
       const client = await subscriber;

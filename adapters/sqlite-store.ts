@@ -244,6 +244,14 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       exec('ping', () => statements.ping.get());
     },
 
+    async persistence() {
+      assertOpen();
+      // The WAL pairing above: every commit is on disk; only a power cut may lose the last ones.
+      return path === ':memory:'
+        ? { level: 'none', detail: 'an in-memory SQLite database' }
+        : { level: 'durable', detail: 'a SQLite file (write-ahead log, synchronous=NORMAL)' };
+    },
+
     async close() {
       if (closed) return;
       closed = true;

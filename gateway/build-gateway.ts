@@ -28,6 +28,7 @@ import { createAccessTokenVerifier } from './keys/access-token-verifier.ts';
 import { loadCookieSecrets } from './keys/cookie-secrets.ts';
 import { startLiveKeys, type LiveKeys } from './keys/live-keys.ts';
 import { loadStoreSealing } from './keys/store-sealing.ts';
+import { restoreEmptiedStore } from './keys/restore-emptied-store.ts';
 import { loggerOptions } from './logger.ts';
 import { assetRoutes } from './pages/assets.ts';
 import { createAccessTokenClaims } from './provider/access-token-claims.ts';
@@ -49,6 +50,7 @@ import { createGatewayMetrics } from './ops/gateway-metrics.ts';
 import { instrumentStore } from './ops/instrument-store.ts';
 import { instrumentUpstream } from './ops/instrument-upstream.ts';
 import { observeProvider } from './ops/observe-provider.ts';
+import { reportStorePersistence } from './ops/report-store-persistence.ts';
 import { operations } from './ops/operations.ts';
 import { BODY_LIMIT_BYTES, clientErrorHandler, MAX_HEADER_BYTES, parseQueryString, REQUEST_TIMEOUT_MS } from './ops/request-limits.ts';
 import { addressKey, startRegulation } from './ops/regulation.ts';
@@ -125,12 +127,19 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     rewriteUrl: (request) => canonicalProviderUrl(request.url ?? '/'),
   });
   if (ownStore) app.addHook('onClose', async () => store.close());
+  // What a restart of the store would cost, in the start log (a warning unless nothing).
+  if (config.production) await reportStorePersistence(store, app.log);
   if (config.accessLog) await app.register(accessLog, options.accessLogWrite ? { write: options.accessLogWrite } : {});
 
   const cookieSecrets = await loadCookieSecrets(config, store);
   // Everything kept at rest is sealed or hashed under the store's data key, which these secrets wrap.
-  const { sealing, rewrapped } = await loadStoreSealing(store, cookieSecrets);
+  const { sealing, rewrapped, created, key: dataKey } = await loadStoreSealing(store, cookieSecrets);
   if (rewrapped) app.log.info({ event: 'data_key_rewrapped' }, 'the store\'s data key opened with an older GATEWAY_SECRETS entry and is now wrapped with the first');
+  // A first start and a store that lost its data look the same from here: say both.
+  if (created && config.production) {
+    app.log.warn({ event: 'data_key_created' }, 'the store had no data key, so a new one was made: expected on the first start on this store; '
+      + 'otherwise the store has lost its data (a Redis restart without persistence?) and every session, account and client registered through the API or the CLI with it');
+  }
   const secureCookies = config.issuer.startsWith('https://');
   const redirectUri = `${config.issuer}${UPSTREAM_CALLBACK_PATH}`;
   const secret = cookieSecrets[0] ?? '';
@@ -234,6 +243,10 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     log: app.log,
     onChange: (view) => {
       provider = buildProvider(view.published);
+    },
+    onStoreEmptied: async () => {
+      await restoreEmptiedStore({ config, store, secrets: cookieSecrets, dataKey, log: app.log });
+      await syncClientsFile({ provider: current(), store, sealing, config, log: app.log });
     },
   });
   app.addHook('onClose', async () => keys.stop());

@@ -31,7 +31,8 @@ after(async () => {
 function clusterBackend(label: string): Backend {
   const prefix = `test:${label}:${randomUUID()}:`;
   // The cluster is thrown away after this file: nothing to clean up key by key.
-  return { name: 'redis-cluster', open: () => createRedisStore(cluster.url, { prefix }), reopen: () => createRedisStore(cluster.url, { prefix }), cleanup: async () => {} };
+  // The helper's servers keep nothing on disk (`save ""`, no AOF).
+  return { name: 'redis-cluster', open: () => createRedisStore(cluster.url, { prefix }), reopen: () => createRedisStore(cluster.url, { prefix }), cleanup: async () => {}, persistence: 'none' };
 }
 
 storeContract(clusterBackend('store'));

@@ -55,7 +55,7 @@ async function deleteRedisPrefix(prefix: string): Promise<void> {
 }
 
 function memoryBackend(): Backend {
-  return { name: 'memory', open: async () => createMemoryStore(), cleanup: async () => {} };
+  return { name: 'memory', open: async () => createMemoryStore(), cleanup: async () => {}, persistence: 'none' };
 }
 
 function sqliteBackend(): Backend {
@@ -66,6 +66,7 @@ function sqliteBackend(): Backend {
     name: 'sqlite',
     open: async () => createSqliteStore(file),
     reopen: async () => createSqliteStore(file),
+    persistence: 'durable',
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -19,3 +19,11 @@ export async function loadCookieSecrets(config: Config, store: Store): Promise<s
   if (!stored || stored.length === 0) throw new Error('cookie secrets vanished from the store right after they were written');
   return stored;
 }
+
+/**
+ * Development only (no GATEWAY_SECRETS): puts the secrets this process uses back into a store
+ * that has lost them, so that instances started afterwards use them too (they wrap the data key).
+ */
+export async function restoreCookieSecrets(config: Config, store: Store, secrets: readonly string[]): Promise<void> {
+  if (config.secrets.length === 0) await store.setIfAbsent(SECRETS_KEY, [...secrets]);
+}

@@ -7,11 +7,17 @@
  * publishes a new key, and with no roll-in signs with it, within moments of the rotation. A change
  * of what signs or what is published calls `onChange` (the gateway rebuilds its OpenID Provider).
  * With `rotationIntervalMs`, the instance that notices first rotates the keys (one pair only).
+ *
+ * A ring that vanishes from the store means the store lost its data while this instance ran (a
+ * Redis restart without persistence, a FLUSHALL). The instance puts back the ring it holds, after
+ * `onStoreEmptied` has put back the data key it is sealed with, instead of making new keys: new
+ * keys would strand every token signed before, and an instance started afterwards would make
+ * another data key and fail to open them (measured: it refused to start).
  */
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
-import { KEYS_CHANGED_CHANNEL, keyView, loadKeyRing, publicJwk, rotateKeys, type KeyView, type PrivateJwk } from './signing-keys.ts';
+import { hasKeyRing, KEYS_CHANGED_CHANNEL, keyView, loadKeyRing, publicJwk, restoreKeyRing, rotateKeys, type KeyView, type PrivateJwk } from './signing-keys.ts';
 import { audit } from '../ops/audit.ts';
 
 export interface LiveKeysOptions {
@@ -25,6 +31,12 @@ export interface LiveKeysOptions {
   rotationIntervalMs: number;
   refreshMs: number;
   onChange: (view: KeyView) => void;
+  /**
+   * Called when the ring this instance loaded has vanished from the store, before it is put back:
+   * restores what must be there first (the data key that seals the ring). Throwing keeps the
+   * current keys and puts nothing back.
+   */
+  onStoreEmptied?: () => Promise<void>;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -42,7 +54,8 @@ export interface LiveKeys {
 }
 
 export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys> {
-  let view = keyView(await loadKeyRing(options.store, options.sealing), Date.now(), options.retentionMs);
+  let ring = await loadKeyRing(options.store, options.sealing);
+  let view = keyView(ring, Date.now(), options.retentionMs);
   let jwks: JSONWebKeySet = { keys: view.published.map(publicJwk) };
   let localSet = createLocalJWKSet(jwks);
   let timer: NodeJS.Timeout | undefined;
@@ -69,8 +82,15 @@ export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys>
   };
 
   const refresh = async () => {
+    if (!(await hasKeyRing(options.store))) {
+      await options.onStoreEmptied?.();
+      if (await restoreKeyRing(options.store, options.sealing, ring)) {
+        options.log.warn({ event: 'signing_keys_restored', kids: ring.map((k) => k.kid) }, 'the store had lost the signing keys: this instance put back the ones it holds');
+      }
+    }
     await maybeRotate();
-    apply(keyView(await loadKeyRing(options.store, options.sealing), Date.now(), options.retentionMs));
+    ring = await loadKeyRing(options.store, options.sealing);
+    apply(keyView(ring, Date.now(), options.retentionMs));
   };
 
   // One reload at a time: an announcement heard during a reload runs one more after it.

@@ -93,6 +93,19 @@ async function storedOrFirstRing(store: Store, sealing: Sealing): Promise<Stored
   return winner;
 }
 
+/** Whether the store holds a key ring at all: once made, it is gone only if the store lost its data. */
+export async function hasKeyRing(store: Store): Promise<boolean> {
+  return (await store.get(RING_KEY)) !== undefined;
+}
+
+/**
+ * Puts `keys` (the ring this process holds) back into a store that has none, sealed as always;
+ * true when written. Never replaces a ring: if another instance made one meanwhile, that stands.
+ */
+export async function restoreKeyRing(store: Store, sealing: Sealing, keys: readonly RingKey[]): Promise<boolean> {
+  return store.setIfAbsent(RING_KEY, sealing.seal({ keys: [...keys] } satisfies KeyRing));
+}
+
 /** Loads the ring, generating and storing the first keys on first start. */
 export async function loadKeyRing(store: Store, sealing: Sealing): Promise<RingKey[]> {
   const ring = await storedOrFirstRing(store, sealing);

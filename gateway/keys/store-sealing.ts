@@ -8,7 +8,7 @@ import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import type { Config } from '../../config/config-type.ts';
 import { loadCookieSecrets } from './cookie-secrets.ts';
-import { loadDataKey } from './data-key.ts';
+import { loadDataKey, type LoadedDataKey } from './data-key.ts';
 import { createSecretBox } from './secret-box.ts';
 
 function derive(dataKey: Uint8Array, purpose: string): Buffer {
@@ -27,12 +27,12 @@ export function createStoreSealing(dataKey: Uint8Array): Sealing {
 }
 
 /**
- * The sealing of the store's data key, opened with `secrets` (GATEWAY_SECRETS, newest first).
- * Throws DataKeyError when none of them opens it.
+ * The sealing of the store's data key, opened with `secrets` (GATEWAY_SECRETS, newest first), with
+ * the data key as loaded. Throws DataKeyError when none of them opens it.
  */
-export async function loadStoreSealing(store: Store, secrets: readonly string[]): Promise<{ sealing: Sealing; rewrapped: boolean }> {
-  const { key, rewrapped } = await loadDataKey(store, secrets);
-  return { sealing: createStoreSealing(key), rewrapped };
+export async function loadStoreSealing(store: Store, secrets: readonly string[]): Promise<LoadedDataKey & { sealing: Sealing }> {
+  const loaded = await loadDataKey(store, secrets);
+  return { ...loaded, sealing: createStoreSealing(loaded.key) };
 }
 
 /**

@@ -7,6 +7,13 @@
  * URL) is refused, and each transaction is used at most once. The transaction holds the PKCE
  * verifier and the interaction's uid (the interaction cookie), so it is sealed, under a keyed hash
  * of the state (the store's sealing).
+ *
+ * A callback can be cut short: the instance that took the transaction dies (OOM kill, node drain)
+ * before it answers, and the browser retries the same callback on another instance, or the user
+ * reloads it. The transaction is used by then, so the retry is refused, but with a way on: the
+ * marker that makes it single-use keeps the interaction's uid (sealed), and the refusal page links
+ * to the app's authorization request resumed, which starts a new sign-in, or finishes this one if
+ * the dead instance got that far. Never a 500, never a redirect loop: one page, one link.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as client from 'openid-client';
@@ -99,21 +106,27 @@ function badCallback(description: string): GatewayError {
   return new GatewayError('invalid_request', 400, description);
 }
 
+/** A callback's transaction, or why it cannot be had (with its interaction's uid when known). */
+type TakenTransaction = { tx: UpstreamTransaction } | { refusal: GatewayError; uid?: string };
+
 /** Takes the transaction for `state` exactly once, after checking it belongs to this browser. */
-async function takeTransaction(deps: UpstreamLoginDeps, request: FastifyRequest, state: string | undefined): Promise<UpstreamTransaction> {
+async function takeTransaction(deps: UpstreamLoginDeps, request: FastifyRequest, state: string | undefined): Promise<TakenTransaction> {
   const cookieState = request.cookies[txCookie(deps.secureCookies)];
-  if (!state) throw badCallback('The sign-in answer has no state. Please start again.');
+  if (!state) return { refusal: badCallback('The sign-in answer has no state. Please start again.') };
   if (!cookieState || cookieState !== state) {
-    throw badCallback('This sign-in answer does not belong to this browser (state mismatch). Please start again.');
+    return { refusal: badCallback('This sign-in answer does not belong to this browser (state mismatch). Please start again.') };
   }
   const sealed = await deps.store.get<string>(txKey(deps, state));
   const tx = sealed === undefined ? undefined : deps.sealing.open<UpstreamTransaction>(sealed);
-  // setIfAbsent makes the transaction single-use even when the same callback arrives twice at once.
-  if (!tx || !(await deps.store.setIfAbsent(txUsedKey(deps, state), 1, TX_TTL_MS))) {
-    throw badCallback('This sign-in has expired or was already used. Please start again.');
+  // setIfAbsent makes the transaction single-use even when the same callback arrives twice at once;
+  // the marker keeps the interaction's uid for a retry of this callback (see the header).
+  if (!tx || !(await deps.store.setIfAbsent(txUsedKey(deps, state), deps.sealing.seal({ uid: tx.uid }), TX_TTL_MS))) {
+    const used = await deps.store.get<unknown>(txUsedKey(deps, state));
+    const uid = typeof used === 'string' ? deps.sealing.open<{ uid: string }>(used)?.uid : undefined;
+    return { refusal: badCallback('This sign-in has expired or was already used. Please start again.'), ...(uid === undefined ? {} : { uid }) };
   }
   await deps.store.delete(txKey(deps, state));
-  return tx;
+  return { tx };
 }
 
 async function finishInteraction(deps: UpstreamLoginDeps, uid: string, result: object): Promise<string> {
@@ -141,17 +154,13 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
       const query = request.query as Record<string, string | undefined>;
       const carried = request.cookies[txCookie(deps.secureCookies)] !== undefined;
       reply.clearCookie(txCookie(deps.secureCookies), { path: UPSTREAM_CALLBACK_PATH, secure: deps.secureCookies });
-      let tx: UpstreamTransaction;
-      try {
-        tx = await takeTransaction(deps, request, query['state']);
-      } catch (error) {
-        if (error instanceof GatewayError) {
-          deps.events?.failed(request, 'invalid_state');
-          if (carried) await deps.countForgedCallback?.(request);
-          return sendError(request, reply, error);
-        }
-        throw error;
+      const taken = await takeTransaction(deps, request, query['state']);
+      if ('refusal' in taken) {
+        deps.events?.failed(request, 'invalid_state');
+        if (carried) await deps.countForgedCallback?.(request);
+        return sendError(request, reply, taken.refusal, taken.uid === undefined ? undefined : await startAgainUrl(deps, taken.uid));
       }
+      const { tx } = taken;
 
       if (query['error'] !== undefined) {
         // RFC 6749 §4.1.2.1: the upstream refused or failed; tell the app, do not guess.

@@ -1,7 +1,8 @@
 /**
  * The fake Google for tests: the development IdP on its own `node:http` server at
  * http://127.0.0.1:<free port>, plus a scripted browser sign-in. In front of the IdP, this server
- * can misbehave in ways no development IdP should ship: refusing access tokens at userinfo.
+ * can misbehave in ways no development IdP should ship: refusing access tokens at userinfo, and
+ * never answering a token request (so a test can kill a gateway while it waits for one).
  *
  * @module
  */
@@ -21,6 +22,13 @@ export interface FakeGoogle {
    * access token of a fresh code grant while its refresh token works. Counts down to 0.
    */
   refuseUserinfo: number;
+  /**
+   * How many of the next token requests (code or refresh grants) to hold without ever answering,
+   * as a request in flight when its gateway dies. Counts down to 0; `heldTokenRequests` counts
+   * those held so far. Their connections close with the server.
+   */
+  holdTokenRequests: number;
+  heldTokenRequests: number;
   close(): Promise<void>;
 }
 
@@ -43,6 +51,12 @@ export async function startFakeGoogle(options: Omit<DevIdpOptions, 'issuer'>): P
       res.end(JSON.stringify({ error: 'invalid_token', error_description: 'refused by refuseUserinfo' }));
       return;
     }
+    if (fake.holdTokenRequests > 0 && new URL(req.url ?? '/', fake.issuer).pathname === idp.provider.pathFor('token')) {
+      fake.holdTokenRequests -= 1;
+      fake.heldTokenRequests += 1;
+      req.resume();
+      return;
+    }
     idp.handler(req, res);
   });
   await new Promise<void>((resolve, reject) => {
@@ -62,6 +76,8 @@ export async function startFakeGoogle(options: Omit<DevIdpOptions, 'issuer'>): P
     issuer,
     idp,
     refuseUserinfo: 0,
+    holdTokenRequests: 0,
+    heldTokenRequests: 0,
     close: () => new Promise<void>((resolve, reject) => {
       server.close((err) => (err ? reject(err) : resolve()));
       server.closeAllConnections();

@@ -2,9 +2,10 @@
  * Throwaway Redis servers for tests: Debian's `redis-server` (installed by .ci/run) started on
  * free 127.0.0.1 ports in a temp directory, `daemonize no`, stopped and removed by the test. A
  * single server (for outages: stop it, start it again on the same port and data) or a real
- * Redis Cluster of N masters, formed by hand with CLUSTER ADDSLOTSRANGE + MEET, which is about
- * three times faster than `redis-cli --cluster create` (that one sleeps a second while the
- * nodes join). A missing binary or a server that will not start fails loudly; nothing skips.
+ * Redis Cluster of N masters, optionally each with one replica, formed by hand with CLUSTER
+ * ADDSLOTSRANGE + MEET (+ REPLICATE), which is about three times faster than `redis-cli
+ * --cluster create` (that one sleeps a second while the nodes join). A missing binary or a
+ * server that will not start fails loudly; nothing skips.
  *
  * If the test process dies before cleaning up, an exit hook kills what this file started, so no
  * redis-server outlives the test run.
@@ -42,6 +43,8 @@ export interface RedisServer {
   start(): Promise<void>;
   /** SIGTERM (Redis flushes its AOF and exits) and waits for the exit. */
   stop(): Promise<void>;
+  /** SIGKILL, as a crash or an OOM kill ends it (nothing flushed), and waits for the exit. */
+  kill(): Promise<void>;
   /** Stops it and removes its directory. */
   close(): Promise<void>;
 }
@@ -128,11 +131,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     }
   }
 
-  async function stop(): Promise<void> {
+  async function stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const current = child;
     if (!current || current.exitCode !== null || current.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
-    current.kill('SIGTERM');
+    current.kill(signal);
     const killTimer = setTimeout(() => current.kill('SIGKILL'), 5_000);
     await exited;
     clearTimeout(killTimer);
@@ -145,7 +148,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     url: `redis://127.0.0.1:${port}`,
     dir,
     start,
-    stop,
+    stop: () => stop(),
+    kill: () => stop('SIGKILL'),
     async close() {
       await stop();
       if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
@@ -153,16 +157,20 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   };
 }
 
-/** A local Redis Cluster of masters only (no replicas). */
+/** A local Redis Cluster: masters, and optionally one replica of each. */
 export interface RedisCluster {
+  /** The masters, as formed (after a failover, a replica may have taken one's place). */
   nodes: RedisServer[];
-  /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,…`, the gateway's store URL for it. */
+  /** `replicas[i]` replicates `nodes[i]`; empty without replicas. */
+  replicas: RedisServer[];
+  /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,…` (the masters), the gateway's store URL for it. */
   url: string;
   /** Stops every node and removes the directory. */
   close(): Promise<void>;
 }
 
-async function command(port: number, args: string[]): Promise<string> {
+/** One command on a fresh connection to the node at `port`, its reply as a string. */
+export async function redisCommand(port: number, args: string[]): Promise<string> {
   const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false, connectTimeout: 1_000 } });
   client.on('error', () => {});
   await client.connect();
@@ -173,68 +181,85 @@ async function command(port: number, args: string[]): Promise<string> {
   }
 }
 
+/** A `name:value` field of an INFO or CLUSTER INFO reply. */
+export function infoField(info: string, name: string): string | undefined {
+  return new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+}
+
 /**
  * Starts `masters` cluster-enabled servers (each with its own data port and bus port, both free:
  * the default bus port, port + 10000, may be out of range or taken), gives each an equal slot
  * range and a distinct config epoch, introduces them with CLUSTER MEET, and resolves once every
- * node reports `cluster_state:ok`.
+ * node reports `cluster_state:ok`. With `replicas: true`, each master gets one replica (CLUSTER
+ * REPLICATE), and it resolves once every replica has synced (`master_link_status:up`): killing
+ * a master then makes its replica take over after `nodeTimeoutMs` plus an election (about a
+ * second more), as in production.
  */
-export async function startRedisCluster(options: { masters?: number; nodeTimeoutMs?: number } = {}): Promise<RedisCluster> {
+export async function startRedisCluster(options: { masters?: number; replicas?: boolean; nodeTimeoutMs?: number } = {}): Promise<RedisCluster> {
   const masters = options.masters ?? 3;
+  const total = options.replicas ? masters * 2 : masters;
   const dir = mkdtempSync(join(tmpdir(), 'gateway-redis-cluster-'));
-  const nodes: RedisServer[] = [];
-  const busPorts: number[] = [];
+  const all: RedisServer[] = [];
   try {
     // Ports first (all distinct), then the servers in parallel: each master waits 2 s after its
     // start before it declares the cluster ok (CLUSTER_WRITABLE_DELAY), so that wait overlaps.
     const ports = new Set<number>();
-    while (ports.size < masters * 2) ports.add(await freePort());
-    const [dataPorts, bus] = [[...ports].slice(0, masters), [...ports].slice(masters)];
-    busPorts.push(...bus);
+    while (ports.size < total * 2) ports.add(await freePort());
+    const [dataPorts, busPorts] = [[...ports].slice(0, total), [...ports].slice(total)];
     const started = await Promise.allSettled(dataPorts.map((port, i) => startRedisServer({
       port,
       dir: join(dir, `node-${i}`),
       args: [
         '--cluster-enabled', 'yes',
-        '--cluster-port', String(bus[i]),
+        '--cluster-port', String(busPorts[i]),
         '--cluster-config-file', 'nodes.conf',
         '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2_000),
+        // A replica's first sync would otherwise wait 5 s for more replicas to share it.
+        '--repl-diskless-sync-delay', '0',
       ],
     })));
-    for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
+    for (const result of started) if (result.status === 'fulfilled') all.push(result.value);
     const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
     const per = Math.ceil(CLUSTER_SLOTS / masters);
-    await Promise.all(nodes.map(async (node, i) => {
+    await Promise.all(all.slice(0, masters).map(async (node, i) => {
       // Distinct epochs, as redis-cli --cluster create sets them: no epoch collision to resolve.
-      await command(node.port, ['CLUSTER', 'SET-CONFIG-EPOCH', String(i + 1)]);
-      await command(node.port, ['CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min((i + 1) * per, CLUSTER_SLOTS) - 1)]);
+      await redisCommand(node.port, ['CLUSTER', 'SET-CONFIG-EPOCH', String(i + 1)]);
+      await redisCommand(node.port, ['CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min((i + 1) * per, CLUSTER_SLOTS) - 1)]);
     }));
-    const first = nodes[0];
+    const first = all[0];
     if (!first) throw new Error('a cluster needs at least one master');
-    for (let i = 1; i < nodes.length; i += 1) {
-      await command(first.port, ['CLUSTER', 'MEET', '127.0.0.1', String(nodes[i]?.port), String(busPorts[i])]);
+    for (let i = 1; i < all.length; i += 1) {
+      await redisCommand(first.port, ['CLUSTER', 'MEET', '127.0.0.1', String(all[i]?.port), String(busPorts[i])]);
     }
     const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      const states = await Promise.all(nodes.map(async (node) => {
-        const info = await command(node.port, ['CLUSTER', 'INFO']);
-        return info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${masters}`);
-      }));
-      if (states.every(Boolean)) break;
-      if (Date.now() > deadline) throw new Error(`the Redis cluster did not reach cluster_state:ok within ${START_TIMEOUT_MS} ms`);
-      await sleep(20);
+    const until = async (what: string, ready: (node: RedisServer, i: number) => Promise<boolean>, nodes: RedisServer[]) => {
+      for (;;) {
+        if ((await Promise.all(nodes.map(ready))).every(Boolean)) return;
+        if (Date.now() > deadline) throw new Error(`the Redis cluster did not reach ${what} within ${START_TIMEOUT_MS} ms`);
+        await sleep(20);
+      }
+    };
+    // A replica can follow only a master it knows: every node first sees every other.
+    await until(`cluster_known_nodes:${total}`, async (node) => infoField(await redisCommand(node.port, ['CLUSTER', 'INFO']), 'cluster_known_nodes') === String(total), all);
+    if (options.replicas) {
+      const ids = await Promise.all(all.slice(0, masters).map((node) => redisCommand(node.port, ['CLUSTER', 'MYID'])));
+      await Promise.all(all.slice(masters).map((replica, i) => redisCommand(replica.port, ['CLUSTER', 'REPLICATE', ids[i] ?? ''])));
+      await until('synced replicas', async (replica) => infoField(await redisCommand(replica.port, ['INFO', 'replication']), 'master_link_status') === 'up', all.slice(masters));
     }
+    await until('cluster_state:ok', async (node) => infoField(await redisCommand(node.port, ['CLUSTER', 'INFO']), 'cluster_state') === 'ok', all);
   } catch (error) {
-    await Promise.all(nodes.map((node) => node.stop()));
+    await Promise.all(all.map((node) => node.stop()));
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+  const nodes = all.slice(0, masters);
   return {
     nodes,
+    replicas: all.slice(masters),
     url: `redis+cluster://${nodes.map((node) => `127.0.0.1:${node.port}`).join(',')}`,
     async close() {
-      await Promise.all(nodes.map((node) => node.stop()));
+      await Promise.all(all.map((node) => node.stop()));
       rmSync(dir, { recursive: true, force: true });
     },
   };

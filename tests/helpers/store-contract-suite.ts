@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Store } from '../../adapters/store.ts';
+import type { Persistence, Store } from '../../adapters/store.ts';
 import { StoreUnavailableError } from '../../adapters/store-errors.ts';
 import { withLock } from '../../adapters/with-lock.ts';
 
@@ -17,6 +17,8 @@ export interface Backend {
   open(): Promise<Store>;
   /** Opens the same data again after close() (the durable backends). */
   reopen?(): Promise<Store>;
+  /** What `persistence()` must say, when the test knows the backend's settings. */
+  persistence?: Persistence['level'];
   cleanup(): Promise<void>;
 }
 
@@ -56,6 +58,13 @@ export function storeContract(backend: Backend): void {
     it('reports its kind and answers ping', async () => {
       assert.equal(s().kind, backend.name);
       await s().ping();
+    });
+
+    it('says what a restart of it keeps', async () => {
+      const { level, detail } = await s().persistence();
+      assert.ok(['durable', 'snapshots', 'none', 'unknown'].includes(level), level);
+      assert.ok(detail.length > 0);
+      if (backend.persistence !== undefined) assert.equal(level, backend.persistence, detail);
     });
 
     it('gets, sets, overwrites and deletes JSON values', async () => {
