@@ -12,6 +12,7 @@ import { openStore } from '../adapters/open-store.ts';
 import type { Store } from '../adapters/store.ts';
 import { StoreUnavailableError } from '../adapters/store-errors.ts';
 import { createBrowser } from './helpers/browser.ts';
+import { signInAtFakeGoogle } from './helpers/fake-google.ts';
 import { confidentialClient, discoverApp, signIn, type TestApp } from './helpers/relying-party.ts';
 import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
 
@@ -143,3 +144,37 @@ describe('an app\'s refresh cut off after its token was consumed', () => {
   });
 });
 
+describe('a forward-auth check cut off between its refresh and the session\'s update', () => {
+  let faults: FaultyStore;
+  let gw: StartedGateway;
+
+  before(async () => {
+    faults = await faultyStore();
+    // 1 s cookie tokens, refreshed at nearly every check; a grace shorter than the wait below.
+    gw = await startGateway({ store: faults.store, env: { GATEWAY_ACCESS_TOKEN_TTL: '1', GATEWAY_REFRESH_GRACE: '1' } });
+  });
+  after(async () => {
+    await gw?.close();
+    await faults?.store.close();
+  });
+
+  it('loses nothing: the next check, even past the grace, refreshes and admits the cookie', async () => {
+    const browser = createBrowser();
+    const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
+    assert.ok(start.location);
+    const back = await signInAtFakeGoogle(start.location.href, (url, init) => browser.fetch(url, init), { email: 'cookie@example.com' });
+    await browser.follow(back);
+    const check = async () => {
+      const response = await browser.fetch(`${gw.issuer}/oauth2/auth`);
+      await response.body?.cancel();
+      return response.status;
+    };
+    assert.equal(await check(), 202);
+
+    await sleep(1_100); // the cookie's token has expired: the next check refreshes it
+    faults.failOnce((method, key) => method === 'set' && key.startsWith('fa-session:'));
+    assert.equal(await check(), 503, 'the refresh went through, the session\'s update did not');
+    await sleep(1_500); // past the grace: a rotated token presented again would be reuse
+    assert.equal(await check(), 202, 'the session still holds a working refresh token');
+  });
+});
