@@ -2,77 +2,22 @@
  * A refresh cut off half-way (the instance froze or died, or the store failed, after the token
  * was consumed and before the answer was kept) can be retried: the client gets a working token
  * pair, not a signed-out user. Without killing processes (tests/instance-killed-under-load.test.ts
- * does that): the gateway runs on a memory store whose writes of chosen keys can be made to stall
- * or fail, exactly at the step an instance would have died at.
+ * does that): the gateway runs on a memory store whose writes of chosen keys stall or fail,
+ * exactly at the step an instance would have died at. The forward-auth cookie's refresh cut off
+ * the same way is in tests/forward-auth-refresh.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openStore } from '../adapters/open-store.ts';
-import type { Store } from '../adapters/store.ts';
-import { StoreUnavailableError } from '../adapters/store-errors.ts';
 import { createBrowser } from './helpers/browser.ts';
-import { signInAtFakeGoogle } from './helpers/fake-google.ts';
+import { faultyStore, firstOf, type FaultyStore, type Match } from './helpers/faulty-store.ts';
 import { confidentialClient, discoverApp, signIn, type TestApp } from './helpers/relying-party.ts';
 import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
 
-/** Which store calls a fault hits: by method name and key (under the store's own prefix). */
-type Match = (method: string, key: string) => boolean;
-
-/** The memory store, with faults at chosen calls. */
-interface FaultyStore {
-  store: Store;
-  /** Calls `match` picks stall, from now until the returned function is called. */
-  freeze(match: Match): () => void;
-  /** The first call `match` picks fails, as in a store outage. */
-  failOnce(match: Match): void;
-}
-
-async function faultyStore(): Promise<FaultyStore> {
-  const inner = await openStore('memory://');
-  const frozen = new Set<{ match: Match; thawed: Promise<void> }>();
-  let failing: Match | undefined;
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      return async (key: string, ...rest: unknown[]) => {
-        const method = String(property);
-        if (failing?.(method, key)) {
-          failing = undefined;
-          throw new StoreUnavailableError(`fault injected on ${method}`);
-        }
-        for (const freeze of frozen) if (freeze.match(method, key)) await freeze.thawed;
-        return (value as (...args: unknown[]) => unknown).call(target, key, ...rest);
-      };
-    },
-  });
-  return {
-    store,
-    freeze(match) {
-      let thaw = () => {};
-      const freeze = { match, thawed: new Promise<void>((resolve) => (thaw = resolve)) };
-      frozen.add(freeze);
-      return () => {
-        frozen.delete(freeze);
-        thaw();
-      };
-    },
-    failOnce(match) {
-      failing = match;
-    },
-  };
-}
-
-/** A write of the grace answer (refresh-grace.ts); picks only the first one. */
-function firstAnswerWrite(): Match {
-  let seen = false;
-  return (method, key) => {
-    if (seen || !['set', 'setIfAbsent'].includes(method) || !key.startsWith('refresh-grace:')) return false;
-    seen = true;
-    return true;
-  };
-}
+/** The write of the refresh grace's answer (refresh-grace.ts): the step after the consumption. */
+const answerWrite: Match = (method, key) => ['set', 'setIfAbsent'].includes(method) && key.startsWith('refresh-grace:');
+/** The renewal of a refresh lock's lease. */
+const leaseRenewal: Match = (method, key) => method === 'extendIfValue' && key.startsWith('lock:refresh:');
 
 function refresh(gw: StartedGateway, meta: { client_id: string; client_secret: string }, token: string) {
   return fetch(`${gw.issuer}/token`, {
@@ -96,7 +41,7 @@ describe('an app\'s refresh cut off after its token was consumed', () => {
   const meta = confidentialClient('cut-off-app');
 
   before(async () => {
-    faults = await faultyStore();
+    faults = faultyStore();
     // The documented grace (5 s): longer than the lock's lease (3 s), as the retry needs.
     gw = await startGateway({ clients: [meta], store: faults.store });
     app = await discoverApp(gw.issuer, meta);
@@ -110,7 +55,8 @@ describe('an app\'s refresh cut off after its token was consumed', () => {
     const { refresh_token: first = '' } = await signIn(createBrowser(), app, gw.google.issuer, { email: 'frozen@example.com' });
     // The first holder consumes the token and freezes before it keeps its answer, as an instance
     // that dies there; its lock is no longer renewed, so its lease lapses.
-    const thaw = faults.freeze(((answer: Match) => (method, key) => (method === 'extendIfValue' && key.startsWith('lock:refresh:')) || answer(method, key))(firstAnswerWrite()));
+    const answer = firstOf(answerWrite);
+    const thaw = faults.freeze((method, key) => leaseRenewal(method, key) || answer(method, key));
     const frozen = refresh(gw, meta, first);
     await sleep(300);
     const retried = await tokensOf(await refresh(gw, meta, first));
@@ -126,8 +72,9 @@ describe('an app\'s refresh cut off after its token was consumed', () => {
 
   it('rotates again on a retry after a store failure cut the refresh off; a replay after the grace is still reuse', async () => {
     const { refresh_token: first = '' } = await signIn(createBrowser(), app, gw.google.issuer, { email: 'outage@example.com' });
-    faults.failOnce(firstAnswerWrite());
+    const restore = faults.fail(firstOf(answerWrite));
     const cut = await tokensOf(await refresh(gw, meta, first));
+    restore();
     assert.equal(cut.status, 503);
     assert.equal(cut.error, 'temporarily_unavailable');
     const retried = await tokensOf(await refresh(gw, meta, first));
@@ -144,37 +91,3 @@ describe('an app\'s refresh cut off after its token was consumed', () => {
   });
 });
 
-describe('a forward-auth check cut off between its refresh and the session\'s update', () => {
-  let faults: FaultyStore;
-  let gw: StartedGateway;
-
-  before(async () => {
-    faults = await faultyStore();
-    // 1 s cookie tokens, refreshed at nearly every check; a grace shorter than the wait below.
-    gw = await startGateway({ store: faults.store, env: { GATEWAY_ACCESS_TOKEN_TTL: '1', GATEWAY_REFRESH_GRACE: '1' } });
-  });
-  after(async () => {
-    await gw?.close();
-    await faults?.store.close();
-  });
-
-  it('loses nothing: the next check, even past the grace, refreshes and admits the cookie', async () => {
-    const browser = createBrowser();
-    const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
-    assert.ok(start.location);
-    const back = await signInAtFakeGoogle(start.location.href, (url, init) => browser.fetch(url, init), { email: 'cookie@example.com' });
-    await browser.follow(back);
-    const check = async () => {
-      const response = await browser.fetch(`${gw.issuer}/oauth2/auth`);
-      await response.body?.cancel();
-      return response.status;
-    };
-    assert.equal(await check(), 202);
-
-    await sleep(1_100); // the cookie's token has expired: the next check refreshes it
-    faults.failOnce((method, key) => method === 'set' && key.startsWith('fa-session:'));
-    assert.equal(await check(), 503, 'the refresh went through, the session\'s update did not');
-    await sleep(1_500); // past the grace: a rotated token presented again would be reuse
-    assert.equal(await check(), 202, 'the session still holds a working refresh token');
-  });
-});
