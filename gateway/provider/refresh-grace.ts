@@ -38,7 +38,6 @@
  * protect, and its answer is not kept: replaying it would hand out an access token that may have
  * expired since.
  */
-import { randomUUID } from 'node:crypto';
 import type Provider from 'oidc-provider';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
@@ -124,8 +123,7 @@ export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
         await undoConsumption(deps.store, deps.sealing, 'RefreshToken', token);
         deps.onResume(detailsOf(found));
       }
-      const attempt = randomUUID();
-      await deps.store.set(inFlightKey, attempt, deps.graceMs);
+      await deps.store.set(inFlightKey, true, deps.graceMs);
       await next();
       const body = ctx.body as { refresh_token?: unknown } | undefined;
       if (ctx.status !== 200 || !body || typeof body !== 'object') return;
@@ -134,7 +132,8 @@ export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
         const first = stored ? undefined : await storedAnswer(deps, answerKey);
         if (first) ctx.body = first;
       }
-      await deps.store.deleteIfValue(inFlightKey, attempt);
+      // An answer is kept (or none was needed): whoever wrote the marker, it no longer holds.
+      await deps.store.delete(inFlightKey);
     }, { waitMs: 10_000 });
   };
 }
