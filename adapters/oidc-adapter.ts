@@ -241,6 +241,19 @@ export function createOidcAdapter(store: Store, sealing: Sealing): (name: string
   return (name) => adapterFor(records, name);
 }
 
+/**
+ * Takes back the consumption of a code or token, so oidc-provider redeems it once more instead of
+ * taking it for a replay. Only for a redemption known to have died with its instance before its
+ * answer left it (the refresh grace's in-flight marker, gateway/provider/refresh-grace.ts): what it
+ * wrote was never delivered. Run it under the lock the redemptions of that id take; true when a
+ * consumption was taken back.
+ */
+export async function undoConsumption(store: Store, sealing: Sealing, model: string, id: string): Promise<boolean> {
+  const key = consumedKey(model, keyOf(sealing, model, id));
+  const consumed = await store.get<number>(key);
+  return consumed !== undefined && store.deleteIfValue(key, consumed);
+}
+
 /** One oidc-provider session of an account, as {@link sessionsOfAccount} finds it. */
 export interface AccountSession {
   payload: AdapterPayload;

@@ -2,62 +2,49 @@
  * The forward-auth cookie's refresh, when things go wrong on the way: a store outage or a
  * temporary failure of the gateway's own OpenID Provider while an expired cookie JWT is refreshed
  * answers 503 and keeps the user's session (the next check, once the store is back, refreshes and
- * passes); only `invalid_grant` (the grant is over) ends it.
+ * passes); only `invalid_grant` (the grant is over) ends it. And a refresh cut off between the
+ * OpenID Provider's answer and the session's update (an instance that dies there) loses nothing:
+ * the refresh token is not rotated, so the session still holds a working one.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createMemoryStore } from '../adapters/memory-store.ts';
-import { StoreUnavailableError } from '../adapters/store-errors.ts';
-import type { Store } from '../adapters/store.ts';
-import { createBrowser } from './helpers/browser.ts';
+import { createBrowser, type Browser } from './helpers/browser.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
+import { faultyStore, firstOf } from './helpers/faulty-store.ts';
 import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
 
-/** A memory store whose reads of oidc-provider's records fail while `down` is set (a Redis outage, as the provider sees it). */
-function flakyStore(): Store & { down: boolean } {
-  const store = createMemoryStore();
-  const flaky = Object.assign(Object.create(null) as object, { down: false }) as Store & { down: boolean };
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === 'down') return flaky.down;
-      const value = Reflect.get(target, property, target) as unknown;
-      if (property === 'get' && typeof value === 'function') {
-        return (key: string) => (flaky.down && key.startsWith('oidc:') ? Promise.reject(new StoreUnavailableError('Redis did not answer GET within 1000 ms')) : (value as Store['get']).call(target, key));
-      }
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-    set(_target, property, value) {
-      if (property !== 'down') return false;
-      flaky.down = Boolean(value);
-      return true;
-    },
-  }) as Store & { down: boolean };
+async function signInForwardAuth(gw: StartedGateway, email: string): Promise<Browser> {
+  const browser = createBrowser();
+  const start = await browser.follow(`${gw.url}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
+  const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), { email });
+  await browser.follow(back);
+  return browser;
 }
 
 describe('forward-auth cookie refresh under failures', () => {
   let gw: StartedGateway;
-  const store = flakyStore();
+  const faults = faultyStore();
 
   before(async () => {
-    gw = await startGateway({ store, env: { GATEWAY_ACCESS_TOKEN_TTL: '1' } });
+    // 1 s cookie tokens, so a check a second later refreshes; a grace shorter than the waits below.
+    gw = await startGateway({ store: faults.store, env: { GATEWAY_ACCESS_TOKEN_TTL: '1', GATEWAY_REFRESH_GRACE: '1' } });
   });
   after(async () => {
     await gw?.close();
-    await store.close();
+    await faults.store.close();
   });
 
   it('answers 503 and keeps the session when the refresh fails for a moment, then passes', async () => {
-    const browser = createBrowser();
-    const start = await browser.follow(`${gw.url}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
-    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), { email: 'steady@example.com' });
-    await browser.follow(back);
+    const browser = await signInForwardAuth(gw, 'steady@example.com');
     assert.equal((await browser.fetch(`${gw.url}/oauth2/auth`)).status, 202);
     const cookieBefore = browser.cookies(`${gw.url}/`).find((c) => c.name === '_gateway_auth')?.value;
     await new Promise((resolve) => setTimeout(resolve, 1_300));
 
-    store.down = true;
+    // A Redis outage, as the provider sees it: its records cannot be read.
+    const restore = faults.fail((method, key) => method === 'get' && key.startsWith('oidc:'));
     const during = await browser.fetch(`${gw.url}/oauth2/auth`);
-    store.down = false;
+    restore();
     assert.equal(during.status, 503, 'a temporary failure, not "signed out"');
     assert.ok(!during.headers.getSetCookie().some((line) => line.startsWith('_gateway_auth=;')), 'the cookie is not cleared');
     assert.equal(browser.cookies(`${gw.url}/`).find((c) => c.name === '_gateway_auth')?.value, cookieBefore);
@@ -65,6 +52,24 @@ describe('forward-auth cookie refresh under failures', () => {
     const after = await browser.fetch(`${gw.url}/oauth2/auth`);
     assert.equal(after.status, 202, 'the next check refreshes and passes: the session was kept');
     assert.notEqual(browser.cookies(`${gw.url}/`).find((c) => c.name === '_gateway_auth')?.value, cookieBefore, 'with a new cookie');
+  });
+
+  it('loses nothing when cut off between the refresh and the session\'s update, even past the grace', async () => {
+    const browser = await signInForwardAuth(gw, 'cut-off@example.com');
+    const check = async () => {
+      const response = await browser.fetch(`${gw.url}/oauth2/auth`);
+      await response.body?.cancel();
+      return response.status;
+    };
+    assert.equal(await check(), 202);
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+
+    const restore = faults.fail(firstOf((method, key) => method === 'set' && key.startsWith('fa-session:')));
+    const cut = await check();
+    restore();
+    assert.equal(cut, 503, 'the refresh went through, the session\'s update did not');
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the grace: a rotated token would now be reuse
+    assert.equal(await check(), 202, 'the session still holds a working refresh token');
   });
 });
 

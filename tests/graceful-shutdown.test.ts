@@ -5,86 +5,34 @@
  * a second SIGTERM exits at once.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.ts';
 import { freePort } from './helpers/start-gateway.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-interface Running {
-  child: ChildProcess;
-  port: number;
-  /** Parsed JSON log lines from stdout so far. */
-  logs: Array<Record<string, unknown>>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
-}
-
-const running: Running[] = [];
+const running: GatewayProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'gateway-shutdown-'));
-after(() => {
-  for (const { child } of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+after(async () => {
+  for (const gw of running) await gw.kill();
   rmSync(dir, { recursive: true, force: true });
 });
 
 /** Starts `node gateway/main.ts` on a free port (dev mode, memory store) and waits until it answers. */
-async function startProcess(env: Record<string, string> = {}): Promise<Running> {
+async function startProcess(env: Record<string, string> = {}): Promise<GatewayProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['gateway/main.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      GATEWAY_HOST: '127.0.0.1',
-      GATEWAY_PORT: String(port),
-      GATEWAY_ISSUER: `http://127.0.0.1:${port}`,
-      GATEWAY_STORE: 'memory://',
-      GATEWAY_LOG_LEVEL: 'info',
-      GATEWAY_SHUTDOWN_TIMEOUT: '3',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: Array<Record<string, unknown>> = [];
-  let buffered = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    let newline = buffered.indexOf('\n');
-    while (newline >= 0) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not a log line
-      }
-      newline = buffered.indexOf('\n');
-    }
-  });
-  child.stderr?.resume();
-  let signalledAt = 0;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal, ms: signalledAt ? Date.now() - signalledAt : -1 }));
-  });
-  const originalKill = child.kill.bind(child);
-  child.kill = (signal?: NodeJS.Signals | number) => {
-    signalledAt ||= Date.now();
-    return originalKill(signal);
-  };
-  const state: Running = { child, port, logs, exited };
-  running.push(state);
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode} before answering`);
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
-    if (ok) return state;
-    if (Date.now() > deadline) throw new Error('the gateway did not answer /healthz within 20 s');
-    await sleep(100);
-  }
+  const gw = await startGatewayProcess({
+    GATEWAY_ISSUER: `http://127.0.0.1:${port}`,
+    GATEWAY_STORE: 'memory://',
+    GATEWAY_LOG_LEVEL: 'info',
+    GATEWAY_SHUTDOWN_TIMEOUT: '3',
+    ...env,
+  }, port);
+  running.push(gw);
+  return gw;
 }
 
 /** Opens a connection and sends the head of a POST whose body is only half there: a request in flight. */
@@ -125,7 +73,7 @@ describe('graceful shutdown of node gateway/main.ts', () => {
     const inFlight = await requestInFlight(gw.port, '/token', body);
     const second = await requestInFlight(gw.port, '/token', body);
     await sleep(200); // both are inside their handlers, waiting for the rest of the body
-    gw.child.kill('SIGTERM');
+    gw.signal('SIGTERM');
     await sleep(300);
     assert.equal(gw.child.exitCode, null, 'still running while requests are in flight');
     assert.ok(await refused(gw.port), 'a new connection is refused');
@@ -148,7 +96,7 @@ describe('graceful shutdown of node gateway/main.ts', () => {
     const gw = await startProcess({ GATEWAY_SHUTDOWN_TIMEOUT: '1' });
     const stuck = await requestInFlight(gw.port, '/token', 'grant_type=client_credentials&client_id=x');
     await sleep(200);
-    gw.child.kill('SIGTERM');
+    gw.signal('SIGTERM');
     const exit = await gw.exited;
     assert.equal(exit.code, 1);
     assert.ok(exit.ms >= 900 && exit.ms < 2500, `exited ${exit.ms} ms after SIGTERM (deadline 1 s)`);
@@ -161,10 +109,10 @@ describe('graceful shutdown of node gateway/main.ts', () => {
     const gw = await startProcess({ GATEWAY_SHUTDOWN_TIMEOUT: '30', GATEWAY_STORE: `sqlite://${database}` });
     const stuck = await requestInFlight(gw.port, '/token', 'grant_type=client_credentials&client_id=x');
     await sleep(200);
-    gw.child.kill('SIGTERM');
+    gw.signal('SIGTERM');
     await sleep(200);
     assert.equal(gw.child.exitCode, null, 'the first SIGTERM waits for the request in flight');
-    gw.child.kill('SIGTERM');
+    gw.signal('SIGTERM');
     const exit = await gw.exited;
     assert.equal(exit.code, 1);
     assert.ok(exit.ms < 1500, `exited ${exit.ms} ms after the first SIGTERM`);

@@ -71,7 +71,10 @@ export function createIdentityResolver(deps: IdentityDeps) {
    * Exchanges the session's refresh token for a new cookie JWT, once even under parallel checks.
    * Only the session's own cookie JWT may ask (a valid token of another session, or of an app,
    * with this session's id refreshes nothing). Only `invalid_grant` ends the session: a store
-   * outage or a failed call is temporary, answered 503, and the next check tries again.
+   * outage or a failed call is temporary, answered 503, and the next check tries again. An
+   * instance killed between the answer and `sessions.update` costs nothing either: the refresh
+   * token is not rotated (create-provider.ts), so the session still holds a working one, and the
+   * lock is a lease its dead holder frees within 3 s.
    */
   async function refreshCookie(cookie: AuthCookie): Promise<{ claims: AccessTokenClaims; token: string } | undefined> {
     const lockKey = `lock:fa-refresh:${createHash('sha256').update(cookie.sessionId).digest('base64url')}`;

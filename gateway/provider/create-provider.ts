@@ -10,6 +10,7 @@ import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
 import { CLIENT_AUTH_METHODS, TOKEN_EXCHANGE_GRANT } from '../clients/check-client-policy.ts';
 import { withClientIndex } from '../clients/client-index.ts';
 import { registrationFeatures } from '../clients/registration-features.ts';
+import { FORWARD_AUTH_CLIENT_ID } from '../forward-auth/forward-auth-client.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { createInteractionPolicy } from './interaction-policy.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';
@@ -128,9 +129,13 @@ export function createProvider(deps: ProviderDeps): Provider {
     loadExistingGrant,
     extraTokenClaims: deps.extraTokenClaims,
     // Every client allowed the refresh_token grant gets a refresh token (as Keycloak does); it
-    // rotates on every use (RFC 9700 §4.14.2).
+    // rotates on every use (RFC 9700 §4.14.2), except forward auth's. That client is the gateway
+    // itself: confidential, its refresh token sealed in the store and never sent anywhere, so
+    // rotation (which §4.14.2 requires of public clients only) would detect no theft, and a
+    // rotation cut off by a crash between the answer and the session's update would lose the
+    // session. Not rotated, a refresh cut off anywhere is simply done again.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    rotateRefreshToken: true,
+    rotateRefreshToken: (ctx) => ctx.oidc.client?.clientId !== FORWARD_AUTH_CLIENT_ID,
     renderError,
     // SSRF protection kept, redirects refused, the operator's private services allowed.
     fetch: outboundFetch(config.outboundPrivateHosts),

@@ -72,6 +72,8 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
         audit(log, 'refresh_token.reuse_detected', { client_id: details.clientId, sub: details.sub }, 'a rotated refresh token was used again after the grace period: ending the session');
         if (details.sessionUid) await deps.endSsoSession(details.sessionUid);
       },
+      // Not an attack: an instance died mid-refresh (its log ends there), and its client retried.
+      onResume: (details) => log.warn({ client_id: details.clientId, sub: details.sub }, 'a refresh cut off by a dead instance was retried: its refresh token was rotated again'),
     }),
   );
   return provider;

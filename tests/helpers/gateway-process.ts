@@ -1,8 +1,10 @@
 /**
- * A gateway as its own process (`node gateway/main.ts`, as `npm start` runs it), for tests that
- * kill one with SIGKILL mid-request: what an OOM kill, a node drain or a crash does. Settings come
- * from the environment only (nothing of the test's own), logs are collected as parsed JSON lines,
- * and an exit hook kills whatever is still running should the test die before its cleanup.
+ * The gateway as a real process (`node gateway/main.ts`, as `npm start` and the Docker image run
+ * it), configured by environment variables only, for tests that need what only a process has:
+ * signals, SIGKILL in the middle of a request (what an OOM kill, a node drain or a crash does), a
+ * restart on the same port. Its JSON log lines are
+ * parsed into `logs`. An exit hook kills whatever is still running should the test die before it
+ * stops its processes, so no gateway outlives the test run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,70 +13,98 @@ import { freePort } from './free-port.ts';
 
 /** The repository root: where `gateway/main.ts` and `bin/gateway.ts` are. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const START_TIMEOUT_MS = 20_000;
 
+/** Children still running, killed on exit should a test die before its cleanup. */
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Milliseconds from the first {@link GatewayProcess.signal} to the exit (-1 if never signalled). */
+  ms: number;
+}
+
 export interface GatewayProcess {
-  /** `http://127.0.0.1:<port>`: where this process listens (its issuer may be another URL). */
-  url: string;
   port: number;
-  /** Parsed JSON log lines from its stdout so far. */
+  /** `http://127.0.0.1:<port>`: the instance itself, not necessarily the issuer. */
+  url: string;
+  child: ChildProcess;
+  /** Parsed JSON log lines from stdout so far. */
   logs: Array<Record<string, unknown>>;
-  /** Sends SIGKILL (nothing runs after it: no shutdown, no store close) and waits for the exit. */
+  exited: Promise<ProcessExit>;
+  /** Sends a signal (the first one starts the clock of `exited.ms`). */
+  signal(signal: NodeJS.Signals): void;
+  /** SIGKILL if still running (nothing runs after it: no shutdown, no store close), and waits for the exit. */
   kill(): Promise<void>;
 }
 
 /**
- * Starts `node gateway/main.ts` on a free port with `env` (plus PATH, host and port), and
- * resolves once it answers `/healthz`; `nodeArgs` go before the script (e.g. `--import`).
+ * Starts `node gateway/main.ts` with `env` (and PATH, GATEWAY_HOST=127.0.0.1, GATEWAY_PORT) on
+ * `port` or a free one, and resolves once `/healthz` answers; throws if it exits first.
  */
-export async function startGatewayProcess(env: Record<string, string>, nodeArgs: string[] = []): Promise<GatewayProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, 'gateway/main.ts'], {
+export async function startGatewayProcess(env: Record<string, string>, port?: number): Promise<GatewayProcess> {
+  const listen = port ?? (await freePort());
+  const child = spawn(process.execPath, ['gateway/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port), GATEWAY_LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env['PATH'] ?? '', GATEWAY_HOST: '127.0.0.1', GATEWAY_LOG_LEVEL: 'info', ...env, GATEWAY_PORT: String(listen) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    running.delete(child);
-    resolve();
-  }));
   const logs: Array<Record<string, unknown>> = [];
   let buffered = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
-    for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
+    let newline = buffered.indexOf('\n');
+    while (newline >= 0) {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
       try {
         logs.push(JSON.parse(line) as Record<string, unknown>);
       } catch {
-        // not a log line
+        // not a log line (the development banner)
       }
+      newline = buffered.indexOf('\n');
     }
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2_000);
   });
-  const url = `http://127.0.0.1:${port}`;
-  const kill = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
+  let signalledAt = 0;
+  const exited = new Promise<ProcessExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal, ms: signalledAt ? Date.now() - signalledAt : -1 });
+    });
+  });
+  const started: GatewayProcess = {
+    port: listen,
+    url: `http://127.0.0.1:${listen}`,
+    child,
+    logs,
+    exited,
+    signal(signal) {
+      signalledAt ||= Date.now();
+      child.kill(signal);
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
   };
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the gateway process exited with ${child.exitCode} before answering: ${stderr.trim()}`);
-    if (await fetch(`${url}/healthz`).then((response) => response.ok, () => false)) break;
+    if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode} before answering: ${stderr.trim()}`);
+    const ok = await fetch(`${started.url}/healthz`).then((r) => r.ok, () => false);
+    if (ok) return started;
     if (Date.now() > deadline) {
-      await kill();
-      throw new Error(`the gateway process did not answer /healthz within 20 s: ${stderr.trim()}`);
+      await started.kill();
+      throw new Error(`the gateway did not answer /healthz within ${START_TIMEOUT_MS} ms: ${stderr.trim()}`);
     }
-    await sleep(100);
+    await sleep(50);
   }
-  return { url, port, logs, kill };
 }

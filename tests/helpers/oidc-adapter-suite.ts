@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors, type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
-import { AlreadyConsumedError, createOidcAdapter, sealLegacyRecord, sessionsOfAccount } from '../../adapters/oidc-adapter.ts';
+import { AlreadyConsumedError, createOidcAdapter, sealLegacyRecord, sessionsOfAccount, undoConsumption } from '../../adapters/oidc-adapter.ts';
 import type { Store } from '../../adapters/store.ts';
 import { createStoreSealing } from '../../gateway/keys/store-sealing.ts';
 import type { Backend } from './store-contract-suite.ts';
@@ -137,6 +137,19 @@ export function adapterSuite(backend: Backend): void {
       await codes.upsert(id, tokenPayload('AuthorizationCode'), 0.05);
       await sleep(150);
       await assert.rejects(codes.consume(id), errors.InvalidGrant);
+    });
+
+    it('undoConsumption takes a consumption back: the token is found unconsumed and consumed once more', async () => {
+      const refreshTokens = adapterFor('RefreshToken');
+      const id = randomUUID();
+      await refreshTokens.upsert(id, tokenPayload('RefreshToken', { grantId: randomUUID() }), 60);
+      assert.equal(await undoConsumption(s(), sealing, 'RefreshToken', id), false, 'nothing to take back');
+      await refreshTokens.consume(id);
+      assert.equal(await undoConsumption(s(), sealing, 'RefreshToken', id), true);
+      assert.equal((await refreshTokens.find(id))?.consumed, undefined);
+      const results = await Promise.allSettled(Array.from({ length: 10 }, () => refreshTokens.consume(id)));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one consume wins again');
+      assert.ok((await refreshTokens.find(id))?.consumed);
     });
 
     it('destroy removes the record and its consumption', async () => {
