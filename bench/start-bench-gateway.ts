@@ -18,6 +18,13 @@ export interface BenchGateway {
   stop(): Promise<void>;
 }
 
+// A benchmark that fails part-way must not leave a gateway behind (it would hold the terminal's
+// pipe open through its inherited stderr, and the port): whatever is still running goes at exit.
+const running = new Set<import('node:child_process').ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export async function startBenchGateway(env: Record<string, string> = {}): Promise<BenchGateway> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
@@ -60,7 +67,9 @@ export async function startBenchGateway(env: Record<string, string> = {}): Promi
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  running.add(child);
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.once('exit', () => running.delete(child));
   for (let i = 0; ; i += 1) {
     if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode} before it answered`);
     if (i > 200) throw new Error('the gateway did not answer /healthz within 20 s');

@@ -20,10 +20,12 @@ export interface CpuFigure {
 }
 
 export async function nginxScenario(options: { duration: number; rounds: number; cpu?: CpuFigure }): Promise<Comparison[]> {
-  const gateway = await startBenchGateway();
+  const [withGateway, alone] = [await freePort(), await freePort()];
+  // nginx serves the app at its own address: the gateway's forward auth answers only for the
+  // issuer's origin and the hosts named in GATEWAY_REDIRECT_DOMAINS (403 for any other host).
+  const gateway = await startBenchGateway({ GATEWAY_REDIRECT_DOMAINS: `127.0.0.1:${withGateway}` });
   const site = mkdtempSync(join(tmpdir(), 'bench-site-'));
   writeFileSync(join(site, 'index.html'), '<!doctype html><title>protected</title><p>hello</p>\n');
-  const [withGateway, alone] = [await freePort(), await freePort()];
   const gatewayAddress = new URL(gateway.issuer).host;
   const nginx = await startNginx(
     withGateway,
@@ -37,6 +39,10 @@ export async function nginxScenario(options: { duration: number; rounds: number;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $http_host;
+      # as examples/nginx/gateway.conf: what nginx served, never what the client sent
+      proxy_set_header X-Forwarded-Host $http_host;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-For $remote_addr;
       proxy_set_header X-Forwarded-Uri $request_uri;
       proxy_set_header Content-Length "";
       proxy_pass_request_body off;
