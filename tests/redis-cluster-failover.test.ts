@@ -228,6 +228,11 @@ describe('Redis Cluster failover under load: a master killed, its replica takes 
     process.stderr.write(`# failover: ${summary}\n`);
 
     assert.ok(!statuses.has(500), 'no 500 during the failover');
+    // A forward-auth check never writes a session it already holds (its cookie is not rotated),
+    // so no failover can cost a browser its sign-in. A refreshing app can lose its session only
+    // through a write the dead master acknowledged and had not yet replicated: reported above,
+    // not asserted, since that window is Redis's and not ours.
+    assert.equal(lostCookies, 0, 'no browser signed out by the failover');
     assert.ok(lastFailure === 0 || lastFailure - promotedAt < RESUME_AFTER_PROMOTION_MS, `served again within ${RESUME_AFTER_PROMOTION_MS} ms of the promotion, without a restart`);
     // After the failover, everything works at once: sessions written before it, the readiness check, a new sign-in.
     for (const token of quiet) assert.equal((await refresh(gw, app, token)).status, 200, 'a session written (and replicated) before the failover still works');
