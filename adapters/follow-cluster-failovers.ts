@@ -34,7 +34,9 @@ export function followClusterFailovers(cluster: RedisClusterType, minIntervalMs 
   const slots = internals._slots;
   const rediscover = slots?.rediscover?.bind(slots);
   if (!rediscover) {
-    throw new Error('this @redis/client has no RedisCluster._slots.rediscover: adapters/follow-cluster-failovers.ts must be checked against it');
+    throw new Error(
+      'this @redis/client has no RedisCluster._slots.rediscover: adapters/follow-cluster-failovers.ts must be checked against it',
+    );
   }
   let running = false;
   let last = 0;
@@ -42,7 +44,8 @@ export function followClusterFailovers(cluster: RedisClusterType, minIntervalMs 
     if (running || Date.now() - last < minIntervalMs) return;
     // Asked first, a live master answers at once; the dead one would cost a connect timeout
     // before node-redis falls back to the URL's nodes.
-    const startWith = internals.masters.find((master) => master.client?.isReady)?.client ?? internals.masters[0]?.client;
+    const startWith =
+      internals.masters.find((master) => master.client?.isReady)?.client ?? internals.masters[0]?.client;
     if (!startWith) return;
     running = true;
     rediscover(startWith)

@@ -138,9 +138,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const members = entry && Array.isArray(entry.value) ? (entry.value as string[]) : [];
       if (!members.includes(member)) members.push(member);
       // Extend only: an older, longer expiry (or none at all) wins over this call's.
-      const expires = entry && Array.isArray(entry.value)
-        ? (entry.expires === undefined ? undefined : Math.max(entry.expires, now + ttl))
-        : now + ttl;
+      const expires =
+        entry && Array.isArray(entry.value)
+          ? entry.expires === undefined
+            ? undefined
+            : Math.max(entry.expires, now + ttl)
+          : now + ttl;
       map.set(key, entryText(JSON.stringify(members), expires));
     },
 

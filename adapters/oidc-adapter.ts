@@ -160,10 +160,12 @@ function revokeGrant(records: Records, grantId: string): Promise<void> {
     } finally {
       revoking.delete(grantId);
     }
-    await Promise.all(members.map((member) => {
-      const colon = member.indexOf(':');
-      return destroyRecord(records, member.slice(0, colon), member.slice(colon + 1));
-    }));
+    await Promise.all(
+      members.map((member) => {
+        const colon = member.indexOf(':');
+        return destroyRecord(records, member.slice(0, colon), member.slice(colon + 1));
+      }),
+    );
     await store.delete(setKey);
   })();
   revoking.set(grantId, revocation);
@@ -185,9 +187,12 @@ function adapterFor(records: Records, model: string): Adapter {
       // Indexes first, record last: whoever sees the record can also find it through its grant.
       const writes: Promise<void>[] = [];
       if (GRANT_BOUND.has(model) && payload.grantId) {
-        writes.push(store.addToSet(grantKey(sealing.hashId(payload.grantId)), `${model}:${key}`, ttlMs ?? UNBOUNDED_TTL_MS));
+        writes.push(
+          store.addToSet(grantKey(sealing.hashId(payload.grantId)), `${model}:${key}`, ttlMs ?? UNBOUNDED_TTL_MS),
+        );
       }
-      if (model === 'Session' && payload.uid) writes.push(store.set(sessionUidKey(sealing.hashId(payload.uid)), key, ttlMs));
+      if (model === 'Session' && payload.uid)
+        writes.push(store.set(sessionUidKey(sealing.hashId(payload.uid)), key, ttlMs));
       // So an operator can sign one user out everywhere (`npx gateway users sign-out`).
       if (model === 'Session' && typeof payload.accountId === 'string') {
         writes.push(store.addToSet(accountSessionsKey(payload.accountId), key, ttlMs ?? UNBOUNDED_TTL_MS));
@@ -267,10 +272,12 @@ export interface AccountSession {
  */
 export async function sessionsOfAccount(store: Store, sealing: Sealing, accountId: string): Promise<AccountSession[]> {
   const records: Records = { store, sealing, revoking: new Map() };
-  const found = await Promise.all((await store.setMembers(accountSessionsKey(accountId))).map(async (key) => {
-    const payload = await findRecord(records, 'Session', key);
-    return payload ? { payload, destroy: () => destroyRecord(records, 'Session', key) } : undefined;
-  }));
+  const found = await Promise.all(
+    (await store.setMembers(accountSessionsKey(accountId))).map(async (key) => {
+      const payload = await findRecord(records, 'Session', key);
+      return payload ? { payload, destroy: () => destroyRecord(records, 'Session', key) } : undefined;
+    }),
+  );
   return found.filter((session) => session !== undefined);
 }
 
@@ -284,7 +291,11 @@ export async function sealLegacyRecord(store: Store, sealing: Sealing, model: st
   if (!record || !('payload' in record)) return false;
   const ttlMs = record.expiresAt === null ? undefined : record.expiresAt - Date.now();
   if (ttlMs !== undefined && ttlMs <= 0) return false;
-  await store.set(key, { sealed: sealing.seal(record.payload), expiresAt: record.expiresAt } satisfies StoredRecord, ttlMs);
+  await store.set(
+    key,
+    { sealed: sealing.seal(record.payload), expiresAt: record.expiresAt } satisfies StoredRecord,
+    ttlMs,
+  );
   return true;
 }
 

@@ -47,8 +47,8 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     default:
       // Only the scheme in the message: the rest of a URL may carry a password.
       throw new Error(
-        `unsupported store URL scheme ${scheme === undefined ? '(none)' : `"${scheme}:"`}; `
-        + 'expected memory://, sqlite://PATH, redis://host:port, rediss://host:port or redis+cluster://host:port,host:port',
+        `unsupported store URL scheme ${scheme === undefined ? '(none)' : `"${scheme}:"`}; ` +
+          'expected memory://, sqlite://PATH, redis://host:port, rediss://host:port or redis+cluster://host:port,host:port',
       );
   }
 }

@@ -19,7 +19,10 @@ type Send = (args: string[]) => Promise<unknown>;
 async function configValue(send: Send, name: string): Promise<string | undefined> {
   const reply = await send(['CONFIG', 'GET', name]);
   if (Array.isArray(reply)) return reply.length >= 2 ? String(reply[1]) : undefined;
-  if (reply && typeof reply === 'object') return (reply as Record<string, unknown>)[name] === undefined ? undefined : String((reply as Record<string, unknown>)[name]);
+  if (reply && typeof reply === 'object')
+    return (reply as Record<string, unknown>)[name] === undefined
+      ? undefined
+      : String((reply as Record<string, unknown>)[name]);
   return undefined;
 }
 
@@ -29,19 +32,29 @@ export async function readRedisPersistence(send: Send): Promise<Persistence> {
   let save: string | undefined;
   let fsync: string | undefined;
   try {
-    [appendonly, save, fsync] = await Promise.all([configValue(send, 'appendonly'), configValue(send, 'save'), configValue(send, 'appendfsync')]);
+    [appendonly, save, fsync] = await Promise.all([
+      configValue(send, 'appendonly'),
+      configValue(send, 'save'),
+      configValue(send, 'appendfsync'),
+    ]);
   } catch {
     // Refused (renamed, disabled, NOPERM) or down: INFO says whether it is the former.
   }
-  if (appendonly === 'yes') return { level: 'durable', detail: `append-only file (appendonly yes, appendfsync ${fsync ?? '?'})` };
+  if (appendonly === 'yes')
+    return { level: 'durable', detail: `append-only file (appendonly yes, appendfsync ${fsync ?? '?'})` };
   if (appendonly === 'no') {
     return save !== undefined && save.trim() !== ''
       ? { level: 'snapshots', detail: `RDB snapshots only (appendonly no, save "${save}")` }
       : { level: 'none', detail: 'nothing on disk (appendonly no, save "")' };
   }
   const info = String(await send(['INFO', 'persistence']));
-  if (/^aof_enabled:1\b/m.test(info)) return { level: 'durable', detail: 'append-only file (aof_enabled:1 in INFO; CONFIG is not available)' };
-  return { level: 'unknown', detail: 'no append-only file (aof_enabled:0 in INFO); whether RDB snapshots are taken cannot be read, as CONFIG is not available' };
+  if (/^aof_enabled:1\b/m.test(info))
+    return { level: 'durable', detail: 'append-only file (aof_enabled:1 in INFO; CONFIG is not available)' };
+  return {
+    level: 'unknown',
+    detail:
+      'no append-only file (aof_enabled:0 in INFO); whether RDB snapshots are taken cannot be read, as CONFIG is not available',
+  };
 }
 
 const ORDER: ReadonlyArray<Persistence['level']> = ['none', 'snapshots', 'unknown', 'durable'];
@@ -50,5 +63,8 @@ const ORDER: ReadonlyArray<Persistence['level']> = ['none', 'snapshots', 'unknow
 export function weakestPersistence(all: readonly Persistence[]): Persistence {
   const [first, ...rest] = all;
   if (!first) return { level: 'unknown', detail: 'no server answered' };
-  return rest.reduce((weakest, next) => (ORDER.indexOf(next.level) < ORDER.indexOf(weakest.level) ? next : weakest), first);
+  return rest.reduce(
+    (weakest, next) => (ORDER.indexOf(next.level) < ORDER.indexOf(weakest.level) ? next : weakest),
+    first,
+  );
 }

@@ -184,16 +184,21 @@ async function connect(url: string, target: RedisTarget): Promise<Connection> {
     failed = followClusterFailovers(cluster);
   } catch (error) {
     cluster.destroy();
-    throw new Error(`cannot connect to the Redis Cluster at ${target.where}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot connect to the Redis Cluster at ${target.where}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   connectedOnce = true;
   return {
     client: cluster,
     send: (key, readOnly, args) => cluster.sendCommand(key, readOnly, args),
-    eachMaster: (use) => Promise.all(cluster.masters.map(async (master) => {
-      const node = await cluster.nodeClient(master);
-      return use((args) => node.sendCommand(args));
-    })),
+    eachMaster: (use) =>
+      Promise.all(
+        cluster.masters.map(async (master) => {
+          const node = await cluster.nodeClient(master);
+          return use((args) => node.sendCommand(args));
+        }),
+      ),
     failed,
     close: () => cluster.close(),
     destroy: () => cluster.destroy(),
@@ -226,12 +231,14 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
   });
 
   let closed = false;
-  let subscriber: Promise<{
-    subscribe(channel: string, listener: (message: string) => void): Promise<void>;
-    unsubscribe(channel: string, listener: (message: string) => void): Promise<void>;
-    close(): Promise<void>;
-    destroy(): void;
-  }> | undefined;
+  let subscriber:
+    | Promise<{
+        subscribe(channel: string, listener: (message: string) => void): Promise<void>;
+        unsubscribe(channel: string, listener: (message: string) => void): Promise<void>;
+        close(): Promise<void>;
+        destroy(): void;
+      }>
+    | undefined;
   /** Runs one round trip under the deadline, failures as StoreUnavailableError. */
   function guard<T>(what: string, run: () => Promise<T>, ms = CALL_TIMEOUT_MS): Promise<T> {
     if (closed) return Promise.reject(new StoreUnavailableError('the Redis store is closed'));
@@ -280,26 +287,31 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     async deleteIfValue(key, expected) {
       const json = encodeValue(expected);
       const deleted = await guard('compare-and-delete', () =>
-        connection.send<number>(prefix + key, false, ['EVAL', DELETE_IF_VALUE, '1', prefix + key, json]));
+        connection.send<number>(prefix + key, false, ['EVAL', DELETE_IF_VALUE, '1', prefix + key, json]),
+      );
       return deleted === 1;
     },
 
     async addToSet(key, member, ttlMs) {
       const ttl = positiveTtl(ttlMs, 'addToSet') as number;
       await guard('SADD', () =>
-        connection.send(prefix + key, false, ['EVAL', ADD_TO_SET, '1', prefix + key, member, String(ttl)]));
+        connection.send(prefix + key, false, ['EVAL', ADD_TO_SET, '1', prefix + key, member, String(ttl)]),
+      );
     },
 
     async increment(key, ttlMs) {
       const ttl = positiveTtl(ttlMs, 'increment') as number;
-      return guard('INCR', () => connection.send<number>(prefix + key, false, ['EVAL', INCREMENT, '1', prefix + key, String(ttl)]));
+      return guard('INCR', () =>
+        connection.send<number>(prefix + key, false, ['EVAL', INCREMENT, '1', prefix + key, String(ttl)]),
+      );
     },
 
     async extendIfValue(key, expected, ttlMs) {
       const json = encodeValue(expected);
       const ttl = positiveTtl(ttlMs, 'extendIfValue') as number;
       const extended = await guard('compare-and-extend', () =>
-        connection.send<number>(prefix + key, false, ['EVAL', EXTEND_IF_VALUE, '1', prefix + key, json, String(ttl)]));
+        connection.send<number>(prefix + key, false, ['EVAL', EXTEND_IF_VALUE, '1', prefix + key, json, String(ttl)]),
+      );
       return extended === 1;
     },
 
@@ -310,9 +322,13 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     ping() {
       // Ready means every slot can be served: each master answers (a cluster missing one refuses
       // every command anyway once it notices, with CLUSTERDOWN).
-      return guard('PING', async () => {
-        await connection.eachMaster((send) => send(['PING']));
-      }, PING_TIMEOUT_MS);
+      return guard(
+        'PING',
+        async () => {
+          await connection.eachMaster((send) => send(['PING']));
+        },
+        PING_TIMEOUT_MS,
+      );
     },
 
     // Each master's own settings (redis-persistence.ts); a cluster loses what its weakest loses.

@@ -29,7 +29,8 @@ function parseHostPort(text: string, index: number): { host: string; port: numbe
   const match = /^(\[[^\]]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(text);
   const port = Number(match?.[2] ?? 6379);
   // The node by its position, not its text: a mistyped URL may have a password there.
-  if (!match?.[1] || port < 1 || port > 65_535) throw new Error(`node ${index + 1} of the Redis Cluster store URL is not host:port`);
+  if (!match?.[1] || port < 1 || port > 65_535)
+    throw new Error(`node ${index + 1} of the Redis Cluster store URL is not host:port`);
   return { host: match[1].replace(/^\[|\]$/g, ''), port };
 }
 
@@ -47,7 +48,10 @@ export function parseRedisUrl(url: string): RedisTarget {
     const colon = userinfo?.indexOf(':') ?? -1;
     const username = userinfo ? decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon)) : undefined;
     const password = userinfo && colon >= 0 ? decodeURIComponent(userinfo.slice(colon + 1)) : undefined;
-    const nodes = hostList.split(',').filter(Boolean).map((node, index) => parseHostPort(node, index));
+    const nodes = hostList
+      .split(',')
+      .filter(Boolean)
+      .map((node, index) => parseHostPort(node, index));
     if (nodes.length === 0) throw new Error(`the Redis store URL names no node (expected ${URL_SHAPES})`);
     const tls = scheme === 'rediss+cluster';
     return {
@@ -66,7 +70,9 @@ export function parseRedisUrl(url: string): RedisTarget {
     throw new Error(`the Redis store URL is not a valid URL (expected ${URL_SHAPES})`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new Error(`the Redis store URL must start with redis://, rediss:// or redis+cluster://, not ${parsed.protocol}//`);
+    throw new Error(
+      `the Redis store URL must start with redis://, rediss:// or redis+cluster://, not ${parsed.protocol}//`,
+    );
   }
   if (parsed.hostname === '') throw new Error(`the Redis store URL names no host (expected ${URL_SHAPES})`);
   return {

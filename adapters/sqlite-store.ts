@@ -110,7 +110,9 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
           ELSE entries.expires_at
         END
       RETURNING value`),
-    extendIfValue: db.prepare(`UPDATE entries SET expires_at = :expiresAt WHERE key = :key AND value = :value AND ${LIVE}`),
+    extendIfValue: db.prepare(
+      `UPDATE entries SET expires_at = :expiresAt WHERE key = :key AND value = :value AND ${LIVE}`,
+    ),
     purge: db.prepare('DELETE FROM entries WHERE expires_at IS NOT NULL AND expires_at <= :now'),
     ping: db.prepare('SELECT 1'),
   };
@@ -196,7 +198,9 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     async deleteIfValue(key, expected) {
       assertOpen();
       const value = encodeValue(expected);
-      const { changes } = exec('deleteIfValue', () => statements.deleteIfValue.run({ key: prefix + key, value, now: Date.now() }));
+      const { changes } = exec('deleteIfValue', () =>
+        statements.deleteIfValue.run({ key: prefix + key, value, now: Date.now() }),
+      );
       return Number(changes) === 1;
     },
 
@@ -227,7 +231,9 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       const ttl = positiveTtl(ttlMs, 'extendIfValue') as number;
       const value = encodeValue(expected);
       const now = Date.now();
-      const { changes } = exec('extendIfValue', () => statements.extendIfValue.run({ key: prefix + key, value, expiresAt: now + ttl, now }));
+      const { changes } = exec('extendIfValue', () =>
+        statements.extendIfValue.run({ key: prefix + key, value, expiresAt: now + ttl, now }),
+      );
       return Number(changes) === 1;
     },
 

@@ -51,7 +51,12 @@ export async function storeCall<T>(detail: string, call: () => Promise<T> | T): 
 
 /** See {@link storeCall}. */
 export function asStoreError(detail: string, error: unknown): Error {
-  if (error instanceof StoreUnavailableError || error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) {
+  if (
+    error instanceof StoreUnavailableError ||
+    error instanceof TypeError ||
+    error instanceof RangeError ||
+    error instanceof SyntaxError
+  ) {
     return error;
   }
   const reason = error instanceof Error ? error.message : String(error);

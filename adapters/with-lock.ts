@@ -38,9 +38,12 @@ export async function withLock<T>(
     delay = Math.min(delay * 2, 100);
   }
   // Renew at a third of the lease, so two missed renewals still keep it.
-  const renewal = setInterval(() => {
-    store.extendIfValue(key, token, leaseMs).catch(() => undefined);
-  }, Math.max(10, Math.floor(leaseMs / 3)));
+  const renewal = setInterval(
+    () => {
+      store.extendIfValue(key, token, leaseMs).catch(() => undefined);
+    },
+    Math.max(10, Math.floor(leaseMs / 3)),
+  );
   renewal.unref();
   try {
     return await fn();

@@ -14,7 +14,10 @@ export interface Spawned<T> {
 
 /** Starts `script` with Node (the pinned one) and waits for its first JSON line on stdout. */
 export async function spawnServer<T>(script: string, env: Record<string, string> = {}): Promise<Spawned<T>> {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout! });
   const info = await new Promise<T>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
@@ -132,10 +135,18 @@ export async function chainedLoad(options: {
     options.seeds.map(async (_seed, index) => {
       while (Date.now() < deadline) {
         const t0 = performance.now();
-        const response = await pool.request({ method: 'POST', path: options.path, headers: options.headers, body: options.body(options.seeds[index] ?? '') });
+        const response = await pool.request({
+          method: 'POST',
+          path: options.path,
+          headers: options.headers,
+          body: options.body(options.seeds[index] ?? ''),
+        });
         const answer = (await response.body.json()) as Record<string, unknown>;
         if (response.statusCode !== 200) {
-          if (errors === 0) process.stderr.write(`bench: chain broken by HTTP ${response.statusCode}: ${JSON.stringify(answer).slice(0, 200)}\n`);
+          if (errors === 0)
+            process.stderr.write(
+              `bench: chain broken by HTTP ${response.statusCode}: ${JSON.stringify(answer).slice(0, 200)}\n`,
+            );
           errors += 1;
           return; // a broken chain stays broken
         }

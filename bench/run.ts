@@ -34,7 +34,8 @@ const duration = Number(values.duration ?? (values.smoke ? 2 : 10));
 const rounds = Number(values.rounds ?? (values.smoke ? 1 : 2));
 const large = values.smoke ? 10_000 : 1_000_000;
 const write = !values.smoke && !values['no-write'];
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const describe = (label: string, r: LoadResult, unit = 'req/s') =>
   `${label}: ${fmt(r.rps)} ${unit}, p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms${r.non2xx + r.errors ? `, ${r.non2xx} failed, ${r.errors} errors` : ''}`;
 
@@ -59,7 +60,9 @@ const compare = (c: Comparison) => {
     met: c.met(a, b),
   };
   rows.push(row);
-  console.log(`\n${row.scenario}\n  A ${row.a}\n  B ${row.b}\n  ratio ${row.ratio}; goal ${row.goal}: ${row.met ? 'met' : 'NOT met'}`);
+  console.log(
+    `\n${row.scenario}\n  A ${row.a}\n  B ${row.b}\n  ratio ${row.ratio}; goal ${row.goal}: ${row.met ? 'met' : 'NOT met'}`,
+  );
 };
 
 const memory: MemoryFigure = { samples: [] };
@@ -70,8 +73,17 @@ const cpuLine = `CPU per request in scenario 2 (from /proc): gateway ${fmt(cpu.g
 console.log(cpuLine);
 for (const c of await refreshScenario({ duration, rounds })) compare(c);
 const sso = await ssoSignInScenario({ duration });
-rows.push({ scenario: sso.scenario, a: describe('gateway, memory store', sso.result, 'sign-ins/s'), b: '(absolute goal)', ratio: '', goal: sso.goal, met: sso.met });
-console.log(`\n${sso.scenario}\n  ${describe('gateway', sso.result, 'sign-ins/s')}; goal ${sso.goal}: ${sso.met ? 'met' : 'NOT met'}`);
+rows.push({
+  scenario: sso.scenario,
+  a: describe('gateway, memory store', sso.result, 'sign-ins/s'),
+  b: '(absolute goal)',
+  ratio: '',
+  goal: sso.goal,
+  met: sso.met,
+});
+console.log(
+  `\n${sso.scenario}\n  ${describe('gateway', sso.result, 'sign-ins/s')}; goal ${sso.goal}: ${sso.met ? 'met' : 'NOT met'}`,
+);
 for (const c of await storedSessionsScenario({ duration, rounds, large })) compare(c);
 const peak = Math.max(...memory.samples);
 rows.push({
@@ -102,12 +114,18 @@ if (values.soak) {
   console.log(`\n${soakLine}`);
 }
 
-const adapterTable = await benchStoreAdapter({ duration: values.smoke ? 1 : 3, concurrency: [1, 50], backends: [...STORE_BACKENDS] });
+const adapterTable = await benchStoreAdapter({
+  duration: values.smoke ? 1 : 3,
+  concurrency: [1, 50],
+  backends: [...STORE_BACKENDS],
+});
 console.log(`\n${adapterTable}`);
 
 if (write) {
   const command = `npm run bench -- --duration ${duration} --rounds ${rounds}${values.soak ? ` --soak ${values.soak}` : ''}`;
-  const table = rows.map((r) => `| ${r.scenario} | ${r.a} | ${r.b} | ${r.ratio} | ${r.goal} | ${r.met ? 'met' : '**not met**'} |`).join('\n');
+  const table = rows
+    .map((r) => `| ${r.scenario} | ${r.a} | ${r.b} | ${r.ratio} | ${r.goal} | ${r.met ? 'met' : '**not met**'} |`)
+    .join('\n');
   writeFileSync(
     'BENCHMARKS.md',
     `# Benchmarks

@@ -29,7 +29,13 @@ export async function startBenchGateway(env: Record<string, string> = {}): Promi
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const google = await startFakeGoogle({
-    clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`${issuer}/upstream/callback`] }],
+    clients: [
+      {
+        client_id: UPSTREAM_CLIENT.id,
+        client_secret: UPSTREAM_CLIENT.secret,
+        redirect_uris: [`${issuer}/upstream/callback`],
+      },
+    ],
   });
   const dir = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
   const clientSecret = 'bench-app-secret-0123456789abcdef0123456789';
@@ -73,7 +79,10 @@ export async function startBenchGateway(env: Record<string, string> = {}): Promi
   for (let i = 0; ; i += 1) {
     if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode} before it answered`);
     if (i > 200) throw new Error('the gateway did not answer /healthz within 20 s');
-    const ok = await fetch(`${issuer}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${issuer}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -106,7 +106,9 @@ async function openBackend(backend: StoreBackend, redisUrl: string | undefined):
       }
       const prefix = `bench:store:${randomUUID()}:`;
       const store = await createRedisStore(redisUrl, { prefix }).catch((error: Error) => {
-        throw new Error(`the redis backend needs a Redis at ${redisUrl} (REDIS_URL): ${error.message}`, { cause: error });
+        throw new Error(`the redis backend needs a Redis at ${redisUrl} (REDIS_URL): ${error.message}`, {
+          cause: error,
+        });
       });
       return {
         store,
@@ -131,30 +133,42 @@ async function openBackend(backend: StoreBackend, redisUrl: string | undefined):
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+  return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0);
 }
 
 /**
  * Runs `call(i)` from `concurrency` loops for `durationMs` (or until `limit` calls were started)
  * and measures each call.
  */
-async function drive(concurrency: number, durationMs: number, limit: number, call: (i: number) => Promise<unknown>): Promise<Figure & { count: number }> {
+async function drive(
+  concurrency: number,
+  durationMs: number,
+  limit: number,
+  call: (i: number) => Promise<unknown>,
+): Promise<Figure & { count: number }> {
   const latencies: number[] = [];
   let started = 0;
   const begin = performance.now();
   const end = begin + durationMs;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end && started < limit) {
-      const i = started;
-      started += 1;
-      const t = performance.now();
-      await call(i);
-      latencies.push(performance.now() - t);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end && started < limit) {
+        const i = started;
+        started += 1;
+        const t = performance.now();
+        await call(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
   const elapsed = (performance.now() - begin) / 1000;
   latencies.sort((a, b) => a - b);
-  return { count: latencies.length, opsPerSecond: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return {
+    count: latencies.length,
+    opsPerSecond: latencies.length / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
 }
 
 function codePayload(grantId: string): AdapterPayload {
@@ -194,7 +208,8 @@ async function measure(store: Store, concurrency: number, durationMs: number): P
   return { upsert, find, consume };
 }
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const fmt = (n: number, digits = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** Runs the benchmark and returns its Markdown section. */
 export async function benchStoreAdapter(options: StoreAdapterBenchOptions): Promise<string> {
@@ -221,15 +236,21 @@ export async function benchStoreAdapter(options: StoreAdapterBenchOptions): Prom
     '',
     `Measured by \`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown CPU'}), Node.js ${process.version}; Redis ${options.redisUrl === undefined ? 'servers started for the run (no persistence)' : 'at REDIS_URL'}, on loopback.`,
     `oidc-provider's Adapter called directly (no HTTP), ${options.duration} s per figure; AuthorizationCode records, four to a grant. Each cell: operations/s, then p50 / p99 latency in ms.`,
-    'One process drives the Adapter and the Redis client alike, so the Redis figures are bounded by this process\'s CPU as much as by Redis; the machine is shared and noisy (±30 %).',
+    "One process drives the Adapter and the Redis client alike, so the Redis figures are bounded by this process's CPU as much as by Redis; the machine is shared and noisy (±30 %).",
   ];
   for (const concurrency of options.concurrency) {
-    lines.push('', `Concurrency ${concurrency} (${concurrency === 1 ? 'one call at a time: the cost of a round trip' : 'calls in flight together, as under load'}):`, '');
+    lines.push(
+      '',
+      `Concurrency ${concurrency} (${concurrency === 1 ? 'one call at a time: the cost of a round trip' : 'calls in flight together, as under load'}):`,
+      '',
+    );
     lines.push('| backend | upsert | find | consume |', '| --- | --- | --- | --- |');
     for (const [backend, perConcurrency] of results) {
       const figures = perConcurrency.get(concurrency);
       if (!figures) continue;
-      const cells = OPERATIONS.map((op) => `${fmt(figures[op].opsPerSecond)} (${fmt(figures[op].p50, 2)} / ${fmt(figures[op].p99, 2)})`);
+      const cells = OPERATIONS.map(
+        (op) => `${fmt(figures[op].opsPerSecond)} (${fmt(figures[op].p50, 2)} / ${fmt(figures[op].p99, 2)})`,
+      );
       lines.push(`| ${backend} | ${cells.join(' | ')} |`);
     }
   }
@@ -244,7 +265,10 @@ if (import.meta.main) {
       backends: { type: 'string', default: STORE_BACKENDS.join(',') },
     },
   });
-  const backends = values.backends.split(',').map((name) => name.trim()).filter(Boolean);
+  const backends = values.backends
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   const unknown = backends.filter((name) => !(STORE_BACKENDS as readonly string[]).includes(name));
   if (unknown.length > 0) {
     console.error(`unknown backend(s) ${unknown.join(', ')}; known: ${STORE_BACKENDS.join(', ')}`);
@@ -252,7 +276,10 @@ if (import.meta.main) {
   }
   const markdown = await benchStoreAdapter({
     duration: Number(values.duration),
-    concurrency: values.concurrency.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0),
+    concurrency: values.concurrency
+      .split(',')
+      .map(Number)
+      .filter((n) => Number.isInteger(n) && n > 0),
     backends: backends as StoreBackend[],
     redisUrl: process.env['REDIS_URL'],
   });

@@ -17,7 +17,11 @@ const io: CliIo = {
 };
 
 try {
-  process.exitCode = await runCli({ config: configCli, clients: clientsCli, keys: keysCli, users: usersCli }, process.argv.slice(2), io);
+  process.exitCode = await runCli(
+    { config: configCli, clients: clientsCli, keys: keysCli, users: usersCli },
+    process.argv.slice(2),
+    io,
+  );
 } catch (error) {
   io.stderr(`gateway: ${(error as Error).message}\n`);
   process.exitCode = 1;

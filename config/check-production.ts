@@ -69,32 +69,47 @@ export function checkProduction(settings: Partial<Record<SettingName, unknown>>,
   const given = (name: SettingName) => settings[name] !== undefined;
 
   if (!given('GATEWAY_ISSUER')) {
-    problem('GATEWAY_ISSUER', 'required when NODE_ENV=production: the public https:// URL of the gateway (e.g. https://login.example.com)');
+    problem(
+      'GATEWAY_ISSUER',
+      'required when NODE_ENV=production: the public https:// URL of the gateway (e.g. https://login.example.com)',
+    );
   } else if (typeof settings.GATEWAY_ISSUER === 'string') {
     const issuer = new URL(settings.GATEWAY_ISSUER);
     // Plain http only where nobody else can reach it (a loopback host): anywhere else, cookies,
     // codes and tokens would cross the network in the clear (RFC 9700 §2.6).
     if (issuer.protocol !== 'https:' && !isLoopbackHost(issuer.hostname)) {
-      problem('GATEWAY_ISSUER', 'must be an https:// URL when NODE_ENV=production (http:// only on a loopback host: 127.0.0.0/8, ::1, localhost)');
+      problem(
+        'GATEWAY_ISSUER',
+        'must be an https:// URL when NODE_ENV=production (http:// only on a loopback host: 127.0.0.0/8, ::1, localhost)',
+      );
     }
   }
 
   if (!given('GATEWAY_SECRETS')) {
-    problem('GATEWAY_SECRETS', 'required when NODE_ENV=production (comma-separated, each at least 32 random characters, e.g. from `openssl rand -base64 32`)');
+    problem(
+      'GATEWAY_SECRETS',
+      'required when NODE_ENV=production (comma-separated, each at least 32 random characters, e.g. from `openssl rand -base64 32`)',
+    );
   } else if (Array.isArray(settings.GATEWAY_SECRETS)) {
     const secrets = settings.GATEWAY_SECRETS as string[];
     secrets.forEach((secret, index) => {
       if (estimatedSecretBits(secret) >= MIN_SECRET_BITS) return;
       const which = secrets.length === 1 ? 'the secret' : `secret ${index + 1} of ${secrets.length}`;
-      problem('GATEWAY_SECRETS', `${which} does not look random (too few different characters, or too repetitive: under ${MIN_SECRET_BITS} bits estimated); `
-        + 'use a random value, e.g. from `openssl rand -base64 32`');
+      problem(
+        'GATEWAY_SECRETS',
+        `${which} does not look random (too few different characters, or too repetitive: under ${MIN_SECRET_BITS} bits estimated); ` +
+          'use a random value, e.g. from `openssl rand -base64 32`',
+      );
     });
   }
 
   if (Array.isArray(settings.GATEWAY_TRUSTED_PROXIES)) {
     for (const range of (settings.GATEWAY_TRUSTED_PROXIES as string[]).filter(isTooWide)) {
-      problem('GATEWAY_TRUSTED_PROXIES', `${JSON.stringify(range)} is too wide for NODE_ENV=production: anyone in it could forge X-Forwarded-For/-Proto/-Host; `
-        + `name your proxies, in ranges no wider than /${WIDEST[4]} (IPv4, and IPv4-mapped IPv6) or /${WIDEST[6]} (IPv6)`);
+      problem(
+        'GATEWAY_TRUSTED_PROXIES',
+        `${JSON.stringify(range)} is too wide for NODE_ENV=production: anyone in it could forge X-Forwarded-For/-Proto/-Host; ` +
+          `name your proxies, in ranges no wider than /${WIDEST[4]} (IPv4, and IPv4-mapped IPv6) or /${WIDEST[6]} (IPv6)`,
+      );
     }
   }
 

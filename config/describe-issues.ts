@@ -6,7 +6,11 @@ import { settingsShape } from './schema.ts';
  * which never quote a secret; the issues' `input` is never read for the same reason.
  * `fileKeys` are the keys whose value came from the config file at `filePath`.
  */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], fileKeys: ReadonlySet<string>, filePath?: string): string[] {
+export function describeIssues(
+  issues: readonly z.core.$ZodIssue[],
+  fileKeys: ReadonlySet<string>,
+  filePath?: string,
+): string[] {
   const lines = issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => describeUnknownKey(key, fileKeys.has(key) ? filePath : undefined));
@@ -22,8 +26,10 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[], fileKeys: Re
  * than as a typo, so an operator upgrading learns what to do.
  */
 const retiredSettings: Readonly<Record<string, string>> = {
-  GATEWAY_RATE_LIMIT: 'replaced by failure-based limits, which never refuse successful traffic: GATEWAY_ADDRESS_FAILURE_LIMIT, GATEWAY_SIGN_IN_LIMIT (see docs/SETTINGS.md); remove it',
-  GATEWAY_TOKEN_RATE_LIMIT: 'replaced by failure-based limits, which never refuse successful traffic: GATEWAY_CLIENT_FAILURE_LIMIT, GATEWAY_ADDRESS_FAILURE_LIMIT (see docs/SETTINGS.md); remove it',
+  GATEWAY_RATE_LIMIT:
+    'replaced by failure-based limits, which never refuse successful traffic: GATEWAY_ADDRESS_FAILURE_LIMIT, GATEWAY_SIGN_IN_LIMIT (see docs/SETTINGS.md); remove it',
+  GATEWAY_TOKEN_RATE_LIMIT:
+    'replaced by failure-based limits, which never refuse successful traffic: GATEWAY_CLIENT_FAILURE_LIMIT, GATEWAY_ADDRESS_FAILURE_LIMIT (see docs/SETTINGS.md); remove it',
 };
 
 /** "unknown setting GATEWAY_FOO", with where it was found and the likely intended name. */

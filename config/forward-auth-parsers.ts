@@ -32,10 +32,18 @@ function structured<T>(raw: RawValue, schema: z.ZodType<T>, shape: string): Pars
 }
 
 export function parseHostRules(raw: RawValue): Parsed<HostRule[]> {
-  return structured(raw, z.array(hostRule), 'a list of {host, allowed_emails?, allowed_email_domains?, allowed_groups?}');
+  return structured(
+    raw,
+    z.array(hostRule),
+    'a list of {host, allowed_emails?, allowed_email_domains?, allowed_groups?}',
+  );
 }
 
 /** Group name → member e-mail addresses. */
 export function parseGroups(raw: RawValue): Parsed<Record<string, string[]>> {
-  return structured(raw, z.record(z.string().min(1), z.array(z.string().min(3))), 'an object of group name → list of e-mail addresses');
+  return structured(
+    raw,
+    z.record(z.string().min(1), z.array(z.string().min(3))),
+    'an object of group name → list of e-mail addresses',
+  );
 }

@@ -19,7 +19,8 @@ const form = 'name each service as host:port (e.g. 127.0.0.1:8000, app.internal:
 /** One entry, normalised as a URL's `host` would be (lower case, canonical IP), or the problem. */
 function parseEntry(entry: string): Parsed<string> {
   const got = JSON.stringify(entry);
-  if (entry.includes('*')) return { problem: `a wildcard would switch SSRF protection off for every host it matches; ${form}`, got };
+  if (entry.includes('*'))
+    return { problem: `a wildcard would switch SSRF protection off for every host it matches; ${form}`, got };
   const match = ENTRY.exec(entry);
   if (match === null) return { problem: `an entry without a port would open every port of that host; ${form}`, got };
   const [, host = '', portText = ''] = match;

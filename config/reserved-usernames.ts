@@ -13,8 +13,26 @@ import { parseList } from './value-parsers.ts';
  * as official.
  */
 export const DEFAULT_RESERVED_USERNAMES: readonly string[] = [
-  'admin', 'administrator', 'root', 'superuser', 'sysadmin', 'system', 'operator', 'moderator', 'owner', 'staff',
-  'support', 'security', 'abuse', 'postmaster', 'hostmaster', 'webmaster', 'noc', 'noreply', 'no-reply', 'gateway',
+  'admin',
+  'administrator',
+  'root',
+  'superuser',
+  'sysadmin',
+  'system',
+  'operator',
+  'moderator',
+  'owner',
+  'staff',
+  'support',
+  'security',
+  'abuse',
+  'postmaster',
+  'hostmaster',
+  'webmaster',
+  'noc',
+  'noreply',
+  'no-reply',
+  'gateway',
 ];
 
 /** User names as the gateway forms them: lower-case letters, digits, `.`, `_` and `-`. */
@@ -23,6 +41,7 @@ export function parseUsernames(raw: RawValue): Parsed<string[]> {
   if (!('value' in list)) return list;
   const names = list.value.map((name) => name.toLowerCase());
   const bad = names.find((name) => !/^[a-z0-9._-]{1,30}$/.test(name));
-  if (bad !== undefined) return { problem: `${JSON.stringify(bad)} is not a user name (up to 30 letters, digits, "." "_" "-")` };
+  if (bad !== undefined)
+    return { problem: `${JSON.stringify(bad)} is not a user name (up to 30 letters, digits, "." "_" "-")` };
   return { value: names };
 }

@@ -7,8 +7,18 @@ import { DEFAULT_RESERVED_USERNAMES, parseUsernames } from './reserved-usernames
 import { parseGatewayIssuer, parseStoreUrl, parseUpstreamIssuer } from './url-parsers.ts';
 import { parseGroups, parseHostRules } from './forward-auth-parsers.ts';
 import {
-  parseAddressRanges, parseDomains, parseInteger, parseLifetime, parseLogLevel, parseLongSecret,
-  parseList, parseScopes, parseSeconds, parseSecrets, parseSwitch, parseText,
+  parseAddressRanges,
+  parseDomains,
+  parseInteger,
+  parseLifetime,
+  parseLogLevel,
+  parseLongSecret,
+  parseList,
+  parseScopes,
+  parseSeconds,
+  parseSecrets,
+  parseSwitch,
+  parseText,
 } from './value-parsers.ts';
 
 export type { Config, LogLevel } from './config-type.ts';
@@ -22,11 +32,20 @@ const DEFAULT_ISSUER = 'http://localhost:4000';
  */
 export const settingsShape = {
   GATEWAY_CONFIG: optionalSetting(
-    { description: 'path of a JSON or YAML file holding more of these settings, by the same names; the environment wins over it', defaultText: 'none', envOnly: true },
+    {
+      description:
+        'path of a JSON or YAML file holding more of these settings, by the same names; the environment wins over it',
+      defaultText: 'none',
+      envOnly: true,
+    },
     parseText,
   ),
   GATEWAY_ISSUER: optionalSetting(
-    { description: 'public base URL of the gateway; the OIDC `iss`. An absolute http(s) URL without query or fragment; a trailing slash is dropped. With `NODE_ENV=production` it is required and must be `https://` (`http://` only on a loopback host)', defaultText: `\`${DEFAULT_ISSUER}\` (required when \`NODE_ENV=production\`)` },
+    {
+      description:
+        'public base URL of the gateway; the OIDC `iss`. An absolute http(s) URL without query or fragment; a trailing slash is dropped. With `NODE_ENV=production` it is required and must be `https://` (`http://` only on a loopback host)',
+      defaultText: `\`${DEFAULT_ISSUER}\` (required when \`NODE_ENV=production\`)`,
+    },
     parseGatewayIssuer,
   ),
   GATEWAY_HOST: setting({ description: 'address it listens on', default: '127.0.0.1' }, parseText),
@@ -35,27 +54,50 @@ export const settingsShape = {
     parseInteger(1, 65535, 'must be an integer between 1 and 65535'),
   ),
   GATEWAY_STORE: setting(
-    { description: 'where state is kept: `memory://` (lost on restart), `sqlite://PATH` (embedded, survives a restart), `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS), or a Redis Cluster: `redis+cluster://[user:pass@]host:port,host:port` (`rediss+cluster://` for TLS; any nodes, the client finds the rest)', default: 'sqlite://./data/gateway.sqlite' },
+    {
+      description:
+        'where state is kept: `memory://` (lost on restart), `sqlite://PATH` (embedded, survives a restart), `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS), or a Redis Cluster: `redis+cluster://[user:pass@]host:port,host:port` (`rediss+cluster://` for TLS; any nodes, the client finds the rest)',
+      default: 'sqlite://./data/gateway.sqlite',
+    },
     parseStoreUrl,
   ),
   GATEWAY_SECRETS: optionalSetting(
-    { description: `comma-separated secrets for cookies, each at least 32 characters; the first signs, all verify (rotation). With \`NODE_ENV=production\` each must look random: at least ${MIN_SECRET_BITS} bits estimated as its length times the Shannon entropy of its characters (\`openssl rand -base64 32\` passes; 32 identical characters do not)`, defaultText: 'generated and kept in the store in dev mode; required when `NODE_ENV=production`', secret: true },
+    {
+      description: `comma-separated secrets for cookies, each at least 32 characters; the first signs, all verify (rotation). With \`NODE_ENV=production\` each must look random: at least ${MIN_SECRET_BITS} bits estimated as its length times the Shannon entropy of its characters (\`openssl rand -base64 32\` passes; 32 identical characters do not)`,
+      defaultText: 'generated and kept in the store in dev mode; required when `NODE_ENV=production`',
+      secret: true,
+    },
     parseSecrets,
   ),
   UPSTREAM_ISSUER: setting(
-    { description: 'the upstream IdP\'s issuer, found by OIDC discovery. Must be `https://`, except on a loopback host (127.0.0.0/8, ::1, localhost)', default: 'https://accounts.google.com' },
+    {
+      description:
+        "the upstream IdP's issuer, found by OIDC discovery. Must be `https://`, except on a loopback host (127.0.0.0/8, ::1, localhost)",
+      default: 'https://accounts.google.com',
+    },
     parseUpstreamIssuer,
   ),
   UPSTREAM_CLIENT_ID: optionalSetting(
-    { description: 'the gateway\'s own client at the upstream; give it together with `UPSTREAM_CLIENT_SECRET`. Register `${GATEWAY_ISSUER}/upstream/callback` as its redirect URI', defaultText: 'none: then the development IdP is used (refused when `NODE_ENV=production`)' },
+    {
+      description:
+        "the gateway's own client at the upstream; give it together with `UPSTREAM_CLIENT_SECRET`. Register `${GATEWAY_ISSUER}/upstream/callback` as its redirect URI",
+      defaultText: 'none: then the development IdP is used (refused when `NODE_ENV=production`)',
+    },
     parseText,
   ),
   UPSTREAM_CLIENT_SECRET: optionalSetting(
-    { description: 'the secret of that client; give it together with `UPSTREAM_CLIENT_ID`', defaultText: 'none', secret: true },
+    {
+      description: 'the secret of that client; give it together with `UPSTREAM_CLIENT_ID`',
+      defaultText: 'none',
+      secret: true,
+    },
     parseText,
   ),
   UPSTREAM_SCOPES: setting(
-    { description: 'scopes asked of the upstream, space- or comma-separated; must include `openid`', default: 'openid email profile' },
+    {
+      description: 'scopes asked of the upstream, space- or comma-separated; must include `openid`',
+      default: 'openid email profile',
+    },
     parseScopes,
   ),
   UPSTREAM_HOSTED_DOMAIN: optionalSetting(
@@ -63,7 +105,11 @@ export const settingsShape = {
     parseDomains('plain'),
   ),
   GATEWAY_UPSTREAM_RECHECK_INTERVAL: setting(
-    { description: 'seconds: how often, at most, an app\'s refresh re-checks the user\'s account at the upstream (as Dex does); 0 checks on every refresh', default: '300' },
+    {
+      description:
+        "seconds: how often, at most, an app's refresh re-checks the user's account at the upstream (as Dex does); 0 checks on every refresh",
+      default: '300',
+    },
     parseSeconds,
   ),
   GATEWAY_ALLOWED_EMAIL_DOMAINS: optionalSetting(
@@ -71,7 +117,12 @@ export const settingsShape = {
     parseDomains('plain'),
   ),
   GATEWAY_REGISTRATION_TOKEN: optionalSetting(
-    { description: 'enables RFC 7591 dynamic client registration, protected by this initial access token (at least 32 characters)', defaultText: 'off', secret: true },
+    {
+      description:
+        'enables RFC 7591 dynamic client registration, protected by this initial access token (at least 32 characters)',
+      defaultText: 'off',
+      secret: true,
+    },
     parseLongSecret,
   ),
   GATEWAY_CLIENTS_FILE: optionalSetting(
@@ -79,78 +130,158 @@ export const settingsShape = {
     parseText,
   ),
   GATEWAY_SECRET_ROTATION_GRACE: setting(
-    { description: 'seconds during which a client\'s old secret keeps working after `npx gateway clients rotate-secret` (or a new secret in `GATEWAY_CLIENTS_FILE`), so that apps can be redeployed with the new one; 0 ends the old secret at once', default: '86400' },
+    {
+      description:
+        "seconds during which a client's old secret keeps working after `npx gateway clients rotate-secret` (or a new secret in `GATEWAY_CLIENTS_FILE`), so that apps can be redeployed with the new one; 0 ends the old secret at once",
+      default: '86400',
+    },
     parseSeconds,
   ),
   GATEWAY_COOKIE_DOMAINS: optionalSetting(
-    { description: 'cookie domains for forward auth, comma-separated (e.g. `.example.com`)', defaultText: 'the request\'s host' },
+    {
+      description: 'cookie domains for forward auth, comma-separated (e.g. `.example.com`)',
+      defaultText: "the request's host",
+    },
     parseDomains('cookie'),
   ),
   GATEWAY_REDIRECT_DOMAINS: optionalSetting(
-    { description: 'hosts that `rd` may send a browser back to, comma-separated (`.example.com` matches subdomains; `:port` allowed)', defaultText: 'the cookie domains' },
+    {
+      description:
+        'hosts that `rd` may send a browser back to, comma-separated (`.example.com` matches subdomains; `:port` allowed)',
+      defaultText: 'the cookie domains',
+    },
     parseDomains('redirect'),
   ),
   GATEWAY_OUTBOUND_PRIVATE_HOSTS: optionalSetting(
-    { description: 'services the gateway may call although they are loopback or private (back-channel logout, a client\'s `jwks_uri`), comma-separated, each as `host:port` (`127.0.0.1:8000`, `app.internal:8443`, `[::1]:9000`; no wildcard); clients may register such URIs only when listed here. Every other private address is refused (SSRF protection), and no outbound call follows a redirect', defaultText: 'none' },
+    {
+      description:
+        "services the gateway may call although they are loopback or private (back-channel logout, a client's `jwks_uri`), comma-separated, each as `host:port` (`127.0.0.1:8000`, `app.internal:8443`, `[::1]:9000`; no wildcard); clients may register such URIs only when listed here. Every other private address is refused (SSRF protection), and no outbound call follows a redirect",
+      defaultText: 'none',
+    },
     parseOutboundHosts,
   ),
   GATEWAY_API_PATHS: optionalSetting(
-    { description: 'path prefixes of API routes, comma-separated: a caller not signed in gets a JSON 401 there instead of a sign-in page (as with `Accept: application/json`)', defaultText: 'none' },
+    {
+      description:
+        'path prefixes of API routes, comma-separated: a caller not signed in gets a JSON 401 there instead of a sign-in page (as with `Accept: application/json`)',
+      defaultText: 'none',
+    },
     parseList,
   ),
   GATEWAY_HOST_RULES: optionalSetting(
-    { description: 'who may pass forward auth per host: JSON list of `{"host", "allowed_emails", "allowed_email_domains", "allowed_groups"}` (`host` may be `.example.com`; the most specific rule applies); 403 when not met', defaultText: 'none: every signed-in user' },
+    {
+      description:
+        'who may pass forward auth per host: JSON list of `{"host", "allowed_emails", "allowed_email_domains", "allowed_groups"}` (`host` may be `.example.com`; the most specific rule applies); 403 when not met',
+      defaultText: 'none: every signed-in user',
+    },
     parseHostRules,
   ),
   GATEWAY_GROUPS: optionalSetting(
-    { description: 'groups, as JSON `{"group": ["e-mail", …]}`: sent in `X-Auth-Request-Groups` and the `groups` claim, and usable in `GATEWAY_HOST_RULES`', defaultText: 'none' },
+    {
+      description:
+        'groups, as JSON `{"group": ["e-mail", …]}`: sent in `X-Auth-Request-Groups` and the `groups` claim, and usable in `GATEWAY_HOST_RULES`',
+      defaultText: 'none',
+    },
     parseGroups,
   ),
-  GATEWAY_ACCESS_TOKEN_TTL: setting({ description: 'lifetime of access tokens, in seconds', default: '300' }, parseLifetime),
-  GATEWAY_REFRESH_TOKEN_TTL: setting({ description: 'lifetime of refresh tokens, in seconds', default: '1209600' }, parseLifetime),
-  GATEWAY_SESSION_TTL: setting({ description: 'lifetime of the sign-in session, in seconds', default: '1209600' }, parseLifetime),
+  GATEWAY_ACCESS_TOKEN_TTL: setting(
+    { description: 'lifetime of access tokens, in seconds', default: '300' },
+    parseLifetime,
+  ),
+  GATEWAY_REFRESH_TOKEN_TTL: setting(
+    { description: 'lifetime of refresh tokens, in seconds', default: '1209600' },
+    parseLifetime,
+  ),
+  GATEWAY_SESSION_TTL: setting(
+    { description: 'lifetime of the sign-in session, in seconds', default: '1209600' },
+    parseLifetime,
+  ),
   GATEWAY_REFRESH_GRACE: setting(
-    { description: 'seconds during which a just-rotated refresh token, presented again (parallel tabs, a retried request), gets the same answer instead of revoking the grant; a reuse after it revokes the whole grant; 0 turns the grace off', default: '5' },
+    {
+      description:
+        'seconds during which a just-rotated refresh token, presented again (parallel tabs, a retried request), gets the same answer instead of revoking the grant; a reuse after it revokes the whole grant; 0 turns the grace off',
+      default: '5',
+    },
     parseSeconds,
   ),
   GATEWAY_KEY_ROTATION_INTERVAL: setting(
-    { description: 'seconds between scheduled rotations of the signing keys (e.g. `7776000` for 90 days); 0 turns scheduled rotation off (`npx gateway keys rotate` still works)', default: '0' },
+    {
+      description:
+        'seconds between scheduled rotations of the signing keys (e.g. `7776000` for 90 days); 0 turns scheduled rotation off (`npx gateway keys rotate` still works)',
+      default: '0',
+    },
     parseSeconds,
   ),
   GATEWAY_KEY_ROLL_IN: setting(
-    { description: 'seconds between publishing a new signing key in the JWKS and signing with it, so that apps caching the JWKS know it first', default: '600' },
+    {
+      description:
+        'seconds between publishing a new signing key in the JWKS and signing with it, so that apps caching the JWKS know it first',
+      default: '600',
+    },
     parseSeconds,
   ),
   GATEWAY_CLIENT_FAILURE_LIMIT: setting(
-    { description: 'failed client authentications and invalid authorization codes allowed per client and client address within `GATEWAY_FAILURE_WINDOW`; past it that client is refused from that address (429 `temporarily_unavailable`) until the window ends. Successful requests are never counted. 0 turns it off', default: '20' },
+    {
+      description:
+        'failed client authentications and invalid authorization codes allowed per client and client address within `GATEWAY_FAILURE_WINDOW`; past it that client is refused from that address (429 `temporarily_unavailable`) until the window ends. Successful requests are never counted. 0 turns it off',
+      default: '20',
+    },
     parseInteger(0, 1_000_000, 'must be a whole number of failures, 0 or more'),
   ),
   GATEWAY_ADDRESS_FAILURE_LIMIT: setting(
-    { description: 'failures of every kind allowed per client address within `GATEWAY_FAILURE_WINDOW` (failed client authentications, invalid codes, a bad `state` at a sign-in callback, refused registrations); past it the address is refused (429) until the window ends. IPv6 addresses count by /64. 0 turns it off', default: '200' },
+    {
+      description:
+        'failures of every kind allowed per client address within `GATEWAY_FAILURE_WINDOW` (failed client authentications, invalid codes, a bad `state` at a sign-in callback, refused registrations); past it the address is refused (429) until the window ends. IPv6 addresses count by /64. 0 turns it off',
+      default: '200',
+    },
     parseInteger(0, 1_000_000, 'must be a whole number of failures, 0 or more'),
   ),
   GATEWAY_FAILURE_WINDOW: setting(
-    { description: 'seconds over which failures are counted (a fixed window, shared by every instance through the store)', default: '300' },
+    {
+      description:
+        'seconds over which failures are counted (a fixed window, shared by every instance through the store)',
+      default: '300',
+    },
     parseLifetime,
   ),
   GATEWAY_REGISTRATION_LIMIT: setting(
-    { description: 'clients one address may register (RFC 7591) per hour, when dynamic registration is on; each keeps at most 16 KiB of metadata until it is removed. 0 turns the limit off', default: '60' },
+    {
+      description:
+        'clients one address may register (RFC 7591) per hour, when dynamic registration is on; each keeps at most 16 KiB of metadata until it is removed. 0 turns the limit off',
+      default: '60',
+    },
     parseInteger(0, 1_000_000, 'must be a whole number of registrations per hour, 0 or more'),
   ),
   GATEWAY_SIGN_IN_LIMIT: setting(
-    { description: 'sign-in steps that write to the store allowed per client address per minute: an authorization request that starts a sign-in, and each visit of its sign-in page (a sign-in takes 2, 3 when Google is asked for consent again). Each keeps at most about 3.5 KiB for at most 10 minutes, so one address can add at most about 4 MiB a minute at the default. An office of 2,000 people behind one address signing in within ten minutes stays well under it. 0 turns it off', default: '1200' },
+    {
+      description:
+        'sign-in steps that write to the store allowed per client address per minute: an authorization request that starts a sign-in, and each visit of its sign-in page (a sign-in takes 2, 3 when Google is asked for consent again). Each keeps at most about 3.5 KiB for at most 10 minutes, so one address can add at most about 4 MiB a minute at the default. An office of 2,000 people behind one address signing in within ten minutes stays well under it. 0 turns it off',
+      default: '1200',
+    },
     parseInteger(0, 1_000_000, 'must be a whole number of sign-in steps per minute, 0 or more'),
   ),
   GATEWAY_SHUTDOWN_TIMEOUT: setting(
-    { description: 'seconds that a SIGTERM waits for requests in flight to finish before the process exits anyway (keep it under the orchestrator\'s own grace: Docker waits 10 s, Kubernetes 30 s)', default: '8' },
+    {
+      description:
+        "seconds that a SIGTERM waits for requests in flight to finish before the process exits anyway (keep it under the orchestrator's own grace: Docker waits 10 s, Kubernetes 30 s)",
+      default: '8',
+    },
     parseSeconds,
   ),
   GATEWAY_TRUSTED_PROXIES: setting(
-    { description: 'comma-separated IP addresses or CIDR ranges whose `X-Forwarded-*` headers are believed. With `NODE_ENV=production` no range may be wider than /8 (IPv4, and IPv4-mapped IPv6) or /7 (IPv6)', default: '127.0.0.1,::1' },
+    {
+      description:
+        'comma-separated IP addresses or CIDR ranges whose `X-Forwarded-*` headers are believed. With `NODE_ENV=production` no range may be wider than /8 (IPv4, and IPv4-mapped IPv6) or /7 (IPv6)',
+      default: '127.0.0.1,::1',
+    },
     parseAddressRanges,
   ),
   GATEWAY_RESERVED_USERNAMES: setting(
-    { description: 'user names never handed out as they are (`preferred_username`): a user whose e-mail or name would give one gets it with a suffix (`admin-3f9a2c`). Comma-separated, compared lower-cased; setting it replaces this list, so repeat the defaults you want to keep', default: DEFAULT_RESERVED_USERNAMES.join(',') },
+    {
+      description:
+        'user names never handed out as they are (`preferred_username`): a user whose e-mail or name would give one gets it with a suffix (`admin-3f9a2c`). Comma-separated, compared lower-cased; setting it replaces this list, so repeat the defaults you want to keep',
+      default: DEFAULT_RESERVED_USERNAMES.join(','),
+    },
     parseUsernames,
   ),
   GATEWAY_LOG_LEVEL: setting(
@@ -158,11 +289,20 @@ export const settingsShape = {
     parseLogLevel,
   ),
   GATEWAY_ACCESS_LOG: setting(
-    { description: '`on` writes one compact JSON line per request (`"msg":"access"`: method, path without the query, status, milliseconds, client address as the trusted proxies report it) to stdout, asynchronously; `off` writes none, so the check nginx makes on every request costs no log write (nginx keeps its own access log)', default: 'off' },
+    {
+      description:
+        '`on` writes one compact JSON line per request (`"msg":"access"`: method, path without the query, status, milliseconds, client address as the trusted proxies report it) to stdout, asynchronously; `off` writes none, so the check nginx makes on every request costs no log write (nginx keeps its own access log)',
+      default: 'off',
+    },
     parseSwitch,
   ),
   NODE_ENV: optionalSetting(
-    { description: '`production` turns on the production checks: `GATEWAY_ISSUER` (https), `GATEWAY_SECRETS` (random-looking) and the upstream client become required, and `GATEWAY_TRUSTED_PROXIES` may hold no huge range', defaultText: 'none', envOnly: true },
+    {
+      description:
+        '`production` turns on the production checks: `GATEWAY_ISSUER` (https), `GATEWAY_SECRETS` (random-looking) and the upstream client become required, and `GATEWAY_TRUSTED_PROXIES` may hold no huge range',
+      defaultText: 'none',
+      envOnly: true,
+    },
     parseText,
   ),
 };
@@ -188,8 +328,10 @@ function checkCombinations(settings: Partial<Record<SettingName, unknown>>, ctx:
   const problem = (name: SettingName, message: string) => ctx.addIssue({ code: 'custom', path: [name], message });
   const hasId = given('UPSTREAM_CLIENT_ID');
   const hasSecret = given('UPSTREAM_CLIENT_SECRET');
-  if (hasId && !hasSecret) problem('UPSTREAM_CLIENT_SECRET', 'required when UPSTREAM_CLIENT_ID is set (give both or neither)');
-  if (hasSecret && !hasId) problem('UPSTREAM_CLIENT_ID', 'required when UPSTREAM_CLIENT_SECRET is set (give both or neither)');
+  if (hasId && !hasSecret)
+    problem('UPSTREAM_CLIENT_SECRET', 'required when UPSTREAM_CLIENT_ID is set (give both or neither)');
+  if (hasSecret && !hasId)
+    problem('UPSTREAM_CLIENT_ID', 'required when UPSTREAM_CLIENT_SECRET is set (give both or neither)');
   if (settings.NODE_ENV === 'production') checkProduction(settings, problem);
 }
 

@@ -38,9 +38,7 @@ export function optionalSetting<T>(meta: SettingMeta, parse: Parser<T>) {
  */
 function parsing<T>(meta: SettingMeta, parse: Parser<T>) {
   return z.unknown().transform((input, ctx): T => {
-    const result = isRawValue(input)
-      ? parse(input)
-      : { problem: 'must be a string, a number, a boolean or a list' };
+    const result = isRawValue(input) ? parse(input) : { problem: 'must be a string, a number, a boolean or a list' };
     if ('value' in result) return result.value;
     const got = meta.secret ? '' : ` (got ${result.got ?? show(input)})`;
     ctx.issues.push({ code: 'custom', message: result.problem + got, input: undefined });

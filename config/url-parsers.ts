@@ -37,7 +37,8 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || host === '::1' || (isIPv4(host) && host.startsWith('127.'));
 }
 
-const storeForms = 'must be memory://, sqlite://PATH, redis://[user:pass@]host:port[/db], rediss://…, or redis+cluster://host:port,host:port';
+const storeForms =
+  'must be memory://, sqlite://PATH, redis://[user:pass@]host:port[/db], rediss://…, or redis+cluster://host:port,host:port';
 
 /**
  * The store URL, kept as given. A Redis password is masked in the problem line, since this
@@ -49,7 +50,9 @@ export function parseStoreUrl(raw: RawValue): Parsed<string> {
   const store = text.value;
   if (store === 'memory://') return { value: store };
   if (store.startsWith('sqlite://')) {
-    return store.length > 'sqlite://'.length ? { value: store } : { problem: 'sqlite:// needs a file path, e.g. sqlite://./data/gateway.sqlite' };
+    return store.length > 'sqlite://'.length
+      ? { value: store }
+      : { problem: 'sqlite:// needs a file path, e.g. sqlite://./data/gateway.sqlite' };
   }
   if (/^rediss?\+cluster:\/\//.test(store)) {
     // A host list is not a WHATWG URL: the store's own parser checks it (and never echoes a password).
@@ -66,7 +69,8 @@ export function parseStoreUrl(raw: RawValue): Parsed<string> {
   if (url === undefined || url.hostname === '' || url.search !== '' || url.hash !== '') {
     return { problem: storeForms, got };
   }
-  if (!/^\/?(\d+)?$/.test(url.pathname)) return { problem: 'the Redis database must be a number, as in redis://host:6379/0', got };
+  if (!/^\/?(\d+)?$/.test(url.pathname))
+    return { problem: 'the Redis database must be a number, as in redis://host:6379/0', got };
   return { value: store };
 }
 
@@ -86,5 +90,8 @@ function checkIssuerShape(url: URL): Parsed<string> | undefined {
   const bare = new URL(url.href);
   bare.username = '';
   bare.password = '';
-  return { problem: 'must not contain a user name or password', got: JSON.stringify(`${bare.href} (credentials hidden)`) };
+  return {
+    problem: 'must not contain a user name or password',
+    got: JSON.stringify(`${bare.href} (credentials hidden)`),
+  };
 }

@@ -52,7 +52,13 @@ import { instrumentUpstream } from './ops/instrument-upstream.ts';
 import { observeProvider } from './ops/observe-provider.ts';
 import { reportStorePersistence } from './ops/report-store-persistence.ts';
 import { operations } from './ops/operations.ts';
-import { BODY_LIMIT_BYTES, clientErrorHandler, MAX_HEADER_BYTES, parseQueryString, REQUEST_TIMEOUT_MS } from './ops/request-limits.ts';
+import {
+  BODY_LIMIT_BYTES,
+  clientErrorHandler,
+  MAX_HEADER_BYTES,
+  parseQueryString,
+  REQUEST_TIMEOUT_MS,
+} from './ops/request-limits.ts';
 import { addressKey, startRegulation } from './ops/regulation.ts';
 import { setSecurityHeaders } from './ops/security-headers.ts';
 import { createSignInEvents } from './ops/sign-in-events.ts';
@@ -134,11 +140,18 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   const cookieSecrets = await loadCookieSecrets(config, store);
   // Everything kept at rest is sealed or hashed under the store's data key, which these secrets wrap.
   const { sealing, rewrapped, created, key: dataKey } = await loadStoreSealing(store, cookieSecrets);
-  if (rewrapped) app.log.info({ event: 'data_key_rewrapped' }, 'the store\'s data key opened with an older GATEWAY_SECRETS entry and is now wrapped with the first');
+  if (rewrapped)
+    app.log.info(
+      { event: 'data_key_rewrapped' },
+      "the store's data key opened with an older GATEWAY_SECRETS entry and is now wrapped with the first",
+    );
   // A first start and a store that lost its data look the same from here: say both.
   if (created && config.production) {
-    app.log.warn({ event: 'data_key_created' }, 'the store had no data key, so a new one was made: expected on the first start on this store; '
-      + 'otherwise the store has lost its data (a Redis restart without persistence?) and every session, account and client registered through the API or the CLI with it');
+    app.log.warn(
+      { event: 'data_key_created' },
+      'the store had no data key, so a new one was made: expected on the first start on this store; ' +
+        'otherwise the store has lost its data (a Redis restart without persistence?) and every session, account and client registered through the API or the CLI with it',
+    );
   }
   const secureCookies = config.issuer.startsWith('https://');
   const redirectUri = `${config.issuer}${UPSTREAM_CALLBACK_PATH}`;
@@ -196,7 +209,12 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     log: app.log,
     onRefused: (limit, key) => {
       metrics.rateLimited.inc({ limit: limit.name });
-      audit(app.log, 'limit.refused', { limit: limit.name, key }, 'too many failures or sign-ins: refused until the window ends');
+      audit(
+        app.log,
+        'limit.refused',
+        { limit: limit.name, key },
+        'too many failures or sign-ins: refused until the window ends',
+      );
     },
   });
   app.addHook('onClose', async () => regulation.stop());
@@ -253,12 +271,35 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   const verify = createAccessTokenVerifier(config.issuer, keys.keySet);
   const upstreamLinkAlive = async (sub: string) => (await vault.load(sub)) !== undefined;
   const extraTokenClaims = createAccessTokenClaims(store, config.groups);
-  const forwardAuthDomains = [...config.redirectDomains, ...config.cookieDomains.map((d) => (d.startsWith('.') ? d : `.${d}`))];
+  const forwardAuthDomains = [
+    ...config.redirectDomains,
+    ...config.cookieDomains.map((d) => (d.startsWith('.') ? d : `.${d}`)),
+  ];
   const buildProvider = (signingKeys: ReturnType<typeof keys.view>['published']) =>
-    observeProvider(createProviderInstance({
-      config, store, sealing, signingKeys, cookieSecrets, findAccount, clients, upstreamLinkAlive, extraTokenClaims, log: app.log, regulation, limits,
-      vault, verify, upstreamIssuer: upstreamSettings.issuer, forwardAuthDomains, forwardAuthSessions: faSessions, markRevoked, endSsoSession,
-    }), { metrics, log: app.log });
+    observeProvider(
+      createProviderInstance({
+        config,
+        store,
+        sealing,
+        signingKeys,
+        cookieSecrets,
+        findAccount,
+        clients,
+        upstreamLinkAlive,
+        extraTokenClaims,
+        log: app.log,
+        regulation,
+        limits,
+        vault,
+        verify,
+        upstreamIssuer: upstreamSettings.issuer,
+        forwardAuthDomains,
+        forwardAuthSessions: faSessions,
+        markRevoked,
+        endSsoSession,
+      }),
+      { metrics, log: app.log },
+    );
   provider = buildProvider(keys.view().published);
 
   const context: GatewayContext = {
@@ -274,7 +315,11 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   app.decorate('gateway', context);
   // Clients stored by an earlier version have their secret in clear: sealed once per store.
   const legacyClients = await sealLegacyClients(store, sealing);
-  if (legacyClients > 0) app.log.info({ event: 'clients_sealed', count: legacyClients }, 'client records stored in clear by an earlier version are sealed now');
+  if (legacyClients > 0)
+    app.log.info(
+      { event: 'clients_sealed', count: legacyClients },
+      'client records stored in clear by an earlier version are sealed now',
+    );
   // GATEWAY_CLIENTS_FILE into the shared store (once per start).
   await syncClientsFile({ provider: current(), store, sealing, config, log: app.log });
 
@@ -294,20 +339,29 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     get provider() {
       return current();
     },
-    store, sealing, upstream, vault, policy, reservedUsernames: config.reservedUsernames, issuer: config.issuer, secureCookies,
+    store,
+    sealing,
+    upstream,
+    vault,
+    policy,
+    reservedUsernames: config.reservedUsernames,
+    issuer: config.issuer,
+    secureCookies,
     events: createSignInEvents(metrics, app.log, upstreamSettings.issuer),
     countForgedCallback: (request: FastifyRequest) => regulation.count(limits.addressFailures, addressKey(request.ip)),
   };
   await app.register(upstreamLoginRoutes(upstreamLogin));
   const csrf = createCsrfGuard(cookieSecrets, (form) => metrics.csrfRefused.inc({ form }));
-  await app.register(interactionRoutes({
-    get provider() {
-      return current();
-    },
-    store,
-    upstreamLogin,
-    csrf,
-  }));
+  await app.register(
+    interactionRoutes({
+      get provider() {
+        return current();
+      },
+      store,
+      upstreamLogin,
+      csrf,
+    }),
+  );
   if (devIdp) {
     await mountUnderPrefix(app, DEV_IDP_PATH, devIdp.handler);
     const demoSecret = derivedSecret(secret, 'demo app client');
@@ -318,10 +372,16 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   let forwardAuthConfig: Promise<openidClient.Configuration> | undefined;
   const oidcClient = () => {
     forwardAuthConfig ??= openidClient
-      .discovery(new URL(config.issuer), FORWARD_AUTH_CLIENT_ID, forwardAuthSecret, openidClient.ClientSecretBasic(forwardAuthSecret), {
-        [openidClient.customFetch]: fetchInProcess,
-        execute: config.issuer.startsWith('http://') ? [openidClient.allowInsecureRequests] : [],
-      })
+      .discovery(
+        new URL(config.issuer),
+        FORWARD_AUTH_CLIENT_ID,
+        forwardAuthSecret,
+        openidClient.ClientSecretBasic(forwardAuthSecret),
+        {
+          [openidClient.customFetch]: fetchInProcess,
+          execute: config.issuer.startsWith('http://') ? [openidClient.allowInsecureRequests] : [],
+        },
+      )
       .then((configuration) => {
         configuration[openidClient.customFetch] = fetchInProcess;
         return configuration;
@@ -347,9 +407,16 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
       oidcClient,
       isRevoked: (sid) => revokedSessions.isRevoked(sid),
       endSsoSession: async (sid) => {
-        const session = await current().Session.findByUid(sid).catch(() => undefined);
+        const session = await current()
+          .Session.findByUid(sid)
+          .catch(() => undefined);
         await endSsoSession(sid);
-        audit(app.log, 'sign_out', { via: 'forward_auth', sid, sub: session?.accountId }, 'signed out through forward auth');
+        audit(
+          app.log,
+          'sign_out',
+          { via: 'forward_auth', sid, sub: session?.accountId },
+          'signed out through forward auth',
+        );
       },
     }),
   );

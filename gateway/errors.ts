@@ -24,7 +24,12 @@ export class GatewayError extends Error {
   readonly oauth: boolean;
   /** The page text in the reader's language, when there is one (`description` is its English). */
   readonly messageKey: MessageKey | undefined;
-  constructor(code: string, status: number, description: string, options?: { cause?: unknown; oauth?: boolean; messageKey?: MessageKey }) {
+  constructor(
+    code: string,
+    status: number,
+    description: string,
+    options?: { cause?: unknown; oauth?: boolean; messageKey?: MessageKey },
+  ) {
     super(description, options);
     this.name = 'GatewayError';
     this.code = code;
@@ -54,7 +59,12 @@ export function wantsHtml(request: FastifyRequest): boolean {
  * Answers an error as a page for people or as problem+json for programs. `startAgain`, when
  * given, is where the page's "Start again" button leads.
  */
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: GatewayError, startAgain?: string): FastifyReply {
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: GatewayError,
+  startAgain?: string,
+): FastifyReply {
   if (error.oauth) {
     // OAuth clients parse RFC 6749 §5.2 errors, whatever they put in Accept.
     return reply
@@ -69,11 +79,13 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: G
       .code(error.status)
       .header('cache-control', 'no-store')
       .type('text/html; charset=utf-8')
-      .send(renderMessagePage(language, {
-        title: error.status >= 500 ? 'pageErrorTitle' : 'pageDeniedTitle',
-        message: error.messageKey === undefined ? error.description : messagesFor(language)[error.messageKey],
-        ...(startAgain === undefined ? {} : { link: { href: startAgain, label: 'tryAgain' as const } }),
-      }));
+      .send(
+        renderMessagePage(language, {
+          title: error.status >= 500 ? 'pageErrorTitle' : 'pageDeniedTitle',
+          message: error.messageKey === undefined ? error.description : messagesFor(language)[error.messageKey],
+          ...(startAgain === undefined ? {} : { link: { href: startAgain, label: 'tryAgain' as const } }),
+        }),
+      );
   }
   return sendProblem(reply, error.status, error.code, error.description);
 }
@@ -88,12 +100,18 @@ function toGatewayError(error: FastifyError | Error, request: FastifyRequest): G
   // provider's catch-all included, before any route is found. Fastify's own message echoes the path.
   if ((error as FastifyError).code === 'FST_ERR_BAD_URL') {
     const oauth = oauthEndpoint(request.raw.url ?? '/') !== undefined;
-    return new GatewayError('invalid_request', 400, 'The request path is not validly percent-encoded UTF-8.', { oauth });
+    return new GatewayError('invalid_request', 400, 'The request path is not validly percent-encoded UTF-8.', {
+      oauth,
+    });
   }
   // The store is down or stalled (or a lock's holder is taking too long): a temporary condition (RFC 6749 §4.1.2.1 temporarily_unavailable),
   // not a bug; the sign-in pages say so, in the reader's language, and the retry will work.
   if (error instanceof StoreUnavailableError || error instanceof LockTimeoutError) {
-    return new GatewayError('temporarily_unavailable', 503, messagesFor(request.headers['accept-language']).temporarilyUnavailable);
+    return new GatewayError(
+      'temporarily_unavailable',
+      503,
+      messagesFor(request.headers['accept-language']).temporarilyUnavailable,
+    );
   }
   const status = (error as FastifyError).statusCode;
   // Fastify's own client errors (bad JSON, body too large, bad content type) are safe to name.
@@ -111,7 +129,10 @@ function toGatewayError(error: FastifyError | Error, request: FastifyRequest): G
 export function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const gatewayError = toGatewayError(error, request);
   if (error instanceof StoreUnavailableError || error instanceof LockTimeoutError) {
-    request.log.warn({ detail: error instanceof StoreUnavailableError ? error.error_detail : error.message }, 'store unavailable');
+    request.log.warn(
+      { detail: error instanceof StoreUnavailableError ? error.error_detail : error.message },
+      'store unavailable',
+    );
     reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   } else if (gatewayError.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: gatewayError.code }, 'request refused');

@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   const { config } = result;
   const app = await buildGateway(config);
   if (config.store.startsWith('memory:')) {
-    app.log.warn('GATEWAY_STORE=memory:// keeps everything in this process: a restart signs everyone out and forgets every client');
+    app.log.warn(
+      'GATEWAY_STORE=memory:// keeps everything in this process: a restart signs everyone out and forgets every client',
+    );
   }
   await app.listen({ host: config.host, port: config.port });
   if (config.devMode) console.warn(devBanner(config.issuer));

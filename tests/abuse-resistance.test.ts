@@ -10,7 +10,14 @@ import { after, before, describe, it } from 'node:test';
 import { createBrowser, type Browser } from './helpers/browser.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
 import { auditEvents, metricValue, startLoggedGateway, type LoggedGateway } from './helpers/logged-gateway.ts';
-import { authorizeInBrowser, confidentialClient, discoverApp, signIn, startAuthorization, type TestApp } from './helpers/relying-party.ts';
+import {
+  authorizeInBrowser,
+  confidentialClient,
+  discoverApp,
+  signIn,
+  startAuthorization,
+  type TestApp,
+} from './helpers/relying-party.ts';
 import { startGateway } from './helpers/start-gateway.ts';
 
 const REGISTRATION_TOKEN = 'registration-token-0123456789abcdef0123456789';
@@ -40,12 +47,17 @@ function assertStrictPage(response: Response, html: string): void {
 }
 
 /** A raw HTTP request (undici refuses some of what an attacker sends). */
-function rawRequest(url: string, options: { method?: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function rawRequest(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string | Buffer },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -68,7 +80,9 @@ describe('security headers and CSRF', () => {
   after(async () => gw?.close());
 
   /** A browser at the consent page of the third-party client, and what it shows. */
-  async function atConsent(email: string): Promise<{ browser: Browser; url: URL; response: Response; html: string; csrf: string }> {
+  async function atConsent(
+    email: string,
+  ): Promise<{ browser: Browser; url: URL; response: Response; html: string; csrf: string }> {
     const browser = createBrowser();
     const start = await startAuthorization(shop);
     const { page } = await authorizeInBrowser(browser, shop, start, gw.google.issuer, { email });
@@ -79,7 +93,11 @@ describe('security headers and CSRF', () => {
   }
 
   const post = (browser: Browser, url: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
-    browser.fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', ...headers }, body: new URLSearchParams(body).toString() });
+    browser.fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', ...headers },
+      body: new URLSearchParams(body).toString(),
+    });
 
   it('serves the consent page under a strict policy, its style from a stylesheet', async () => {
     const consent = await atConsent('strict@example.com');
@@ -91,14 +109,19 @@ describe('security headers and CSRF', () => {
     assert.match(css.headers.get('content-type') ?? '', /^text\/css/);
   });
 
-  it('puts the same headers on the gateway\'s other pages and on the OpenID Provider\'s', async () => {
-    const signIn = await fetch(`${gw.url}/oauth2/sign_in?rd=/`, { redirect: 'manual', headers: { accept: 'text/html' } });
+  it("puts the same headers on the gateway's other pages and on the OpenID Provider's", async () => {
+    const signIn = await fetch(`${gw.url}/oauth2/sign_in?rd=/`, {
+      redirect: 'manual',
+      headers: { accept: 'text/html' },
+    });
     assertStrictPage(signIn, await signIn.text());
     const notFound = await fetch(`${gw.url}/interaction/nope`, { headers: { accept: 'text/html' } });
     assert.equal(notFound.status, 400);
     assertStrictPage(notFound, await notFound.text());
     // An error oidc-provider renders itself (an unknown client cannot be redirected to).
-    const providerError = await fetch(`${gw.url}/auth?client_id=nobody&response_type=code&scope=openid`, { headers: { accept: 'text/html' } });
+    const providerError = await fetch(`${gw.url}/auth?client_id=nobody&response_type=code&scope=openid`, {
+      headers: { accept: 'text/html' },
+    });
     assert.equal(providerError.status, 400);
     assertStrictPage(providerError, await providerError.text());
     const discovery = await fetch(`${gw.url}/.well-known/openid-configuration`);
@@ -106,14 +129,14 @@ describe('security headers and CSRF', () => {
     assert.match(discovery.headers.get('content-security-policy') ?? '', /frame-ancestors 'none'/);
   });
 
-  it('answers a path no endpoint serves with problem+json, not Koa\'s text', async () => {
+  it("answers a path no endpoint serves with problem+json, not Koa's text", async () => {
     const response = await fetch(`${gw.url}/no/such/path`);
     assert.equal(response.status, 404);
     assert.equal(response.headers.get('content-type'), 'application/problem+json');
     assert.equal(((await response.json()) as { title: string }).title, 'not_found');
   });
 
-  it('lets only oidc-provider\'s own form_post script run, by its hash', async () => {
+  it("lets only oidc-provider's own form_post script run, by its hash", async () => {
     const browser = createBrowser();
     await signIn(browser, app, gw.google.issuer, { email: 'formpost@example.com' });
     const start = await startAuthorization(app, { response_mode: 'form_post' });
@@ -124,7 +147,7 @@ describe('security headers and CSRF', () => {
     assert.match(html, /name="code"/);
     const policy = csp(page.headers.get('content-security-policy'));
     const hash = `'sha256-${createHash('sha256').update(script).digest('base64')}'`;
-    assert.deepEqual(policy.get('script-src'), [hash], 'exactly that script, and no \'none\' beside it');
+    assert.deepEqual(policy.get('script-src'), [hash], "exactly that script, and no 'none' beside it");
     assert.deepEqual(policy.get('frame-ancestors'), ["'none'"]);
   });
 
@@ -149,7 +172,10 @@ describe('security headers and CSRF', () => {
     const tokens = await signIn(createBrowser(), app, gw.google.issuer, { email: 'nostore@example.com' });
     const response = await fetch(`${gw.url}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}`,
+      },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token ?? '' }),
     });
     assert.equal(response.status, 200);
@@ -158,7 +184,7 @@ describe('security headers and CSRF', () => {
     assert.equal(userinfo.headers.get('cache-control'), 'no-store');
   });
 
-  it('refuses a consent post without the page\'s CSRF token, or from another site', async () => {
+  it("refuses a consent post without the page's CSRF token, or from another site", async () => {
     const consent = await atConsent('csrf@example.com');
     assert.ok(consent.csrf.length >= 40, 'both forms carry the token');
     assert.equal(consent.html.match(/name="csrf"/g)?.length, 2);
@@ -166,7 +192,9 @@ describe('security headers and CSRF', () => {
     const noToken = await post(consent.browser, confirm, {});
     assert.equal(noToken.status, 403);
     assert.match(await noToken.text(), /did not come from this sign-in page/);
-    const wrongToken = await post(consent.browser, confirm, { csrf: consent.csrf.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')) });
+    const wrongToken = await post(consent.browser, confirm, {
+      csrf: consent.csrf.replace(/^./, (c) => (c === 'A' ? 'B' : 'A')),
+    });
     assert.equal(wrongToken.status, 403);
     await wrongToken.body?.cancel();
     const crossSite = await post(consent.browser, confirm, { csrf: consent.csrf }, { 'sec-fetch-site': 'cross-site' });
@@ -191,7 +219,7 @@ describe('security headers and CSRF', () => {
     await response.body?.cancel();
   });
 
-  it('protects the development IdP\'s sign-in form the same way', async () => {
+  it("protects the development IdP's sign-in form the same way", async () => {
     const browser = createBrowser();
     const start = await startAuthorization(app);
     const toGoogle = await browser.follow(start.url, (url) => url.href.startsWith(gw.google.issuer));
@@ -206,7 +234,9 @@ describe('security headers and CSRF', () => {
     assert.equal(forged.status, 403);
     await forged.body?.cancel();
     // The form as the page gave it goes through.
-    const back = await signInAtFakeGoogle(page.url, (url, init) => browser.fetch(url, init), { email: 'dev-csrf@example.com' });
+    const back = await signInAtFakeGoogle(page.url, (url, init) => browser.fetch(url, init), {
+      email: 'dev-csrf@example.com',
+    });
     assert.match(back, /code=/);
   });
 
@@ -214,10 +244,14 @@ describe('security headers and CSRF', () => {
     /** A browser at the development IdP's sign-in page, with the cancel form's action and token. */
     const atDevIdp = async () => {
       const browser = createBrowser();
-      const toGoogle = await browser.follow((await startAuthorization(app)).url, (url) => url.href.startsWith(gw.google.issuer));
+      const toGoogle = await browser.follow((await startAuthorization(app)).url, (url) =>
+        url.href.startsWith(gw.google.issuer),
+      );
       const { response: page } = await browser.follow(toGoogle.location ?? '');
       const html = await page.text();
-      const forms = [...html.matchAll(/<form\b[^>]*\baction="([^"]*)"[^>]*>\s*<input type="hidden" name="csrf" value="([^"]+)">/g)];
+      const forms = [
+        ...html.matchAll(/<form\b[^>]*\baction="([^"]*)"[^>]*>\s*<input type="hidden" name="csrf" value="([^"]+)">/g),
+      ];
       const cancel = forms.find((form) => form[1]?.endsWith('/abort'));
       assert.ok(cancel, 'the cancel form carries the token');
       return { browser, page, abort: new URL(cancel[1] ?? '', page.url).href, csrf: cancel[2] ?? '' };
@@ -230,13 +264,27 @@ describe('security headers and CSRF', () => {
 
     const idp = await atDevIdp();
     // A link or an <img> on another site: no form post, no token.
-    await refused(await idp.browser.fetch(idp.abort, { headers: { 'sec-fetch-site': 'cross-site', accept: 'text/html' } }), 405, 'a cross-site GET');
+    await refused(
+      await idp.browser.fetch(idp.abort, { headers: { 'sec-fetch-site': 'cross-site', accept: 'text/html' } }),
+      405,
+      'a cross-site GET',
+    );
     await refused(await idp.browser.fetch(idp.abort, { headers: { accept: 'text/html' } }), 405, 'a GET');
     await refused(await post(idp.browser, idp.abort, {}), 403, 'a post without the token');
-    await refused(await post(idp.browser, idp.abort, { csrf: idp.csrf }, { 'sec-fetch-site': 'cross-site' }), 403, 'a cross-site post with the token');
-    await refused(await post(idp.browser, idp.abort, { csrf: idp.csrf }, { 'sec-fetch-site': 'same-site' }), 403, 'a post from a sibling subdomain');
+    await refused(
+      await post(idp.browser, idp.abort, { csrf: idp.csrf }, { 'sec-fetch-site': 'cross-site' }),
+      403,
+      'a cross-site post with the token',
+    );
+    await refused(
+      await post(idp.browser, idp.abort, { csrf: idp.csrf }, { 'sec-fetch-site': 'same-site' }),
+      403,
+      'a post from a sibling subdomain',
+    );
     // None of them ended the sign-in: the person still signs in from the same page.
-    const back = await signInAtFakeGoogle(idp.page.url, (url, init) => idp.browser.fetch(url, init), { email: 'dev-cancel@example.com' });
+    const back = await signInAtFakeGoogle(idp.page.url, (url, init) => idp.browser.fetch(url, init), {
+      email: 'dev-cancel@example.com',
+    });
     assert.match(back, /code=/);
 
     // The person's own click on "cancel": the token, from the same origin; the client hears access_denied.
@@ -245,8 +293,14 @@ describe('security headers and CSRF', () => {
     assert.equal(cancelled.status, 303);
     await cancelled.body?.cancel();
     const redirectUri = String(app.metadata.redirect_uris[0]);
-    const toApp = await own.browser.follow(new URL(cancelled.headers.get('location') ?? '', own.abort), (url) => url.href.startsWith(redirectUri));
-    assert.equal(toApp.location?.searchParams.get('error'), 'access_denied', `${toApp.response.status} ${toApp.url.href}`);
+    const toApp = await own.browser.follow(new URL(cancelled.headers.get('location') ?? '', own.abort), (url) =>
+      url.href.startsWith(redirectUri),
+    );
+    assert.equal(
+      toApp.location?.searchParams.get('error'),
+      'access_denied',
+      `${toApp.response.status} ${toApp.url.href}`,
+    );
   });
 });
 
@@ -256,8 +310,11 @@ describe('failure-based limits, with the shipped defaults', () => {
   const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
   /** A request from `address`, as the trusted proxy (loopback) reports it. */
   const from = (address: string) => ({ 'x-forwarded-for': address });
-  const form = (body: Record<string, string>, headers: Record<string, string>) =>
-    ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(body).toString() });
+  const form = (body: Record<string, string>, headers: Record<string, string>) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(body).toString(),
+  });
 
   before(async () => {
     gw = await startLoggedGateway({ clients: [meta], env: { GATEWAY_REGISTRATION_TOKEN: REGISTRATION_TOKEN } });
@@ -265,7 +322,11 @@ describe('failure-based limits, with the shipped defaults', () => {
   after(async () => gw?.close());
 
   it('stops a client-secret guesser after 20 failures at that address, answering OAuth error JSON with Retry-After', async () => {
-    const guess = (address: string, secret: string) => fetch(`${gw.url}/token/introspection`, form({ token: 'x' }, { ...from(address), authorization: basic(meta.client_id, secret) }));
+    const guess = (address: string, secret: string) =>
+      fetch(
+        `${gw.url}/token/introspection`,
+        form({ token: 'x' }, { ...from(address), authorization: basic(meta.client_id, secret) }),
+      );
     for (let i = 0; i < 20; i += 1) {
       const response = await guess('192.0.2.10', `wrong-${i}`);
       assert.equal(response.status, 401, `guess ${i + 1}`);
@@ -288,7 +349,11 @@ describe('failure-based limits, with the shipped defaults', () => {
   });
 
   it('stops guessed authorization codes, and never counts refresh tokens that no longer work', async () => {
-    const redeem = (body: Record<string, string>) => fetch(`${gw.url}/token`, form(body, { ...from('192.0.2.20'), authorization: basic(meta.client_id, meta.client_secret) }));
+    const redeem = (body: Record<string, string>) =>
+      fetch(
+        `${gw.url}/token`,
+        form(body, { ...from('192.0.2.20'), authorization: basic(meta.client_id, meta.client_secret) }),
+      );
     for (let i = 0; i < 50; i += 1) {
       const stale = await redeem({ grant_type: 'refresh_token', refresh_token: `gone-${i}` });
       assert.equal(stale.status, 400, 'a refresh token that no longer works is an ordinary answer, however many');
@@ -296,24 +361,35 @@ describe('failure-based limits, with the shipped defaults', () => {
     }
     const statuses: number[] = [];
     for (let i = 0; i < 21; i += 1) {
-      const response = await redeem({ grant_type: 'authorization_code', code: `guess-${i}`, redirect_uri: meta.redirect_uris[0] ?? '' });
+      const response = await redeem({
+        grant_type: 'authorization_code',
+        code: `guess-${i}`,
+        redirect_uri: meta.redirect_uris[0] ?? '',
+      });
       statuses.push(response.status);
       await response.body?.cancel();
     }
     assert.deepEqual(statuses, [...Array.from({ length: 20 }, () => 400), 429]);
   });
 
-  it('never counts a callback that carries no sign-in cookie: another site\'s <img> cannot lock its visitors out', async () => {
+  it("never counts a callback that carries no sign-in cookie: another site's <img> cannot lock its visitors out", async () => {
     const address = from('192.0.2.29');
     for (let i = 0; i < 210; i += 1) {
       for (const path of [`/upstream/callback?state=junk${i}&code=x`, `/oauth2/callback?state=junk${i}&code=x`]) {
-        const response = await fetch(`${gw.url}${path}`, { headers: { ...address, accept: 'application/json', 'sec-fetch-site': 'cross-site', 'sec-fetch-dest': 'image' } });
+        const response = await fetch(`${gw.url}${path}`, {
+          headers: {
+            ...address,
+            accept: 'application/json',
+            'sec-fetch-site': 'cross-site',
+            'sec-fetch-dest': 'image',
+          },
+        });
         assert.equal(response.status, 400);
         await response.body?.cancel();
       }
     }
     const start = await fetch(`${gw.url}/oauth2/start?rd=/`, { redirect: 'manual', headers: address });
-    assert.equal(start.status, 302, 'the visitors\' address is not refused');
+    assert.equal(start.status, 302, "the visitors' address is not refused");
     await start.body?.cancel();
   });
 
@@ -321,21 +397,37 @@ describe('failure-based limits, with the shipped defaults', () => {
     const address = from('192.0.2.30');
     for (let i = 0; i < 100; i += 1) {
       // A callback carrying this browser's sign-in cookie, but not its state: tampered or replayed.
-      const callback = await fetch(`${gw.url}/upstream/callback?state=forged-${i}&code=x`, { headers: { ...address, accept: 'application/json', cookie: 'gw_upstream=the-real-state' } });
+      const callback = await fetch(`${gw.url}/upstream/callback?state=forged-${i}&code=x`, {
+        headers: { ...address, accept: 'application/json', cookie: 'gw_upstream=the-real-state' },
+      });
       assert.equal(callback.status, 400);
       await callback.body?.cancel();
-      const registration = await fetch(`${gw.url}/reg`, { method: 'POST', headers: { ...address, 'content-type': 'application/json', authorization: 'Bearer wrong' }, body: '{}' });
+      const registration = await fetch(`${gw.url}/reg`, {
+        method: 'POST',
+        headers: { ...address, 'content-type': 'application/json', authorization: 'Bearer wrong' },
+        body: '{}',
+      });
       assert.equal(registration.status, 401);
       await registration.body?.cancel();
     }
-    const registration = await fetch(`${gw.url}/reg`, { method: 'POST', headers: { ...address, 'content-type': 'application/json', authorization: 'Bearer wrong' }, body: '{}' });
+    const registration = await fetch(`${gw.url}/reg`, {
+      method: 'POST',
+      headers: { ...address, 'content-type': 'application/json', authorization: 'Bearer wrong' },
+      body: '{}',
+    });
     assert.equal(registration.status, 429);
     assert.equal(((await registration.json()) as { error: string }).error, 'temporarily_unavailable');
-    const start = await fetch(`${gw.url}/oauth2/start?rd=/`, { redirect: 'manual', headers: { ...address, accept: 'application/json' } });
+    const start = await fetch(`${gw.url}/oauth2/start?rd=/`, {
+      redirect: 'manual',
+      headers: { ...address, accept: 'application/json' },
+    });
     assert.equal(start.status, 429);
     assert.match(start.headers.get('content-type') ?? '', /^application\/problem\+json/);
     assert.equal(((await start.json()) as { title: string }).title, 'too_many_requests');
-    const page = await fetch(`${gw.url}/oauth2/start?rd=/`, { redirect: 'manual', headers: { ...address, accept: 'text/html' } });
+    const page = await fetch(`${gw.url}/oauth2/start?rd=/`, {
+      redirect: 'manual',
+      headers: { ...address, accept: 'text/html' },
+    });
     assert.equal(page.status, 429);
     assert.match(await page.text(), /Too many/);
     const check = await fetch(`${gw.url}/oauth2/auth`, { headers: address });
@@ -346,32 +438,51 @@ describe('failure-based limits, with the shipped defaults', () => {
     await neighbour.body?.cancel();
   });
 
-  it('never counts the gateway\'s own in-process calls: forward auth works while its client id is refused at loopback', async () => {
+  it("never counts the gateway's own in-process calls: forward auth works while its client id is refused at loopback", async () => {
     for (let i = 0; i < 21; i += 1) {
-      const response = await fetch(`${gw.url}/token`, form({ grant_type: 'authorization_code', code: 'x' }, { authorization: basic('gateway-forward-auth', `wrong-${i}`) }));
+      const response = await fetch(
+        `${gw.url}/token`,
+        form(
+          { grant_type: 'authorization_code', code: 'x' },
+          { authorization: basic('gateway-forward-auth', `wrong-${i}`) },
+        ),
+      );
       await response.body?.cancel();
     }
     const browser = createBrowser();
     const start = await browser.follow(`${gw.url}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
-    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), { email: 'fa-limited@example.com' });
+    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), {
+      email: 'fa-limited@example.com',
+    });
     await browser.follow(back);
     const check = await browser.fetch(`${gw.url}/oauth2/auth`);
     assert.equal(check.status, 202, 'signed in although gateway-forward-auth is refused from 127.0.0.1');
   });
 
   it('never adds a hook to /oauth2/auth, which nginx asks on every request', async () => {
-    const statuses = await Promise.all(Array.from({ length: 40 }, async () => {
-      const response = await fetch(`${gw.url}/oauth2/auth`);
-      await response.body?.cancel();
-      return response.status;
-    }));
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        const response = await fetch(`${gw.url}/oauth2/auth`);
+        await response.body?.cancel();
+        return response.status;
+      }),
+    );
     assert.deepEqual(new Set(statuses), new Set([401]));
     // Only the cookie parser (it reads the very cookie being checked) and its Set-Cookie writer
     // (a refreshed cookie goes back with the 202); onError runs only when something failed.
     const routes = gw.app.printRoutes({ includeHooks: true, commonPrefix: false });
     const start = routes.indexOf('/oauth2/auth (GET)');
-    const hooks = routes.slice(start, routes.indexOf('/oauth2/auth (HEAD)')).split('\n').slice(1).map((line) => line.replace(/^[│\s•]+/, '')).filter(Boolean);
-    assert.deepEqual(hooks, ['(onRequest) ["fastifyCookieHandler()"]', '(onSend) ["fastifyCookieOnSendHandler()"]', '(onError) ["anonymous()"]']);
+    const hooks = routes
+      .slice(start, routes.indexOf('/oauth2/auth (HEAD)'))
+      .split('\n')
+      .slice(1)
+      .map((line) => line.replace(/^[│\s•]+/, ''))
+      .filter(Boolean);
+    assert.deepEqual(hooks, [
+      '(onRequest) ["fastifyCookieHandler()"]',
+      '(onSend) ["fastifyCookieOnSendHandler()"]',
+      '(onError) ["anonymous()"]',
+    ]);
   });
 
   it('counts what it refused, by limit, with an audit event', async () => {
@@ -379,7 +490,9 @@ describe('failure-based limits, with the shipped defaults', () => {
     assert.ok((metricValue(metrics, 'gateway_limit_refusals_total', { limit: 'client_failures' }) ?? 0) >= 2);
     assert.ok((metricValue(metrics, 'gateway_limit_refusals_total', { limit: 'address_failures' }) ?? 0) >= 1);
     const events = auditEvents(gw).filter((event) => event.audit === 'limit.refused');
-    assert.ok(events.some((event) => event['limit'] === 'client_failures' && String(event['key']).includes('limited-app')));
+    assert.ok(
+      events.some((event) => event['limit'] === 'client_failures' && String(event['key']).includes('limited-app')),
+    );
     assert.doesNotMatch(JSON.stringify(events), /wrong-|secret/);
   });
 });
@@ -412,7 +525,7 @@ describe('request size and header limits', () => {
     }
   });
 
-  it('answers an oversized form post to the gateway\'s own routes with 413', async () => {
+  it("answers an oversized form post to the gateway's own routes with 413", async () => {
     const response = await rawRequest(`${gw.url}/interaction/abc/confirm`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
@@ -425,7 +538,9 @@ describe('request size and header limits', () => {
   it('answers a request that is not HTTP with 400, and keeps serving', async () => {
     const { connect } = await import('node:net');
     const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(new URL(gw.url).port), '127.0.0.1', () => socket.write('NONSENSE \x00\x01\r\n\r\n'));
+      const socket = connect(Number(new URL(gw.url).port), '127.0.0.1', () =>
+        socket.write('NONSENSE \x00\x01\r\n\r\n'),
+      );
       let text = '';
       socket.on('data', (chunk) => (text += chunk.toString()));
       socket.on('close', () => resolve(text));

@@ -77,7 +77,10 @@ describe('attacks on forward auth through the shipped nginx config', () => {
   async function signIn(browser: Browser, email: string) {
     let hop = await browser.follow(`${A()}/start`, (next) => next.href.startsWith(gw.google.issuer));
     assert.ok(hop.location, 'sent to the fake Google');
-    const back = await signInAtFakeGoogle(hop.location.href, (u, init) => browser.fetch(u, init), { email, name: email.split('@')[0] ?? 'x' });
+    const back = await signInAtFakeGoogle(hop.location.href, (u, init) => browser.fetch(u, init), {
+      email,
+      name: email.split('@')[0] ?? 'x',
+    });
     hop = await browser.follow(back);
     assert.equal(hop.response.status, 200);
     return (await hop.response.json()) as Echo;
@@ -99,11 +102,17 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     const echo = await signIn(browser, 'bearer@a.test');
     const token = echo.headers['x-auth-request-access-token'] ?? '';
     assert.ok(token);
-    const own = await newBrowser().fetch(`${A()}/api`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    const own = await newBrowser().fetch(`${A()}/api`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    });
     assert.equal(own.status, 200, 'the token works where it was minted');
     await own.body?.cancel();
     const carried = await newBrowser().fetch(`${B()}/api`, {
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'x-forwarded-host': `app.a.test:${port}` },
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+        'x-forwarded-host': `app.a.test:${port}`,
+      },
     });
     assert.equal(carried.status, 401);
     await carried.body?.cancel();
@@ -120,7 +129,11 @@ describe('attacks on forward auth through the shipped nginx config', () => {
 
   it('sends a signed-out browser to sign in for the URI it asked for, whatever X-Forwarded-Uri says', async () => {
     const response = await newBrowser().fetch(`${A()}/private?q=1`, {
-      headers: { 'x-forwarded-uri': '/public', 'x-original-uri': '/public', 'x-auth-request-redirect': 'https://evil.example/' },
+      headers: {
+        'x-forwarded-uri': '/public',
+        'x-original-uri': '/public',
+        'x-auth-request-redirect': 'https://evil.example/',
+      },
     });
     assert.equal(response.status, 302);
     const start = new URL(response.headers.get('location') ?? '', A());
@@ -128,9 +141,11 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     assert.equal(start.searchParams.get('rd'), `${A()}/private?q=1`);
   });
 
-  it('logs and limits by nginx\'s client address, not a client-sent X-Forwarded-For', async () => {
+  it("logs and limits by nginx's client address, not a client-sent X-Forwarded-For", async () => {
     const before = access.length;
-    const response = await newBrowser().fetch(`${A()}/oauth2/sign_in?rd=/`, { headers: { 'x-forwarded-for': '6.6.6.6', 'x-real-ip': '6.6.6.6' } });
+    const response = await newBrowser().fetch(`${A()}/oauth2/sign_in?rd=/`, {
+      headers: { 'x-forwarded-for': '6.6.6.6', 'x-real-ip': '6.6.6.6' },
+    });
     await response.body?.cancel();
     const lines = access.slice(before).filter((line) => line['path'] === '/oauth2/sign_in');
     assert.equal(lines.length, 1, JSON.stringify(access.slice(before)));
@@ -138,19 +153,30 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     assert.doesNotMatch(JSON.stringify(access), /6\.6\.6\.6/);
   });
 
-  it('asks before a sign-out that another site started, and signs out only with the page\'s form', async () => {
+  it("asks before a sign-out that another site started, and signs out only with the page's form", async () => {
     const browser = newBrowser();
     await signIn(browser, 'victim@a.test');
-    const cookie = browser.cookies(`${A()}/`).map((c) => `${c.name}=${c.value}`).join('; ');
+    const cookie = browser
+      .cookies(`${A()}/`)
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
     // Another site's link, and a client that does not say where it comes from (no Fetch Metadata).
-    const crossSite = await browser.fetch(`${A()}/oauth2/sign_out?rd=/bye`, { headers: { 'sec-fetch-site': 'cross-site' } });
-    const unsaid = (await undiciFetch(`${A()}/oauth2/sign_out?rd=/bye`, { headers: { cookie }, redirect: 'manual', dispatcher })) as unknown as Response;
+    const crossSite = await browser.fetch(`${A()}/oauth2/sign_out?rd=/bye`, {
+      headers: { 'sec-fetch-site': 'cross-site' },
+    });
+    const unsaid = (await undiciFetch(`${A()}/oauth2/sign_out?rd=/bye`, {
+      headers: { cookie },
+      redirect: 'manual',
+      dispatcher,
+    })) as unknown as Response;
     for (const forged of [crossSite, unsaid]) {
       assert.equal(forged.status, 200, 'a confirmation page, not a sign-out');
       assert.match(await forged.text(), /<form method="post" action="\/oauth2\/sign_out">/);
     }
     assert.equal((await browser.fetch(`${A()}/still`)).status, 200, 'still signed in');
-    const page = await (await browser.fetch(`${A()}/oauth2/sign_out?rd=/bye`, { headers: { 'sec-fetch-site': 'cross-site' } })).text();
+    const page = await (
+      await browser.fetch(`${A()}/oauth2/sign_out?rd=/bye`, { headers: { 'sec-fetch-site': 'cross-site' } })
+    ).text();
     const csrf = /name="csrf" value="([^"]+)"/.exec(page)?.[1] ?? '';
     assert.ok(csrf, 'the page carries a CSRF token');
     // A cross-site post of the form is refused even with a token.
@@ -173,7 +199,7 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     assert.equal(after.status, 401, 'signed out');
   });
 
-  it('never signs anyone out with a token that is not that session\'s own cookie', async () => {
+  it("never signs anyone out with a token that is not that session's own cookie", async () => {
     const victim = newBrowser();
     const echo = await signIn(victim, 'target@a.test');
     const cookie = victim.cookies(`${A()}/`).find((c) => c.name === '_gateway_auth');
@@ -182,12 +208,18 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     // The app's token for this host, and a token of another user's session with the victim's session id.
     const other = newBrowser();
     await signIn(other, 'mallory@a.test');
-    const otherToken = other.cookies(`${A()}/`).find((c) => c.name === '_gateway_auth')?.value.split('~')[0] ?? '';
+    const otherToken =
+      other
+        .cookies(`${A()}/`)
+        .find((c) => c.name === '_gateway_auth')
+        ?.value.split('~')[0] ?? '';
     for (const token of [echo.headers['x-auth-request-access-token'] ?? '', otherToken]) {
       for (const id of [sessionId, 'x'.repeat(43)]) {
         const attacker = newBrowser();
         attacker.setCookie(`${A()}/`, `_gateway_auth=${token}~${id}; Path=/`);
-        const response = await attacker.fetch(`${A()}/oauth2/sign_out?rd=/`, { headers: { 'sec-fetch-site': 'same-origin' } });
+        const response = await attacker.fetch(`${A()}/oauth2/sign_out?rd=/`, {
+          headers: { 'sec-fetch-site': 'same-origin' },
+        });
         assert.equal(response.status, 302);
       }
     }
@@ -195,35 +227,45 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     assert.equal((await other.fetch(`${A()}/still`)).status, 200, 'so is the other user');
   });
 
-  it('keeps the gateway\'s cookie away from the app, and refuses it on another domain', async () => {
+  it("keeps the gateway's cookie away from the app, and refuses it on another domain", async () => {
     const browser = newBrowser();
     await signIn(browser, 'cookie@a.test');
     browser.setCookie(`${A()}/`, 'app_session=kept; Path=/');
     const response = await browser.fetch(`${A()}/whoami`);
     const echo = (await response.json()) as Echo;
-    assert.equal(echo.headers['cookie'], 'app_session=kept', 'the app gets its own cookies and not the gateway\'s');
+    assert.equal(echo.headers['cookie'], 'app_session=kept', "the app gets its own cookies and not the gateway's");
     // An app (or anyone) that got hold of the a.test cookie replays it at b.example: refused.
     const cookie = browser.cookies(`${A()}/`).find((c) => c.name === '_gateway_auth');
     assert.ok(cookie);
-    const replay = await newBrowser().fetch(`${B()}/stolen`, { headers: { cookie: `_gateway_auth=${cookie.value}`, accept: 'application/json' } });
+    const replay = await newBrowser().fetch(`${B()}/stolen`, {
+      headers: { cookie: `_gateway_auth=${cookie.value}`, accept: 'application/json' },
+    });
     assert.equal(replay.status, 401);
     await replay.body?.cancel();
     // Within its own domain it works on every host, as the browser sends it there anyway.
-    const sibling = await newBrowser().fetch(`${ADMIN()}/panel`, { headers: { cookie: `_gateway_auth=${cookie.value}` } });
+    const sibling = await newBrowser().fetch(`${ADMIN()}/panel`, {
+      headers: { cookie: `_gateway_auth=${cookie.value}` },
+    });
     assert.equal(sibling.status, 403, 'admin.a.test judges it (the user is not in ops), it does not ignore it');
     await sibling.body?.cancel();
   });
 
-  it('strips every other proxy\'s identity headers a client sends', async () => {
+  it("strips every other proxy's identity headers a client sends", async () => {
     const browser = newBrowser();
     await signIn(browser, 'plain@a.test');
     const forged = {
-      'X-Forwarded-User': 'root', 'X-Forwarded-Email': 'root@evil.example', 'X-Forwarded-Groups': 'ops', 'X-Forwarded-Preferred-Username': 'root',
-      'X-Forwarded-Access-Token': 'forged', 'Remote-User': 'root', 'X-Remote-User': 'root', Forwarded: 'for=6.6.6.6;host=evil.example',
+      'X-Forwarded-User': 'root',
+      'X-Forwarded-Email': 'root@evil.example',
+      'X-Forwarded-Groups': 'ops',
+      'X-Forwarded-Preferred-Username': 'root',
+      'X-Forwarded-Access-Token': 'forged',
+      'Remote-User': 'root',
+      'X-Remote-User': 'root',
+      Forwarded: 'for=6.6.6.6;host=evil.example',
     };
     const echo = (await (await browser.fetch(`${A()}/x`, { headers: forged })).json()) as Echo;
     assert.doesNotMatch(JSON.stringify(echo.headers), /root|evil|forged|6\.6\.6\.6/);
-    assert.equal(echo.headers['x-forwarded-email'], 'plain@a.test', 'oauth2-proxy\'s name carries the gateway\'s value');
+    assert.equal(echo.headers['x-forwarded-email'], 'plain@a.test', "oauth2-proxy's name carries the gateway's value");
   });
 
   it('refuses a check for a host forward auth is not configured for, and a callback on a port nobody named', async () => {
@@ -231,20 +273,30 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     await signIn(browser, 'hosts@a.test');
     const cookie = browser.cookies(`${A()}/`).find((c) => c.name === '_gateway_auth')?.value ?? '';
     for (const host of ['evil.com', 'admin.a.test\\', '[admin.a.test]', 'admin%2ea.test']) {
-      const response = await undiciFetch(`http://127.0.0.1:${port}/x`, { headers: { host, cookie: `_gateway_auth=${cookie}` }, redirect: 'manual', dispatcher });
+      const response = await undiciFetch(`http://127.0.0.1:${port}/x`, {
+        headers: { host, cookie: `_gateway_auth=${cookie}` },
+        redirect: 'manual',
+        dispatcher,
+      });
       assert.notEqual(response.status, 200, `Host: ${host}`);
       assert.equal(response.headers.get('x-auth-request-access-token'), null);
       await response.body?.cancel();
     }
-    const start = await newBrowser().fetch(`${A()}/oauth2/start?rd=/`, { headers: { 'x-forwarded-host': 'app.a.test:8080' } });
+    const start = await newBrowser().fetch(`${A()}/oauth2/start?rd=/`, {
+      headers: { 'x-forwarded-host': 'app.a.test:8080' },
+    });
     assert.equal(start.status, 302, 'nginx sets X-Forwarded-Host itself');
     await start.body?.cancel();
-    const stolenPort = await undiciFetch(`http://127.0.0.1:${port}/oauth2/start?rd=/`, { headers: { host: 'app.a.test:8080' }, redirect: 'manual', dispatcher });
+    const stolenPort = await undiciFetch(`http://127.0.0.1:${port}/oauth2/start?rd=/`, {
+      headers: { host: 'app.a.test:8080' },
+      redirect: 'manual',
+      dispatcher,
+    });
     assert.equal(stolenPort.status, 400, 'a sign-in for app.a.test:8080, a port nobody named, is refused');
     await stolenPort.body?.cancel();
   });
 
-  it('enforces oauth2-proxy\'s allowed_groups on the documented Flower location, with host rules', async () => {
+  it("enforces oauth2-proxy's allowed_groups on the documented Flower location, with host rules", async () => {
     const worker = newBrowser();
     await signIn(worker, 'crew@a.test');
     assert.equal((await worker.fetch(`${A()}/flower/`)).status, 403);

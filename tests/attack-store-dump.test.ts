@@ -28,7 +28,13 @@ import { createSqliteStore } from '../adapters/sqlite-store.ts';
 import type { Store } from '../adapters/store.ts';
 import { createBrowser, type Browser } from './helpers/browser.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
-import { authorizeInBrowser, confidentialClient, discoverApp, redeem, startAuthorization } from './helpers/relying-party.ts';
+import {
+  authorizeInBrowser,
+  confidentialClient,
+  discoverApp,
+  redeem,
+  startAuthorization,
+} from './helpers/relying-party.ts';
 import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -88,7 +94,11 @@ function recordingBrowser(seen: Seen, gatewayOrigin: string): Browser {
   return browser;
 }
 
-function collectTokens(seen: Seen, who: string, tokens: { access_token?: unknown; refresh_token?: unknown; id_token?: unknown }): void {
+function collectTokens(
+  seen: Seen,
+  who: string,
+  tokens: { access_token?: unknown; refresh_token?: unknown; id_token?: unknown },
+): void {
   seen.add(`${who} access token`, tokens.access_token);
   seen.add(`${who} refresh token`, tokens.refresh_token);
   seen.add(`${who} ID token`, tokens.id_token);
@@ -96,14 +106,15 @@ function collectTokens(seen: Seen, who: string, tokens: { access_token?: unknown
 
 async function collectUpstreamTokens(seen: Seen, gw: StartedGateway, sub: string): Promise<void> {
   const upstream = await gw.app.gateway.vault.load(sub);
-  assert.ok(upstream, 'the gateway keeps the user\'s upstream tokens');
+  assert.ok(upstream, "the gateway keeps the user's upstream tokens");
   seen.add('upstream access token', upstream.access_token);
   seen.add('upstream refresh token', upstream.refresh_token);
 }
 
 function collectPrivateKeys(seen: Seen, gw: StartedGateway): void {
   for (const key of gw.app.gateway.keys.view().published) {
-    for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) seen.add(`private signing key ${key.kid} "${part}"`, key[part]);
+    for (const part of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const)
+      seen.add(`private signing key ${key.kid} "${part}"`, key[part]);
   }
 }
 
@@ -130,7 +141,10 @@ async function journey(store: Store, dir: string): Promise<Seen> {
     const browser = recordingBrowser(seen, gw.issuer);
     const app = await discoverApp(gw.issuer, meta);
     const start = await startAuthorization(app);
-    const { callback, page } = await authorizeInBrowser(browser, app, start, gw.google.issuer, { email: 'dumped@example.com', name: 'Dee Dump' });
+    const { callback, page } = await authorizeInBrowser(browser, app, start, gw.google.issuer, {
+      email: 'dumped@example.com',
+      name: 'Dee Dump',
+    });
     assert.ok(callback, `sign-in stopped at HTTP ${page?.status}`);
     const tokens = await redeem(app, start, callback);
     collectTokens(seen, 'app', tokens);
@@ -143,8 +157,12 @@ async function journey(store: Store, dir: string): Promise<Seen> {
 
     // Forward auth signs in (a browser of its own: a sign-in at the upstream again) and gets its cookie.
     const faBrowser = recordingBrowser(seen, gw.issuer);
-    const toGoogle = await faBrowser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
-    const back = await signInAtFakeGoogle(toGoogle.location?.href ?? '', (url, init) => faBrowser.fetch(url, init), { email: 'dumped@example.com' });
+    const toGoogle = await faBrowser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) =>
+      url.href.startsWith(gw.google.issuer),
+    );
+    const back = await signInAtFakeGoogle(toGoogle.location?.href ?? '', (url, init) => faBrowser.fetch(url, init), {
+      email: 'dumped@example.com',
+    });
     await faBrowser.follow(back);
     assert.equal((await faBrowser.fetch(`${gw.issuer}/oauth2/auth`)).status, 202, 'the forward-auth cookie works');
     assert.ok(faBrowser.cookies(`${gw.issuer}/`).some((c) => c.name === '_gateway_auth'));
@@ -157,10 +175,16 @@ async function journey(store: Store, dir: string): Promise<Seen> {
       body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:9/registered/callback'] }),
     });
     assert.equal(registered.status, 201);
-    const registration = (await registered.json()) as { client_id: string; client_secret: string; registration_access_token: string };
+    const registration = (await registered.json()) as {
+      client_id: string;
+      client_secret: string;
+      registration_access_token: string;
+    };
     seen.add('client secret (registered)', registration.client_secret);
     seen.add('registration access token', registration.registration_access_token);
-    const read = await fetch(`${gw.issuer}/reg/${registration.client_id}`, { headers: { authorization: `Bearer ${registration.registration_access_token}` } });
+    const read = await fetch(`${gw.issuer}/reg/${registration.client_id}`, {
+      headers: { authorization: `Bearer ${registration.registration_access_token}` },
+    });
     assert.equal(read.status, 200);
     collectPrivateKeys(seen, gw);
 
@@ -170,9 +194,15 @@ async function journey(store: Store, dir: string): Promise<Seen> {
     writeFileSync(clientsFile, JSON.stringify([rotated]));
     seen.add('client secret (rotated in the clients file)', rotated.client_secret);
     gw = await startGateway({ store, env });
-    const withOldSecret = await client.refreshTokenGrant((await discoverApp(gw.issuer, meta)).config, refreshed.refresh_token ?? '');
+    const withOldSecret = await client.refreshTokenGrant(
+      (await discoverApp(gw.issuer, meta)).config,
+      refreshed.refresh_token ?? '',
+    );
     collectTokens(seen, 'app (refreshed after the restart, old secret)', withOldSecret);
-    const withNewSecret = await client.refreshTokenGrant((await discoverApp(gw.issuer, rotated)).config, withOldSecret.refresh_token ?? '');
+    const withNewSecret = await client.refreshTokenGrant(
+      (await discoverApp(gw.issuer, rotated)).config,
+      withOldSecret.refresh_token ?? '',
+    );
     collectTokens(seen, 'app (refreshed after the restart, new secret)', withNewSecret);
     collectPrivateKeys(seen, gw);
   } finally {
@@ -189,7 +219,9 @@ function redisBackend(): Backend {
     try {
       await redis.connect();
     } catch (error) {
-      throw new Error(`this test needs a real Redis at ${REDIS_URL} (set REDIS_URL): ${(error as Error).message}`, { cause: error });
+      throw new Error(`this test needs a real Redis at ${REDIS_URL} (set REDIS_URL): ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     return redis;
   };
@@ -204,12 +236,18 @@ function redisBackend(): Backend {
           for (const key of keys) {
             entries.push({ where: 'a key name', text: key });
             const type = await redis.type(key);
-            const values = type === 'string' ? [await redis.get(key) ?? '']
-              : type === 'set' ? await redis.sMembers(key)
-                : type === 'hash' ? Object.entries(await redis.hGetAll(key)).flat()
-                  : type === 'list' ? await redis.lRange(key, 0, -1)
-                    : type === 'zset' ? await redis.zRange(key, 0, -1)
-                      : assert.fail(`unexpected Redis type ${type} at ${key}`);
+            const values =
+              type === 'string'
+                ? [(await redis.get(key)) ?? '']
+                : type === 'set'
+                  ? await redis.sMembers(key)
+                  : type === 'hash'
+                    ? Object.entries(await redis.hGetAll(key)).flat()
+                    : type === 'list'
+                      ? await redis.lRange(key, 0, -1)
+                      : type === 'zset'
+                        ? await redis.zRange(key, 0, -1)
+                        : assert.fail(`unexpected Redis type ${type} at ${key}`);
             for (const value of values) entries.push({ where: `the value of ${key}`, text: value });
           }
         }
@@ -221,7 +259,8 @@ function redisBackend(): Backend {
     async cleanup() {
       const redis = await connect();
       try {
-        for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) if (keys.length > 0) await redis.del(keys);
+        for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 }))
+          if (keys.length > 0) await redis.del(keys);
       } finally {
         await redis.close();
       }
@@ -238,7 +277,10 @@ function memoryBackend(): Backend {
     name: 'memory',
     open: async () => createMemoryStore({ map }),
     async dump() {
-      return [...map].flatMap(([key, value]) => [{ where: 'a key name', text: key }, { where: `the value of ${key}`, text: value }]);
+      return [...map].flatMap(([key, value]) => [
+        { where: 'a key name', text: key },
+        { where: `the value of ${key}`, text: value },
+      ]);
     },
     async cleanup() {},
   };
@@ -253,9 +295,13 @@ function sqliteBackend(): Backend {
       const db = new DatabaseSync(path, { readOnly: true });
       const rows = db.prepare('SELECT key, value FROM entries').all() as Array<{ key: string; value: string }>;
       db.close();
-      const entries = rows.flatMap(({ key, value }) => [{ where: 'a key name', text: key }, { where: `the value of ${key}`, text: value }]);
+      const entries = rows.flatMap(({ key, value }) => [
+        { where: 'a key name', text: key },
+        { where: `the value of ${key}`, text: value },
+      ]);
       for (const file of [path, `${path}-wal`]) {
-        if (existsSync(file)) entries.push({ where: `the raw bytes of ${file}`, text: readFileSync(file).toString('latin1') });
+        if (existsSync(file))
+          entries.push({ where: `the raw bytes of ${file}`, text: readFileSync(file).toString('latin1') });
       }
       return entries;
     },

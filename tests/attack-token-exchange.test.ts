@@ -26,7 +26,15 @@ import { createStoreSealing } from '../gateway/keys/store-sealing.ts';
 import { createMemoryStore } from '../adapters/memory-store.ts';
 import { createBrowser } from './helpers/browser.ts';
 import { auditEvents, startLoggedGateway, type LoggedGateway } from './helpers/logged-gateway.ts';
-import { authorizeInBrowser, confidentialClient, discoverApp, redeem, signIn, startAuthorization, type TestApp } from './helpers/relying-party.ts';
+import {
+  authorizeInBrowser,
+  confidentialClient,
+  discoverApp,
+  redeem,
+  signIn,
+  startAuthorization,
+  type TestApp,
+} from './helpers/relying-party.ts';
 
 const REGISTRATION_TOKEN = 'initial-access-token-0123456789abcdef0123';
 const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -49,7 +57,11 @@ async function oauthError(response: Response, status: number, error: string, des
 }
 
 /** RFC 8693 §2.1: the app's own gateway access token as the subject, for the upstream. */
-function exchange(gw: LoggedGateway, meta: { client_id: string; client_secret?: string }, subjectToken: string): Promise<Response> {
+function exchange(
+  gw: LoggedGateway,
+  meta: { client_id: string; client_secret?: string },
+  subjectToken: string,
+): Promise<Response> {
   const body = new URLSearchParams({
     grant_type: TOKEN_EXCHANGE_GRANT,
     subject_token: subjectToken,
@@ -57,7 +69,8 @@ function exchange(gw: LoggedGateway, meta: { client_id: string; client_secret?: 
     audience: gw.google.issuer,
   });
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (meta.client_secret) headers['authorization'] = `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}`;
+  if (meta.client_secret)
+    headers['authorization'] = `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}`;
   else body.set('client_id', meta.client_id);
   return fetch(`${gw.issuer}/token`, { method: 'POST', headers, body });
 }
@@ -85,16 +98,34 @@ describe('only an operator gives the token-exchange grant', () => {
   it('refuses the grant in an RFC 7591 registration, confidential or public, with invalid_client_metadata', async () => {
     const before = (await indexedClientIds(gw.app.gateway.store)).length;
     const grantTypes = ['authorization_code', 'refresh_token', TOKEN_EXCHANGE_GRANT];
-    await oauthError(await register({ ...web, grant_types: grantTypes }), 400, 'invalid_client_metadata', /can be given only by an operator/);
-    await oauthError(await register({ ...web, token_endpoint_auth_method: 'none', grant_types: grantTypes }), 400, 'invalid_client_metadata');
+    await oauthError(
+      await register({ ...web, grant_types: grantTypes }),
+      400,
+      'invalid_client_metadata',
+      /can be given only by an operator/,
+    );
+    await oauthError(
+      await register({ ...web, token_endpoint_auth_method: 'none', grant_types: grantTypes }),
+      400,
+      'invalid_client_metadata',
+    );
     assert.equal((await indexedClientIds(gw.app.gateway.store)).length, before, 'nothing stored');
   });
 
   it('refuses adding the grant with an RFC 7592 update, keeping the client as it was', async () => {
     const created = await register(web);
     assert.equal(created.status, 201);
-    const registered = (await created.json()) as Record<string, unknown> & { registration_client_uri: string; registration_access_token: string };
-    const { registration_access_token: token, registration_client_uri: uri, client_id_issued_at: _issued, client_secret_expires_at: _expires, ...current } = registered;
+    const registered = (await created.json()) as Record<string, unknown> & {
+      registration_client_uri: string;
+      registration_access_token: string;
+    };
+    const {
+      registration_access_token: token,
+      registration_client_uri: uri,
+      client_id_issued_at: _issued,
+      client_secret_expires_at: _expires,
+      ...current
+    } = registered;
     const auth = { authorization: `Bearer ${token}` };
     const update = await fetch(uri, {
       method: 'PUT',
@@ -107,17 +138,35 @@ describe('only an operator gives the token-exchange grant', () => {
   });
 
   it('lets an operator give it to a confidential client (CLI, clients file), never to a public one', async () => {
-    const loaded = loadConfig({ GATEWAY_STORE: `sqlite://${join(dir, 'gateway.sqlite')}`, GATEWAY_LOG_LEVEL: 'silent' });
+    const loaded = loadConfig({
+      GATEWAY_STORE: `sqlite://${join(dir, 'gateway.sqlite')}`,
+      GATEWAY_LOG_LEVEL: 'silent',
+    });
     assert.ok(loaded.ok);
     const run = async (args: string[]) => {
       const out = { stdout: '', stderr: '' };
       const [subcommand, ...rest] = args as [ClientsSubcommand, ...string[]];
-      const code = await runClientsCommand(subcommand, rest, loaded.config, { stdout: (text: string) => (out.stdout += text), stderr: (text: string) => (out.stderr += text) });
+      const code = await runClientsCommand(subcommand, rest, loaded.config, {
+        stdout: (text: string) => (out.stdout += text),
+        stderr: (text: string) => (out.stderr += text),
+      });
       return { code, ...out };
     };
-    const added = await run(['add', '--id', 'drive-app', '--redirect-uri', 'https://drive.example.com/cb', '--token-exchange', '--json']);
+    const added = await run([
+      'add',
+      '--id',
+      'drive-app',
+      '--redirect-uri',
+      'https://drive.example.com/cb',
+      '--token-exchange',
+      '--json',
+    ]);
     assert.equal(added.code, 0, added.stderr);
-    assert.deepEqual((JSON.parse(added.stdout) as { grant_types: string[] }).grant_types, ['authorization_code', 'refresh_token', TOKEN_EXCHANGE_GRANT]);
+    assert.deepEqual((JSON.parse(added.stdout) as { grant_types: string[] }).grant_types, [
+      'authorization_code',
+      'refresh_token',
+      TOKEN_EXCHANGE_GRANT,
+    ]);
     const spa = await run(['add', '--public', '--redirect-uri', 'https://spa.example.com/cb', '--token-exchange']);
     assert.equal(spa.code, 2);
     assert.match(spa.stderr, /^gateway: invalid_client_metadata: a public client .* cannot have the grant type/);
@@ -127,11 +176,31 @@ describe('only an operator gives the token-exchange grant', () => {
       // Nothing is written: a throwaway data key is enough.
       const provider = await createValidationProvider(loaded.config, store, createStoreSealing(randomBytes(32)));
       const grantTypes = ['authorization_code', 'refresh_token', TOKEN_EXCHANGE_GRANT];
-      const confidential = { client_id: 'drive', client_secret: 'drive-secret-0123456789abcdef0123456789', redirect_uris: ['https://drive.example.com/cb'], grant_types: grantTypes };
+      const confidential = {
+        client_id: 'drive',
+        client_secret: 'drive-secret-0123456789abcdef0123456789',
+        redirect_uris: ['https://drive.example.com/cb'],
+        grant_types: grantTypes,
+      };
       assert.equal(checkClientsFile(provider, [confidential], 'clients.yaml', loaded.config).length, 1);
       assert.throws(
-        () => checkClientsFile(provider, [{ client_id: 'spa', token_endpoint_auth_method: 'none', redirect_uris: ['https://spa.example.com/cb'], grant_types: grantTypes }], 'clients.yaml', loaded.config),
-        (error: unknown) => error instanceof ClientRegistryError && /clients\[0\] \(spa\): a public client .* cannot have the grant type/.test(error.message),
+        () =>
+          checkClientsFile(
+            provider,
+            [
+              {
+                client_id: 'spa',
+                token_endpoint_auth_method: 'none',
+                redirect_uris: ['https://spa.example.com/cb'],
+                grant_types: grantTypes,
+              },
+            ],
+            'clients.yaml',
+            loaded.config,
+          ),
+        (error: unknown) =>
+          error instanceof ClientRegistryError &&
+          /clients\[0\] \(spa\): a public client .* cannot have the grant type/.test(error.message),
       );
     } finally {
       await store.close();
@@ -144,7 +213,10 @@ describe('an exchange answers only for a grant the user consented to', () => {
   let exchanger: TestApp;
   let plain: TestApp;
   let stalePublic: TestApp;
-  const exchangerMeta = confidentialClient('drive-app', { client_name: 'Drive sync', grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE_GRANT] });
+  const exchangerMeta = confidentialClient('drive-app', {
+    client_name: 'Drive sync',
+    grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE_GRANT],
+  });
   const plainMeta = confidentialClient('plain-app');
   // A public client holding the grant, as one registered before the rule would (static clients
   // bypass the registration policy): refused at the token endpoint all the same.
@@ -172,7 +244,9 @@ describe('an exchange answers only for a grant the user consented to', () => {
   it('asks the user (in English and Korean, though the app is first-party), then exchanges, audited', async () => {
     const browser = createBrowser();
     const start = await startAuthorization(exchanger, WITH_UPSTREAM_TOKEN);
-    const first = await authorizeInBrowser(browser, exchanger, start, gw.google.issuer, { email: 'consents@example.com' });
+    const first = await authorizeInBrowser(browser, exchanger, start, gw.google.issuer, {
+      email: 'consents@example.com',
+    });
     assert.equal(first.callback, undefined, 'no code before the user says yes');
     const consentUrl = first.page?.url ?? '';
     assert.match(new URL(consentUrl).pathname, /^\/interaction\/[^/]+$/, 'the consent page');
@@ -188,7 +262,9 @@ describe('an exchange answers only for a grant the user consented to', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ csrf }).toString(),
     });
-    const back = await browser.follow(new URL(confirmed.headers.get('location') ?? '', gw.issuer), (url) => url.href.startsWith(exchangerMeta.redirect_uris[0] ?? ''));
+    const back = await browser.follow(new URL(confirmed.headers.get('location') ?? '', gw.issuer), (url) =>
+      url.href.startsWith(exchangerMeta.redirect_uris[0] ?? ''),
+    );
     assert.ok(back.location, 'back at the app with a code');
     const tokens = await redeem(exchanger, start, back.location);
 
@@ -196,17 +272,30 @@ describe('an exchange answers only for a grant the user consented to', () => {
     assert.equal(answer.status, 200);
     const body = (await answer.json()) as { access_token: string; issued_token_type: string; scope?: string };
     assert.equal(body.issued_token_type, ACCESS_TOKEN_TYPE);
-    assert.equal((await fetch(`${gw.google.issuer}/me`, { headers: { authorization: `Bearer ${body.access_token}` } })).status, 200, 'the Google token works');
+    assert.equal(
+      (await fetch(`${gw.google.issuer}/me`, { headers: { authorization: `Bearer ${body.access_token}` } })).status,
+      200,
+      'the Google token works',
+    );
     const sub = tokens.claims()?.sub;
     const events = auditEvents(gw).filter((line) => line.audit === 'token.exchanged');
     assert.equal(events.length, 1);
     assert.equal(events[0]?.['client_id'], exchangerMeta.client_id);
     assert.equal(events[0]?.['sub'], sub);
     assert.equal(events[0]?.['upstream_scope'], body.scope);
-    assert.ok(!gw.logText().includes(body.access_token) && !gw.logText().includes(tokens.access_token), 'no token in the log');
+    assert.ok(
+      !gw.logText().includes(body.access_token) && !gw.logText().includes(tokens.access_token),
+      'no token in the log',
+    );
 
     // The consent is remembered: the next sign-in of this app asks nothing.
-    const again = await authorizeInBrowser(browser, exchanger, await startAuthorization(exchanger, WITH_UPSTREAM_TOKEN), gw.google.issuer, undefined);
+    const again = await authorizeInBrowser(
+      browser,
+      exchanger,
+      await startAuthorization(exchanger, WITH_UPSTREAM_TOKEN),
+      gw.google.issuer,
+      undefined,
+    );
     assert.ok(again.callback?.searchParams.get('code'), 'no second consent page');
 
     // Once the grant ends (RFC 7009 revocation of its refresh token), so does the exchange.

@@ -24,7 +24,14 @@ import { join } from 'node:path';
 import type { ClientMetadata } from 'oidc-provider';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { fetch as undiciFetch } from 'undici';
-import { buildSpa, stackClients, stackGatewaySettings, startApps, type RunningApps, type StackPorts } from '../examples/full-stack/stack.ts';
+import {
+  buildSpa,
+  stackClients,
+  stackGatewaySettings,
+  startApps,
+  type RunningApps,
+  type StackPorts,
+} from '../examples/full-stack/stack.ts';
 import { loopbackDispatcher } from './helpers/browser.ts';
 import { CHROMIUM_PATH } from './helpers/chromium.ts';
 import { freePort, startGateway, type StartedGateway } from './helpers/start-gateway.ts';
@@ -86,7 +93,9 @@ describe('browser: the Django and React examples behind one sign-in', () => {
   /** Chromium with *.localhost pinned to 127.0.0.1 (where nginx listens), never ::1. */
   async function launchWithLocalhostNames(): Promise<Browser> {
     if (!existsSync(CHROMIUM_PATH)) {
-      throw new Error(`Chromium is not installed at ${CHROMIUM_PATH}: run .ci/run (it installs Debian's chromium) or set CHROMIUM_PATH`);
+      throw new Error(
+        `Chromium is not installed at ${CHROMIUM_PATH}: run .ci/run (it installs Debian's chromium) or set CHROMIUM_PATH`,
+      );
     }
     return chromium.launch({
       executablePath: CHROMIUM_PATH,
@@ -153,7 +162,11 @@ describe('browser: the Django and React examples behind one sign-in', () => {
     await page.keyboard.press('Enter');
     await page.waitForURL(`${apps.urls.app}/`);
     assert.equal(await page.textContent('h1'), 'Signed in as Ada Lovelace');
-    assert.equal(await page.locator('[data-source]').getAttribute('data-source'), 'forward-auth', 'identity from the verified X-Auth-Request-Access-Token');
+    assert.equal(
+      await page.locator('[data-source]').getAttribute('data-source'),
+      'forward-auth',
+      'identity from the verified X-Auth-Request-Access-Token',
+    );
     assert.equal(googleSignIns(), before + 1);
     await page.screenshot({ path: `${DOCS}/django-signed-in.png` });
 
@@ -166,10 +179,12 @@ describe('browser: the Django and React examples behind one sign-in', () => {
   it('signs in to the SPA without Google (SSO), calls the API, and refreshes once when the token expires', async () => {
     spa = await context.newPage();
     spa.on('request', (request) => {
-      if (request.url() === `${gw.issuer}/token`) grantTypes.push(new URLSearchParams(request.postData() ?? '').get('grant_type') ?? '');
+      if (request.url() === `${gw.issuer}/token`)
+        grantTypes.push(new URLSearchParams(request.postData() ?? '').get('grant_type') ?? '');
     });
     spa.on('response', (response) => {
-      if (response.url() === `${apps.urls.api}/api/me` && response.request().method() === 'GET') apiStatuses.push(response.status());
+      if (response.url() === `${apps.urls.api}/api/me` && response.request().method() === 'GET')
+        apiStatuses.push(response.status());
     });
     const before = googleSignIns();
     await spa.goto(`${apps.urls.spa}/`);
@@ -179,7 +194,9 @@ describe('browser: the Django and React examples behind one sign-in', () => {
     assert.equal(googleSignIns(), before, 'single sign-on: no new trip to Google');
 
     // tokens in memory only: nothing in localStorage, sessionStorage or a script-readable cookie
-    const storage = await spa.evaluate('({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })');
+    const storage = await spa.evaluate(
+      '({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })',
+    );
     assert.deepEqual(storage, { local: 0, session: 0, cookie: '' });
 
     const first = await callApi(spa);
@@ -280,12 +297,16 @@ describe('browser: the Django and React examples behind one sign-in', () => {
       assert.match((await page.textContent('main')) ?? '', /Reporting tool/);
       await page.screenshot({ path: `${DOCS}/consent.png` });
       // deny: the app gets access_denied (RFC 6749 §4.1.2.1)
-      await page.route('http://localhost:9/**', (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'the app' }));
+      await page.route('http://localhost:9/**', (route) =>
+        route.fulfill({ status: 200, contentType: 'text/plain', body: 'the app' }),
+      );
       await page.getByRole('button', { name: 'Deny' }).click();
       await page.waitForURL(/localhost:9\/reporting\/callback/);
       assert.equal(new URL(page.url()).searchParams.get('error'), 'access_denied');
 
-      await page.goto(`${gw.issuer}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fevil.example%2Fcb`);
+      await page.goto(
+        `${gw.issuer}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fevil.example%2Fcb`,
+      );
       await page.getByRole('heading', { name: 'Something went wrong' }).waitFor();
       assert.match((await page.textContent('main')) ?? '', /invalid_client/);
       await page.screenshot({ path: `${DOCS}/error.png` });

@@ -20,7 +20,12 @@ describe('browser: development sign-in', () => {
     const port = await freePort();
     // "localhost", as in the README, so the screenshot shows what a reader will see
     issuer = `http://localhost:${port}`;
-    const loaded = loadConfig({ GATEWAY_ISSUER: issuer, GATEWAY_PORT: String(port), GATEWAY_STORE: 'memory://', GATEWAY_LOG_LEVEL: 'silent' });
+    const loaded = loadConfig({
+      GATEWAY_ISSUER: issuer,
+      GATEWAY_PORT: String(port),
+      GATEWAY_STORE: 'memory://',
+      GATEWAY_LOG_LEVEL: 'silent',
+    });
     assert.ok(loaded.ok);
     app = await buildGateway(loaded.config);
     await app.listen({ host: '127.0.0.1', port });
@@ -41,7 +46,7 @@ describe('browser: development sign-in', () => {
     await page.getByLabel(/name/i).fill('Grace Hopper');
     await page.keyboard.press('Enter');
     await page.waitForURL(`${issuer}/demo`);
-    assert.match(await page.textContent('h1') ?? '', /Signed in as Grace Hopper/);
+    assert.match((await page.textContent('h1')) ?? '', /Signed in as Grace Hopper/);
     await page.screenshot({ path: 'docs/dev-demo-signed-in.png', fullPage: true });
     await page.close();
   });

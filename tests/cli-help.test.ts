@@ -12,7 +12,18 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The commands the public interface promises (the overview may list more). */
-const PROMISED = ['clients add', 'clients list', 'clients show', 'clients remove', 'clients rotate-secret', 'keys list', 'keys rotate', 'users sign-out', 'config check', 'config docs'];
+const PROMISED = [
+  'clients add',
+  'clients list',
+  'clients show',
+  'clients remove',
+  'clients rotate-secret',
+  'keys list',
+  'keys rotate',
+  'users sign-out',
+  'config check',
+  'config docs',
+];
 
 interface Run {
   code: number;
@@ -24,11 +35,18 @@ interface Run {
 const NO_VALID_SETTINGS = { GATEWAY_STORE: 'bogus://nowhere' };
 
 function gateway(args: string[], settings: Record<string, string> = NO_VALID_SETTINGS): Promise<Run> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(GATEWAY|UPSTREAM)_|^NODE_ENV$/.test(key)));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^(GATEWAY|UPSTREAM)_|^NODE_ENV$/.test(key)),
+  );
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/gateway.ts', ...args], { cwd: ROOT, env: { ...inherited, ...settings }, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['bin/gateway.ts', ...args],
+      { cwd: ROOT, env: { ...inherited, ...settings }, timeout: 30_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -37,7 +55,8 @@ async function runAll(argLists: string[][], settings?: Record<string, string>): 
   const results: Run[] = new Array(argLists.length);
   let next = 0;
   const worker = async () => {
-    for (let index = next++; index < argLists.length; index = next++) results[index] = await gateway(argLists[index] ?? [], settings);
+    for (let index = next++; index < argLists.length; index = next++)
+      results[index] = await gateway(argLists[index] ?? [], settings);
   };
   await Promise.all([worker(), worker()]);
   return results;
@@ -52,7 +71,10 @@ function assertHelp(run: Run, what: string): void {
 /** The `group command` pairs the overview lists. */
 function listedCommands(overview: string): string[] {
   const section = overview.split('\ncommands:\n')[1]?.split('\n\n')[0] ?? '';
-  return section.split('\n').map((line) => /^ {2}(\S+ \S+) {2,}/.exec(line)?.[1] ?? '').filter(Boolean);
+  return section
+    .split('\n')
+    .map((line) => /^ {2}(\S+ \S+) {2,}/.exec(line)?.[1] ?? '')
+    .filter(Boolean);
 }
 
 describe('npx gateway help', () => {
@@ -69,7 +91,12 @@ describe('npx gateway help', () => {
     assert.ok(commands.length >= PROMISED.length);
     const forms = (command: string) => {
       const words = command.split(' ');
-      return [[...words, '--help'], [...words, '-h'], ['help', ...words], [...words, '--json', 'x', '--help']];
+      return [
+        [...words, '--help'],
+        [...words, '-h'],
+        ['help', ...words],
+        [...words, '--json', 'x', '--help'],
+      ];
     };
     const runs = await runAll(commands.flatMap(forms));
     commands.forEach((command, i) => {
@@ -79,10 +106,23 @@ describe('npx gateway help', () => {
       assert.equal(named.stdout, help.stdout, `help ${command}`);
       assert.equal(amid.stdout, help.stdout, `${command} … --help among other arguments`);
       assert.ok(help.stdout.startsWith(`usage: gateway ${command}`), help.stdout);
-      assert.match(help.stdout, /\noptions:\n(?: {2}.+\n)*? {2}-h, --help +print this help\n/, `${command}: its options`);
-      const examples = help.stdout.split(/\nexamples?:\n/)[1]?.trim().split('\n') ?? [];
+      assert.match(
+        help.stdout,
+        /\noptions:\n(?: {2}.+\n)*? {2}-h, --help +print this help\n/,
+        `${command}: its options`,
+      );
+      const examples =
+        help.stdout
+          .split(/\nexamples?:\n/)[1]
+          ?.trim()
+          .split('\n') ?? [];
       assert.ok(examples.length >= 1, `${command}: an example`);
-      for (const example of examples) assert.match(example.trim(), new RegExp(`^(?:[A-Z_]+=\\S+ )*npx gateway ${command}\\b`), `${command}: ${example}`);
+      for (const example of examples)
+        assert.match(
+          example.trim(),
+          new RegExp(`^(?:[A-Z_]+=\\S+ )*npx gateway ${command}\\b`),
+          `${command}: ${example}`,
+        );
     });
   });
 
@@ -90,7 +130,13 @@ describe('npx gateway help', () => {
     const commands = listedCommands((await gateway(['help'])).stdout);
     const groups = [...new Set(commands.map((command) => command.split(' ')[0] ?? ''))];
     for (const group of ['clients', 'keys', 'users', 'config']) assert.ok(groups.includes(group), group);
-    const runs = await runAll(groups.flatMap((group) => [[group, '--help'], [group, '-h'], ['help', group]]));
+    const runs = await runAll(
+      groups.flatMap((group) => [
+        [group, '--help'],
+        [group, '-h'],
+        ['help', group],
+      ]),
+    );
     groups.forEach((group, i) => {
       const [help, short, named] = runs.slice(i * 3, i * 3 + 3) as [Run, Run, Run];
       assertHelp(help, `${group} --help`);
@@ -99,7 +145,11 @@ describe('npx gateway help', () => {
       for (const command of commands.filter((c) => c.startsWith(`${group} `))) {
         const name = command.slice(group.length + 1);
         assert.match(help.stdout, new RegExp(`\\n {2}${name} +\\S`), `${group} --help lists ${name}`);
-        assert.match(help.stdout, new RegExp(`\\n {2}npx gateway ${command}\\b`), `${group} --help has an example of ${name}`);
+        assert.match(
+          help.stdout,
+          new RegExp(`\\n {2}npx gateway ${command}\\b`),
+          `${group} --help has an example of ${name}`,
+        );
       }
     });
   });
@@ -121,7 +171,10 @@ describe('npx gateway help', () => {
       [['users', 'sign-out'], /expected one SUB/],
     ];
     // Valid settings, so that each refusal is about the arguments (memory:// is refused only later, by the store commands).
-    const runs = await runAll(cases.map(([args]) => args), { GATEWAY_STORE: 'memory://' });
+    const runs = await runAll(
+      cases.map(([args]) => args),
+      { GATEWAY_STORE: 'memory://' },
+    );
     cases.forEach(([args, reason], i) => {
       const run = runs[i] as Run;
       const what = `gateway ${args.join(' ')}`;

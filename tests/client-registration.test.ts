@@ -35,11 +35,20 @@ interface LoggedGateway {
   close(): Promise<void>;
 }
 
-async function startLoggedGateway(env: Record<string, string>, store: Store = createMemoryStore()): Promise<LoggedGateway> {
+async function startLoggedGateway(
+  env: Record<string, string>,
+  store: Store = createMemoryStore(),
+): Promise<LoggedGateway> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const google = await startFakeGoogle({
-    clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`${issuer}/upstream/callback`] }],
+    clients: [
+      {
+        client_id: UPSTREAM_CLIENT.id,
+        client_secret: UPSTREAM_CLIENT.secret,
+        redirect_uris: [`${issuer}/upstream/callback`],
+      },
+    ],
   });
   const loaded = loadConfig({
     GATEWAY_ISSUER: issuer,
@@ -95,7 +104,12 @@ interface Registered {
 }
 
 /** POSTs JSON to the registration endpoint; `token: null` sends no Authorization header. */
-function post(url: string, body: unknown, token: string | null = REGISTRATION_TOKEN, contentType = 'application/json'): Promise<Response> {
+function post(
+  url: string,
+  body: unknown,
+  token: string | null = REGISTRATION_TOKEN,
+  contentType = 'application/json',
+): Promise<Response> {
   return fetch(url, {
     method: 'POST',
     headers: { 'content-type': contentType, ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -122,16 +136,30 @@ describe('RFC 7591/7592 dynamic registration', () => {
   };
 
   before(async () => {
-    gw = await startLoggedGateway({ GATEWAY_REGISTRATION_TOKEN: REGISTRATION_TOKEN, GATEWAY_OUTBOUND_PRIVATE_HOSTS: '127.0.0.1:8000' });
-    const discovery = (await (await fetch(`${gw.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    gw = await startLoggedGateway({
+      GATEWAY_REGISTRATION_TOKEN: REGISTRATION_TOKEN,
+      GATEWAY_OUTBOUND_PRIVATE_HOSTS: '127.0.0.1:8000',
+    });
+    const discovery = (await (await fetch(`${gw.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     registrationEndpoint = String(discovery['registration_endpoint']);
   });
   after(async () => gw?.close());
 
   it('advertises the registration endpoint and the allowed client authentication methods', async () => {
     assert.equal(registrationEndpoint, `${gw.issuer}/reg`);
-    const discovery = (await (await fetch(`${gw.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
-    assert.deepEqual([...(discovery['token_endpoint_auth_methods_supported'] as string[])].sort(), ['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt']);
+    const discovery = (await (await fetch(`${gw.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
+    assert.deepEqual([...(discovery['token_endpoint_auth_methods_supported'] as string[])].sort(), [
+      'client_secret_basic',
+      'client_secret_post',
+      'none',
+      'private_key_jwt',
+    ]);
   });
 
   it('refuses a missing or wrong initial access token with 401', async () => {
@@ -139,7 +167,11 @@ describe('RFC 7591/7592 dynamic registration', () => {
     assert.equal(missing.status, 401);
     assert.match(missing.headers.get('www-authenticate') ?? '', /^Bearer /);
     await missing.body?.cancel();
-    await oauthError(await post(registrationEndpoint, webClient, 'wrong-token-0123456789abcdef0123456789'), 401, 'invalid_token');
+    await oauthError(
+      await post(registrationEndpoint, webClient, 'wrong-token-0123456789abcdef0123456789'),
+      401,
+      'invalid_token',
+    );
   });
 
   it('registers, reads, updates and deletes a client, and a registered client signs in with consent remembered', async () => {
@@ -153,7 +185,11 @@ describe('RFC 7591/7592 dynamic registration', () => {
     assert.equal(client['first_party'], undefined, 'never first-party through registration');
 
     // Signs in right away, through the consent page (third party); the grant is remembered.
-    const app = await discoverApp(gw.issuer, { client_id: client.client_id, client_secret: client.client_secret ?? '', redirect_uris: client.redirect_uris });
+    const app = await discoverApp(gw.issuer, {
+      client_id: client.client_id,
+      client_secret: client.client_secret ?? '',
+      redirect_uris: client.redirect_uris,
+    });
     const browser = createBrowser();
     const tokens = await signInWithConsent(browser, gw, app, 'ada@example.com', webClient.client_name);
     assert.ok(tokens.access_token && tokens.id_token);
@@ -166,10 +202,20 @@ describe('RFC 7591/7592 dynamic registration', () => {
     const readBody = (await read.json()) as Registered;
     assert.equal(readBody.client_id, client.client_id);
     assert.deepEqual(readBody.redirect_uris, webClient.redirect_uris);
-    await oauthError(await fetch(client.registration_client_uri, { headers: { authorization: 'Bearer nope' } }), 401, 'invalid_token');
+    await oauthError(
+      await fetch(client.registration_client_uri, { headers: { authorization: 'Bearer nope' } }),
+      401,
+      'invalid_token',
+    );
 
     // RFC 7592 §2.2 update: a full replacement; the registration access token rotates.
-    const { registration_access_token: _rat, registration_client_uri: _uri, client_id_issued_at: _issued, client_secret_expires_at: _expires, ...current } = readBody;
+    const {
+      registration_access_token: _rat,
+      registration_client_uri: _uri,
+      client_id_issued_at: _issued,
+      client_secret_expires_at: _expires,
+      ...current
+    } = readBody;
     const refusedFirstParty = await fetch(client.registration_client_uri, {
       method: 'PUT',
       headers: { ...auth, 'content-type': 'application/json' },
@@ -185,13 +231,21 @@ describe('RFC 7591/7592 dynamic registration', () => {
     const updated = await fetch(client.registration_client_uri, {
       method: 'PUT',
       headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ ...current, client_name: 'Shop v2', redirect_uris: ['http://127.0.0.1:9/shop/callback', 'https://shop.example.com/callback'] }),
+      body: JSON.stringify({
+        ...current,
+        client_name: 'Shop v2',
+        redirect_uris: ['http://127.0.0.1:9/shop/callback', 'https://shop.example.com/callback'],
+      }),
     });
     assert.equal(updated.status, 200, await updated.clone().text());
     const updatedBody = (await updated.json()) as Registered;
     assert.equal(updatedBody['client_name'], 'Shop v2');
     assert.equal(updatedBody.client_secret, client.client_secret, 'the secret is kept');
-    assert.notEqual(updatedBody.registration_access_token, client.registration_access_token, 'the registration access token rotated');
+    assert.notEqual(
+      updatedBody.registration_access_token,
+      client.registration_access_token,
+      'the registration access token rotated',
+    );
     await oauthError(await fetch(client.registration_client_uri, { headers: auth }), 401, 'invalid_token');
     const newAuth = { authorization: `Bearer ${updatedBody.registration_access_token}` };
 
@@ -199,19 +253,36 @@ describe('RFC 7591/7592 dynamic registration', () => {
     const deleted = await fetch(client.registration_client_uri, { method: 'DELETE', headers: newAuth });
     assert.equal(deleted.status, 204);
     await oauthError(await fetch(client.registration_client_uri, { headers: newAuth }), 401, 'invalid_token');
-    await oauthError(await introspectAs(gw.issuer, client.client_id, client.client_secret ?? ''), 401, 'invalid_client');
+    await oauthError(
+      await introspectAs(gw.issuer, client.client_id, client.client_secret ?? ''),
+      401,
+      'invalid_client',
+    );
     assert.equal((await authorizationRefused(createBrowser(), gw, app, 'ada@example.com')).status, 400);
 
     // Audit: who, what, when, and never a secret or a token.
-    const audit = gw.logs.filter((line) => typeof line['audit'] === 'string' && line['audit'].startsWith('client.') && line['client_id'] === client.client_id);
-    assert.deepEqual(audit.map((line) => line['audit']), ['client.registered', 'client.updated', 'client.removed']);
+    const audit = gw.logs.filter(
+      (line) =>
+        typeof line['audit'] === 'string' &&
+        line['audit'].startsWith('client.') &&
+        line['client_id'] === client.client_id,
+    );
+    assert.deepEqual(
+      audit.map((line) => line['audit']),
+      ['client.registered', 'client.updated', 'client.removed'],
+    );
     for (const line of audit) {
       assert.deepEqual(line['actor'], { via: 'registration', ip: '127.0.0.1' });
       assert.ok(typeof line['at'] === 'string' && typeof line['time'] === 'number');
     }
     assert.deepEqual(audit[1]?.['fields'], ['client_name', 'redirect_uris']);
     const everything = gw.rawLog.join('');
-    for (const secret of [client.client_secret ?? '', client.registration_access_token, updatedBody.registration_access_token, tokens.access_token]) {
+    for (const secret of [
+      client.client_secret ?? '',
+      client.registration_access_token,
+      updatedBody.registration_access_token,
+      tokens.access_token,
+    ]) {
       assert.ok(!everything.includes(secret), 'no secret or token in the log');
     }
   });
@@ -225,14 +296,29 @@ describe('RFC 7591/7592 dynamic registration', () => {
     assert.equal(created.status, 201);
     const client = (await created.json()) as Registered;
     assert.equal(client.client_secret, undefined, 'no secret for a public client');
-    const app = await discoverApp(gw.issuer, { client_id: client.client_id, redirect_uris: client.redirect_uris, token_endpoint_auth_method: 'none' });
+    const app = await discoverApp(gw.issuer, {
+      client_id: client.client_id,
+      redirect_uris: client.redirect_uris,
+      token_endpoint_auth_method: 'none',
+    });
     const browser = createBrowser();
     const tokens = await signInWithConsent(browser, gw, app, 'spa-user@example.com', 'SPA');
     assert.ok(tokens.access_token);
 
     for (const [name, change] of [
-      ['no code_challenge', (url: URL) => { url.searchParams.delete('code_challenge'); url.searchParams.delete('code_challenge_method'); }],
-      ['the plain method', (url: URL) => { url.searchParams.set('code_challenge_method', 'plain'); }],
+      [
+        'no code_challenge',
+        (url: URL) => {
+          url.searchParams.delete('code_challenge');
+          url.searchParams.delete('code_challenge_method');
+        },
+      ],
+      [
+        'the plain method',
+        (url: URL) => {
+          url.searchParams.set('code_challenge_method', 'plain');
+        },
+      ],
     ] as const) {
       const start = await startAuthorization(app);
       change(start.url);
@@ -244,7 +330,11 @@ describe('RFC 7591/7592 dynamic registration', () => {
 
   it('accepts loopback http redirect URIs for native and development apps', async () => {
     for (const uri of ['http://127.0.0.1:8080/cb', 'http://[::1]:8080/cb', 'http://localhost/cb']) {
-      const created = await post(registrationEndpoint, { redirect_uris: [uri], token_endpoint_auth_method: 'none', application_type: 'native' });
+      const created = await post(registrationEndpoint, {
+        redirect_uris: [uri],
+        token_endpoint_auth_method: 'none',
+        application_type: 'native',
+      });
       assert.equal(created.status, 201, `${uri}: ${await created.clone().text()}`);
       await created.body?.cancel();
     }
@@ -253,24 +343,110 @@ describe('RFC 7591/7592 dynamic registration', () => {
   it('refuses each policy violation with the error and a description of what to fix, storing nothing', async () => {
     const before = (await indexedClientIds(gw.store)).length;
     const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
-      ['a wildcard', { redirect_uris: ['https://*.example.com/callback'] }, 'invalid_redirect_uri', /wildcard "\*"; register every exact URI instead/],
-      ['a fragment', { redirect_uris: ['https://app.example.com/callback#frag'] }, 'invalid_redirect_uri', /has a fragment/],
-      ['http on a public host', { redirect_uris: ['http://app.example.com/callback'] }, 'invalid_redirect_uri', /must use https \(plain http is allowed only on 127\.0\.0\.1, \[::1\] or localhost/],
+      [
+        'a wildcard',
+        { redirect_uris: ['https://*.example.com/callback'] },
+        'invalid_redirect_uri',
+        /wildcard "\*"; register every exact URI instead/,
+      ],
+      [
+        'a fragment',
+        { redirect_uris: ['https://app.example.com/callback#frag'] },
+        'invalid_redirect_uri',
+        /has a fragment/,
+      ],
+      [
+        'http on a public host',
+        { redirect_uris: ['http://app.example.com/callback'] },
+        'invalid_redirect_uri',
+        /must use https \(plain http is allowed only on 127\.0\.0\.1, \[::1\] or localhost/,
+      ],
       ['no redirect URI', { redirect_uris: [] }, 'invalid_redirect_uri', /redirect_uris: must be a non-empty array/],
-      ['a bad post-logout URI', { redirect_uris: ['https://app.example.com/cb'], post_logout_redirect_uris: ['http://app.example.com/bye'] }, 'invalid_client_metadata', /^post_logout_redirect_uris: .*must use https/],
-      ['a bad back-channel logout URI', { redirect_uris: ['https://app.example.com/cb'], backchannel_logout_uri: 'https://app.example.com/logout#x' }, 'invalid_client_metadata', /^backchannel_logout_uri: .*fragment/],
-      ['first_party', { redirect_uris: ['https://app.example.com/cb'], first_party: true }, 'invalid_client_metadata', /^first_party can be set only by an operator/],
-      ['resources', { redirect_uris: ['https://app.example.com/cb'], resources: ['https://api.example.com'] }, 'invalid_client_metadata', /^resources can be set only by an operator/],
-      ['client_secret_jwt', { redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'client_secret_jwt' }, 'invalid_client_metadata', /token_endpoint_auth_method must be "none"/],
-      ['private_key_jwt without keys', { redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'private_key_jwt' }, 'invalid_client_metadata', /jwks or jwks_uri is mandatory/],
-      ['an unsupported grant', { redirect_uris: ['https://app.example.com/cb'], grant_types: ['implicit'] }, 'invalid_client_metadata', /grant_types/],
-      ['a newline in a redirect URI', { redirect_uris: ['https://app.example.com/cb\n'] }, 'invalid_redirect_uri', /^redirect_uris: "https:\/\/app\.example\.com\/cb\\n" contains a control character or whitespace \(U\+000A\)/],
-      ['a C1 control in a redirect URI', { redirect_uris: ['https://app.example.com/\u0085cb'] }, 'invalid_redirect_uri', /control character or whitespace \(U\+0085\)/],
-      ['a tab in a post-logout URI', { redirect_uris: ['https://app.example.com/cb'], post_logout_redirect_uris: ['https://app.example.com/\tbye'] }, 'invalid_client_metadata', /^post_logout_redirect_uris: .*\(U\+0009\)/],
-      ['a loopback JWKS URI', { redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://127.0.0.1:6379/jwks' }, 'invalid_client_metadata',
-        /^jwks_uri: "http:\/\/127\.0\.0\.1:6379\/jwks" points at a loopback address \(127\.0\.0\.1\), which the gateway does not call \(SSRF protection\); use a public https URI, or ask the gateway's operator to add 127\.0\.0\.1:6379 to GATEWAY_OUTBOUND_PRIVATE_HOSTS$/],
-      ['a cloud metadata back-channel logout URI', { redirect_uris: ['https://app.example.com/cb'], backchannel_logout_uri: 'https://169.254.169.254/latest/meta-data/' }, 'invalid_client_metadata', /^backchannel_logout_uri: .*points at a link-local address/],
-      ['a private sector identifier URI', { redirect_uris: ['https://app.example.com/cb'], sector_identifier_uri: 'https://10.0.0.1/sector.json' }, 'invalid_client_metadata', /^sector_identifier_uri: .*points at a private address/],
+      [
+        'a bad post-logout URI',
+        { redirect_uris: ['https://app.example.com/cb'], post_logout_redirect_uris: ['http://app.example.com/bye'] },
+        'invalid_client_metadata',
+        /^post_logout_redirect_uris: .*must use https/,
+      ],
+      [
+        'a bad back-channel logout URI',
+        { redirect_uris: ['https://app.example.com/cb'], backchannel_logout_uri: 'https://app.example.com/logout#x' },
+        'invalid_client_metadata',
+        /^backchannel_logout_uri: .*fragment/,
+      ],
+      [
+        'first_party',
+        { redirect_uris: ['https://app.example.com/cb'], first_party: true },
+        'invalid_client_metadata',
+        /^first_party can be set only by an operator/,
+      ],
+      [
+        'resources',
+        { redirect_uris: ['https://app.example.com/cb'], resources: ['https://api.example.com'] },
+        'invalid_client_metadata',
+        /^resources can be set only by an operator/,
+      ],
+      [
+        'client_secret_jwt',
+        { redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'client_secret_jwt' },
+        'invalid_client_metadata',
+        /token_endpoint_auth_method must be "none"/,
+      ],
+      [
+        'private_key_jwt without keys',
+        { redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'private_key_jwt' },
+        'invalid_client_metadata',
+        /jwks or jwks_uri is mandatory/,
+      ],
+      [
+        'an unsupported grant',
+        { redirect_uris: ['https://app.example.com/cb'], grant_types: ['implicit'] },
+        'invalid_client_metadata',
+        /grant_types/,
+      ],
+      [
+        'a newline in a redirect URI',
+        { redirect_uris: ['https://app.example.com/cb\n'] },
+        'invalid_redirect_uri',
+        /^redirect_uris: "https:\/\/app\.example\.com\/cb\\n" contains a control character or whitespace \(U\+000A\)/,
+      ],
+      [
+        'a C1 control in a redirect URI',
+        { redirect_uris: ['https://app.example.com/\u0085cb'] },
+        'invalid_redirect_uri',
+        /control character or whitespace \(U\+0085\)/,
+      ],
+      [
+        'a tab in a post-logout URI',
+        { redirect_uris: ['https://app.example.com/cb'], post_logout_redirect_uris: ['https://app.example.com/\tbye'] },
+        'invalid_client_metadata',
+        /^post_logout_redirect_uris: .*\(U\+0009\)/,
+      ],
+      [
+        'a loopback JWKS URI',
+        {
+          redirect_uris: ['https://app.example.com/cb'],
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks_uri: 'http://127.0.0.1:6379/jwks',
+        },
+        'invalid_client_metadata',
+        /^jwks_uri: "http:\/\/127\.0\.0\.1:6379\/jwks" points at a loopback address \(127\.0\.0\.1\), which the gateway does not call \(SSRF protection\); use a public https URI, or ask the gateway's operator to add 127\.0\.0\.1:6379 to GATEWAY_OUTBOUND_PRIVATE_HOSTS$/,
+      ],
+      [
+        'a cloud metadata back-channel logout URI',
+        {
+          redirect_uris: ['https://app.example.com/cb'],
+          backchannel_logout_uri: 'https://169.254.169.254/latest/meta-data/',
+        },
+        'invalid_client_metadata',
+        /^backchannel_logout_uri: .*points at a link-local address/,
+      ],
+      [
+        'a private sector identifier URI',
+        { redirect_uris: ['https://app.example.com/cb'], sector_identifier_uri: 'https://10.0.0.1/sector.json' },
+        'invalid_client_metadata',
+        /^sector_identifier_uri: .*points at a private address/,
+      ],
     ];
     for (const [name, body, error, description] of cases) {
       await oauthError(await post(registrationEndpoint, body), 400, error, description).catch((cause: Error) => {
@@ -283,18 +459,37 @@ describe('RFC 7591/7592 dynamic registration', () => {
   });
 
   it('accepts a loopback JWKS URI only on the host:port the operator allow-listed', async () => {
-    const listed = { redirect_uris: ['https://app.example.com/cb'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'http://127.0.0.1:8000/jwks' };
+    const listed = {
+      redirect_uris: ['https://app.example.com/cb'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks_uri: 'http://127.0.0.1:8000/jwks',
+    };
     const created = await post(registrationEndpoint, listed);
     assert.equal(created.status, 201, await created.clone().text());
     await created.body?.cancel();
-    await oauthError(await post(registrationEndpoint, { ...listed, jwks_uri: 'http://127.0.0.1:8001/jwks' }), 400, 'invalid_client_metadata', /points at a loopback address/);
+    await oauthError(
+      await post(registrationEndpoint, { ...listed, jwks_uri: 'http://127.0.0.1:8001/jwks' }),
+      400,
+      'invalid_client_metadata',
+      /points at a loopback address/,
+    );
   });
 
   it('answers a non-JSON, non-object or wrongly typed body with 400 and an oversized one with 413, storing nothing', async () => {
     const before = (await indexedClientIds(gw.store)).length;
-    await oauthError(await post(registrationEndpoint, '{"redirect_uris": [', REGISTRATION_TOKEN), 400, 'invalid_request', /failed to parse/);
+    await oauthError(
+      await post(registrationEndpoint, '{"redirect_uris": [', REGISTRATION_TOKEN),
+      400,
+      'invalid_request',
+      /failed to parse/,
+    );
     await oauthError(await post(registrationEndpoint, '[]'), 400, 'invalid_request', /must be a JSON object/);
-    await oauthError(await post(registrationEndpoint, 'redirect_uris=x', REGISTRATION_TOKEN, 'application/x-www-form-urlencoded'), 400, 'invalid_request', /only application\/json/);
+    await oauthError(
+      await post(registrationEndpoint, 'redirect_uris=x', REGISTRATION_TOKEN, 'application/x-www-form-urlencoded'),
+      400,
+      'invalid_request',
+      /only application\/json/,
+    );
     const huge = JSON.stringify({ redirect_uris: ['https://app.example.com/cb'], client_name: 'x'.repeat(100_000) });
     // Over oidc-provider's 56 KiB body limit: 413 (RFC 9110 §15.5.14), refused before it is read.
     await oauthError(await post(registrationEndpoint, huge), 413, 'invalid_request');
@@ -310,7 +505,10 @@ describe('dynamic registration is off without GATEWAY_REGISTRATION_TOKEN', () =>
   after(async () => gw?.close());
 
   it('has no registration endpoint', async () => {
-    const discovery = (await (await fetch(`${gw.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const discovery = (await (await fetch(`${gw.issuer}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
     assert.equal(discovery['registration_endpoint'], undefined);
     const response = await post(`${gw.issuer}/reg`, { redirect_uris: ['https://app.example.com/cb'] });
     assert.equal(response.status, 404);
@@ -325,19 +523,22 @@ describe('static clients file (GATEWAY_CLIENTS_FILE)', () => {
   const secretV2 = 'flower-secret-v2-0123456789abcdef0123456789';
   const fileFor = (secret: string) => {
     const path = join(dir, 'clients.yaml');
-    writeFileSync(path, [
-      '# the team\'s internal tools',
-      '- client_id: flower',
-      '  client_name: Celery Flower',
-      `  client_secret: ${secret}`,
-      '  redirect_uris: ["http://127.0.0.1:9/flower/callback"]',
-      '  first_party: true',
-      '- client_id: partner',
-      '  client_name: Partner app',
-      `  client_secret: ${secret}-partner`,
-      '  redirect_uris: ["http://127.0.0.1:9/partner/callback"]',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      path,
+      [
+        "# the team's internal tools",
+        '- client_id: flower',
+        '  client_name: Celery Flower',
+        `  client_secret: ${secret}`,
+        '  redirect_uris: ["http://127.0.0.1:9/flower/callback"]',
+        '  first_party: true',
+        '- client_id: partner',
+        '  client_name: Partner app',
+        `  client_secret: ${secret}-partner`,
+        '  redirect_uris: ["http://127.0.0.1:9/partner/callback"]',
+        '',
+      ].join('\n'),
+    );
     return path;
   };
   before(() => {
@@ -351,8 +552,16 @@ describe('static clients file (GATEWAY_CLIENTS_FILE)', () => {
   it('loads its clients at start: a first-party one signs in without consent, a third-party one with it', async () => {
     const gw = await startLoggedGateway({ GATEWAY_CLIENTS_FILE: fileFor(secretV1) }, store);
     try {
-      const flower = await discoverApp(gw.issuer, { client_id: 'flower', client_secret: secretV1, redirect_uris: ['http://127.0.0.1:9/flower/callback'] });
-      const partner = await discoverApp(gw.issuer, { client_id: 'partner', client_secret: `${secretV1}-partner`, redirect_uris: ['http://127.0.0.1:9/partner/callback'] });
+      const flower = await discoverApp(gw.issuer, {
+        client_id: 'flower',
+        client_secret: secretV1,
+        redirect_uris: ['http://127.0.0.1:9/flower/callback'],
+      });
+      const partner = await discoverApp(gw.issuer, {
+        client_id: 'partner',
+        client_secret: `${secretV1}-partner`,
+        redirect_uris: ['http://127.0.0.1:9/partner/callback'],
+      });
       const browser = createBrowser();
       await signInWithoutConsent(browser, gw, flower, 'ops@example.com');
       await signInWithConsent(browser, gw, partner, 'ops@example.com', 'Partner app');
@@ -365,7 +574,10 @@ describe('static clients file (GATEWAY_CLIENTS_FILE)', () => {
 
   it('refuses to start on a bad file, with a message naming the entry and the fix', async () => {
     const path = join(dir, 'bad.yaml');
-    writeFileSync(path, `- client_id: bad\n  client_secret: ${secretV1}\n  redirect_uris: ["https://*.example.com/cb"]\n`);
+    writeFileSync(
+      path,
+      `- client_id: bad\n  client_secret: ${secretV1}\n  redirect_uris: ["https://*.example.com/cb"]\n`,
+    );
     await assert.rejects(startLoggedGateway({ GATEWAY_CLIENTS_FILE: path }, store), {
       code: 'invalid_client_file',
       message: /bad\.yaml: clients\[0\] \(bad\): redirect_uris: .*wildcard/,
@@ -373,13 +585,24 @@ describe('static clients file (GATEWAY_CLIENTS_FILE)', () => {
   });
 
   it('gives a changed secret the rotation grace: the old one works during it, then stops', async () => {
-    const gw = await startLoggedGateway({ GATEWAY_CLIENTS_FILE: fileFor(secretV2), GATEWAY_SECRET_ROTATION_GRACE: '2' }, store);
+    const gw = await startLoggedGateway(
+      { GATEWAY_CLIENTS_FILE: fileFor(secretV2), GATEWAY_SECRET_ROTATION_GRACE: '2' },
+      store,
+    );
     try {
       const rotated = gw.logs.filter((line) => line['audit'] === 'client.secret_rotated');
       assert.deepEqual(rotated.map((line) => line['client_id']).sort(), ['flower', 'partner']);
       assert.equal((await introspectAs(gw.issuer, 'flower', secretV2)).status, 200, 'the new secret works');
-      assert.equal((await introspectAs(gw.issuer, 'flower', secretV1)).status, 200, 'the old secret works during the grace');
-      const flower = await discoverApp(gw.issuer, { client_id: 'flower', client_secret: secretV1, redirect_uris: ['http://127.0.0.1:9/flower/callback'] });
+      assert.equal(
+        (await introspectAs(gw.issuer, 'flower', secretV1)).status,
+        200,
+        'the old secret works during the grace',
+      );
+      const flower = await discoverApp(gw.issuer, {
+        client_id: 'flower',
+        client_secret: secretV1,
+        redirect_uris: ['http://127.0.0.1:9/flower/callback'],
+      });
       await signInWithoutConsent(createBrowser(), gw, flower, 'ops@example.com');
       await new Promise((resolve) => setTimeout(resolve, 2_200));
       await oauthError(await introspectAs(gw.issuer, 'flower', secretV1), 401, 'invalid_client');

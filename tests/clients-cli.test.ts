@@ -40,7 +40,9 @@ async function claimDatabase(): Promise<void> {
     const redis = createClient({ url: `${REDIS_URL}/${db}` });
     await redis.connect();
     try {
-      if ((await redis.set(LOCK_KEY, lockValue, { condition: 'NX', expiration: { type: 'PX', value: LOCK_MS } })) === 'OK') {
+      if (
+        (await redis.set(LOCK_KEY, lockValue, { condition: 'NX', expiration: { type: 'PX', value: LOCK_MS } })) === 'OK'
+      ) {
         STORE = `${REDIS_URL}/${db}`;
         return;
       }
@@ -84,7 +86,9 @@ interface CliResult {
 
 /** Runs the CLI with the gateways' settings (only these: nothing inherited from the test's env). */
 function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(GATEWAY|UPSTREAM)_|^NODE_ENV$/.test(key)));
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^(GATEWAY|UPSTREAM)_|^NODE_ENV$/.test(key)),
+  );
   return new Promise((resolve) => {
     execFile(
       './node_modules/.bin/node',
@@ -111,7 +115,10 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<CliResul
 
 /** The audit events the CLI wrote to stderr (JSON lines). */
 function auditLines(result: CliResult): Array<Record<string, unknown>> {
-  return result.stderr.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return result.stderr
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 /** A bad-input run: a non-zero exit and exactly one line on stderr, nothing on stdout. */
@@ -156,12 +163,22 @@ describe('npx gateway clients, against two running gateways on one Redis', () =>
   let shopRefreshToken = '';
 
   it('adds a third-party client that signs in through either gateway at once, with consent', async () => {
-    const result = await cli(['clients', 'add', '--name', 'Shop', '--id', 'shop', '--redirect-uri', 'http://127.0.0.1:9/shop/callback', '--json']);
+    const result = await cli([
+      'clients',
+      'add',
+      '--name',
+      'Shop',
+      '--id',
+      'shop',
+      '--redirect-uri',
+      'http://127.0.0.1:9/shop/callback',
+      '--json',
+    ]);
     assert.equal(result.code, 0, result.stderr);
     shop = JSON.parse(result.stdout) as typeof shop;
     assert.equal(shop.client_id, 'shop');
     assert.ok(shop.client_secret.length >= 43, 'a generated secret, printed once');
-    assert.ok(await redisKeyExists('gateway:oidc:Client:shop'), 'written to the gateways\' Redis store');
+    assert.ok(await redisKeyExists('gateway:oidc:Client:shop'), "written to the gateways' Redis store");
     const [event] = auditLines(result);
     assert.equal(event?.['audit'], 'client.registered');
     assert.equal(event?.['client_id'], 'shop');
@@ -179,19 +196,47 @@ describe('npx gateway clients, against two running gateways on one Redis', () =>
   });
 
   it('adds a first-party client (consent skipped) and a public one (no secret), in plain text', async () => {
-    const tool = await cli(['clients', 'add', '--name', 'Flower', '--id', 'flower', '--first-party', '--redirect-uri', 'http://127.0.0.1:9/flower/callback']);
+    const tool = await cli([
+      'clients',
+      'add',
+      '--name',
+      'Flower',
+      '--id',
+      'flower',
+      '--first-party',
+      '--redirect-uri',
+      'http://127.0.0.1:9/flower/callback',
+    ]);
     assert.equal(tool.code, 0, tool.stderr);
     assert.match(tool.stdout, /^client_id: +flower$/m);
     const secret = /^client_secret: +(\S+)$/m.exec(tool.stdout)?.[1] ?? '';
     assert.ok(secret.length >= 43);
     assert.match(tool.stdout, /shown only this once/);
-    const app = await discoverApp(gw2.issuer, { client_id: 'flower', client_secret: secret, redirect_uris: ['http://127.0.0.1:9/flower/callback'] });
+    const app = await discoverApp(gw2.issuer, {
+      client_id: 'flower',
+      client_secret: secret,
+      redirect_uris: ['http://127.0.0.1:9/flower/callback'],
+    });
     await signInWithoutConsent(createBrowser(), gw2, app, 'ops@example.com');
 
-    const spa = await cli(['clients', 'add', '--id', 'spa', '--public', '--redirect-uri', 'http://localhost:5173/callback', '--post-logout-redirect-uri', 'http://localhost:5173/']);
+    const spa = await cli([
+      'clients',
+      'add',
+      '--id',
+      'spa',
+      '--public',
+      '--redirect-uri',
+      'http://localhost:5173/callback',
+      '--post-logout-redirect-uri',
+      'http://localhost:5173/',
+    ]);
     assert.equal(spa.code, 0, spa.stderr);
     assert.doesNotMatch(spa.stdout, /client_secret:/);
-    const spaApp = await discoverApp(gw1.issuer, { client_id: 'spa', redirect_uris: ['http://localhost:5173/callback'], token_endpoint_auth_method: 'none' });
+    const spaApp = await discoverApp(gw1.issuer, {
+      client_id: 'spa',
+      redirect_uris: ['http://localhost:5173/callback'],
+      token_endpoint_auth_method: 'none',
+    });
     await signInWithConsent(createBrowser(), gw1, spaApp, 'spa@example.com', 'spa');
   });
 
@@ -204,7 +249,10 @@ describe('npx gateway clients, against two running gateways on one Redis', () =>
     assert.match(list.stdout, /^spa +public +no /m);
     const json = await cli(['clients', 'list', '--json']);
     const listed = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
-    assert.deepEqual(listed.map((c) => c['client_id']), ['flower', 'shop', 'spa']);
+    assert.deepEqual(
+      listed.map((c) => c['client_id']),
+      ['flower', 'shop', 'spa'],
+    );
     const show = await cli(['clients', 'show', 'shop']);
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /^client_secret: +\(set; shown only when created or rotated\)$/m);
@@ -220,7 +268,11 @@ describe('npx gateway clients, against two running gateways on one Redis', () =>
   it('rotates a secret: both secrets work during the grace period, then only the new one', async () => {
     const result = await cli(['clients', 'rotate-secret', 'shop', '--json']);
     assert.equal(result.code, 0, result.stderr);
-    const rotated = JSON.parse(result.stdout) as { client_id: string; client_secret: string; previous_secret_valid_until: string };
+    const rotated = JSON.parse(result.stdout) as {
+      client_id: string;
+      client_secret: string;
+      previous_secret_valid_until: string;
+    };
     assert.notEqual(rotated.client_secret, shop.client_secret);
     const until = Date.parse(rotated.previous_secret_valid_until);
     assert.ok(until > Date.now() && until <= Date.now() + GRACE_SECONDS * 1000);
@@ -230,13 +282,19 @@ describe('npx gateway clients, against two running gateways on one Redis', () =>
 
     for (const gw of [gw1, gw2]) {
       assert.equal((await introspectAs(gw.issuer, 'shop', rotated.client_secret)).status, 200, 'the new secret works');
-      assert.equal((await introspectAs(gw.issuer, 'shop', shop.client_secret)).status, 200, 'the old secret works during the grace');
+      assert.equal(
+        (await introspectAs(gw.issuer, 'shop', shop.client_secret)).status,
+        200,
+        'the old secret works during the grace',
+      );
     }
     // An app still on the old secret keeps refreshing during the grace.
     const oldApp = await discoverApp(gw1.issuer, shop);
     const refreshed = await client.refreshTokenGrant(oldApp.config, shopRefreshToken);
     shopRefreshToken = refreshed.refresh_token ?? '';
-    const shown = JSON.parse((await cli(['clients', 'show', 'shop', '--json'])).stdout) as { previous_secrets_valid_until: string[] };
+    const shown = JSON.parse((await cli(['clients', 'show', 'shop', '--json'])).stdout) as {
+      previous_secrets_valid_until: string[];
+    };
     assert.equal(shown.previous_secrets_valid_until.length, 1);
 
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, until - Date.now()) + 300));
@@ -265,30 +323,107 @@ describe('npx gateway clients, against two running gateways on one Redis', () =>
     }
     await assert.rejects(client.refreshTokenGrant(app.config, tokens.refresh_token ?? ''), isInvalidClient);
     assertOneLineError(await cli(['clients', 'show', 'shop']), 1, /no client with id shop/);
-    assert.ok(!(JSON.parse((await cli(['clients', 'list', '--json'])).stdout) as Array<{ client_id: string }>).some((c) => c.client_id === 'shop'));
+    assert.ok(
+      !(JSON.parse((await cli(['clients', 'list', '--json'])).stdout) as Array<{ client_id: string }>).some(
+        (c) => c.client_id === 'shop',
+      ),
+    );
   });
 
   it('refuses bad input with one line and a non-zero exit, writing nothing', async () => {
     const before = (await cli(['clients', 'list', '--json'])).stdout;
-    assertOneLineError(await cli(['clients', 'add', '--name', 'x']), 2, /clients add needs at least one --redirect-uri/);
-    assertOneLineError(await cli(['clients', 'add', '--redirect-uri', 'http://app.example.com/cb']), 2, /^gateway: invalid_redirect_uri: redirect_uris: "http:\/\/app\.example\.com\/cb" must use https/);
+    assertOneLineError(
+      await cli(['clients', 'add', '--name', 'x']),
+      2,
+      /clients add needs at least one --redirect-uri/,
+    );
+    assertOneLineError(
+      await cli(['clients', 'add', '--redirect-uri', 'http://app.example.com/cb']),
+      2,
+      /^gateway: invalid_redirect_uri: redirect_uris: "http:\/\/app\.example\.com\/cb" must use https/,
+    );
     assertOneLineError(await cli(['clients', 'add', '--redirect-uri', 'https://*.example.com/cb']), 2, /wildcard/);
     assertOneLineError(await cli(['clients', 'add', '--redirect-uri', 'https://app.example.com/cb#x']), 2, /fragment/);
-    assertOneLineError(await cli(['clients', 'add', '--redirect-uri', 'https://app.example.com/cb', '--auth-method', 'client_secret_jwt']), 2, /invalid_client_metadata: token_endpoint_auth_method must be/);
-    assertOneLineError(await cli(['clients', 'add', '--redirect-uri', 'https://app.example.com/cb', '--backchannel-logout-uri', 'http://app.example.com/logout']), 2, /backchannel_logout_uri: .*must use https/);
-    assertOneLineError(await cli(['clients', 'add', '--redirect-uri', 'https://app.example.com/cb', '--metadata', '{not json']), 2, /--metadata must be a JSON object/);
-    assertOneLineError(await cli(['clients', 'add', '--redirect-uri', 'https://app.example.com/cb', '--metadata', '{"client_secret":"mine"}']), 2, /must not carry client_secret/);
-    assertOneLineError(await cli(['clients', 'add', '--redirect-uri', 'https://app.example.com/cb', '--id', 'flower']), 1, /a client with id flower already exists/);
-    assertOneLineError(await cli(['clients', 'add', '--redirect-uri', 'https://app.example.com/cb', '--id', 'bad id']), 2, /may hold only letters/);
-    assertOneLineError(await cli(['clients', 'add', '--redirect-uri', 'https://app.example.com/cb', '--bogus']), 2, /Unknown option '--bogus'/);
+    assertOneLineError(
+      await cli([
+        'clients',
+        'add',
+        '--redirect-uri',
+        'https://app.example.com/cb',
+        '--auth-method',
+        'client_secret_jwt',
+      ]),
+      2,
+      /invalid_client_metadata: token_endpoint_auth_method must be/,
+    );
+    assertOneLineError(
+      await cli([
+        'clients',
+        'add',
+        '--redirect-uri',
+        'https://app.example.com/cb',
+        '--backchannel-logout-uri',
+        'http://app.example.com/logout',
+      ]),
+      2,
+      /backchannel_logout_uri: .*must use https/,
+    );
+    assertOneLineError(
+      await cli(['clients', 'add', '--redirect-uri', 'https://app.example.com/cb', '--metadata', '{not json']),
+      2,
+      /--metadata must be a JSON object/,
+    );
+    assertOneLineError(
+      await cli([
+        'clients',
+        'add',
+        '--redirect-uri',
+        'https://app.example.com/cb',
+        '--metadata',
+        '{"client_secret":"mine"}',
+      ]),
+      2,
+      /must not carry client_secret/,
+    );
+    assertOneLineError(
+      await cli(['clients', 'add', '--redirect-uri', 'https://app.example.com/cb', '--id', 'flower']),
+      1,
+      /a client with id flower already exists/,
+    );
+    assertOneLineError(
+      await cli(['clients', 'add', '--redirect-uri', 'https://app.example.com/cb', '--id', 'bad id']),
+      2,
+      /may hold only letters/,
+    );
+    assertOneLineError(
+      await cli(['clients', 'add', '--redirect-uri', 'https://app.example.com/cb', '--bogus']),
+      2,
+      /Unknown option '--bogus'/,
+    );
     assertOneLineError(await cli(['clients', 'show']), 2, /expected one CLIENT_ID/);
     assertOneLineError(await cli(['clients', 'remove', 'nobody']), 1, /no client with id nobody/);
-    assertOneLineError(await cli(['clients', 'rotate-secret', 'spa']), 1, /authenticates with none: it has no secret to rotate/);
+    assertOneLineError(
+      await cli(['clients', 'rotate-secret', 'spa']),
+      1,
+      /authenticates with none: it has no secret to rotate/,
+    );
     assertOneLineError(await cli(['clients', 'frobnicate']), 2, /unknown command "clients frobnicate"/);
     assertOneLineError(await cli(['clients']), 2, /clients needs a command/);
-    assertOneLineError(await cli(['clients', 'list'], { GATEWAY_STORE: 'bogus://x' }), 1, /invalid settings .*GATEWAY_STORE/);
-    assertOneLineError(await cli(['clients', 'list'], { GATEWAY_STORE: 'memory://' }), 2, /memory:\/\/ lives inside one process/);
-    assertOneLineError(await cli(['clients', 'list'], { GATEWAY_STORE: 'redis://127.0.0.1:1/0' }), 1, /cannot open the store: .*127\.0\.0\.1:1/);
+    assertOneLineError(
+      await cli(['clients', 'list'], { GATEWAY_STORE: 'bogus://x' }),
+      1,
+      /invalid settings .*GATEWAY_STORE/,
+    );
+    assertOneLineError(
+      await cli(['clients', 'list'], { GATEWAY_STORE: 'memory://' }),
+      2,
+      /memory:\/\/ lives inside one process/,
+    );
+    assertOneLineError(
+      await cli(['clients', 'list'], { GATEWAY_STORE: 'redis://127.0.0.1:1/0' }),
+      1,
+      /cannot open the store: .*127\.0\.0\.1:1/,
+    );
     assert.equal((await cli(['clients', 'list', '--json'])).stdout, before, 'nothing was written');
   });
 
@@ -297,13 +432,19 @@ describe('npx gateway clients, against two running gateways on one Redis', () =>
     assert.equal(docs.code, 0);
     assert.match(docs.stdout, /\| `GATEWAY_SECRET_ROTATION_GRACE` \|/);
     const good = join(dir, 'clients.yaml');
-    writeFileSync(good, '- client_id: tool\n  client_secret: tool-secret-0123456789abcdef0123456789\n  redirect_uris: ["https://tool.example.com/cb"]\n');
+    writeFileSync(
+      good,
+      '- client_id: tool\n  client_secret: tool-secret-0123456789abcdef0123456789\n  redirect_uris: ["https://tool.example.com/cb"]\n',
+    );
     const checked = await cli(['config', 'check'], { GATEWAY_CLIENTS_FILE: good });
     assert.equal(checked.code, 0, checked.stderr);
     assert.match(checked.stdout, /^configuration OK$/m);
     assert.match(checked.stdout, /^clients: +1 in .*clients\.yaml$/m);
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, '- client_id: tool\n  token_endpoint_auth_method: none\n  redirect_uris: ["http://tool.example.com/cb"]\n');
+    writeFileSync(
+      bad,
+      '- client_id: tool\n  token_endpoint_auth_method: none\n  redirect_uris: ["http://tool.example.com/cb"]\n',
+    );
     const refused = await cli(['config', 'check'], { GATEWAY_CLIENTS_FILE: bad });
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /^gateway: .*bad\.yaml: clients\[0\] \(tool\): redirect_uris: .*must use https/m);

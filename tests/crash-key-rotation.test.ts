@@ -22,7 +22,12 @@ const STALLED = 'key generation stalled';
 describe('key rotation: the rotating process killed while it holds the lock', () => {
   let redis: RedisServer;
   let gw: StartedGateway;
-  const env = () => ({ PATH: process.env['PATH'] ?? '', GATEWAY_STORE: redis.url, GATEWAY_SECRETS: TEST_SECRET, GATEWAY_KEY_ROLL_IN: '600' });
+  const env = () => ({
+    PATH: process.env['PATH'] ?? '',
+    GATEWAY_STORE: redis.url,
+    GATEWAY_SECRETS: TEST_SECRET,
+    GATEWAY_KEY_ROLL_IN: '600',
+  });
 
   before(async () => {
     redis = await startRedisServer();
@@ -34,11 +39,17 @@ describe('key rotation: the rotating process killed while it holds the lock', ()
     await redis?.close();
   });
 
-  const cli = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['bin/gateway.ts', ...args], { cwd: ROOT, env: env(), timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['bin/gateway.ts', ...args],
+        { cwd: ROOT, env: env(), timeout: 30_000 },
+        (error, stdout, stderr) => {
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+        },
+      );
     });
-  });
   const list = async () => {
     const result = await cli('keys', 'list', '--json');
     assert.equal(result.code, 0, result.stderr);
@@ -50,12 +61,18 @@ describe('key rotation: the rotating process killed while it holds the lock', ()
     assert.deepEqual(before.map((k) => `${k.alg}:${k.status}`).sort(), ['ES256:current', 'RS256:current']);
 
     // The first rotation hangs in key generation, holding the lock, and is killed there.
-    const doomed = spawn(process.execPath, ['--import', './tests/helpers/stall-key-generation.ts', 'bin/gateway.ts', 'keys', 'rotate'], {
-      cwd: ROOT,
-      env: env(),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => doomed.once('exit', (_code, signal) => resolve(signal)));
+    const doomed = spawn(
+      process.execPath,
+      ['--import', './tests/helpers/stall-key-generation.ts', 'bin/gateway.ts', 'keys', 'rotate'],
+      {
+        cwd: ROOT,
+        env: env(),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      doomed.once('exit', (_code, signal) => resolve(signal)),
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         let stderr = '';
@@ -63,9 +80,15 @@ describe('key rotation: the rotating process killed while it holds the lock', ()
           stderr += chunk.toString();
           if (stderr.includes(STALLED)) resolve();
         });
-        doomed.once('exit', (code) => reject(new Error(`the rotation exited (${code}) before generating keys: ${stderr}`)));
+        doomed.once('exit', (code) =>
+          reject(new Error(`the rotation exited (${code}) before generating keys: ${stderr}`)),
+        );
       });
-      assert.equal(await redisCommand(redis.port, ['EXISTS', 'gateway:lock:keys:rotate']), '1', 'it holds the rotation lock');
+      assert.equal(
+        await redisCommand(redis.port, ['EXISTS', 'gateway:lock:keys:rotate']),
+        '1',
+        'it holds the rotation lock',
+      );
     } finally {
       doomed.kill('SIGKILL');
     }
@@ -88,14 +111,28 @@ describe('key rotation: the rotating process killed while it holds the lock', ()
 
     const afterwards = await list();
     assert.equal(afterwards.length, 4, 'the first pair and exactly one new pair');
-    assert.deepEqual(afterwards.filter((k) => k.status === 'next').map((k) => k.kid).sort(), [...rotated.kids].sort());
-    assert.deepEqual(afterwards.filter((k) => k.status === 'current').map((k) => k.kid).sort(), before.map((k) => k.kid).sort());
+    assert.deepEqual(
+      afterwards
+        .filter((k) => k.status === 'next')
+        .map((k) => k.kid)
+        .sort(),
+      [...rotated.kids].sort(),
+    );
+    assert.deepEqual(
+      afterwards
+        .filter((k) => k.status === 'current')
+        .map((k) => k.kid)
+        .sort(),
+      before.map((k) => k.kid).sort(),
+    );
 
     // The running gateway heard the rotation and publishes the new pair beside the current one.
     const deadline = Date.now() + 5_000;
     let published: string[] = [];
     while (Date.now() < deadline) {
-      published = ((await (await fetch(`${gw.url}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+      published = ((await (await fetch(`${gw.url}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map(
+        (k) => k.kid,
+      );
       if (published.length === 4) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -64,7 +64,8 @@ describe('a sign-in in flight on an instance that is killed', () => {
     return gw;
   };
   /** `url` sent to the instance at `via` (the balancer's choice); a URL elsewhere is left alone. */
-  const routed = (url: URL, via: string) => (url.origin === survivor.issuer ? new URL(`${url.pathname}${url.search}`, via) : url);
+  const routed = (url: URL, via: string) =>
+    url.origin === survivor.issuer ? new URL(`${url.pathname}${url.search}`, via) : url;
   /** Follows redirects as a browser, every gateway request going to `via`, until `stop`. */
   const walk = async (browser: Browser, from: URL, via: string, stop: (url: URL) => boolean) => {
     let url = from;
@@ -89,7 +90,11 @@ describe('a sign-in in flight on an instance that is killed', () => {
     const start = await startAuthorization(app);
     const toGoogle = await walk(browser, start.url, survivor.url, atGoogle);
     assert.ok(atGoogle(toGoogle.url), 'sent to Google');
-    const callback = new URL(await signInAtFakeGoogle(toGoogle.url.href, (url, init) => browser.fetch(url, init), { email: 'inflight@example.com' }));
+    const callback = new URL(
+      await signInAtFakeGoogle(toGoogle.url.href, (url, init) => browser.fetch(url, init), {
+        email: 'inflight@example.com',
+      }),
+    );
 
     // The callback lands on the doomed instance, which takes the transaction and calls Google's
     // token endpoint, which never answers; then the instance is killed.
@@ -113,7 +118,11 @@ describe('a sign-in in flight on an instance that is killed', () => {
     // and from there back to the app with a code the app redeems.
     const again = await walk(browser, new URL(href, survivor.issuer), survivor.url, atGoogle);
     assert.ok(atGoogle(again.url), 'the link starts a new sign-in at Google');
-    const back = new URL(await signInAtFakeGoogle(again.url.href, (url, init) => browser.fetch(url, init), { email: 'inflight@example.com' }));
+    const back = new URL(
+      await signInAtFakeGoogle(again.url.href, (url, init) => browser.fetch(url, init), {
+        email: 'inflight@example.com',
+      }),
+    );
     assert.notEqual(back.searchParams.get('state'), callback.searchParams.get('state'), 'a new transaction');
     const done = await walk(browser, back, survivor.url, atApp);
     assert.ok(atApp(done.url), `back at the app (stopped at ${done.url.pathname}, HTTP ${done.response.status})`);
@@ -129,7 +138,9 @@ describe('a sign-in in flight on an instance that is killed', () => {
     const toGoogle = await walk(browser, start.url, gw.url, atGoogle);
     assert.ok(atGoogle(toGoogle.url));
     await gw.kill();
-    const callback = await signInAtFakeGoogle(toGoogle.url.href, (url, init) => browser.fetch(url, init), { email: 'orphan@example.com' });
+    const callback = await signInAtFakeGoogle(toGoogle.url.href, (url, init) => browser.fetch(url, init), {
+      email: 'orphan@example.com',
+    });
     const done = await walk(browser, new URL(callback), survivor.url, atApp);
     assert.ok(atApp(done.url), `back at the app (stopped at ${done.url.pathname}, HTTP ${done.response.status})`);
     const tokens = await redeem(app, start, done.url);

@@ -34,7 +34,7 @@ async function refreshAt(url: string, app: TestApp, refreshToken: string): Promi
   });
 }
 
-describe('upstream token refresh: the lock\'s holder killed mid-refresh', () => {
+describe("upstream token refresh: the lock's holder killed mid-refresh", () => {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-crash-refresh-'));
   const meta = confidentialClient('crash-refresh-app');
   let redis: RedisServer;
@@ -83,7 +83,11 @@ describe('upstream token refresh: the lock\'s holder killed mid-refresh', () => 
     const cut = refreshAt(doomed.url, app, first.refresh_token).catch(() => undefined);
     const lockKey = `gateway:lock:upstream-refresh:${sub}`;
     while (google.heldTokenRequests === 0) await sleep(20);
-    assert.equal(await redisCommand(redis.port, ['EXISTS', lockKey]), '1', 'the doomed instance holds the user\'s refresh lock');
+    assert.equal(
+      await redisCommand(redis.port, ['EXISTS', lockKey]),
+      '1',
+      "the doomed instance holds the user's refresh lock",
+    );
     // A live holder renews its lease: after more than one lease, the lock is still its.
     await sleep(LOCK_LEASE_MS + 500);
     assert.equal(await redisCommand(redis.port, ['EXISTS', lockKey]), '1', 'a live holder keeps its lease');
@@ -99,7 +103,9 @@ describe('upstream token refresh: the lock\'s holder killed mid-refresh', () => 
     const body = (await response.json()) as { access_token?: string };
     assert.ok(body.access_token);
     assert.equal(google.idp.counters.refresh, refreshesBefore + 1, 'one refresh at Google, by the survivor');
-    t.diagnostic(`the user's next refresh succeeded ${ms} ms after the lock's holder was killed (lease ${LOCK_LEASE_MS} ms)`);
+    t.diagnostic(
+      `the user's next refresh succeeded ${ms} ms after the lock's holder was killed (lease ${LOCK_LEASE_MS} ms)`,
+    );
     process.stderr.write(`# crash mid upstream refresh: next refresh ${ms} ms after the kill\n`);
     assert.ok(ms < LOCK_LEASE_MS + 2_000, `within one lease and some work, not a long timeout (${ms} ms)`);
     assert.equal(await redisCommand(redis.port, ['EXISTS', lockKey]), '0', 'and the lock is free again');

@@ -13,7 +13,7 @@ import { createStoreSealing } from '../gateway/keys/store-sealing.ts';
 const OLD = 'data-key-test-old-secret-0123456789abcdef';
 const NEW = 'data-key-test-new-secret-0123456789abcdef';
 
-describe('the store\'s data key', () => {
+describe("the store's data key", () => {
   it('is generated once when instances start together, and never kept in clear', async () => {
     const map = new Map<string, string>();
     const store = createMemoryStore({ map });

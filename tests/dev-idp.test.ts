@@ -95,7 +95,10 @@ async function signIn(config: oidc.Configuration, identity: FakeGoogleIdentity, 
   });
 }
 
-async function withFakeGoogle(options: Omit<DevIdpOptions, 'issuer' | 'clients'>, test: (google: FakeGoogle, config: oidc.Configuration) => Promise<void>): Promise<void> {
+async function withFakeGoogle(
+  options: Omit<DevIdpOptions, 'issuer' | 'clients'>,
+  test: (google: FakeGoogle, config: oidc.Configuration) => Promise<void>,
+): Promise<void> {
   const google = await startFakeGoogle({ clients: CLIENTS, ...options });
   try {
     await test(google, await relyingParty(google.issuer));
@@ -280,7 +283,7 @@ describe('Google refresh token rules', () => {
     });
   });
 
-  it('refuses refresh with Google\'s invalid_grant while failRefreshWithInvalidGrant is on', async () => {
+  it("refuses refresh with Google's invalid_grant while failRefreshWithInvalidGrant is on", async () => {
     await withFakeGoogle({}, async (google, config) => {
       const tokens = await signIn(config, { email: 'fail@example.com' }, { params: { access_type: 'offline' } });
       assert.ok(tokens.refresh_token);
@@ -326,7 +329,9 @@ describe('autoConsent: false', () => {
 
 describe('dev IdP mounted under /dev-idp', () => {
   it('serves discovery under the prefix and signs in', async () => {
-    let handler: ((req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void) | undefined;
+    let handler:
+      | ((req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void)
+      | undefined;
     // Like the gateway: only /dev-idp/* reaches the IdP.
     const server = createServer((req, res) => {
       if (handler !== undefined && (req.url === '/dev-idp' || req.url?.startsWith('/dev-idp/'))) {
@@ -346,7 +351,12 @@ describe('dev IdP mounted under /dev-idp', () => {
       const config = await relyingParty(issuer);
       const metadata = config.serverMetadata();
       assert.equal(metadata.issuer, issuer);
-      for (const endpoint of [metadata.authorization_endpoint, metadata.token_endpoint, metadata.userinfo_endpoint, metadata.jwks_uri]) {
+      for (const endpoint of [
+        metadata.authorization_endpoint,
+        metadata.token_endpoint,
+        metadata.userinfo_endpoint,
+        metadata.jwks_uri,
+      ]) {
         assert.ok(endpoint?.startsWith(`${issuer}/`), `${endpoint} is under the mount path`);
       }
 

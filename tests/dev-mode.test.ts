@@ -19,7 +19,12 @@ describe('development mode', () => {
   before(async () => {
     const port = await freePort();
     issuer = `http://127.0.0.1:${port}`;
-    const loaded = loadConfig({ GATEWAY_ISSUER: issuer, GATEWAY_PORT: String(port), GATEWAY_STORE: 'memory://', GATEWAY_LOG_LEVEL: 'silent' });
+    const loaded = loadConfig({
+      GATEWAY_ISSUER: issuer,
+      GATEWAY_PORT: String(port),
+      GATEWAY_STORE: 'memory://',
+      GATEWAY_LOG_LEVEL: 'silent',
+    });
     assert.ok(loaded.ok, loaded.ok ? '' : loaded.problems.join('\n'));
     assert.equal(loaded.config.devMode, true);
     app = await buildGateway(loaded.config);
@@ -30,7 +35,10 @@ describe('development mode', () => {
   it('serves discovery for the gateway and for the development IdP', async () => {
     const gateway = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { issuer: string };
     assert.equal(gateway.issuer, issuer);
-    const devIdp = (await (await fetch(`${issuer}/dev-idp/.well-known/openid-configuration`)).json()) as { issuer: string; authorization_endpoint: string };
+    const devIdp = (await (await fetch(`${issuer}/dev-idp/.well-known/openid-configuration`)).json()) as {
+      issuer: string;
+      authorization_endpoint: string;
+    };
     assert.equal(devIdp.issuer, `${issuer}/dev-idp`);
     assert.ok(devIdp.authorization_endpoint.startsWith(`${issuer}/dev-idp/`));
   });
@@ -42,7 +50,10 @@ describe('development mode', () => {
     const form = await browser.follow(toIdp.location);
     const html = await form.response.text();
     assert.match(html, /<label[^>]*for="email"/i, 'the sign-in form has a labelled e-mail field');
-    const back = await signInAtFakeGoogle(form.url.href, (url, init) => browser.fetch(url, init), { email: 'grace@example.com', name: 'Grace Hopper' });
+    const back = await signInAtFakeGoogle(form.url.href, (url, init) => browser.fetch(url, init), {
+      email: 'grace@example.com',
+      name: 'Grace Hopper',
+    });
     const landed = await browser.follow(back);
     assert.equal(landed.url.pathname, '/demo');
     const page = await landed.response.text();

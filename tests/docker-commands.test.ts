@@ -60,7 +60,10 @@ describe('the Dockerfile, read', () => {
     assert.equal(stages.length, 2);
     assert.match(depsStage[0]?.args ?? '', /^node:24-slim AS deps$/);
     assert.equal(finalStage[0]?.args, 'node:24-slim');
-    assert.deepEqual(find(depsStage, 'RUN').map((i) => i.args), ['npm ci --omit=dev --no-audit --no-fund']);
+    assert.deepEqual(
+      find(depsStage, 'RUN').map((i) => i.args),
+      ['npm ci --omit=dev --no-audit --no-fund'],
+    );
     assert.ok(find(finalStage, 'COPY').some((i) => i.args === '--from=deps /app/node_modules ./node_modules'));
   });
 
@@ -78,7 +81,10 @@ describe('the Dockerfile, read', () => {
   });
 
   it('copies nothing that .dockerignore leaves out of the build context', () => {
-    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     for (const copy of [...find(depsStage, 'COPY'), ...find(finalStage, 'COPY')]) {
       if (copy.args.startsWith('--from=')) continue;
       for (const source of copy.args.split(' ').slice(0, -1)) {
@@ -123,17 +129,25 @@ describe('the Dockerfile, run outside Docker', () => {
     mkdirSync(depsDir);
     for (const step of depsStage) {
       if (step.keyword === 'COPY') copy(step.args, ROOT, depsDir);
-      if (step.keyword === 'RUN') await run('sh', ['-c', step.args], { cwd: depsDir, env: { ...process.env, PATH: pathWithNode }, timeout: 300_000 });
+      if (step.keyword === 'RUN')
+        await run('sh', ['-c', step.args], {
+          cwd: depsDir,
+          env: { ...process.env, PATH: pathWithNode },
+          timeout: 300_000,
+        });
     }
     // Stage 2: COPY --from=deps and from the context; RUN with /app and the user mapped.
     mkdirSync(appDir);
     for (const step of finalStage) {
       if (step.keyword === 'COPY') {
-        if (step.args.startsWith('--from=deps ')) copy(step.args.slice('--from=deps '.length).replace('/app/', ''), depsDir, appDir);
+        if (step.args.startsWith('--from=deps '))
+          copy(step.args.slice('--from=deps '.length).replace('/app/', ''), depsDir, appDir);
         else copy(step.args, ROOT, appDir);
       }
       if (step.keyword === 'RUN') {
-        const command = step.args.replaceAll('/app', appDir).replaceAll('node:node', user?.name ?? `${process.getuid?.()}:${process.getgid?.()}`);
+        const command = step.args
+          .replaceAll('/app', appDir)
+          .replaceAll('node:node', user?.name ?? `${process.getuid?.()}:${process.getgid?.()}`);
         await run('sh', ['-c', command], { timeout: 60_000 });
       }
     }
@@ -153,7 +167,10 @@ describe('the Dockerfile, run outside Docker', () => {
 
   it('starts with NODE_ENV=production as the non-root user, passes its HEALTHCHECK, stops on SIGTERM', async () => {
     const port = await freePort();
-    const imageEnv = Object.assign({}, ...find(finalStage, 'ENV').map((i) => parseEnv(i.args))) as Record<string, string>;
+    const imageEnv = Object.assign({}, ...find(finalStage, 'ENV').map((i) => parseEnv(i.args))) as Record<
+      string,
+      string
+    >;
     const env = {
       PATH: pathWithNode,
       ...imageEnv,
@@ -167,7 +184,12 @@ describe('the Dockerfile, run outside Docker', () => {
     };
     const [command, ...args] = JSON.parse(find(finalStage, 'CMD').at(-1)?.args ?? '[]') as string[];
     assert.equal(command, 'node');
-    const child = spawn(node, args, { cwd: appDir, env, stdio: ['ignore', 'pipe', 'pipe'], ...(user ? { uid: user.uid, gid: user.gid } : {}) });
+    const child = spawn(node, args, {
+      cwd: appDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -175,11 +197,18 @@ describe('the Dockerfile, run outside Docker', () => {
     try {
       let healthy = false;
       for (let i = 0; i < 150 && !healthy && child.exitCode === null; i += 1) {
-        healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status === 200, () => false);
+        healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
         if (!healthy) await sleep(100);
       }
       assert.ok(healthy, `/healthz never answered 200:\n${output}`);
-      assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 200, 'the embedded store in ./data is writable by the non-root user');
+      assert.equal(
+        (await fetch(`http://127.0.0.1:${port}/readyz`)).status,
+        200,
+        'the embedded store in ./data is writable by the non-root user',
+      );
       assert.ok(existsSync(join(appDir, 'data', 'gateway.sqlite')));
       assert.doesNotMatch(output, /DEV MODE/);
 
@@ -187,7 +216,10 @@ describe('the Dockerfile, run outside Docker', () => {
       const healthcheck = find(finalStage, 'HEALTHCHECK')[0]?.args ?? '';
       const [hcCommand, ...hcArgs] = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD ') + 4)) as string[];
       assert.equal(hcCommand, 'node');
-      const check = await run(node, hcArgs, { env, timeout: 10_000 }).then(() => 0, (error: { code?: number }) => error.code ?? 1);
+      const check = await run(node, hcArgs, { env, timeout: 10_000 }).then(
+        () => 0,
+        (error: { code?: number }) => error.code ?? 1,
+      );
       assert.equal(check, 0, 'the HEALTHCHECK command passes');
 
       child.kill('SIGTERM');

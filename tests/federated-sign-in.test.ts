@@ -31,7 +31,15 @@ describe('federated sign-in: discovery → code + PKCE → tokens → userinfo �
   it('publishes discovery with every OP endpoint', async () => {
     const meta = app1.config.serverMetadata();
     assert.equal(meta.issuer, gw.issuer);
-    for (const key of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri', 'revocation_endpoint', 'introspection_endpoint', 'end_session_endpoint'] as const) {
+    for (const key of [
+      'authorization_endpoint',
+      'token_endpoint',
+      'userinfo_endpoint',
+      'jwks_uri',
+      'revocation_endpoint',
+      'introspection_endpoint',
+      'end_session_endpoint',
+    ] as const) {
       assert.ok(typeof meta[key] === 'string' && meta[key].startsWith(gw.issuer), `${key} missing`);
     }
     assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
@@ -98,9 +106,21 @@ describe('federated sign-in: discovery → code + PKCE → tokens → userinfo �
   });
 
   it('keeps one stable sub per upstream identity and unique usernames', async () => {
-    const a = await signIn(createBrowser(), app1, gw.google.issuer, { email: 'sam@one.example', name: 'Sam', sub: 'google-sam-1' });
-    const b = await signIn(createBrowser(), app1, gw.google.issuer, { email: 'sam@two.example', name: 'Sam', sub: 'google-sam-2' });
-    const a2 = await signIn(createBrowser(), app1, gw.google.issuer, { email: 'sam@one.example', name: 'Sam', sub: 'google-sam-1' });
+    const a = await signIn(createBrowser(), app1, gw.google.issuer, {
+      email: 'sam@one.example',
+      name: 'Sam',
+      sub: 'google-sam-1',
+    });
+    const b = await signIn(createBrowser(), app1, gw.google.issuer, {
+      email: 'sam@two.example',
+      name: 'Sam',
+      sub: 'google-sam-2',
+    });
+    const a2 = await signIn(createBrowser(), app1, gw.google.issuer, {
+      email: 'sam@one.example',
+      name: 'Sam',
+      sub: 'google-sam-1',
+    });
     const claimsA = a.claims();
     const claimsB = b.claims();
     assert.equal(claimsA?.sub, a2.claims()?.sub, 'same upstream identity → same local sub');
@@ -114,10 +134,15 @@ describe('federated sign-in: discovery → code + PKCE → tokens → userinfo �
     for (const [identity, base] of [
       [{ email: 'admin@gmail.example', sub: 'google-admin' }, 'admin'],
       [{ email: 'Root@one.example', sub: 'google-root' }, 'root'],
-      [{ email: 'administrator@one.example', name: 'Site Administrator', sub: 'google-administrator' }, 'administrator'],
+      [
+        { email: 'administrator@one.example', name: 'Site Administrator', sub: 'google-administrator' },
+        'administrator',
+      ],
       [{ email: 'security@one.example', sub: 'google-security' }, 'security'],
     ] as const) {
-      const name = String((await signIn(createBrowser(), app1, gw.google.issuer, identity)).claims()?.['preferred_username']);
+      const name = String(
+        (await signIn(createBrowser(), app1, gw.google.issuer, identity)).claims()?.['preferred_username'],
+      );
       assert.match(name, new RegExp(`^${base}-[0-9a-f]{6}$`), `${identity.email} got ${name}`);
     }
   });

@@ -167,12 +167,18 @@ describe('forward auth through nginx auth_request', () => {
     assert.doesNotMatch(received, /evil|forged/);
     assert.equal(echo.headers['x-auth-request-email'], 'honest@a.test');
     assert.equal(echo.headers['x-auth-request-groups'], undefined);
-    for (const name of Object.keys(echo.headers)) assert.ok(!name.includes('_'), `underscore header ${name} reached the app`);
+    for (const name of Object.keys(echo.headers))
+      assert.ok(!name.includes('_'), `underscore header ${name} reached the app`);
   });
 
   it('does not let a client skip authentication with its own X-Forwarded-Uri or User-Agent', async () => {
     const response = await newBrowser().fetch(`${A()}/private`, {
-      headers: { 'X-Forwarded-Uri': '/oauth2/start', 'X-Original-URI': '/healthz', 'User-Agent': 'ELB-HealthChecker/2.0', accept: 'application/json' },
+      headers: {
+        'X-Forwarded-Uri': '/oauth2/start',
+        'X-Original-URI': '/healthz',
+        'User-Agent': 'ELB-HealthChecker/2.0',
+        accept: 'application/json',
+      },
     });
     assert.equal(response.status, 401);
   });

@@ -28,7 +28,10 @@ describe('forward-auth cookie refresh under failures', () => {
 
   before(async () => {
     // 1 s cookie tokens, so a check a second later refreshes; a grace shorter than the waits below.
-    gw = await startGateway({ store: faults.store, env: { GATEWAY_ACCESS_TOKEN_TTL: '1', GATEWAY_REFRESH_GRACE: '1' } });
+    gw = await startGateway({
+      store: faults.store,
+      env: { GATEWAY_ACCESS_TOKEN_TTL: '1', GATEWAY_REFRESH_GRACE: '1' },
+    });
   });
   after(async () => {
     await gw?.close();
@@ -46,15 +49,22 @@ describe('forward-auth cookie refresh under failures', () => {
     const during = await browser.fetch(`${gw.url}/oauth2/auth`);
     restore();
     assert.equal(during.status, 503, 'a temporary failure, not "signed out"');
-    assert.ok(!during.headers.getSetCookie().some((line) => line.startsWith('_gateway_auth=;')), 'the cookie is not cleared');
+    assert.ok(
+      !during.headers.getSetCookie().some((line) => line.startsWith('_gateway_auth=;')),
+      'the cookie is not cleared',
+    );
     assert.equal(browser.cookies(`${gw.url}/`).find((c) => c.name === '_gateway_auth')?.value, cookieBefore);
 
     const after = await browser.fetch(`${gw.url}/oauth2/auth`);
     assert.equal(after.status, 202, 'the next check refreshes and passes: the session was kept');
-    assert.notEqual(browser.cookies(`${gw.url}/`).find((c) => c.name === '_gateway_auth')?.value, cookieBefore, 'with a new cookie');
+    assert.notEqual(
+      browser.cookies(`${gw.url}/`).find((c) => c.name === '_gateway_auth')?.value,
+      cookieBefore,
+      'with a new cookie',
+    );
   });
 
-  it('loses nothing when cut off between the refresh and the session\'s update, even past the grace', async () => {
+  it("loses nothing when cut off between the refresh and the session's update, even past the grace", async () => {
     const browser = await signInForwardAuth(gw, 'cut-off@example.com');
     const check = async () => {
       const response = await browser.fetch(`${gw.url}/oauth2/auth`);
@@ -67,7 +77,7 @@ describe('forward-auth cookie refresh under failures', () => {
     const restore = faults.fail(firstOf((method, key) => method === 'set' && key.startsWith('fa-session:')));
     const cut = await check();
     restore();
-    assert.equal(cut, 503, 'the refresh went through, the session\'s update did not');
+    assert.equal(cut, 503, "the refresh went through, the session's update did not");
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // past the grace: a rotated token would now be reuse
     assert.equal(await check(), 202, 'the session still holds a working refresh token');
   });
@@ -89,7 +99,9 @@ describe('forward-auth sessions of one sign-in are bounded', () => {
   it('keeps at most 50 forward-auth sessions, and their refresh tokens, however often one browser signs in', async () => {
     const browser = createBrowser();
     const start = await browser.follow(`${gw.url}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
-    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), { email: 'looper@example.com' });
+    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), {
+      email: 'looper@example.com',
+    });
     await browser.follow(back);
     // The same SSO session signs in to forward auth again and again, dropping the cookie each time.
     for (let i = 0; i < 60; i += 1) {

@@ -8,7 +8,14 @@
  */
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { endpointProperty, FuzzStats, fuzzSeed, rawProperty, startFuzzTargets, type FuzzTarget } from './helpers/fuzz-harness.ts';
+import {
+  endpointProperty,
+  FuzzStats,
+  fuzzSeed,
+  rawProperty,
+  startFuzzTargets,
+  type FuzzTarget,
+} from './helpers/fuzz-harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -32,17 +39,28 @@ let failed = false;
 const lines: string[] = [];
 try {
   for (const target of targets) {
-    for (const [kind, count] of [['random', runs], ['raw', rawRuns]] as const) {
+    for (const [kind, count] of [
+      ['random', runs],
+      ['raw', rawRuns],
+    ] as const) {
       if (count === 0) continue;
       const stats = new FuzzStats();
       const t0 = performance.now();
       const progress = setInterval(() => console.log(`  ${target.name} ${kind}: ${stats.total} / ${count}`), 15_000);
       const parameters = { numRuns: count, seed, endOnFailure: true };
       // The report is made here, where each property's own type is known.
-      const report = (details: { failed: boolean }, message: () => string | undefined) => ({ failed: details.failed, message });
-      const result = kind === 'random'
-        ? await fc.check(endpointProperty(target, stats), parameters).then((d) => report(d, () => fc.defaultReportMessage(d)))
-        : await fc.check(rawProperty(target, stats), parameters).then((d) => report(d, () => fc.defaultReportMessage(d)));
+      const report = (details: { failed: boolean }, message: () => string | undefined) => ({
+        failed: details.failed,
+        message,
+      });
+      const result =
+        kind === 'random'
+          ? await fc
+              .check(endpointProperty(target, stats), parameters)
+              .then((d) => report(d, () => fc.defaultReportMessage(d)))
+          : await fc
+              .check(rawProperty(target, stats), parameters)
+              .then((d) => report(d, () => fc.defaultReportMessage(d)));
       clearInterval(progress);
       const seconds = ((performance.now() - t0) / 1000).toFixed(1);
       const line = `${target.name}, ${kind}: ${stats.total} requests in ${seconds} s, ${result.failed ? 'FAILED' : 'all answered well'} (${stats.summary()})`;
@@ -60,5 +78,7 @@ try {
   for (const target of targets) await target.close();
 }
 const total = ((performance.now() - started) / 1000).toFixed(0);
-console.log(`\n${failed ? 'FAILED' : 'passed'}: seed ${seed}, ${total} s, Node ${process.version}\n${lines.map((l) => `- ${l}`).join('\n')}`);
+console.log(
+  `\n${failed ? 'FAILED' : 'passed'}: seed ${seed}, ${total} s, Node ${process.version}\n${lines.map((l) => `- ${l}`).join('\n')}`,
+);
 process.exit(failed ? 1 : 0);

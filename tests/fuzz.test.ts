@@ -9,7 +9,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { endpointProperty, FuzzStats, fuzzSeed, rawProperty, startFuzzTargets, type FuzzTarget } from './helpers/fuzz-harness.ts';
+import {
+  endpointProperty,
+  FuzzStats,
+  fuzzSeed,
+  rawProperty,
+  startFuzzTargets,
+  type FuzzTarget,
+} from './helpers/fuzz-harness.ts';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 400);
 const RAW_RUNS = Number(process.env['FUZZ_RAW_RUNS'] ?? 60);

@@ -24,19 +24,26 @@ after(async () => {
 /** Starts `node gateway/main.ts` on a free port (dev mode, memory store) and waits until it answers. */
 async function startProcess(env: Record<string, string> = {}): Promise<GatewayProcess> {
   const port = await freePort();
-  const gw = await startGatewayProcess({
-    GATEWAY_ISSUER: `http://127.0.0.1:${port}`,
-    GATEWAY_STORE: 'memory://',
-    GATEWAY_LOG_LEVEL: 'info',
-    GATEWAY_SHUTDOWN_TIMEOUT: '3',
-    ...env,
-  }, port);
+  const gw = await startGatewayProcess(
+    {
+      GATEWAY_ISSUER: `http://127.0.0.1:${port}`,
+      GATEWAY_STORE: 'memory://',
+      GATEWAY_LOG_LEVEL: 'info',
+      GATEWAY_SHUTDOWN_TIMEOUT: '3',
+      ...env,
+    },
+    port,
+  );
   running.push(gw);
   return gw;
 }
 
 /** Opens a connection and sends the head of a POST whose body is only half there: a request in flight. */
-async function requestInFlight(port: number, path: string, body: string): Promise<{ socket: Socket; finish(): void; response: Promise<string> }> {
+async function requestInFlight(
+  port: number,
+  path: string,
+  body: string,
+): Promise<{ socket: Socket; finish(): void; response: Promise<string> }> {
   const socket = connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
@@ -49,7 +56,9 @@ async function requestInFlight(port: number, path: string, body: string): Promis
     socket.on('error', () => resolve(text));
   });
   const half = Math.floor(body.length / 2);
-  socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`);
+  socket.write(
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, half)}`,
+  );
   return { socket, finish: () => socket.write(body.slice(half)), response };
 }
 
@@ -100,7 +109,9 @@ describe('graceful shutdown of node gateway/main.ts', () => {
     const exit = await gw.exited;
     assert.equal(exit.code, 1);
     assert.ok(exit.ms >= 900 && exit.ms < 2500, `exited ${exit.ms} ms after SIGTERM (deadline 1 s)`);
-    assert.ok(gw.logs.some((line) => line['msg'] === 'shutdown deadline passed: exiting with requests still in flight'));
+    assert.ok(
+      gw.logs.some((line) => line['msg'] === 'shutdown deadline passed: exiting with requests still in flight'),
+    );
     stuck.socket.destroy();
   });
 

@@ -71,7 +71,11 @@ async function refresh(url: string, user: User, figures?: Figures): Promise<numb
       await sleep(RETRY_PAUSE_MS);
       continue;
     }
-    const body = (await response.json().catch(() => ({}))) as { refresh_token?: string; error?: string; error_description?: string };
+    const body = (await response.json().catch(() => ({}))) as {
+      refresh_token?: string;
+      error?: string;
+      error_description?: string;
+    };
     if (response.status === 502 || response.status === 503 || response.status === 504) {
       if (figures) figures.retries += 1;
       await sleep(RETRY_PAUSE_MS);
@@ -85,10 +89,14 @@ async function refresh(url: string, user: User, figures?: Figures): Promise<numb
 
 /** A browser's forward-auth check through nginx; a 502 at the instant of the kill may be retried once. */
 async function check(url: string, browser: Browser, figures: Figures): Promise<number> {
-  const once = () => browser.fetch(`${url}/oauth2/auth`).then(async (response) => {
-    await response.body?.cancel();
-    return response.status;
-  }, () => 502);
+  const once = () =>
+    browser.fetch(`${url}/oauth2/auth`).then(
+      async (response) => {
+        await response.body?.cancel();
+        return response.status;
+      },
+      () => 502,
+    );
   figures.checks += 1;
   const status = await once();
   if (status !== 502) return status;
@@ -117,9 +125,17 @@ describe('an instance killed with SIGKILL under refresh load', () => {
     const [port, portA, portB] = [...ports] as [number, number, number];
     issuer = `http://127.0.0.1:${port}`;
     google = await startFakeGoogle({
-      clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`${issuer}/upstream/callback`] }],
+      clients: [
+        {
+          client_id: UPSTREAM_CLIENT.id,
+          client_secret: UPSTREAM_CLIENT.secret,
+          redirect_uris: [`${issuer}/upstream/callback`],
+        },
+      ],
     });
-    nginx = await startNginx(port, `
+    nginx = await startNginx(
+      port,
+      `
   upstream gateway_pool {
     server 127.0.0.1:${portA};
     server 127.0.0.1:${portB};
@@ -134,7 +150,8 @@ describe('an instance killed with SIGKILL under refresh load', () => {
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_set_header X-Forwarded-For   $remote_addr;
     }
-  }`);
+  }`,
+    );
     const clientsFile = join(dir, 'clients.json');
     writeFileSync(clientsFile, JSON.stringify([app]));
     env = {
@@ -153,21 +170,30 @@ describe('an instance killed with SIGKILL under refresh load', () => {
     instances.push(await startGatewayProcess(env, portB));
 
     const testApp = await discoverApp(issuer, app);
-    await Promise.all(Array.from({ length: USERS }, async (_, i) => {
-      const email = `user${i}@example.com`;
-      const tokens = await signIn(createBrowser(), testApp, google.issuer, { email });
-      assert.ok(tokens.refresh_token);
-      users.push({ email, refreshToken: tokens.refresh_token });
-    }));
-    await Promise.all(Array.from({ length: BROWSERS }, async (_, i) => {
-      const browser = createBrowser();
-      const start = await browser.follow(`${issuer}/oauth2/start?rd=/`, (url) => url.href.startsWith(google.issuer));
-      assert.ok(start.location, 'forward auth sends the browser to Google');
-      const back = await signInAtFakeGoogle(start.location.href, (url, init) => browser.fetch(url, init), { email: `browser${i}@example.com` });
-      await browser.follow(back);
-      assert.ok(browser.cookies(`${issuer}/`).some((c) => c.name === '_gateway_auth'), 'the forward-auth cookie is set');
-      browsers.push(browser);
-    }));
+    await Promise.all(
+      Array.from({ length: USERS }, async (_, i) => {
+        const email = `user${i}@example.com`;
+        const tokens = await signIn(createBrowser(), testApp, google.issuer, { email });
+        assert.ok(tokens.refresh_token);
+        users.push({ email, refreshToken: tokens.refresh_token });
+      }),
+    );
+    await Promise.all(
+      Array.from({ length: BROWSERS }, async (_, i) => {
+        const browser = createBrowser();
+        const start = await browser.follow(`${issuer}/oauth2/start?rd=/`, (url) => url.href.startsWith(google.issuer));
+        assert.ok(start.location, 'forward auth sends the browser to Google');
+        const back = await signInAtFakeGoogle(start.location.href, (url, init) => browser.fetch(url, init), {
+          email: `browser${i}@example.com`,
+        });
+        await browser.follow(back);
+        assert.ok(
+          browser.cookies(`${issuer}/`).some((c) => c.name === '_gateway_auth'),
+          'the forward-auth cookie is set',
+        );
+        browsers.push(browser);
+      }),
+    );
   });
 
   after(async () => {
@@ -217,15 +243,25 @@ describe('an instance killed with SIGKILL under refresh load', () => {
     const lost = users.filter((u) => u.lost);
     const logs = instances.flatMap((i) => i.logs);
     const reuse = logs.filter((line) => line['audit'] === 'refresh_token.reuse_detected');
-    const resumed = logs.filter((line) => String(line['msg']).startsWith('a refresh cut off by a dead instance was retried'));
-    console.log(`# refreshes: ${figures.refreshesBeforeKill} before the kill, ${figures.refreshesAfterKill} in the ${LOAD_AFTER_KILL_MS} ms after it; `
-      + `${figures.retries} retried after a 502 or a broken connection, ${resumed.length} of them cut off after their token was consumed; `
-      + `lost sessions: ${lost.length} of ${USERS}; reuse reported: ${reuse.length}`);
-    console.log(`# forward auth: ${figures.checks} checks, ${figures.checkRetries} retried once after a 502, refused: ${refused.length}`);
+    const resumed = logs.filter((line) =>
+      String(line['msg']).startsWith('a refresh cut off by a dead instance was retried'),
+    );
+    console.log(
+      `# refreshes: ${figures.refreshesBeforeKill} before the kill, ${figures.refreshesAfterKill} in the ${LOAD_AFTER_KILL_MS} ms after it; ` +
+        `${figures.retries} retried after a 502 or a broken connection, ${resumed.length} of them cut off after their token was consumed; ` +
+        `lost sessions: ${lost.length} of ${USERS}; reuse reported: ${reuse.length}`,
+    );
+    console.log(
+      `# forward auth: ${figures.checks} checks, ${figures.checkRetries} retried once after a 502, refused: ${refused.length}`,
+    );
 
     assert.equal(exit.signal, 'SIGKILL', 'the instance was killed under load');
     assert.ok(figures.refreshesAfterKill > 0, 'the load went on after the kill');
-    assert.deepEqual(lost.map((u) => `${u.email}: ${u.lost}`), [], 'no user lost the session');
+    assert.deepEqual(
+      lost.map((u) => `${u.email}: ${u.lost}`),
+      [],
+      'no user lost the session',
+    );
     assert.deepEqual(refused, [], 'every forward-auth check got 202');
     assert.equal(reuse.length, 0, 'no retry was taken for a stolen token');
   });

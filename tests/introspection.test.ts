@@ -40,10 +40,19 @@ for token in json.loads(os.environ["TOKENS"]):
 print(json.dumps(answers))
 `;
 
-async function introspectWithAuthlib(endpoint: string, meta: { client_id: string; client_secret: string }, tokens: string[]) {
+async function introspectWithAuthlib(
+  endpoint: string,
+  meta: { client_id: string; client_secret: string },
+  tokens: string[],
+) {
   const { code, output } = await runPython(['-c', AUTHLIB_INTROSPECTION], {
     cwd: process.cwd(),
-    env: { CLIENT_ID: meta.client_id, CLIENT_SECRET: meta.client_secret, ENDPOINT: endpoint, TOKENS: JSON.stringify(tokens) },
+    env: {
+      CLIENT_ID: meta.client_id,
+      CLIENT_SECRET: meta.client_secret,
+      ENDPOINT: endpoint,
+      TOKENS: JSON.stringify(tokens),
+    },
     timeoutMs: 60_000,
   });
   assert.equal(code, 0, `${PYTHON} failed:\n${output}`);
@@ -60,9 +69,16 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
   let other: TestApp;
   const appMeta = confidentialClient('intro-app');
   // A resource server in front of intro-app's API: tokens for it have `aud` = intro-app.
-  const apiMeta = confidentialClient('intro-api', { introspection_audiences: ['intro-app', 'https://api.example.com'] });
+  const apiMeta = confidentialClient('intro-api', {
+    introspection_audiences: ['intro-app', 'https://api.example.com'],
+  });
   const otherMeta = confidentialClient('intro-other');
-  const spaMeta = { client_id: 'intro-spa', token_endpoint_auth_method: 'none' as const, redirect_uris: ['http://127.0.0.1:9/intro-spa/callback'], first_party: true };
+  const spaMeta = {
+    client_id: 'intro-spa',
+    token_endpoint_auth_method: 'none' as const,
+    redirect_uris: ['http://127.0.0.1:9/intro-spa/callback'],
+    first_party: true,
+  };
 
   before(async () => {
     requireDjangoPackages(); // Debian's python3 with Authlib, or a loud failure naming the packages
@@ -84,15 +100,27 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
     lb.use(0);
     const tokens = await signIn(browser, app, google.issuer, { email });
     lb.use(1);
-    assert.equal((await client.tokenIntrospection(app.config, tokens.access_token)).active, true, 'active before it ends');
+    assert.equal(
+      (await client.tokenIntrospection(app.config, tokens.access_token)).active,
+      true,
+      'active before it ends',
+    );
     return { browser, tokens, sub: String(tokens.claims()?.sub) };
   }
 
   async function inactiveEverywhere(accessToken: string, why: string): Promise<void> {
     for (const index of [0, 1]) {
       lb.use(index);
-      assert.deepEqual(await client.tokenIntrospection(app.config, accessToken), { active: false }, `${why}: inactive on instance ${index === 0 ? 'A' : 'B'}`);
-      assert.equal((await client.tokenIntrospection(api.config, accessToken)).active, false, `${why}: inactive for the resource server too`);
+      assert.deepEqual(
+        await client.tokenIntrospection(app.config, accessToken),
+        { active: false },
+        `${why}: inactive on instance ${index === 0 ? 'A' : 'B'}`,
+      );
+      assert.equal(
+        (await client.tokenIntrospection(api.config, accessToken)).active,
+        false,
+        `${why}: inactive for the resource server too`,
+      );
       // Userinfo answers about the user now: a token whose grant ended gets no answer there either.
       const userinfo = await fetch(`${lb.url}/me`, { headers: { authorization: `Bearer ${accessToken}` } });
       assert.equal(userinfo.status, 401, `${why}: userinfo refuses it on instance ${index === 0 ? 'A' : 'B'}`);
@@ -105,7 +133,11 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
     const claims = decodeJwt(tokens.access_token);
     const answer = await client.tokenIntrospection(app.config, tokens.access_token);
     assert.equal(answer.active, true);
-    assert.equal((await fetch(`${lb.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status, 200, 'userinfo answers while the grant lives');
+    assert.equal(
+      (await fetch(`${lb.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } })).status,
+      200,
+      'userinfo answers while the grant lives',
+    );
     assert.equal(answer.client_id, appMeta.client_id);
     assert.equal(answer.sub, sub);
     assert.equal(answer.aud, appMeta.client_id);
@@ -135,13 +167,29 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
 
   it('tells another client, a public client and a forged token nothing, and needs client authentication', async () => {
     const { browser, tokens } = await signedIn('grace@example.com');
-    assert.deepEqual(await client.tokenIntrospection(other.config, tokens.access_token), { active: false }, 'another confidential client');
+    assert.deepEqual(
+      await client.tokenIntrospection(other.config, tokens.access_token),
+      { active: false },
+      'another confidential client',
+    );
     // A public client authenticates with its client id alone: it learns nothing, even of its own tokens.
     const spa = await discoverApp(lb.url, spaMeta);
     const own = await signIn(browser, spa, google.issuer, { email: 'grace@example.com' });
-    assert.deepEqual(await client.tokenIntrospection(spa.config, own.access_token), { active: false }, 'a public client, its own access token');
-    assert.deepEqual(await client.tokenIntrospection(spa.config, own.refresh_token ?? ''), { active: false }, 'a public client, its own refresh token');
-    assert.deepEqual(await client.tokenIntrospection(spa.config, tokens.access_token), { active: false }, 'a public client, another app\'s token');
+    assert.deepEqual(
+      await client.tokenIntrospection(spa.config, own.access_token),
+      { active: false },
+      'a public client, its own access token',
+    );
+    assert.deepEqual(
+      await client.tokenIntrospection(spa.config, own.refresh_token ?? ''),
+      { active: false },
+      'a public client, its own refresh token',
+    );
+    assert.deepEqual(
+      await client.tokenIntrospection(spa.config, tokens.access_token),
+      { active: false },
+      "a public client, another app's token",
+    );
     const [header, payload] = tokens.access_token.split('.');
     const forged = `${header}.${payload}.${Buffer.from('not the signature').toString('base64url')}`;
     assert.deepEqual(await client.tokenIntrospection(app.config, forged), { active: false }, 'a bad signature');
@@ -194,7 +242,11 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
     await client.tokenRevocation(app.config, tokens.access_token, { token_type_hint: 'access_token' });
     await inactiveEverywhere(tokens.access_token, 'access token revoked');
     lb.use(1);
-    await assert.rejects(client.refreshTokenGrant(app.config, tokens.refresh_token ?? ''), { error: 'invalid_grant' }, 'the grant ended: no refresh');
+    await assert.rejects(
+      client.refreshTokenGrant(app.config, tokens.refresh_token ?? ''),
+      { error: 'invalid_grant' },
+      'the grant ended: no refresh',
+    );
     // Revoking it again, or a token that never was, is a 200 with nothing to do (RFC 7009 §2.2).
     await client.tokenRevocation(app.config, tokens.access_token);
   });
@@ -221,7 +273,9 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
     const browser = createBrowser();
     lb.use(1);
     const start = await browser.follow(`${lb.url}/oauth2/start?rd=/`, (url) => url.href.startsWith(google.issuer));
-    const back = await signInAtFakeGoogle(start.location?.href ?? '', (url, init) => browser.fetch(url, init), { email: 'fa@example.com' });
+    const back = await signInAtFakeGoogle(start.location?.href ?? '', (url, init) => browser.fetch(url, init), {
+      email: 'fa@example.com',
+    });
     await browser.follow(back);
     const { tokens } = await signedIn('fa@example.com', browser);
     lb.use(1);
@@ -236,7 +290,11 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
     // What `npx gateway users sign-out <sub>` runs, on a connection of its own to the shared store.
     const cli = await instances.openStore();
     try {
-      const result = await signOutAccount(cli, await loadStoreSealing(cli, [TEST_SECRET]).then((loaded) => loaded.sealing), sub);
+      const result = await signOutAccount(
+        cli,
+        await loadStoreSealing(cli, [TEST_SECRET]).then((loaded) => loaded.sealing),
+        sub,
+      );
       assert.ok(result.grants >= 1, JSON.stringify(result));
     } finally {
       await cli.close();
@@ -245,7 +303,11 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
 
     lb.use(1);
     const endpoint = String(app.config.serverMetadata().introspection_endpoint);
-    const [active, ended, forged] = await introspectWithAuthlib(endpoint, appMeta, [stays.access_token, tokens.access_token, 'not-a-token']);
+    const [active, ended, forged] = await introspectWithAuthlib(endpoint, appMeta, [
+      stays.access_token,
+      tokens.access_token,
+      'not-a-token',
+    ]);
     assert.equal(active?.status, 200);
     const body = active?.body ?? {};
     assert.equal(body['active'], true);

@@ -29,7 +29,12 @@ describe('signing key rotation on two instances', () => {
   let bUrl: string;
 
   before(async () => {
-    a = await startGateway({ store, clients: [meta], env: { GATEWAY_KEY_ROLL_IN: '1', GATEWAY_REFRESH_GRACE: '0' }, keyRefreshMs: 100 });
+    a = await startGateway({
+      store,
+      clients: [meta],
+      env: { GATEWAY_KEY_ROLL_IN: '1', GATEWAY_REFRESH_GRACE: '0' },
+      keyRefreshMs: 100,
+    });
     b = await buildGateway(a.app.gateway.config, { store, clients: [meta], keyRefreshMs: 100, logger: false });
     const port = await freePort();
     await b.listen({ host: '127.0.0.1', port });
@@ -41,7 +46,8 @@ describe('signing key rotation on two instances', () => {
     await store.close();
   });
 
-  const jwksOf = async (url: string) => (await (await fetch(`${url}/jwks`)).json()) as { keys: Array<{ kid: string; alg: string }> };
+  const jwksOf = async (url: string) =>
+    (await (await fetch(`${url}/jwks`)).json()) as { keys: Array<{ kid: string; alg: string }> };
   const refreshAt = async (url: string, refreshToken: string) => {
     const response = await fetch(`${url}/token`, {
       method: 'POST',
@@ -92,14 +98,23 @@ describe('signing key rotation on two instances', () => {
       return newKids.includes(String(decodeProtectedHeader(tokens.access_token).kid));
     }, 'instance A signs with the new key');
     tokens = await refreshAt(bUrl, tokens.refresh_token);
-    assert.ok(newKids.includes(String(decodeProtectedHeader(tokens.access_token).kid)), 'instance B signs with the new key');
+    assert.ok(
+      newKids.includes(String(decodeProtectedHeader(tokens.access_token).kid)),
+      'instance B signs with the new key',
+    );
     assert.ok(newKids.includes(String(decodeProtectedHeader(tokens.id_token).kid)), 'ID tokens too (RS256)');
 
     // the token signed before the rotation still verifies against either instance's JWKS
     for (const url of [a.issuer, bUrl]) {
-      const { payload } = await jwtVerify(before.access_token, createLocalJWKSet(await jwksOf(url)), { issuer: a.issuer, typ: 'at+jwt' });
+      const { payload } = await jwtVerify(before.access_token, createLocalJWKSet(await jwksOf(url)), {
+        issuer: a.issuer,
+        typ: 'at+jwt',
+      });
       assert.equal(payload.client_id, meta.client_id);
-      const { payload: fresh } = await jwtVerify(tokens.access_token, createLocalJWKSet(await jwksOf(url)), { issuer: a.issuer, typ: 'at+jwt' });
+      const { payload: fresh } = await jwtVerify(tokens.access_token, createLocalJWKSet(await jwksOf(url)), {
+        issuer: a.issuer,
+        typ: 'at+jwt',
+      });
       assert.equal(fresh.sub, payload.sub);
     }
     // and the gateway's own offline checks accept both (userinfo verifies the JWT locally)
@@ -118,7 +133,12 @@ describe('npx gateway keys rotate with GATEWAY_KEY_ROLL_IN=0, two gateways on on
   // A poll far longer than the test: only the announcement can bring the new keys in time.
   const keyRefreshMs = 120_000;
   // The CLI is given the gateways' GATEWAY_SECRETS, as an operator must (they wrap the store's data key).
-  const env = () => ({ GATEWAY_STORE: redis.url, GATEWAY_KEY_ROLL_IN: '0', GATEWAY_REFRESH_GRACE: '0', GATEWAY_SECRETS: TEST_SECRET });
+  const env = () => ({
+    GATEWAY_STORE: redis.url,
+    GATEWAY_KEY_ROLL_IN: '0',
+    GATEWAY_REFRESH_GRACE: '0',
+    GATEWAY_SECRETS: TEST_SECRET,
+  });
 
   before(async () => {
     // A Redis of its own: the CLI and the gateways use the store's default key prefix.
@@ -133,21 +153,33 @@ describe('npx gateway keys rotate with GATEWAY_KEY_ROLL_IN=0, two gateways on on
     await redis?.close();
   });
 
-  const cli = (...args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, ['bin/gateway.ts', ...args], { env: { PATH: process.env['PATH'] ?? '', ...env() }, timeout: 30_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+  const cli = (...args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['bin/gateway.ts', ...args],
+        { env: { PATH: process.env['PATH'] ?? '', ...env() }, timeout: 30_000 },
+        (error, stdout, stderr) => {
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+        },
+      );
     });
-  });
-  const kidsAt = async (url: string) => ((await (await fetch(`${url}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+  const kidsAt = async (url: string) =>
+    ((await (await fetch(`${url}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
 
   it('every instance publishes the new keys and signs with them within moments of the command', async (t) => {
-    const tokens = await signIn(createBrowser(), await discoverApp(a.issuer, meta), a.google.issuer, { email: 'pushed@example.com' });
+    const tokens = await signIn(createBrowser(), await discoverApp(a.issuer, meta), a.google.issuer, {
+      email: 'pushed@example.com',
+    });
     let refreshToken = tokens.refresh_token ?? '';
     /** The kids of the next access and ID token an instance signs (a refresh there). */
     const signedAt = async (url: string) => {
       const response = await fetch(`${url}/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}`,
+        },
         body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
       });
       assert.equal(response.status, 200);
@@ -163,7 +195,7 @@ describe('npx gateway keys rotate with GATEWAY_KEY_ROLL_IN=0, two gateways on on
     assert.equal(result.code, 0, result.stderr);
     const rotated = JSON.parse(result.stdout) as { rotated: boolean; kids: string[]; announced: boolean };
     assert.equal(rotated.rotated, true);
-    assert.equal(rotated.announced, true, 'told every instance on the store\'s channel');
+    assert.equal(rotated.announced, true, "told every instance on the store's channel");
     const newKids = rotated.kids;
 
     // Each instance: the new keys in its JWKS, and the next tokens it signs carry them.
@@ -185,7 +217,9 @@ describe('npx gateway keys rotate with GATEWAY_KEY_ROLL_IN=0, two gateways on on
 
     // Discovery points apps at a JWKS that has the new keys (and still the old ones, for tokens signed before).
     const discovery = (await (await fetch(`${a.url}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
-    const published = ((await (await fetch(discovery.jwks_uri)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+    const published = ((await (await fetch(discovery.jwks_uri)).json()) as { keys: Array<{ kid: string }> }).keys.map(
+      (k) => k.kid,
+    );
     for (const kid of [...newKids, ...oldKids]) assert.ok(published.includes(kid), kid);
   });
 });
@@ -193,7 +227,8 @@ describe('npx gateway keys rotate with GATEWAY_KEY_ROLL_IN=0, two gateways on on
 describe('npx gateway keys', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-keys-'));
   const env = { ...process.env, GATEWAY_STORE: `sqlite://${join(dir, 'g.sqlite')}`, GATEWAY_KEY_ROLL_IN: '600' };
-  const run = (...args: string[]) => spawnSync(process.execPath, ['bin/gateway.ts', 'keys', ...args], { env, encoding: 'utf8' });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['bin/gateway.ts', 'keys', ...args], { env, encoding: 'utf8' });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('lists the keys and rotates once, as JSON for scripts', () => {
@@ -204,7 +239,13 @@ describe('npx gateway keys', () => {
     const again = JSON.parse(run('rotate', '--json').stdout) as { rotated: boolean };
     assert.equal(again.rotated, false, 'a pending rotation is not doubled');
     const after = JSON.parse(run('list', '--json').stdout) as Array<{ status: string; kid: string }>;
-    assert.deepEqual(after.filter((k) => k.status === 'next').map((k) => k.kid).sort(), [...rotated.kids].sort());
+    assert.deepEqual(
+      after
+        .filter((k) => k.status === 'next')
+        .map((k) => k.kid)
+        .sort(),
+      [...rotated.kids].sort(),
+    );
     const bad = run('spin');
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /unknown command "keys spin"/);

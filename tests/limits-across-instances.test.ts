@@ -21,11 +21,21 @@ describe('failure-based limits shared through Redis', () => {
 
   before(async () => {
     const issuer = `http://127.0.0.1:${await freePort()}`;
-    google = await startFakeGoogle({ clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`${issuer}/upstream/callback`] }] });
+    google = await startFakeGoogle({
+      clients: [
+        {
+          client_id: UPSTREAM_CLIENT.id,
+          client_secret: UPSTREAM_CLIENT.secret,
+          redirect_uris: [`${issuer}/upstream/callback`],
+        },
+      ],
+    });
     for (let i = 0; i < 2; i += 1) {
       const store = await redis.open();
       stores.push(store);
-      gateways.push(await startLoggedGateway({ port: await freePort(), issuer, fakeGoogle: google, store, clients: [meta] }));
+      gateways.push(
+        await startLoggedGateway({ port: await freePort(), issuer, fakeGoogle: google, store, clients: [meta] }),
+      );
     }
   });
 
@@ -39,7 +49,11 @@ describe('failure-based limits shared through Redis', () => {
   const guess = (gw: LoggedGateway, secret: string) =>
     fetch(`${gw.url}/token/introspection`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta.client_id}:${secret}`).toString('base64')}`, 'x-forwarded-for': '198.51.100.40' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${meta.client_id}:${secret}`).toString('base64')}`,
+        'x-forwarded-for': '198.51.100.40',
+      },
       body: 'token=x',
     });
 

@@ -8,7 +8,13 @@ import { after, before, describe, it } from 'node:test';
 import * as client from 'openid-client';
 import { createBrowser } from './helpers/browser.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
-import { auditEvents, metricValue, startLoggedGateway, TEST_SECRET, type LoggedGateway } from './helpers/logged-gateway.ts';
+import {
+  auditEvents,
+  metricValue,
+  startLoggedGateway,
+  TEST_SECRET,
+  type LoggedGateway,
+} from './helpers/logged-gateway.ts';
 import { confidentialClient, discoverApp, signIn, type TestApp } from './helpers/relying-party.ts';
 import { UPSTREAM_CLIENT } from './helpers/start-gateway.ts';
 
@@ -28,10 +34,19 @@ describe('metrics and audit events after real traffic', () => {
     const browser = createBrowser();
     const tokens = await signIn(browser, app, gw.google.issuer, { email: 'ops@example.com', name: 'Ops' });
     const refreshed = await client.refreshTokenGrant(app.config, tokens.refresh_token ?? '');
-    secrets.push(tokens.access_token, tokens.refresh_token ?? '', tokens.id_token ?? '', refreshed.access_token, refreshed.refresh_token ?? '');
+    secrets.push(
+      tokens.access_token,
+      tokens.refresh_token ?? '',
+      tokens.id_token ?? '',
+      refreshed.access_token,
+      refreshed.refresh_token ?? '',
+    );
     // A rotated refresh token presented again after the grace: reuse detected (RFC 9700 §4.14.2).
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    const again = await client.refreshTokenGrant(app.config, tokens.refresh_token ?? '').then(() => 'accepted', (error: { error?: string }) => error.error);
+    const again = await client.refreshTokenGrant(app.config, tokens.refresh_token ?? '').then(
+      () => 'accepted',
+      (error: { error?: string }) => error.error,
+    );
     assert.equal(again, 'invalid_grant');
     // A new sign-in; its app revokes the refresh token, and with it the grant (RFC 7009 §2.1).
     const second = await signIn(createBrowser(), app, gw.google.issuer, { email: 'ops@example.com' });
@@ -42,7 +57,9 @@ describe('metrics and audit events after real traffic', () => {
     for (let i = 0; i < 2; i += 1) await (await fetch(`${gw.url}/oauth2/auth`)).body?.cancel();
     const fa = createBrowser();
     const start = await fa.follow(`${gw.url}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
-    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => fa.fetch(u, init), { email: 'fa@example.com' });
+    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => fa.fetch(u, init), {
+      email: 'fa@example.com',
+    });
     await fa.follow(back);
     const check = await fa.fetch(`${gw.url}/oauth2/auth`);
     assert.equal(check.status, 202);
@@ -52,8 +69,14 @@ describe('metrics and audit events after real traffic', () => {
     await (await fetch(`${gw.url}/upstream/callback?state=forged&code=x`)).body?.cancel();
 
     // An interaction uid, to prove raw URLs never become labels.
-    const started = await createBrowser().follow(`${gw.issuer}/auth?client_id=ops-app&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(meta.redirect_uris[0] ?? '')}&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256`, (url) => url.href.startsWith(gw.google.issuer));
-    interactionUid = /\/interaction\/([^/?]+)/.exec(start.location?.href ?? '')?.[1] ?? /\/interaction\/([^/?]+)/.exec(started.url.href)?.[1] ?? '';
+    const started = await createBrowser().follow(
+      `${gw.issuer}/auth?client_id=ops-app&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(meta.redirect_uris[0] ?? '')}&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256`,
+      (url) => url.href.startsWith(gw.google.issuer),
+    );
+    interactionUid =
+      /\/interaction\/([^/?]+)/.exec(start.location?.href ?? '')?.[1] ??
+      /\/interaction\/([^/?]+)/.exec(started.url.href)?.[1] ??
+      '';
 
     const scraped = await fetch(`${gw.url}/metrics`);
     assert.equal(scraped.status, 200);
@@ -63,12 +86,41 @@ describe('metrics and audit events after real traffic', () => {
   after(async () => gw?.close());
 
   it('counts requests and latency per route pattern, never per raw URL', () => {
-    assert.ok((metricValue(metrics, 'gateway_http_requests_total', { method: 'GET', route: '/oauth2/auth', status: '401' }) ?? 0) >= 2);
-    assert.equal(metricValue(metrics, 'gateway_http_requests_total', { method: 'GET', route: '/upstream/callback', status: '400' }), 1);
-    assert.ok((metricValue(metrics, 'gateway_http_requests_total', { method: 'GET', route: '/interaction/:uid', status: '303' }) ?? 0) >= 1);
-    assert.ok((metricValue(metrics, 'gateway_http_requests_total', { method: 'POST', route: '/token', status: '200' }) ?? 0) >= 2, 'provider endpoints by their own path');
-    assert.ok((metricValue(metrics, 'gateway_http_request_duration_seconds_count', { method: 'POST', route: '/token' }) ?? 0) >= 2);
-    assert.ok(metricValue(metrics, 'gateway_http_request_duration_seconds_bucket', { method: 'GET', route: '/oauth2/auth', le: '+Inf' }));
+    assert.ok(
+      (metricValue(metrics, 'gateway_http_requests_total', { method: 'GET', route: '/oauth2/auth', status: '401' }) ??
+        0) >= 2,
+    );
+    assert.equal(
+      metricValue(metrics, 'gateway_http_requests_total', {
+        method: 'GET',
+        route: '/upstream/callback',
+        status: '400',
+      }),
+      1,
+    );
+    assert.ok(
+      (metricValue(metrics, 'gateway_http_requests_total', {
+        method: 'GET',
+        route: '/interaction/:uid',
+        status: '303',
+      }) ?? 0) >= 1,
+    );
+    assert.ok(
+      (metricValue(metrics, 'gateway_http_requests_total', { method: 'POST', route: '/token', status: '200' }) ?? 0) >=
+        2,
+      'provider endpoints by their own path',
+    );
+    assert.ok(
+      (metricValue(metrics, 'gateway_http_request_duration_seconds_count', { method: 'POST', route: '/token' }) ?? 0) >=
+        2,
+    );
+    assert.ok(
+      metricValue(metrics, 'gateway_http_request_duration_seconds_bucket', {
+        method: 'GET',
+        route: '/oauth2/auth',
+        le: '+Inf',
+      }),
+    );
     assert.ok(interactionUid.length > 10);
     assert.ok(!metrics.includes(interactionUid), 'no interaction uid in any label');
     assert.ok(!metrics.includes('forged'), 'no query string in any label');
@@ -86,18 +138,41 @@ describe('metrics and audit events after real traffic', () => {
   });
 
   it('counts tokens issued by grant type and token type', () => {
-    assert.ok((metricValue(metrics, 'gateway_tokens_issued_total', { grant_type: 'authorization_code', token_type: 'id_token' }) ?? 0) >= 2);
-    assert.ok((metricValue(metrics, 'gateway_tokens_issued_total', { grant_type: 'authorization_code', token_type: 'refresh_token' }) ?? 0) >= 2);
-    assert.equal(metricValue(metrics, 'gateway_tokens_issued_total', { grant_type: 'refresh_token', token_type: 'access_token' }), 1);
+    assert.ok(
+      (metricValue(metrics, 'gateway_tokens_issued_total', {
+        grant_type: 'authorization_code',
+        token_type: 'id_token',
+      }) ?? 0) >= 2,
+    );
+    assert.ok(
+      (metricValue(metrics, 'gateway_tokens_issued_total', {
+        grant_type: 'authorization_code',
+        token_type: 'refresh_token',
+      }) ?? 0) >= 2,
+    );
+    assert.equal(
+      metricValue(metrics, 'gateway_tokens_issued_total', { grant_type: 'refresh_token', token_type: 'access_token' }),
+      1,
+    );
   });
 
   it('counts upstream calls, store operations and the process', () => {
-    assert.equal(metricValue(metrics, 'gateway_upstream_requests_total', { operation: 'code_exchange', outcome: 'ok' }), 3);
-    assert.ok((metricValue(metrics, 'gateway_upstream_requests_total', { operation: 'userinfo', outcome: 'ok' }) ?? 0) >= 2);
+    assert.equal(
+      metricValue(metrics, 'gateway_upstream_requests_total', { operation: 'code_exchange', outcome: 'ok' }),
+      3,
+    );
+    assert.ok(
+      (metricValue(metrics, 'gateway_upstream_requests_total', { operation: 'userinfo', outcome: 'ok' }) ?? 0) >= 2,
+    );
     assert.equal(metricValue(metrics, 'gateway_upstream_requests_total', { operation: 'discovery', outcome: 'ok' }), 1);
-    assert.ok((metricValue(metrics, 'gateway_upstream_request_duration_seconds_count', { operation: 'code_exchange' }) ?? 0) >= 2);
+    assert.ok(
+      (metricValue(metrics, 'gateway_upstream_request_duration_seconds_count', { operation: 'code_exchange' }) ?? 0) >=
+        2,
+    );
     assert.ok((metricValue(metrics, 'gateway_store_operation_duration_seconds_count', { operation: 'get' }) ?? 0) > 10);
-    assert.ok((metricValue(metrics, 'gateway_store_operation_duration_seconds_count', { operation: 'setIfAbsent' }) ?? 0) > 0);
+    assert.ok(
+      (metricValue(metrics, 'gateway_store_operation_duration_seconds_count', { operation: 'setIfAbsent' }) ?? 0) > 0,
+    );
     assert.match(metrics, /^# TYPE gateway_store_errors_total counter$/m);
     assert.match(metrics, /^process_cpu_user_seconds_total /m);
     assert.match(metrics, /^nodejs_eventloop_lag_seconds /m);

@@ -47,7 +47,10 @@ function backends(): Backend[] {
         try {
           return await createRedisStore(REDIS_URL, { prefix });
         } catch (error) {
-          throw new Error(`these tests need a real Redis at ${REDIS_URL} (set REDIS_URL): ${(error as Error).message}`, { cause: error });
+          throw new Error(
+            `these tests need a real Redis at ${REDIS_URL} (set REDIS_URL): ${(error as Error).message}`,
+            { cause: error },
+          );
         }
       },
       cleanup: () => deleteRedisPrefix(prefix),

@@ -9,7 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Provider from 'oidc-provider';
 import {
-  acceptOtherSecrets, assertCheckedOidcProvider, CHECKED_RANGE, decideRedirectUris, installedOidcProviderVersion, withBody,
+  acceptOtherSecrets,
+  assertCheckedOidcProvider,
+  CHECKED_RANGE,
+  decideRedirectUris,
+  installedOidcProviderVersion,
+  withBody,
 } from '../gateway/provider/oidc-provider-patches.ts';
 
 const SECRET = 'the-current-secret-0123456789abcdef0123';
@@ -34,7 +39,9 @@ describe('oidc-provider patches', () => {
     // Patch 3's user: a middleware that gives oidc-provider another body than the one sent.
     provider.use(async (ctx, next) => {
       if (ctx.path === '/token/introspection' && ctx.get('x-replace-body')) {
-        for await (const _chunk of ctx.req) { /* read the original to its end */ }
+        for await (const _chunk of ctx.req) {
+          /* read the original to its end */
+        }
         const body = Buffer.from(ctx.get('x-replace-body'));
         ctx.req.headers['content-length'] = String(body.length);
         ctx.req = withBody(ctx.req, body);
@@ -46,7 +53,11 @@ describe('oidc-provider patches', () => {
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   const introspect = (authorization: string, body = 'token=x', extra: Record<string, string> = {}) =>
-    fetch(`${issuer}/token/introspection`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization, ...extra }, body });
+    fetch(`${issuer}/token/introspection`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization, ...extra },
+      body,
+    });
   const basic = (secret: string) => `Basic ${Buffer.from(`app:${secret}`).toString('base64')}`;
 
   it('runs on a version the patches were checked against, and refuses another major', () => {
@@ -59,11 +70,24 @@ describe('oidc-provider patches', () => {
 
   it('1. decides redirect URIs through Client.prototype.redirectUriAllowed, at the authorization endpoint', async () => {
     const authorize = (redirectUri: string) =>
-      fetch(`${issuer}/auth?${new URLSearchParams({ client_id: 'app', redirect_uri: redirectUri, response_type: 'code', scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`, { redirect: 'manual' });
-    assert.equal((await authorize('https://elsewhere.example/cb')).status, 400, 'unpatched: an unregistered URI is refused');
-    decideRedirectUris(provider, (clientId, uri) => (clientId === 'app' && uri === 'https://elsewhere.example/cb' ? true : undefined));
+      fetch(
+        `${issuer}/auth?${new URLSearchParams({ client_id: 'app', redirect_uri: redirectUri, response_type: 'code', scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`,
+        { redirect: 'manual' },
+      );
+    assert.equal(
+      (await authorize('https://elsewhere.example/cb')).status,
+      400,
+      'unpatched: an unregistered URI is refused',
+    );
+    decideRedirectUris(provider, (clientId, uri) =>
+      clientId === 'app' && uri === 'https://elsewhere.example/cb' ? true : undefined,
+    );
     assert.notEqual((await authorize('https://elsewhere.example/cb')).status, 400, 'the patch accepts it');
-    assert.notEqual((await authorize('https://app.example/cb')).status, 400, 'undecided URIs keep the exact comparison');
+    assert.notEqual(
+      (await authorize('https://app.example/cb')).status,
+      400,
+      'undecided URIs keep the exact comparison',
+    );
     assert.equal((await authorize('https://third.example/cb')).status, 400);
   });
 
@@ -82,7 +106,9 @@ describe('oidc-provider patches', () => {
   });
 
   it('3. reads the request body through a view a middleware can replace', async () => {
-    const replaced = await introspect('', 'token=ignored', { 'x-replace-body': `token=x&client_id=app&client_secret=${SECRET}` });
+    const replaced = await introspect('', 'token=ignored', {
+      'x-replace-body': `token=x&client_id=app&client_secret=${SECRET}`,
+    });
     assert.equal(replaced.status, 200, 'oidc-provider authenticated the client from the replaced body');
     assert.equal(((await replaced.json()) as { active: boolean }).active, false);
   });

@@ -33,10 +33,11 @@ async function loopbackServer(answer: (res: import('node:http').ServerResponse) 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`,
     hits,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -63,7 +64,8 @@ describe('outbound fetches: allow-listed host:port only, never a redirect', () =
     const pair = await generateKeyPair('ES256');
     privateKey = pair.privateKey;
     jwks = JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] });
-    const serveKeys = (res: import('node:http').ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+    const serveKeys = (res: import('node:http').ServerResponse) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
     keys = await loopbackServer(serveKeys);
     internal = await loopbackServer(serveKeys);
     bouncer = await loopbackServer((res) => res.writeHead(302, { location: internal.url }).end());
@@ -157,7 +159,14 @@ describe('outbound fetches: names and addresses that lead inside, refused before
 
   it('refuses IPv6 forms that carry a loopback IPv4 address inside', async () => {
     const fetchOut = outboundFetch([]);
-    for (const host of ['[64:ff9b::7f00:1]', '[2002:7f00:1::]', '[::127.0.0.1]', '[::ffff:127.0.0.1]', '127.1', '0x7f.0.0.1']) {
+    for (const host of [
+      '[64:ff9b::7f00:1]',
+      '[2002:7f00:1::]',
+      '[::127.0.0.1]',
+      '[::ffff:127.0.0.1]',
+      '127.1',
+      '0x7f.0.0.1',
+    ]) {
       await assert.rejects(fetchOut(`http://${host}:${port}/jwks`), OutboundAddressError, host);
     }
     assert.equal(connections, 0);
@@ -165,7 +174,10 @@ describe('outbound fetches: names and addresses that lead inside, refused before
 
   it('calls that name when the operator allow-listed its host:port', async () => {
     const fetchOut = outboundFetch([`${name.toLowerCase()}:${port}`]);
-    await assert.rejects(fetchOut(`http://${name}:${port}/jwks`), (error: unknown) => !(error instanceof OutboundAddressError));
+    await assert.rejects(
+      fetchOut(`http://${name}:${port}/jwks`),
+      (error: unknown) => !(error instanceof OutboundAddressError),
+    );
     assert.equal(connections, 1, 'the listed service was reached (it hung up at once)');
   });
 });

@@ -25,33 +25,80 @@ describe('pages', () => {
       ['ko;q=0', 'en'],
       ['ko;q=abc', 'en'],
     ];
-    for (const [header, expected] of cases) assert.equal(negotiateLanguage(header, ['en', 'ko']), expected, String(header));
+    for (const [header, expected] of cases)
+      assert.equal(negotiateLanguage(header, ['en', 'ko']), expected, String(header));
     assert.equal(messagesFor('ko').lang, 'ko');
   });
 
   it('renders the development IdP sign-in page in Korean, self-contained and labelled', () => {
-    const html = renderSignInPage({ action: '/interaction/x', abortAction: '/interaction/x/abort', clientId: '<app>', acceptLanguage: 'ko-KR' });
+    const html = renderSignInPage({
+      action: '/interaction/x',
+      abortAction: '/interaction/x/abort',
+      clientId: '<app>',
+      acceptLanguage: 'ko-KR',
+    });
     assert.match(html, /<html lang="ko">/);
     assert.match(html, /<label for="email">이메일 주소<\/label>/);
     assert.match(html, /<label for="name">표시 이름/);
     assert.match(html, /&lt;app&gt;/);
     assert.doesNotMatch(html, /<app>|<script|src=|href=/i);
-    assert.match(renderSignInPage({ action: '/a', abortAction: '/b', clientId: 'c' }), /<html lang="en">[\s\S]*E-mail address/);
-    assert.match(renderErrorPage('invalid_request', 'bad <input>', 'ko'), /문제가 발생했습니다[\s\S]*bad &lt;input&gt;/);
+    assert.match(
+      renderSignInPage({ action: '/a', abortAction: '/b', clientId: 'c' }),
+      /<html lang="en">[\s\S]*E-mail address/,
+    );
+    assert.match(
+      renderErrorPage('invalid_request', 'bad <input>', 'ko'),
+      /문제가 발생했습니다[\s\S]*bad &lt;input&gt;/,
+    );
   });
 
   it('never focuses a consent button, and escapes the app name', () => {
-    const html = renderConsentPage('en', { uid: 'u1', clientName: '<b>Evil</b>', scopes: ['openid', 'email', 'custom'], accountLabel: 'a@b.test', csrfToken: 't0ken' });
+    const html = renderConsentPage('en', {
+      uid: 'u1',
+      clientName: '<b>Evil</b>',
+      scopes: ['openid', 'email', 'custom'],
+      accountLabel: 'a@b.test',
+      csrfToken: 't0ken',
+    });
     assert.doesNotMatch(html, /autofocus/);
     assert.match(html, /&lt;b&gt;Evil&lt;\/b&gt;/);
     assert.match(html, /Your e-mail address/);
     assert.match(html, /<li>custom<\/li>/);
-    assert.match(renderConsentPage('ko', { uid: 'u1', clientName: 'App', scopes: ['email'], accountLabel: undefined, csrfToken: 't0ken' }), /<html lang="ko">[\s\S]*이메일 주소/);
+    assert.match(
+      renderConsentPage('ko', {
+        uid: 'u1',
+        clientName: 'App',
+        scopes: ['email'],
+        accountLabel: undefined,
+        csrfToken: 't0ken',
+      }),
+      /<html lang="ko">[\s\S]*이메일 주소/,
+    );
   });
 
   it('shows on the consent page where the app is answered, in both languages (a name is chosen freely, a host is not)', () => {
-    assert.match(renderConsentPage('en', { uid: 'u1', clientName: 'Google', scopes: ['openid'], accountLabel: undefined, returnHost: 'evil.example.net', csrfToken: 't' }), /Afterwards you go to: <strong>evil\.example\.net<\/strong>/);
-    assert.match(renderConsentPage('ko', { uid: 'u1', clientName: 'Google', scopes: ['openid'], accountLabel: undefined, returnHost: 'evil.example.net', csrfToken: 't' }), /이후 이동할 곳: <strong>evil\.example\.net<\/strong>/);
+    assert.match(
+      renderConsentPage('en', {
+        uid: 'u1',
+        clientName: 'Google',
+        scopes: ['openid'],
+        accountLabel: undefined,
+        returnHost: 'evil.example.net',
+        csrfToken: 't',
+      }),
+      /Afterwards you go to: <strong>evil\.example\.net<\/strong>/,
+    );
+    assert.match(
+      renderConsentPage('ko', {
+        uid: 'u1',
+        clientName: 'Google',
+        scopes: ['openid'],
+        accountLabel: undefined,
+        returnHost: 'evil.example.net',
+        csrfToken: 't',
+      }),
+      /이후 이동할 곳: <strong>evil\.example\.net<\/strong>/,
+    );
   });
 
   it('explains OAuth errors in the reader language and shows the code', () => {
@@ -66,7 +113,10 @@ describe('pages', () => {
       type: '',
       body: '',
     };
-    renderError(ctx as unknown as KoaContextWithOIDC, { error: 'invalid_client', error_description: 'client is invalid' });
+    renderError(ctx as unknown as KoaContextWithOIDC, {
+      error: 'invalid_client',
+      error_description: 'client is invalid',
+    });
     assert.equal(headers['cache-control'], 'no-store');
     assert.match(String(ctx.body), /<html lang="ko">/);
     assert.match(String(ctx.body), /게이트웨이에 등록되어 있지 않습니다/);

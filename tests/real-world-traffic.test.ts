@@ -27,9 +27,11 @@ import { freePort, startGateway, type StartedGateway } from './helpers/start-gat
 /** Runs `work(i)` for i in [0, count) with at most `concurrency` at once. */
 async function pool(count: number, concurrency: number, work: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await work(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
 }
 
 describe('an office behind one address signs in through nginx, with the defaults', () => {
@@ -45,9 +47,20 @@ describe('an office behind one address signs in through nginx, with the defaults
   before(async () => {
     port = await freePort();
     store = await redis.open();
-    gw = await startGateway({ store, env: { GATEWAY_COOKIE_DOMAINS: '.a.test,.b.example', GATEWAY_REDIRECT_DOMAINS: `.a.test:${port},.b.example:${port}` } });
+    gw = await startGateway({
+      store,
+      env: {
+        GATEWAY_COOKIE_DOMAINS: '.a.test,.b.example',
+        GATEWAY_REDIRECT_DOMAINS: `.a.test:${port},.b.example:${port}`,
+      },
+    });
     app = await startEchoApp();
-    const { conf, files } = shippedNginxConfig({ listenPort: port, gatewayPort: new URL(gw.issuer).port, appPort: app.port, serverNames: 'app.a.test app.b.example' });
+    const { conf, files } = shippedNginxConfig({
+      listenPort: port,
+      gatewayPort: new URL(gw.issuer).port,
+      appPort: app.port,
+      serverNames: 'app.a.test app.b.example',
+    });
     nginx = await startNginx(port, conf, files);
   });
   after(async () => {
@@ -63,9 +76,14 @@ describe('an office behind one address signs in through nginx, with the defaults
     const statuses = new Map<number, number>();
     await pool(PEOPLE, 8, async (i) => {
       const browser = createBrowser({ dispatcher });
-      let hop = await browser.follow(`http://app.a.test:${port}/desk/${i}`, (next) => next.href.startsWith(gw.google.issuer));
+      let hop = await browser.follow(`http://app.a.test:${port}/desk/${i}`, (next) =>
+        next.href.startsWith(gw.google.issuer),
+      );
       assert.ok(hop.location, `person ${i} was sent to sign in (HTTP ${hop.response.status})`);
-      const back = await signInAtFakeGoogle(hop.location.href, (u, init) => browser.fetch(u, init), { email: `person${i}@a.test`, name: `Person ${i}` });
+      const back = await signInAtFakeGoogle(hop.location.href, (u, init) => browser.fetch(u, init), {
+        email: `person${i}@a.test`,
+        name: `Person ${i}`,
+      });
       hop = await browser.follow(back);
       statuses.set(hop.response.status, (statuses.get(hop.response.status) ?? 0) + 1);
       await hop.response.body?.cancel();
@@ -81,11 +99,14 @@ describe('an office behind one address signs in through nginx, with the defaults
     assert.ok(perPerson > 0 && perPerson <= 2, `sign-in steps per person: ${perPerson}`);
     // 2,000 people in ten minutes is 200 a minute; three times that in the worst minute fits.
     const budget = gw.app.gateway.config.regulation.signInSteps;
-    assert.ok(3 * 200 * perPerson <= budget, `${3 * 200 * perPerson} steps in the worst minute of a 2,000-person office > ${budget}`);
+    assert.ok(
+      3 * 200 * perPerson <= budget,
+      `${3 * 200 * perPerson} steps in the worst minute of a 2,000-person office > ${budget}`,
+    );
   });
 });
 
-describe('an app server refreshes its users\' tokens from one address, with the defaults', () => {
+describe("an app server refreshes its users' tokens from one address, with the defaults", () => {
   const redis = sharedRedis('app-server');
   const USERS = 40;
   const ROUNDS = 25;
@@ -117,7 +138,10 @@ describe('an app server refreshes its users\' tokens from one address, with the 
       for (let round = 0; round < ROUNDS; round += 1) {
         const response = await fetch(`${gw.url}/token`, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}` },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}`,
+          },
           body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshTokens[i] ?? '' }).toString(),
         });
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
@@ -125,12 +149,18 @@ describe('an app server refreshes its users\' tokens from one address, with the 
         if (body.refresh_token) refreshTokens[i] = body.refresh_token;
         // A user gone for weeks: the app tries the stale token once, gets invalid_grant, moves on.
         if (round % 5 === 0) {
-          const stale = await client.refreshTokenGrant(app.config, `stale-${i}-${round}`).catch((error: unknown) => error);
+          const stale = await client
+            .refreshTokenGrant(app.config, `stale-${i}-${round}`)
+            .catch((error: unknown) => error);
           assert.ok(stale instanceof client.ResponseBodyError && stale.error === 'invalid_grant');
         }
       }
     });
     const seconds = (Date.now() - started) / 1000;
-    assert.deepEqual([...statuses], [[200, USERS * ROUNDS]], `answers by status; ${Math.round((USERS * ROUNDS) / seconds)} refreshes/s here`);
+    assert.deepEqual(
+      [...statuses],
+      [[200, USERS * ROUNDS]],
+      `answers by status; ${Math.round((USERS * ROUNDS) / seconds)} refreshes/s here`,
+    );
   });
 });

@@ -33,7 +33,11 @@ const BROWSERS = 3;
 const RESUME_AFTER_PROMOTION_MS = 3_000;
 
 /** One app's refresh as a raw POST: the exact status, never an exception. */
-async function refresh(gw: StartedGateway, app: TestApp, refreshToken: string): Promise<{ status: number; body: Record<string, unknown> }> {
+async function refresh(
+  gw: StartedGateway,
+  app: TestApp,
+  refreshToken: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   try {
     const response = await fetch(`${gw.url}/token`, {
       method: 'POST',
@@ -54,11 +58,16 @@ async function refresh(gw: StartedGateway, app: TestApp, refreshToken: string): 
 async function replicated(cluster: RedisCluster): Promise<void> {
   const deadline = Date.now() + 5_000;
   for (;;) {
-    const caughtUp = await Promise.all(cluster.nodes.map(async (master, i) => {
-      const offset = infoField(await redisCommand(master.port, ['INFO', 'replication']), 'master_repl_offset');
-      const replica = cluster.replicas[i];
-      return replica !== undefined && infoField(await redisCommand(replica.port, ['INFO', 'replication']), 'slave_repl_offset') === offset;
-    }));
+    const caughtUp = await Promise.all(
+      cluster.nodes.map(async (master, i) => {
+        const offset = infoField(await redisCommand(master.port, ['INFO', 'replication']), 'master_repl_offset');
+        const replica = cluster.replicas[i];
+        return (
+          replica !== undefined &&
+          infoField(await redisCommand(replica.port, ['INFO', 'replication']), 'slave_repl_offset') === offset
+        );
+      }),
+    );
     if (caughtUp.every(Boolean)) return;
     if (Date.now() > deadline) assert.fail('the replicas did not catch up with their masters within 5 s');
     await sleep(20);
@@ -76,7 +85,14 @@ interface LoopRecord {
 }
 
 function newRecord(): LoopRecord {
-  return { ok: 0, failed: 0, statuses: new Map(), firstFailureAt: undefined, lastFailureAt: undefined, lost: undefined };
+  return {
+    ok: 0,
+    failed: 0,
+    statuses: new Map(),
+    firstFailureAt: undefined,
+    lastFailureAt: undefined,
+    lost: undefined,
+  };
 }
 
 function failure(record: LoopRecord, status: number): void {
@@ -118,8 +134,15 @@ describe('Redis Cluster failover under load: a master killed, its replica takes 
       const browser = createBrowser();
       const start = await browser.follow(`${gw.url}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
       assert.ok(start.location);
-      await browser.follow(await signInAtFakeGoogle(start.location.href, (url, init) => browser.fetch(url, init), { email: `browser-${i}@example.com` }));
-      assert.ok(browser.cookies(`${gw.url}/`).some((c) => c.name === '_gateway_auth'), 'forward-auth cookie set');
+      await browser.follow(
+        await signInAtFakeGoogle(start.location.href, (url, init) => browser.fetch(url, init), {
+          email: `browser-${i}@example.com`,
+        }),
+      );
+      assert.ok(
+        browser.cookies(`${gw.url}/`).some((c) => c.name === '_gateway_auth'),
+        'forward-auth cookie set',
+      );
       browsers.push(browser);
     }
     await replicated(cluster);
@@ -151,10 +174,13 @@ describe('Redis Cluster failover under load: a master killed, its replica takes 
       const record = checks[i] as LoopRecord;
       const browser = browsers[i] as Browser;
       while (running && record.lost === undefined) {
-        const status = await browser.fetch(`${gw.url}/oauth2/auth`).then((response) => {
-          void response.body?.cancel();
-          return response.status;
-        }, () => 0);
+        const status = await browser.fetch(`${gw.url}/oauth2/auth`).then(
+          (response) => {
+            void response.body?.cancel();
+            return response.status;
+          },
+          () => 0,
+        );
         if (status === 202) record.ok += 1;
         else if (status === 401) record.lost = 'signed out';
         else {
@@ -204,7 +230,8 @@ describe('Redis Cluster failover under load: a master killed, its replica takes 
     const lastFailure = Math.max(...all.map((r) => r.lastFailureAt ?? 0));
     const firstFailure = Math.min(...all.map((r) => r.firstFailureAt ?? Infinity));
     const statuses = new Map<number, number>();
-    for (const record of all) for (const [status, n] of record.statuses) statuses.set(status, (statuses.get(status) ?? 0) + n);
+    for (const record of all)
+      for (const [status, n] of record.statuses) statuses.set(status, (statuses.get(status) ?? 0) + n);
     const missing: number[] = [];
     for (let i = 0; i < acknowledged.length; i += 200) {
       const batch = acknowledged.slice(i, i + 200);
@@ -218,11 +245,18 @@ describe('Redis Cluster failover under load: a master killed, its replica takes 
     const lostCookies = checks.filter((r) => r.lost !== undefined).length;
     const summary = [
       `replica promoted ${Math.round(promotedAt - killedAt)} ms after the kill`,
-      lastFailure > 0 ? `requests failed from ${Math.round(firstFailure - killedAt)} to ${Math.round(lastFailure - killedAt)} ms after it` : 'no request failed',
+      lastFailure > 0
+        ? `requests failed from ${Math.round(firstFailure - killedAt)} to ${Math.round(lastFailure - killedAt)} ms after it`
+        : 'no request failed',
       `${all.reduce((n, r) => n + r.failed, 0)} failed (${[...statuses].map(([s, n]) => `${n}x ${s}`).join(', ') || 'none'}) of ${all.reduce((n, r) => n + r.ok + r.failed, 0)}`,
       `${refreshes.reduce((n, r) => n + r.ok, 0)} refreshes and ${checks.reduce((n, r) => n + r.ok, 0)} forward-auth checks answered`,
       `acknowledged writes lost: ${missing.length} of ${acknowledged.length}`,
-      `sessions lost: ${lostRefresh} of ${BUSY_USERS} refreshing (${refreshes.map((r) => r.lost).filter(Boolean).join(', ') || 'none'}), ${lostCookies} of ${BROWSERS} cookies`,
+      `sessions lost: ${lostRefresh} of ${BUSY_USERS} refreshing (${
+        refreshes
+          .map((r) => r.lost)
+          .filter(Boolean)
+          .join(', ') || 'none'
+      }), ${lostCookies} of ${BROWSERS} cookies`,
     ].join('; ');
     t.diagnostic(summary);
     process.stderr.write(`# failover: ${summary}\n`);
@@ -233,13 +267,27 @@ describe('Redis Cluster failover under load: a master killed, its replica takes 
     // through a write the dead master acknowledged and had not yet replicated: reported above,
     // not asserted, since that window is Redis's and not ours.
     assert.equal(lostCookies, 0, 'no browser signed out by the failover');
-    assert.ok(lastFailure === 0 || lastFailure - promotedAt < RESUME_AFTER_PROMOTION_MS, `served again within ${RESUME_AFTER_PROMOTION_MS} ms of the promotion, without a restart`);
+    assert.ok(
+      lastFailure === 0 || lastFailure - promotedAt < RESUME_AFTER_PROMOTION_MS,
+      `served again within ${RESUME_AFTER_PROMOTION_MS} ms of the promotion, without a restart`,
+    );
     // After the failover, everything works at once: sessions written before it, the readiness check, a new sign-in.
-    for (const token of quiet) assert.equal((await refresh(gw, app, token)).status, 200, 'a session written (and replicated) before the failover still works');
+    for (const token of quiet)
+      assert.equal(
+        (await refresh(gw, app, token)).status,
+        200,
+        'a session written (and replicated) before the failover still works',
+      );
     for (const [i, record] of refreshes.entries()) {
-      if (record.lost === undefined) assert.equal((await refresh(gw, app, busy[i] as string)).status, 200, 'a refreshing user carries on');
+      if (record.lost === undefined)
+        assert.equal((await refresh(gw, app, busy[i] as string)).status, 200, 'a refreshing user carries on');
     }
-    for (const browser of browsers) assert.equal((await browser.fetch(`${gw.url}/oauth2/auth`)).status, 202, 'a forward-auth cookie works after the failover');
+    for (const browser of browsers)
+      assert.equal(
+        (await browser.fetch(`${gw.url}/oauth2/auth`)).status,
+        202,
+        'a forward-auth cookie works after the failover',
+      );
     assert.equal((await fetch(`${gw.url}/readyz`)).status, 200);
     await signedIn(0, 'after');
   });

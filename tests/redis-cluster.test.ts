@@ -25,14 +25,22 @@ const cluster = await startRedisCluster({ masters: 3 });
 const clusterUpMs = Math.round(performance.now() - startedAt);
 after(async () => {
   await cluster.close();
-  process.stderr.write(`# redis cluster: up in ${clusterUpMs} ms, whole file ${Math.round(performance.now() - startedAt)} ms\n`);
+  process.stderr.write(
+    `# redis cluster: up in ${clusterUpMs} ms, whole file ${Math.round(performance.now() - startedAt)} ms\n`,
+  );
 });
 
 function clusterBackend(label: string): Backend {
   const prefix = `test:${label}:${randomUUID()}:`;
   // The cluster is thrown away after this file: nothing to clean up key by key.
   // The helper's servers keep nothing on disk (`save ""`, no AOF).
-  return { name: 'redis-cluster', open: () => createRedisStore(cluster.url, { prefix }), reopen: () => createRedisStore(cluster.url, { prefix }), cleanup: async () => {}, persistence: 'none' };
+  return {
+    name: 'redis-cluster',
+    open: () => createRedisStore(cluster.url, { prefix }),
+    reopen: () => createRedisStore(cluster.url, { prefix }),
+    cleanup: async () => {},
+    persistence: 'none',
+  };
 }
 
 storeContract(clusterBackend('store'));
@@ -40,16 +48,18 @@ adapterSuite(clusterBackend('oidc'));
 
 /** How many keys each master holds. */
 async function keysPerMaster(): Promise<number[]> {
-  return Promise.all(cluster.nodes.map(async (node) => {
-    const client = createClient({ url: node.url, socket: { reconnectStrategy: false } });
-    client.on('error', () => {});
-    await client.connect();
-    try {
-      return await client.dbSize();
-    } finally {
-      client.destroy();
-    }
-  }));
+  return Promise.all(
+    cluster.nodes.map(async (node) => {
+      const client = createClient({ url: node.url, socket: { reconnectStrategy: false } });
+      client.on('error', () => {});
+      await client.connect();
+      try {
+        return await client.dbSize();
+      } finally {
+        client.destroy();
+      }
+    }),
+  );
 }
 
 describe('Redis Cluster specifics', () => {
@@ -66,16 +76,23 @@ describe('Redis Cluster specifics', () => {
     }
   });
 
-  it('spreads one grant\'s records over every master, and revocation still finds them all', async () => {
+  it("spreads one grant's records over every master, and revocation still finds them all", async () => {
     const store = await createRedisStore(cluster.url, { prefix: `test:spread:${randomUUID()}:` });
     try {
       const before = await keysPerMaster();
       const adapterFor = createOidcAdapter(store, createStoreSealing(randomBytes(32)));
       const grantId = randomUUID();
       const ids = Array.from({ length: 30 }, () => randomUUID());
-      await Promise.all(ids.map((id) => adapterFor('AccessToken').upsert(id, { grantId, kind: 'AccessToken', accountId: 'a', clientId: 'c' }, 60)));
+      await Promise.all(
+        ids.map((id) =>
+          adapterFor('AccessToken').upsert(id, { grantId, kind: 'AccessToken', accountId: 'a', clientId: 'c' }, 60),
+        ),
+      );
       const grew = (await keysPerMaster()).map((n, i) => n - (before[i] ?? 0));
-      assert.ok(grew.every((n) => n > 0), `every master got some of the grant's keys: ${grew.join(', ')}`);
+      assert.ok(
+        grew.every((n) => n > 0),
+        `every master got some of the grant's keys: ${grew.join(', ')}`,
+      );
       await adapterFor('AccessToken').revokeByGrantId(grantId);
       const left = await Promise.all(ids.map((id) => adapterFor('AccessToken').find(id)));
       assert.deepEqual(left.filter(Boolean), []);
@@ -90,22 +107,38 @@ describe('Redis Cluster specifics', () => {
     assert.equal(target.tls, true);
     assert.equal(target.username, 'app');
     assert.equal(target.password, 'p@ss');
-    assert.deepEqual(target.nodes, [{ host: '10.0.0.1', port: 7000 }, { host: '::1', port: 7001 }, { host: 'redis-3', port: 6379 }]);
+    assert.deepEqual(target.nodes, [
+      { host: '10.0.0.1', port: 7000 },
+      { host: '::1', port: 7001 },
+      { host: 'redis-3', port: 6379 },
+    ]);
     assert.equal(target.where, 'rediss+cluster://10.0.0.1:7000,[::1]:7001,redis-3:6379');
-    assert.throws(() => parseRedisUrl('redis+cluster://u:hunter2@h:1/2'), (error: Error) => {
-      assert.match(error.message, /only database 0/);
-      assert.doesNotMatch(error.message, /hunter2/);
-      return true;
-    });
-    assert.throws(() => parseRedisUrl('redis+cluster://u:hunter2@h:99999'), (error: Error) => !error.message.includes('hunter2'));
-    assert.throws(() => parseRedisUrl('redis+cluster://u:hunter2@'), (error: Error) => !error.message.includes('hunter2'));
+    assert.throws(
+      () => parseRedisUrl('redis+cluster://u:hunter2@h:1/2'),
+      (error: Error) => {
+        assert.match(error.message, /only database 0/);
+        assert.doesNotMatch(error.message, /hunter2/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => parseRedisUrl('redis+cluster://u:hunter2@h:99999'),
+      (error: Error) => !error.message.includes('hunter2'),
+    );
+    assert.throws(
+      () => parseRedisUrl('redis+cluster://u:hunter2@'),
+      (error: Error) => !error.message.includes('hunter2'),
+    );
     assert.equal(parseRedisUrl('redis://:pw@127.0.0.1:6380/3').where, 'redis://127.0.0.1:6380/3');
   });
 
   it('fails to open within a few seconds when no node answers, without leaking the password', async () => {
     const started = performance.now();
     await assert.rejects(createRedisStore('redis+cluster://u:s3cret@127.0.0.1:1,127.0.0.1:2'), (error: Error) => {
-      assert.match(error.message, /cannot connect to the Redis Cluster at redis\+cluster:\/\/127\.0\.0\.1:1,127\.0\.0\.1:2/);
+      assert.match(
+        error.message,
+        /cannot connect to the Redis Cluster at redis\+cluster:\/\/127\.0\.0\.1:1,127\.0\.0\.1:2/,
+      );
       assert.doesNotMatch(error.message, /s3cret/);
       return true;
     });

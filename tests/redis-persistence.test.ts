@@ -26,9 +26,11 @@ describe('Redis persistence: what a restart of the store would cost', () => {
   const servers = new Map<ServerName, RedisServer>();
 
   before(async () => {
-    await Promise.all(Object.entries(SERVERS).map(async ([name, options]) => {
-      servers.set(name as ServerName, await startRedisServer({ ...options, args: [...options.args] }));
-    }));
+    await Promise.all(
+      Object.entries(SERVERS).map(async ([name, options]) => {
+        servers.set(name as ServerName, await startRedisServer({ ...options, args: [...options.args] }));
+      }),
+    );
   });
   after(async () => {
     await Promise.all([...servers.values()].map((server) => server.close()));
@@ -52,7 +54,10 @@ describe('Redis persistence: what a restart of the store would cost', () => {
     const lines: Array<Record<string, unknown>> = [];
     const gw = await startGateway({
       env: { GATEWAY_STORE: url(name), ...(production ? { NODE_ENV: 'production' } : {}) },
-      logger: { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) } },
+      logger: {
+        level: 'info',
+        stream: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+      },
     });
     await gw.close();
     return lines;
@@ -60,12 +65,18 @@ describe('Redis persistence: what a restart of the store would cost', () => {
   const persistenceReport = async (name: ServerName, production: boolean) =>
     (await startLog(name, production)).filter((line) => line['event'] === 'store_persistence');
 
-  it('reads each server\'s settings: nothing, snapshots, an append-only file', async () => {
-    assert.deepEqual(await persistenceOf('nothing'), { level: 'none', detail: 'nothing on disk (appendonly no, save "")' });
+  it("reads each server's settings: nothing, snapshots, an append-only file", async () => {
+    assert.deepEqual(await persistenceOf('nothing'), {
+      level: 'none',
+      detail: 'nothing on disk (appendonly no, save "")',
+    });
     const snapshots = await persistenceOf('snapshots');
     assert.equal(snapshots.level, 'snapshots');
     assert.match(snapshots.detail, /save "3600 1 300 100"/);
-    assert.deepEqual(await persistenceOf('aof'), { level: 'durable', detail: 'append-only file (appendonly yes, appendfsync everysec)' });
+    assert.deepEqual(await persistenceOf('aof'), {
+      level: 'durable',
+      detail: 'append-only file (appendonly yes, appendfsync everysec)',
+    });
   });
 
   it('with CONFIG disabled, falls back to INFO persistence instead of failing', async () => {
@@ -87,7 +98,10 @@ describe('Redis persistence: what a restart of the store would cost', () => {
     // The first start on this store made its data key, which a start after a lost store would too: it says so.
     const created = lines.find((line) => line['event'] === 'data_key_created');
     assert.equal(created?.['level'], 40);
-    assert.match(String(created?.['msg']), /expected on the first start on this store; otherwise the store has lost its data/);
+    assert.match(
+      String(created?.['msg']),
+      /expected on the first start on this store; otherwise the store has lost its data/,
+    );
   });
 
   it('a production start warns about snapshots only, and about settings it cannot read', async () => {

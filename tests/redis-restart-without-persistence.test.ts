@@ -39,7 +39,10 @@ describe('a Redis restart without persistence under a running gateway', () => {
     a = await startGateway({
       env,
       keyRefreshMs: 200,
-      logger: { level: 'info', stream: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) } },
+      logger: {
+        level: 'info',
+        stream: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
+      },
     });
     app = await discoverApp(a.issuer, meta);
   });
@@ -51,11 +54,15 @@ describe('a Redis restart without persistence under a running gateway', () => {
   });
 
   const jwksAt = async (url: string) => (await (await fetch(`${url}/jwks`)).json()) as { keys: Array<{ kid: string }> };
-  const refreshAt = (url: string, refreshToken: string | undefined) => fetch(`${url}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}` },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken ?? '' }),
-  });
+  const refreshAt = (url: string, refreshToken: string | undefined) =>
+    fetch(`${url}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${meta.client_id}:${meta.client_secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken ?? '' }),
+    });
 
   it('costs what no instance holds (sessions, accounts); same keys, clients file reloaded, a new instance starts', async () => {
     const before = await signIn(createBrowser(), app, a.google.issuer, { email: 'restart@example.com' });
@@ -84,7 +91,11 @@ describe('a Redis restart without persistence under a running gateway', () => {
     assert.deepEqual((await jwksAt(a.url)).keys.map((k) => k.kid).sort(), kids);
     await jwtVerify(before.access_token, createLocalJWKSet(await jwksAt(a.url)), { issuer: a.issuer });
     b = await startGateway({ env, issuer: a.issuer, fakeGoogle: a.google });
-    assert.deepEqual((await jwksAt(b.url)).keys.map((k) => k.kid).sort(), kids, 'the new instance opened the same data key and keys');
+    assert.deepEqual(
+      (await jwksAt(b.url)).keys.map((k) => k.kid).sort(),
+      kids,
+      'the new instance opened the same data key and keys',
+    );
 
     // The session is gone: its refresh token is refused (RFC 6749 §5.2 invalid_grant), not a 500.
     const refused = await refreshAt(a.url, before.refresh_token);

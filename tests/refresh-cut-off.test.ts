@@ -34,7 +34,7 @@ async function tokensOf(response: Response): Promise<{ status: number; refresh_t
   return { status: response.status, ...((await response.json()) as { refresh_token?: string; error?: string }) };
 }
 
-describe('an app\'s refresh cut off after its token was consumed', () => {
+describe("an app's refresh cut off after its token was consumed", () => {
   let faults: FaultyStore;
   let gw: StartedGateway;
   let app: TestApp;
@@ -52,7 +52,9 @@ describe('an app\'s refresh cut off after its token was consumed', () => {
   });
 
   it('answers the retry with a working pair while the first holder is frozen, and the frozen one with the same pair', async () => {
-    const { refresh_token: first = '' } = await signIn(createBrowser(), app, gw.google.issuer, { email: 'frozen@example.com' });
+    const { refresh_token: first = '' } = await signIn(createBrowser(), app, gw.google.issuer, {
+      email: 'frozen@example.com',
+    });
     // The first holder consumes the token and freezes before it keeps its answer, as an instance
     // that dies there; its lock is no longer renewed, so its lease lapses.
     const answer = firstOf(answerWrite);
@@ -71,7 +73,9 @@ describe('an app\'s refresh cut off after its token was consumed', () => {
   });
 
   it('rotates again on a retry after a store failure cut the refresh off; a replay after the grace is still reuse', async () => {
-    const { refresh_token: first = '' } = await signIn(createBrowser(), app, gw.google.issuer, { email: 'outage@example.com' });
+    const { refresh_token: first = '' } = await signIn(createBrowser(), app, gw.google.issuer, {
+      email: 'outage@example.com',
+    });
     const restore = faults.fail(firstOf(answerWrite));
     const cut = await tokensOf(await refresh(gw, meta, first));
     restore();
@@ -90,4 +94,3 @@ describe('an app\'s refresh cut off after its token was consumed', () => {
     assert.equal(revoked.status, 400, 'the reuse revoked the grant');
   });
 });
-

@@ -19,7 +19,14 @@ import { confidentialClient } from './helpers/relying-party.ts';
 async function ringKey(alg: 'ES256' | 'RS256') {
   const { privateKey } = await generateKeyPair(alg, { extractable: true });
   const jwk = await exportJWK(privateKey);
-  return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg, use: 'sig', activatesAt: Date.now() - 60_000, createdAt: Date.now() - 60_000 };
+  return {
+    ...jwk,
+    kid: await calculateJwkThumbprint(jwk),
+    alg,
+    use: 'sig',
+    activatesAt: Date.now() - 60_000,
+    createdAt: Date.now() - 60_000,
+  };
 }
 
 describe('a store written before sealing', () => {
@@ -40,7 +47,11 @@ describe('a store written before sealing', () => {
     await store.addToSet('clients:index', client.client_id, 60_000);
     await store.set(`oidc:Client:${client.client_id}`, { payload: client, expiresAt: null });
     const sha256 = createHash('sha256').update(previousSecret).digest('base64url');
-    await store.set(`clients:previous-secrets:${client.client_id}`, [{ sha256, notAfter: Date.now() + 60_000 }], 60_000);
+    await store.set(
+      `clients:previous-secrets:${client.client_id}`,
+      [{ sha256, notAfter: Date.now() + 60_000 }],
+      60_000,
+    );
     gw = await startLoggedGateway({ store });
   });
   after(async () => {
@@ -59,16 +70,26 @@ describe('a store written before sealing', () => {
   it('seals the client record in place; the client still authenticates, with its previous secret in grace too', async () => {
     assert.ok(gw);
     assert.ok(!(map.get(`oidc:Client:${client.client_id}`) ?? '').includes(client.client_secret), 'no secret in clear');
-    assert.deepEqual(gw.logs.filter((line) => line['event'] === 'clients_sealed').map((line) => line['count']), [1]);
+    assert.deepEqual(
+      gw.logs.filter((line) => line['event'] === 'clients_sealed').map((line) => line['count']),
+      [1],
+    );
     assert.equal((await introspectAs(gw.issuer, client.client_id, client.client_secret)).status, 200);
-    assert.equal((await introspectAs(gw.issuer, client.client_id, previousSecret)).status, 200, 'a digest kept before the upgrade still matches');
+    assert.equal(
+      (await introspectAs(gw.issuer, client.client_id, previousSecret)).status,
+      200,
+      'a digest kept before the upgrade still matches',
+    );
     assert.equal((await introspectAs(gw.issuer, client.client_id, 'a-wrong-secret-0123456789abcdef0123')).status, 401);
   });
 
   it('does the pass once per store: a restart reads no client for it', async () => {
     await gw?.close();
     gw = await startLoggedGateway({ store });
-    assert.equal(gw.logs.some((line) => line['event'] === 'clients_sealed'), false);
+    assert.equal(
+      gw.logs.some((line) => line['event'] === 'clients_sealed'),
+      false,
+    );
     assert.equal((await introspectAs(gw.issuer, client.client_id, client.client_secret)).status, 200);
   });
 });

@@ -31,7 +31,10 @@ describe('secret box', () => {
 
   it('does not open a tampered body or a value sealed under another key', () => {
     const sealed = box.seal('value');
-    assert.equal(box.open(withPart(sealed, 2, (body) => Buffer.from(body.map((byte, i) => (i === 0 ? byte ^ 1 : byte))))), undefined);
+    assert.equal(
+      box.open(withPart(sealed, 2, (body) => Buffer.from(body.map((byte, i) => (i === 0 ? byte ^ 1 : byte))))),
+      undefined,
+    );
     assert.equal(createSecretBox([randomBytes(32)]).open(sealed), undefined);
     assert.equal(box.open('not.a.sealed-value'), undefined);
   });

@@ -46,7 +46,12 @@ describe('GATEWAY_SECRETS rotation over a sealed store', () => {
       // Access tokens of 2 s: the forward-auth cookie's JWT has expired at each check, so its
       // sealed server-side session must be read to refresh it. (1 s would be flaky: a token
       // issued just before a second ticks over is already expired when the callback checks it.)
-      env: { GATEWAY_SECRETS: secrets.join(','), GATEWAY_CLIENTS_FILE: join(dir, 'clients.json'), GATEWAY_ACCESS_TOKEN_TTL: '2', NODE_ENV: 'production' },
+      env: {
+        GATEWAY_SECRETS: secrets.join(','),
+        GATEWAY_CLIENTS_FILE: join(dir, 'clients.json'),
+        GATEWAY_ACCESS_TOKEN_TTL: '2',
+        NODE_ENV: 'production',
+      },
     });
     return gw;
   };
@@ -55,7 +60,13 @@ describe('GATEWAY_SECRETS rotation over a sealed store', () => {
     writeFileSync(join(dir, 'clients.json'), JSON.stringify([meta]));
     port = await freePort();
     google = await startFakeGoogle({
-      clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`http://127.0.0.1:${port}/upstream/callback`] }],
+      clients: [
+        {
+          client_id: UPSTREAM_CLIENT.id,
+          client_secret: UPSTREAM_CLIENT.secret,
+          redirect_uris: [`http://127.0.0.1:${port}/upstream/callback`],
+        },
+      ],
     });
   });
   after(async () => {
@@ -71,8 +82,14 @@ describe('GATEWAY_SECRETS rotation over a sealed store', () => {
     const tokens = await signIn(createBrowser(), app, google.issuer, { email: 'rotating@example.com' });
     const sub = String(tokens.claims()?.sub);
     const browser = createBrowser();
-    const toGoogle = await browser.follow(`${current.issuer}/oauth2/start?rd=/`, (url) => url.href.startsWith(google.issuer));
-    await browser.follow(await signInAtFakeGoogle(toGoogle.location?.href ?? '', (url, init) => browser.fetch(url, init), { email: 'rotating@example.com' }));
+    const toGoogle = await browser.follow(`${current.issuer}/oauth2/start?rd=/`, (url) =>
+      url.href.startsWith(google.issuer),
+    );
+    await browser.follow(
+      await signInAtFakeGoogle(toGoogle.location?.href ?? '', (url, init) => browser.fetch(url, init), {
+        email: 'rotating@example.com',
+      }),
+    );
     const faCookie = () => browser.cookies(`${current.issuer}/`).find((c) => c.name === '_gateway_auth')?.value ?? '';
     assert.ok(faCookie().includes('~'), 'forward auth signed in');
     const kids = (await (await fetch(`${current.issuer}/jwks`)).json()) as { keys: Array<{ kid: string }> };
@@ -80,14 +97,26 @@ describe('GATEWAY_SECRETS rotation over a sealed store', () => {
 
     for (const secrets of [[NEW, OLD], [NEW]]) {
       current = await restart(secrets);
-      assert.deepEqual(await (await fetch(`${current.issuer}/jwks`)).json(), kids, `the same signing keys with ${secrets.length} secret(s)`);
+      assert.deepEqual(
+        await (await fetch(`${current.issuer}/jwks`)).json(),
+        kids,
+        `the same signing keys with ${secrets.length} secret(s)`,
+      );
       const refreshed = await client.refreshTokenGrant((await discoverApp(current.issuer, meta)).config, refreshToken);
       refreshToken = refreshed.refresh_token ?? '';
-      assert.equal((await introspectAs(current.issuer, meta.client_id, meta.client_secret)).status, 200, 'the stored client still authenticates');
+      assert.equal(
+        (await introspectAs(current.issuer, meta.client_id, meta.client_secret)).status,
+        200,
+        'the stored client still authenticates',
+      );
       assert.ok(await current.app.gateway.vault.load(sub), 'the upstream tokens still open');
       const expired = faCookie();
       await new Promise((resolve) => setTimeout(resolve, 2100));
-      assert.equal((await browser.fetch(`${current.issuer}/oauth2/auth`)).status, 202, 'the forward-auth session still opens');
+      assert.equal(
+        (await browser.fetch(`${current.issuer}/oauth2/auth`)).status,
+        202,
+        'the forward-auth session still opens',
+      );
       assert.notEqual(faCookie(), expired, 'its cookie was refreshed from the sealed session');
     }
     const rewrapped = current.logs.some((line) => line['event'] === 'data_key_rewrapped');
@@ -116,6 +145,10 @@ describe('GATEWAY_SECRETS rotation over a sealed store', () => {
       message: /no GATEWAY_SECRETS entry opens the store's data key/,
     });
     const back = await restart([NEW]);
-    assert.equal((await introspectAs(back.issuer, meta.client_id, meta.client_secret)).status, 200, 'nothing was changed by the refused start');
+    assert.equal(
+      (await introspectAs(back.issuer, meta.client_id, meta.client_secret)).status,
+      200,
+      'nothing was changed by the refused start',
+    );
   });
 });

@@ -10,12 +10,21 @@ import { after, before, describe, it } from 'node:test';
 import * as client from 'openid-client';
 import { createBrowser, type Browser } from './helpers/browser.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
-import { authorizeInBrowser, confidentialClient, discoverApp, signIn, startAuthorization, type TestApp } from './helpers/relying-party.ts';
+import {
+  authorizeInBrowser,
+  confidentialClient,
+  discoverApp,
+  signIn,
+  startAuthorization,
+  type TestApp,
+} from './helpers/relying-party.ts';
 import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
 
 describe('RFC 9700 checks', () => {
   let gw: StartedGateway;
-  const meta1 = confidentialClient('bcp-app1', { redirect_uris: ['http://127.0.0.1:9/bcp-app1/callback', 'http://127.0.0.1:9/bcp-app1/other'] });
+  const meta1 = confidentialClient('bcp-app1', {
+    redirect_uris: ['http://127.0.0.1:9/bcp-app1/callback', 'http://127.0.0.1:9/bcp-app1/other'],
+  });
   const meta2 = confidentialClient('bcp-app2');
   let app1: TestApp;
   let app2: TestApp;
@@ -44,7 +53,13 @@ describe('RFC 9700 checks', () => {
   it('offers no implicit grant: response_type=token is refused (§2.1.2)', async () => {
     assert.deepEqual(app1.config.serverMetadata().response_types_supported, ['code']);
     const url = new URL(`${gw.issuer}/auth`);
-    url.search = new URLSearchParams({ client_id: meta1.client_id, response_type: 'token', scope: 'openid', redirect_uri: meta1.redirect_uris[0] ?? '', state: 's' }).toString();
+    url.search = new URLSearchParams({
+      client_id: meta1.client_id,
+      response_type: 'token',
+      scope: 'openid',
+      redirect_uri: meta1.redirect_uris[0] ?? '',
+      state: 's',
+    }).toString();
     const response = await fetch(url, { redirect: 'manual' });
     const location = response.headers.get('location') ?? '';
     assert.ok(!/access_token=/.test(location), 'no token in any redirect');
@@ -56,15 +71,31 @@ describe('RFC 9700 checks', () => {
     const code = callback.searchParams.get('code') ?? '';
     const asApp2 = await fetch(`${gw.issuer}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta2.client_id}:${meta2.client_secret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: meta1.redirect_uris[0] ?? '', code_verifier: start.codeVerifier }),
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${meta2.client_id}:${meta2.client_secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: meta1.redirect_uris[0] ?? '',
+        code_verifier: start.codeVerifier,
+      }),
     });
     assert.equal(asApp2.status, 400);
     assert.equal(((await asApp2.json()) as { error: string }).error, 'invalid_grant');
     const otherUri = await fetch(`${gw.issuer}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta1.client_id}:${meta1.client_secret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: meta1.redirect_uris[1] ?? '', code_verifier: start.codeVerifier }),
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${meta1.client_id}:${meta1.client_secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: meta1.redirect_uris[1] ?? '',
+        code_verifier: start.codeVerifier,
+      }),
     });
     assert.equal(otherUri.status, 400);
     assert.equal(((await otherUri.json()) as { error: string }).error, 'invalid_grant');
@@ -74,13 +105,23 @@ describe('RFC 9700 checks', () => {
     const start = await startAuthorization(app1);
     start.url.searchParams.delete('code_challenge');
     start.url.searchParams.delete('code_challenge_method');
-    const { callback } = await authorizeInBrowser(createBrowser(), app1, start, gw.google.issuer, { email: 'downgrade@example.com' });
+    const { callback } = await authorizeInBrowser(createBrowser(), app1, start, gw.google.issuer, {
+      email: 'downgrade@example.com',
+    });
     const code = callback?.searchParams.get('code') ?? '';
     assert.ok(code, 'a confidential client may go without PKCE');
     const response = await fetch(`${gw.issuer}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${meta1.client_id}:${meta1.client_secret}`).toString('base64')}` },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: meta1.redirect_uris[0] ?? '', code_verifier: start.codeVerifier }),
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${meta1.client_id}:${meta1.client_secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: meta1.redirect_uris[0] ?? '',
+        code_verifier: start.codeVerifier,
+      }),
     });
     assert.equal(response.status, 400);
     assert.equal(((await response.json()) as { error: string }).error, 'invalid_grant');
@@ -93,17 +134,34 @@ describe('RFC 9700 checks', () => {
     assert.ok((await client.refreshTokenGrant(app1.config, tokens.refresh_token ?? '')).access_token);
   });
 
-  it('allows CORS at the token endpoint for a client\'s own origin, never at the authorization endpoint (§2.6)', async () => {
+  it("allows CORS at the token endpoint for a client's own origin, never at the authorization endpoint (§2.6)", async () => {
     const origin = 'http://127.0.0.1:9';
-    const preflight = await fetch(`${gw.issuer}/token`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
-    assert.equal(preflight.headers.get('access-control-allow-origin'), origin, 'the origin of a registered redirect URI');
-    const tokenFromElsewhere = await fetch(`${gw.issuer}/token`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=refresh_token&refresh_token=x&client_id=${meta1.client_id}` });
+    const preflight = await fetch(`${gw.issuer}/token`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST' },
+    });
+    assert.equal(
+      preflight.headers.get('access-control-allow-origin'),
+      origin,
+      'the origin of a registered redirect URI',
+    );
+    const tokenFromElsewhere = await fetch(`${gw.issuer}/token`, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=refresh_token&refresh_token=x&client_id=${meta1.client_id}`,
+    });
     assert.equal(tokenFromElsewhere.headers.get('access-control-allow-origin'), null);
     await tokenFromElsewhere.body?.cancel();
-    const authorization = await fetch(`${gw.issuer}/auth?client_id=${meta1.client_id}&response_type=code&scope=openid`, { headers: { origin }, redirect: 'manual' });
+    const authorization = await fetch(
+      `${gw.issuer}/auth?client_id=${meta1.client_id}&response_type=code&scope=openid`,
+      { headers: { origin }, redirect: 'manual' },
+    );
     assert.equal(authorization.headers.get('access-control-allow-origin'), null);
     await authorization.body?.cancel();
-    const authorizationPreflight = await fetch(`${gw.issuer}/auth`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } });
+    const authorizationPreflight = await fetch(`${gw.issuer}/auth`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'GET' },
+    });
     assert.equal(authorizationPreflight.headers.get('access-control-allow-origin'), null);
     await authorizationPreflight.body?.cancel();
   });
@@ -131,7 +189,9 @@ describe('RFC 9700 checks', () => {
     };
     const start = await startAuthorization(app1);
     const atGoogle = await walk(start.url, (url) => url.href.startsWith(gw.google.issuer));
-    const back = await signInAtFakeGoogle(atGoogle.href, (url, init) => recording(url, init), { email: 'no307@example.com' });
+    const back = await signInAtFakeGoogle(atGoogle.href, (url, init) => recording(url, init), {
+      email: 'no307@example.com',
+    });
     const callback = await walk(new URL(back), (url) => url.href.startsWith(meta1.redirect_uris[0] ?? ''));
     assert.ok(callback.searchParams.get('code'));
     const redirects = statuses.filter((status) => status >= 300 && status < 400);
@@ -139,9 +199,11 @@ describe('RFC 9700 checks', () => {
     assert.ok(!redirects.includes(307) && !redirects.includes(308), `redirect statuses: ${redirects.join(',')}`);
   });
 
-  it('accepts at forward auth only tokens made for that host: an app\'s access token is refused (§4.10 audience restriction)', async () => {
+  it("accepts at forward auth only tokens made for that host: an app's access token is refused (§4.10 audience restriction)", async () => {
     const tokens = await signIn(createBrowser(), app1, gw.google.issuer, { email: 'audience@example.com' });
-    const response = await fetch(`${gw.url}/oauth2/auth`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const response = await fetch(`${gw.url}/oauth2/auth`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
     assert.equal(response.status, 401);
   });
 
@@ -152,18 +214,24 @@ describe('RFC 9700 checks', () => {
     // An attacker swaps the nonce; PKCE and state stay the gateway's, so only the nonce check can catch it.
     const tampered = new URL(toGoogle.location?.href ?? '');
     tampered.searchParams.set('nonce', 'attacker-chosen-nonce');
-    const back = await signInAtFakeGoogle(tampered.href, (url, init) => browser.fetch(url, init), { email: 'nonce@example.com' });
+    const back = await signInAtFakeGoogle(tampered.href, (url, init) => browser.fetch(url, init), {
+      email: 'nonce@example.com',
+    });
     const answer = await browser.fetch(back, { headers: { accept: 'application/json' } });
     assert.equal(answer.status, 502);
     assert.match(await answer.text(), /could not be verified/);
   });
 
-  it('refuses a code from another browser\'s sign-in at the upstream callback (§4.5 code injection)', async () => {
+  it("refuses a code from another browser's sign-in at the upstream callback (§4.5 code injection)", async () => {
     // The attacker signs in at Google himself and keeps his callback's code.
     const attacker = createBrowser();
     const attackerStart = await startAuthorization(app1);
     const attackerToGoogle = await attacker.follow(attackerStart.url, (url) => url.href.startsWith(gw.google.issuer));
-    const attackerBack = new URL(await signInAtFakeGoogle(attackerToGoogle.location?.href ?? '', (url, init) => attacker.fetch(url, init), { email: 'attacker@example.com' }));
+    const attackerBack = new URL(
+      await signInAtFakeGoogle(attackerToGoogle.location?.href ?? '', (url, init) => attacker.fetch(url, init), {
+        email: 'attacker@example.com',
+      }),
+    );
     // The victim's browser is at Google with its own state; the attacker's code is injected into its callback.
     const victim = createBrowser();
     const victimStart = await startAuthorization(app1);
@@ -172,7 +240,7 @@ describe('RFC 9700 checks', () => {
     const injected = new URL(attackerBack);
     injected.searchParams.set('state', victimState);
     const answer = await victim.fetch(injected, { headers: { accept: 'application/json' } });
-    assert.equal(answer.status, 502, 'the code was bound to the attacker\'s PKCE verifier');
+    assert.equal(answer.status, 502, "the code was bound to the attacker's PKCE verifier");
     const body = await answer.text();
     assert.doesNotMatch(body, /attacker@example.com/);
   });
@@ -195,6 +263,10 @@ describe('forwarded headers from an untrusted peer (RFC 9700 §4.13)', () => {
     const start = await fetch(`${gw.url}/oauth2/start?rd=/`, { headers, redirect: 'manual' });
     assert.equal(start.status, 302);
     assert.doesNotMatch(start.headers.get('location') ?? '', /evil\.example/);
-    assert.doesNotMatch(start.headers.get('set-cookie') ?? '', /;\s*secure/i, 'no Secure cookie on a plain http request');
+    assert.doesNotMatch(
+      start.headers.get('set-cookie') ?? '',
+      /;\s*secure/i,
+      'no Secure cookie on a plain http request',
+    );
   });
 });

@@ -17,7 +17,11 @@ import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 
-async function tokenRequest(gw: StartedGateway, meta: { client_id: string; client_secret: string }, body: Record<string, string>) {
+async function tokenRequest(
+  gw: StartedGateway,
+  meta: { client_id: string; client_secret: string },
+  body: Record<string, string>,
+) {
   return fetch(`${gw.issuer}/token`, {
     method: 'POST',
     headers: {
@@ -58,35 +62,59 @@ describe('refresh races: the grace period', () => {
   it('answers 10 parallel refreshes with one token alike, all successful', async () => {
     const tokens = await signIn(createBrowser(), app, gw.google.issuer, { email: 'tabs@example.com' });
     const responses = await Promise.all(
-      Array.from({ length: 10 }, () => tokenRequest(gw, meta, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token ?? '' })),
+      Array.from({ length: 10 }, () =>
+        tokenRequest(gw, meta, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token ?? '' }),
+      ),
     );
-    assert.deepEqual(responses.map((r) => r.status), Array(10).fill(200));
-    const bodies = (await Promise.all(responses.map((r) => r.json()))) as Array<{ refresh_token: string; access_token: string }>;
+    assert.deepEqual(
+      responses.map((r) => r.status),
+      Array(10).fill(200),
+    );
+    const bodies = (await Promise.all(responses.map((r) => r.json()))) as Array<{
+      refresh_token: string;
+      access_token: string;
+    }>;
     assert.equal(new Set(bodies.map((b) => b.refresh_token)).size, 1, 'one new refresh token for all');
     assert.equal(new Set(bodies.map((b) => b.access_token)).size, 1, 'one new access token for all');
     assert.notEqual(bodies[0]?.refresh_token, tokens.refresh_token);
     // the new refresh token works
-    const next = await tokenRequest(gw, meta, { grant_type: 'refresh_token', refresh_token: bodies[0]?.refresh_token ?? '' });
+    const next = await tokenRequest(gw, meta, {
+      grant_type: 'refresh_token',
+      refresh_token: bodies[0]?.refresh_token ?? '',
+    });
     assert.equal(next.status, 200);
   });
 
   it('revokes everything on a reuse after the grace, forward-auth access included', async () => {
     const browser = createBrowser();
     // a forward-auth cookie and an app sign-in in one SSO session
-    const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
-    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), { email: 'thief@example.com' });
+    const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) =>
+      url.href.startsWith(gw.google.issuer),
+    );
+    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), {
+      email: 'thief@example.com',
+    });
     await browser.follow(back);
     const authCheck = () => browser.fetch(`${gw.issuer}/oauth2/auth`);
     assert.equal((await authCheck()).status, 202);
     const tokens = await signIn(browser, app, gw.google.issuer, { email: 'unused@example.com' });
 
-    const first = await tokenRequest(gw, meta, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token ?? '' });
+    const first = await tokenRequest(gw, meta, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token ?? '',
+    });
     const rotated = (await first.json()) as { refresh_token: string };
     await new Promise((resolve) => setTimeout(resolve, 2300));
-    const reuse = await tokenRequest(gw, meta, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token ?? '' });
+    const reuse = await tokenRequest(gw, meta, {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token ?? '',
+    });
     assert.equal(reuse.status, 400);
     assert.equal(((await reuse.json()) as { error: string }).error, 'invalid_grant');
-    const afterReuse = await tokenRequest(gw, meta, { grant_type: 'refresh_token', refresh_token: rotated.refresh_token });
+    const afterReuse = await tokenRequest(gw, meta, {
+      grant_type: 'refresh_token',
+      refresh_token: rotated.refresh_token,
+    });
     assert.equal(afterReuse.status, 400, 'the rotated token died with the grant');
     assert.equal((await authCheck()).status, 401, 'the forward-auth cookie of that session is refused');
   });
@@ -112,7 +140,11 @@ describe('single logout: back-channel logout tokens', () => {
 
   async function verifyLogoutToken(token: string) {
     const jwks = (await (await fetch(`${gw.issuer}/jwks`)).json()) as { keys: [] };
-    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: gw.issuer, audience: meta.client_id, typ: 'logout+jwt' });
+    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
+      issuer: gw.issuer,
+      audience: meta.client_id,
+      typ: 'logout+jwt',
+    });
     assert.deepEqual(payload['events'], { 'http://schemas.openid.net/event/backchannel-logout': {} });
     assert.ok(payload.sub && payload['sid'], 'sub and sid');
     assert.equal(payload['nonce'], undefined, 'no nonce (Back-Channel Logout §2.4)');
@@ -120,7 +152,8 @@ describe('single logout: back-channel logout tokens', () => {
   }
 
   async function waitFor(count: number) {
-    for (let i = 0; i < 100 && receiver.received.length < count; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    for (let i = 0; i < 100 && receiver.received.length < count; i += 1)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     assert.equal(receiver.received.length, count);
   }
 
@@ -148,8 +181,12 @@ describe('single logout: back-channel logout tokens', () => {
 
   it('sends one too when the user signs out through forward auth', async () => {
     const browser = createBrowser();
-    const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
-    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), { email: 'fa-bye@example.com' });
+    const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) =>
+      url.href.startsWith(gw.google.issuer),
+    );
+    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), {
+      email: 'fa-bye@example.com',
+    });
     await browser.follow(back);
     const tokens = await signIn(browser, app, gw.google.issuer, { email: 'unused@example.com' });
     const before = receiver.received.length;
@@ -166,7 +203,9 @@ const WITH_UPSTREAM_TOKEN = { scope: 'openid email profile upstream_token' };
 describe('Google tokens on demand (RFC 8693 token exchange)', () => {
   let gw: StartedGateway;
   let app: TestApp;
-  const allowed = confidentialClient('google-api-app', { grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE] });
+  const allowed = confidentialClient('google-api-app', {
+    grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE],
+  });
   const other = confidentialClient('plain-app');
 
   before(async () => {
@@ -176,13 +215,30 @@ describe('Google tokens on demand (RFC 8693 token exchange)', () => {
   after(async () => gw?.close());
 
   const exchange = (meta: { client_id: string; client_secret: string }, subjectToken: string) =>
-    tokenRequest(gw, meta, { grant_type: TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: ACCESS_TOKEN_TYPE, audience: gw.google.issuer });
+    tokenRequest(gw, meta, {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: subjectToken,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+      audience: gw.google.issuer,
+    });
 
-  it('gives an allowed app the user\'s current Google access token, refreshed when expired', async () => {
-    const tokens = await signInWithConsent(createBrowser(), gw, app, 'apis@example.com', allowed.client_id, WITH_UPSTREAM_TOKEN);
+  it("gives an allowed app the user's current Google access token, refreshed when expired", async () => {
+    const tokens = await signInWithConsent(
+      createBrowser(),
+      gw,
+      app,
+      'apis@example.com',
+      allowed.client_id,
+      WITH_UPSTREAM_TOKEN,
+    );
     const first = await exchange(allowed, tokens.access_token);
     assert.equal(first.status, 200);
-    const body = (await first.json()) as { access_token: string; issued_token_type: string; token_type: string; scope?: string };
+    const body = (await first.json()) as {
+      access_token: string;
+      issued_token_type: string;
+      token_type: string;
+      scope?: string;
+    };
     assert.equal(body.issued_token_type, ACCESS_TOKEN_TYPE);
     assert.equal(body.token_type, 'Bearer');
     assert.match(body.scope ?? '', /email/);
@@ -195,9 +251,16 @@ describe('Google tokens on demand (RFC 8693 token exchange)', () => {
     assert.notEqual(second.access_token, body.access_token);
   });
 
-  it('refuses a client not allowed to exchange, and another client\'s subject token', async () => {
+  it("refuses a client not allowed to exchange, and another client's subject token", async () => {
     const browser = createBrowser();
-    const tokens = await signInWithConsent(browser, gw, app, 'apis2@example.com', allowed.client_id, WITH_UPSTREAM_TOKEN);
+    const tokens = await signInWithConsent(
+      browser,
+      gw,
+      app,
+      'apis2@example.com',
+      allowed.client_id,
+      WITH_UPSTREAM_TOKEN,
+    );
     const refused = await exchange(other, tokens.access_token);
     assert.equal(refused.status, 400);
     const error = (await refused.json()) as { error: string; error_description: string };
@@ -211,8 +274,15 @@ describe('Google tokens on demand (RFC 8693 token exchange)', () => {
     assert.equal(((await foreign.json()) as { error: string }).error, 'invalid_grant');
   });
 
-  it('answers invalid_grant when the user\'s Google grant is gone', async () => {
-    const tokens = await signInWithConsent(createBrowser(), gw, app, 'revoked@example.com', allowed.client_id, WITH_UPSTREAM_TOKEN);
+  it("answers invalid_grant when the user's Google grant is gone", async () => {
+    const tokens = await signInWithConsent(
+      createBrowser(),
+      gw,
+      app,
+      'revoked@example.com',
+      allowed.client_id,
+      WITH_UPSTREAM_TOKEN,
+    );
     assert.equal(decodeJwt(tokens.access_token).client_id, allowed.client_id);
     await new Promise((resolve) => setTimeout(resolve, 2100));
     gw.google.idp.behaviour.failRefreshWithInvalidGrant = true;

@@ -6,7 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBrowser } from './helpers/browser.ts';
 import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
-import { authorizeInBrowser, confidentialClient, discoverApp, startAuthorization, type TestApp } from './helpers/relying-party.ts';
+import {
+  authorizeInBrowser,
+  confidentialClient,
+  discoverApp,
+  startAuthorization,
+  type TestApp,
+} from './helpers/relying-party.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
 
 const appMeta = confidentialClient('policy-app');
@@ -41,7 +47,11 @@ describe('sign-in policy on the upstream claims', () => {
   });
 
   const refusals: Array<[string, { email: string; email_verified?: boolean; hd?: string }, RegExp]> = [
-    ['an unverified e-mail', { email: 'unverified@corp.example', email_verified: false, hd: 'corp.example' }, /not verified/],
+    [
+      'an unverified e-mail',
+      { email: 'unverified@corp.example', email_verified: false, hd: 'corp.example' },
+      /not verified/,
+    ],
     ['a wrong hd claim', { email: 'x@corp.example', hd: 'other.example' }, /Workspace domain/],
     ['no hd claim at all', { email: 'x@corp.example' }, /Workspace domain/],
     ['a disallowed e-mail domain', { email: 'x@evil.example', hd: 'corp.example' }, /e-mail domain is not allowed/],
@@ -50,10 +60,24 @@ describe('sign-in policy on the upstream claims', () => {
   it('refuses an e-mail the upstream does not say is verified (no email_verified, as from Entra ID), saying so in English and Korean', async () => {
     const identity = { email: 'entra@corp.example', email_verified: 'unsent' as const, hd: 'corp.example' };
     for (const [language, lang, message] of [
-      ['en-US,en;q=0.9', 'en', /Your identity provider did not say that your e-mail address is verified, so this gateway cannot sign you in with it\./],
-      ['ko-KR,ko;q=0.9,en;q=0.5', 'ko', /ID 제공자가 이메일 주소의 인증 여부를 알려 주지 않아, 이 게이트웨이에서는 그 주소로 로그인할 수 없습니다\./],
+      [
+        'en-US,en;q=0.9',
+        'en',
+        /Your identity provider did not say that your e-mail address is verified, so this gateway cannot sign you in with it\./,
+      ],
+      [
+        'ko-KR,ko;q=0.9,en;q=0.5',
+        'ko',
+        /ID 제공자가 이메일 주소의 인증 여부를 알려 주지 않아, 이 게이트웨이에서는 그 주소로 로그인할 수 없습니다\./,
+      ],
     ] as const) {
-      const result = await authorizeInBrowser(createBrowser({ acceptLanguage: language }), app, await startAuthorization(app), gw.google.issuer, identity);
+      const result = await authorizeInBrowser(
+        createBrowser({ acceptLanguage: language }),
+        app,
+        await startAuthorization(app),
+        gw.google.issuer,
+        identity,
+      );
       assert.equal(result.callback, undefined, 'no code reaches the app');
       assert.equal(result.page?.status, 403);
       const html = (await result.page?.text()) ?? '';
@@ -89,30 +113,50 @@ describe('bad input at the OpenID Provider and the upstream callback', () => {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        ...(auth ? { authorization: `Basic ${Buffer.from(`${appMeta.client_id}:${appMeta.client_secret}`).toString('base64')}` } : {}),
+        ...(auth
+          ? {
+              authorization: `Basic ${Buffer.from(`${appMeta.client_id}:${appMeta.client_secret}`).toString('base64')}`,
+            }
+          : {}),
       },
       body: new URLSearchParams(body),
     });
 
   async function freshCode() {
     const start = await startAuthorization(app);
-    const result = await authorizeInBrowser(createBrowser(), app, start, gw.google.issuer, { email: 'codes@example.com' });
+    const result = await authorizeInBrowser(createBrowser(), app, start, gw.google.issuer, {
+      email: 'codes@example.com',
+    });
     const code = result.callback?.searchParams.get('code');
     assert.ok(code);
     return { code, start };
   }
 
   it('refuses an unknown client with an error page, not a redirect', async () => {
-    const response = await fetch(`${gw.issuer}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=https://evil.example/cb`, { redirect: 'manual' });
+    const response = await fetch(
+      `${gw.issuer}/auth?client_id=nobody&response_type=code&scope=openid&redirect_uri=https://evil.example/cb`,
+      { redirect: 'manual' },
+    );
     assert.equal(response.status, 400);
     assert.equal(response.headers.get('location'), null);
     assert.match(await response.text(), /invalid_client/);
   });
 
   it('refuses a redirect_uri that is not registered exactly, without redirecting to it', async () => {
-    for (const redirectUri of ['http://127.0.0.1:9/policy-app/callback/', 'http://127.0.0.1:9/policy-app/callback?x=1', 'https://evil.example/cb']) {
+    for (const redirectUri of [
+      'http://127.0.0.1:9/policy-app/callback/',
+      'http://127.0.0.1:9/policy-app/callback?x=1',
+      'https://evil.example/cb',
+    ]) {
       const url = new URL(`${gw.issuer}/auth`);
-      url.search = new URLSearchParams({ client_id: 'policy-app', response_type: 'code', scope: 'openid', redirect_uri: redirectUri, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).toString();
+      url.search = new URLSearchParams({
+        client_id: 'policy-app',
+        response_type: 'code',
+        scope: 'openid',
+        redirect_uri: redirectUri,
+        code_challenge: 'x'.repeat(43),
+        code_challenge_method: 'S256',
+      }).toString();
       const response = await fetch(url, { redirect: 'manual' });
       assert.equal(response.status, 400, redirectUri);
       assert.equal(response.headers.get('location'), null);
@@ -122,7 +166,13 @@ describe('bad input at the OpenID Provider and the upstream callback', () => {
 
   it('refuses a public client without PKCE', async () => {
     const url = new URL(`${gw.issuer}/auth`);
-    url.search = new URLSearchParams({ client_id: 'spa', response_type: 'code', scope: 'openid', redirect_uri: spaMeta.redirect_uris[0] ?? '', state: 's' }).toString();
+    url.search = new URLSearchParams({
+      client_id: 'spa',
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: spaMeta.redirect_uris[0] ?? '',
+      state: 's',
+    }).toString();
     const response = await fetch(url, { redirect: 'manual' });
     assert.equal(response.status, 303);
     const location = new URL(response.headers.get('location') ?? '');
@@ -132,7 +182,12 @@ describe('bad input at the OpenID Provider and the upstream callback', () => {
 
   it('refuses a replayed code with invalid_grant', async () => {
     const { code, start } = await freshCode();
-    const body = { grant_type: 'authorization_code', code, redirect_uri: appMeta.redirect_uris[0] ?? '', code_verifier: start.codeVerifier };
+    const body = {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: appMeta.redirect_uris[0] ?? '',
+      code_verifier: start.codeVerifier,
+    };
     assert.equal((await tokenRequest(body)).status, 200);
     const replay = await tokenRequest(body);
     assert.equal(replay.status, 400);
@@ -141,7 +196,12 @@ describe('bad input at the OpenID Provider and the upstream callback', () => {
 
   it('lets exactly one of five parallel redemptions of one code win', async () => {
     const { code, start } = await freshCode();
-    const body = { grant_type: 'authorization_code', code, redirect_uri: appMeta.redirect_uris[0] ?? '', code_verifier: start.codeVerifier };
+    const body = {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: appMeta.redirect_uris[0] ?? '',
+      code_verifier: start.codeVerifier,
+    };
     const responses = await Promise.all(Array.from({ length: 5 }, () => tokenRequest(body)));
     const statuses = responses.map((r) => r.status).sort();
     assert.deepEqual(statuses, [200, 400, 400, 400, 400]);
@@ -149,7 +209,12 @@ describe('bad input at the OpenID Provider and the upstream callback', () => {
 
   it('refuses a wrong PKCE verifier', async () => {
     const { code } = await freshCode();
-    const response = await tokenRequest({ grant_type: 'authorization_code', code, redirect_uri: appMeta.redirect_uris[0] ?? '', code_verifier: 'w'.repeat(43) });
+    const response = await tokenRequest({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: appMeta.redirect_uris[0] ?? '',
+      code_verifier: 'w'.repeat(43),
+    });
     assert.equal(response.status, 400);
     assert.equal(((await response.json()) as { error: string }).error, 'invalid_grant');
   });
@@ -159,7 +224,11 @@ describe('bad input at the OpenID Provider and the upstream callback', () => {
     const start = await startAuthorization(app);
     const toGoogle = await browser.follow(start.url, (url) => url.href.startsWith(gw.google.issuer));
     assert.ok(toGoogle.location);
-    const back = new URL(await signInAtFakeGoogle(toGoogle.location.href, (url, init) => browser.fetch(url, init), { email: 'state@example.com' }));
+    const back = new URL(
+      await signInAtFakeGoogle(toGoogle.location.href, (url, init) => browser.fetch(url, init), {
+        email: 'state@example.com',
+      }),
+    );
     assert.equal(back.pathname, '/upstream/callback');
 
     const missing = new URL(back);
@@ -181,7 +250,9 @@ describe('bad input at the OpenID Provider and the upstream callback', () => {
     const browser = createBrowser();
     const start = await startAuthorization(app);
     const toGoogle = await browser.follow(start.url, (url) => url.href.startsWith(gw.google.issuer));
-    const back = await signInAtFakeGoogle(toGoogle.location?.href ?? '', (url, init) => browser.fetch(url, init), { email: 'replay@example.com' });
+    const back = await signInAtFakeGoogle(toGoogle.location?.href ?? '', (url, init) => browser.fetch(url, init), {
+      email: 'replay@example.com',
+    });
     const stateCookie = browser.cookies(back).find((c) => c.name === 'gw_upstream');
     assert.ok(stateCookie);
     const first = await browser.fetch(back);
@@ -217,7 +288,11 @@ describe('bad input at the OpenID Provider and the upstream callback', () => {
     assert.equal(unsupported.status, 400);
     const noAuth = await tokenRequest({ grant_type: 'authorization_code', code: 'x' }, false);
     assert.ok([400, 401].includes(noAuth.status));
-    const jsonBody = await fetch(`${gw.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    const jsonBody = await fetch(`${gw.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":',
+    });
     assert.ok(jsonBody.status >= 400 && jsonBody.status < 500);
     const interaction = await fetch(`${gw.issuer}/interaction/nope`, { headers: { accept: 'application/json' } });
     assert.equal(interaction.status, 400);

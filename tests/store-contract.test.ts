@@ -28,7 +28,9 @@ async function openTestRedisVia(url: string, prefix: string): Promise<Store> {
   try {
     return await createRedisStore(url, { prefix });
   } catch (error) {
-    throw new Error(`these tests need a real Redis at ${REDIS_URL} (set REDIS_URL): ${(error as Error).message}`, { cause: error });
+    throw new Error(`these tests need a real Redis at ${REDIS_URL} (set REDIS_URL): ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -130,7 +132,10 @@ async function startRedisProxy(port = 0) {
 }
 
 /** How long `promise` takes to reject, asserting that it does reject. */
-async function timeToReject(promise: Promise<unknown>, check: RegExp | ((error: unknown) => boolean) = /./): Promise<number> {
+async function timeToReject(
+  promise: Promise<unknown>,
+  check: RegExp | ((error: unknown) => boolean) = /./,
+): Promise<number> {
   const started = performance.now();
   await assert.rejects(promise, check);
   return performance.now() - started;

@@ -74,12 +74,18 @@ describe('Redis outage: a Redis this test owns is stopped and started again', ()
     const tokens = await signIn(createBrowser(), app, gw.google.issuer, { email: 'before@example.com' });
     assert.ok(tokens.refresh_token);
     const atInteraction = createBrowser();
-    const interaction = await atInteraction.follow((await startAuthorization(app)).url, (url) => url.pathname.startsWith('/interaction/'));
+    const interaction = await atInteraction.follow((await startAuthorization(app)).url, (url) =>
+      url.pathname.startsWith('/interaction/'),
+    );
     assert.ok(interaction.location, 'the authorization request led to an interaction');
     const atCallback = createBrowser();
-    const toGoogle = await atCallback.follow((await startAuthorization(app)).url, (url) => url.href.startsWith(gw.google.issuer));
+    const toGoogle = await atCallback.follow((await startAuthorization(app)).url, (url) =>
+      url.href.startsWith(gw.google.issuer),
+    );
     assert.ok(toGoogle.location, 'the interaction led to Google');
-    const callback = await signInAtFakeGoogle(toGoogle.location.href, (url, init) => atCallback.fetch(url, init), { email: 'midway@example.com' });
+    const callback = await signInAtFakeGoogle(toGoogle.location.href, (url, init) => atCallback.fetch(url, init), {
+      email: 'midway@example.com',
+    });
     assert.ok(callback.startsWith(`${gw.issuer}/upstream/callback?`));
     const ready = await fetch(`${gw.url}/readyz`);
     assert.equal(ready.status, 200);
@@ -133,7 +139,10 @@ describe('Redis outage: a Redis this test owns is stopped and started again', ()
     for (;;) {
       const response = await fetch(`${gw.url}/readyz`);
       if (response.status === 200) break;
-      assert.ok(performance.now() - back < RESUME_MS, `/readyz still ${response.status} ${RESUME_MS} ms after Redis came back`);
+      assert.ok(
+        performance.now() - back < RESUME_MS,
+        `/readyz still ${response.status} ${RESUME_MS} ms after Redis came back`,
+      );
       await sleep(25);
     }
     const resumeMs = Math.round(performance.now() - back);
@@ -162,15 +171,28 @@ describe('the embedded SQLite store survives a restart', () => {
     const port = await freePort();
     const issuer = `http://127.0.0.1:${port}`;
     google = await startFakeGoogle({
-      clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`${issuer}/upstream/callback`] }],
+      clients: [
+        {
+          client_id: UPSTREAM_CLIENT.id,
+          client_secret: UPSTREAM_CLIENT.secret,
+          redirect_uris: [`${issuer}/upstream/callback`],
+        },
+      ],
     });
     const appMeta = confidentialClient('restart-app');
-    const options = { port, fakeGoogle: google, clients: [appMeta], env: { GATEWAY_STORE: `sqlite://${join(dir, 'gateway.sqlite')}` } };
+    const options = {
+      port,
+      fakeGoogle: google,
+      clients: [appMeta],
+      env: { GATEWAY_STORE: `sqlite://${join(dir, 'gateway.sqlite')}` },
+    };
 
     const first = await startGateway(options);
     let tokens;
     try {
-      tokens = await signIn(createBrowser(), await discoverApp(first.issuer, appMeta), google.issuer, { email: 'durable@example.com' });
+      tokens = await signIn(createBrowser(), await discoverApp(first.issuer, appMeta), google.issuer, {
+        email: 'durable@example.com',
+      });
     } finally {
       await first.close();
     }

@@ -38,7 +38,10 @@ describe('two gateway instances on one Redis behind one issuer', () => {
     const seen = [];
     for (const index of [0, 1]) {
       lb.use(index);
-      const discovery = (await (await fetch(`${lb.url}/.well-known/openid-configuration`)).json()) as { issuer: string; jwks_uri: string };
+      const discovery = (await (await fetch(`${lb.url}/.well-known/openid-configuration`)).json()) as {
+        issuer: string;
+        jwks_uri: string;
+      };
       const jwks = await (await fetch(discovery.jwks_uri)).json();
       seen.push({ discovery, jwks });
     }
@@ -84,7 +87,11 @@ describe('two gateway instances on one Redis behind one issuer', () => {
     assert.equal(again.claims()?.['email'], 'ada@example.com', 'still signed in (SSO) before the logout');
     const landed = await logOut(browser, app, again.id_token ?? '');
     assert.equal(landed.origin + landed.pathname, String((appMeta.post_logout_redirect_uris as string[])[0]));
-    await assert.rejects(client.refreshTokenGrant(app.config, again.refresh_token ?? ''), { error: 'invalid_grant' }, 'logout revoked the grant');
+    await assert.rejects(
+      client.refreshTokenGrant(app.config, again.refresh_token ?? ''),
+      { error: 'invalid_grant' },
+      'logout revoked the grant',
+    );
     assert.equal(lb.served[0], atA, 'A served none of it');
 
     lb.use(0);
@@ -103,7 +110,10 @@ describe('two gateway instances on one Redis behind one issuer', () => {
     const info = await client.fetchUserInfo(app.config, refreshed.access_token, tokens.claims()?.sub ?? '');
     assert.equal(info.email, 'grace@example.com');
     const share = lb.served.map((n, i) => n - (before[i] ?? 0));
-    assert.ok(share.every((n) => n >= 3), `both instances took part: ${share.join(' / ')}`);
+    assert.ok(
+      share.every((n) => n >= 3),
+      `both instances took part: ${share.join(' / ')}`,
+    );
   });
 
   it('refuses a signed-out forward-auth cookie on the other instance within 1 s', async () => {
@@ -111,7 +121,9 @@ describe('two gateway instances on one Redis behind one issuer', () => {
     lb.use(0);
     const start = await browser.follow(`${lb.url}/oauth2/start?rd=/`, (url) => url.href.startsWith(google.issuer));
     assert.ok(start.location);
-    const back = await signInAtFakeGoogle(start.location.href, (url, init) => browser.fetch(url, init), { email: 'slo@example.com' });
+    const back = await signInAtFakeGoogle(start.location.href, (url, init) => browser.fetch(url, init), {
+      email: 'slo@example.com',
+    });
     await browser.follow(back);
     const cookie = browser.cookies(`${lb.url}/`).find((c) => c.name === '_gateway_auth');
     assert.ok(cookie, 'signed in through A');

@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { createBrowser } from './helpers/browser.ts';
 import { startGateway, type StartedGateway } from './helpers/start-gateway.ts';
-import { authorizeInBrowser, confidentialClient, discoverApp, redeem, signIn, startAuthorization, type TestApp } from './helpers/relying-party.ts';
+import {
+  authorizeInBrowser,
+  confidentialClient,
+  discoverApp,
+  redeem,
+  signIn,
+  startAuthorization,
+  type TestApp,
+} from './helpers/relying-party.ts';
 
 const appMeta = confidentialClient('upstream-app');
 
@@ -22,14 +30,21 @@ describe('upstream answers without an id_token', () => {
   after(async () => gw?.close());
 
   it('takes the identity from userinfo and signs the user in', async () => {
-    const tokens = await signIn(createBrowser(), app, gw.google.issuer, { email: 'noid@example.com', name: 'No Id', sub: 'google-noid' });
+    const tokens = await signIn(createBrowser(), app, gw.google.issuer, {
+      email: 'noid@example.com',
+      name: 'No Id',
+      sub: 'google-noid',
+    });
     const claims = tokens.claims();
     assert.equal(claims?.['email'], 'noid@example.com');
     assert.equal(claims?.['name'], 'No Id');
     const info = await client.fetchUserInfo(app.config, tokens.access_token, String(claims?.sub));
     assert.equal(info.email, 'noid@example.com');
     // and the same upstream sub maps to the same account the next time
-    const again = await signIn(createBrowser(), app, gw.google.issuer, { email: 'noid@example.com', sub: 'google-noid' });
+    const again = await signIn(createBrowser(), app, gw.google.issuer, {
+      email: 'noid@example.com',
+      sub: 'google-noid',
+    });
     assert.equal(again.claims()?.sub, claims?.sub);
   });
 });
@@ -49,7 +64,10 @@ describe('upstream access token expiry, refresh and invalid_grant', () => {
   after(async () => gw?.close());
 
   it('refreshes the expired upstream token once for two parallel app refreshes', async () => {
-    const tokens = await signIn(createBrowser(), app, gw.google.issuer, { email: 'par@example.com', sub: 'google-par' });
+    const tokens = await signIn(createBrowser(), app, gw.google.issuer, {
+      email: 'par@example.com',
+      sub: 'google-par',
+    });
     const sub = String(tokens.claims()?.sub);
     const stored = await gw.app.gateway.vault.load(sub);
     assert.ok(stored?.refresh_token, 'the gateway kept the upstream refresh token');
@@ -69,7 +87,10 @@ describe('upstream access token expiry, refresh and invalid_grant', () => {
   });
 
   it('refreshes and retries once when the upstream answers 401 to a token it had not said was expired', async () => {
-    const tokens = await signIn(createBrowser(), app, gw.google.issuer, { email: 'early@example.com', sub: 'google-early' });
+    const tokens = await signIn(createBrowser(), app, gw.google.issuer, {
+      email: 'early@example.com',
+      sub: 'google-early',
+    });
     const sub = String(tokens.claims()?.sub);
     const stored = await gw.app.gateway.vault.load(sub);
     assert.ok(stored);
@@ -107,7 +128,10 @@ describe('upstream access token expiry, refresh and invalid_grant', () => {
     // the upstream link ended: the same browser must go through Google again
     const before = gw.google.idp.counters.authorization;
     const start = await startAuthorization(app);
-    const result = await authorizeInBrowser(browser, app, start, gw.google.issuer, { email: 'gone@example.com', sub: 'google-gone' });
+    const result = await authorizeInBrowser(browser, app, start, gw.google.issuer, {
+      email: 'gone@example.com',
+      sub: 'google-gone',
+    });
     assert.ok(result.callback?.searchParams.get('code'));
     assert.ok(gw.google.idp.counters.authorization > before, 'the sign-in went to Google');
   });
@@ -124,24 +148,33 @@ describe('refresh token only on first consent (Google)', () => {
 
   it('asks Google for consent again when it gave no refresh token and none is stored', async () => {
     await signIn(createBrowser(), app, gw.google.issuer, { email: 'twice@example.com', sub: 'google-twice' });
-    const tokens = await signIn(createBrowser(), app, gw.google.issuer, { email: 'twice@example.com', sub: 'google-twice' });
+    const tokens = await signIn(createBrowser(), app, gw.google.issuer, {
+      email: 'twice@example.com',
+      sub: 'google-twice',
+    });
     const sub = String(tokens.claims()?.sub);
     // Forget the stored upstream tokens, as if the gateway's store had been reset.
     await gw.app.gateway.vault.remove(sub);
     const before = gw.google.idp.counters.authorization;
-    const again = await signIn(createBrowser(), app, gw.google.issuer, { email: 'twice@example.com', sub: 'google-twice' });
+    const again = await signIn(createBrowser(), app, gw.google.issuer, {
+      email: 'twice@example.com',
+      sub: 'google-twice',
+    });
     assert.equal(again.claims()?.sub, sub);
     assert.equal(gw.google.idp.counters.authorization, before + 2, 'a first try, then one with prompt=consent');
     assert.ok((await gw.app.gateway.vault.load(sub))?.refresh_token, 'now a refresh token is stored');
   });
 });
 
-describe('userinfo refuses the code grant\'s access token at sign-in (401 invalid_token), no id_token', () => {
+describe("userinfo refuses the code grant's access token at sign-in (401 invalid_token), no id_token", () => {
   describe('with a refresh token from the code grant', () => {
     let gw: StartedGateway;
     let app: TestApp;
     before(async () => {
-      gw = await startGateway({ clients: [appMeta], google: { omitIdToken: true, refreshTokenOnlyOnFirstConsent: false } });
+      gw = await startGateway({
+        clients: [appMeta],
+        google: { omitIdToken: true, refreshTokenOnlyOnFirstConsent: false },
+      });
       app = await discoverApp(gw.issuer, appMeta);
     });
     after(async () => gw?.close());
@@ -188,11 +221,21 @@ describe('userinfo refuses the code grant\'s access token at sign-in (401 invali
       assert.match(html, /refused the access token it had just issued, and no refresh token could replace it/);
       const startAgain = /<a class="button" href="([^"]+)">Start again<\/a>/.exec(html)?.[1];
       assert.ok(startAgain, 'the page offers a way to start again');
-      assert.equal(gw.google.idp.counters.authorization, before.authorization + 1, 'one trip to the upstream, no automatic retry');
+      assert.equal(
+        gw.google.idp.counters.authorization,
+        before.authorization + 1,
+        'one trip to the upstream, no automatic retry',
+      );
       assert.equal(gw.google.idp.counters.refresh, before.refresh, 'nothing to refresh with');
 
       // Starting again resumes the app's request and, the upstream behaving, signs the user in.
-      const again = await authorizeInBrowser(browser, app, { ...start, url: new URL(startAgain.replaceAll('&amp;', '&')) }, gw.google.issuer, identity);
+      const again = await authorizeInBrowser(
+        browser,
+        app,
+        { ...start, url: new URL(startAgain.replaceAll('&amp;', '&')) },
+        gw.google.issuer,
+        identity,
+      );
       assert.ok(again.callback, `stopped at HTTP ${again.page?.status}`);
       assert.equal((await redeem(app, start, again.callback)).claims()?.sub, sub);
     });

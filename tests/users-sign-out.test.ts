@@ -24,7 +24,10 @@ const lockValue = randomUUID();
 
 async function claimDatabase(): Promise<string> {
   for (let db = 7; db >= 4; db -= 1) {
-    const redis = createClient({ url: `${REDIS_URL}/${db}`, socket: { reconnectStrategy: false, connectTimeout: 1_000 } });
+    const redis = createClient({
+      url: `${REDIS_URL}/${db}`,
+      socket: { reconnectStrategy: false, connectTimeout: 1_000 },
+    });
     redis.on('error', () => {});
     try {
       await redis.connect();
@@ -32,7 +35,10 @@ async function claimDatabase(): Promise<string> {
       throw new Error(`this test needs a real Redis at ${REDIS_URL}: ${(error as Error).message}`, { cause: error });
     }
     try {
-      if ((await redis.set(LOCK_KEY, lockValue, { condition: 'NX', expiration: { type: 'PX', value: 300_000 } })) === 'OK') return `${REDIS_URL}/${db}`;
+      if (
+        (await redis.set(LOCK_KEY, lockValue, { condition: 'NX', expiration: { type: 'PX', value: 300_000 } })) === 'OK'
+      )
+        return `${REDIS_URL}/${db}`;
     } finally {
       await redis.close();
     }
@@ -45,7 +51,8 @@ async function emptyDatabase(url: string): Promise<void> {
   redis.on('error', () => {});
   await redis.connect();
   try {
-    for await (const keys of redis.scanIterator({ MATCH: 'gateway:*', COUNT: 500 })) if (keys.length > 0) await redis.del(keys);
+    for await (const keys of redis.scanIterator({ MATCH: 'gateway:*', COUNT: 500 }))
+      if (keys.length > 0) await redis.del(keys);
     if ((await redis.get(LOCK_KEY)) === lockValue) await redis.del(LOCK_KEY);
   } finally {
     await redis.close();
@@ -83,10 +90,14 @@ describe('npx gateway users sign-out', () => {
     if (storeUrl) await emptyDatabase(storeUrl);
   });
 
-  it('ends the user\'s app grants and forward-auth cookie at once, on a running gateway', async () => {
+  it("ends the user's app grants and forward-auth cookie at once, on a running gateway", async () => {
     const browser = createBrowser();
-    const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
-    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), { email: 'leaver@example.com' });
+    const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) =>
+      url.href.startsWith(gw.google.issuer),
+    );
+    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), {
+      email: 'leaver@example.com',
+    });
     await browser.follow(back);
     const cookie = browser.cookies(`${gw.issuer}/`).find((c) => c.name === '_gateway_auth');
     assert.ok(cookie);

@@ -12,7 +12,11 @@ export interface MemoryFigure {
   samples: number[];
 }
 
-export async function forwardAuthScenarios(options: { duration: number; rounds: number; memory?: MemoryFigure }): Promise<Comparison[]> {
+export async function forwardAuthScenarios(options: {
+  duration: number;
+  rounds: number;
+  memory?: MemoryFigure;
+}): Promise<Comparison[]> {
   const gateway = await startBenchGateway();
   const sampled = async (run: Promise<LoadResult>) => {
     const result = await run;
@@ -29,7 +33,8 @@ export async function forwardAuthScenarios(options: { duration: number; rounds: 
       if (check.status !== 202) throw new Error(`sanity check failed: /oauth2/auth answered ${check.status}`);
     }
     const goal = 'rps ≥ 0.85 × bare, p99 ≤ 2 × bare';
-    const met = (a: { rps: number; p99: number }, b: { rps: number; p99: number }) => a.rps >= 0.85 * b.rps && a.p99 <= 2 * Math.max(b.p99, 1);
+    const met = (a: { rps: number; p99: number }, b: { rps: number; p99: number }) =>
+      a.rps >= 0.85 * b.rps && a.p99 <= 2 * Math.max(b.p99, 1);
     const cookieRuns = await interleave(
       options.rounds,
       () => sampled(load({ url: authUrl, headers: { cookie }, duration: options.duration })),
@@ -37,12 +42,27 @@ export async function forwardAuthScenarios(options: { duration: number; rounds: 
     );
     const bearerRuns = await interleave(
       options.rounds,
-      () => sampled(load({ url: authUrl, headers: { authorization: `Bearer ${accessToken}` }, duration: options.duration })),
+      () =>
+        sampled(
+          load({ url: authUrl, headers: { authorization: `Bearer ${accessToken}` }, duration: options.duration }),
+        ),
       () => load({ url: bareUrl, headers: { authorization: `Bearer ${accessToken}` }, duration: options.duration }),
     );
     return [
-      { scenario: '1. /oauth2/auth, valid cookie', a: { label: 'gateway', runs: cookieRuns.aRuns }, b: { label: 'bare Fastify 202', runs: cookieRuns.bRuns }, goal, met },
-      { scenario: '3. /oauth2/auth, Bearer JWT', a: { label: 'gateway', runs: bearerRuns.aRuns }, b: { label: 'bare Fastify 202', runs: bearerRuns.bRuns }, goal, met },
+      {
+        scenario: '1. /oauth2/auth, valid cookie',
+        a: { label: 'gateway', runs: cookieRuns.aRuns },
+        b: { label: 'bare Fastify 202', runs: cookieRuns.bRuns },
+        goal,
+        met,
+      },
+      {
+        scenario: '3. /oauth2/auth, Bearer JWT',
+        a: { label: 'gateway', runs: bearerRuns.aRuns },
+        b: { label: 'bare Fastify 202', runs: bearerRuns.bRuns },
+        goal,
+        met,
+      },
     ];
   } finally {
     await gateway.stop();

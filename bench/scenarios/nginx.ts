@@ -19,7 +19,11 @@ export interface CpuFigure {
   nginxAloneUs: number;
 }
 
-export async function nginxScenario(options: { duration: number; rounds: number; cpu?: CpuFigure }): Promise<Comparison[]> {
+export async function nginxScenario(options: {
+  duration: number;
+  rounds: number;
+  cpu?: CpuFigure;
+}): Promise<Comparison[]> {
   const [withGateway, alone] = [await freePort(), await freePort()];
   // nginx serves the app at its own address: the gateway's forward auth answers only for the
   // issuer's origin and the hosts named in GATEWAY_REDIRECT_DOMAINS (403 for any other host).
@@ -64,7 +68,8 @@ export async function nginxScenario(options: { duration: number; rounds: number;
   try {
     const { cookie } = await signInForBench(gateway.issuer, gateway.google);
     const check = await fetch(`http://127.0.0.1:${withGateway}/`, { headers: { cookie } });
-    if (check.status !== 200 || !check.headers.get('x-email')) throw new Error(`sanity check through nginx failed: HTTP ${check.status}`);
+    if (check.status !== 200 || !check.headers.get('x-email'))
+      throw new Error(`sanity check through nginx failed: HTTP ${check.status}`);
     const workers = childPids(nginx.pid);
     const nginxCpu = () => workers.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
     let requests = 0;
@@ -88,8 +93,16 @@ export async function nginxScenario(options: { duration: number; rounds: number;
     };
     const runs = await interleave(
       options.rounds,
-      () => measured(() => load({ url: `http://127.0.0.1:${withGateway}/`, headers: { cookie }, duration: options.duration }), false),
-      () => measured(() => load({ url: `http://127.0.0.1:${alone}/`, headers: { cookie }, duration: options.duration }), true),
+      () =>
+        measured(
+          () => load({ url: `http://127.0.0.1:${withGateway}/`, headers: { cookie }, duration: options.duration }),
+          false,
+        ),
+      () =>
+        measured(
+          () => load({ url: `http://127.0.0.1:${alone}/`, headers: { cookie }, duration: options.duration }),
+          true,
+        ),
     );
     if (options.cpu) {
       options.cpu.gatewayUs = (gatewayCpu / requests) * 1e6;

@@ -20,8 +20,17 @@ export async function refreshScenario(options: { duration: number; rounds: numbe
   const redis = await startRedisServer();
   const started = await startBenchGateway({ GATEWAY_STORE: redis.url });
   const signedIn = await signInForBench(started.issuer, started.google);
-  const gateway = { info: { issuer: started.issuer, clientSecret: started.clientSecret, refreshTokens: await signedIn.moreRefreshTokens(CHAINS) }, stop: () => started.stop() };
-  const bare = await spawnServer<RefreshServer>('bench/servers/bare-provider-server.ts', { BENCH_REFRESH_CHAINS: String(CHAINS) });
+  const gateway = {
+    info: {
+      issuer: started.issuer,
+      clientSecret: started.clientSecret,
+      refreshTokens: await signedIn.moreRefreshTokens(CHAINS),
+    },
+    stop: () => started.stop(),
+  };
+  const bare = await spawnServer<RefreshServer>('bench/servers/bare-provider-server.ts', {
+    BENCH_REFRESH_CHAINS: String(CHAINS),
+  });
   try {
     const run = (server: RefreshServer) => () =>
       chainedLoad({

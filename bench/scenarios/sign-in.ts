@@ -1,13 +1,22 @@
 /** Signs a benchmark user in (once, before measuring): a forward-auth cookie and an API token. */
 import { createBrowser } from '../../tests/helpers/browser.ts';
 import { signInAtFakeGoogle } from '../../tests/helpers/fake-google.ts';
-import { authorizeInBrowser, confidentialClient, discoverApp, redeem, startAuthorization } from '../../tests/helpers/relying-party.ts';
+import {
+  authorizeInBrowser,
+  confidentialClient,
+  discoverApp,
+  redeem,
+  startAuthorization,
+} from '../../tests/helpers/relying-party.ts';
 
 export async function signInForBench(issuer: string, google: string) {
   const browser = createBrowser();
   const start = await browser.follow(`${issuer}/oauth2/start?rd=/`, (url) => url.href.startsWith(google));
   if (!start.location) throw new Error('forward-auth sign-in did not reach the fake Google');
-  const back = await signInAtFakeGoogle(start.location.href, (url, init) => browser.fetch(url, init), { email: 'bench@example.com', name: 'Bench' });
+  const back = await signInAtFakeGoogle(start.location.href, (url, init) => browser.fetch(url, init), {
+    email: 'bench@example.com',
+    name: 'Bench',
+  });
   await browser.follow(back);
   const cookie = browser.cookies(`${issuer}/`).find((c) => c.name === '_gateway_auth');
   if (!cookie) throw new Error('no forward-auth cookie after sign-in');

@@ -14,16 +14,26 @@ import { signInForBench } from './sign-in.ts';
 async function fill(url: string, prefix: string, count: number): Promise<void> {
   const client = createClient({ url });
   await client.connect();
-  const value = JSON.stringify({ sub: 'x'.repeat(36), sid: 'y'.repeat(21), accessToken: 'z'.repeat(40), createdAt: Date.now() });
+  const value = JSON.stringify({
+    sub: 'x'.repeat(36),
+    sid: 'y'.repeat(21),
+    accessToken: 'z'.repeat(40),
+    createdAt: Date.now(),
+  });
   for (let done = 0; done < count; done += 10_000) {
     const batch = client.multi();
-    for (let i = done; i < Math.min(count, done + 10_000); i += 1) batch.set(`${prefix}fa-session:${randomBytes(16).toString('base64url')}`, value, { PX: 3_600_000 });
+    for (let i = done; i < Math.min(count, done + 10_000); i += 1)
+      batch.set(`${prefix}fa-session:${randomBytes(16).toString('base64url')}`, value, { PX: 3_600_000 });
     await batch.exec();
   }
   await client.close();
 }
 
-export async function storedSessionsScenario(options: { duration: number; rounds: number; large: number }): Promise<Comparison[]> {
+export async function storedSessionsScenario(options: {
+  duration: number;
+  rounds: number;
+  large: number;
+}): Promise<Comparison[]> {
   const small = await startRedisServer();
   const big = await startRedisServer();
   const prefix = 'gateway:';

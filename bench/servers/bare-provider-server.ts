@@ -21,12 +21,22 @@ const port = (server.address() as AddressInfo).port;
 const issuer = `http://127.0.0.1:${port}`;
 const clientSecret = 'bench-app-secret-0123456789abcdef0123456789';
 const provider = new Provider(issuer, {
-  clients: [{ client_id: 'bench-app', client_secret: clientSecret, redirect_uris: ['http://127.0.0.1:9/cb'], grant_types: ['authorization_code', 'refresh_token'] }],
+  clients: [
+    {
+      client_id: 'bench-app',
+      client_secret: clientSecret,
+      redirect_uris: ['http://127.0.0.1:9/cb'],
+      grant_types: ['authorization_code', 'refresh_token'],
+    },
+  ],
   jwks: { keys: keys as never },
   findAccount: async (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub, email: 'bench@example.com' }) }),
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
   scopes: ['openid', 'offline_access', 'email', 'profile'],
-  features: { devInteractions: { enabled: false }, resourceIndicators: resourceIndicatorsFeature({ accessTokenTtl: 3600 }) as never },
+  features: {
+    devInteractions: { enabled: false },
+    resourceIndicators: resourceIndicatorsFeature({ accessTokenTtl: 3600 }) as never,
+  },
   rotateRefreshToken: true,
   issueRefreshToken: async () => true,
   ttl: { AccessToken: 3600, RefreshToken: 86400, Grant: 86400, IdToken: 3600 },

@@ -5,7 +5,10 @@
  */
 import type Provider from 'oidc-provider';
 
-export async function mintRefreshTokens(provider: Provider, options: { clientId: string; accountId: string; resource: string; count: number }): Promise<string[]> {
+export async function mintRefreshTokens(
+  provider: Provider,
+  options: { clientId: string; accountId: string; resource: string; count: number },
+): Promise<string[]> {
   const client = await provider.Client.find(options.clientId);
   if (!client) throw new Error(`no client ${options.clientId}`);
   const tokens: string[] = [];

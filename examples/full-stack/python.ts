@@ -10,7 +10,10 @@ export const DJANGO_EXAMPLE_PACKAGES = ['python3-django', 'python3-jwt', 'python
 
 /** Throws unless Debian's python3 can import django, jwt, authlib and requests. */
 export function requireDjangoPackages(): void {
-  const probe = spawnSync(PYTHON, ['-c', 'import django, jwt, authlib, requests'], { encoding: 'utf8', env: pythonEnv() });
+  const probe = spawnSync(PYTHON, ['-c', 'import django, jwt, authlib, requests'], {
+    encoding: 'utf8',
+    env: pythonEnv(),
+  });
   if (probe.error || probe.status !== 0) {
     throw new Error(
       `${PYTHON} cannot import django, jwt, authlib and requests (${probe.error?.message ?? probe.stderr.trim().split('\n').pop()}): ` +
@@ -27,9 +30,16 @@ export function pythonEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv
 }
 
 /** Runs `python args…` to the end; resolves with its exit code and everything it printed. */
-export function runPython(args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs?: number }): Promise<{ code: number | null; output: string }> {
+export function runPython(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string>; timeoutMs?: number },
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, args, { cwd: options.cwd, env: pythonEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(PYTHON, args, {
+      cwd: options.cwd,
+      env: pythonEnv(options.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -111,7 +111,20 @@ export async function buildSpa(outDir: string, log: (line: string) => void = () 
     await run('npm', ['ci', '--no-audit', '--no-fund'], REACT_DIR, 180_000);
   }
   log('vite build');
-  await run(process.execPath, [join(REACT_DIR, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'], REACT_DIR, 120_000);
+  await run(
+    process.execPath,
+    [
+      join(REACT_DIR, 'node_modules', 'vite', 'bin', 'vite.js'),
+      'build',
+      '--outDir',
+      outDir,
+      '--emptyOutDir',
+      '--logLevel',
+      'warn',
+    ],
+    REACT_DIR,
+    120_000,
+  );
 }
 
 export interface StartAppsOptions {
@@ -166,13 +179,25 @@ export async function startApps(options: StartAppsOptions): Promise<RunningApps>
       DJANGO_ALLOWED_HOSTS: 'localhost,127.0.0.1,app.localhost,api.localhost',
       DJANGO_DB_PATH: join(workDir, 'django.sqlite3'),
     };
-    const migrated = await runPython(['manage.py', 'migrate', '--noinput', '-v', '0'], { cwd: DJANGO_DIR, env: djangoEnv });
+    const migrated = await runPython(['manage.py', 'migrate', '--noinput', '-v', '0'], {
+      cwd: DJANGO_DIR,
+      env: djangoEnv,
+    });
     if (migrated.code !== 0) throw new Error(`manage.py migrate failed:\n${migrated.output}`);
-    const django = spawnLogged(PYTHON, ['manage.py', 'runserver', '--noreload', `127.0.0.1:${ports.django}`], { cwd: DJANGO_DIR, env: pythonEnv(djangoEnv) }, '[django] ', log);
+    const django = spawnLogged(
+      PYTHON,
+      ['manage.py', 'runserver', '--noreload', `127.0.0.1:${ports.django}`],
+      { cwd: DJANGO_DIR, env: pythonEnv(djangoEnv) },
+      '[django] ',
+      log,
+    );
     stops.push(() => stopChild(django));
     await waitForPort(ports.django, django, 'Django', () => output);
 
-    writeFileSync(join(workDir, 'config.json'), `${JSON.stringify({ issuer: options.issuer, clientId: SPA_CLIENT_ID, apiUrl: `${urls.api}/api/me`, resource: urls.api }, null, 2)}\n`);
+    writeFileSync(
+      join(workDir, 'config.json'),
+      `${JSON.stringify({ issuer: options.issuer, clientId: SPA_CLIENT_ID, apiUrl: `${urls.api}/api/me`, resource: urls.api }, null, 2)}\n`,
+    );
     const nginx = await startNginx({
       dir: join(workDir, 'nginx'),
       port: ports.nginx,
@@ -226,7 +251,8 @@ interface NginxOptions {
 
 /** nginx in the foreground with the filled-in examples/full-stack/nginx.conf, in its own prefix directory. */
 async function startNginx(options: NginxOptions): Promise<{ stop(): Promise<void> }> {
-  if (!existsSync(NGINX_PATH)) throw new Error(`nginx is not installed at ${NGINX_PATH}: apt-get install nginx (or set NGINX_PATH)`);
+  if (!existsSync(NGINX_PATH))
+    throw new Error(`nginx is not installed at ${NGINX_PATH}: apt-get install nginx (or set NGINX_PATH)`);
   const { dir } = options;
   for (const sub of ['', 'logs', 'tmp']) mkdirSync(join(dir, sub), { recursive: true });
   let servers = readFileSync(join(HERE, 'nginx.conf'), 'utf8');
@@ -234,7 +260,10 @@ async function startNginx(options: NginxOptions): Promise<{ stop(): Promise<void
   for (const [name, value] of Object.entries(options.vars).sort(([a], [b]) => b.length - a.length)) {
     servers = servers.replace(new RegExp(`\\b${name}\\b`, 'g'), value);
   }
-  writeFileSync(join(dir, 'gateway-identity-headers.conf'), readFileSync(join(ROOT, 'examples', 'nginx', 'gateway-identity-headers.conf'), 'utf8'));
+  writeFileSync(
+    join(dir, 'gateway-identity-headers.conf'),
+    readFileSync(join(ROOT, 'examples', 'nginx', 'gateway-identity-headers.conf'), 'utf8'),
+  );
   writeFileSync(
     join(dir, 'nginx.conf'),
     `${process.getuid?.() === 0 ? 'user root;\n' : ''}daemon off;
@@ -269,7 +298,13 @@ function mimeTypes(): string {
   return path;
 }
 
-function spawnLogged(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv }, prefix: string, log: (line: string) => void): ChildProcess {
+function spawnLogged(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv },
+  prefix: string,
+  log: (line: string) => void,
+): ChildProcess {
   const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   for (const stream of [child.stdout, child.stderr]) {
     let pending = '';

@@ -16,7 +16,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSpa, REACT_DIR, stackClients, stackGatewaySettings, startApps, type RunningApps, type StackPorts } from './stack.ts';
+import {
+  buildSpa,
+  REACT_DIR,
+  stackClients,
+  stackGatewaySettings,
+  startApps,
+  type RunningApps,
+  type StackPorts,
+} from './stack.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -76,7 +84,11 @@ async function main(): Promise<void> {
       GATEWAY_LOG_LEVEL: process.env['GATEWAY_LOG_LEVEL'] ?? 'warn',
       ...stackGatewaySettings(ports),
     };
-    const gateway = spawn(process.execPath, [join(ROOT, 'gateway', 'main.ts')], { cwd: ROOT, env: gatewayEnv, stdio: 'inherit' });
+    const gateway = spawn(process.execPath, [join(ROOT, 'gateway', 'main.ts')], {
+      cwd: ROOT,
+      env: gatewayEnv,
+      stdio: 'inherit',
+    });
     children.push(gateway);
     await waitForGateway(issuer, gateway);
 

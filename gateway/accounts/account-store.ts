@@ -49,7 +49,9 @@ export async function resolveAccount(
     ...withoutUndefined(profile),
     sub,
     upstream,
-    preferred_username: existing?.preferred_username ?? (await claimUsername(store, sub, usernameBase(profile.email, profile.name), reservedUsernames)),
+    preferred_username:
+      existing?.preferred_username ??
+      (await claimUsername(store, sub, usernameBase(profile.email, profile.name), reservedUsernames)),
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
     upstreamCheckedAt: now,

@@ -21,7 +21,10 @@ export interface Account {
 }
 
 /** The profile claims taken from the upstream at each sign-in. */
-export type UpstreamProfile = Pick<Account, 'email' | 'email_verified' | 'name' | 'given_name' | 'family_name' | 'picture' | 'locale' | 'hd'>;
+export type UpstreamProfile = Pick<
+  Account,
+  'email' | 'email_verified' | 'name' | 'given_name' | 'family_name' | 'picture' | 'locale' | 'hd'
+>;
 
 /** The standard claims an account releases, by claim name. */
 export function accountClaims(account: Account): Record<string, unknown> {

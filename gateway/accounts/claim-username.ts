@@ -32,7 +32,12 @@ export function usernameBase(email: string | undefined, name: string | undefined
  * Claims a unique username for `sub`: the base itself unless it is `reserved` (lower-case
  * names), else or when taken, the base with a random suffix.
  */
-export async function claimUsername(store: Store, sub: string, base: string, reserved: readonly string[]): Promise<string> {
+export async function claimUsername(
+  store: Store,
+  sub: string,
+  base: string,
+  reserved: readonly string[],
+): Promise<string> {
   const first = reserved.includes(base) ? 1 : 0;
   for (let attempt = first; attempt < first + 20; attempt += 1) {
     const candidate = attempt === 0 ? base : `${base.slice(0, MAX_LENGTH - 7)}-${randomBytes(3).toString('hex')}`;

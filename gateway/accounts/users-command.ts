@@ -22,8 +22,14 @@ export async function runUsersSignOut(args: string[], config: Config, io: CliIo)
       return 1;
     }
     const result = await signOutAccount(store, await loadStoreSealingFor(config, store), sub);
-    io.stderr(`${JSON.stringify({ audit: 'account.signed_out', sub, actor: cliActor(), ...result, at: new Date().toISOString() })}\n`);
-    io.stdout(parsed.values.json ? `${JSON.stringify(result)}\n` : `signed out: ${result.sessions} session(s), ${result.grants} grant(s) revoked, ${result.forwardAuthSessions} forward-auth session(s) ended\n`);
+    io.stderr(
+      `${JSON.stringify({ audit: 'account.signed_out', sub, actor: cliActor(), ...result, at: new Date().toISOString() })}\n`,
+    );
+    io.stdout(
+      parsed.values.json
+        ? `${JSON.stringify(result)}\n`
+        : `signed out: ${result.sessions} session(s), ${result.grants} grant(s) revoked, ${result.forwardAuthSessions} forward-auth session(s) ended\n`,
+    );
     return 0;
   });
 }

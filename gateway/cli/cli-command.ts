@@ -78,7 +78,8 @@ export function groupUsage(group: string, entry: CliGroup): string {
 /** `gateway help`: every command of every group. */
 export function overviewUsage(table: CliTable): string {
   const commands = Object.entries(table).flatMap(([group, entry]) =>
-    Object.entries(entry.commands).map(([name, command]) => [`${group} ${name}`, command.summary] as const));
+    Object.entries(entry.commands).map(([name, command]) => [`${group} ${name}`, command.summary] as const),
+  );
   return [
     'usage: gateway <command> [<subcommand>] [options]',
     '',

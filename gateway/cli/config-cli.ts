@@ -12,7 +12,8 @@ export const configCli: CliGroup = {
     check: {
       arguments: '',
       summary: 'validate the settings (environment and GATEWAY_CONFIG file)',
-      description: 'Validates the settings as the gateway would at start, and GATEWAY_CONFIG and\nGATEWAY_CLIENTS_FILE with them. Prints a summary (never a secret) and exits 0, or every problem\nat once, one line each, and exits 1.',
+      description:
+        'Validates the settings as the gateway would at start, and GATEWAY_CONFIG and\nGATEWAY_CLIENTS_FILE with them. Prints a summary (never a secret) and exits 0, or every problem\nat once, one line each, and exits 1.',
       options: [],
       examples: ['npx gateway config check', 'GATEWAY_CONFIG=./gateway.yaml npx gateway config check'],
       async run(args, io) {

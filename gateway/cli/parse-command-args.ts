@@ -13,7 +13,11 @@ export class UsageError extends Error {
  * Parses `args` against `options`, expecting exactly the positional arguments named in
  * `positionals` (e.g. `['CLIENT_ID']`).
  */
-export function parseCommandArgs<T extends ParseArgsOptionsConfig>(args: string[], options: T, positionals: readonly string[] = []) {
+export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
+  args: string[],
+  options: T,
+  positionals: readonly string[] = [],
+) {
   let parsed;
   try {
     parsed = parseArgs({ args, options, strict: true as const, allowPositionals: true as const });

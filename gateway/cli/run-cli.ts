@@ -53,10 +53,18 @@ function help(table: CliTable, words: readonly string[], io: CliIo): number {
 export async function runCli(table: CliTable, args: readonly string[], io: CliIo): Promise<number> {
   const [groupName, commandName, ...rest] = args;
   if (groupName === undefined) return help(table, [], io);
-  if (groupName === 'help') return help(table, args.slice(1).filter((word) => !HELP_FLAGS.has(word)), io);
+  if (groupName === 'help')
+    return help(
+      table,
+      args.slice(1).filter((word) => !HELP_FLAGS.has(word)),
+      io,
+    );
   // `gateway clients add --help`: the words before the first option name the usage to print.
   if (asksForHelp(args)) {
-    const words = args.slice(0, args.findIndex((arg) => arg.startsWith('-')));
+    const words = args.slice(
+      0,
+      args.findIndex((arg) => arg.startsWith('-')),
+    );
     return help(table, words.slice(0, 2), io);
   }
   if (groupName.startsWith('-')) return refuse(io, `unknown option "${groupName}" (try: gateway help)`);
@@ -64,8 +72,10 @@ export async function runCli(table: CliTable, args: readonly string[], io: CliIo
   if (!group) return refuse(io, `unknown command "${groupName}" (try: gateway help)`);
   const names = Object.keys(group.commands);
   const choices = names.length === 1 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
-  if (commandName === undefined) return refuse(io, `${groupName} needs a command: ${choices} (try: gateway help ${groupName})`);
-  if (commandName.startsWith('-')) return refuse(io, `unknown option "${commandName}": ${groupName} needs a command first: ${choices}`);
+  if (commandName === undefined)
+    return refuse(io, `${groupName} needs a command: ${choices} (try: gateway help ${groupName})`);
+  if (commandName.startsWith('-'))
+    return refuse(io, `unknown option "${commandName}": ${groupName} needs a command first: ${choices}`);
   const command = own(group.commands, commandName);
   if (!command) return refuse(io, `unknown command "${groupName} ${commandName}" (try: gateway help ${groupName})`);
   try {

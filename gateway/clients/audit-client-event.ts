@@ -43,10 +43,22 @@ const MESSAGES: Record<ClientAuditEvent, string> = {
 };
 
 /** Fields that are secrets or bookkeeping, never listed even by name as "changed". */
-const UNLISTED = new Set(['client_secret', 'registration_access_token', 'registration_client_uri', 'client_id', 'client_id_issued_at', 'client_secret_expires_at']);
+const UNLISTED = new Set([
+  'client_secret',
+  'registration_access_token',
+  'registration_client_uri',
+  'client_id',
+  'client_id_issued_at',
+  'client_secret_expires_at',
+]);
 
 /** Logs one audit event. */
-export function auditClientEvent(log: AuditLogger, event: ClientAuditEvent, details: ClientAuditDetails, now = new Date()): void {
+export function auditClientEvent(
+  log: AuditLogger,
+  event: ClientAuditEvent,
+  details: ClientAuditDetails,
+  now = new Date(),
+): void {
   log.info(
     {
       audit: event,

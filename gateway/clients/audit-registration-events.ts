@@ -21,7 +21,11 @@ function actorOf(ctx: KoaContextWithOIDC): ClientActor {
   return { via: 'registration', ip: ctx.ip };
 }
 
-export function auditRegistrationEvents(provider: Provider, store: Store, log: AuditLogger & { warn(obj: object, msg: string): void }): void {
+export function auditRegistrationEvents(
+  provider: Provider,
+  store: Store,
+  log: AuditLogger & { warn(obj: object, msg: string): void },
+): void {
   const on = provider.on.bind(provider) as (event: string, listener: Listener) => void;
 
   on('registration_create.success', (ctx, client: EventClient) => {
@@ -45,13 +49,25 @@ export function auditRegistrationEvents(provider: Provider, store: Store, log: A
   on('registration_delete.success', (ctx, client: EventClient) => {
     auditClientEvent(log, 'client.removed', { clientId: client.clientId, actor: actorOf(ctx) });
     forgetPreviousSecrets(store, client.clientId).catch((error: unknown) => {
-      log.warn({ err: error, client_id: client.clientId }, 'could not forget the removed client\'s previous secrets (they expire by themselves)');
+      log.warn(
+        { err: error, client_id: client.clientId },
+        "could not forget the removed client's previous secrets (they expire by themselves)",
+      );
     });
   });
 
-  for (const event of ['registration_create.error', 'registration_read.error', 'registration_update.error', 'registration_delete.error']) {
+  for (const event of [
+    'registration_create.error',
+    'registration_read.error',
+    'registration_update.error',
+    'registration_delete.error',
+  ]) {
     on(event, (_ctx, error: { error?: string; error_description?: string; status?: number }) => {
-      if ((error.status ?? 400) < 500) log.info({ event, error: error.error, description: error.error_description }, 'client registration request refused');
+      if ((error.status ?? 400) < 500)
+        log.info(
+          { event, error: error.error, description: error.error_description },
+          'client registration request refused',
+        );
     });
   }
 }

@@ -36,7 +36,12 @@
  *   authenticated, and a public client authenticates with nothing but its (public) id.
  */
 import { errors } from 'oidc-provider';
-import { checkClientUriList, checkFetchedClientUri, checkNoControlCharacters, CONTROL_OR_SPACE } from './check-client-uri.ts';
+import {
+  checkClientUriList,
+  checkFetchedClientUri,
+  checkNoControlCharacters,
+  CONTROL_OR_SPACE,
+} from './check-client-uri.ts';
 
 /** Where a registration came from. */
 export type RegistrationDoor = 'registration' | 'cli' | 'file';
@@ -103,22 +108,33 @@ export const MAX_CLIENT_NAME_LENGTH = 100;
 function checkClientName(name: unknown): void {
   if (name === undefined) return;
   if (typeof name !== 'string' || name.trim() === '') refuse('client_name must be a non-empty string');
-  if ([...name].length > MAX_CLIENT_NAME_LENGTH) refuse(`client_name must be at most ${MAX_CLIENT_NAME_LENGTH} characters`);
+  if ([...name].length > MAX_CLIENT_NAME_LENGTH)
+    refuse(`client_name must be at most ${MAX_CLIENT_NAME_LENGTH} characters`);
   const hidden = CONTROL_OR_SPACE.exec(name.replace(/ /g, ''))?.[0];
   if (hidden !== undefined) {
-    refuse(`client_name contains an invisible or control character (U+${(hidden.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}); use plain text`);
+    refuse(
+      `client_name contains an invisible or control character (U+${(hidden.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}); use plain text`,
+    );
   }
 }
 
-export function checkClientPolicy(metadata: Record<string, unknown>, door: RegistrationDoor, settings: ClientPolicySettings): void {
+export function checkClientPolicy(
+  metadata: Record<string, unknown>,
+  door: RegistrationDoor,
+  settings: ClientPolicySettings,
+): void {
   if (door === 'registration') {
     for (const key of OPERATOR_ONLY_METADATA) {
       if (metadata[key] !== undefined) {
-        refuse(`${key} can be set only by an operator (npx gateway clients add, or GATEWAY_CLIENTS_FILE); remove it from the registration request`);
+        refuse(
+          `${key} can be set only by an operator (npx gateway clients add, or GATEWAY_CLIENTS_FILE); remove it from the registration request`,
+        );
       }
     }
     if (allowsTokenExchange(metadata)) {
-      refuse(`the grant type ${TOKEN_EXCHANGE_GRANT} can be given only by an operator (npx gateway clients add --token-exchange, or GATEWAY_CLIENTS_FILE); remove it from grant_types`);
+      refuse(
+        `the grant type ${TOKEN_EXCHANGE_GRANT} can be given only by an operator (npx gateway clients add --token-exchange, or GATEWAY_CLIENTS_FILE); remove it from grant_types`,
+      );
     }
   }
 
@@ -126,15 +142,21 @@ export function checkClientPolicy(metadata: Record<string, unknown>, door: Regis
 
   const method = metadata['token_endpoint_auth_method'] ?? DEFAULT_CLIENT_AUTH_METHOD;
   if (typeof method !== 'string' || !(CLIENT_AUTH_METHODS as readonly string[]).includes(method)) {
-    refuse('token_endpoint_auth_method must be "none" (public clients: SPAs and native apps, with PKCE S256), '
-      + '"client_secret_basic", "client_secret_post" or "private_key_jwt"');
+    refuse(
+      'token_endpoint_auth_method must be "none" (public clients: SPAs and native apps, with PKCE S256), ' +
+        '"client_secret_basic", "client_secret_post" or "private_key_jwt"',
+    );
   }
 
   if (method === 'none' && allowsTokenExchange(metadata)) {
-    refuse(`a public client (token_endpoint_auth_method "none") cannot have the grant type ${TOKEN_EXCHANGE_GRANT}: it would hand the user's upstream token to anyone who knows its client_id; use a confidential client`);
+    refuse(
+      `a public client (token_endpoint_auth_method "none") cannot have the grant type ${TOKEN_EXCHANGE_GRANT}: it would hand the user's upstream token to anyone who knows its client_id; use a confidential client`,
+    );
   }
   if (method === 'none' && metadata['introspection_audiences'] !== undefined) {
-    refuse('a public client (token_endpoint_auth_method "none") cannot have introspection_audiences: introspection needs client authentication (RFC 7662 §2.1); use a confidential client');
+    refuse(
+      'a public client (token_endpoint_auth_method "none") cannot have introspection_audiences: introspection needs client authentication (RFC 7662 §2.1); use a confidential client',
+    );
   }
 
   checkClientUriList('redirect_uris', metadata['redirect_uris'], { required: true });
@@ -151,10 +173,14 @@ export function checkClientPolicy(metadata: Record<string, unknown>, door: Regis
   const secret = metadata['client_secret'];
   if (method === 'none' || method === 'private_key_jwt') {
     if (secret !== undefined) {
-      refuse(`a ${method === 'none' ? 'public client (token_endpoint_auth_method "none")' : 'private_key_jwt client'} has no client secret; remove client_secret`);
+      refuse(
+        `a ${method === 'none' ? 'public client (token_endpoint_auth_method "none")' : 'private_key_jwt client'} has no client secret; remove client_secret`,
+      );
     }
   } else if (typeof secret !== 'string' || secret.length < MIN_CLIENT_SECRET_LENGTH) {
-    refuse(`a confidential client (${method}) needs a client_secret of at least ${MIN_CLIENT_SECRET_LENGTH} characters `
-      + '(e.g. from `openssl rand -base64 32`), or token_endpoint_auth_method "none" for a public client');
+    refuse(
+      `a confidential client (${method}) needs a client_secret of at least ${MIN_CLIENT_SECRET_LENGTH} characters ` +
+        '(e.g. from `openssl rand -base64 32`), or token_endpoint_auth_method "none" for a public client',
+    );
   }
 }

@@ -47,7 +47,9 @@ function codePoint(character: string): string {
  */
 function quote(value: string): string {
   const cut = value.length > 200 ? `${value.slice(0, 200)}…` : value;
-  return JSON.stringify(cut).replace(/[\s\u007f-\u009f\p{Cf}]/gu, (character) => (character === ' ' ? ' ' : `\\u${codePoint(character).slice(2)}`));
+  return JSON.stringify(cut).replace(/[\s\u007f-\u009f\p{Cf}]/gu, (character) =>
+    character === ' ' ? ' ' : `\\u${codePoint(character).slice(2)}`,
+  );
 }
 
 function failer(field: string): (what: string) => never {
@@ -60,7 +62,9 @@ function failer(field: string): (what: string) => never {
 export function checkNoControlCharacters(field: string, uri: string): void {
   const found = CONTROL_OR_SPACE.exec(uri)?.[0];
   if (found === undefined) return;
-  failer(field)(`${quote(uri)} contains a control character or whitespace (${codePoint(found)}); remove it (percent-encode a space the URI needs, as %20)`);
+  failer(field)(
+    `${quote(uri)} contains a control character or whitespace (${codePoint(found)}); remove it (percent-encode a space the URI needs, as %20)`,
+  );
 }
 
 /** Throws `InvalidClientMetadata` (with a fix-it description) unless `value` follows the rule. */
@@ -70,13 +74,16 @@ export function checkClientUri(field: string, value: unknown): void {
   const uri: string = value;
   checkNoControlCharacters(field, uri);
   if (uri.includes('*')) fail(`${quote(uri)} contains a wildcard "*"; register every exact URI instead`);
-  if (uri.includes('\\')) fail(`${quote(uri)} contains a backslash, which browsers read as "/"; register the URI as it will be used`);
+  if (uri.includes('\\'))
+    fail(`${quote(uri)} contains a backslash, which browsers read as "/"; register the URI as it will be used`);
   const parsed = URL.parse(uri) ?? fail(`${quote(uri)} is not an absolute URI (e.g. https://app.example.com/callback)`);
   if (uri.includes('#')) fail(`${quote(uri)} has a fragment (#…); register the URI without it`);
   if (parsed.username || parsed.password) fail(`${quote(uri)} must not contain a user name or password`);
   if (parsed.protocol === 'https:') return;
   if (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname)) return;
-  fail(`${quote(uri)} must use https (plain http is allowed only on 127.0.0.1, [::1] or localhost, for native apps and development)`);
+  fail(
+    `${quote(uri)} must use https (plain http is allowed only on 127.0.0.1, [::1] or localhost, for native apps and development)`,
+  );
 }
 
 /**
@@ -89,15 +96,19 @@ export function checkFetchedClientUri(field: string, value: unknown, privateHost
   const kind = privateHostKind(url.hostname);
   const target = outboundHostOf(url);
   if (kind === undefined || privateHosts.includes(target)) return;
-  failer(field)(`${quote(value as string)} points at a ${kind} address (${url.hostname}), which the gateway does not call (SSRF protection); `
-    + `use a public https URI, or ask the gateway's operator to add ${target} to GATEWAY_OUTBOUND_PRIVATE_HOSTS`);
+  failer(field)(
+    `${quote(value as string)} points at a ${kind} address (${url.hostname}), which the gateway does not call (SSRF protection); ` +
+      `use a public https URI, or ask the gateway's operator to add ${target} to GATEWAY_OUTBOUND_PRIVATE_HOSTS`,
+  );
 }
 
 /** Checks an optional list of URIs: absent is fine, anything else must be an array of good URIs. */
 export function checkClientUriList(field: string, value: unknown, options: { required?: boolean } = {}): void {
   if (value === undefined && !options.required) return;
   if (!Array.isArray(value) || (options.required && value.length === 0)) {
-    throw new errors.InvalidClientMetadata(`${field}: must be ${options.required ? 'a non-empty' : 'an'} array of absolute URIs`);
+    throw new errors.InvalidClientMetadata(
+      `${field}: must be ${options.required ? 'a non-empty' : 'an'} array of absolute URIs`,
+    );
   }
   for (const uri of value) checkClientUri(field, uri);
 }

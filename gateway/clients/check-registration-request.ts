@@ -31,9 +31,16 @@ export function isRegistrationRequest(ctx: KoaContextWithOIDC | undefined): ctx 
  * Checks (and, for operator-only fields on update, completes) `metadata`, the object oidc-provider
  * is about to validate and store. Throws `InvalidClientMetadata`.
  */
-export function checkRegistrationRequest(ctx: KoaContextWithOIDC, metadata: Record<string, unknown>, settings: ClientPolicySettings): void {
+export function checkRegistrationRequest(
+  ctx: KoaContextWithOIDC,
+  metadata: Record<string, unknown>,
+  settings: ClientPolicySettings,
+): void {
   const body = (ctx.oidc.body ?? {}) as Record<string, unknown>;
-  const current = ctx.oidc.route === 'client_update' ? (ctx.oidc.client as unknown as Record<string, unknown> | undefined) : undefined;
+  const current =
+    ctx.oidc.route === 'client_update'
+      ? (ctx.oidc.client as unknown as Record<string, unknown> | undefined)
+      : undefined;
   for (const key of OPERATOR_ONLY_METADATA) {
     const kept = current?.[key];
     if (body[key] !== undefined && !(current && isDeepStrictEqual(body[key], kept))) {

@@ -33,7 +33,14 @@ const FILE_MANAGED_KEY = 'clients:file-managed';
 
 /** Why an operator's request was refused; `code` is stable, `message` is one line for a person. */
 export class ClientRegistryError extends Error {
-  readonly code: 'not_found' | 'already_exists' | 'id_retired' | 'file_managed' | 'no_secret' | 'invalid_client_id' | 'invalid_client_file';
+  readonly code:
+    | 'not_found'
+    | 'already_exists'
+    | 'id_retired'
+    | 'file_managed'
+    | 'no_secret'
+    | 'invalid_client_id'
+    | 'invalid_client_file';
   constructor(code: ClientRegistryError['code'], message: string) {
     super(message);
     this.name = 'ClientRegistryError';
@@ -102,10 +109,16 @@ export const clientLockKey = (clientId: string) => `lock:client:${clientId}`;
  */
 export function checkClientId(clientId: string): void {
   if (!/^[A-Za-z0-9._~-]{1,128}$/.test(clientId)) {
-    throw new ClientRegistryError('invalid_client_id', `client_id ${JSON.stringify(clientId.slice(0, 140))} may hold only letters, digits and . _ ~ - (at most 128)`);
+    throw new ClientRegistryError(
+      'invalid_client_id',
+      `client_id ${JSON.stringify(clientId.slice(0, 140))} may hold only letters, digits and . _ ~ - (at most 128)`,
+    );
   }
   if (clientId.startsWith('gateway-')) {
-    throw new ClientRegistryError('invalid_client_id', `client_id ${clientId}: ids starting with "gateway-" are kept for the gateway's own clients`);
+    throw new ClientRegistryError(
+      'invalid_client_id',
+      `client_id ${clientId}: ids starting with "gateway-" are kept for the gateway's own clients`,
+    );
   }
 }
 
@@ -129,7 +142,10 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
 
   async function refuseFileManaged(clientId: string, instead: string): Promise<void> {
     if ((await fileManagedIds()).includes(clientId)) {
-      throw new ClientRegistryError('file_managed', `client ${clientId} comes from GATEWAY_CLIENTS_FILE: ${instead} and restart the gateways`);
+      throw new ClientRegistryError(
+        'file_managed',
+        `client ${clientId} comes from GATEWAY_CLIENTS_FILE: ${instead} and restart the gateways`,
+      );
     }
   }
 
@@ -145,7 +161,8 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
      * authenticates with a secret gets a new one, returned here once and never again.
      */
     async add(input: Partial<ClientMetadata>, actor: ClientActor): Promise<AddedClient> {
-      const clientId = typeof input.client_id === 'string' && input.client_id !== '' ? input.client_id : generateClientId();
+      const clientId =
+        typeof input.client_id === 'string' && input.client_id !== '' ? input.client_id : generateClientId();
       checkClientId(clientId);
       return withLock(store, clientLockKey(clientId), async () => {
         if (await findStoredClient(provider, clientId)) {
@@ -154,9 +171,16 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
         // Grants and refresh tokens name their client by id and outlive its removal: a new client
         // under a removed one's id would inherit its users' consents and tokens.
         if ((await indexedClientIds(store)).includes(clientId)) {
-          throw new ClientRegistryError('id_retired', `client id ${clientId} belonged to a removed client; choose another id (its old grants and tokens must not pass to a new client)`);
+          throw new ClientRegistryError(
+            'id_retired',
+            `client id ${clientId} belonged to a removed client; choose another id (its old grants and tokens must not pass to a new client)`,
+          );
         }
-        const candidate: ClientMetadata = { ...input, client_id: clientId, client_id_issued_at: Math.floor(Date.now() / 1000) };
+        const candidate: ClientMetadata = {
+          ...input,
+          client_id: clientId,
+          client_id_issued_at: Math.floor(Date.now() / 1000),
+        };
         delete candidate['client_secret'];
         const clientSecret = usesClientSecret(candidate) ? generateClientSecret() : undefined;
         if (clientSecret) candidate.client_secret = clientSecret;
@@ -205,13 +229,22 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
         await refuseFileManaged(clientId, 'change its client_secret there');
         const current = await mustFind(clientId);
         if (!usesClientSecret(current) || typeof current.client_secret !== 'string') {
-          throw new ClientRegistryError('no_secret', `client ${clientId} authenticates with ${String(current.token_endpoint_auth_method)}: it has no secret to rotate`);
+          throw new ClientRegistryError(
+            'no_secret',
+            `client ${clientId} authenticates with ${String(current.token_endpoint_auth_method)}: it has no secret to rotate`,
+          );
         }
         const clientSecret = generateClientSecret();
         const metadata = normalizeClientMetadata(provider, { ...current, client_secret: clientSecret });
         // Grace first, new secret second: if the second write fails, the entry kept for the old
         // secret (still the current one) is harmless and expires by itself.
-        const previousSecretValidUntil = await keepPreviousSecret(store, deps.sealing, clientId, current.client_secret, deps.secretRotationGrace);
+        const previousSecretValidUntil = await keepPreviousSecret(
+          store,
+          deps.sealing,
+          clientId,
+          current.client_secret,
+          deps.secretRotationGrace,
+        );
         await Client.adapter.upsert(clientId, metadata);
         auditClientEvent(log, 'client.secret_rotated', {
           clientId,
@@ -245,7 +278,13 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
           }
           let previousSecretValidUntil: Date | undefined;
           if (typeof current?.client_secret === 'string' && current.client_secret !== metadata.client_secret) {
-            previousSecretValidUntil = await keepPreviousSecret(store, deps.sealing, target.client_id, current.client_secret, deps.secretRotationGrace);
+            previousSecretValidUntil = await keepPreviousSecret(
+              store,
+              deps.sealing,
+              target.client_id,
+              current.client_secret,
+              deps.secretRotationGrace,
+            );
           }
           await Client.adapter.upsert(target.client_id, metadata);
           const clientId = target.client_id;
@@ -256,7 +295,9 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
               auditClientEvent(log, 'client.secret_rotated', {
                 clientId,
                 actor,
-                ...(previousSecretValidUntil ? { previousSecretValidUntil: previousSecretValidUntil.toISOString() } : {}),
+                ...(previousSecretValidUntil
+                  ? { previousSecretValidUntil: previousSecretValidUntil.toISOString() }
+                  : {}),
               });
             }
           } else {
@@ -286,12 +327,20 @@ export type ClientRegistry = ReturnType<typeof createClientRegistry>;
  * Checks every entry of a clients file against the policy and oidc-provider's schema, without
  * writing anything. Throws a ClientRegistryError naming the entry and what to fix.
  */
-export function checkClientsFile(provider: Provider, entries: readonly unknown[], file: string, policy: ClientPolicySettings): StoredClientMetadata[] {
+export function checkClientsFile(
+  provider: Provider,
+  entries: readonly unknown[],
+  file: string,
+  policy: ClientPolicySettings,
+): StoredClientMetadata[] {
   const seen = new Set<string>();
   return entries.map((entry, index) => {
     const where = (id?: string) => `${file}: clients[${index}]${id ? ` (${id})` : ''}`;
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
-      throw new ClientRegistryError('invalid_client_file', `${where()}: each client must be a mapping of client metadata`);
+      throw new ClientRegistryError(
+        'invalid_client_file',
+        `${where()}: each client must be a mapping of client metadata`,
+      );
     }
     const metadata = entry as ClientMetadata;
     const id = metadata.client_id;

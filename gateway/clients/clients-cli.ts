@@ -9,29 +9,43 @@ import type { ClientsSubcommand } from './clients-command.ts';
 const JSON_OPTION = ['--json', 'one JSON document on stdout, for scripts'] as const;
 
 function run(subcommand: ClientsSubcommand): CliCommand['run'] {
-  return (args, io) => withSettings(io, async (config) => (await import('./clients-command.ts')).runClientsCommand(subcommand, args, config, io));
+  return (args, io) =>
+    withSettings(io, async (config) =>
+      (await import('./clients-command.ts')).runClientsCommand(subcommand, args, config, io),
+    );
 }
 
 export const clientsCli: CliGroup = {
-  summary: 'The apps (OAuth clients) every gateway instance accepts, kept in the store they share:\na change applies to all of them at once.',
+  summary:
+    'The apps (OAuth clients) every gateway instance accepts, kept in the store they share:\na change applies to all of them at once.',
   commands: {
     add: {
       arguments: '--redirect-uri URI [--redirect-uri URI ...] [options]',
       summary: 'register a client; prints its client_id and, once, its secret',
-      description: 'Registers a client under the same rules as dynamic registration and the clients file, and\nprints its client_id and, this once only, its secret.',
+      description:
+        'Registers a client under the same rules as dynamic registration and the clients file, and\nprints its client_id and, this once only, its secret.',
       options: [
-        ['--redirect-uri URI', 'where the client receives its code (repeatable): https,\nor http on a loopback address'],
+        [
+          '--redirect-uri URI',
+          'where the client receives its code (repeatable): https,\nor http on a loopback address',
+        ],
         ['--name NAME', 'client_name shown on the consent page'],
         ['--id ID', 'choose the client_id (default: generated)'],
         ['--public', 'a public client (SPA, native app): no secret, PKCE S256'],
         ['--auth-method METHOD', 'client_secret_basic (default), client_secret_post,\nprivate_key_jwt or none'],
-        ['--jwks-uri URI', 'the client\'s keys (private_key_jwt)'],
+        ['--jwks-uri URI', "the client's keys (private_key_jwt)"],
         ['--post-logout-redirect-uri URI', 'where RP-initiated logout may return (repeatable)'],
         ['--backchannel-logout-uri URI', 'where the gateway posts logout tokens'],
         ['--first-party', 'trusted app of your own: no consent screen'],
         ['--resource URI', 'an API audience the client may get tokens for (repeatable)'],
-        ['--introspection-audience AUD', 'a resource server: it may introspect access tokens whose aud\nis AUD (a resource URI or a client id; repeatable)'],
-        ['--token-exchange', 'may exchange its gateway token for the user\'s upstream (Google)\ntoken, if the user consents (upstream_token scope);\nconfidential clients only'],
+        [
+          '--introspection-audience AUD',
+          'a resource server: it may introspect access tokens whose aud\nis AUD (a resource URI or a client id; repeatable)',
+        ],
+        [
+          '--token-exchange',
+          "may exchange its gateway token for the user's upstream (Google)\ntoken, if the user consents (upstream_token scope);\nconfidential clients only",
+        ],
         ['--metadata JSON|@FILE', 'any other RFC 7591 metadata, as a JSON object'],
         JSON_OPTION,
       ],
@@ -65,7 +79,8 @@ export const clientsCli: CliGroup = {
     'rotate-secret': {
       arguments: 'CLIENT_ID [--json]',
       summary: 'a new secret, printed once; the old one keeps working for a grace period',
-      description: 'Gives a client a new secret, printed this once only. The old secret keeps working for\nGATEWAY_SECRET_ROTATION_GRACE seconds, so the app can be redeployed with the new one.',
+      description:
+        'Gives a client a new secret, printed this once only. The old secret keeps working for\nGATEWAY_SECRET_ROTATION_GRACE seconds, so the app can be redeployed with the new one.',
       options: [JSON_OPTION],
       examples: ['npx gateway clients rotate-secret shop'],
       run: run('rotate-secret'),

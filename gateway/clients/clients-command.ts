@@ -21,7 +21,15 @@ import { cliActor, type CliIo } from '../cli/with-cli-store.ts';
 /** The subcommands (their usage: clients-cli.ts). */
 export type ClientsSubcommand = 'add' | 'list' | 'show' | 'remove' | 'rotate-secret';
 
-const LEVELS: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+const LEVELS: Record<LogLevel, number> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Infinity,
+};
 
 /** Audit events as pino would write them: one JSON line each, on stderr. */
 function auditLogger(level: LogLevel, io: CliIo): AuditLogger {
@@ -32,7 +40,6 @@ function auditLogger(level: LogLevel, io: CliIo): AuditLogger {
     },
   };
 }
-
 
 const addOptions = {
   'redirect-uri': { type: 'string', multiple: true },
@@ -58,7 +65,9 @@ function readMetadataOption(value: string | undefined): Partial<ClientMetadata> 
     try {
       text = readFileSync(value.slice(1), 'utf8');
     } catch (error) {
-      throw new UsageError(`--metadata: cannot read ${value.slice(1)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new UsageError(
+        `--metadata: cannot read ${value.slice(1)} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
   }
   let data: unknown;
@@ -67,13 +76,15 @@ function readMetadataOption(value: string | undefined): Partial<ClientMetadata> 
   } catch {
     throw new UsageError('--metadata must be a JSON object (or @FILE holding one)');
   }
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new UsageError('--metadata must be a JSON object (or @FILE holding one)');
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw new UsageError('--metadata must be a JSON object (or @FILE holding one)');
   return data as Partial<ClientMetadata>;
 }
 
 function addInput(values: ReturnType<typeof parseCommandArgs<typeof addOptions>>['values']): Partial<ClientMetadata> {
   const metadata: Partial<ClientMetadata> = { ...readMetadataOption(values.metadata) };
-  if ('client_secret' in metadata) throw new UsageError('--metadata must not carry client_secret: the gateway generates it');
+  if ('client_secret' in metadata)
+    throw new UsageError('--metadata must not carry client_secret: the gateway generates it');
   if (values.public && values['auth-method'] !== undefined && values['auth-method'] !== 'none') {
     throw new UsageError('--public and --auth-method contradict each other');
   }
@@ -81,15 +92,19 @@ function addInput(values: ReturnType<typeof parseCommandArgs<typeof addOptions>>
   if (values.name !== undefined) metadata.client_name = values.name;
   if (values.id !== undefined) metadata.client_id = values.id;
   if (values.public) metadata.token_endpoint_auth_method = 'none';
-  if (values['auth-method'] !== undefined) metadata.token_endpoint_auth_method = values['auth-method'] as ClientMetadata['token_endpoint_auth_method'];
+  if (values['auth-method'] !== undefined)
+    metadata.token_endpoint_auth_method = values['auth-method'] as ClientMetadata['token_endpoint_auth_method'];
   if (values['jwks-uri'] !== undefined) metadata.jwks_uri = values['jwks-uri'];
   if (values['post-logout-redirect-uri']) metadata.post_logout_redirect_uris = values['post-logout-redirect-uri'];
-  if (values['backchannel-logout-uri'] !== undefined) metadata['backchannel_logout_uri'] = values['backchannel-logout-uri'];
+  if (values['backchannel-logout-uri'] !== undefined)
+    metadata['backchannel_logout_uri'] = values['backchannel-logout-uri'];
   if (values['first-party']) metadata['first_party'] = true;
   if (values.resource) metadata['resources'] = values.resource;
   if (values['introspection-audience']) metadata['introspection_audiences'] = values['introspection-audience'];
   if (values['token-exchange']) {
-    metadata.grant_types = [...new Set([...(metadata.grant_types ?? ['authorization_code', 'refresh_token']), TOKEN_EXCHANGE_GRANT])];
+    metadata.grant_types = [
+      ...new Set([...(metadata.grant_types ?? ['authorization_code', 'refresh_token']), TOKEN_EXCHANGE_GRANT]),
+    ];
   }
   if (metadata.redirect_uris === undefined) throw new UsageError('clients add needs at least one --redirect-uri');
   return metadata;
@@ -109,10 +124,15 @@ function viewJson(view: ClientView): object {
 }
 
 function showText(view: ClientView): string {
-  const lines = Object.entries({ ...view.metadata, source: view.source })
-    .map(([key, value]) => `${`${key}:`.padEnd(28)} ${Array.isArray(value) ? value.join(', ') : typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
-  lines.push(`${'client_secret:'.padEnd(28)} ${view.hasSecret ? '(set; shown only when created or rotated)' : '(none)'}`);
-  for (const until of view.previousSecretsValidUntil) lines.push(`${'previous secret valid until:'.padEnd(28)} ${until.toISOString()}`);
+  const lines = Object.entries({ ...view.metadata, source: view.source }).map(
+    ([key, value]) =>
+      `${`${key}:`.padEnd(28)} ${Array.isArray(value) ? value.join(', ') : typeof value === 'object' ? JSON.stringify(value) : String(value)}`,
+  );
+  lines.push(
+    `${'client_secret:'.padEnd(28)} ${view.hasSecret ? '(set; shown only when created or rotated)' : '(none)'}`,
+  );
+  for (const until of view.previousSecretsValidUntil)
+    lines.push(`${'previous secret valid until:'.padEnd(28)} ${until.toISOString()}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -127,19 +147,35 @@ function listText(views: ClientView[]): string {
     (view.metadata.redirect_uris ?? []).join(' '),
   ]);
   const header = ['CLIENT_ID', 'TYPE', 'FIRST_PARTY', 'SOURCE', 'NAME', 'REDIRECT_URIS'];
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => String(row[column]).length)));
-  return `${[header, ...rows].map((row) => row.map((cell, column) => String(cell).padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n')}\n`;
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => String(row[column]).length)),
+  );
+  return `${[header, ...rows]
+    .map((row) =>
+      row
+        .map((cell, column) => String(cell).padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
 }
 
 /**
  * Runs `clients <subcommand> ...args` and returns the exit code. `config` is the gateway's own
  * configuration (same loader, same environment), so the CLI opens the store the gateways use.
  */
-export async function runClientsCommand(subcommand: ClientsSubcommand, args: string[], config: Config, io: CliIo): Promise<number> {
+export async function runClientsCommand(
+  subcommand: ClientsSubcommand,
+  args: string[],
+  config: Config,
+  io: CliIo,
+): Promise<number> {
   try {
     const run = prepare(subcommand, args);
     if (config.store.startsWith('memory:')) {
-      throw new UsageError('GATEWAY_STORE=memory:// lives inside one process, so the CLI cannot reach a gateway\'s clients; use the sqlite:// or redis:// store the gateways use');
+      throw new UsageError(
+        "GATEWAY_STORE=memory:// lives inside one process, so the CLI cannot reach a gateway's clients; use the sqlite:// or redis:// store the gateways use",
+      );
     }
     const opened = await openClientRegistry(config, auditLogger(config.logLevel, io)).catch((error: unknown) => {
       throw new Error(`cannot open the store: ${(error as Error).message}`);
@@ -183,12 +219,20 @@ function prepare(subcommand: ClientsSubcommand, args: string[]): Runner {
         const added = await registry.add(input, actor);
         const id = added.metadata.client_id;
         if (values.json) {
-          io.stdout(`${JSON.stringify({ ...added.metadata, ...(added.clientSecret ? { client_secret: added.clientSecret } : {}) }, null, 2)}\n`);
+          io.stdout(
+            `${JSON.stringify({ ...added.metadata, ...(added.clientSecret ? { client_secret: added.clientSecret } : {}) }, null, 2)}\n`,
+          );
           return;
         }
-        const lines = [`registered client ${id}${added.metadata.client_name ? ` (${added.metadata.client_name})` : ''}`, `client_id:     ${id}`];
+        const lines = [
+          `registered client ${id}${added.metadata.client_name ? ` (${added.metadata.client_name})` : ''}`,
+          `client_id:     ${id}`,
+        ];
         if (added.clientSecret) {
-          lines.push(`client_secret: ${added.clientSecret}`, 'Store the secret now: it is shown only this once (rotate-secret makes a new one).');
+          lines.push(
+            `client_secret: ${added.clientSecret}`,
+            'Store the secret now: it is shown only this once (rotate-secret makes a new one).',
+          );
         } else {
           lines.push('no client secret: this client authenticates without one');
         }
@@ -226,15 +270,19 @@ function prepare(subcommand: ClientsSubcommand, args: string[]): Runner {
         const rotated = await registry.rotateSecret(id, actor);
         const until = rotated.previousSecretValidUntil?.toISOString();
         if (values.json) {
-          io.stdout(`${JSON.stringify({ client_id: id, client_secret: rotated.clientSecret, previous_secret_valid_until: until ?? null }, null, 2)}\n`);
+          io.stdout(
+            `${JSON.stringify({ client_id: id, client_secret: rotated.clientSecret, previous_secret_valid_until: until ?? null }, null, 2)}\n`,
+          );
           return;
         }
-        io.stdout([
-          `client_id:     ${id}`,
-          `client_secret: ${rotated.clientSecret}`,
-          'Store the secret now: it is shown only this once.',
-          until ? `The previous secret keeps working until ${until}.` : 'The previous secret no longer works.',
-        ].join('\n') + '\n');
+        io.stdout(
+          [
+            `client_id:     ${id}`,
+            `client_secret: ${rotated.clientSecret}`,
+            'Store the secret now: it is shown only this once.',
+            until ? `The previous secret keeps working until ${until}.` : 'The previous secret no longer works.',
+          ].join('\n') + '\n',
+        );
       };
     }
   }

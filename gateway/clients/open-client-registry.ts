@@ -57,7 +57,14 @@ export async function openClientRegistry(config: Config, log: AuditLogger): Prom
   try {
     const sealing = await loadStoreSealingFor(config, store);
     const provider = await createValidationProvider(config, store, sealing);
-    const registry = createClientRegistry({ provider, store, sealing, log, secretRotationGrace: config.secretRotationGrace, policy: config });
+    const registry = createClientRegistry({
+      provider,
+      store,
+      sealing,
+      log,
+      secretRotationGrace: config.secretRotationGrace,
+      policy: config,
+    });
     return { registry, store, close: () => store.close() };
   } catch (error) {
     await store.close();

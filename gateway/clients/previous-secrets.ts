@@ -37,7 +37,14 @@ export async function livePreviousSecrets(store: Store, clientId: string, now = 
  * Keeps `secret` working for `graceSeconds` more (none when 0) beside the ones still in grace.
  * Returns the instant it stops working, or undefined when there is no grace.
  */
-export async function keepPreviousSecret(store: Store, sealing: Sealing, clientId: string, secret: string, graceSeconds: number, now = Date.now()): Promise<Date | undefined> {
+export async function keepPreviousSecret(
+  store: Store,
+  sealing: Sealing,
+  clientId: string,
+  secret: string,
+  graceSeconds: number,
+  now = Date.now(),
+): Promise<Date | undefined> {
   if (graceSeconds <= 0) return undefined;
   const notAfter = now + graceSeconds * 1000;
   const kept = [...(await livePreviousSecrets(store, clientId, now)), { hash: sealing.hashId(secret), notAfter }];
@@ -47,7 +54,13 @@ export async function keepPreviousSecret(store: Store, sealing: Sealing, clientI
 }
 
 /** True when `presented` is one of the client's previous secrets still in its grace period. */
-export async function matchesPreviousSecret(store: Store, sealing: Sealing, clientId: string, presented: string, now = Date.now()): Promise<boolean> {
+export async function matchesPreviousSecret(
+  store: Store,
+  sealing: Sealing,
+  clientId: string,
+  presented: string,
+  now = Date.now(),
+): Promise<boolean> {
   const live = await livePreviousSecrets(store, clientId, now);
   if (live.length === 0) return false;
   const keyed = Buffer.from(sealing.hashId(presented), 'base64url');

@@ -19,7 +19,9 @@ import { generateClientSecret } from './generate-client-secret.ts';
 
 type Features = NonNullable<Configuration['features']>;
 
-export function registrationFeatures(config: Pick<Config, 'registrationToken'>): Pick<Features, 'registration' | 'registrationManagement'> {
+export function registrationFeatures(
+  config: Pick<Config, 'registrationToken'>,
+): Pick<Features, 'registration' | 'registrationManagement'> {
   const token = config.registrationToken;
   if (token === undefined) return { registration: { enabled: false }, registrationManagement: { enabled: false } };
   return {

@@ -21,7 +21,8 @@ export async function sealLegacyClients(store: Store, sealing: Sealing): Promise
   if ((await store.get(DONE_KEY)) !== undefined) return 0;
   let sealed = 0;
   for (const clientId of await indexedClientIds(store)) {
-    if (await withLock(store, clientLockKey(clientId), () => sealLegacyRecord(store, sealing, 'Client', clientId))) sealed += 1;
+    if (await withLock(store, clientLockKey(clientId), () => sealLegacyRecord(store, sealing, 'Client', clientId)))
+      sealed += 1;
   }
   await store.set(DONE_KEY, 1);
   return sealed;

@@ -32,7 +32,12 @@ export async function setUpClients(deps: SetUpClientsDeps): Promise<void> {
 }
 
 /** The per-provider part: a gateway that rebuilds its provider (key rotation) installs it again. */
-export function installClientHooks(provider: Provider, store: Store, sealing: Sealing, log: SetUpClientsDeps['log']): void {
+export function installClientHooks(
+  provider: Provider,
+  store: Store,
+  sealing: Sealing,
+  log: SetUpClientsDeps['log'],
+): void {
   acceptPreviousSecrets(provider, store, sealing);
   auditRegistrationEvents(provider, store, log);
 }
@@ -41,10 +46,23 @@ export function installClientHooks(provider: Provider, store: Store, sealing: Se
 export async function syncClientsFile(deps: SetUpClientsDeps): Promise<void> {
   const { provider, store, sealing, config, log } = deps;
   if (config.clientsFile === undefined) return;
-  const registry = createClientRegistry({ provider, store, sealing, log, secretRotationGrace: config.secretRotationGrace, policy: config });
+  const registry = createClientRegistry({
+    provider,
+    store,
+    sealing,
+    log,
+    secretRotationGrace: config.secretRotationGrace,
+    policy: config,
+  });
   const result = await registry.syncFile(readClientsFile(config.clientsFile), config.clientsFile);
   log.info(
-    { file: config.clientsFile, added: result.added.length, updated: result.updated.length, removed: result.removed.length, unchanged: result.unchanged.length },
+    {
+      file: config.clientsFile,
+      added: result.added.length,
+      updated: result.updated.length,
+      removed: result.removed.length,
+      unchanged: result.unchanged.length,
+    },
     'clients file loaded',
   );
 }

@@ -59,7 +59,13 @@ export function demoRoutes(options: { issuer: string; clientSecret: string; secu
         });
       return configuration;
     };
-    const cookieOptions = { path: '/demo', httpOnly: true, sameSite: 'lax' as const, secure: options.secureCookies, signed: true };
+    const cookieOptions = {
+      path: '/demo',
+      httpOnly: true,
+      sameSite: 'lax' as const,
+      secure: options.secureCookies,
+      signed: true,
+    };
     const session = (request: FastifyRequest) => {
       const raw = request.cookies[SESSION_COOKIE];
       const unsigned = raw ? request.unsignCookie(raw) : undefined;
@@ -70,16 +76,22 @@ export function demoRoutes(options: { issuer: string; clientSecret: string; secu
       const current = session(request);
       reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
       if (!current) {
-        return reply.send(page(`<h1>Demo app</h1>
+        return reply.send(
+          page(`<h1>Demo app</h1>
 <p>This app trusts the gateway's tokens. Sign in to see what it receives.</p>
-<p><a class="button" href="/demo/login">Sign in</a></p>`));
+<p><a class="button" href="/demo/login">Sign in</a></p>`),
+        );
       }
-      const name = String(current.userinfo['name'] ?? current.userinfo['preferred_username'] ?? current.userinfo['sub']);
-      return reply.send(page(`<h1>Signed in as ${escapeHtml(name)}</h1>
+      const name = String(
+        current.userinfo['name'] ?? current.userinfo['preferred_username'] ?? current.userinfo['sub'],
+      );
+      return reply.send(
+        page(`<h1>Signed in as ${escapeHtml(name)}</h1>
 <h2>UserInfo</h2>${json(current.userinfo)}
 <h2>ID token claims</h2>${json(current.idTokenClaims)}
 <h2>Access token (RFC 9068 JWT) claims</h2>${json(current.accessTokenClaims)}
-<p><a class="button" href="/demo/logout">Sign out</a></p>`));
+<p><a class="button" href="/demo/logout">Sign out</a></p>`),
+      );
     });
 
     app.get('/demo/login', async (_request, reply) => {
@@ -112,7 +124,11 @@ export function demoRoutes(options: { issuer: string; clientSecret: string; secu
         idTokenExpected: true,
       });
       const idTokenClaims = tokens.claims() ?? {};
-      const userinfo = await client.fetchUserInfo(configuration, tokens.access_token, String((idTokenClaims as Record<string, unknown>)['sub']));
+      const userinfo = await client.fetchUserInfo(
+        configuration,
+        tokens.access_token,
+        String((idTokenClaims as Record<string, unknown>)['sub']),
+      );
       if (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value ?? '');
       const id = randomUUID();
       sessions.set(id, {

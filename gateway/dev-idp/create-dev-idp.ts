@@ -227,7 +227,11 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
    * with `access_type=offline`, and the user+client pair must not have had one yet unless that
    * request had `prompt=consent`.
    */
-  async function issueRefreshToken(_ctx: KoaContextWithOIDC, client: Client, source: { kind: string; jti: string }): Promise<boolean> {
+  async function issueRefreshToken(
+    _ctx: KoaContextWithOIDC,
+    client: Client,
+    source: { kind: string; jti: string },
+  ): Promise<boolean> {
     if (source.kind !== 'AuthorizationCode' || !client.grantTypeAllowed('refresh_token')) return false;
     const offline = offlineCodes.get(source.jti);
     offlineCodes.delete(source.jti);
@@ -249,7 +253,9 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
     const now = Date.now();
     for (const [jti, entry] of offlineCodes) if (entry.expiresAt <= now) offlineCodes.delete(jti);
     offlineCodes.set(code.jti, {
-      consentRequested: String(params.prompt ?? '').split(' ').includes('consent'),
+      consentRequested: String(params.prompt ?? '')
+        .split(' ')
+        .includes('consent'),
       expiresAt: now + AUTHORIZATION_CODE_TTL * 1000,
     });
   }
@@ -307,7 +313,15 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
       // Every form post carries the page's CSRF token (a person's browser posts the hidden field).
       const form = ctx.method === 'POST' ? await readForm(ctx.req) : undefined;
       if (form && csrf.check(ctx.req.headers, 'dev-idp', uid, form.get(CSRF_FIELD) ?? undefined)) {
-        sendPage(ctx, 403, renderErrorPage('invalid_request', 'This form did not come from this sign-in page, or has expired.', ctx.get('accept-language')));
+        sendPage(
+          ctx,
+          403,
+          renderErrorPage(
+            'invalid_request',
+            'This form did not come from this sign-in page, or has expired.',
+            ctx.get('accept-language'),
+          ),
+        );
         return;
       }
       const csrfToken = csrf.token('dev-idp', uid);
@@ -321,35 +335,55 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
       } else if (ctx.method === 'GET' && action === undefined && isConsent) {
         const account = accounts.get(details.session?.accountId ?? '');
         const missing = details.prompt.details.missingOIDCScope;
-        sendPage(ctx, 200, renderConsentPage({
-          action: `${base}/confirm`,
-          abortAction: `${base}/abort`,
-          clientId,
-          email: account?.email ?? '',
-          scopes: Array.isArray(missing) ? missing.map(String) : [],
-          acceptLanguage: ctx.get('accept-language'),
-          csrfToken,
-        }));
+        sendPage(
+          ctx,
+          200,
+          renderConsentPage({
+            action: `${base}/confirm`,
+            abortAction: `${base}/abort`,
+            clientId,
+            email: account?.email ?? '',
+            scopes: Array.isArray(missing) ? missing.map(String) : [],
+            acceptLanguage: ctx.get('accept-language'),
+            csrfToken,
+          }),
+        );
       } else if (ctx.method === 'GET' && action === undefined) {
-        sendPage(ctx, 200, renderSignInPage({
-          action: base,
-          abortAction: `${base}/abort`,
-          clientId,
-          acceptLanguage: ctx.get('accept-language'),
-          csrfToken,
-          ...(typeof details.params.login_hint === 'string' ? { loginHint: details.params.login_hint } : {}),
-          ...(typeof details.params.hd === 'string' ? { hostedDomain: details.params.hd } : {}),
-        }));
+        sendPage(
+          ctx,
+          200,
+          renderSignInPage({
+            action: base,
+            abortAction: `${base}/abort`,
+            clientId,
+            acceptLanguage: ctx.get('accept-language'),
+            csrfToken,
+            ...(typeof details.params.login_hint === 'string' ? { loginHint: details.params.login_hint } : {}),
+            ...(typeof details.params.hd === 'string' ? { hostedDomain: details.params.hd } : {}),
+          }),
+        );
       } else if (ctx.method === 'POST' && action === 'confirm' && isConsent) {
         await finish(ctx, { consent: { grantId: await grantFor(details, details.session?.accountId ?? '') } });
       } else if (ctx.method === 'POST' && action === undefined && !isConsent) {
         await signIn(ctx, details, parseIdentity(form ?? new URLSearchParams()));
       } else {
-        sendPage(ctx, 405, renderErrorPage('invalid_request', 'This page does not accept that request.', ctx.get('accept-language')));
+        sendPage(
+          ctx,
+          405,
+          renderErrorPage('invalid_request', 'This page does not accept that request.', ctx.get('accept-language')),
+        );
       }
     } catch (err) {
       if (err instanceof errors.OIDCProviderError && err.expose) {
-        sendPage(ctx, err.status, renderErrorPage(err.error, (err as { error_description?: string }).error_description, ctx.get('accept-language')));
+        sendPage(
+          ctx,
+          err.status,
+          renderErrorPage(
+            err.error,
+            (err as { error_description?: string }).error_description,
+            ctx.get('accept-language'),
+          ),
+        );
       } else {
         logger.warn({ err }, 'dev-idp: interaction failed');
         sendPage(ctx, 500, renderErrorPage('server_error', undefined, ctx.get('accept-language')));
@@ -369,7 +403,12 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
       await details.save(details.exp - Math.floor(Date.now() / 1000));
     }
     const result: InteractionResults = { login: { accountId: account.sub } };
-    if (details.prompt.name === 'select_account' || String(details.params.prompt ?? '').split(' ').includes('select_account')) {
+    if (
+      details.prompt.name === 'select_account' ||
+      String(details.params.prompt ?? '')
+        .split(' ')
+        .includes('select_account')
+    ) {
       result.select_account = {};
     }
     if (autoConsent) result.consent = { grantId: await grantFor(details, account.sub) };
@@ -390,10 +429,13 @@ export function createDevIdp(options: DevIdpOptions & { mountPath?: string }): D
   async function grantFor(details: Interaction, accountId: string): Promise<string> {
     const clientId = String(details.params.client_id);
     const existing = details.grantId === undefined ? undefined : await provider.Grant.find(details.grantId);
-    const grant = existing !== undefined && existing.accountId === accountId && existing.clientId === clientId
-      ? existing
-      : new provider.Grant({ accountId, clientId });
-    const requested = String(details.params.scope ?? '').split(' ').filter((scope) => SCOPES.includes(scope));
+    const grant =
+      existing !== undefined && existing.accountId === accountId && existing.clientId === clientId
+        ? existing
+        : new provider.Grant({ accountId, clientId });
+    const requested = String(details.params.scope ?? '')
+      .split(' ')
+      .filter((scope) => SCOPES.includes(scope));
     const { missingOIDCScope, missingOIDCClaims } = details.prompt.details;
     grant.addOIDCScope(Array.isArray(missingOIDCScope) ? [...requested, ...missingOIDCScope.map(String)] : requested);
     if (Array.isArray(missingOIDCClaims)) grant.addOIDCClaims(missingOIDCClaims.map(String));

@@ -82,9 +82,7 @@ export function createMemoryAdapter(clockTolerance = 0): MemoryAdapterStore {
     return {
       async upsert(id, payload, expiresIn) {
         const key = keyFor(id);
-        const expiresAt = typeof expiresIn === 'number'
-          ? Date.now() + (expiresIn + clockTolerance) * 1000
-          : Infinity;
+        const expiresAt = typeof expiresIn === 'number' ? Date.now() + (expiresIn + clockTolerance) * 1000 : Infinity;
         entries.set(key, { payload, expiresAt });
         if (model === 'Session' && payload.uid !== undefined) sessionUids.set(payload.uid, id);
         if (payload.userCode !== undefined) userCodes.set(payload.userCode, key);

@@ -64,7 +64,8 @@ const en = {
   signIn: 'Sign in',
   cancel: 'Cancel',
   consentTitle: 'Allow access',
-  consentIntro: (client: string, email: string) => `<strong>${client}</strong> wants to access your account <strong>${email}</strong>:`,
+  consentIntro: (client: string, email: string) =>
+    `<strong>${client}</strong> wants to access your account <strong>${email}</strong>:`,
   allow: 'Allow',
   deny: 'Deny',
   errorTitle: 'Something went wrong',
@@ -87,7 +88,8 @@ const ko: Texts = {
   signIn: '로그인',
   cancel: '취소',
   consentTitle: '접근 허용',
-  consentIntro: (client, email) => `<strong>${client}</strong> 앱이 <strong>${email}</strong> 계정에 접근하려고 합니다:`,
+  consentIntro: (client, email) =>
+    `<strong>${client}</strong> 앱이 <strong>${email}</strong> 계정에 접근하려고 합니다:`,
   allow: '허용',
   deny: '거부',
   errorTitle: '문제가 발생했습니다',
@@ -161,7 +163,10 @@ export interface SignInPageInput {
 export function renderSignInPage(input: SignInPageInput): string {
   const t = textsFor(input.acceptLanguage);
   const hint = input.hostedDomain ? `<p class="note">${t.hostedDomain(escapeHtml(input.hostedDomain))}</p>\n` : '';
-  return layout(t, t.signInTitle, `<h1>${escapeHtml(t.signInTitle)}</h1>
+  return layout(
+    t,
+    t.signInTitle,
+    `<h1>${escapeHtml(t.signInTitle)}</h1>
 <p>${t.continueTo(escapeHtml(input.clientId))}</p>
 <p class="note" id="about">${escapeHtml(t.note)}</p>
 ${hint}<form method="post" action="${escapeHtml(input.action)}">${hidden(input.csrfToken)}
@@ -173,7 +178,8 @@ ${hint}<form method="post" action="${escapeHtml(input.action)}">${hidden(input.c
 </form>
 <form method="post" action="${escapeHtml(input.abortAction)}">${hidden(input.csrfToken)}
 <button type="submit" class="secondary">${escapeHtml(t.cancel)}</button>
-</form>`);
+</form>`,
+  );
 }
 
 /** Inputs for {@link renderConsentPage}. */
@@ -193,7 +199,10 @@ export interface ConsentPageInput {
 export function renderConsentPage(input: ConsentPageInput): string {
   const t = textsFor(input.acceptLanguage);
   const items = input.scopes.map((scope) => `<li><code>${escapeHtml(scope)}</code></li>`).join('');
-  return layout(t, t.consentTitle, `<h1>${escapeHtml(t.consentTitle)}</h1>
+  return layout(
+    t,
+    t.consentTitle,
+    `<h1>${escapeHtml(t.consentTitle)}</h1>
 <p>${t.consentIntro(escapeHtml(input.clientId), escapeHtml(input.email))}</p>
 <ul>${items}</ul>
 <form method="post" action="${escapeHtml(input.action)}">${hidden(input.csrfToken)}
@@ -201,14 +210,19 @@ export function renderConsentPage(input: ConsentPageInput): string {
 </form>
 <form method="post" action="${escapeHtml(input.abortAction)}">${hidden(input.csrfToken)}
 <button type="submit" class="secondary">${escapeHtml(t.deny)}</button>
-</form>`);
+</form>`,
+  );
 }
 
 /** An error page for errors that cannot go back to the client (RFC 6749 §4.1.2.1). */
 export function renderErrorPage(error: string, description?: string, acceptLanguage?: string): string {
   const t = textsFor(acceptLanguage);
   const detail = description ? `<p>${escapeHtml(description)}</p>` : '';
-  return layout(t, t.errorPage, `<h1>${escapeHtml(t.errorTitle)}</h1>
+  return layout(
+    t,
+    t.errorPage,
+    `<h1>${escapeHtml(t.errorTitle)}</h1>
 <p><code>${escapeHtml(error)}</code></p>
-${detail}`);
+${detail}`,
+  );
 }

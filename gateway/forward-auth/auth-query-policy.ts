@@ -14,14 +14,15 @@ import type { Identity } from './host-policy.ts';
 
 const KNOWN = new Set(['allowed_groups', 'allowed_emails', 'allowed_email_domains']);
 
-export type QueryPolicy =
-  | { ok: true; allows(identity: Identity): boolean }
-  | { ok: false; problem: string };
+export type QueryPolicy = { ok: true; allows(identity: Identity): boolean } | { ok: false; problem: string };
 
 const EVERYONE: QueryPolicy = { ok: true, allows: () => true };
 
 function list(value: string, lowerCase: boolean): string[] {
-  const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
   return lowerCase ? items.map((item) => item.toLowerCase()) : items;
 }
 
@@ -30,7 +31,11 @@ export function parseQueryPolicy(query: string): QueryPolicy {
   if (query === '') return EVERYONE;
   const seen = new Map<string, string[]>();
   for (const [name, value] of new URLSearchParams(query)) {
-    if (!KNOWN.has(name)) return { ok: false, problem: `unknown parameter ${JSON.stringify(name.slice(0, 64))} (known: ${[...KNOWN].join(', ')})` };
+    if (!KNOWN.has(name))
+      return {
+        ok: false,
+        problem: `unknown parameter ${JSON.stringify(name.slice(0, 64))} (known: ${[...KNOWN].join(', ')})`,
+      };
     if (seen.has(name)) return { ok: false, problem: `${name} is given more than once` };
     // Group names compare exactly (as GATEWAY_HOST_RULES does); e-mail addresses and domains do not.
     const items = list(value, name !== 'allowed_groups');

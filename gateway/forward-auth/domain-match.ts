@@ -34,7 +34,10 @@ export function cookieDomainFor(hostname: string, cookieDomains: readonly string
   let best: string | undefined;
   for (const domain of cookieDomains) {
     const pattern = parseDomainPattern(domain.startsWith('.') ? domain : `.${domain}`);
-    if (hostMatches({ ...pattern, port: undefined }, hostname, '') && (best === undefined || pattern.host.length > best.length)) {
+    if (
+      hostMatches({ ...pattern, port: undefined }, hostname, '') &&
+      (best === undefined || pattern.host.length > best.length)
+    ) {
       best = pattern.host;
     }
   }

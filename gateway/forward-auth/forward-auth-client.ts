@@ -45,7 +45,14 @@ export function forwardAuthRedirectAllowed(uri: string, issuer: string, domains:
   }
   const issuerUrl = new URL(issuer);
   if (url.protocol !== issuerUrl.protocol) return false;
-  if (url.pathname !== FORWARD_AUTH_CALLBACK_PATH || url.search !== '' || url.hash !== '' || url.username || url.password) return false;
+  if (
+    url.pathname !== FORWARD_AUTH_CALLBACK_PATH ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username ||
+    url.password
+  )
+    return false;
   if (url.href !== `${url.origin}${FORWARD_AUTH_CALLBACK_PATH}`) return false;
   if (url.origin === issuerUrl.origin) return true;
   return domains.some((domain) => {
@@ -55,8 +62,9 @@ export function forwardAuthRedirectAllowed(uri: string, issuer: string, domains:
   });
 }
 
-
 /** Teaches oidc-provider's Client model the forward-auth redirect rule, for that one client only. */
 export function allowForwardAuthRedirects(provider: Provider, issuer: string, domains: readonly string[]): void {
-  decideRedirectUris(provider, (clientId, uri) => (clientId === FORWARD_AUTH_CLIENT_ID ? forwardAuthRedirectAllowed(uri, issuer, domains) : undefined));
+  decideRedirectUris(provider, (clientId, uri) =>
+    clientId === FORWARD_AUTH_CLIENT_ID ? forwardAuthRedirectAllowed(uri, issuer, domains) : undefined,
+  );
 }

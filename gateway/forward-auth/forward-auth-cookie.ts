@@ -52,16 +52,25 @@ export function forwardAuthCookies(options: {
   /** The gateway's secrets, newest first: the first binds, all verify (rotation). */
   secrets: readonly string[];
 }): ForwardAuthCookies {
-  const keys = options.secrets.map((secret) => createHmac('sha256', secret).update('gateway forward-auth cookie binding').digest());
+  const keys = options.secrets.map((secret) =>
+    createHmac('sha256', secret).update('gateway forward-auth cookie binding').digest(),
+  );
   const [bindKey] = keys;
   if (!bindKey) throw new Error('the forward-auth cookie needs at least one secret');
   /** 128 bits of HMAC over the scope and the JWT's signature (its last part). */
   const bind = (key: Buffer, scope: string, token: string) =>
-    createHmac('sha256', key).update(`${scope}\n${token.slice(token.lastIndexOf('.') + 1)}`).digest().subarray(0, 16);
+    createHmac('sha256', key)
+      .update(`${scope}\n${token.slice(token.lastIndexOf('.') + 1)}`)
+      .digest()
+      .subarray(0, 16);
   const placement = (request: FastifyRequest) => {
     const domain = cookieDomainFor(request.hostname, options.cookieDomains);
     const name = domain === undefined && options.secure ? `__Host-${FORWARD_AUTH_COOKIE}` : FORWARD_AUTH_COOKIE;
-    return { name, domain, scope: domain === undefined ? `host:${request.hostname.toLowerCase()}` : `domain:${domain}` };
+    return {
+      name,
+      domain,
+      scope: domain === undefined ? `host:${request.hostname.toLowerCase()}` : `domain:${domain}`,
+    };
   };
   return {
     read(request) {
@@ -89,7 +98,13 @@ export function forwardAuthCookies(options: {
     },
     clear(request, reply) {
       const { name, domain } = placement(request);
-      reply.clearCookie(name, { path: '/', httpOnly: true, sameSite: 'lax', secure: options.secure, ...(domain ? { domain } : {}) });
+      reply.clearCookie(name, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: options.secure,
+        ...(domain ? { domain } : {}),
+      });
     },
   };
 }

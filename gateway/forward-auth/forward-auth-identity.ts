@@ -42,7 +42,10 @@ function audiences(claims: AccessTokenClaims): string[] {
 
 /** True when `token` is the session's own cookie JWT: the current one, or the one it just replaced. */
 export function isSessionToken(session: ForwardAuthSession, token: string): boolean {
-  return token === session.accessToken || (session.previousAccessToken !== undefined && token === session.previousAccessToken);
+  return (
+    token === session.accessToken ||
+    (session.previousAccessToken !== undefined && token === session.previousAccessToken)
+  );
 }
 
 function isInvalidGrant(error: unknown): boolean {
@@ -78,34 +81,44 @@ export function createIdentityResolver(deps: IdentityDeps) {
    */
   async function refreshCookie(cookie: AuthCookie): Promise<{ claims: AccessTokenClaims; token: string } | undefined> {
     const lockKey = `lock:fa-refresh:${createHash('sha256').update(cookie.sessionId).digest('base64url')}`;
-    return withLock(deps.store, lockKey, async () => {
-      const session = await deps.sessions.load(cookie.sessionId);
-      if (!session || !isSessionToken(session, cookie.token)) return undefined;
-      if (session.accessToken !== cookie.token) {
-        // Another check refreshed it a moment ago: use that token.
-        const claims = await verifyCached(session.accessToken).catch(() => undefined);
-        if (claims) return { claims, token: session.accessToken };
-      }
-      let tokens;
-      try {
-        tokens = await client.refreshTokenGrant(await deps.oidcClient(), session.refreshToken);
-      } catch (error) {
-        if (!isInvalidGrant(error)) {
-          throw new GatewayError('temporarily_unavailable', 503, 'The sign-in could not be renewed just now. Please try again in a moment.', { cause: error });
+    return withLock(
+      deps.store,
+      lockKey,
+      async () => {
+        const session = await deps.sessions.load(cookie.sessionId);
+        if (!session || !isSessionToken(session, cookie.token)) return undefined;
+        if (session.accessToken !== cookie.token) {
+          // Another check refreshed it a moment ago: use that token.
+          const claims = await verifyCached(session.accessToken).catch(() => undefined);
+          if (claims) return { claims, token: session.accessToken };
         }
-        // The grant was revoked or has expired: the session is over.
-        await deps.sessions.remove(cookie.sessionId);
-        return undefined;
-      }
-      const claims = await verifyCached(tokens.access_token);
-      await deps.sessions.update(cookie.sessionId, {
-        ...session,
-        accessToken: tokens.access_token,
-        previousAccessToken: session.accessToken,
-        refreshToken: tokens.refresh_token ?? session.refreshToken,
-      });
-      return { claims, token: tokens.access_token };
-    }, { waitMs: 5_000 });
+        let tokens;
+        try {
+          tokens = await client.refreshTokenGrant(await deps.oidcClient(), session.refreshToken);
+        } catch (error) {
+          if (!isInvalidGrant(error)) {
+            throw new GatewayError(
+              'temporarily_unavailable',
+              503,
+              'The sign-in could not be renewed just now. Please try again in a moment.',
+              { cause: error },
+            );
+          }
+          // The grant was revoked or has expired: the session is over.
+          await deps.sessions.remove(cookie.sessionId);
+          return undefined;
+        }
+        const claims = await verifyCached(tokens.access_token);
+        await deps.sessions.update(cookie.sessionId, {
+          ...session,
+          accessToken: tokens.access_token,
+          previousAccessToken: session.accessToken,
+          refreshToken: tokens.refresh_token ?? session.refreshToken,
+        });
+        return { claims, token: tokens.access_token };
+      },
+      { waitMs: 5_000 },
+    );
   }
 
   /** The identity behind the request's cookie, refreshing an expired cookie JWT (the new cookie goes on `reply`). */
@@ -125,7 +138,11 @@ export function createIdentityResolver(deps: IdentityDeps) {
       deps.cookies.set(request, reply, { token: refreshed.token, sessionId: cookie.sessionId });
       claims = refreshed.claims;
     }
-    if (!audiences(claims).includes(FORWARD_AUTH_CLIENT_ID) || deps.isRevoked(claims['session_uid'] as string | undefined)) return undefined;
+    if (
+      !audiences(claims).includes(FORWARD_AUTH_CLIENT_ID) ||
+      deps.isRevoked(claims['session_uid'] as string | undefined)
+    )
+      return undefined;
     return claims;
   }
 

@@ -85,13 +85,21 @@ function sameSiteNavigation(request: FastifyRequest): boolean {
 export function forwardAuthRoutes(deps: ForwardAuthDeps) {
   const { config } = deps;
   const trust = proxyaddr.compile([...config.trustedProxies]);
-  const redirectDomains = [...config.redirectDomains, ...config.cookieDomains.map((d) => (d.startsWith('.') ? d : `.${d}`))];
+  const redirectDomains = [
+    ...config.redirectDomains,
+    ...config.cookieDomains.map((d) => (d.startsWith('.') ? d : `.${d}`)),
+  ];
   // Scheme and cookie flags follow the issuer, never the request: behind a TLS-terminating proxy
   // the gateway may be reached over http, and a client outside the trusted proxies must not be
   // able to make it hand out non-Secure cookies or http callbacks.
   const scheme = new URL(config.issuer).protocol.slice(0, -1);
   const secure = scheme === 'https';
-  const cookies = forwardAuthCookies({ secure, cookieDomains: config.cookieDomains, maxAgeSeconds: config.ttl.session, secrets: deps.secrets });
+  const cookies = forwardAuthCookies({
+    secure,
+    cookieDomains: config.cookieDomains,
+    maxAgeSeconds: config.ttl.session,
+    secrets: deps.secrets,
+  });
   /** The origin the trusted proxy served: the issuer's scheme and the request's host (X-Forwarded-Host only from a trusted proxy). */
   const originOf = (request: FastifyRequest) => `${scheme}://${request.host}`;
   const identities = createIdentityResolver({ ...deps, cookies, originOf });
@@ -104,7 +112,8 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
     return typeof value === 'string' ? value : undefined;
   }
 
-  const forbidden = (reply: FastifyReply) => sendProblem(reply, 403, 'forbidden', 'You are signed in, but not allowed here.');
+  const forbidden = (reply: FastifyReply) =>
+    sendProblem(reply, 403, 'forbidden', 'You are signed in, but not allowed here.');
 
   /**
    * Forward auth answers only for hosts it is configured for (the issuer's, or within the cookie
@@ -117,7 +126,11 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
     const host = request.host;
     let known = servedHosts.get(host);
     if (known === undefined) {
-      known = forwardAuthRedirectAllowed(`${scheme}://${host}${FORWARD_AUTH_CALLBACK_PATH}`, config.issuer, redirectDomains);
+      known = forwardAuthRedirectAllowed(
+        `${scheme}://${host}${FORWARD_AUTH_CALLBACK_PATH}`,
+        config.issuer,
+        redirectDomains,
+      );
       servedHosts.set(host, known, Number.MAX_SAFE_INTEGER);
     }
     return known;
@@ -144,10 +157,14 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
 
   return async function routes(app: FastifyInstance) {
     // Told once per distinct query string (the parsed policy is cached): an nginx snippet with a typo.
-    const queryPolicies = createQueryPolicies((problem) => app.log.warn({ problem }, 'forward auth refuses every user at /oauth2/auth with this query'));
+    const queryPolicies = createQueryPolicies((problem) =>
+      app.log.warn({ problem }, 'forward auth refuses every user at /oauth2/auth with this query'),
+    );
     // The sign-out confirmation form posts `csrf` and `rd`.
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) =>
-      done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 4096 },
+      (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
     );
 
     // nginx asks this on every request: no hook runs on it but the cookie parser, and it counts
@@ -164,15 +181,19 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
     });
 
     async function check(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-      if (!isServedHost(request)) return sendProblem(reply, 403, 'forbidden', 'Forward auth is not configured for this host.');
+      if (!isServedHost(request))
+        return sendProblem(reply, 403, 'forbidden', 'Forward auth is not configured for this host.');
       const claims = await identities.identify(request, reply);
       if (!claims) return unauthorized(reply);
       // Typed at the door: a well-signed token with odd claims is refused or ignored, never a 500.
       const email = typeof claims['email'] === 'string' ? claims['email'] : undefined;
-      const groups = Array.isArray(claims['groups']) ? (claims['groups'] as unknown[]).filter((g): g is string => typeof g === 'string') : [];
+      const groups = Array.isArray(claims['groups'])
+        ? (claims['groups'] as unknown[]).filter((g): g is string => typeof g === 'string')
+        : [];
       const identity = { email, groups };
       const restriction = queryPolicies(queryOf(request.url));
-      if (!restriction.ok || !restriction.allows(identity) || !deps.policy.allows(request.hostname, identity)) return forbidden(reply);
+      if (!restriction.ok || !restriction.allows(identity) || !deps.policy.allows(request.hostname, identity))
+        return forbidden(reply);
       reply.header('x-auth-request-user', claims.sub);
       if (email) reply.header('x-auth-request-email', email);
       const username = claims['preferred_username'];
@@ -184,12 +205,24 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
 
     app.get('/oauth2/sign_in', async (request, reply) => {
       const query = request.query as Record<string, string | undefined>;
-      const original = query['rd'] ?? trustedHeader(request, 'x-auth-request-redirect') ?? trustedHeader(request, 'x-original-uri') ?? trustedHeader(request, 'x-forwarded-uri');
+      const original =
+        query['rd'] ??
+        trustedHeader(request, 'x-auth-request-redirect') ??
+        trustedHeader(request, 'x-original-uri') ??
+        trustedHeader(request, 'x-forwarded-uri');
       const origin = originOf(request);
       const rd = safeRedirect(original, { origin, allowedDomains: redirectDomains });
       const path = rd.startsWith('/') ? rd : new URL(rd).pathname;
-      const api = (request.headers.accept ?? '').includes('application/json') || config.apiPaths.some((prefix) => path.startsWith(prefix));
-      if (api) return sendProblem(reply, 401, 'unauthorized', 'Sign in first: send a Bearer access token, or sign in in a browser.');
+      const api =
+        (request.headers.accept ?? '').includes('application/json') ||
+        config.apiPaths.some((prefix) => path.startsWith(prefix));
+      if (api)
+        return sendProblem(
+          reply,
+          401,
+          'unauthorized',
+          'Sign in first: send a Bearer access token, or sign in in a browser.',
+        );
       const start = `/oauth2/start?rd=${encodeURIComponent(rd)}`;
       const t = messagesFor(request.headers['accept-language']);
       // A redirect for `error_page 401 = /oauth2/sign_in`; nginx's documented `=403` variant keeps
@@ -212,10 +245,17 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
     app.get('/oauth2/start', { config: { regulation: 'refusable' } }, async (request, reply) => {
       const query = request.query as Record<string, string | undefined>;
       const origin = originOf(request);
-      const rd = safeRedirect(query['rd'] ?? trustedHeader(request, 'x-auth-request-redirect'), { origin, allowedDomains: redirectDomains });
+      const rd = safeRedirect(query['rd'] ?? trustedHeader(request, 'x-auth-request-redirect'), {
+        origin,
+        allowedDomains: redirectDomains,
+      });
       const redirectUri = `${origin}${FORWARD_AUTH_CALLBACK_PATH}`;
       if (!forwardAuthRedirectAllowed(redirectUri, config.issuer, redirectDomains)) {
-        throw new GatewayError('invalid_request', 400, `Forward auth is not configured for ${request.hostname}: add it to GATEWAY_COOKIE_DOMAINS or GATEWAY_REDIRECT_DOMAINS.`);
+        throw new GatewayError(
+          'invalid_request',
+          400,
+          `Forward auth is not configured for ${request.hostname}: add it to GATEWAY_COOKIE_DOMAINS or GATEWAY_REDIRECT_DOMAINS.`,
+        );
       }
       const state = client.randomState();
       const nonce = client.randomNonce();
@@ -262,10 +302,22 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
         // Counted only when this browser's sign-in cookie came with it (tampered, replayed): a
         // cross-site `<img>` carries no cookie, and must not lock its visitor's address out.
         if (raw !== undefined) await deps.countFailure?.(request);
-        return sendError(request, reply, new GatewayError('invalid_request', 400, 'This sign-in does not belong to this browser or has expired. Please start again.'));
+        return sendError(
+          request,
+          reply,
+          new GatewayError(
+            'invalid_request',
+            400,
+            'This sign-in does not belong to this browser or has expired. Please start again.',
+          ),
+        );
       }
       if (query['error']) {
-        return sendError(request, reply, new GatewayError('access_denied', 403, query['error_description'] ?? 'The sign-in was refused.'));
+        return sendError(
+          request,
+          reply,
+          new GatewayError('access_denied', 403, query['error_description'] ?? 'The sign-in was refused.'),
+        );
       }
       let tokens;
       try {
@@ -277,11 +329,19 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
         });
       } catch (error) {
         request.log.info({ code: (error as { code?: string }).code }, 'forward-auth code exchange refused');
-        return sendError(request, reply, new GatewayError('invalid_request', 400, 'This sign-in could not be completed. Please start again.'));
+        return sendError(
+          request,
+          reply,
+          new GatewayError('invalid_request', 400, 'This sign-in could not be completed. Please start again.'),
+        );
       }
       const accessClaims = await identities.verifyCached(tokens.access_token).catch(() => undefined);
       if (!accessClaims || !tokens.refresh_token) {
-        return sendError(request, reply, new GatewayError('server_error', 502, 'The sign-in answer was incomplete. Please start again.'));
+        return sendError(
+          request,
+          reply,
+          new GatewayError('server_error', 502, 'The sign-in answer was incomplete. Please start again.'),
+        );
       }
       const sessionUid = accessClaims['session_uid'];
       const sessionId = await deps.sessions.create({
@@ -291,7 +351,9 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
         accessToken: tokens.access_token,
       });
       cookies.set(request, reply, { token: tokens.access_token, sessionId });
-      return reply.header('cache-control', 'no-store').redirect(safeRedirect(tx.rd, { origin, allowedDomains: redirectDomains }), 302);
+      return reply
+        .header('cache-control', 'no-store')
+        .redirect(safeRedirect(tx.rd, { origin, allowedDomains: redirectDomains }), 302);
     });
 
     // Sign-out ends the whole SSO session, so another site must not trigger it: a link followed
@@ -299,21 +361,37 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
     // once, as oauth2-proxy does; anything else gets a confirmation page first.
     app.get(SIGN_OUT_PATH, async (request, reply) => {
       const query = request.query as Record<string, string | undefined>;
-      const rd = safeRedirect(query['rd'] ?? trustedHeader(request, 'x-auth-request-redirect'), { origin: originOf(request), allowedDomains: redirectDomains });
+      const rd = safeRedirect(query['rd'] ?? trustedHeader(request, 'x-auth-request-redirect'), {
+        origin: originOf(request),
+        allowedDomains: redirectDomains,
+      });
       const cookie = cookies.read(request);
       if (!cookie || sameSiteNavigation(request)) return signOut(request, reply, rd);
       return reply
         .header('cache-control', 'no-store')
         .type('text/html; charset=utf-8')
-        .send(renderSignOutPage(request.headers['accept-language'], { action: SIGN_OUT_PATH, rd, csrfToken: deps.csrf.token('sign_out', cookie.sessionId) }));
+        .send(
+          renderSignOutPage(request.headers['accept-language'], {
+            action: SIGN_OUT_PATH,
+            rd,
+            csrfToken: deps.csrf.token('sign_out', cookie.sessionId),
+          }),
+        );
     });
 
     app.post(SIGN_OUT_PATH, async (request, reply) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
-      const rd = safeRedirect(typeof body['rd'] === 'string' ? body['rd'] : undefined, { origin: originOf(request), allowedDomains: redirectDomains });
+      const rd = safeRedirect(typeof body['rd'] === 'string' ? body['rd'] : undefined, {
+        origin: originOf(request),
+        allowedDomains: redirectDomains,
+      });
       const cookie = cookies.read(request);
       if (cookie && deps.csrf.check(request.headers, 'sign_out', cookie.sessionId, body[CSRF_FIELD])) {
-        throw new GatewayError('invalid_request', 403, 'This sign-out form did not come from this page, or has expired. Please try again.');
+        throw new GatewayError(
+          'invalid_request',
+          403,
+          'This sign-out form did not come from this page, or has expired. Please try again.',
+        );
       }
       return signOut(request, reply, rd);
     });

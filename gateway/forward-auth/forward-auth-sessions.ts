@@ -69,17 +69,22 @@ export function createForwardAuthSessions(
   ttlMs: number,
   discardRefreshToken: (refreshToken: string) => Promise<void> = async () => {},
 ): ForwardAuthSessions {
-  const save = (id: string, session: ForwardAuthSession) => store.set(key(sealing.hashId(id)), sealing.seal(session), ttlMs);
+  const save = (id: string, session: ForwardAuthSession) =>
+    store.set(key(sealing.hashId(id)), sealing.seal(session), ttlMs);
 
   /** Past the cap: the oldest sessions of `sid` go, with their refresh tokens. */
   async function evictPastCap(sid: string): Promise<void> {
     const idHashes = await store.setMembers(sidKey(sid));
     if (idHashes.length <= MAX_PER_SSO_SESSION) return;
-    const live = (await Promise.all(idHashes.map(async (idHash) => {
-      const sealed = await store.get<string>(key(idHash));
-      const session = sealed === undefined ? undefined : sealing.open<ForwardAuthSession>(sealed);
-      return session ? { idHash, session } : undefined;
-    }))).filter((entry) => entry !== undefined);
+    const live = (
+      await Promise.all(
+        idHashes.map(async (idHash) => {
+          const sealed = await store.get<string>(key(idHash));
+          const session = sealed === undefined ? undefined : sealing.open<ForwardAuthSession>(sealed);
+          return session ? { idHash, session } : undefined;
+        }),
+      )
+    ).filter((entry) => entry !== undefined);
     live.sort((a, b) => a.session.createdAt - b.session.createdAt);
     for (const { idHash, session } of live.slice(0, Math.max(0, live.length - MAX_PER_SSO_SESSION))) {
       await store.delete(key(idHash));

@@ -11,7 +11,16 @@ import { BoundedCache } from './bounded-cache.ts';
 
 // The grant too, so the app's resource server can introspect the token (RFC 7662) and learn
 // when the user's sign-in has ended.
-const COPIED_CLAIMS = ['email', 'email_verified', 'preferred_username', 'name', 'groups', 'session_uid', 'scope', GRANT_ID_CLAIM] as const;
+const COPIED_CLAIMS = [
+  'email',
+  'email_verified',
+  'preferred_username',
+  'name',
+  'groups',
+  'session_uid',
+  'scope',
+  GRANT_ID_CLAIM,
+] as const;
 
 export type HostTokenMinter = (claims: AccessTokenClaims, audience: string) => Promise<string>;
 

@@ -38,15 +38,20 @@ export async function startRevokedSessions(
       if (UID_PATTERN.test(uid)) remember(uid);
     });
   } catch (error) {
-    log.warn({ err: (error as Error).message }, 'cannot listen for sign-outs on other instances; relying on token lifetimes');
+    log.warn(
+      { err: (error as Error).message },
+      'cannot listen for sign-outs on other instances; relying on token lifetimes',
+    );
   }
   return {
     isRevoked: (uid) => uid !== undefined && revoked.has(uid),
     revoke(uid) {
       remember(uid);
-      store.publish(CHANNEL, uid).catch((error: unknown) =>
-        log.warn({ err: (error as Error).message }, 'could not tell the other instances about a sign-out'),
-      );
+      store
+        .publish(CHANNEL, uid)
+        .catch((error: unknown) =>
+          log.warn({ err: (error as Error).message }, 'could not tell the other instances about a sign-out'),
+        );
     },
     async stop() {
       await unsubscribe?.().catch(() => undefined);

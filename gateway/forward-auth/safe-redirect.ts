@@ -75,6 +75,8 @@ export function safeRedirect(rd: string | undefined, context: RedirectContext): 
   // The origin comes from the request's Host (or a trusted proxy's X-Forwarded-Host): it may not parse.
   const own = URL.parse(context.origin);
   if (own !== null && url.origin === own.origin) return url.href;
-  const allowed = context.allowedDomains.some((domain) => hostMatches(parseDomainPattern(domain), url.hostname, url.port));
+  const allowed = context.allowedDomains.some((domain) =>
+    hostMatches(parseDomainPattern(domain), url.hostname, url.port),
+  );
   return allowed ? url.href : FALLBACK;
 }

@@ -15,7 +15,10 @@ export interface AccessTokenClaims extends JWTPayload {
   [GRANT_ID_CLAIM]?: string;
 }
 
-export type AccessTokenVerifier = (token: string, options?: { audience?: string | string[] }) => Promise<AccessTokenClaims>;
+export type AccessTokenVerifier = (
+  token: string,
+  options?: { audience?: string | string[] },
+) => Promise<AccessTokenClaims>;
 
 /** `keySet` resolves the gateway's currently published keys (see live-keys.ts). */
 export function createAccessTokenVerifier(issuer: string, keySet: JWTVerifyGetKey): AccessTokenVerifier {
@@ -28,7 +31,8 @@ export function createAccessTokenVerifier(issuer: string, keySet: JWTVerifyGetKe
       ...(options.audience === undefined ? {} : { audience: options.audience }),
     });
     // jose checks that `sub` is present, not its type: a numeric or empty `sub` is no subject of ours.
-    if (typeof payload.sub !== 'string' || payload.sub === '') throw new TypeError('the access token has no string sub');
+    if (typeof payload.sub !== 'string' || payload.sub === '')
+      throw new TypeError('the access token has no string sub');
     return payload as AccessTokenClaims;
   };
 }

@@ -16,7 +16,8 @@ export async function loadCookieSecrets(config: Config, store: Store): Promise<s
   const generated = [randomBytes(32).toString('base64url')];
   if (await store.setIfAbsent(SECRETS_KEY, generated)) return generated;
   const stored = await store.get<string[]>(SECRETS_KEY);
-  if (!stored || stored.length === 0) throw new Error('cookie secrets vanished from the store right after they were written');
+  if (!stored || stored.length === 0)
+    throw new Error('cookie secrets vanished from the store right after they were written');
   return stored;
 }
 

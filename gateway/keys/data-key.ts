@@ -33,8 +33,8 @@ function wrappingKey(secret: string): Buffer {
 export class DataKeyError extends Error {
   constructor() {
     super(
-      `no GATEWAY_SECRETS entry opens the store's data key (${DATA_KEY}): give this process the same `
-      + 'GATEWAY_SECRETS as the gateways that share the store (during a rotation: the new secret first, the old one still listed)',
+      `no GATEWAY_SECRETS entry opens the store's data key (${DATA_KEY}): give this process the same ` +
+        'GATEWAY_SECRETS as the gateways that share the store (during a rotation: the new secret first, the old one still listed)',
     );
     this.name = 'DataKeyError';
   }
@@ -56,10 +56,11 @@ export async function loadDataKey(store: Store, secrets: readonly string[]): Pro
   let wrapped = await store.get<string>(DATA_KEY);
   if (wrapped === undefined) {
     const fresh = randomBytes(KEY_BYTES).toString('base64url');
-    if (await store.setIfAbsent(DATA_KEY, wrapUnderFirst.seal(fresh))) return { key: Buffer.from(fresh, 'base64url'), rewrapped: false, created: true };
+    if (await store.setIfAbsent(DATA_KEY, wrapUnderFirst.seal(fresh)))
+      return { key: Buffer.from(fresh, 'base64url'), rewrapped: false, created: true };
     wrapped = await store.get<string>(DATA_KEY);
   }
-  if (wrapped === undefined) throw new Error('the store\'s data key vanished right after it was written');
+  if (wrapped === undefined) throw new Error("the store's data key vanished right after it was written");
   const underFirst = wrapUnderFirst.open<string>(wrapped);
   if (underFirst !== undefined) return { key: Buffer.from(underFirst, 'base64url'), rewrapped: false, created: false };
   const underLater = keys.length > 1 ? createSecretBox(keys.slice(1)).open<string>(wrapped) : undefined;
@@ -74,7 +75,11 @@ export async function loadDataKey(store: Store, secrets: readonly string[]): Pro
  * key, `replaced` when the store holds another data key (made since by an instance or a CLI that
  * started on the emptied store): then this process and that one cannot read each other's records.
  */
-export async function restoreDataKey(store: Store, secrets: readonly string[], key: Buffer): Promise<'restored' | 'present' | 'replaced'> {
+export async function restoreDataKey(
+  store: Store,
+  secrets: readonly string[],
+  key: Buffer,
+): Promise<'restored' | 'present' | 'replaced'> {
   const wrapUnderFirst = createSecretBox(secrets.slice(0, 1).map(wrappingKey));
   if (await store.setIfAbsent(DATA_KEY, wrapUnderFirst.seal(key.toString('base64url')))) return 'restored';
   const wrapped = await store.get<string>(DATA_KEY);

@@ -19,18 +19,34 @@ function retentionMs(config: Config): number {
  * Runs `keys list|rotate ...args` (their usage: keys-cli.ts) and returns the exit code; bad input
  * throws a UsageError before the store is opened.
  */
-export async function runKeysCommand(command: 'list' | 'rotate', args: string[], config: Config, io: CliIo): Promise<number> {
+export async function runKeysCommand(
+  command: 'list' | 'rotate',
+  args: string[],
+  config: Config,
+  io: CliIo,
+): Promise<number> {
   const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } });
   return withCliStore(config, io, async (store) => {
     const sealing = await loadStoreSealingFor(config, store);
     if (command === 'rotate') {
-      const result = await rotateKeys(store, sealing, { rollInMs: config.keyRollIn * 1000, retentionMs: retentionMs(config) });
+      const result = await rotateKeys(store, sealing, {
+        rollInMs: config.keyRollIn * 1000,
+        retentionMs: retentionMs(config),
+      });
       const at = new Date(result.activatesAt).toISOString();
-      io.stderr(`${JSON.stringify({ audit: 'key.rotated', actor: cliActor(), kids: result.kids, activates_at: at, rotated: result.rotated, at: new Date().toISOString() })}\n`);
-      if (parsed.values.json) io.stdout(`${JSON.stringify({ rotated: result.rotated, kids: result.kids, activates_at: at, announced: result.announced })}\n`);
+      io.stderr(
+        `${JSON.stringify({ audit: 'key.rotated', actor: cliActor(), kids: result.kids, activates_at: at, rotated: result.rotated, at: new Date().toISOString() })}\n`,
+      );
+      if (parsed.values.json)
+        io.stdout(
+          `${JSON.stringify({ rotated: result.rotated, kids: result.kids, activates_at: at, announced: result.announced })}\n`,
+        );
       else if (result.rotated) io.stdout(`new keys ${result.kids.join(', ')} published now, signing from ${at}\n`);
       else io.stdout(`a rotation is already pending: keys ${result.kids.join(', ')} sign from ${at}\n`);
-      if (result.rotated && !result.announced) io.stderr('gateway: the running gateways could not be told; they load the new keys at their next reload (within 10 s)\n');
+      if (result.rotated && !result.announced)
+        io.stderr(
+          'gateway: the running gateways could not be told; they load the new keys at their next reload (within 10 s)\n',
+        );
       return 0;
     }
     const view = keyView(await loadKeyRing(store, sealing), Date.now(), retentionMs(config));
@@ -42,7 +58,11 @@ export async function runKeysCommand(command: 'list' | 'rotate', args: string[],
       ...(s.retiresAt === undefined ? {} : { unpublished_at: new Date(s.retiresAt).toISOString() }),
     }));
     if (parsed.values.json) io.stdout(`${JSON.stringify(rows)}\n`);
-    else for (const row of rows) io.stdout(`${row.kid}  ${row.alg}  ${row.status.padEnd(7)}  signs from ${row.signs_from}${row.unpublished_at ? `  unpublished at ${row.unpublished_at}` : ''}\n`);
+    else
+      for (const row of rows)
+        io.stdout(
+          `${row.kid}  ${row.alg}  ${row.status.padEnd(7)}  signs from ${row.signs_from}${row.unpublished_at ? `  unpublished at ${row.unpublished_at}` : ''}\n`,
+        );
     return 0;
   });
 }

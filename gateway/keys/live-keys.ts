@@ -17,7 +17,17 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
-import { hasKeyRing, KEYS_CHANGED_CHANNEL, keyView, loadKeyRing, publicJwk, restoreKeyRing, rotateKeys, type KeyView, type PrivateJwk } from './signing-keys.ts';
+import {
+  hasKeyRing,
+  KEYS_CHANGED_CHANNEL,
+  keyView,
+  loadKeyRing,
+  publicJwk,
+  restoreKeyRing,
+  rotateKeys,
+  type KeyView,
+  type PrivateJwk,
+} from './signing-keys.ts';
 import { audit } from '../ops/audit.ts';
 
 export interface LiveKeysOptions {
@@ -67,7 +77,10 @@ export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys>
     if (!changed) return;
     jwks = { keys: next.published.map(publicJwk) };
     localSet = createLocalJWKSet(jwks);
-    options.log.info({ event: 'signing_keys_changed', signing: next.signing.map((k) => k.kid) }, 'signing keys changed');
+    options.log.info(
+      { event: 'signing_keys_changed', signing: next.signing.map((k) => k.kid) },
+      'signing keys changed',
+    );
     options.onChange(next);
   };
 
@@ -77,15 +90,27 @@ export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys>
     const pending = view.statuses.some((s) => s.status === 'next');
     const oldest = Math.min(...current.map((s) => s.activatesAt));
     if (pending || Date.now() - oldest < options.rotationIntervalMs) return;
-    const result = await rotateKeys(options.store, options.sealing, { rollInMs: options.rollInMs, retentionMs: options.retentionMs });
-    if (result.rotated) audit(options.log, 'key.rotated', { actor: 'schedule', kids: result.kids, activates_at: new Date(result.activatesAt).toISOString() }, 'signing keys rotated');
+    const result = await rotateKeys(options.store, options.sealing, {
+      rollInMs: options.rollInMs,
+      retentionMs: options.retentionMs,
+    });
+    if (result.rotated)
+      audit(
+        options.log,
+        'key.rotated',
+        { actor: 'schedule', kids: result.kids, activates_at: new Date(result.activatesAt).toISOString() },
+        'signing keys rotated',
+      );
   };
 
   const refresh = async () => {
     if (!(await hasKeyRing(options.store))) {
       await options.onStoreEmptied?.();
       if (await restoreKeyRing(options.store, options.sealing, ring)) {
-        options.log.warn({ event: 'signing_keys_restored', kids: ring.map((k) => k.kid) }, 'the store had lost the signing keys: this instance put back the ones it holds');
+        options.log.warn(
+          { event: 'signing_keys_restored', kids: ring.map((k) => k.kid) },
+          'the store had lost the signing keys: this instance put back the ones it holds',
+        );
       }
     }
     await maybeRotate();
@@ -105,7 +130,12 @@ export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys>
     reloading = true;
     clearTimeout(timer);
     refresh()
-      .catch((error: unknown) => options.log.warn({ err: (error as Error).message }, 'could not reload the signing keys; keeping the current ones'))
+      .catch((error: unknown) =>
+        options.log.warn(
+          { err: (error as Error).message },
+          'could not reload the signing keys; keeping the current ones',
+        ),
+      )
       .finally(() => {
         reloading = false;
         if (reloadAgain) {
@@ -126,7 +156,10 @@ export async function startLiveKeys(options: LiveKeysOptions): Promise<LiveKeys>
     // The message only says "reload": what signs is always read from the store.
     unsubscribe = await options.store.subscribe(KEYS_CHANGED_CHANNEL, reload);
   } catch (error) {
-    options.log.warn({ err: (error as Error).message }, 'cannot listen for key rotations; the signing keys are reloaded on the poll only');
+    options.log.warn(
+      { err: (error as Error).message },
+      'cannot listen for key rotations; the signing keys are reloaded on the poll only',
+    );
   }
 
   return {

@@ -33,14 +33,14 @@ export async function restoreEmptiedStore(deps: EmptiedStoreDeps): Promise<void>
   if (outcome === 'replaced') {
     deps.log.error(
       { event: 'store_emptied', data_key: 'replaced' },
-      'the store lost its data and another instance has since made a new data key: this instance and that one cannot read each other\'s records; restart this instance',
+      "the store lost its data and another instance has since made a new data key: this instance and that one cannot read each other's records; restart this instance",
     );
-    throw new Error('the store\'s data key was replaced after the store lost its data');
+    throw new Error("the store's data key was replaced after the store lost its data");
   }
   deps.log.error(
     { event: 'store_emptied', data_key: outcome },
-    'the store lost its data while the gateway ran (a Redis restart without persistence?): the data key and signing keys are back, '
-    + 'but every session, refresh token and account is gone (users sign in again, under a new sub) and so is every client registered through the API or the CLI '
-    + '(register them again, or restore the store from a backup); make the store persistent (appendonly yes)',
+    'the store lost its data while the gateway ran (a Redis restart without persistence?): the data key and signing keys are back, ' +
+      'but every session, refresh token and account is gone (users sign in again, under a new sub) and so is every client registered through the API or the CLI ' +
+      '(register them again, or restore the store from a backup); make the store persistent (appendonly yes)',
   );
 }

@@ -66,7 +66,10 @@ export interface KeyView {
 }
 
 async function generateSigningKey(alg: Algorithm, activatesAt: number): Promise<RingKey> {
-  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    ...(alg === 'RS256' ? { modulusLength: 2048 } : {}),
+  });
   const jwk = await exportJWK(privateKey);
   const kid = await calculateJwkThumbprint(jwk);
   return { ...jwk, kid, alg, use: 'sig', activatesAt, createdAt: Date.now() };
@@ -174,12 +177,21 @@ export interface RotationResult {
  * instances rotating at once add one pair), drops keys whose retention has passed, and announces
  * the new ring to every instance.
  */
-export async function rotateKeys(store: Store, sealing: Sealing, options: { rollInMs: number; retentionMs: number; now?: number }): Promise<RotationResult> {
+export async function rotateKeys(
+  store: Store,
+  sealing: Sealing,
+  options: { rollInMs: number; retentionMs: number; now?: number },
+): Promise<RotationResult> {
   const result = await withLock(store, ROTATE_LOCK, async () => {
     const now = options.now ?? Date.now();
     const { keys } = await storedOrFirstRing(store, sealing);
     const pending = keys.filter((k) => k.activatesAt > now);
-    if (pending.length > 0) return { rotated: false, activatesAt: Math.min(...pending.map((k) => k.activatesAt)), kids: pending.map((k) => k.kid) };
+    if (pending.length > 0)
+      return {
+        rotated: false,
+        activatesAt: Math.min(...pending.map((k) => k.activatesAt)),
+        kids: pending.map((k) => k.kid),
+      };
     const activatesAt = now + options.rollInMs;
     const added = await Promise.all(SIGNING_ALGORITHMS.map((alg) => generateSigningKey(alg, activatesAt)));
     // Keep what the view still publishes once the new keys sign: the current keys (to retire) and
@@ -190,7 +202,10 @@ export async function rotateKeys(store: Store, sealing: Sealing, options: { roll
   });
   if (!result.rotated) return { ...result, announced: false };
   // Best effort, after the write: the ring is what counts, the message only saves the wait.
-  const announced = await store.publish(KEYS_CHANGED_CHANNEL, result.kids.join(' ')).then(() => true, () => false);
+  const announced = await store.publish(KEYS_CHANGED_CHANNEL, result.kids.join(' ')).then(
+    () => true,
+    () => false,
+  );
   return { ...result, announced };
 }
 

@@ -30,7 +30,10 @@ export function createStoreSealing(dataKey: Uint8Array): Sealing {
  * The sealing of the store's data key, opened with `secrets` (GATEWAY_SECRETS, newest first), with
  * the data key as loaded. Throws DataKeyError when none of them opens it.
  */
-export async function loadStoreSealing(store: Store, secrets: readonly string[]): Promise<LoadedDataKey & { sealing: Sealing }> {
+export async function loadStoreSealing(
+  store: Store,
+  secrets: readonly string[],
+): Promise<LoadedDataKey & { sealing: Sealing }> {
   const loaded = await loadDataKey(store, secrets);
   return { ...loaded, sealing: createStoreSealing(loaded.key) };
 }

@@ -36,8 +36,17 @@ export const accessLog = fp(
       const url = request.raw.url ?? '/';
       const query = url.indexOf('?');
       const route = request.routeOptions.url;
-      const path = route === undefined ? (query === -1 ? url : url.slice(0, query)) : route === '/*' ? providerRouteLabel(url) : route;
-      emit(`{"time":${Date.now()},"msg":"access","method":${JSON.stringify(request.method)},"path":${JSON.stringify(path.slice(0, 512))},"status":${reply.statusCode},"ms":${reply.elapsedTime.toFixed(1)},"ip":${JSON.stringify(request.ip)}}\n`);
+      const path =
+        route === undefined
+          ? query === -1
+            ? url
+            : url.slice(0, query)
+          : route === '/*'
+            ? providerRouteLabel(url)
+            : route;
+      emit(
+        `{"time":${Date.now()},"msg":"access","method":${JSON.stringify(request.method)},"path":${JSON.stringify(path.slice(0, 512))},"status":${reply.statusCode},"ms":${reply.elapsedTime.toFixed(1)},"ip":${JSON.stringify(request.ip)}}\n`,
+      );
       done();
     });
   },

@@ -38,11 +38,15 @@ export function csrfInput(token: string): string {
 }
 
 /** A guard keyed by `secrets` (newest first; at least one); `onRefused` hears of each refusal (metrics). */
-export function createCsrfGuard(secrets: readonly string[], onRefused?: (form: string, reason: CsrfRefusal) => void): CsrfGuard {
+export function createCsrfGuard(
+  secrets: readonly string[],
+  onRefused?: (form: string, reason: CsrfRefusal) => void,
+): CsrfGuard {
   if (secrets.length === 0) throw new Error('CSRF tokens need at least one secret');
   // A key of its own per secret, so a CSRF token never doubles as a cookie signature.
   const keys = secrets.map((secret) => createHmac('sha256', secret).update('gateway csrf token key').digest());
-  const mac = (key: Buffer, form: string, binding: string) => createHmac('sha256', key).update(`${form}\n${binding}`).digest();
+  const mac = (key: Buffer, form: string, binding: string) =>
+    createHmac('sha256', key).update(`${form}\n${binding}`).digest();
 
   function judge(headers: IncomingHttpHeaders, form: string, binding: string, token: unknown): CsrfRefusal | undefined {
     const site = headers['sec-fetch-site'];

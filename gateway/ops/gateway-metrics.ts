@@ -78,7 +78,11 @@ export function createGatewayMetrics(): GatewayMetrics {
   const metrics: GatewayMetrics = {
     registry,
     http,
-    signIns: new Counter({ name: 'gateway_sign_ins_total', help: 'Sign-ins completed at the upstream identity provider.', registers }),
+    signIns: new Counter({
+      name: 'gateway_sign_ins_total',
+      help: 'Sign-ins completed at the upstream identity provider.',
+      registers,
+    }),
     signInFailures: new Counter({
       name: 'gateway_sign_in_failures_total',
       help: 'Sign-ins at the upstream that did not complete, by reason: invalid_state, upstream_refused, upstream_unverified, upstream_token_refused, no_subject, policy.',

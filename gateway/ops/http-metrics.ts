@@ -143,9 +143,20 @@ export class HttpMetrics {
 
   /** The series in the Prometheus text format. */
   render(): string {
-    const requests = ['# HELP gateway_http_requests_total HTTP requests answered, by route pattern, method and status.', '# TYPE gateway_http_requests_total counter'];
-    const latency = ['# HELP gateway_http_request_duration_seconds Time from a request\'s arrival to the end of its response, by route pattern and method.', '# TYPE gateway_http_request_duration_seconds histogram'];
-    const forwardAuth = new Map<string, number>([['allowed', 0], ['unauthenticated', 0], ['forbidden', 0], ['error', 0]]);
+    const requests = [
+      '# HELP gateway_http_requests_total HTTP requests answered, by route pattern, method and status.',
+      '# TYPE gateway_http_requests_total counter',
+    ];
+    const latency = [
+      "# HELP gateway_http_request_duration_seconds Time from a request's arrival to the end of its response, by route pattern and method.",
+      '# TYPE gateway_http_request_duration_seconds histogram',
+    ];
+    const forwardAuth = new Map<string, number>([
+      ['allowed', 0],
+      ['unauthenticated', 0],
+      ['forbidden', 0],
+      ['error', 0],
+    ]);
     for (const series of this.#routes.values()) {
       const route = escapeLabel(series.route);
       for (const [method, m] of series.byMethod) {
@@ -167,8 +178,12 @@ export class HttpMetrics {
         latency.push(`gateway_http_request_duration_seconds_count{${labels}} ${m.count}`);
       }
     }
-    const checks = ['# HELP gateway_forward_auth_checks_total Forward-auth checks (GET /oauth2/auth) by result: allowed (202), unauthenticated (401), forbidden (403), error.', '# TYPE gateway_forward_auth_checks_total counter'];
-    for (const [result, count] of forwardAuth) checks.push(`gateway_forward_auth_checks_total{result="${result}"} ${count}`);
+    const checks = [
+      '# HELP gateway_forward_auth_checks_total Forward-auth checks (GET /oauth2/auth) by result: allowed (202), unauthenticated (401), forbidden (403), error.',
+      '# TYPE gateway_forward_auth_checks_total counter',
+    ];
+    for (const [result, count] of forwardAuth)
+      checks.push(`gateway_forward_auth_checks_total{result="${result}"} ${count}`);
     return `${requests.join('\n')}\n\n${latency.join('\n')}\n\n${checks.join('\n')}\n`;
   }
 }

@@ -7,7 +7,18 @@
 import type { Store } from '../../adapters/store.ts';
 import type { GatewayMetrics } from './gateway-metrics.ts';
 
-type Operation = 'get' | 'set' | 'delete' | 'setIfAbsent' | 'deleteIfValue' | 'addToSet' | 'setMembers' | 'increment' | 'extendIfValue' | 'ping' | 'publish';
+type Operation =
+  | 'get'
+  | 'set'
+  | 'delete'
+  | 'setIfAbsent'
+  | 'deleteIfValue'
+  | 'addToSet'
+  | 'setMembers'
+  | 'increment'
+  | 'extendIfValue'
+  | 'ping'
+  | 'publish';
 
 /** Wraps `store` so that each call is timed and each failure counted. */
 export function instrumentStore(store: Store, metrics: Pick<GatewayMetrics, 'storeDuration' | 'storeErrors'>): Store {
@@ -27,12 +38,16 @@ export function instrumentStore(store: Store, metrics: Pick<GatewayMetrics, 'sto
     get: (key: string) => measure('get', () => store.get(key)),
     set: (key: string, value: unknown, ttlMs?: number) => measure('set', () => store.set(key, value, ttlMs)),
     delete: (key: string) => measure('delete', () => store.delete(key)),
-    setIfAbsent: (key: string, value: unknown, ttlMs?: number) => measure('setIfAbsent', () => store.setIfAbsent(key, value, ttlMs)),
-    deleteIfValue: (key: string, expected: unknown) => measure('deleteIfValue', () => store.deleteIfValue(key, expected)),
-    addToSet: (key: string, member: string, ttlMs: number) => measure('addToSet', () => store.addToSet(key, member, ttlMs)),
+    setIfAbsent: (key: string, value: unknown, ttlMs?: number) =>
+      measure('setIfAbsent', () => store.setIfAbsent(key, value, ttlMs)),
+    deleteIfValue: (key: string, expected: unknown) =>
+      measure('deleteIfValue', () => store.deleteIfValue(key, expected)),
+    addToSet: (key: string, member: string, ttlMs: number) =>
+      measure('addToSet', () => store.addToSet(key, member, ttlMs)),
     setMembers: (key: string) => measure('setMembers', () => store.setMembers(key)),
     increment: (key: string, ttlMs: number) => measure('increment', () => store.increment(key, ttlMs)),
-    extendIfValue: (key: string, expected: unknown, ttlMs: number) => measure('extendIfValue', () => store.extendIfValue(key, expected, ttlMs)),
+    extendIfValue: (key: string, expected: unknown, ttlMs: number) =>
+      measure('extendIfValue', () => store.extendIfValue(key, expected, ttlMs)),
     ping: () => measure('ping', () => store.ping()),
     publish: (channel: string, message: string) => measure('publish', () => store.publish(channel, message)),
   };

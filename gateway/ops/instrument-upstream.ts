@@ -10,7 +10,10 @@ import type { GatewayMetrics } from './gateway-metrics.ts';
 type Operation = 'discovery' | 'code_exchange' | 'userinfo' | 'refresh';
 
 /** Wraps `upstream` so that each call is timed and counted. */
-export function instrumentUpstream(upstream: UpstreamClient, metrics: Pick<GatewayMetrics, 'upstreamRequests' | 'upstreamDuration'>): UpstreamClient {
+export function instrumentUpstream(
+  upstream: UpstreamClient,
+  metrics: Pick<GatewayMetrics, 'upstreamRequests' | 'upstreamDuration'>,
+): UpstreamClient {
   async function measure<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
     const end = metrics.upstreamDuration.startTimer({ operation });
     try {

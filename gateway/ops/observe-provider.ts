@@ -31,7 +31,12 @@ type Listener = (...args: never[]) => void;
 
 function accountOf(ctx: KoaContextWithOIDC): string | undefined {
   const { oidc } = ctx;
-  return oidc.account?.accountId ?? oidc.entities.AuthorizationCode?.accountId ?? oidc.entities.RefreshToken?.accountId ?? oidc.session?.accountId;
+  return (
+    oidc.account?.accountId ??
+    oidc.entities.AuthorizationCode?.accountId ??
+    oidc.entities.RefreshToken?.accountId ??
+    oidc.session?.accountId
+  );
 }
 
 /** What {@link providerEdge} reports. */
@@ -71,7 +76,12 @@ export function providerEdge(deps: EdgeDeps) {
     }
     // Nothing answered: no endpoint at this path (Koa leaves 404 with no body).
     if (ctx.status === 404 && ctx.body == null) {
-      ctx.body = { type: 'urn:gateway:error:not_found', title: 'not_found', status: 404, detail: 'There is nothing at this address.' };
+      ctx.body = {
+        type: 'urn:gateway:error:not_found',
+        title: 'not_found',
+        status: 404,
+        detail: 'There is nothing at this address.',
+      };
       ctx.status = 404;
       ctx.type = 'application/problem+json';
       ctx.set('cache-control', 'no-store');
@@ -95,7 +105,9 @@ export function prependEdge(provider: Provider, edge: ReturnType<typeof provider
  */
 export function isClientAbort(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || message === 'aborted';
+  return (
+    code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || message === 'aborted'
+  );
 }
 
 export function observeProvider(provider: Provider, deps: ObserveProviderDeps): Provider {
@@ -122,34 +134,50 @@ export function observeProvider(provider: Provider, deps: ObserveProviderDeps): 
   });
 
   on('grant.error', (ctx: KoaContextWithOIDC, error: { error?: string; status?: number }) => {
-    metrics.tokenErrors.inc({ grant_type: grantTypeLabel(ctx.oidc?.params?.['grant_type']), error: error.error ?? 'unknown' });
+    metrics.tokenErrors.inc({
+      grant_type: grantTypeLabel(ctx.oidc?.params?.['grant_type']),
+      error: error.error ?? 'unknown',
+    });
   });
 
   on('grant.revoked', (ctx: KoaContextWithOIDC) => {
-    audit(log, 'grant.revoked', { client_id: ctx.oidc?.client?.clientId, route: ctx.oidc?.route }, 'grant revoked with all its tokens');
+    audit(
+      log,
+      'grant.revoked',
+      { client_id: ctx.oidc?.client?.clientId, route: ctx.oidc?.route },
+      'grant revoked with all its tokens',
+    );
   });
 
   on('end_session.success', (ctx: KoaContextWithOIDC) => {
-    audit(log, 'sign_out', { via: 'rp_initiated_logout', client_id: ctx.oidc.client?.clientId, sub: ctx.oidc.session?.accountId }, 'signed out at the end-session endpoint');
+    audit(
+      log,
+      'sign_out',
+      { via: 'rp_initiated_logout', client_id: ctx.oidc.client?.clientId, sub: ctx.oidc.session?.accountId },
+      'signed out at the end-session endpoint',
+    );
   });
 
   on('server_error', (_ctx: unknown, error: unknown) => {
     if (!isClientAbort(error)) metrics.serverErrors.inc({ source: 'provider' });
   });
 
-  prependEdge(provider, providerEdge({
-    onError(error, path) {
-      if (isClientAbort(error)) {
-        log.debug({ path }, 'the client went away before its request was read');
-        return;
-      }
-      metrics.serverErrors.inc({ source: 'provider' });
-      log.error({ err: error, path }, 'OpenID Provider request failed');
-    },
-    onRevocation(clientId) {
-      // RFC 7009 §2.2 answers 200 for unknown tokens too: this says a client asked, not that a token existed.
-      audit(log, 'token.revoked', { client_id: clientId }, 'token revocation requested');
-    },
-  }));
+  prependEdge(
+    provider,
+    providerEdge({
+      onError(error, path) {
+        if (isClientAbort(error)) {
+          log.debug({ path }, 'the client went away before its request was read');
+          return;
+        }
+        metrics.serverErrors.inc({ source: 'provider' });
+        log.error({ err: error, path }, 'OpenID Provider request failed');
+      },
+      onRevocation(clientId) {
+        // RFC 7009 §2.2 answers 200 for unknown tokens too: this says a client asked, not that a token existed.
+        audit(log, 'token.revoked', { client_id: clientId }, 'token revocation requested');
+      },
+    }),
+  );
   return provider;
 }

@@ -51,7 +51,10 @@ export const operations = fp(
     });
 
     app.get('/metrics', async (_request, reply) => {
-      return reply.header('cache-control', 'no-store').type(METRICS_CONTENT_TYPE).send(await metrics.render());
+      return reply
+        .header('cache-control', 'no-store')
+        .type(METRICS_CONTENT_TYPE)
+        .send(await metrics.render());
     });
   },
   { name: 'gateway-operations', dependencies: ['gateway-errors'] },

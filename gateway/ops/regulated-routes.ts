@@ -22,7 +22,11 @@ declare module 'fastify' {
 
 function tooMany(reply: FastifyReply, seconds: number): GatewayError {
   reply.header('retry-after', String(seconds));
-  return new GatewayError('too_many_requests', 429, `Too many failed attempts or sign-ins from this network: try again in ${seconds} second${seconds === 1 ? '' : 's'}.`);
+  return new GatewayError(
+    'too_many_requests',
+    429,
+    `Too many failed attempts or sign-ins from this network: try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+  );
 }
 
 /**
@@ -37,13 +41,22 @@ export function regulatedRoutes(regulation: Regulation, limits: { failures: Limi
   async function signInStep(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     // A sign-in page is a navigation: what a browser says is none (an `<img>` on another site) is
     // refused before it is counted, so another site cannot burn its visitors' budget.
-    if (!isNavigationDestination(request.headers['sec-fetch-dest'])) throw new GatewayError('invalid_request', 400, 'A sign-in page is a navigation of the browser, not a subresource.');
+    if (!isNavigationDestination(request.headers['sec-fetch-dest']))
+      throw new GatewayError(
+        'invalid_request',
+        400,
+        'A sign-in page is a navigation of the browser, not a subresource.',
+      );
     const address = addressKey(request.ip);
-    const checks = [[limits.failures, address], [limits.signIns, address]] as const;
+    const checks = [
+      [limits.failures, address],
+      [limits.signIns, address],
+    ] as const;
     const wait = regulation.retryAfter(checks);
     if (wait > 0) throw tooMany(reply, wait);
     // The max-th step of the minute goes ahead; later ones are refused until the minute ends.
-    if ((await regulation.count(limits.signIns, address)) > limits.signIns.max) throw tooMany(reply, Math.max(1, regulation.retryAfter(checks)));
+    if ((await regulation.count(limits.signIns, address)) > limits.signIns.max)
+      throw tooMany(reply, Math.max(1, regulation.retryAfter(checks)));
   }
   return (routeOptions: RouteOptions): void => {
     const kind = routeOptions.config?.regulation;

@@ -67,7 +67,10 @@ export async function startRegulation(store: Store, options: RegulationOptions):
       }
     });
   } catch (error) {
-    options.log.warn({ err: (error as Error).message }, 'cannot hear refusals from other instances; each counts on its own store counters');
+    options.log.warn(
+      { err: (error as Error).message },
+      'cannot hear refusals from other instances; each counts on its own store counters',
+    );
   }
   return {
     retryAfter(checks) {
@@ -86,9 +89,11 @@ export async function startRegulation(store: Store, options: RegulationOptions):
         const until = Date.now() + limit.windowMs;
         remember(counted, until);
         options.onRefused?.(limit, key);
-        store.publish(CHANNEL, JSON.stringify({ key: counted, until })).catch((error: unknown) =>
-          options.log.warn({ err: (error as Error).message }, 'could not tell the other instances about a refusal'),
-        );
+        store
+          .publish(CHANNEL, JSON.stringify({ key: counted, until }))
+          .catch((error: unknown) =>
+            options.log.warn({ err: (error as Error).message }, 'could not tell the other instances about a refusal'),
+          );
       } else {
         // Past the limit here means the refusal was missed (decided elsewhere, message lost):
         // refuse locally for a moment; the counter keeps answering until its window ends.

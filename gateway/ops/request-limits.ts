@@ -36,7 +36,12 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   let response: string;
   if (error.code === 'HPE_HEADER_OVERFLOW') {
-    response = problemResponse(431, 'Request Header Fields Too Large', 'request_header_fields_too_large', `The request line and headers must stay under ${MAX_HEADER_BYTES} bytes.`);
+    response = problemResponse(
+      431,
+      'Request Header Fields Too Large',
+      'request_header_fields_too_large',
+      `The request line and headers must stay under ${MAX_HEADER_BYTES} bytes.`,
+    );
   } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     response = problemResponse(408, 'Request Timeout', 'request_timeout', 'The request did not arrive in time.');
   } else {

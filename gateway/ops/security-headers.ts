@@ -24,7 +24,8 @@
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 
 /** The policy of every page the gateway serves. */
-export const PAGE_CSP = "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+export const PAGE_CSP =
+  "default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /** One year, the usual HSTS lifetime; subdomains are left to the operator. */
 export const HSTS = 'max-age=31536000';
@@ -47,7 +48,12 @@ export function setSecurityHeaders(reply: FastifyReply, options: { hsts: boolean
  * headers; `hsts` when the issuer is https.
  */
 export function securityHeadersOnRoute(options: { hsts: boolean }): (routeOptions: RouteOptions) => void {
-  function setHeaders(_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void {
+  function setHeaders(
+    _request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (error: null, payload: unknown) => void,
+  ): void {
     setSecurityHeaders(reply, options);
     done(null, payload);
   }
@@ -83,5 +89,6 @@ export async function providerSecurityHeaders(ctx: KoaLike, next: () => Promise<
   await next();
   // A hash was added next to 'none' (form_post): 'none' must stand alone, so drop it.
   const csp = ctx.response.get('content-security-policy');
-  if (csp.includes("'none' 'sha256-")) ctx.set('content-security-policy', csp.replace("script-src 'none' 'sha256-", "script-src 'sha256-"));
+  if (csp.includes("'none' 'sha256-"))
+    ctx.set('content-security-policy', csp.replace("script-src 'none' 'sha256-", "script-src 'sha256-"));
 }

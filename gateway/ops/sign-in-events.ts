@@ -16,7 +16,11 @@ export interface SignInEvents {
   failed(request: FastifyRequest, reason: SignInFailureReason, detail?: string): void;
 }
 
-export function createSignInEvents(metrics: Pick<GatewayMetrics, 'signIns' | 'signInFailures'>, log: AuditSink, upstreamIssuer: string): SignInEvents {
+export function createSignInEvents(
+  metrics: Pick<GatewayMetrics, 'signIns' | 'signInFailures'>,
+  log: AuditSink,
+  upstreamIssuer: string,
+): SignInEvents {
   return {
     succeeded(request, sub) {
       metrics.signIns.inc();
@@ -24,7 +28,12 @@ export function createSignInEvents(metrics: Pick<GatewayMetrics, 'signIns' | 'si
     },
     failed(request, reason, detail) {
       metrics.signInFailures.inc({ reason });
-      audit(log, 'sign_in.refused', { reason, ...(detail ? { detail } : {}), upstream: upstreamIssuer, ip: request.ip }, 'sign-in at the upstream did not complete');
+      audit(
+        log,
+        'sign_in.refused',
+        { reason, ...(detail ? { detail } : {}), upstream: upstreamIssuer, ip: request.ip },
+        'sign-in at the upstream did not complete',
+      );
     },
   };
 }

@@ -29,8 +29,12 @@ export function renderConsentPage(
   const uid = encodeURIComponent(options.uid);
   // Without its CSRF token a form's post is refused (gateway/ops/csrf.ts).
   const csrf = options.csrfToken ? csrfInput(options.csrfToken) : '';
-  const who = options.accountLabel ? `<p class="muted small">${escapeHtml(t.consentAs)}: <strong>${escapeHtml(options.accountLabel)}</strong></p>` : '';
-  const where = options.returnHost ? `<p class="muted small">${escapeHtml(t.consentReturnsTo)}: <strong>${escapeHtml(options.returnHost)}</strong></p>` : '';
+  const who = options.accountLabel
+    ? `<p class="muted small">${escapeHtml(t.consentAs)}: <strong>${escapeHtml(options.accountLabel)}</strong></p>`
+    : '';
+  const where = options.returnHost
+    ? `<p class="muted small">${escapeHtml(t.consentReturnsTo)}: <strong>${escapeHtml(options.returnHost)}</strong></p>`
+    : '';
   return layout({
     lang: t.lang,
     brand: t.brand,

@@ -19,7 +19,8 @@ const en = {
   scope_email: 'Your e-mail address',
   scope_profile: 'Your name, user name and picture',
   scope_offline_access: 'Access while you are away (refresh tokens)',
-  scope_upstream_token: 'Your access token at the sign-in provider (such as Google), to use its services as you, with everything you allowed it there',
+  scope_upstream_token:
+    'Your access token at the sign-in provider (such as Google), to use its services as you, with everything you allowed it there',
   tryAgain: 'Start again',
   signInTitle: 'Sign in to continue',
   signInButton: 'Sign in',
@@ -40,12 +41,14 @@ const en = {
   error_login_required: 'You need to sign in first.',
   error_server_error: 'The gateway could not complete this request.',
   error_temporarily_unavailable: 'The gateway is briefly unavailable. Please try again in a moment.',
-  refusedInvalidEmail: 'Your account\'s e-mail address is not a valid address.',
+  refusedInvalidEmail: "Your account's e-mail address is not a valid address.",
   refusedEmailUnverified: 'Your e-mail address is not verified at your identity provider.',
-  refusedEmailVerificationUnknown: 'Your identity provider did not say that your e-mail address is verified, so this gateway cannot sign you in with it.',
+  refusedEmailVerificationUnknown:
+    'Your identity provider did not say that your e-mail address is verified, so this gateway cannot sign you in with it.',
   refusedHostedDomain: 'Your account does not belong to an allowed organisation (Google Workspace domain).',
   refusedEmailDomain: 'Your e-mail domain is not allowed to sign in here.',
-  upstreamTokenRefused: 'The identity provider refused the access token it had just issued, and no refresh token could replace it, so it could not say who you are. Please start again; if this keeps happening, tell the administrator of this gateway.',
+  upstreamTokenRefused:
+    'The identity provider refused the access token it had just issued, and no refresh token could replace it, so it could not say who you are. Please start again; if this keeps happening, tell the administrator of this gateway.',
 } as const;
 
 export type MessageKey = Exclude<keyof typeof en, 'lang'>;
@@ -68,7 +71,8 @@ const ko: Messages = {
   scope_email: '이메일 주소',
   scope_profile: '이름, 사용자 이름, 사진',
   scope_offline_access: '부재 중 접근 (리프레시 토큰)',
-  scope_upstream_token: '로그인 제공자(예: Google)의 액세스 토큰: 그곳에서 허용한 모든 권한으로 사용자를 대신해 서비스를 이용합니다',
+  scope_upstream_token:
+    '로그인 제공자(예: Google)의 액세스 토큰: 그곳에서 허용한 모든 권한으로 사용자를 대신해 서비스를 이용합니다',
   tryAgain: '다시 시작',
   signInTitle: '계속하려면 로그인하세요',
   signInButton: '로그인',
@@ -91,10 +95,12 @@ const ko: Messages = {
   error_temporarily_unavailable: '게이트웨이를 잠시 사용할 수 없습니다. 잠시 후 다시 시도해 주세요.',
   refusedInvalidEmail: '계정의 이메일 주소가 올바른 주소가 아닙니다.',
   refusedEmailUnverified: 'ID 제공자에서 이메일 주소가 인증되지 않았습니다.',
-  refusedEmailVerificationUnknown: 'ID 제공자가 이메일 주소의 인증 여부를 알려 주지 않아, 이 게이트웨이에서는 그 주소로 로그인할 수 없습니다.',
+  refusedEmailVerificationUnknown:
+    'ID 제공자가 이메일 주소의 인증 여부를 알려 주지 않아, 이 게이트웨이에서는 그 주소로 로그인할 수 없습니다.',
   refusedHostedDomain: '계정이 허용된 조직(Google Workspace 도메인)에 속하지 않습니다.',
   refusedEmailDomain: '이 이메일 도메인으로는 여기에서 로그인할 수 없습니다.',
-  upstreamTokenRefused: 'ID 제공자가 방금 발급한 액세스 토큰을 거부했고, 리프레시 토큰으로도 새 토큰을 받을 수 없어 사용자를 확인할 수 없었습니다. 다시 시작해 주세요. 계속 이런 일이 생기면 이 게이트웨이의 관리자에게 알려 주세요.',
+  upstreamTokenRefused:
+    'ID 제공자가 방금 발급한 액세스 토큰을 거부했고, 리프레시 토큰으로도 새 토큰을 받을 수 없어 사용자를 확인할 수 없었습니다. 다시 시작해 주세요. 계속 이런 일이 생기면 이 게이트웨이의 관리자에게 알려 주세요.',
 };
 
 const catalogues: Record<string, Messages> = { en, ko };

@@ -10,7 +10,8 @@ export function escapeHtml(value: string): string {
 }
 
 /** The gateway's mark: a shield with a keyhole, drawn inline (no request, nothing for a CSP to allow). */
-const MARK = '<svg aria-hidden="true" focusable="false" width="20" height="20" viewBox="0 0 24 24"><path fill="currentColor" d="M12 2 4 5v6c0 5.1 3.4 9.5 8 11 4.6-1.5 8-5.9 8-11V5l-8-3Zm0 5a3 3 0 0 1 1 5.83V16h-2v-3.17A3 3 0 0 1 12 7Z"/></svg>';
+const MARK =
+  '<svg aria-hidden="true" focusable="false" width="20" height="20" viewBox="0 0 24 24"><path fill="currentColor" d="M12 2 4 5v6c0 5.1 3.4 9.5 8 11 4.6-1.5 8-5.9 8-11V5l-8-3Zm0 5a3 3 0 0 1 1 5.83V16h-2v-3.17A3 3 0 0 1 12 7Z"/></svg>';
 
 /** A whole HTML document around already-escaped `body`. */
 export function layout(options: { lang: string; title: string; body: string; brand: string }): string {

@@ -8,10 +8,19 @@ import { escapeHtml, layout } from './layout.ts';
  */
 export function renderMessagePage(
   acceptLanguage: string | undefined,
-  options: { title: MessageKey; message: string; code?: string; detail?: string; extraHtml?: string; link?: { href: string; label: MessageKey } },
+  options: {
+    title: MessageKey;
+    message: string;
+    code?: string;
+    detail?: string;
+    extraHtml?: string;
+    link?: { href: string; label: MessageKey };
+  },
 ): string {
   const t = messagesFor(acceptLanguage);
-  const link = options.link ? `<div class="actions"><a class="button" href="${escapeHtml(options.link.href)}">${escapeHtml(t[options.link.label])}</a></div>` : '';
+  const link = options.link
+    ? `<div class="actions"><a class="button" href="${escapeHtml(options.link.href)}">${escapeHtml(t[options.link.label])}</a></div>`
+    : '';
   const code = options.code
     ? `<p class="muted small">${escapeHtml(t.errorCode)}: <code>${escapeHtml(options.code)}</code>${options.detail ? ` · ${escapeHtml(options.detail)}` : ''}</p>\n`
     : '';

@@ -7,7 +7,10 @@ import { escapeHtml, layout } from './layout.ts';
  * client that does not say where it came from): a link on someone else's page must not end a
  * person's session. Yes posts back with the page's CSRF token; No goes where the link pointed.
  */
-export function renderSignOutPage(acceptLanguage: string | undefined, options: { action: string; rd: string; csrfToken: string }): string {
+export function renderSignOutPage(
+  acceptLanguage: string | undefined,
+  options: { action: string; rd: string; csrfToken: string },
+): string {
   const t = messagesFor(acceptLanguage);
   return layout({
     lang: t.lang,

@@ -66,7 +66,10 @@ export function accessJwtEndpoints(deps: AccessJwtEndpointsDeps) {
   ]);
   const adapterFor = createOidcAdapter(deps.store, deps.sealing);
 
-  const liveToken = createLiveAccessTokens({ verify: deps.verify, findGrant: (grantId) => provider.Grant.find(grantId) });
+  const liveToken = createLiveAccessTokens({
+    verify: deps.verify,
+    findGrant: (grantId) => provider.Grant.find(grantId),
+  });
 
   return async function accessJwtEndpoint(ctx: Ctx, next: () => Promise<void>): Promise<void> {
     const route = ctx.method === 'POST' ? routes.get(ctx.path) : undefined;
@@ -90,7 +93,8 @@ export function accessJwtEndpoints(deps: AccessJwtEndpointsDeps) {
 
     if (route === 'introspection') {
       if (!introspectionAllowed(client, held)) return undefined;
-      const username = typeof claims['preferred_username'] === 'string' ? { username: claims['preferred_username'] } : {};
+      const username =
+        typeof claims['preferred_username'] === 'string' ? { username: claims['preferred_username'] } : {};
       ctx.body = { ...claims, ...username, active: true, token_type: 'Bearer' };
       return undefined;
     }

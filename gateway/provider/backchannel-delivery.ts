@@ -17,18 +17,33 @@ export interface DeliveryLog {
 type BackchannelLogout = (this: { clientId: string }, sub: string, sid: string) => Promise<void>;
 
 /** Makes `Client#backchannelLogout` return at once and deliver in the background. */
-export function deliverBackchannelLogoutsInBackground(provider: Provider, log: DeliveryLog, delays = RETRY_DELAYS_MS): void {
+export function deliverBackchannelLogoutsInBackground(
+  provider: Provider,
+  log: DeliveryLog,
+  delays = RETRY_DELAYS_MS,
+): void {
   const prototype = provider.Client.prototype as unknown as { backchannelLogout: BackchannelLogout };
   const send = prototype.backchannelLogout;
   prototype.backchannelLogout = function backchannelLogout(sub: string, sid: string) {
     const attempt = async (n: number): Promise<void> => {
       try {
         await send.call(this, sub, sid);
-        log.info({ event: 'backchannel_logout_delivered', client_id: this.clientId, attempt: n + 1 }, 'back-channel logout delivered');
+        log.info(
+          { event: 'backchannel_logout_delivered', client_id: this.clientId, attempt: n + 1 },
+          'back-channel logout delivered',
+        );
       } catch (error) {
         const delay = delays[n];
         if (delay === undefined) {
-          log.warn({ event: 'backchannel_logout_failed', client_id: this.clientId, attempts: n + 1, reason: (error as Error).message }, 'back-channel logout not delivered');
+          log.warn(
+            {
+              event: 'backchannel_logout_failed',
+              client_id: this.clientId,
+              attempts: n + 1,
+              reason: (error as Error).message,
+            },
+            'back-channel logout not delivered',
+          );
           return;
         }
         setTimeout(() => void attempt(n + 1), delay).unref();
@@ -42,14 +57,21 @@ export function deliverBackchannelLogoutsInBackground(provider: Provider, log: D
 /** Sends back-channel logout tokens to every client of an oidc-provider session that asked for them. */
 export async function backchannelLogoutSession(
   provider: Provider,
-  session: { accountId?: string; authorizations?: Record<string, unknown>; sidFor(clientId: string): string | undefined },
+  session: {
+    accountId?: string;
+    authorizations?: Record<string, unknown>;
+    sidFor(clientId: string): string | undefined;
+  },
 ): Promise<void> {
   if (!session.accountId) return;
   for (const clientId of Object.keys(session.authorizations ?? {})) {
     const client = await provider.Client.find(clientId);
     const sid = session.sidFor(clientId);
     if (client?.backchannelLogoutUri && sid) {
-      await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(session.accountId, sid);
+      await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(
+        session.accountId,
+        sid,
+      );
     }
   }
 }

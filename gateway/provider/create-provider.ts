@@ -2,7 +2,13 @@
  * The gateway's OpenID Provider (face 2 in DESIGN.md): oidc-provider, configured, never
  * re-implemented. This file is the whole configuration; the glue it names lives beside it.
  */
-import Provider, { errors, type ClientMetadata, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, {
+  errors,
+  type ClientMetadata,
+  type Configuration,
+  type FindAccount,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
@@ -51,7 +57,11 @@ export interface ProviderDeps {
 export const INTERACTION_PATH = '/interaction';
 
 /** Browsers' origins allowed for CORS: those of the client's own redirect URIs (SPAs). */
-function clientBasedCORS(_ctx: KoaContextWithOIDC, origin: string, client: { redirectUris?: readonly string[] }): boolean {
+function clientBasedCORS(
+  _ctx: KoaContextWithOIDC,
+  origin: string,
+  client: { redirectUris?: readonly string[] },
+): boolean {
   return (client.redirectUris ?? []).some((uri) => {
     try {
       return new URL(uri).origin === origin;
@@ -160,9 +170,10 @@ export function createProvider(deps: ProviderDeps): Provider {
   // types it knows.
   provider.registerGrantType(
     TOKEN_EXCHANGE_GRANT,
-    deps.tokenExchange ?? (async () => {
-      throw new errors.UnsupportedGrantType();
-    }),
+    deps.tokenExchange ??
+      (async () => {
+        throw new errors.UnsupportedGrantType();
+      }),
     TOKEN_EXCHANGE_PARAMETERS,
   );
 
@@ -170,10 +181,21 @@ export function createProvider(deps: ProviderDeps): Provider {
     // A client that hung up mid-request is no server fault (observe-provider.ts says so too).
     if (!isClientAbort(error)) deps.log.error({ err: error }, 'oidc-provider server_error');
   });
-  for (const event of ['authorization.error', 'grant.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error'] as const) {
-    (provider.on as (name: string, listener: (...args: never[]) => void) => void)(event, (_ctx: unknown, error: { error?: string; error_description?: string; status?: number }) => {
-      if ((error.status ?? 400) < 500) deps.log.info({ event, error: error.error, description: error.error_description }, 'oauth request refused');
-    });
+  for (const event of [
+    'authorization.error',
+    'grant.error',
+    'introspection.error',
+    'revocation.error',
+    'userinfo.error',
+    'end_session.error',
+  ] as const) {
+    (provider.on as (name: string, listener: (...args: never[]) => void) => void)(
+      event,
+      (_ctx: unknown, error: { error?: string; error_description?: string; status?: number }) => {
+        if ((error.status ?? 400) < 500)
+          deps.log.info({ event, error: error.error, description: error.error_description }, 'oauth request refused');
+      },
+    );
   }
   return provider;
 }

@@ -14,7 +14,11 @@ interface Ctx {
   oidc?: { session?: { uid?: string } };
 }
 
-export function endSessionRevocation(deps: { provider: Provider; forwardAuthSessions: ForwardAuthSessions; markRevoked: (uid: string) => void }) {
+export function endSessionRevocation(deps: {
+  provider: Provider;
+  forwardAuthSessions: ForwardAuthSessions;
+  markRevoked: (uid: string) => void;
+}) {
   return async function afterEndSession(ctx: Ctx, next: () => Promise<void>): Promise<void> {
     await next();
     if (ctx.method !== 'POST' || ctx.path !== END_SESSION_CONFIRM_PATH) return;

@@ -16,11 +16,15 @@ export function createInteractionPolicy(upstreamLinkAlive: (sub: string) => Prom
   if (!login) throw new Error('oidc-provider base policy has no login prompt');
   login.checks.add(upstreamTokenScopeCheck());
   login.checks.add(
-    new Check('upstream_link_gone', 'End-User must sign in at the upstream identity provider again', async (ctx: KoaContextWithOIDC) => {
-      const sub = ctx.oidc.session?.accountId;
-      if (!sub) return Check.NO_NEED_TO_PROMPT;
-      return (await upstreamLinkAlive(sub)) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
-    }),
+    new Check(
+      'upstream_link_gone',
+      'End-User must sign in at the upstream identity provider again',
+      async (ctx: KoaContextWithOIDC) => {
+        const sub = ctx.oidc.session?.accountId;
+        if (!sub) return Check.NO_NEED_TO_PROMPT;
+        return (await upstreamLinkAlive(sub)) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+      },
+    ),
   );
   return policy;
 }

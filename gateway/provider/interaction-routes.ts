@@ -25,12 +25,20 @@ export interface InteractionDeps {
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
-async function details(provider: Provider, request: FastifyRequest, reply: { raw: import('node:http').ServerResponse }): Promise<Details> {
+async function details(
+  provider: Provider,
+  request: FastifyRequest,
+  reply: { raw: import('node:http').ServerResponse },
+): Promise<Details> {
   try {
     return await provider.interactionDetails(request.raw, reply.raw);
   } catch (error) {
     if (error instanceof errors.SessionNotFound || error instanceof errors.InvalidRequest) {
-      throw new GatewayError('invalid_request', 400, 'This sign-in has expired or was opened in another browser. Please start again from the app.');
+      throw new GatewayError(
+        'invalid_request',
+        400,
+        'This sign-in has expired or was opened in another browser. Please start again from the app.',
+      );
     }
     throw error;
   }
@@ -38,22 +46,33 @@ async function details(provider: Provider, request: FastifyRequest, reply: { raw
 
 function checkUid(request: FastifyRequest, interaction: Details): void {
   const { uid } = request.params as { uid: string };
-  if (uid !== interaction.uid) throw new GatewayError('invalid_request', 400, 'This sign-in does not match your browser session. Please start again.');
+  if (uid !== interaction.uid)
+    throw new GatewayError(
+      'invalid_request',
+      400,
+      'This sign-in does not match your browser session. Please start again.',
+    );
 }
 
 /** The consent forms' CSRF check: their token, and no post from another site. */
 function checkCsrf(csrf: CsrfGuard, request: FastifyRequest, interaction: Details): void {
   const token = (request.body as Record<string, unknown> | undefined)?.[CSRF_FIELD];
   if (csrf.check(request.headers, 'consent', interaction.uid, token)) {
-    throw new GatewayError('invalid_request', 403, 'This form did not come from this sign-in page, or has expired. Please start again from the app.');
+    throw new GatewayError(
+      'invalid_request',
+      403,
+      'This form did not come from this sign-in page, or has expired. Please start again from the app.',
+    );
   }
 }
 
 export function interactionRoutes(deps: InteractionDeps) {
   return async function routes(app: FastifyInstance) {
     // The consent forms post no fields; accept their (empty) urlencoded body.
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 }, (_req, body, done) =>
-      done(null, Object.fromEntries(new URLSearchParams(String(body)))),
+    app.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string', bodyLimit: 1024 },
+      (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
     );
 
     // Each visit may write a sign-in transaction (beginUpstreamLogin): a sign-in step.
@@ -71,8 +90,12 @@ export function interactionRoutes(deps: InteractionDeps) {
       }
       const client = await deps.provider.Client.find(String(interaction.params['client_id']));
       if (!client) throw new GatewayError('invalid_client', 400, 'The app that sent you here is not registered.');
-      const account = interaction.session?.accountId ? await findAccountBySub(deps.store, interaction.session.accountId) : undefined;
-      const scopes = String(interaction.params['scope'] ?? 'openid').split(' ').filter(Boolean);
+      const account = interaction.session?.accountId
+        ? await findAccountBySub(deps.store, interaction.session.accountId)
+        : undefined;
+      const scopes = String(interaction.params['scope'] ?? 'openid')
+        .split(' ')
+        .filter(Boolean);
       return reply.type('text/html; charset=utf-8').send(
         renderConsentPage(request.headers['accept-language'], {
           uid: interaction.uid,
@@ -109,7 +132,12 @@ export function interactionRoutes(deps: InteractionDeps) {
       }
       const grantId = await grant.save();
       reply.hijack();
-      await deps.provider.interactionFinished(request.raw, reply.raw, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      await deps.provider.interactionFinished(
+        request.raw,
+        reply.raw,
+        { consent: { grantId } },
+        { mergeWithLastSubmission: true },
+      );
     });
 
     app.post(`${INTERACTION_PATH}/:uid/abort`, { config: { regulation: 'refusable' } }, async (request, reply) => {

@@ -19,7 +19,9 @@ export type LiveAccessTokens = (token: string) => Promise<LiveAccessToken | unde
 export function createLiveAccessTokens(deps: {
   verify: AccessTokenVerifier;
   /** The grant's client and account, or undefined once it has ended. */
-  findGrant: (grantId: string) => Promise<{ clientId?: string | undefined; accountId?: string | undefined } | undefined>;
+  findGrant: (
+    grantId: string,
+  ) => Promise<{ clientId?: string | undefined; accountId?: string | undefined } | undefined>;
 }): LiveAccessTokens {
   return async (token) => {
     let claims: AccessTokenClaims;

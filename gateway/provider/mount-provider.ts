@@ -47,7 +47,8 @@ export function issuerHeaders(issuer: string): (req: IncomingMessage, clientIp: 
   const { host, protocol } = new URL(issuer);
   const scheme = protocol.slice(0, -1);
   return (req, clientIp) => {
-    if (req.headers[IN_PROCESS_HEADER] === IN_PROCESS_TOKEN) (req as IncomingMessage & { [IN_PROCESS]?: boolean })[IN_PROCESS] = true;
+    if (req.headers[IN_PROCESS_HEADER] === IN_PROCESS_TOKEN)
+      (req as IncomingMessage & { [IN_PROCESS]?: boolean })[IN_PROCESS] = true;
     delete req.headers[IN_PROCESS_HEADER];
     for (const name of Object.keys(req.headers)) {
       if (name === 'forwarded' || name.startsWith('x-forwarded-')) delete req.headers[name];

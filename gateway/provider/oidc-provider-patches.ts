@@ -35,9 +35,9 @@ export function assertCheckedOidcProvider(version: string = installedOidcProvide
   const [major, minor] = version.split('.').map(Number);
   if (major === CHECKED_RANGE.major && (minor ?? 0) >= CHECKED_RANGE.minMinor) return;
   throw new Error(
-    `oidc-provider ${version} is installed, but the gateway's patches of its internals were checked against `
-    + `${CHECKED_RANGE.major}.${CHECKED_RANGE.minMinor}–${CHECKED_RANGE.major}.x (gateway/provider/oidc-provider-patches.ts): `
-    + 'install a checked version (npm ci), or check the patches and widen the range',
+    `oidc-provider ${version} is installed, but the gateway's patches of its internals were checked against ` +
+      `${CHECKED_RANGE.major}.${CHECKED_RANGE.minMinor}–${CHECKED_RANGE.major}.x (gateway/provider/oidc-provider-patches.ts): ` +
+      'install a checked version (npm ci), or check the patches and widen the range',
   );
 }
 
@@ -55,7 +55,10 @@ function clientPrototype(provider: Provider): PatchableClient {
  * Patch 1: `decide(clientId, uri)` answers for the clients it knows (true or false) and leaves the
  * others to oidc-provider's own exact comparison (undefined).
  */
-export function decideRedirectUris(provider: Provider, decide: (clientId: string, uri: string) => boolean | undefined): void {
+export function decideRedirectUris(
+  provider: Provider,
+  decide: (clientId: string, uri: string) => boolean | undefined,
+): void {
   const prototype = clientPrototype(provider);
   const original = prototype.redirectUriAllowed;
   prototype.redirectUriAllowed = function redirectUriAllowed(this: PatchableClient, value: string) {
@@ -67,10 +70,16 @@ export function decideRedirectUris(provider: Provider, decide: (clientId: string
  * Patch 2: when the current secret does not match, `fallback(clientId, presented)` may still
  * accept it. A request with the current secret costs nothing more.
  */
-export function acceptOtherSecrets(provider: Provider, fallback: (clientId: string, presented: string) => Promise<boolean>): void {
+export function acceptOtherSecrets(
+  provider: Provider,
+  fallback: (clientId: string, presented: string) => Promise<boolean>,
+): void {
   const prototype = clientPrototype(provider);
   const compareCurrent = prototype.compareClientSecret;
-  prototype.compareClientSecret = async function compareClientSecret(this: PatchableClient, actual: string): Promise<boolean> {
+  prototype.compareClientSecret = async function compareClientSecret(
+    this: PatchableClient,
+    actual: string,
+  ): Promise<boolean> {
     if (await compareCurrent.call(this, actual)) return true;
     return typeof actual === 'string' && actual !== '' && fallback(this.clientId, actual);
   };

@@ -26,7 +26,9 @@ type Dispatcher = NonNullable<RequestInit['dispatcher']>;
 export class OutboundRedirectError extends Error {
   readonly status: number;
   constructor(url: URL, status: number) {
-    super(`${url.origin}${url.pathname} answered ${status} (a redirect); the gateway does not follow redirects on outbound calls`);
+    super(
+      `${url.origin}${url.pathname} answered ${status} (a redirect); the gateway does not follow redirects on outbound calls`,
+    );
     this.name = 'OutboundRedirectError';
     this.status = status;
   }
@@ -36,7 +38,9 @@ export class OutboundRedirectError extends Error {
 export class OutboundAddressError extends Error {
   readonly code = 'ERR_GATEWAY_SSRF';
   constructor(host: string, kind: string, address?: string) {
-    super(`${host}${address && address !== host ? ` resolves to ${address}, ` : ' is '}a ${kind} address, which the gateway does not call (SSRF protection); an operator may allow a host:port in GATEWAY_OUTBOUND_PRIVATE_HOSTS`);
+    super(
+      `${host}${address && address !== host ? ` resolves to ${address}, ` : ' is '}a ${kind} address, which the gateway does not call (SSRF protection); an operator may allow a host:port in GATEWAY_OUTBOUND_PRIVATE_HOSTS`,
+    );
     this.name = 'OutboundAddressError';
   }
 }
@@ -49,11 +53,14 @@ function guardedLookup(hostname: string, options: LookupOptions, callback: Looku
     if (error) return callback(error, []);
     for (const { address } of addresses) {
       const kind = privateHostKind(address);
-      if (kind !== undefined) return callback(new OutboundAddressError(hostname, kind, address) as NodeJS.ErrnoException, []);
+      if (kind !== undefined)
+        return callback(new OutboundAddressError(hostname, kind, address) as NodeJS.ErrnoException, []);
     }
     if (options.all) return callback(null, addresses);
     const [first] = addresses;
-    return first ? callback(null, first.address, first.family) : callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+    return first
+      ? callback(null, first.address, first.family)
+      : callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
   });
 }
 
@@ -64,8 +71,10 @@ function guardedLookup(hostname: string, options: LookupOptions, callback: Looku
  */
 function guardedDispatcher(): Dispatcher {
   void Response; // Node loads its undici, and sets the global dispatcher, on first use.
-  const global = (globalThis as Record<symbol, { constructor: new (options: object) => unknown } | undefined>)[Symbol.for('undici.globalDispatcher.1')];
-  if (!global) throw new Error('Node\'s fetch has no global dispatcher: cannot guard outbound calls');
+  const global = (globalThis as Record<symbol, { constructor: new (options: object) => unknown } | undefined>)[
+    Symbol.for('undici.globalDispatcher.1')
+  ];
+  if (!global) throw new Error("Node's fetch has no global dispatcher: cannot guard outbound calls");
   return new global.constructor({ connect: { lookup: guardedLookup } }) as Dispatcher;
 }
 

@@ -59,7 +59,9 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   // Failure-based limits and the sign-in budget, before anything else looks at the request.
   provider.use(providerRegulation({ regulation: deps.regulation, limits: deps.limits, renderError }));
   // Sessions ended at the OpenID Provider (RP-initiated logout) end their forward-auth cookies too.
-  provider.use(endSessionRevocation({ provider, forwardAuthSessions: deps.forwardAuthSessions, markRevoked: deps.markRevoked }));
+  provider.use(
+    endSessionRevocation({ provider, forwardAuthSessions: deps.forwardAuthSessions, markRevoked: deps.markRevoked }),
+  );
   // The gateway's access JWTs at the introspection and revocation endpoints.
   provider.use(accessJwtEndpoints({ provider, store, sealing: deps.sealing, verify: deps.verify }));
   provider.use(
@@ -69,11 +71,20 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
       sealing: deps.sealing,
       graceMs: config.refreshGrace * 1000,
       onReuse: async (details) => {
-        audit(log, 'refresh_token.reuse_detected', { client_id: details.clientId, sub: details.sub }, 'a rotated refresh token was used again after the grace period: ending the session');
+        audit(
+          log,
+          'refresh_token.reuse_detected',
+          { client_id: details.clientId, sub: details.sub },
+          'a rotated refresh token was used again after the grace period: ending the session',
+        );
         if (details.sessionUid) await deps.endSsoSession(details.sessionUid);
       },
       // Not an attack: an instance died mid-refresh (its log ends there), and its client retried.
-      onResume: (details) => log.warn({ client_id: details.clientId, sub: details.sub }, 'a refresh cut off by a dead instance was retried: its refresh token was rotated again'),
+      onResume: (details) =>
+        log.warn(
+          { client_id: details.clientId, sub: details.sub },
+          'a refresh cut off by a dead instance was retried: its refresh token was rotated again',
+        ),
     }),
   );
   return provider;

@@ -54,12 +54,17 @@ interface RegulatedContext {
 
 type Kind = 'client' | 'registration' | 'authorization';
 
-const CLIENT_ENDPOINTS = new Set<string>([PROVIDER_ROUTES.token, PROVIDER_ROUTES.introspection, PROVIDER_ROUTES.revocation]);
+const CLIENT_ENDPOINTS = new Set<string>([
+  PROVIDER_ROUTES.token,
+  PROVIDER_ROUTES.introspection,
+  PROVIDER_ROUTES.revocation,
+]);
 
 function kindOf(path: string): Kind | undefined {
   if (CLIENT_ENDPOINTS.has(path)) return 'client';
   if (path === PROVIDER_ROUTES.authorization) return 'authorization';
-  if (path === PROVIDER_ROUTES.registration || path.startsWith(`${PROVIDER_ROUTES.registration}/`)) return 'registration';
+  if (path === PROVIDER_ROUTES.registration || path.startsWith(`${PROVIDER_ROUTES.registration}/`))
+    return 'registration';
   return undefined;
 }
 
@@ -94,7 +99,10 @@ export function providerRegulation(deps: ProviderRegulationDeps) {
   function refuse(ctx: RegulatedContext, kind: Kind, seconds: number): void {
     const description = `Too many failed attempts from this address or client: try again in ${seconds} second${seconds === 1 ? '' : 's'}.`;
     if (kind === 'authorization') {
-      deps.renderError(ctx as never, { error: 'temporarily_unavailable', error_description: 'Too many sign-ins from this network: try again in a minute.' });
+      deps.renderError(ctx as never, {
+        error: 'temporarily_unavailable',
+        error_description: 'Too many sign-ins from this network: try again in a minute.',
+      });
     } else {
       ctx.body = { error: 'temporarily_unavailable', error_description: description };
     }
@@ -120,9 +128,16 @@ export function providerRegulation(deps: ProviderRegulationDeps) {
     const wait = regulation.retryAfter(checks);
     if (wait > 0) return refuse(ctx, kind, wait);
 
-    if (kind === 'registration' && (ctx.method === 'POST' || ctx.method === 'PUT') && Number(ctx.get('content-length') || 0) > MAX_REGISTRATION_BYTES) {
+    if (
+      kind === 'registration' &&
+      (ctx.method === 'POST' || ctx.method === 'PUT') &&
+      Number(ctx.get('content-length') || 0) > MAX_REGISTRATION_BYTES
+    ) {
       ctx.status = 413;
-      ctx.body = { error: 'invalid_client_metadata', error_description: `client metadata must stay under ${MAX_REGISTRATION_BYTES} bytes` };
+      ctx.body = {
+        error: 'invalid_client_metadata',
+        error_description: `client metadata must stay under ${MAX_REGISTRATION_BYTES} bytes`,
+      };
       return;
     }
     if (kind === 'authorization') {
@@ -132,13 +147,19 @@ export function providerRegulation(deps: ProviderRegulationDeps) {
       // (office's) address: refused before anything is stored or counted. Programs send no
       // `Sec-Fetch-Dest` (Node's fetch sends only `Sec-Fetch-Mode`).
       if (!isNavigationDestination(ctx.get('sec-fetch-dest'))) {
-        deps.renderError(ctx as never, { error: 'invalid_request', error_description: 'An authorization request is a navigation of the browser, not a subresource.' });
+        deps.renderError(ctx as never, {
+          error: 'invalid_request',
+          error_description: 'An authorization request is a navigation of the browser, not a subresource.',
+        });
         ctx.status = 400;
         return;
       }
       const declared = Number(ctx.get('content-length') || 0);
       if (ctx.querystring.length > MAX_AUTHORIZATION_REQUEST_BYTES || declared > MAX_AUTHORIZATION_REQUEST_BYTES) {
-        deps.renderError(ctx as never, { error: 'invalid_request', error_description: `The authorization request is longer than ${MAX_AUTHORIZATION_REQUEST_BYTES} bytes.` });
+        deps.renderError(ctx as never, {
+          error: 'invalid_request',
+          error_description: `The authorization request is longer than ${MAX_AUTHORIZATION_REQUEST_BYTES} bytes.`,
+        });
         ctx.status = 400;
         return;
       }
@@ -166,7 +187,10 @@ export function providerRegulation(deps: ProviderRegulationDeps) {
     }
     const codeGuess = error === 'invalid_grant' && ctx.oidc?.params?.['grant_type'] === 'authorization_code';
     if (error !== 'invalid_client' && !codeGuess) return;
-    const failedClient = ctx.oidc?.client?.clientId ?? clientId ?? (typeof ctx.oidc?.params?.['client_id'] === 'string' ? ctx.oidc.params['client_id'] : undefined);
+    const failedClient =
+      ctx.oidc?.client?.clientId ??
+      clientId ??
+      (typeof ctx.oidc?.params?.['client_id'] === 'string' ? ctx.oidc.params['client_id'] : undefined);
     if (failedClient !== undefined) await regulation.count(limits.clientFailures, clientKey(failedClient, ctx.ip));
     await regulation.count(limits.addressFailures, address);
   };

@@ -48,7 +48,8 @@ function fold(value: string): string {
   let out = '';
   for (const char of value) {
     const upper = char.toUpperCase();
-    out += upper.length === 1 && !((char.codePointAt(0) ?? 0) > 127 && (upper.codePointAt(0) ?? 0) < 128) ? upper : char;
+    out +=
+      upper.length === 1 && !((char.codePointAt(0) ?? 0) > 127 && (upper.codePointAt(0) ?? 0) < 128) ? upper : char;
   }
   return out;
 }

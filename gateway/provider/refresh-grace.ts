@@ -79,7 +79,14 @@ function detailsOf(token: InstanceType<Provider['RefreshToken']>): RefreshDetail
 
 /** What the caller authenticated with: a cached answer is only for the same credentials. */
 function credentials(ctx: KoaContext, params: URLSearchParams): string {
-  return [ctx.get('authorization'), params.get('client_id'), params.get('client_secret'), params.get('client_assertion')].map((v) => v ?? '').join('\u0000');
+  return [
+    ctx.get('authorization'),
+    params.get('client_id'),
+    params.get('client_secret'),
+    params.get('client_assertion'),
+  ]
+    .map((v) => v ?? '')
+    .join('\u0000');
 }
 
 export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
@@ -102,39 +109,44 @@ export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
     const tokenKey = deps.sealing.hashId(token);
     const answerKey = `refresh-grace:${deps.sealing.hashId(`${token}\u0000${credentials(ctx, params)}`)}`;
     const inFlightKey = `refresh-in-flight:${tokenKey}`;
-    return withLock(deps.store, `lock:refresh:${tokenKey}`, async () => {
-      const answer = await storedAnswer(deps, answerKey);
-      if (answer) {
-        ctx.status = 200;
-        ctx.set('cache-control', 'no-store');
-        ctx.set('pragma', 'no-cache');
-        ctx.body = answer;
-        return;
-      }
-      const found = await find();
-      if (found?.consumed) {
-        if ((await deps.store.get(inFlightKey)) === undefined) {
-          // Rotated, its answer delivered, and no answer kept (past the grace, or other credentials):
-          // reuse. Report it; oidc-provider revokes the grant and answers invalid_grant.
-          await deps.onReuse(detailsOf(found));
-          return next();
+    return withLock(
+      deps.store,
+      `lock:refresh:${tokenKey}`,
+      async () => {
+        const answer = await storedAnswer(deps, answerKey);
+        if (answer) {
+          ctx.status = 200;
+          ctx.set('cache-control', 'no-store');
+          ctx.set('pragma', 'no-cache');
+          ctx.body = answer;
+          return;
         }
-        // Consumed by an attempt that never stored its answer: it died with its instance.
-        await undoConsumption(deps.store, deps.sealing, 'RefreshToken', token);
-        deps.onResume(detailsOf(found));
-      }
-      await deps.store.set(inFlightKey, true, deps.graceMs);
-      await next();
-      const body = ctx.body as { refresh_token?: unknown } | undefined;
-      if (ctx.status !== 200 || !body || typeof body !== 'object') return;
-      if (body.refresh_token !== token) {
-        const stored = await deps.store.setIfAbsent(answerKey, deps.sealing.seal(body), deps.graceMs);
-        const first = stored ? undefined : await storedAnswer(deps, answerKey);
-        if (first) ctx.body = first;
-      }
-      // An answer is kept (or none was needed): whoever wrote the marker, it no longer holds.
-      await deps.store.delete(inFlightKey);
-    }, { waitMs: 10_000 });
+        const found = await find();
+        if (found?.consumed) {
+          if ((await deps.store.get(inFlightKey)) === undefined) {
+            // Rotated, its answer delivered, and no answer kept (past the grace, or other credentials):
+            // reuse. Report it; oidc-provider revokes the grant and answers invalid_grant.
+            await deps.onReuse(detailsOf(found));
+            return next();
+          }
+          // Consumed by an attempt that never stored its answer: it died with its instance.
+          await undoConsumption(deps.store, deps.sealing, 'RefreshToken', token);
+          deps.onResume(detailsOf(found));
+        }
+        await deps.store.set(inFlightKey, true, deps.graceMs);
+        await next();
+        const body = ctx.body as { refresh_token?: unknown } | undefined;
+        if (ctx.status !== 200 || !body || typeof body !== 'object') return;
+        if (body.refresh_token !== token) {
+          const stored = await deps.store.setIfAbsent(answerKey, deps.sealing.seal(body), deps.graceMs);
+          const first = stored ? undefined : await storedAnswer(deps, answerKey);
+          if (first) ctx.body = first;
+        }
+        // An answer is kept (or none was needed): whoever wrote the marker, it no longer holds.
+        await deps.store.delete(inFlightKey);
+      },
+      { waitMs: 10_000 },
+    );
   };
 }
 

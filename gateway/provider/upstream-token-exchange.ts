@@ -27,7 +27,14 @@ import { UpstreamLinkGoneError, type UpstreamTokenVault } from '../upstream/upst
 import { grantAllowsUpstreamTokens, mayReceiveUpstreamTokens, UPSTREAM_TOKEN_SCOPE } from './upstream-token-scope.ts';
 
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
-export const TOKEN_EXCHANGE_PARAMETERS = ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope'];
+export const TOKEN_EXCHANGE_PARAMETERS = [
+  'subject_token',
+  'subject_token_type',
+  'requested_token_type',
+  'audience',
+  'resource',
+  'scope',
+];
 
 /** Refresh a little before the upstream says, so the app gets a token that still works. */
 const EXPIRY_MARGIN_MS = 60_000;
@@ -45,7 +52,8 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
     const params = ctx.oidc.params as Record<string, string | undefined>;
     const client = ctx.oidc.client;
     if (!client) throw new errors.InvalidClient('client authentication failed');
-    if (!mayReceiveUpstreamTokens(client)) throw new errors.UnauthorizedClient('a public client may not exchange tokens');
+    if (!mayReceiveUpstreamTokens(client))
+      throw new errors.UnauthorizedClient('a public client may not exchange tokens');
     if (params['subject_token_type'] !== ACCESS_TOKEN_TYPE) {
       throw new errors.InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
     }
@@ -54,7 +62,9 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
     }
     const audience = params['audience'] ?? params['resource'];
     if (audience !== undefined && audience !== deps.upstreamIssuer) {
-      throw new errors.InvalidTarget(`tokens can be exchanged only for the upstream identity provider (${deps.upstreamIssuer})`);
+      throw new errors.InvalidTarget(
+        `tokens can be exchanged only for the upstream identity provider (${deps.upstreamIssuer})`,
+      );
     }
     let subject;
     try {
@@ -62,14 +72,18 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
     } catch {
       throw new errors.InvalidGrant('subject_token is invalid or has expired');
     }
-    if (subject.client_id !== client.clientId) throw new errors.InvalidGrant('subject_token was issued to another client');
+    if (subject.client_id !== client.clientId)
+      throw new errors.InvalidGrant('subject_token was issued to another client');
     const grantId = subject.grant_id;
     const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
     if (!grant || grant.clientId !== client.clientId || grant.accountId !== subject.sub) {
       throw new errors.InvalidGrant('the grant of subject_token has ended (revoked, signed out or expired)');
     }
     if (!grantAllowsUpstreamTokens(grant)) {
-      throw new errors.InvalidScope(`the user has not allowed this client to receive their upstream tokens; ask for the ${UPSTREAM_TOKEN_SCOPE} scope at sign-in`, UPSTREAM_TOKEN_SCOPE);
+      throw new errors.InvalidScope(
+        `the user has not allowed this client to receive their upstream tokens; ask for the ${UPSTREAM_TOKEN_SCOPE} scope at sign-in`,
+        UPSTREAM_TOKEN_SCOPE,
+      );
     }
 
     let tokens = await deps.vault.load(subject.sub);
@@ -80,7 +94,7 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
       }
     } catch (error) {
       if (error instanceof UpstreamLinkGoneError) {
-        throw new errors.InvalidGrant('the user\'s upstream grant is gone; the user must sign in again');
+        throw new errors.InvalidGrant("the user's upstream grant is gone; the user must sign in again");
       }
       throw error;
     }
@@ -89,7 +103,9 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
       access_token: tokens.access_token,
       issued_token_type: ACCESS_TOKEN_TYPE,
       token_type: 'Bearer',
-      ...(tokens.expires_at === undefined ? {} : { expires_in: Math.max(0, Math.floor((tokens.expires_at - Date.now()) / 1000)) }),
+      ...(tokens.expires_at === undefined
+        ? {}
+        : { expires_in: Math.max(0, Math.floor((tokens.expires_at - Date.now()) / 1000)) }),
       ...(tokens.scope === undefined ? {} : { scope: tokens.scope }),
     };
   };

@@ -36,11 +36,18 @@ export function grantAllowsUpstreamTokens(grant: { getOIDCScope(): string }): bo
  */
 export function upstreamTokenScopeCheck() {
   const { Check } = interactionPolicy;
-  return new Check('upstream_token_not_allowed', 'the client may not receive upstream tokens', (ctx: KoaContextWithOIDC) => {
-    const { client, requestParamScopes } = ctx.oidc;
-    if (client && requestParamScopes.has(UPSTREAM_TOKEN_SCOPE) && !mayReceiveUpstreamTokens(client)) {
-      throw new errors.InvalidScope(`${UPSTREAM_TOKEN_SCOPE} may be requested only by a client an operator allowed token exchange`, UPSTREAM_TOKEN_SCOPE);
-    }
-    return Check.NO_NEED_TO_PROMPT;
-  });
+  return new Check(
+    'upstream_token_not_allowed',
+    'the client may not receive upstream tokens',
+    (ctx: KoaContextWithOIDC) => {
+      const { client, requestParamScopes } = ctx.oidc;
+      if (client && requestParamScopes.has(UPSTREAM_TOKEN_SCOPE) && !mayReceiveUpstreamTokens(client)) {
+        throw new errors.InvalidScope(
+          `${UPSTREAM_TOKEN_SCOPE} may be requested only by a client an operator allowed token exchange`,
+          UPSTREAM_TOKEN_SCOPE,
+        );
+      }
+      return Check.NO_NEED_TO_PROMPT;
+    },
+  );
 }

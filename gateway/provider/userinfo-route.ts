@@ -14,7 +14,12 @@ import type { LiveAccessTokens } from './live-access-token.ts';
 import { claimsForScope } from './scope-claims.ts';
 
 /** RFC 6750 §3: the challenge that tells the client what went wrong. */
-function challenge(reply: FastifyReply, status: 400 | 401, error: 'invalid_request' | 'invalid_token', description: string) {
+function challenge(
+  reply: FastifyReply,
+  status: 400 | 401,
+  error: 'invalid_request' | 'invalid_token',
+  description: string,
+) {
   return reply
     .code(status)
     .header('www-authenticate', `Bearer realm="gateway", error="${error}", error_description="${description}"`)
@@ -33,16 +38,27 @@ function bearerToken(header: string | undefined): string | undefined {
  */
 export function userinfoRoutes(path: string, deps: { store: Store; liveToken: LiveAccessTokens }) {
   return async function routes(app: FastifyInstance) {
-    const handler = async (request: { headers: Record<string, string | string[] | undefined> }, reply: FastifyReply) => {
+    const handler = async (
+      request: { headers: Record<string, string | string[] | undefined> },
+      reply: FastifyReply,
+    ) => {
       const header = request.headers.authorization;
       const token = bearerToken(typeof header === 'string' ? header : undefined);
       if (!token) return challenge(reply, 401, 'invalid_token', 'no bearer access token was sent');
       const live = await deps.liveToken(token);
-      if (!live) return challenge(reply, 401, 'invalid_token', 'the access token is invalid, has expired, or its grant has ended');
+      if (!live)
+        return challenge(
+          reply,
+          401,
+          'invalid_token',
+          'the access token is invalid, has expired, or its grant has ended',
+        );
       const { claims } = live;
       const account = await findAccountBySub(deps.store, claims.sub);
       if (!account) return challenge(reply, 401, 'invalid_token', 'the account behind this token no longer exists');
-      return reply.header('cache-control', 'no-store').send({ ...claimsForScope(claims.scope ?? 'openid', accountClaims(account)), sub: account.sub });
+      return reply
+        .header('cache-control', 'no-store')
+        .send({ ...claimsForScope(claims.scope ?? 'openid', accountClaims(account)), sub: account.sub });
     };
     app.get(path, handler);
     app.post(path, handler);

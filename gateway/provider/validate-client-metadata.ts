@@ -16,7 +16,13 @@ export function clientMetadataValidator(settings: ClientPolicySettings) {
     validateClientMetadata(settings, ctx, key, value, metadata);
 }
 
-function validateClientMetadata(settings: ClientPolicySettings, ctx: KoaContextWithOIDC | undefined, key: string, value: unknown, metadata?: object): void {
+function validateClientMetadata(
+  settings: ClientPolicySettings,
+  ctx: KoaContextWithOIDC | undefined,
+  key: string,
+  value: unknown,
+  metadata?: object,
+): void {
   // Dynamic registration (RFC 7591/7592): the gateway's registration policy, once per request
   // (the validator is called once per extra property; `first_party` comes first).
   if (key === 'first_party' && metadata && isRegistrationRequest(ctx)) {
@@ -42,7 +48,9 @@ function validateClientMetadata(settings: ClientPolicySettings, ctx: KoaContextW
     // An `aud` is a resource URI or a client id (resource-servers.ts): any non-empty string
     // without white space (RFC 7519 §4.1.3: a StringOrURI), compared exactly.
     if (!Array.isArray(value) || !value.every((audience) => typeof audience === 'string' && /^\S+$/.test(audience))) {
-      throw new errors.InvalidClientMetadata('introspection_audiences must be an array of audiences (resource URIs or client ids, without white space)');
+      throw new errors.InvalidClientMetadata(
+        'introspection_audiences must be an array of audiences (resource URIs or client ids, without white space)',
+      );
     }
   }
 }

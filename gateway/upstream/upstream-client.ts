@@ -43,7 +43,10 @@ export interface UpstreamClient {
   configuration(): Promise<client.Configuration>;
   authorizationUrl(parameters: Record<string, string>): Promise<URL>;
   /** RFC 6749 §4.1.3 with PKCE (RFC 7636) and state; the nonce is checked when an id_token comes. */
-  exchangeCode(callbackUrl: URL, checks: { state: string; codeVerifier: string; nonce: string }): Promise<CodeExchangeResult>;
+  exchangeCode(
+    callbackUrl: URL,
+    checks: { state: string; codeVerifier: string; nonce: string },
+  ): Promise<CodeExchangeResult>;
   /** OIDC Core §5.3; `expectedSub` pins the subject (§5.3.2: it must match the id_token's). */
   userinfo(accessToken: string, expectedSub: string | undefined): Promise<Record<string, unknown>>;
   refresh(refreshToken: string): Promise<UpstreamTokens>;
@@ -108,19 +111,35 @@ export function createUpstreamClient(settings: UpstreamSettings): UpstreamClient
       // RFC 9207: validateAuthResponse also checks the `iss` parameter when the upstream sends it.
       const params = oauth.validateAuthResponse(as, oauthClient, callbackUrl.searchParams, checks.state);
       const response = await oauth.authorizationCodeGrantRequest(
-        as, oauthClient, auth, params, settings.redirectUri, checks.codeVerifier, options,
+        as,
+        oauthClient,
+        auth,
+        params,
+        settings.redirectUri,
+        checks.codeVerifier,
+        options,
       );
-      const peek = (await response.clone().json().catch(() => ({}))) as { id_token?: unknown };
+      const peek = (await response
+        .clone()
+        .json()
+        .catch(() => ({}))) as { id_token?: unknown };
       const hasIdToken = typeof peek.id_token === 'string';
       const result = await oauth.processAuthorizationCodeResponse(
-        as, oauthClient, response, hasIdToken ? { expectedNonce: checks.nonce } : undefined,
+        as,
+        oauthClient,
+        response,
+        hasIdToken ? { expectedNonce: checks.nonce } : undefined,
       );
       const claims = hasIdToken ? oauth.getValidatedIdTokenClaims(result) : undefined;
       return { tokens: toTokens(result), idTokenClaims: claims ? { ...claims } : undefined };
     },
 
     async userinfo(accessToken, expectedSub) {
-      const info = await client.fetchUserInfo(await configuration(), accessToken, expectedSub ?? client.skipSubjectCheck);
+      const info = await client.fetchUserInfo(
+        await configuration(),
+        accessToken,
+        expectedSub ?? client.skipSubjectCheck,
+      );
       return { ...info };
     },
 

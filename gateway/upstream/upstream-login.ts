@@ -110,11 +110,17 @@ function badCallback(description: string): GatewayError {
 type TakenTransaction = { tx: UpstreamTransaction } | { refusal: GatewayError; uid?: string };
 
 /** Takes the transaction for `state` exactly once, after checking it belongs to this browser. */
-async function takeTransaction(deps: UpstreamLoginDeps, request: FastifyRequest, state: string | undefined): Promise<TakenTransaction> {
+async function takeTransaction(
+  deps: UpstreamLoginDeps,
+  request: FastifyRequest,
+  state: string | undefined,
+): Promise<TakenTransaction> {
   const cookieState = request.cookies[txCookie(deps.secureCookies)];
   if (!state) return { refusal: badCallback('The sign-in answer has no state. Please start again.') };
   if (!cookieState || cookieState !== state) {
-    return { refusal: badCallback('This sign-in answer does not belong to this browser (state mismatch). Please start again.') };
+    return {
+      refusal: badCallback('This sign-in answer does not belong to this browser (state mismatch). Please start again.'),
+    };
   }
   const sealed = await deps.store.get<string>(txKey(deps, state));
   const tx = sealed === undefined ? undefined : deps.sealing.open<UpstreamTransaction>(sealed);
@@ -123,7 +129,10 @@ async function takeTransaction(deps: UpstreamLoginDeps, request: FastifyRequest,
   if (!tx || !(await deps.store.setIfAbsent(txUsedKey(deps, state), deps.sealing.seal({ uid: tx.uid }), TX_TTL_MS))) {
     const used = await deps.store.get<unknown>(txUsedKey(deps, state));
     const uid = typeof used === 'string' ? deps.sealing.open<{ uid: string }>(used)?.uid : undefined;
-    return { refusal: badCallback('This sign-in has expired or was already used. Please start again.'), ...(uid === undefined ? {} : { uid }) };
+    return {
+      refusal: badCallback('This sign-in has expired or was already used. Please start again.'),
+      ...(uid === undefined ? {} : { uid }),
+    };
   }
   await deps.store.delete(txKey(deps, state));
   return { tx };
@@ -158,7 +167,12 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
       if ('refusal' in taken) {
         deps.events?.failed(request, 'invalid_state');
         if (carried) await deps.countForgedCallback?.(request);
-        return sendError(request, reply, taken.refusal, taken.uid === undefined ? undefined : await startAgainUrl(deps, taken.uid));
+        return sendError(
+          request,
+          reply,
+          taken.refusal,
+          taken.uid === undefined ? undefined : await startAgainUrl(deps, taken.uid),
+        );
       }
       const { tx } = taken;
 
@@ -179,27 +193,54 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
       let userinfo;
       let tokens;
       try {
-        exchange = await deps.upstream.exchangeCode(currentUrl, { state, codeVerifier: tx.codeVerifier, nonce: tx.nonce });
+        exchange = await deps.upstream.exchangeCode(currentUrl, {
+          state,
+          codeVerifier: tx.codeVerifier,
+          nonce: tx.nonce,
+        });
         const idTokenSub = exchange.idTokenClaims?.['sub'];
         // A 401 at userinfo refreshes once with the code grant's refresh token (upstream-tokens.ts).
-        ({ userinfo, tokens } = await deps.vault.userinfoAtSignIn(exchange.tokens, typeof idTokenSub === 'string' ? idTokenSub : undefined, state));
+        ({ userinfo, tokens } = await deps.vault.userinfoAtSignIn(
+          exchange.tokens,
+          typeof idTokenSub === 'string' ? idTokenSub : undefined,
+          state,
+        ));
       } catch (error) {
         if (error instanceof UpstreamLinkGoneError) {
           // The upstream refused its own fresh access token and no refresh could replace it (none
           // given, or refused): say so, with a way to start again, rather than a bare 502.
           request.log.warn({ reason: error.message }, 'upstream refused its own access token at sign-in');
           deps.events?.failed(request, 'upstream_token_refused');
-          return sendError(request, reply, new GatewayError('upstream_error', 502, messagesFor('en').upstreamTokenRefused, { messageKey: 'upstreamTokenRefused' }), await startAgainUrl(deps, tx.uid));
+          return sendError(
+            request,
+            reply,
+            new GatewayError('upstream_error', 502, messagesFor('en').upstreamTokenRefused, {
+              messageKey: 'upstreamTokenRefused',
+            }),
+            await startAgainUrl(deps, tx.uid),
+          );
         }
         request.log.warn({ err: safeMessage(error) }, 'upstream sign-in could not be verified');
         deps.events?.failed(request, 'upstream_unverified');
-        return sendError(request, reply, new GatewayError('upstream_error', 502, 'The identity provider\'s answer could not be verified. Please start again.'));
+        return sendError(
+          request,
+          reply,
+          new GatewayError(
+            'upstream_error',
+            502,
+            "The identity provider's answer could not be verified. Please start again.",
+          ),
+        );
       }
 
       const upstreamSub = userinfo['sub'];
       if (typeof upstreamSub !== 'string' || upstreamSub.length === 0) {
         deps.events?.failed(request, 'no_subject');
-        return sendError(request, reply, new GatewayError('upstream_error', 502, 'The identity provider did not say who you are.'));
+        return sendError(
+          request,
+          reply,
+          new GatewayError('upstream_error', 502, 'The identity provider did not say who you are.'),
+        );
       }
       const profile = upstreamProfile(userinfo, exchange.idTokenClaims);
       const refusal = checkIdentity(profile, deps.policy);
@@ -209,7 +250,12 @@ export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
         return sendError(request, reply, refusal);
       }
 
-      const account = await resolveAccount(deps.store, { iss: deps.upstream.settings.issuer, sub: upstreamSub }, profile, deps.reservedUsernames);
+      const account = await resolveAccount(
+        deps.store,
+        { iss: deps.upstream.settings.issuer, sub: upstreamSub },
+        profile,
+        deps.reservedUsernames,
+      );
       const stored = await deps.vault.load(account.sub);
       const refreshToken = tokens.refresh_token ?? stored?.refresh_token;
       await deps.vault.save(account.sub, { ...tokens, ...(refreshToken ? { refresh_token: refreshToken } : {}) });

@@ -18,7 +18,10 @@ function bool(value: unknown): boolean | undefined {
 }
 
 /** Merges userinfo over id_token claims into the profile we keep. */
-export function upstreamProfile(userinfo: Record<string, unknown>, idToken: Record<string, unknown> | undefined): UpstreamProfile {
+export function upstreamProfile(
+  userinfo: Record<string, unknown>,
+  idToken: Record<string, unknown> | undefined,
+): UpstreamProfile {
   const pick = (name: string) => userinfo[name] ?? idToken?.[name];
   return {
     email: str(pick('email'))?.toLowerCase(),

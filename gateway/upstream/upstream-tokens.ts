@@ -41,7 +41,11 @@ export interface UpstreamTokenVault {
    * At sign-in, with the code grant's `tokens`: the upstream userinfo, refreshing once (under a
    * lock named after `attempt`) and retrying once on 401. Returns it with the tokens that worked.
    */
-  userinfoAtSignIn(tokens: UpstreamTokens, expectedSub: string | undefined, attempt: string): Promise<{ userinfo: Record<string, unknown>; tokens: UpstreamTokens }>;
+  userinfoAtSignIn(
+    tokens: UpstreamTokens,
+    expectedSub: string | undefined,
+    attempt: string,
+  ): Promise<{ userinfo: Record<string, unknown>; tokens: UpstreamTokens }>;
 }
 
 /** Where one set of upstream tokens lives: an account's entry in the store, or a sign-in in progress. */
@@ -100,7 +104,11 @@ export function createUpstreamTokenVault(
   }
 
   /** Userinfo with `tokens`; on 401 the slot is refreshed and the call retried once. */
-  async function userinfoRefreshingOnce(slot: TokenSlot, tokens: UpstreamTokens, expectedSub: string | undefined): Promise<Record<string, unknown>> {
+  async function userinfoRefreshingOnce(
+    slot: TokenSlot,
+    tokens: UpstreamTokens,
+    expectedSub: string | undefined,
+  ): Promise<Record<string, unknown>> {
     try {
       return await upstream.userinfo(tokens.access_token, expectedSub);
     } catch (error) {

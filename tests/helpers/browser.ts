@@ -19,7 +19,10 @@ export interface Browser {
   /** One request, no redirects followed; cookies sent and stored. */
   fetch(url: string | URL, init?: RequestInit): Promise<Response>;
   /** Follows redirects until `stop(url)` is true for a Location, or a non-redirect answer comes. */
-  follow(url: string | URL, stop?: (location: URL) => boolean): Promise<{ response: Response; url: URL; location?: URL }>;
+  follow(
+    url: string | URL,
+    stop?: (location: URL) => boolean,
+  ): Promise<{ response: Response; url: URL; location?: URL }>;
   cookies(url: string | URL): StoredCookie[];
   setCookie(url: string | URL, header: string): void;
   clear(): void;
@@ -46,14 +49,19 @@ export function loopbackDispatcher(): Agent {
   return new Agent({
     connect: {
       lookup: (_hostname, options, callback) => {
-        if ((options as { all?: boolean }).all) (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
+        if ((options as { all?: boolean }).all)
+          (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [
+            { address: '127.0.0.1', family: 4 },
+          ]);
         else (callback as (e: null, a: string, f: number) => void)(null, '127.0.0.1', 4);
       },
     },
   });
 }
 
-export function createBrowser(options: { userAgent?: string; dispatcher?: Agent; acceptLanguage?: string } = {}): Browser {
+export function createBrowser(
+  options: { userAgent?: string; dispatcher?: Agent; acceptLanguage?: string } = {},
+): Browser {
   let jar: StoredCookie[] = [];
 
   function store(url: URL, header: string) {
@@ -77,7 +85,10 @@ export function createBrowser(options: { userAgent?: string; dispatcher?: Agent;
       if (key === 'max-age') cookie.expires = Date.now() + Number(value) * 1000;
       if (key === 'expires' && cookie.expires === undefined) cookie.expires = Date.parse(value);
     }
-    jar = jar.filter((c) => !(c.name === cookie.name && c.path === cookie.path && (c.domain ?? c.host) === (cookie.domain ?? cookie.host)));
+    jar = jar.filter(
+      (c) =>
+        !(c.name === cookie.name && c.path === cookie.path && (c.domain ?? c.host) === (cookie.domain ?? cookie.host)),
+    );
     if (cookie.expires === undefined || cookie.expires > Date.now()) jar.push(cookie);
   }
 
@@ -101,9 +112,15 @@ export function createBrowser(options: { userAgent?: string; dispatcher?: Agent;
       // Fetch Metadata, as a browser sends it for a navigation the person started (a typed URL or
       // a bookmark); a test that plays another site's link says `cross-site` itself.
       if (!headers.has('sec-fetch-site')) headers.set('sec-fetch-site', 'none');
-      if (options.acceptLanguage && !headers.has('accept-language')) headers.set('accept-language', options.acceptLanguage);
+      if (options.acceptLanguage && !headers.has('accept-language'))
+        headers.set('accept-language', options.acceptLanguage);
       const response = options.dispatcher
-        ? ((await undiciFetch(url, { ...(init as object), headers: Object.fromEntries(headers), redirect: 'manual', dispatcher: options.dispatcher })) as unknown as Response)
+        ? ((await undiciFetch(url, {
+            ...(init as object),
+            headers: Object.fromEntries(headers),
+            redirect: 'manual',
+            dispatcher: options.dispatcher,
+          })) as unknown as Response)
         : await fetch(url, { ...init, headers, redirect: 'manual' });
       for (const header of response.headers.getSetCookie()) store(url, header);
       return response;

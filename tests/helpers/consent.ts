@@ -17,7 +17,14 @@ export interface GatewayUnderTest {
  * authorization parameters): the consent page at /interaction/:uid names the app and is
  * confirmed (its form posts to /interaction/:uid/confirm). Returns the token response.
  */
-export async function signInWithConsent(browser: Browser, gw: GatewayUnderTest, app: TestApp, email: string, clientName: string, extra: Record<string, string> = {}) {
+export async function signInWithConsent(
+  browser: Browser,
+  gw: GatewayUnderTest,
+  app: TestApp,
+  email: string,
+  clientName: string,
+  extra: Record<string, string> = {},
+) {
   const start = await startAuthorization(app, extra);
   const first = await authorizeInBrowser(browser, app, start, gw.google.issuer, { email });
   assert.equal(first.callback, undefined, 'no code before consent');
@@ -38,7 +45,9 @@ export async function signInWithConsent(browser: Browser, gw: GatewayUnderTest, 
   });
   assert.ok(confirmed.status >= 300 && confirmed.status < 400, `confirm redirects (got ${confirmed.status})`);
   const redirectUri = app.metadata.redirect_uris[0] ?? '';
-  const back = await browser.follow(new URL(confirmed.headers.get('location') ?? '', gw.issuer), (url) => url.href.startsWith(redirectUri));
+  const back = await browser.follow(new URL(confirmed.headers.get('location') ?? '', gw.issuer), (url) =>
+    url.href.startsWith(redirectUri),
+  );
   assert.ok(back.location, 'back at the app');
   return redeem(app, start, back.location);
 }
@@ -52,7 +61,12 @@ export async function signInWithoutConsent(browser: Browser, gw: GatewayUnderTes
 }
 
 /** The page an authorization request for `app` ends on when no code comes back (e.g. 400). */
-export async function authorizationRefused(browser: Browser, gw: GatewayUnderTest, app: TestApp, email: string): Promise<Response> {
+export async function authorizationRefused(
+  browser: Browser,
+  gw: GatewayUnderTest,
+  app: TestApp,
+  email: string,
+): Promise<Response> {
   const start = await startAuthorization(app);
   const result = await authorizeInBrowser(browser, app, start, gw.google.issuer, { email });
   assert.equal(result.callback, undefined, 'no redirect back to the app');

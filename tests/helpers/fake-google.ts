@@ -45,7 +45,8 @@ export async function startFakeGoogle(options: Omit<DevIdpOptions, 'issuer'>): P
     if (fake.refuseUserinfo > 0 && new URL(req.url ?? '/', fake.issuer).pathname === idp.provider.pathFor('userinfo')) {
       fake.refuseUserinfo -= 1;
       res.writeHead(401, {
-        'www-authenticate': 'Bearer realm="fake-google", error="invalid_token", error_description="refused by refuseUserinfo"',
+        'www-authenticate':
+          'Bearer realm="fake-google", error="invalid_token", error_description="refused by refuseUserinfo"',
         'content-type': 'application/json',
       });
       res.end(JSON.stringify({ error: 'invalid_token', error_description: 'refused by refuseUserinfo' }));
@@ -78,10 +79,11 @@ export async function startFakeGoogle(options: Omit<DevIdpOptions, 'issuer'>): P
     refuseUserinfo: 0,
     holdTokenRequests: 0,
     heldTokenRequests: 0,
-    close: () => new Promise<void>((resolve, reject) => {
-      server.close((err) => (err ? reject(err) : resolve()));
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
   };
   return fake;
 }
@@ -135,7 +137,8 @@ export async function signInAtFakeGoogle(
     const form = new URLSearchParams({ email: identity.email });
     // Hidden fields of the form (its CSRF token), posted back as a browser would.
     const formHtml = /<form\b[\s\S]*?<\/form>/i.exec(html)?.[0] ?? '';
-    for (const [, name = '', value = ''] of formHtml.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(name, value.replaceAll('&amp;', '&'));
+    for (const [, name = '', value = ''] of formHtml.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+      form.set(name, value.replaceAll('&amp;', '&'));
     if (identity.name !== undefined) form.set('name', identity.name);
     if (identity.sub !== undefined) form.set('sub', identity.sub);
     if (identity.email_verified !== undefined) form.set('email_verified', String(identity.email_verified));

@@ -29,7 +29,8 @@ export function faultyStore(): FaultyStore {
       if (typeof value !== 'function') return value;
       return async (key: string, ...rest: unknown[]) => {
         const method = String(property);
-        for (const match of failing) if (match(method, key)) throw new StoreUnavailableError(`fault injected on ${method}`);
+        for (const match of failing)
+          if (match(method, key)) throw new StoreUnavailableError(`fault injected on ${method}`);
         for (const [match, thawed] of frozen) if (match(method, key)) await thawed;
         return (value as (...args: unknown[]) => unknown).call(target, key, ...rest);
       };

@@ -125,23 +125,87 @@ const DEV_PATHS = [
 
 /** Parameter names the endpoints read (OAuth, OIDC, forward auth, the forms), and some they do not. */
 const PARAM_NAMES = [
-  'client_id', 'client_secret', 'redirect_uri', 'response_type', 'response_mode', 'scope', 'state', 'nonce', 'code',
-  'code_verifier', 'code_challenge', 'code_challenge_method', 'prompt', 'max_age', 'id_token_hint', 'login_hint',
-  'ui_locales', 'claims', 'acr_values', 'request', 'request_uri', 'resource', 'audience', 'grant_type',
-  'refresh_token', 'token', 'token_type_hint', 'subject_token', 'subject_token_type', 'requested_token_type',
-  'client_assertion', 'client_assertion_type', 'post_logout_redirect_uri', 'logout', 'xsrf', 'csrf', 'rd', 'error',
-  'error_description', 'iss', 'email', 'name', 'sub', 'hd', 'email_verified', 'access_type', 'authorization_details',
-  'dpop_jkt', 'registration', 'client_name', 'redirect_uris', 'token_endpoint_auth_method', 'jwks', 'jwks_uri',
-  '__proto__', 'constructor',
+  'client_id',
+  'client_secret',
+  'redirect_uri',
+  'response_type',
+  'response_mode',
+  'scope',
+  'state',
+  'nonce',
+  'code',
+  'code_verifier',
+  'code_challenge',
+  'code_challenge_method',
+  'prompt',
+  'max_age',
+  'id_token_hint',
+  'login_hint',
+  'ui_locales',
+  'claims',
+  'acr_values',
+  'request',
+  'request_uri',
+  'resource',
+  'audience',
+  'grant_type',
+  'refresh_token',
+  'token',
+  'token_type_hint',
+  'subject_token',
+  'subject_token_type',
+  'requested_token_type',
+  'client_assertion',
+  'client_assertion_type',
+  'post_logout_redirect_uri',
+  'logout',
+  'xsrf',
+  'csrf',
+  'rd',
+  'error',
+  'error_description',
+  'iss',
+  'email',
+  'name',
+  'sub',
+  'hd',
+  'email_verified',
+  'access_type',
+  'authorization_details',
+  'dpop_jkt',
+  'registration',
+  'client_name',
+  'redirect_uris',
+  'token_endpoint_auth_method',
+  'jwks',
+  'jwks_uri',
+  '__proto__',
+  'constructor',
 ];
 
 /** Redirect targets an attacker tries (RFC 9700 §4.1, §4.11): foreign, tricky, malformed. */
 const HOSTILE_URLS = [
-  'https://evil.example/', '//evil.example/', '/\\evil.example', '\\\\evil.example', 'https:evil.example',
-  'javascript:alert(1)', 'data:text/html,<script>alert(1)</script>', 'https://evil.example%2F@127.0.0.1/',
-  'https://127.0.0.1@evil.example/', 'http://[::1]:9/', 'https://xn--80ak6aa92e.com/', '/%2F%2Fevil.example',
-  '/%5Cevil.example', 'http://127.0.0.1:9/app/callback#x', 'http://127.0.0.1:9/app/callback?code=1', '%00', '/../../etc/passwd',
-  'https://evil.example/\r\nSet-Cookie: x=1', 'http://localhost:4000/.evil.example', 'HTTPS://EVIL.EXAMPLE', ' https://evil.example',
+  'https://evil.example/',
+  '//evil.example/',
+  '/\\evil.example',
+  '\\\\evil.example',
+  'https:evil.example',
+  'javascript:alert(1)',
+  'data:text/html,<script>alert(1)</script>',
+  'https://evil.example%2F@127.0.0.1/',
+  'https://127.0.0.1@evil.example/',
+  'http://[::1]:9/',
+  'https://xn--80ak6aa92e.com/',
+  '/%2F%2Fevil.example',
+  '/%5Cevil.example',
+  'http://127.0.0.1:9/app/callback#x',
+  'http://127.0.0.1:9/app/callback?code=1',
+  '%00',
+  '/../../etc/passwd',
+  'https://evil.example/\r\nSet-Cookie: x=1',
+  'http://localhost:4000/.evil.example',
+  'HTTPS://EVIL.EXAMPLE',
+  ' https://evil.example',
 ];
 
 /** A JWT from raw parts (so any header or payload, valid or not, can be built). */
@@ -151,9 +215,22 @@ function rawJwt(header: object | Buffer, payload: object | Buffer, signature = '
 }
 
 /** JWTs in every broken shape, signed with the gateway's own key where that makes them nearly valid. */
-async function jwtVariants(issuer: string, realKey: JWK & { kid: string; alg: string }, realTokens: string[]): Promise<string[]> {
+async function jwtVariants(
+  issuer: string,
+  realKey: JWK & { kid: string; alg: string },
+  realTokens: string[],
+): Promise<string[]> {
   const now = Math.floor(Date.now() / 1000);
-  const claims = { iss: issuer, sub: 'fuzz-user', aud: 'gateway-forward-auth', client_id: 'gateway-forward-auth', iat: now, exp: now + 300, jti: 'fuzz', email: 'fuzz@example.com' };
+  const claims = {
+    iss: issuer,
+    sub: 'fuzz-user',
+    aud: 'gateway-forward-auth',
+    client_id: 'gateway-forward-auth',
+    iat: now,
+    exp: now + 300,
+    jti: 'fuzz',
+    email: 'fuzz@example.com',
+  };
   const real = await importJWK(realKey, realKey.alg);
   const { privateKey: otherKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const sign = async (payload: object, header: Record<string, unknown>, key: Parameters<SignJWT['sign']>[0] = real) =>
@@ -163,7 +240,11 @@ async function jwtVariants(issuer: string, realKey: JWK & { kid: string; alg: st
     valid,
     rawJwt({ alg: 'none', typ: 'at+jwt' }, claims),
     rawJwt({ alg: 'none' }, claims, 'x'),
-    rawJwt({ alg: 'HS256', kid: realKey.kid, typ: 'at+jwt' }, claims, b64url(createHash('sha256').update('x').digest())),
+    rawJwt(
+      { alg: 'HS256', kid: realKey.kid, typ: 'at+jwt' },
+      claims,
+      b64url(createHash('sha256').update('x').digest()),
+    ),
     await sign(claims, { kid: 'unknown-kid', typ: 'at+jwt' }, otherKey),
     await sign(claims, { kid: realKey.kid, typ: 'at+jwt' }, otherKey),
     await sign(claims, { kid: realKey.kid, typ: 'JWT' }),
@@ -175,12 +256,21 @@ async function jwtVariants(issuer: string, realKey: JWK & { kid: string; alg: st
     await sign({ ...claims, sub: 42, exp: 'soon' }, { kid: realKey.kid, typ: 'at+jwt' }),
     await sign({ ...claims, padding: 'x'.repeat(8_000) }, { kid: realKey.kid, typ: 'at+jwt' }),
     await sign({ ...claims, session_uid: { $ne: null }, groups: 'not-a-list' }, { kid: realKey.kid, typ: 'at+jwt' }),
-    await sign({ ...claims, email: { toLowerCase: 1 }, groups: [1, null, 'ops'], preferred_username: ['x'] }, { kid: realKey.kid, typ: 'at+jwt' }),
+    await sign(
+      { ...claims, email: { toLowerCase: 1 }, groups: [1, null, 'ops'], preferred_username: ['x'] },
+      { kid: realKey.kid, typ: 'at+jwt' },
+    ),
     rawJwt(Buffer.from([0xff, 0xfe, 0x7b, 0x22]), Buffer.from([0xc3, 0x28, 0xa0, 0xa1])),
     rawJwt({ alg: 'ES256', kid: realKey.kid, typ: 'at+jwt', crit: ['exp'] }, claims, 'AAAA'),
     rawJwt({ alg: 'ES256', kid: realKey.kid, jku: 'https://evil.example/jwks', typ: 'at+jwt' }, claims, 'AAAA'),
     rawJwt({ alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA' }, typ: 'at+jwt' }, claims, 'AAAA'),
-    '..', 'a.b.c', 'a.b', 'eyJ', `${valid}.extra`, `${valid}~`, 'e30.e30.',
+    '..',
+    'a.b.c',
+    'a.b',
+    'eyJ',
+    `${valid}.extra`,
+    `${valid}~`,
+    'e30.e30.',
   ];
   for (const token of [valid, ...realTokens]) {
     variants.push(token.slice(0, Math.floor(token.length / 2)));
@@ -194,11 +284,18 @@ async function jwtVariants(issuer: string, realKey: JWK & { kid: string; alg: st
 /** Signs in through the fake Google and collects real material: tokens, cookies, an interaction. */
 type TestClient = ReturnType<typeof confidentialClient>;
 
-async function collectMaterial(gw: LoggedGateway, clients: { firstParty: TestClient; thirdParty: TestClient; others: Array<{ client_id: string; redirect_uris: string[] }> } | undefined): Promise<FuzzMaterial> {
+async function collectMaterial(
+  gw: LoggedGateway,
+  clients:
+    | { firstParty: TestClient; thirdParty: TestClient; others: Array<{ client_id: string; redirect_uris: string[] }> }
+    | undefined,
+): Promise<FuzzMaterial> {
   const known = clients ? [clients.firstParty, clients.thirdParty] : [];
   const devMode = clients === undefined;
   const material: FuzzMaterial = {
-    clientIds: [...known, ...(clients?.others ?? [])].map((c) => c.client_id).concat(['gateway-forward-auth', 'demo', 'nobody', '']),
+    clientIds: [...known, ...(clients?.others ?? [])]
+      .map((c) => c.client_id)
+      .concat(['gateway-forward-auth', 'demo', 'nobody', '']),
     basic: [],
     tokens: [],
     cookies: [],
@@ -207,7 +304,12 @@ async function collectMaterial(gw: LoggedGateway, clients: { firstParty: TestCli
     secrets: [TEST_SECRET, UPSTREAM_CLIENT.secret, REGISTRATION_TOKEN, ...known.map((c) => c.client_secret)],
   };
   for (const c of known) {
-    material.basic.push(`${c.client_id}:${c.client_secret}`, `${c.client_id}:wrong`, `${encodeURIComponent(c.client_id)}:`, `${c.client_id}`);
+    material.basic.push(
+      `${c.client_id}:${c.client_secret}`,
+      `${c.client_id}:wrong`,
+      `${encodeURIComponent(c.client_id)}:`,
+      `${c.client_id}`,
+    );
   }
   const keys = gw.app.gateway.keys;
   for (const key of keys.view().published) {
@@ -227,14 +329,19 @@ async function collectMaterial(gw: LoggedGateway, clients: { firstParty: TestCli
     // Forward auth: its cookie holds a gateway JWT and a session id.
     const fa = createBrowser();
     const start = await fa.follow(`${gw.url}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
-    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => fa.fetch(u, init), { email: 'fuzz-fa@example.com' });
+    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => fa.fetch(u, init), {
+      email: 'fuzz-fa@example.com',
+    });
     await fa.follow(back);
     collectCookies(fa);
-    for (const cookie of fa.cookies(gw.url)) if (cookie.name === '_gateway_auth') material.tokens.push(cookie.value.split('~')[0] ?? '');
+    for (const cookie of fa.cookies(gw.url))
+      if (cookie.name === '_gateway_auth') material.tokens.push(cookie.value.split('~')[0] ?? '');
     // An interaction in progress: the consent page of a third-party client.
     const shop = await discoverApp(gw.issuer, thirdParty);
     const consent = createBrowser();
-    const { page } = await authorizeInBrowser(consent, shop, await startAuthorization(shop), gw.google.issuer, { email: 'fuzz-consent@example.com' });
+    const { page } = await authorizeInBrowser(consent, shop, await startAuthorization(shop), gw.google.issuer, {
+      email: 'fuzz-consent@example.com',
+    });
     const uid = /\/interaction\/([^/?#]+)/.exec(page?.url ?? '')?.[1];
     if (uid) material.interactionUids.push(uid);
     const csrf = /name="csrf" value="([^"]+)"/.exec((await page?.text()) ?? '')?.[1];
@@ -246,19 +353,31 @@ async function collectMaterial(gw: LoggedGateway, clients: { firstParty: TestCli
       headers: { 'content-type': 'application/json', authorization: `Bearer ${REGISTRATION_TOKEN}` },
       body: JSON.stringify({ redirect_uris: ['https://fuzz.example.com/cb'], client_name: 'Fuzz' }),
     });
-    const reg = (await registered.json()) as { client_id?: string; client_secret?: string; registration_access_token?: string };
+    const reg = (await registered.json()) as {
+      client_id?: string;
+      client_secret?: string;
+      registration_access_token?: string;
+    };
     if (reg.client_id) material.clientIds.push(reg.client_id);
     if (reg.client_secret) material.secrets.push(reg.client_secret);
     if (reg.registration_access_token) material.tokens.push(reg.registration_access_token);
   } else {
     // Development mode: walk the demo app to the development IdP's sign-in form.
     const browser = createBrowser();
-    const toIdp = await browser.follow(`${gw.url}/demo/login`, (url) => url.pathname.startsWith('/dev-idp/interaction/'));
+    const toIdp = await browser.follow(`${gw.url}/demo/login`, (url) =>
+      url.pathname.startsWith('/dev-idp/interaction/'),
+    );
     const uid = /\/dev-idp\/interaction\/([^/?#]+)/.exec(toIdp.location?.href ?? toIdp.url.href)?.[1];
     if (uid) material.interactionUids.push(uid);
     collectCookies(browser);
   }
-  material.tokens.push(...(await jwtVariants(gw.issuer, keys.accessTokenKey(), material.tokens.filter((t) => t.split('.').length === 3))));
+  material.tokens.push(
+    ...(await jwtVariants(
+      gw.issuer,
+      keys.accessTokenKey(),
+      material.tokens.filter((t) => t.split('.').length === 3),
+    )),
+  );
   material.tokens = [...new Set(material.tokens.filter(Boolean))];
   material.secrets = [...new Set(material.secrets.filter((s) => s.length >= 16))];
   return material;
@@ -286,16 +405,21 @@ export async function startFuzzTargets(): Promise<FuzzTarget[]> {
     GATEWAY_HOST_RULES: '[{"host":"127.0.0.1","allowed_email_domains":["example.com"]}]',
   };
   const federated = await startLoggedGateway({ clients: [firstParty, spa, thirdParty], env, quiet: true });
-  const targets: FuzzTarget[] = [{
-    name: 'federated',
-    app: federated.app,
-    url: federated.url,
-    paths: GATEWAY_PATHS,
-    material: await collectMaterial(federated, { firstParty, thirdParty, others: [spa] }),
-    close: () => federated.close(),
-  }];
+  const targets: FuzzTarget[] = [
+    {
+      name: 'federated',
+      app: federated.app,
+      url: federated.url,
+      paths: GATEWAY_PATHS,
+      material: await collectMaterial(federated, { firstParty, thirdParty, others: [spa] }),
+      close: () => federated.close(),
+    },
+  ];
   // Development mode: no upstream client; the development IdP and the demo app are mounted.
-  const dev = await startLoggedGateway({ env: { ...env, UPSTREAM_CLIENT_ID: '', UPSTREAM_CLIENT_SECRET: '' }, quiet: true });
+  const dev = await startLoggedGateway({
+    env: { ...env, UPSTREAM_CLIENT_ID: '', UPSTREAM_CLIENT_SECRET: '' },
+    quiet: true,
+  });
   targets.push({
     name: 'development',
     app: dev.app,
@@ -313,13 +437,37 @@ export async function startFuzzTargets(): Promise<FuzzTarget[]> {
 /** fc.constantFrom over a list that may be empty. */
 const oneOf = (...values: string[]) => fc.constantFrom(...(values.length > 0 ? values : ['']));
 
-const anyText = (maxLength = 40) => fc.oneof(
-  { weight: 3, arbitrary: fc.string({ maxLength }) },
-  { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength }) },
-  { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength }) },
-  { weight: 1, arbitrary: fc.constantFrom('', ' ', '%', '%zz', '%C3%28', '%FF%FE', '%00', '\u0000', '\uFFFD', '\u202E', '𝔘', '[object Object]', 'null', 'undefined', '-1', '1e309', 'NaN', '0x10', '999999999999999999999') },
-  { weight: 1, arbitrary: fc.nat(20_000).map((n) => 'x'.repeat(n)) },
-);
+const anyText = (maxLength = 40) =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.string({ maxLength }) },
+    { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength }) },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary-ascii', maxLength }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '',
+        ' ',
+        '%',
+        '%zz',
+        '%C3%28',
+        '%FF%FE',
+        '%00',
+        '\u0000',
+        '\uFFFD',
+        '\u202E',
+        '𝔘',
+        '[object Object]',
+        'null',
+        'undefined',
+        '-1',
+        '1e309',
+        'NaN',
+        '0x10',
+        '999999999999999999999',
+      ),
+    },
+    { weight: 1, arbitrary: fc.nat(20_000).map((n) => 'x'.repeat(n)) },
+  );
 
 /** A header value Node will send: visible ASCII and Latin-1, no CR, LF or NUL. */
 const headerSafe = (text: string) => text.replace(/[^\t\x20-\x7e\x80-\xff]/g, '');
@@ -330,19 +478,51 @@ function valueArbitrary(material: FuzzMaterial) {
     { weight: 3, arbitrary: oneOf(...material.tokens) },
     { weight: 2, arbitrary: oneOf(...material.clientIds) },
     { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_URLS, ...material.redirectUris) },
-    { weight: 1, arbitrary: fc.constantFrom('code', 'none', 'id_token', 'code id_token', 'openid', 'openid email profile offline_access', 'S256', 'plain', 'authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange', 'urn:ietf:params:oauth:token-type:access_token', 'form_post', 'query', 'fragment', 'web_message', 'login', 'consent', 'select_account', 'yes', 'true', 'false', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        'code',
+        'none',
+        'id_token',
+        'code id_token',
+        'openid',
+        'openid email profile offline_access',
+        'S256',
+        'plain',
+        'authorization_code',
+        'refresh_token',
+        'client_credentials',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+        'urn:ietf:params:oauth:token-type:access_token',
+        'form_post',
+        'query',
+        'fragment',
+        'web_message',
+        'login',
+        'consent',
+        'select_account',
+        'yes',
+        'true',
+        'false',
+        'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      ),
+    },
     { weight: 1, arbitrary: fc.webUrl({ withQueryParameters: true, withFragments: true }) },
     { weight: 1, arbitrary: fc.json({ maxDepth: 2 }) },
   );
 }
 
 function paramsArbitrary(material: FuzzMaterial) {
-  const name = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...PARAM_NAMES) }, { weight: 1, arbitrary: anyText(12) });
+  const name = fc.oneof(
+    { weight: 5, arbitrary: fc.constantFrom(...PARAM_NAMES) },
+    { weight: 1, arbitrary: anyText(12) },
+  );
   return fc.array(fc.tuple(name, valueArbitrary(material)), { maxLength: 10 });
 }
 
 /** The method each path is meant for (the rest get GET first). */
-const POSTED = /^\/(token|reg$|request$|session\/end\/confirm|interaction\/:uid\/|dev-idp\/token|dev-idp\/interaction\/:uid)/;
+const POSTED =
+  /^\/(token|reg$|request$|session\/end\/confirm|interaction\/:uid\/|dev-idp\/token|dev-idp\/interaction\/:uid)/;
 
 function methodArbitrary(path: string): fc.Arbitrary<FuzzRequest['method']> {
   const natural = POSTED.test(path) ? 'POST' : 'GET';
@@ -353,15 +533,37 @@ function methodArbitrary(path: string): fc.Arbitrary<FuzzRequest['method']> {
 /** `pattern` with its id filled in: real ones mostly, random ones too. */
 function pathFor(target: FuzzTarget, pattern: string): fc.Arbitrary<string> {
   if (!/:uid|:client/.test(pattern)) return fc.constant(pattern);
-  const id = fc.oneof({ weight: 3, arbitrary: oneOf(...target.material.interactionUids, ...target.material.clientIds) }, { weight: 1, arbitrary: anyText(30).map(encodeURIComponent) });
+  const id = fc.oneof(
+    { weight: 3, arbitrary: oneOf(...target.material.interactionUids, ...target.material.clientIds) },
+    { weight: 1, arbitrary: anyText(30).map(encodeURIComponent) },
+  );
   return id.map((value) => pattern.replace(/:uid|:client/, value || 'x'));
 }
 
 function pathArbitrary(target: FuzzTarget) {
-  const uid = fc.oneof(oneOf(...target.material.interactionUids, ...target.material.clientIds), anyText(30).map(encodeURIComponent));
-  const known = fc.tuple(fc.constantFrom(...target.paths), uid).map(([path, id]) => path.replace(/:uid|:client/, id || 'x'));
-  const mangled = fc.tuple(fc.constantFrom(...target.paths), anyText(20)).map(([path, extra]) => `${path}${encodeURI(extra).replace(/[?#]/g, '')}`);
-  const tricky = fc.constantFrom('//', '/./oauth2/auth', '/oauth2/../token', '/%2e%2e/token', '/OAUTH2/AUTH', '/oauth2/auth/', '/token%00', '/interaction/%2F..%2F..', '/dev-idp/../token', `/${'a/'.repeat(200)}`, '/interaction/' + 'u'.repeat(200));
+  const uid = fc.oneof(
+    oneOf(...target.material.interactionUids, ...target.material.clientIds),
+    anyText(30).map(encodeURIComponent),
+  );
+  const known = fc
+    .tuple(fc.constantFrom(...target.paths), uid)
+    .map(([path, id]) => path.replace(/:uid|:client/, id || 'x'));
+  const mangled = fc
+    .tuple(fc.constantFrom(...target.paths), anyText(20))
+    .map(([path, extra]) => `${path}${encodeURI(extra).replace(/[?#]/g, '')}`);
+  const tricky = fc.constantFrom(
+    '//',
+    '/./oauth2/auth',
+    '/oauth2/../token',
+    '/%2e%2e/token',
+    '/OAUTH2/AUTH',
+    '/oauth2/auth/',
+    '/token%00',
+    '/interaction/%2F..%2F..',
+    '/dev-idp/../token',
+    `/${'a/'.repeat(200)}`,
+    '/interaction/' + 'u'.repeat(200),
+  );
   return fc.oneof({ weight: 8, arbitrary: known }, { weight: 1, arbitrary: mangled }, { weight: 1, arbitrary: tricky });
 }
 
@@ -369,8 +571,26 @@ function cookieArbitrary(material: FuzzMaterial) {
   const token = oneOf(...material.tokens);
   const one = fc.oneof(
     oneOf(...material.cookies),
-    fc.tuple(token, anyText(20), anyText(22)).map(([jwt, sid, bound]) => `_gateway_auth=${jwt}~${encodeURIComponent(sid)}~${encodeURIComponent(bound)}`),
-    fc.tuple(fc.constantFrom('_gateway_auth', 'gw_session', 'gw_session.sig', 'gw_interaction', 'gw_interaction.sig', 'gw_resume', 'gw_upstream', '_gateway_auth_tx_abc', 'demo_session', '_dev_idp_session', '_dev_idp_interaction'), anyText(60))
+    fc
+      .tuple(token, anyText(20), anyText(22))
+      .map(([jwt, sid, bound]) => `_gateway_auth=${jwt}~${encodeURIComponent(sid)}~${encodeURIComponent(bound)}`),
+    fc
+      .tuple(
+        fc.constantFrom(
+          '_gateway_auth',
+          'gw_session',
+          'gw_session.sig',
+          'gw_interaction',
+          'gw_interaction.sig',
+          'gw_resume',
+          'gw_upstream',
+          '_gateway_auth_tx_abc',
+          'demo_session',
+          '_dev_idp_session',
+          '_dev_idp_interaction',
+        ),
+        anyText(60),
+      )
       .map(([name, value]) => `${name}=${encodeURIComponent(value)}`),
     anyText(80).map(headerSafe),
   );
@@ -381,7 +601,16 @@ function authorizationArbitrary(material: FuzzMaterial) {
   return fc.oneof(
     oneOf(...material.tokens).map((t) => `Bearer ${t}`),
     oneOf(...material.basic, 'a:b', ':', 'x').map((c) => `Basic ${Buffer.from(c).toString('base64')}`),
-    fc.constantFrom('Bearer', 'Bearer ', 'Basic', 'Basic !!!', 'Basic ' + b64url(Buffer.from([0xff, 0x3a, 0xfe])), 'DPoP abc', 'bearer a b c', 'Negotiate x'),
+    fc.constantFrom(
+      'Bearer',
+      'Bearer ',
+      'Basic',
+      'Basic !!!',
+      'Basic ' + b64url(Buffer.from([0xff, 0x3a, 0xfe])),
+      'DPoP abc',
+      'bearer a b c',
+      'Negotiate x',
+    ),
     anyText(60).map((t) => `Bearer ${headerSafe(t)}`),
     anyText(60).map(headerSafe),
   );
@@ -389,22 +618,67 @@ function authorizationArbitrary(material: FuzzMaterial) {
 
 function headersArbitrary(material: FuzzMaterial) {
   const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined, freq: 2 });
-  return fc.record({
-    cookie: optional(cookieArbitrary(material)),
-    authorization: optional(authorizationArbitrary(material)),
-    accept: optional(fc.constantFrom('text/html', 'application/json', '*/*', 'text/html,application/xhtml+xml', 'application/problem+json', 'image/png', '')),
-    'content-type': optional(fc.constantFrom('application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8', 'application/x-www-form-urlencoded; charset=latin1', 'application/x-www-form-urlencoded; charset=bogus', 'application/json', 'application/json; charset=utf-16', 'text/plain', 'multipart/form-data; boundary=x', 'application/jwt', 'application/xml', '*/*', ';;;', 'application/json; charset=')),
-    'accept-language': optional(fc.oneof(fc.constantFrom('ko', 'en-US,en;q=0.9', 'ko-KR;q=0.8,*;q=0.1', '*', 'q=;;', ''), anyText(30).map(headerSafe))),
-    'x-forwarded-for': optional(fc.oneof(fc.constantFrom('203.0.113.9', '::1', '1.1.1.1, 2.2.2.2', 'unknown', '[::ffff:1.2.3.4]', ''), anyText(20).map(headerSafe))),
-    'x-forwarded-proto': optional(fc.constantFrom('https', 'http', 'HTTPS', 'ftp', 'https,http', '')),
-    'x-forwarded-host': optional(fc.oneof(fc.constantFrom('evil.example', 'app.example.com', '127.0.0.1:1', 'a b', '[::1]', 'host:99999', 'xn--', '..'), anyText(20).map(headerSafe))),
-    'x-forwarded-uri': optional(fc.constantFrom(...HOSTILE_URLS.map(headerSafe), '/ok')),
-    'x-auth-request-redirect': optional(fc.constantFrom(...HOSTILE_URLS.map(headerSafe))),
-    'x-original-uri': optional(fc.constantFrom(...HOSTILE_URLS.map(headerSafe))),
-    origin: optional(fc.constantFrom('https://evil.example', 'null', 'http://127.0.0.1:9', '')),
-    'sec-fetch-site': optional(fc.constantFrom('cross-site', 'same-site', 'same-origin', 'none', 'bogus')),
-    dpop: optional(oneOf(...material.tokens)),
-  }).map((headers) => Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined)));
+  return fc
+    .record({
+      cookie: optional(cookieArbitrary(material)),
+      authorization: optional(authorizationArbitrary(material)),
+      accept: optional(
+        fc.constantFrom(
+          'text/html',
+          'application/json',
+          '*/*',
+          'text/html,application/xhtml+xml',
+          'application/problem+json',
+          'image/png',
+          '',
+        ),
+      ),
+      'content-type': optional(
+        fc.constantFrom(
+          'application/x-www-form-urlencoded',
+          'application/x-www-form-urlencoded; charset=utf-8',
+          'application/x-www-form-urlencoded; charset=latin1',
+          'application/x-www-form-urlencoded; charset=bogus',
+          'application/json',
+          'application/json; charset=utf-16',
+          'text/plain',
+          'multipart/form-data; boundary=x',
+          'application/jwt',
+          'application/xml',
+          '*/*',
+          ';;;',
+          'application/json; charset=',
+        ),
+      ),
+      'accept-language': optional(
+        fc.oneof(
+          fc.constantFrom('ko', 'en-US,en;q=0.9', 'ko-KR;q=0.8,*;q=0.1', '*', 'q=;;', ''),
+          anyText(30).map(headerSafe),
+        ),
+      ),
+      'x-forwarded-for': optional(
+        fc.oneof(
+          fc.constantFrom('203.0.113.9', '::1', '1.1.1.1, 2.2.2.2', 'unknown', '[::ffff:1.2.3.4]', ''),
+          anyText(20).map(headerSafe),
+        ),
+      ),
+      'x-forwarded-proto': optional(fc.constantFrom('https', 'http', 'HTTPS', 'ftp', 'https,http', '')),
+      'x-forwarded-host': optional(
+        fc.oneof(
+          fc.constantFrom('evil.example', 'app.example.com', '127.0.0.1:1', 'a b', '[::1]', 'host:99999', 'xn--', '..'),
+          anyText(20).map(headerSafe),
+        ),
+      ),
+      'x-forwarded-uri': optional(fc.constantFrom(...HOSTILE_URLS.map(headerSafe), '/ok')),
+      'x-auth-request-redirect': optional(fc.constantFrom(...HOSTILE_URLS.map(headerSafe))),
+      'x-original-uri': optional(fc.constantFrom(...HOSTILE_URLS.map(headerSafe))),
+      origin: optional(fc.constantFrom('https://evil.example', 'null', 'http://127.0.0.1:9', '')),
+      'sec-fetch-site': optional(fc.constantFrom('cross-site', 'same-site', 'same-origin', 'none', 'bogus')),
+      dpop: optional(oneOf(...material.tokens)),
+    })
+    .map((headers) =>
+      Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined)),
+    );
 }
 
 function bodyArbitrary(material: FuzzMaterial) {
@@ -415,20 +689,37 @@ function bodyArbitrary(material: FuzzMaterial) {
     { weight: 1, arbitrary: fc.json({ maxDepth: 3 }) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)) },
     { weight: 1, arbitrary: anyText(200) },
-    { weight: 1, arbitrary: fc.constantFrom('{"redirect_uris":', '[]', 'null', '{"__proto__":{"admin":true}}', '{"redirect_uris":[{}],"jwks":{"keys":[1]}}', 'a=%zz&b=%', '=&=&&=', 'grant_type[]=x&grant_type[]=y') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '{"redirect_uris":',
+        '[]',
+        'null',
+        '{"__proto__":{"admin":true}}',
+        '{"redirect_uris":[{}],"jwks":{"keys":[1]}}',
+        'a=%zz&b=%',
+        '=&=&&=',
+        'grant_type[]=x&grant_type[]=y',
+      ),
+    },
   );
 }
 
 /** A random request for `target`. */
 export function requestArbitrary(target: FuzzTarget): fc.Arbitrary<FuzzRequest> {
   const { material } = target;
-  return fc.constantFrom(...target.paths).chain((pattern) => fc.record({
-    method: methodArbitrary(pattern),
-    path: fc.oneof({ weight: 6, arbitrary: pathFor(target, pattern) }, { weight: 1, arbitrary: pathArbitrary(target) }),
-    query: paramsArbitrary(material),
-    headers: headersArbitrary(material),
-    body: fc.option(bodyArbitrary(material), { nil: undefined, freq: POSTED.test(pattern) ? 5 : 2 }),
-  }));
+  return fc.constantFrom(...target.paths).chain((pattern) =>
+    fc.record({
+      method: methodArbitrary(pattern),
+      path: fc.oneof(
+        { weight: 6, arbitrary: pathFor(target, pattern) },
+        { weight: 1, arbitrary: pathArbitrary(target) },
+      ),
+      query: paramsArbitrary(material),
+      headers: headersArbitrary(material),
+      body: fc.option(bodyArbitrary(material), { nil: undefined, freq: POSTED.test(pattern) ? 5 : 2 }),
+    }),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -444,7 +735,10 @@ export async function injectRequest(target: FuzzTarget, request: FuzzRequest): P
   const withBody = request.body !== undefined && request.method !== 'GET' && request.method !== 'HEAD';
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${REQUEST_DEADLINE_MS} ms (a hang)`)), REQUEST_DEADLINE_MS);
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${REQUEST_DEADLINE_MS} ms (a hang)`)),
+      REQUEST_DEADLINE_MS,
+    );
   });
   try {
     const response = await Promise.race([
@@ -463,7 +757,8 @@ export async function injectRequest(target: FuzzTarget, request: FuzzRequest): P
 }
 
 /** Signs of a leaked exception: a stack frame, a source path, an error class name. */
-const STACK_TRACE = /\n\s+at \S|\bat (?:async )?[\w$.<>]+ \((?:file:|node:|\/)|node_modules\/|\/work\/|file:\/\/\/|\.ts:\d+:\d+|\.js:\d+:\d+|\b(?:TypeError|ReferenceError|RangeError|SyntaxError|AssertionError)\b/;
+const STACK_TRACE =
+  /\n\s+at \S|\bat (?:async )?[\w$.<>]+ \((?:file:|node:|\/)|node_modules\/|\/work\/|file:\/\/\/|\.ts:\d+:\d+|\.js:\d+:\d+|\b(?:TypeError|ReferenceError|RangeError|SyntaxError|AssertionError)\b/;
 
 /** Undefined when the answer is acceptable, else what is wrong with it. */
 export function checkAnswer(target: FuzzTarget, request: FuzzRequest, answer: FuzzAnswer): string | undefined {
@@ -490,7 +785,8 @@ export function checkAnswer(target: FuzzTarget, request: FuzzRequest, answer: Fu
     return undefined;
   }
   // An error: JSON (RFC 6749 §5.2 error, or RFC 9457 problem document) or a page.
-  if (/^text\/html/.test(type)) return /<html|<!doctype html/i.test(body) ? undefined : `a ${status} "HTML" answer that is no page`;
+  if (/^text\/html/.test(type))
+    return /<html|<!doctype html/i.test(body) ? undefined : `a ${status} "HTML" answer that is no page`;
   if (/^application\/(problem\+)?json/.test(type)) {
     let parsed: Record<string, unknown>;
     try {
@@ -499,10 +795,13 @@ export function checkAnswer(target: FuzzTarget, request: FuzzRequest, answer: Fu
       return `a ${status} JSON error that does not parse: ${JSON.stringify(body.slice(0, 200))}`;
     }
     if (type.startsWith('application/problem+json')) {
-      if (parsed['status'] !== status || typeof parsed['title'] !== 'string' || typeof parsed['type'] !== 'string') return `a problem document that does not match its status ${status}: ${body.slice(0, 200)}`;
+      if (parsed['status'] !== status || typeof parsed['title'] !== 'string' || typeof parsed['type'] !== 'string')
+        return `a problem document that does not match its status ${status}: ${body.slice(0, 200)}`;
       return undefined;
     }
-    return typeof parsed['error'] === 'string' ? undefined : `a ${status} JSON error without "error": ${body.slice(0, 200)}`;
+    return typeof parsed['error'] === 'string'
+      ? undefined
+      : `a ${status} JSON error without "error": ${body.slice(0, 200)}`;
   }
   return `a ${status} with content type "${type}": ${JSON.stringify(body.slice(0, 200))}`;
 }
@@ -524,27 +823,72 @@ export function endpointProperty(target: FuzzTarget, stats?: FuzzStats) {
 export function rawRequestArbitrary(target: FuzzTarget): fc.Arbitrary<Buffer> {
   // Header values: printable ASCII and bytes over 0x7f (not UTF-8: Latin-1, broken sequences),
   // the odd tab or control character (which the HTTP parser must refuse with a clean 400).
-  const byte = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) }, { weight: 3, arbitrary: fc.integer({ min: 0x80, max: 0xff }) }, { weight: 1, arbitrary: fc.constantFrom(0x09, 0x00, 0x01, 0x1b, 0x7f) });
+  const byte = fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) },
+    { weight: 3, arbitrary: fc.integer({ min: 0x80, max: 0xff }) },
+    { weight: 1, arbitrary: fc.constantFrom(0x09, 0x00, 0x01, 0x1b, 0x7f) },
+  );
   const bytes = fc.array(byte, { minLength: 1, maxLength: 60 }).map((b) => Buffer.from(b));
   // URLs: printable ASCII with percent-encoded bytes of any value (%FF, %C3%28, %00); now and
   // then a raw byte over 0x7f or a control character, for the parser.
   const urlChar = fc.oneof(
     { weight: 6, arbitrary: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)) },
-    { weight: 3, arbitrary: fc.integer({ min: 0, max: 255 }).map((c) => `%${c.toString(16).padStart(2, '0').toUpperCase()}`) },
+    {
+      weight: 3,
+      arbitrary: fc.integer({ min: 0, max: 255 }).map((c) => `%${c.toString(16).padStart(2, '0').toUpperCase()}`),
+    },
     { weight: 1, arbitrary: fc.constantFrom('\xff', '\xc3\x28', '\x01', '\x7f') },
   );
-  const urlTail = fc.array(urlChar, { minLength: 1, maxLength: 40 }).map((parts) => Buffer.from(parts.join('').replace(/#/g, '%23'), 'latin1'));
-  const path = fc.tuple(fc.constantFrom(...target.paths), urlTail, fc.constantFrom('', '?rd=', '?redirect_uri=', '?state=', '?client_id=', '/')).map(([p, b, joint]) =>
-    Buffer.concat([Buffer.from(p.replace(/:uid|:client/, 'x')), Buffer.from(joint), b]));
-  const header = fc.tuple(fc.constantFrom('Cookie', 'Authorization', 'Accept-Language', 'Accept', 'X-Forwarded-Host', 'X-Forwarded-Proto', 'X-Forwarded-For', 'X-Forwarded-Uri', 'X-Original-URI', 'Content-Type', 'Host', 'X-Auth-Request-Redirect', 'Origin', 'Sec-Fetch-Site'), bytes)
+  const urlTail = fc
+    .array(urlChar, { minLength: 1, maxLength: 40 })
+    .map((parts) => Buffer.from(parts.join('').replace(/#/g, '%23'), 'latin1'));
+  const path = fc
+    .tuple(
+      fc.constantFrom(...target.paths),
+      urlTail,
+      fc.constantFrom('', '?rd=', '?redirect_uri=', '?state=', '?client_id=', '/'),
+    )
+    .map(([p, b, joint]) => Buffer.concat([Buffer.from(p.replace(/:uid|:client/, 'x')), Buffer.from(joint), b]));
+  const header = fc
+    .tuple(
+      fc.constantFrom(
+        'Cookie',
+        'Authorization',
+        'Accept-Language',
+        'Accept',
+        'X-Forwarded-Host',
+        'X-Forwarded-Proto',
+        'X-Forwarded-For',
+        'X-Forwarded-Uri',
+        'X-Original-URI',
+        'Content-Type',
+        'Host',
+        'X-Auth-Request-Redirect',
+        'Origin',
+        'Sec-Fetch-Site',
+      ),
+      bytes,
+    )
     .map(([name, value]) => Buffer.concat([Buffer.from(`${name}: `), value, Buffer.from('\r\n')]));
-  return fc.tuple(fc.constantFrom('GET', 'POST', 'GET'), path, fc.array(header, { maxLength: 3 }), fc.option(bytes, { nil: undefined })).map(([method, p, headers, body]) =>
-    Buffer.concat([
-      Buffer.from(`${method} `), p, Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n'),
-      ...headers,
-      Buffer.from(body ? `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n` : '\r\n'),
-      body ?? Buffer.alloc(0),
-    ]));
+  return fc
+    .tuple(
+      fc.constantFrom('GET', 'POST', 'GET'),
+      path,
+      fc.array(header, { maxLength: 3 }),
+      fc.option(bytes, { nil: undefined }),
+    )
+    .map(([method, p, headers, body]) =>
+      Buffer.concat([
+        Buffer.from(`${method} `),
+        p,
+        Buffer.from(' HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n'),
+        ...headers,
+        Buffer.from(
+          body ? `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n` : '\r\n',
+        ),
+        body ?? Buffer.alloc(0),
+      ]),
+    );
 }
 
 /** Sends raw bytes over a socket and reads the answer until the server closes. */
@@ -584,9 +928,15 @@ export function rawProperty(target: FuzzTarget, stats?: FuzzStats) {
   return fc.asyncProperty(rawRequestArbitrary(target), async (bytes) => {
     const answer = await rawExchange(target.url, bytes);
     stats?.count(answer.status);
-    if (answer.status === 0) throw new Error(`${target.name}: no HTTP answer to ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}`);
-    const problem = checkAnswer(target, { method: bytes.toString('latin1').startsWith('HEAD') ? 'HEAD' : 'GET', path: '', query: [], headers: {} }, answer);
-    if (problem) throw new Error(`${target.name}: ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}: ${problem}`);
+    if (answer.status === 0)
+      throw new Error(`${target.name}: no HTTP answer to ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}`);
+    const problem = checkAnswer(
+      target,
+      { method: bytes.toString('latin1').startsWith('HEAD') ? 'HEAD' : 'GET', path: '', query: [], headers: {} },
+      answer,
+    );
+    if (problem)
+      throw new Error(`${target.name}: ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}: ${problem}`);
   });
 }
 
@@ -599,7 +949,10 @@ export class FuzzStats {
     this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
   }
   summary(): string {
-    return [...this.byStatus.entries()].sort((a, b) => a[0] - b[0]).map(([status, n]) => `${status}: ${n}`).join(', ');
+    return [...this.byStatus.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([status, n]) => `${status}: ${n}`)
+      .join(', ');
   }
 }
 

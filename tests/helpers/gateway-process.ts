@@ -50,7 +50,13 @@ export async function startGatewayProcess(env: Record<string, string>, port?: nu
   const listen = port ?? (await freePort());
   const child = spawn(process.execPath, ['gateway/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env['PATH'] ?? '', GATEWAY_HOST: '127.0.0.1', GATEWAY_LOG_LEVEL: 'info', ...env, GATEWAY_PORT: String(listen) },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      GATEWAY_HOST: '127.0.0.1',
+      GATEWAY_LOG_LEVEL: 'info',
+      ...env,
+      GATEWAY_PORT: String(listen),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
@@ -98,8 +104,12 @@ export async function startGatewayProcess(env: Record<string, string>, port?: nu
   };
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the gateway exited with ${child.exitCode} before answering: ${stderr.trim()}`);
-    const ok = await fetch(`${started.url}/healthz`).then((r) => r.ok, () => false);
+    if (child.exitCode !== null)
+      throw new Error(`the gateway exited with ${child.exitCode} before answering: ${stderr.trim()}`);
+    const ok = await fetch(`${started.url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return started;
     if (Date.now() > deadline) {
       await started.kill();

@@ -38,7 +38,13 @@ export async function startInstancesBehindBalancer(options: {
   for (let i = 0; i < (options.count ?? 2); i += 1) ports.push(await freePort());
   const lb = await startLoadBalancer(ports.map((port) => `http://127.0.0.1:${port}`));
   const google = await startFakeGoogle({
-    clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`${lb.url}/upstream/callback`] }],
+    clients: [
+      {
+        client_id: UPSTREAM_CLIENT.id,
+        client_secret: UPSTREAM_CLIENT.secret,
+        redirect_uris: [`${lb.url}/upstream/callback`],
+      },
+    ],
   });
   const stores: Store[] = [];
   const gateways: StartedGateway[] = [];
@@ -55,7 +61,16 @@ export async function startInstancesBehindBalancer(options: {
     for (const port of ports) {
       const store = await open();
       stores.push(store);
-      gateways.push(await startGateway({ port, issuer: lb.url, fakeGoogle: google, store, clients: options.clients, ...(options.env ? { env: options.env } : {}) }));
+      gateways.push(
+        await startGateway({
+          port,
+          issuer: lb.url,
+          fakeGoogle: google,
+          store,
+          clients: options.clients,
+          ...(options.env ? { env: options.env } : {}),
+        }),
+      );
     }
   } catch (error) {
     await close();

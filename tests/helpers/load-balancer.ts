@@ -40,17 +40,20 @@ export async function startLoadBalancer(targets: string[], port = 0): Promise<Lo
     const index = pick();
     served[index] = (served[index] ?? 0) + 1;
     const target = new URL(targets[index] ?? '');
-    const upstream = httpRequest({
-      agent,
-      host: target.hostname,
-      port: target.port,
-      method: req.method,
-      path: req.url,
-      headers: req.headers,
-    }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
-      answer.pipe(res);
-    });
+    const upstream = httpRequest(
+      {
+        agent,
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
+        answer.pipe(res);
+      },
+    );
     upstream.on('error', () => {
       if (!res.headersSent) res.writeHead(502);
       res.end();
@@ -66,7 +69,8 @@ export async function startLoadBalancer(targets: string[], port = 0): Promise<Lo
     url: `http://127.0.0.1:${address.port}`,
     port: address.port,
     use(target) {
-      if (target !== 'round-robin' && (target < 0 || target >= targets.length)) throw new RangeError(`no instance ${target}`);
+      if (target !== 'round-robin' && (target < 0 || target >= targets.length))
+        throw new RangeError(`no instance ${target}`);
       mode = target;
     },
     served,

@@ -15,7 +15,8 @@ export async function logOut(browser: Browser, app: TestApp, idToken: string): P
   const page = await browser.fetch(url);
   const html = await page.text();
   assert.equal(page.status, 200, `logout page: HTTP ${page.status}`);
-  const action = /<form[^>]*id="op\.logoutForm"[^>]*action="([^"]+)"|<form[^>]*action="([^"]+)"[^>]*id="op\.logoutForm"/.exec(html);
+  const action =
+    /<form[^>]*id="op\.logoutForm"[^>]*action="([^"]+)"|<form[^>]*action="([^"]+)"[^>]*id="op\.logoutForm"/.exec(html);
   const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
   assert.ok(action && xsrf, 'a logout form with its xsrf token');
   const confirmed = await browser.fetch(new URL(action[1] ?? action[2] ?? '', url), {

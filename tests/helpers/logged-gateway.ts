@@ -52,7 +52,9 @@ export async function startLoggedGateway(options: LoggedGatewayOptions = {}): Pr
     },
   };
   // Quiet: only errors, on stderr (a fuzz run's unexpected failure still shows its cause).
-  const logger = options.quiet ? { ...(loggerOptions('error') as object), stream: process.stderr } : { ...(loggerOptions('info') as object), stream };
+  const logger = options.quiet
+    ? { ...(loggerOptions('error') as object), stream: process.stderr }
+    : { ...(loggerOptions('info') as object), stream };
   const { quiet: _quiet, ...rest } = options;
   const started = await startGateway({ ...rest, env: { GATEWAY_SECRETS: TEST_SECRET, ...options.env }, logger });
   return { ...started, logs, logText: () => lines.join('') };
@@ -60,7 +62,9 @@ export async function startLoggedGateway(options: LoggedGatewayOptions = {}): Pr
 
 /** The audit events logged so far (lines with an `audit` field). */
 export function auditEvents(gw: Pick<LoggedGateway, 'logs'>): Array<Record<string, unknown> & { audit: string }> {
-  return gw.logs.filter((line): line is Record<string, unknown> & { audit: string } => typeof line['audit'] === 'string');
+  return gw.logs.filter(
+    (line): line is Record<string, unknown> & { audit: string } => typeof line['audit'] === 'string',
+  );
 }
 
 /** One sample of a metric from Prometheus text (`name{labels} value`), or undefined. */
@@ -69,7 +73,9 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     const match = /^([^{ ]+)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    const found = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+    );
     if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3]);
   }
   return undefined;

@@ -36,8 +36,15 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
 }
 
 /** Starts nginx with `serverConfig` inside `http {}`; extra files are written beside it. */
-export async function startNginx(port: number, serverConfig: string, files: Record<string, string> = {}): Promise<RunningNginx> {
-  if (!existsSync(NGINX_PATH)) throw new Error(`nginx is not installed at ${NGINX_PATH}: run .ci/run (it installs Debian's nginx) or set NGINX_PATH`);
+export async function startNginx(
+  port: number,
+  serverConfig: string,
+  files: Record<string, string> = {},
+): Promise<RunningNginx> {
+  if (!existsSync(NGINX_PATH))
+    throw new Error(
+      `nginx is not installed at ${NGINX_PATH}: run .ci/run (it installs Debian's nginx) or set NGINX_PATH`,
+    );
   const dir = mkdtempSync(join(tmpdir(), 'gateway-nginx-'));
   for (const sub of ['logs', 'tmp']) mkdirSync(join(dir, sub));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
@@ -106,6 +113,9 @@ export function shippedNginxConfig(options: {
     const end = conf.lastIndexOf('}');
     conf = `${conf.slice(0, end)}${options.extraLocations}\n${conf.slice(end)}`;
   }
-  const identity = readFileSync(new URL('../../examples/nginx/gateway-identity-headers.conf', import.meta.url), 'utf8').replaceAll('$host', '$http_host');
+  const identity = readFileSync(
+    new URL('../../examples/nginx/gateway-identity-headers.conf', import.meta.url),
+    'utf8',
+  ).replaceAll('$host', '$http_host');
   return { conf, files: { 'identity.conf': identity } };
 }

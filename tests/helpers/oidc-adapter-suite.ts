@@ -12,7 +12,13 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { errors, type Adapter, type AdapterPayload, type Configuration } from 'oidc-provider';
-import { AlreadyConsumedError, createOidcAdapter, sealLegacyRecord, sessionsOfAccount, undoConsumption } from '../../adapters/oidc-adapter.ts';
+import {
+  AlreadyConsumedError,
+  createOidcAdapter,
+  sealLegacyRecord,
+  sessionsOfAccount,
+  undoConsumption,
+} from '../../adapters/oidc-adapter.ts';
 import type { Store } from '../../adapters/store.ts';
 import { createStoreSealing } from '../../gateway/keys/store-sealing.ts';
 import type { Backend } from './store-contract-suite.ts';
@@ -86,7 +92,13 @@ export function adapterSuite(backend: Backend): void {
       const sessions = adapterFor('Session');
       const id = randomUUID();
       const uid = randomUUID();
-      const payload: AdapterPayload = { kind: 'Session', uid, accountId: 'user-1', loginTs: epochSeconds(), authorizations: {} };
+      const payload: AdapterPayload = {
+        kind: 'Session',
+        uid,
+        accountId: 'user-1',
+        loginTs: epochSeconds(),
+        authorizations: {},
+      };
       await sessions.upsert(id, payload, 60);
       assert.deepEqual(await sessions.findByUid(uid), payload);
       assert.equal(await sessions.findByUid(randomUUID()), undefined);
@@ -170,10 +182,16 @@ export function adapterSuite(backend: Backend): void {
         const model = i % 3 === 0 ? 'RefreshToken' : i % 3 === 1 ? 'AccessToken' : 'AuthorizationCode';
         return { model, id: randomUUID() };
       });
-      await Promise.all(written.map(({ model, id }) => adapterFor(model).upsert(id, tokenPayload(model, { grantId }), 60)));
+      await Promise.all(
+        written.map(({ model, id }) => adapterFor(model).upsert(id, tokenPayload(model, { grantId }), 60)),
+      );
       const bystander = randomUUID();
       await adapterFor('AccessToken').upsert(bystander, tokenPayload('AccessToken', { grantId: otherGrant }), 60);
-      assert.equal((await s().setMembers(`oidc:grant:${sealing.hashId(grantId)}`)).length, 50, 'all 50 joined the grant');
+      assert.equal(
+        (await s().setMembers(`oidc:grant:${sealing.hashId(grantId)}`)).length,
+        50,
+        'all 50 joined the grant',
+      );
 
       await adapterFor('AccessToken').revokeByGrantId(grantId);
 
@@ -185,19 +203,31 @@ export function adapterSuite(backend: Backend): void {
 
     it('revokes a grant once when oidc-provider asks every model at the same time', async () => {
       let reads = 0;
-      const counting: Store = { ...s(), setMembers: (key) => {
-        reads += 1;
-        return s().setMembers(key);
-      } };
+      const counting: Store = {
+        ...s(),
+        setMembers: (key) => {
+          reads += 1;
+          return s().setMembers(key);
+        },
+      };
       const adapters = createOidcAdapter(counting, sealing);
       const grantId = randomUUID();
-      const ids = await Promise.all(['AccessToken', 'RefreshToken', 'AuthorizationCode'].map(async (model) => {
-        const id = randomUUID();
-        await adapters(model).upsert(id, tokenPayload(model, { grantId }), 60);
-        return { model, id };
-      }));
+      const ids = await Promise.all(
+        ['AccessToken', 'RefreshToken', 'AuthorizationCode'].map(async (model) => {
+          const id = randomUUID();
+          await adapters(model).upsert(id, tokenPayload(model, { grantId }), 60);
+          return { model, id };
+        }),
+      );
       // What oidc-provider's revoke() does: one call per grant-bound model, all at once.
-      const models = ['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode'];
+      const models = [
+        'AccessToken',
+        'RefreshToken',
+        'AuthorizationCode',
+        'DeviceCode',
+        'BackchannelAuthenticationRequest',
+        'PreAuthorizedCode',
+      ];
       await Promise.all(models.map((model) => adapters(model).revokeByGrantId(grantId)));
       assert.equal(reads, 1, 'one pass over the grant');
       assert.deepEqual((await Promise.all(ids.map(({ model, id }) => adapters(model).find(id)))).filter(Boolean), []);
@@ -215,30 +245,52 @@ export function adapterSuite(backend: Backend): void {
       const sessionId = randomUUID();
       const uid = randomUUID();
       await adapterFor('RefreshToken').upsert(token, tokenPayload('RefreshToken', { jti: token, grantId }), 60);
-      await adapterFor('Session').upsert(sessionId, { kind: 'Session', jti: sessionId, uid, accountId: 'dumped', authorizations: {} }, 60);
-      await adapterFor('Client').upsert('public-app', { client_id: 'public-app', client_secret: 'client-secret-0123456789abcdef' }, undefined);
+      await adapterFor('Session').upsert(
+        sessionId,
+        { kind: 'Session', jti: sessionId, uid, accountId: 'dumped', authorizations: {} },
+        60,
+      );
+      await adapterFor('Client').upsert(
+        'public-app',
+        { client_id: 'public-app', client_secret: 'client-secret-0123456789abcdef' },
+        undefined,
+      );
       const keys = [
-        `oidc:RefreshToken:${sealing.hashId(token)}`, `oidc:grant:${sealing.hashId(grantId)}`, `oidc:Session:${sealing.hashId(sessionId)}`,
-        `oidc:sessionUid:${sealing.hashId(uid)}`, 'oidc:account-sessions:dumped', 'oidc:Client:public-app',
+        `oidc:RefreshToken:${sealing.hashId(token)}`,
+        `oidc:grant:${sealing.hashId(grantId)}`,
+        `oidc:Session:${sealing.hashId(sessionId)}`,
+        `oidc:sessionUid:${sealing.hashId(uid)}`,
+        'oidc:account-sessions:dumped',
+        'oidc:Client:public-app',
       ];
-      const stored = await Promise.all(keys.map(async (key) => {
-        const value = key.includes(':grant:') || key.includes(':account-sessions:') ? await s().setMembers(key) : await s().get(key);
-        assert.ok(value !== undefined && JSON.stringify(value) !== '[]', `${key} is written`);
-        return JSON.stringify(value);
-      }));
+      const stored = await Promise.all(
+        keys.map(async (key) => {
+          const value =
+            key.includes(':grant:') || key.includes(':account-sessions:')
+              ? await s().setMembers(key)
+              : await s().get(key);
+          assert.ok(value !== undefined && JSON.stringify(value) !== '[]', `${key} is written`);
+          return JSON.stringify(value);
+        }),
+      );
       for (const secret of [token, sessionId, uid, grantId, 'client-secret-0123456789abcdef']) {
         assert.ok(!stored.some((text) => text.includes(secret)), 'no id or secret in what is stored');
       }
       assert.equal(await s().get(`oidc:RefreshToken:${token}`), undefined, 'nothing under the id itself');
       assert.equal((await adapterFor('Client').find('public-app'))?.client_secret, 'client-secret-0123456789abcdef');
-      assert.equal(await createOidcAdapter(s(), createStoreSealing(randomBytes(32)))('Client').find('public-app'), undefined, 'another data key opens nothing');
+      assert.equal(
+        await createOidcAdapter(s(), createStoreSealing(randomBytes(32)))('Client').find('public-app'),
+        undefined,
+        'another data key opens nothing',
+      );
     });
 
-    it('finds an account\'s sessions (users sign-out) and destroys them', async () => {
+    it("finds an account's sessions (users sign-out) and destroys them", async () => {
       const sessions = adapterFor('Session');
       const account = `account-${randomUUID()}`;
       const ids = [randomUUID(), randomUUID()];
-      for (const id of ids) await sessions.upsert(id, { kind: 'Session', jti: id, uid: randomUUID(), accountId: account }, 60);
+      for (const id of ids)
+        await sessions.upsert(id, { kind: 'Session', jti: id, uid: randomUUID(), accountId: account }, 60);
       const found = await sessionsOfAccount(s(), sealing, account);
       assert.deepEqual(found.map((session) => session.payload.jti).sort(), [...ids].sort());
       await Promise.all(found.map((session) => session.destroy()));
@@ -256,7 +308,7 @@ export function adapterSuite(backend: Backend): void {
       assert.equal(await sealLegacyRecord(s(), sealing, 'Client', 'legacy-app'), false, 'nothing more to do');
     });
 
-    it('is accepted as oidc-provider\'s adapter option', async () => {
+    it("is accepted as oidc-provider's adapter option", async () => {
       // Own keys and no dev interactions, only so that oidc-provider prints no quick-start warnings.
       const { privateKey } = await generateKeyPair('RS256', { extractable: true });
       const jwk = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig' };
@@ -269,4 +321,3 @@ export function adapterSuite(backend: Backend): void {
     });
   });
 }
-

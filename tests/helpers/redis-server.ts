@@ -25,7 +25,6 @@ export const REDIS_SERVER = process.env['REDIS_SERVER'] ?? 'redis-server';
 const START_TIMEOUT_MS = 10_000;
 const CLUSTER_SLOTS = 16_384;
 
-
 /** Children still running, killed on exit should a test die before its cleanup. */
 const running = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -92,12 +91,18 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   mkdirSync(dir, { recursive: true });
   const port = options.port ?? (await freePort());
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--logfile', join(dir, 'redis.log'),
-    '--daemonize', 'no',
-    '--save', '',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--logfile',
+    join(dir, 'redis.log'),
+    '--daemonize',
+    'no',
+    '--save',
+    '',
     ...(options.appendOnly ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     ...(options.args ?? []),
   ];
@@ -110,9 +115,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     running.add(started);
     const failed = new Promise<Error>((resolve) => {
       started.once('error', (error: NodeJS.ErrnoException) => {
-        resolve(error.code === 'ENOENT'
-          ? new Error(`${REDIS_SERVER} is not installed: these tests start their own Redis servers (apt-get install redis-server; .ci/run does it) or set REDIS_SERVER`)
-          : error);
+        resolve(
+          error.code === 'ENOENT'
+            ? new Error(
+                `${REDIS_SERVER} is not installed: these tests start their own Redis servers (apt-get install redis-server; .ci/run does it) or set REDIS_SERVER`,
+              )
+            : error,
+        );
       });
       started.once('exit', (code, signal) => {
         running.delete(started);
@@ -126,7 +135,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (!(await pong(port))) {
       if (failure) throw failure;
-      if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not answer within ${START_TIMEOUT_MS} ms: ${logTail(dir)}`);
+      if (Date.now() > deadline)
+        throw new Error(`redis-server on ${port} did not answer within ${START_TIMEOUT_MS} ms: ${logTail(dir)}`);
       await sleep(20);
     }
   }
@@ -171,7 +181,10 @@ export interface RedisCluster {
 
 /** One command on a fresh connection to the node at `port`, its reply as a string. */
 export async function redisCommand(port: number, args: string[]): Promise<string> {
-  const client = createClient({ url: `redis://127.0.0.1:${port}`, socket: { reconnectStrategy: false, connectTimeout: 1_000 } });
+  const client = createClient({
+    url: `redis://127.0.0.1:${port}`,
+    socket: { reconnectStrategy: false, connectTimeout: 1_000 },
+  });
   client.on('error', () => {});
   await client.connect();
   try {
@@ -195,7 +208,9 @@ export function infoField(info: string, name: string): string | undefined {
  * a master then makes its replica take over after `nodeTimeoutMs` plus an election (about a
  * second more), as in production.
  */
-export async function startRedisCluster(options: { masters?: number; replicas?: boolean; nodeTimeoutMs?: number } = {}): Promise<RedisCluster> {
+export async function startRedisCluster(
+  options: { masters?: number; replicas?: boolean; nodeTimeoutMs?: number } = {},
+): Promise<RedisCluster> {
   const masters = options.masters ?? 3;
   const total = options.replicas ? masters * 2 : masters;
   const dir = mkdtempSync(join(tmpdir(), 'gateway-redis-cluster-'));
@@ -206,48 +221,85 @@ export async function startRedisCluster(options: { masters?: number; replicas?: 
     const ports = new Set<number>();
     while (ports.size < total * 2) ports.add(await freePort());
     const [dataPorts, busPorts] = [[...ports].slice(0, total), [...ports].slice(total)];
-    const started = await Promise.allSettled(dataPorts.map((port, i) => startRedisServer({
-      port,
-      dir: join(dir, `node-${i}`),
-      args: [
-        '--cluster-enabled', 'yes',
-        '--cluster-port', String(busPorts[i]),
-        '--cluster-config-file', 'nodes.conf',
-        '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2_000),
-        // A replica's first sync would otherwise wait 5 s for more replicas to share it.
-        '--repl-diskless-sync-delay', '0',
-      ],
-    })));
+    const started = await Promise.allSettled(
+      dataPorts.map((port, i) =>
+        startRedisServer({
+          port,
+          dir: join(dir, `node-${i}`),
+          args: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-port',
+            String(busPorts[i]),
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            String(options.nodeTimeoutMs ?? 2_000),
+            // A replica's first sync would otherwise wait 5 s for more replicas to share it.
+            '--repl-diskless-sync-delay',
+            '0',
+          ],
+        }),
+      ),
+    );
     for (const result of started) if (result.status === 'fulfilled') all.push(result.value);
     const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
     const per = Math.ceil(CLUSTER_SLOTS / masters);
-    await Promise.all(all.slice(0, masters).map(async (node, i) => {
-      // Distinct epochs, as redis-cli --cluster create sets them: no epoch collision to resolve.
-      await redisCommand(node.port, ['CLUSTER', 'SET-CONFIG-EPOCH', String(i + 1)]);
-      await redisCommand(node.port, ['CLUSTER', 'ADDSLOTSRANGE', String(i * per), String(Math.min((i + 1) * per, CLUSTER_SLOTS) - 1)]);
-    }));
+    await Promise.all(
+      all.slice(0, masters).map(async (node, i) => {
+        // Distinct epochs, as redis-cli --cluster create sets them: no epoch collision to resolve.
+        await redisCommand(node.port, ['CLUSTER', 'SET-CONFIG-EPOCH', String(i + 1)]);
+        await redisCommand(node.port, [
+          'CLUSTER',
+          'ADDSLOTSRANGE',
+          String(i * per),
+          String(Math.min((i + 1) * per, CLUSTER_SLOTS) - 1),
+        ]);
+      }),
+    );
     const first = all[0];
     if (!first) throw new Error('a cluster needs at least one master');
     for (let i = 1; i < all.length; i += 1) {
       await redisCommand(first.port, ['CLUSTER', 'MEET', '127.0.0.1', String(all[i]?.port), String(busPorts[i])]);
     }
     const deadline = Date.now() + START_TIMEOUT_MS;
-    const until = async (what: string, ready: (node: RedisServer, i: number) => Promise<boolean>, nodes: RedisServer[]) => {
+    const until = async (
+      what: string,
+      ready: (node: RedisServer, i: number) => Promise<boolean>,
+      nodes: RedisServer[],
+    ) => {
       for (;;) {
         if ((await Promise.all(nodes.map(ready))).every(Boolean)) return;
-        if (Date.now() > deadline) throw new Error(`the Redis cluster did not reach ${what} within ${START_TIMEOUT_MS} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`the Redis cluster did not reach ${what} within ${START_TIMEOUT_MS} ms`);
         await sleep(20);
       }
     };
     // A replica can follow only a master it knows: every node first sees every other.
-    await until(`cluster_known_nodes:${total}`, async (node) => infoField(await redisCommand(node.port, ['CLUSTER', 'INFO']), 'cluster_known_nodes') === String(total), all);
+    await until(
+      `cluster_known_nodes:${total}`,
+      async (node) =>
+        infoField(await redisCommand(node.port, ['CLUSTER', 'INFO']), 'cluster_known_nodes') === String(total),
+      all,
+    );
     if (options.replicas) {
       const ids = await Promise.all(all.slice(0, masters).map((node) => redisCommand(node.port, ['CLUSTER', 'MYID'])));
-      await Promise.all(all.slice(masters).map((replica, i) => redisCommand(replica.port, ['CLUSTER', 'REPLICATE', ids[i] ?? ''])));
-      await until('synced replicas', async (replica) => infoField(await redisCommand(replica.port, ['INFO', 'replication']), 'master_link_status') === 'up', all.slice(masters));
+      await Promise.all(
+        all.slice(masters).map((replica, i) => redisCommand(replica.port, ['CLUSTER', 'REPLICATE', ids[i] ?? ''])),
+      );
+      await until(
+        'synced replicas',
+        async (replica) =>
+          infoField(await redisCommand(replica.port, ['INFO', 'replication']), 'master_link_status') === 'up',
+        all.slice(masters),
+      );
     }
-    await until('cluster_state:ok', async (node) => infoField(await redisCommand(node.port, ['CLUSTER', 'INFO']), 'cluster_state') === 'ok', all);
+    await until(
+      'cluster_state:ok',
+      async (node) => infoField(await redisCommand(node.port, ['CLUSTER', 'INFO']), 'cluster_state') === 'ok',
+      all,
+    );
   } catch (error) {
     await Promise.all(all.map((node) => node.stop()));
     rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,10 @@ export interface TestApp {
 }
 
 /** A first-party confidential client registered statically. */
-export function confidentialClient(id: string, extra: Partial<ClientMetadata> = {}): ClientMetadata & { client_id: string; redirect_uris: readonly string[]; client_secret: string } {
+export function confidentialClient(
+  id: string,
+  extra: Partial<ClientMetadata> = {},
+): ClientMetadata & { client_id: string; redirect_uris: readonly string[]; client_secret: string } {
   return {
     client_id: id,
     client_secret: `${id}-secret-0123456789abcdef0123456789`,
@@ -25,7 +28,10 @@ export function confidentialClient(id: string, extra: Partial<ClientMetadata> = 
   };
 }
 
-export async function discoverApp(issuer: string, metadata: ClientMetadata & { client_id: string; redirect_uris: readonly string[] }): Promise<TestApp> {
+export async function discoverApp(
+  issuer: string,
+  metadata: ClientMetadata & { client_id: string; redirect_uris: readonly string[] },
+): Promise<TestApp> {
   const config = await client.discovery(
     new URL(issuer),
     metadata.client_id,
@@ -43,7 +49,10 @@ export interface AuthorizationStart {
   nonce: string;
 }
 
-export async function startAuthorization(app: TestApp, extra: Record<string, string> = {}): Promise<AuthorizationStart> {
+export async function startAuthorization(
+  app: TestApp,
+  extra: Record<string, string> = {},
+): Promise<AuthorizationStart> {
   const codeVerifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();

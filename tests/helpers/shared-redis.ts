@@ -24,7 +24,10 @@ export function sharedRedis(name: string): SharedRedis {
   const prefix = `test:${name}:${randomUUID()}:`;
   type Client = ReturnType<typeof createClient>;
   const raw = async <T>(use: (client: Client) => Promise<T>): Promise<T> => {
-    const client = createClient({ url: REDIS_URL, socket: { reconnectStrategy: false, connectTimeout: 1_000 } }) as unknown as Client;
+    const client = createClient({
+      url: REDIS_URL,
+      socket: { reconnectStrategy: false, connectTimeout: 1_000 },
+    }) as unknown as Client;
     client.on('error', () => {});
     await client.connect();
     try {
@@ -33,11 +36,12 @@ export function sharedRedis(name: string): SharedRedis {
       await client.close();
     }
   };
-  const keys = () => raw(async (client) => {
-    const found: string[] = [];
-    for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) found.push(...batch);
-    return found;
-  });
+  const keys = () =>
+    raw(async (client) => {
+      const found: string[] = [];
+      for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) found.push(...batch);
+      return found;
+    });
   return {
     url: REDIS_URL,
     prefix,
@@ -45,7 +49,9 @@ export function sharedRedis(name: string): SharedRedis {
       try {
         return await openStore(REDIS_URL, { prefix });
       } catch (error) {
-        throw new Error(`this test needs a real Redis at ${REDIS_URL} (set REDIS_URL): ${(error as Error).message}`, { cause: error });
+        throw new Error(`this test needs a real Redis at ${REDIS_URL} (set REDIS_URL): ${(error as Error).message}`, {
+          cause: error,
+        });
       }
     },
     keys,

@@ -13,7 +13,6 @@ import { freePort } from './free-port.ts';
 
 export { freePort };
 
-
 export interface StartedGateway {
   issuer: string;
   /** Where this instance listens (`http://127.0.0.1:<port>`); the issuer unless `issuer` was given. */
@@ -55,10 +54,18 @@ export async function startGateway(options: StartOptions = {}): Promise<StartedG
   const port = options.port ?? (await freePort());
   const issuer = options.issuer ?? `http://127.0.0.1:${port}`;
   const ownGoogle = options.fakeGoogle === undefined;
-  const google = options.fakeGoogle ?? await startFakeGoogle({
-    ...options.google,
-    clients: [{ client_id: UPSTREAM_CLIENT.id, client_secret: UPSTREAM_CLIENT.secret, redirect_uris: [`${issuer}/upstream/callback`] }],
-  });
+  const google =
+    options.fakeGoogle ??
+    (await startFakeGoogle({
+      ...options.google,
+      clients: [
+        {
+          client_id: UPSTREAM_CLIENT.id,
+          client_secret: UPSTREAM_CLIENT.secret,
+          redirect_uris: [`${issuer}/upstream/callback`],
+        },
+      ],
+    }));
   const loaded = loadConfig({
     GATEWAY_ISSUER: issuer,
     GATEWAY_HOST: '127.0.0.1',

@@ -125,7 +125,10 @@ export function storeContract(backend: Backend): void {
     it('refuses values JSON cannot hold and TTLs an atomic cannot take', async () => {
       const k = key('bad');
       await assert.rejects(s().set(k, undefined), TypeError);
-      await assert.rejects(s().setIfAbsent(k, () => 1), TypeError);
+      await assert.rejects(
+        s().setIfAbsent(k, () => 1),
+        TypeError,
+      );
       await assert.rejects(s().setIfAbsent(k, 'v', 0), RangeError);
       await assert.rejects(s().addToSet(k, 'm', -5), RangeError);
       await assert.rejects(s().set(k, 'v', Number.NaN), RangeError);
@@ -134,7 +137,9 @@ export function storeContract(backend: Backend): void {
 
     it('setIfAbsent: of 20 parallel callers exactly one wins, and its value stays', async () => {
       const k = key('nx');
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s().setIfAbsent(k, { caller: i }, 60_000)));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => s().setIfAbsent(k, { caller: i }, 60_000)),
+      );
       assert.equal(results.filter(Boolean).length, 1);
       const winner = results.indexOf(true);
       assert.deepEqual(await s().get(k), { caller: winner });
@@ -216,7 +221,10 @@ export function storeContract(backend: Backend): void {
     it('increment: 50 parallel increments each see a different count, in a fixed window', async () => {
       const k = key('counter');
       const counts = await Promise.all(Array.from({ length: 50 }, () => s().increment(k, 300)));
-      assert.deepEqual([...counts].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i + 1));
+      assert.deepEqual(
+        [...counts].sort((a, b) => a - b),
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
       assert.equal(await s().get(k), 50, 'a counter reads back as a number');
       await sleep(150);
       assert.equal(await s().increment(k, 60_000), 51, 'a later increment does not extend the window');
@@ -242,15 +250,27 @@ export function storeContract(backend: Backend): void {
       const lock = key('lock');
       let inside = 0;
       let most = 0;
-      const order = await Promise.all(Array.from({ length: 5 }, (_, i) => withLock(s(), lock, async () => {
-        inside += 1;
-        most = Math.max(most, inside);
-        await sleep(5);
-        inside -= 1;
-        return i;
-      }, { leaseMs: 5_000, waitMs: 5_000 })));
+      const order = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          withLock(
+            s(),
+            lock,
+            async () => {
+              inside += 1;
+              most = Math.max(most, inside);
+              await sleep(5);
+              inside -= 1;
+              return i;
+            },
+            { leaseMs: 5_000, waitMs: 5_000 },
+          ),
+        ),
+      );
       assert.equal(most, 1);
-      assert.deepEqual([...order].sort((a, b) => a - b), [0, 1, 2, 3, 4]);
+      assert.deepEqual(
+        [...order].sort((a, b) => a - b),
+        [0, 1, 2, 3, 4],
+      );
       assert.equal(await s().get(lock), undefined);
     });
 
@@ -263,9 +283,15 @@ export function storeContract(backend: Backend): void {
       assert.ok(Date.now() - started < 2_000, 'the next holder did not wait out a long timeout');
       // A live holder keeps renewing past its first lease: a waiter with a short patience gives up.
       let release!: () => void;
-      const holding = withLock(s(), lock, () => new Promise<void>((resolve) => (release = resolve)), { leaseMs: 150, waitMs: 5_000 });
+      const holding = withLock(s(), lock, () => new Promise<void>((resolve) => (release = resolve)), {
+        leaseMs: 150,
+        waitMs: 5_000,
+      });
       await sleep(50);
-      await assert.rejects(withLock(s(), lock, async () => 'too soon', { leaseMs: 150, waitMs: 500 }), /timed out/);
+      await assert.rejects(
+        withLock(s(), lock, async () => 'too soon', { leaseMs: 150, waitMs: 500 }),
+        /timed out/,
+      );
       release();
       await holding;
     });

@@ -39,7 +39,10 @@ export function App() {
   const [problem, setProblem] = useState<string | null>(null);
   const ready = useRef<Ready | null>(null);
 
-  const note = useCallback((line: string) => setLog((lines) => [...lines.slice(-7), `${new Date().toLocaleTimeString()}  ${line}`]), []);
+  const note = useCallback(
+    (line: string) => setLog((lines) => [...lines.slice(-7), `${new Date().toLocaleTimeString()}  ${line}`]),
+    [],
+  );
 
   useEffect(() => {
     let cancelled = false;
@@ -92,7 +95,9 @@ export function App() {
     setBusy(true);
     try {
       const response = await current.apiFetch(current.config.apiUrl);
-      const body: unknown = (response.headers.get('content-type') ?? '').includes('json') ? await response.json() : await response.text();
+      const body: unknown = (response.headers.get('content-type') ?? '').includes('json')
+        ? await response.json()
+        : await response.text();
       note(`GET ${new URL(current.config.apiUrl).pathname} → ${response.status}`);
       setResult({ status: response.status, body });
     } catch (error) {
@@ -118,9 +123,13 @@ export function App() {
     return (
       <main className="card">
         <h1>Something went wrong</h1>
-        <p role="alert" className="error">{phase.message}</p>
+        <p role="alert" className="error">
+          {phase.message}
+        </p>
         <p>
-          <a className="button" href="/">Start again</a>
+          <a className="button" href="/">
+            Start again
+          </a>
         </p>
       </main>
     );
@@ -136,9 +145,15 @@ export function App() {
             ? 'Your session at the gateway has ended (you signed out in another app). Sign in again to continue.'
             : 'This single-page app signs in at the gateway with OpenID Connect (code + PKCE) and keeps its tokens in memory only.'}
         </p>
-        {problem ? <p role="alert" className="error">{problem}</p> : null}
+        {problem ? (
+          <p role="alert" className="error">
+            {problem}
+          </p>
+        ) : null}
         <div className="actions">
-          <button type="button" onClick={signIn}>Sign in</button>
+          <button type="button" onClick={signIn}>
+            Sign in
+          </button>
         </div>
       </main>
     );
@@ -155,14 +170,24 @@ export function App() {
         <dt>User name</dt>
         <dd>{claim(user, 'preferred_username') ?? '–'}</dd>
         <dt>Subject (sub)</dt>
-        <dd><code>{user.profile.sub}</code></dd>
+        <dd>
+          <code>{user.profile.sub}</code>
+        </dd>
         <dt>Access token expires</dt>
         <dd>{timeOf(user.expires_at)}</dd>
       </dl>
-      {problem ? <p role="alert" className="error">{problem}</p> : null}
+      {problem ? (
+        <p role="alert" className="error">
+          {problem}
+        </p>
+      ) : null}
       <div className="actions">
-        <button type="button" onClick={() => void callApi()} disabled={busy}>Call the API</button>
-        <button type="button" className="secondary" onClick={signOut}>Sign out</button>
+        <button type="button" onClick={() => void callApi()} disabled={busy}>
+          Call the API
+        </button>
+        <button type="button" className="secondary" onClick={signOut}>
+          Sign out
+        </button>
       </div>
       <section aria-labelledby="api-heading">
         <h2 id="api-heading">API answer</h2>
