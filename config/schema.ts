@@ -80,6 +80,7 @@ export const settingsShape = {
   UPSTREAM_CLIENT_ID: optionalSetting(
     {
       description:
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows the placeholder to a reader
         "the gateway's own client at the upstream; give it together with `UPSTREAM_CLIENT_SECRET`. Register `${GATEWAY_ISSUER}/upstream/callback` as its redirect URI",
       defaultText: 'none: then the development IdP is used (refused when `NODE_ENV=production`)',
     },

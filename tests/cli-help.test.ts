@@ -80,7 +80,7 @@ function listedCommands(overview: string): string[] {
 describe('npx gateway help', () => {
   it('prints the overview for no arguments, help, --help and -h', async () => {
     const runs = await runAll([[], ['help'], ['--help'], ['-h']]);
-    runs.forEach((run, index) => assertHelp(run, `overview ${index}`));
+    for (const [index, run] of runs.entries()) assertHelp(run, `overview ${index}`);
     for (const run of runs) assert.equal(run.stdout, runs[0]?.stdout);
     const listed = listedCommands(runs[0]?.stdout ?? '');
     for (const command of PROMISED) assert.ok(listed.includes(command), `the overview lists ${command}`);

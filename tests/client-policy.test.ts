@@ -126,6 +126,7 @@ describe('redirect URI rule (check-client-uri.ts)', () => {
       );
       assert.doesNotMatch(
         error.error_description,
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must not appear
         /[\u0000-\u001f\u007f-\u009f\u2028]/,
         'the description itself is one clean line',
       );

@@ -34,6 +34,7 @@ import { privateHostKind } from './private-host-kind.ts';
 export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** Control characters (C0, DEL, C1), formatting characters (Unicode Cf) and whitespace of any kind. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
 export const CONTROL_OR_SPACE = /[\s\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
 
 /** `U+000A` for a newline: how a description names an invisible character. */

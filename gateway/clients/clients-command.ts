@@ -276,12 +276,12 @@ function prepare(subcommand: ClientsSubcommand, args: string[]): Runner {
           return;
         }
         io.stdout(
-          [
+          `${[
             `client_id:     ${id}`,
             `client_secret: ${rotated.clientSecret}`,
             'Store the secret now: it is shown only this once.',
             until ? `The previous secret keeps working until ${until}.` : 'The previous secret no longer works.',
-          ].join('\n') + '\n',
+          ].join('\n')}\n`,
         );
       };
     }

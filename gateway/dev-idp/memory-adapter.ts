@@ -88,7 +88,10 @@ export function createMemoryAdapter(clockTolerance = 0): MemoryAdapterStore {
         if (payload.userCode !== undefined) userCodes.set(payload.userCode, key);
         if (GRANTABLE.has(model) && payload.grantId !== undefined) {
           let members = grantMembers.get(payload.grantId);
-          if (members === undefined) grantMembers.set(payload.grantId, (members = new Set()));
+          if (members === undefined) {
+            members = new Set();
+            grantMembers.set(payload.grantId, members);
+          }
           members.add(key);
         }
         if (++writes % SWEEP_EVERY === 0) sweep();

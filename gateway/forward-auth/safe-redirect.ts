@@ -30,6 +30,7 @@ function fullyDecode(value: string): string | undefined {
 
 // Control characters and backslashes: browsers read "\\" as "/" and drop tabs and newlines
 // inside URLs, so "/\\evil" and "/\t/evil" both become "//evil".
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
 const CONTROL_OR_BACKSLASH = /[\u0000-\u001f\u007f\\]/;
 
 export interface RedirectContext {

@@ -562,7 +562,7 @@ function pathArbitrary(target: FuzzTarget) {
     '/interaction/%2F..%2F..',
     '/dev-idp/../token',
     `/${'a/'.repeat(200)}`,
-    '/interaction/' + 'u'.repeat(200),
+    `/interaction/${'u'.repeat(200)}`,
   );
   return fc.oneof({ weight: 8, arbitrary: known }, { weight: 1, arbitrary: mangled }, { weight: 1, arbitrary: tricky });
 }
@@ -606,7 +606,7 @@ function authorizationArbitrary(material: FuzzMaterial) {
       'Bearer ',
       'Basic',
       'Basic !!!',
-      'Basic ' + b64url(Buffer.from([0xff, 0x3a, 0xfe])),
+      `Basic ${b64url(Buffer.from([0xff, 0x3a, 0xfe]))}`,
       'DPoP abc',
       'bearer a b c',
       'Negotiate x',

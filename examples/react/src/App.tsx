@@ -208,6 +208,7 @@ export function App() {
         <h2 id="log-heading">What happened</h2>
         <ol className="log">
           {log.map((line, index) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: the log only grows at its end, never reorders
             <li key={index}>{line}</li>
           ))}
         </ol>
