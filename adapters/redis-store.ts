@@ -45,7 +45,7 @@ import { Keyv, type DeserializedData } from 'keyv';
 import type { Store } from './store.ts';
 import { asStoreError, StoreUnavailableError } from './store-errors.ts';
 import { encodeValue, positiveTtl, setTtl } from './store-input.ts';
-import { parseRedisUrl, type RedisTarget } from './redis-url.ts';
+import { parseRedisUrl, type RedisTarget } from '../config/redis-url.ts';
 import { followClusterFailovers } from './follow-cluster-failovers.ts';
 import { readRedisPersistence, weakestPersistence } from './redis-persistence.ts';
 

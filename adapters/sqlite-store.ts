@@ -1,8 +1,8 @@
 /**
  * The embedded default store: one SQLite file that survives a restart, through Node's built-in
  * `node:sqlite` (DatabaseSync). Not the sqlite3 / better-sqlite3 addons: npm compiles those under
- * the system Node 20, and better-sqlite3 then fails to load under the project's Node 24 (see
- * STACK-NOTES). Node 24.21 prints no ExperimentalWarning for `node:sqlite`, so nothing here
+ * the system Node 20, and better-sqlite3 then fails to load under the project's Node 24.
+ * Node 24.21 prints no ExperimentalWarning for `node:sqlite`, so nothing here
  * touches process warnings.
  *
  * Every operation, plain or atomic, is ONE prepared statement on one table, not keyv over a keyv

@@ -9,7 +9,7 @@
  * exposed, so that wherever a store call fails inside oidc-provider (its Adapter, but also
  * findAccount, the claims hooks, client lookups, which call the store directly) the provider
  * answers 503 `{"error":"temporarily_unavailable"}` instead of 500 `server_error`, with no
- * translation at each call site. The gateway's own routes map it by class in gateway/errors.ts.
+ * translation at each call site. The gateway's own routes map it by class in gateway/web/errors.ts.
  *
  * `message` is the error code, as oidc-provider's err_out reads it; what went wrong is in
  * `error_detail` (for logs, never sent) and in `cause`.

@@ -7,9 +7,9 @@
 import { configCli } from '../gateway/cli/config-cli.ts';
 import { runCli } from '../gateway/cli/run-cli.ts';
 import type { CliIo } from '../gateway/cli/with-cli-store.ts';
-import { clientsCli } from '../gateway/clients/clients-cli.ts';
-import { keysCli } from '../gateway/keys/keys-cli.ts';
-import { usersCli } from '../gateway/accounts/users-cli.ts';
+import { clientsCli } from '../gateway/cli/clients-cli.ts';
+import { keysCli } from '../gateway/cli/keys-cli.ts';
+import { usersCli } from '../gateway/cli/users-cli.ts';
 
 const io: CliIo = {
   stdout: (text) => process.stdout.write(text),

@@ -5,8 +5,15 @@
  * are skipped here, so that no setting is reported twice.
  */
 import { BlockList, isIP } from 'node:net';
-import type { SettingName } from './schema.ts';
 import { isLoopbackHost } from './url-parsers.ts';
+
+/** The settings these rules read (names of schema.ts, which calls this). */
+type SettingName =
+  | 'GATEWAY_ISSUER'
+  | 'GATEWAY_SECRETS'
+  | 'GATEWAY_TRUSTED_PROXIES'
+  | 'UPSTREAM_CLIENT_ID'
+  | 'UPSTREAM_CLIENT_SECRET';
 
 type Problem = (name: SettingName, message: string) => void;
 

@@ -1,10 +1,5 @@
 import type { HostRule } from './forward-auth-parsers.ts';
-
-/** The levels pino knows, quietest last. */
-export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-/** One of pino's levels. */
-export type LogLevel = (typeof logLevels)[number];
+import type { LogLevel } from './log-levels.ts';
 
 /**
  * The gateway's settings after validation. Built only by `loadConfig` (the one reader of

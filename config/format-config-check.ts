@@ -1,4 +1,4 @@
-import { parseRedisUrl } from '../adapters/redis-url.ts';
+import { parseRedisUrl } from './redis-url.ts';
 import type { Config } from './config-type.ts';
 import type { LoadResult } from './load-config.ts';
 

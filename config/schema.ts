@@ -21,8 +21,6 @@ import {
   parseText,
 } from './value-parsers.ts';
 
-export type { Config, LogLevel } from './config-type.ts';
-
 /** The issuer outside production: the gateway on this machine, as `npm start` serves it. */
 const DEFAULT_ISSUER = 'http://localhost:4000';
 

@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { parseRedisUrl } from '../adapters/redis-url.ts';
+import { parseRedisUrl } from './redis-url.ts';
 import type { Parsed, RawValue } from './value-parsers.ts';
 import { parseText } from './value-parsers.ts';
 

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { logLevels, type LogLevel } from './config-type.ts';
+import { logLevels, type LogLevel } from './log-levels.ts';
 import { isPublicSuffix } from './is-public-suffix.ts';
 
 /** A value as it arrives: always a string from the environment; the file may also give these. */

@@ -3,7 +3,7 @@
  * development banner, and shuts down cleanly on SIGTERM/SIGINT (a second signal exits at once).
  */
 import { loadConfig } from '../config/load-config.ts';
-import { buildGateway, DEV_IDP_PATH } from './build-gateway.ts';
+import { buildGateway, DEV_IDP_PATH } from './app/build-gateway.ts';
 
 function devBanner(issuer: string): string {
   const line = '='.repeat(72);

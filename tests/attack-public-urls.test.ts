@@ -14,7 +14,7 @@ import { createBrowser, loopbackDispatcher } from './helpers/browser.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
 import { confidentialClient } from './helpers/relying-party.ts';
 import { forwardAuthCookies } from '../gateway/forward-auth/forward-auth-cookie.ts';
-import { forwardAuthRedirectAllowed } from '../gateway/forward-auth/forward-auth-client.ts';
+import { forwardAuthRedirectAllowed } from '../gateway/provider/forward-auth-client.ts';
 import { freePort, startGateway, type StartedGateway } from './helpers/start-gateway.ts';
 
 describe('forward auth redirect URIs (forwardAuthRedirectAllowed)', () => {

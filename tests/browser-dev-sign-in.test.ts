@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import type { Browser } from 'playwright-core';
 import { loadConfig } from '../config/load-config.ts';
-import { buildGateway } from '../gateway/build-gateway.ts';
+import { buildGateway } from '../gateway/app/build-gateway.ts';
 import { launchChromium } from './helpers/chromium.ts';
 import { freePort } from './helpers/start-gateway.ts';
 

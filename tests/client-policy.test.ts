@@ -27,7 +27,7 @@ import {
   type ClientRegistry,
 } from '../gateway/clients/client-registry.ts';
 import { indexedClientIds } from '../gateway/clients/client-index.ts';
-import { createValidationProvider } from '../gateway/clients/open-client-registry.ts';
+import { createValidationProvider } from '../gateway/cli/open-client-registry.ts';
 import { matchesPreviousSecret } from '../gateway/clients/previous-secrets.ts';
 import { readClientsFile } from '../gateway/clients/read-clients-file.ts';
 import { createStoreSealing } from '../gateway/keys/store-sealing.ts';

@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/load-config.ts';
 import { createMemoryStore } from '../adapters/memory-store.ts';
 import type { Store } from '../adapters/store.ts';
-import { buildGateway } from '../gateway/build-gateway.ts';
+import { buildGateway } from '../gateway/app/build-gateway.ts';
 import { indexedClientIds } from '../gateway/clients/client-index.ts';
 import { createBrowser } from './helpers/browser.ts';
 import { startFakeGoogle, type FakeGoogle } from './helpers/fake-google.ts';

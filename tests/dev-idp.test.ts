@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as oidc from 'openid-client';
-import { createDevIdp } from '../gateway/dev-idp/create-dev-idp.ts';
-import { defaultSubject } from '../gateway/dev-idp/account-store.ts';
-import type { DevIdpOptions } from '../gateway/dev-idp/create-dev-idp.ts';
+import { createDevIdp } from '../gateway/dev/create-dev-idp.ts';
+import { defaultSubject } from '../gateway/dev/account-store.ts';
+import type { DevIdpOptions } from '../gateway/dev/create-dev-idp.ts';
 import { signInAtFakeGoogle, startFakeGoogle } from './helpers/fake-google.ts';
 import type { FakeGoogle, FakeGoogleIdentity } from './helpers/fake-google.ts';
 
@@ -66,7 +66,7 @@ async function relyingParty(issuer: string): Promise<oidc.Configuration> {
 interface SignInOptions {
   jar?: JarFetch;
   params?: Record<string, string>;
-  /** False when the IdP omits id_token: then no nonce may be expected (see STACK-NOTES). */
+  /** False when the IdP omits id_token: then no nonce may be expected (an IdP may answer the code grant without one). */
   expectIdToken?: boolean;
 }
 

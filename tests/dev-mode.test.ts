@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/load-config.ts';
-import { buildGateway } from '../gateway/build-gateway.ts';
+import { buildGateway } from '../gateway/app/build-gateway.ts';
 import { createBrowser } from './helpers/browser.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
 import { freePort } from './helpers/start-gateway.ts';

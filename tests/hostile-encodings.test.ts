@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/load-config.ts';
-import { buildGateway } from '../gateway/build-gateway.ts';
-import { loggerOptions } from '../gateway/logger.ts';
+import { buildGateway } from '../gateway/app/build-gateway.ts';
+import { loggerOptions } from '../gateway/web/logger.ts';
 import { freePort } from './helpers/start-gateway.ts';
 
 /** Encodings that are not UTF-8 or not percent-encoding at all, and NUL, which decodes. */

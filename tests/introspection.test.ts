@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { PYTHON, requireDjangoPackages, runPython } from '../examples/full-stack/python.ts';
-import { signOutAccount } from '../gateway/accounts/sign-out-account.ts';
+import { signOutAccount } from '../gateway/sessions/sign-out-account.ts';
 import { loadStoreSealing } from '../gateway/keys/store-sealing.ts';
 import { createBrowser, type Browser } from './helpers/browser.ts';
 import { signInAtFakeGoogle, type FakeGoogle } from './helpers/fake-google.ts';

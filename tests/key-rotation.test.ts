@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { createMemoryStore } from '../adapters/memory-store.ts';
-import { buildGateway } from '../gateway/build-gateway.ts';
+import { buildGateway } from '../gateway/app/build-gateway.ts';
 import { rotateKeys } from '../gateway/keys/signing-keys.ts';
 import { loadStoreSealing } from '../gateway/keys/store-sealing.ts';
 import { createBrowser } from './helpers/browser.ts';

@@ -5,10 +5,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { renderErrorPage, renderSignInPage } from '../gateway/dev-idp/render-page.ts';
-import { renderConsentPage } from '../gateway/pages/consent-page.ts';
-import { errorExplanation, messagesFor, negotiateLanguage } from '../gateway/pages/i18n.ts';
-import { renderMessagePage } from '../gateway/pages/message-page.ts';
+import { renderErrorPage, renderSignInPage } from '../gateway/dev/render-page.ts';
+import { renderConsentPage } from '../gateway/web/pages/consent-page.ts';
+import { errorExplanation, messagesFor, negotiateLanguage } from '../gateway/web/pages/i18n.ts';
+import { renderMessagePage } from '../gateway/web/pages/message-page.ts';
 import { renderError } from '../gateway/provider/provider-pages.ts';
 
 describe('pages', () => {

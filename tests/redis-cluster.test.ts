@@ -14,7 +14,7 @@ import { createClient } from '@keyv/redis';
 import { openStore } from '../adapters/open-store.ts';
 import { createOidcAdapter } from '../adapters/oidc-adapter.ts';
 import { createRedisStore } from '../adapters/redis-store.ts';
-import { parseRedisUrl } from '../adapters/redis-url.ts';
+import { parseRedisUrl } from '../config/redis-url.ts';
 import { createStoreSealing } from '../gateway/keys/store-sealing.ts';
 import { adapterSuite } from './helpers/oidc-adapter-suite.ts';
 import { startRedisCluster } from './helpers/redis-server.ts';

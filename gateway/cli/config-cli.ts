@@ -26,7 +26,7 @@ export const configCli: CliGroup = {
         if (exitCode !== 0 || !loaded.ok || loaded.config.clientsFile === undefined) return exitCode;
         // The clients file is read at start too: check it now, against the registration policy.
         const file = loaded.config.clientsFile;
-        const { checkClientsFileOffline } = await import('../clients/open-client-registry.ts');
+        const { checkClientsFileOffline } = await import('./open-client-registry.ts');
         try {
           io.stdout(`clients:    ${await checkClientsFileOffline(loaded.config, file)} in ${file}\n`);
           return 0;

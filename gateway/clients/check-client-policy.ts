@@ -78,11 +78,6 @@ function allowsTokenExchange(metadata: { grant_types?: unknown }): boolean {
 /** Shortest client secret accepted from an operator (the CLI and registration generate 43 characters). */
 export const MIN_CLIENT_SECRET_LENGTH = 32;
 
-/** True for a client that authenticates without a secret of its own. */
-export function isPublicClient(metadata: { token_endpoint_auth_method?: unknown }): boolean {
-  return metadata.token_endpoint_auth_method === 'none';
-}
-
 /** True for a client that authenticates with a shared secret. */
 export function usesClientSecret(metadata: { token_endpoint_auth_method?: unknown }): boolean {
   const method = metadata.token_endpoint_auth_method ?? DEFAULT_CLIENT_AUTH_METHOD;

@@ -9,8 +9,8 @@
  * signed-in user in. Parsed once per distinct query string (nginx sends the same few on every
  * request), never per request.
  */
-import { BoundedCache } from './bounded-cache.ts';
-import type { Identity } from './host-policy.ts';
+import { BoundedCache } from '../web/bounded-cache.ts';
+import type { Identity } from '../accounts/host-policy.ts';
 
 const KNOWN = new Set(['allowed_groups', 'allowed_emails', 'allowed_email_domains']);
 

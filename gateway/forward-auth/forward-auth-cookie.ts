@@ -18,7 +18,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { cookieDomainFor } from './domain-match.ts';
+import { cookieDomainFor } from '../web/domain-match.ts';
 
 /** The cookie's base name (oauth2-proxy's is `_oauth2_proxy`). */
 export const FORWARD_AUTH_COOKIE = '_gateway_auth';

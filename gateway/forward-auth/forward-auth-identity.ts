@@ -10,12 +10,12 @@ import { errors as joseErrors } from 'jose';
 import * as client from 'openid-client';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError } from '../web/errors.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../keys/access-token-verifier.ts';
-import { BoundedCache } from './bounded-cache.ts';
+import { BoundedCache } from '../web/bounded-cache.ts';
 import type { AuthCookie, ForwardAuthCookies } from './forward-auth-cookie.ts';
-import { FORWARD_AUTH_CLIENT_ID } from './forward-auth-client.ts';
-import type { ForwardAuthSession, ForwardAuthSessions } from './forward-auth-sessions.ts';
+import { FORWARD_AUTH_CLIENT_ID } from '../provider/forward-auth-client.ts';
+import type { ForwardAuthSession, ForwardAuthSessions } from '../sessions/forward-auth-sessions.ts';
 
 export interface IdentityDeps {
   store: Store;
@@ -163,5 +163,3 @@ export function createIdentityResolver(deps: IdentityDeps) {
     },
   };
 }
-
-export type IdentityResolver = ReturnType<typeof createIdentityResolver>;

@@ -7,7 +7,7 @@
 import { importJWK, SignJWT, type CryptoKey } from 'jose';
 import { GRANT_ID_CLAIM, type AccessTokenClaims } from '../keys/access-token-verifier.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
-import { BoundedCache } from './bounded-cache.ts';
+import { BoundedCache } from '../web/bounded-cache.ts';
 
 // The grant too, so the app's resource server can introspect the token (RFC 7662) and learn
 // when the user's sign-in has ended.

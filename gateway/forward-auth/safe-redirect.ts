@@ -8,7 +8,7 @@
  * URL parser (the browser's own) makes of it. When in doubt (a URL that does not parse, a
  * backslash, userinfo, a non-http scheme) it fails closed.
  */
-import { hostMatches, parseDomainPattern } from './domain-match.ts';
+import { hostMatches, parseDomainPattern } from '../web/domain-match.ts';
 
 const FALLBACK = '/';
 

@@ -28,7 +28,7 @@ import {
   type KeyView,
   type PrivateJwk,
 } from './signing-keys.ts';
-import { audit } from '../ops/audit.ts';
+import { audit } from '../web/audit.ts';
 
 export interface LiveKeysOptions {
   store: Store;

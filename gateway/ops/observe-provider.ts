@@ -15,7 +15,7 @@
  */
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { audit, type AuditSink } from './audit.ts';
+import { audit, type AuditSink } from '../web/audit.ts';
 import { grantTypeLabel, type GatewayMetrics } from './gateway-metrics.ts';
 import { providerSecurityHeaders } from './security-headers.ts';
 

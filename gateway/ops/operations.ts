@@ -15,11 +15,11 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { StoreUnavailableError } from '../../adapters/store-errors.ts';
-import { GatewayError } from '../errors.ts';
+import { GatewayError } from '../web/errors.ts';
 import type { GatewayMetrics } from './gateway-metrics.ts';
 import type { Limit, Regulation } from './regulation.ts';
 import { regulatedRoutes } from './regulated-routes.ts';
-import { bodyLimitOnRoute } from './request-limits.ts';
+import { ownBodyLimitOnRoute } from './request-limits.ts';
 import { securityHeadersOnRoute } from './security-headers.ts';
 
 /** Prometheus text exposition format, version 0.0.4. */
@@ -32,8 +32,6 @@ export interface OperationsOptions {
   regulation: Regulation;
   /** The per-address failure limit, and the sign-in budget (routes declaring `regulation`). */
   limits: { failures: Limit; signIns: Limit };
-  /** Where the development IdP is mounted, when it is. */
-  devIdpPath: string | undefined;
 }
 
 export const operations = fp(
@@ -41,7 +39,7 @@ export const operations = fp(
     const { metrics } = options;
     app.addHook('onRoute', metrics.http.onRoute);
     app.addHook('onRoute', securityHeadersOnRoute({ hsts: options.issuer.startsWith('https://') }));
-    app.addHook('onRoute', bodyLimitOnRoute(options.devIdpPath));
+    app.addHook('onRoute', ownBodyLimitOnRoute);
     app.addHook('onRoute', regulatedRoutes(options.regulation, options.limits));
     app.addHook('onError', (_request, _reply, error, done) => {
       // What the error handler (errors.ts) will answer: a store outage is the store's metric.

@@ -10,7 +10,7 @@
  * Routes that declare nothing, `/oauth2/auth` first of all, get no hook at all.
  */
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { GatewayError } from '../errors.ts';
+import { GatewayError } from '../web/errors.ts';
 import { addressKey, isNavigationDestination, type Limit, type Regulation } from './regulation.ts';
 
 declare module 'fastify' {

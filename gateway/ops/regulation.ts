@@ -17,7 +17,7 @@
  * nothing, and a failure costs one store round trip.
  */
 import type { Store } from '../../adapters/store.ts';
-import { BoundedCache } from '../forward-auth/bounded-cache.ts';
+import { BoundedCache } from '../web/bounded-cache.ts';
 
 /** What one counter allows. */
 export interface Limit {

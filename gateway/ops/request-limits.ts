@@ -13,9 +13,18 @@
  */
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { GatewayError } from '../errors.ts';
-import { oauthEndpoint } from '../provider/oauth-endpoint.ts';
-import { PROVIDER_BODY_LIMIT_BYTES } from '../provider/form-body.ts';
+import { GatewayError } from '../web/errors.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A route whose handler reads its own body (oidc-provider's, the development IdP's): a
+     * declared `Content-Length` over `limit` is refused with 413 before it is read, as OAuth
+     * error JSON where `oauthErrors(url)` says the URL is an OAuth endpoint, else as a problem.
+     */
+    ownBody?: { limit: number; oauthErrors?: (url: string) => boolean };
+  }
+}
 
 /** Node's default, stated: 16 KiB of request line and headers. */
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -51,27 +60,21 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   socket.destroy();
 }
 
-/** Refuses a declared body over the provider's limit before it is read. */
-async function providerBodyLimit(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
-  const declared = request.headers['content-length'];
-  if (declared === undefined || Number(declared) <= PROVIDER_BODY_LIMIT_BYTES) return;
-  const description = `The request body must stay under ${PROVIDER_BODY_LIMIT_BYTES} bytes.`;
-  throw oauthEndpoint(request.raw.url ?? '/')
-    ? new GatewayError('invalid_request', 413, description, { oauth: true })
-    : new GatewayError('request_too_large', 413, description);
-}
-
-/** An `onRoute` hook: the body limit on routes that read their own bodies (`/*`, the dev IdP). */
-export function bodyLimitOnRoute(devIdpPath: string | undefined) {
-  return (routeOptions: RouteOptions): void => {
-    const url = routeOptions.url;
-    const own = url === '/*' || (devIdpPath !== undefined && (url === devIdpPath || url.startsWith(`${devIdpPath}/`)));
-    if (!own) return;
-    const existing = routeOptions.onRequest;
-    const hooks = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
-    if (hooks.includes(providerBodyLimit as never)) return;
-    routeOptions.onRequest = [...hooks, providerBodyLimit] as RouteOptions['onRequest'];
+/** An `onRoute` hook: the body limit on the routes that declare `ownBody`. */
+export function ownBodyLimitOnRoute(routeOptions: RouteOptions): void {
+  const own = routeOptions.config?.ownBody;
+  if (!own) return;
+  const description = `The request body must stay under ${own.limit} bytes.`;
+  const refuseOversized = async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const declared = request.headers['content-length'];
+    if (declared === undefined || Number(declared) <= own.limit) return;
+    throw own.oauthErrors?.(request.raw.url ?? '/')
+      ? new GatewayError('invalid_request', 413, description, { oauth: true })
+      : new GatewayError('request_too_large', 413, description);
   };
+  const existing = routeOptions.onRequest;
+  const hooks = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
+  routeOptions.onRequest = [...hooks, refuseOversized] as RouteOptions['onRequest'];
 }
 
 /**

@@ -4,7 +4,7 @@
  * The upstream callback (upstream/upstream-login.ts) reports each outcome here.
  */
 import type { FastifyRequest } from 'fastify';
-import { audit, type AuditSink } from './audit.ts';
+import { audit, type AuditSink } from '../web/audit.ts';
 import type { GatewayMetrics, SignInFailureReason } from './gateway-metrics.ts';
 
 export type { SignInFailureReason } from './gateway-metrics.ts';

@@ -13,7 +13,7 @@
  */
 import type { Store } from '../../adapters/store.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
-import { groupsOf } from '../forward-auth/host-policy.ts';
+import { groupsOf } from '../accounts/host-policy.ts';
 import { GRANT_ID_CLAIM } from '../keys/access-token-verifier.ts';
 
 interface TokenLike {

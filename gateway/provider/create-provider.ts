@@ -1,5 +1,5 @@
 /**
- * The gateway's OpenID Provider (face 2 in DESIGN.md): oidc-provider, configured, never
+ * The gateway's OpenID Provider (face 2 in docs/ARCHITECTURE.md): oidc-provider, configured, never
  * re-implemented. This file is the whole configuration; the glue it names lives beside it.
  */
 import Provider, {
@@ -16,7 +16,7 @@ import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
 import { CLIENT_AUTH_METHODS, TOKEN_EXCHANGE_GRANT } from '../clients/check-client-policy.ts';
 import { withClientIndex } from '../clients/client-index.ts';
 import { registrationFeatures } from '../clients/registration-features.ts';
-import { FORWARD_AUTH_CLIENT_ID } from '../forward-auth/forward-auth-client.ts';
+import { FORWARD_AUTH_CLIENT_ID } from './forward-auth-client.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { createInteractionPolicy } from './interaction-policy.ts';
 import { loadExistingGrant } from './load-existing-grant.ts';

@@ -5,7 +5,7 @@
  * trip on the hot path) and its forward-auth sessions are removed.
  */
 import type Provider from 'oidc-provider';
-import type { ForwardAuthSessions } from '../forward-auth/forward-auth-sessions.ts';
+import type { ForwardAuthSessions } from '../sessions/forward-auth-sessions.ts';
 import { END_SESSION_CONFIRM_PATH } from './provider-routes.ts';
 
 interface Ctx {

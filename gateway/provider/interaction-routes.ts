@@ -9,9 +9,9 @@ import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
-import { GatewayError } from '../errors.ts';
-import { CSRF_FIELD, type CsrfGuard } from '../ops/csrf.ts';
-import { renderConsentPage } from '../pages/consent-page.ts';
+import { GatewayError } from '../web/errors.ts';
+import { CSRF_FIELD, type CsrfGuard } from '../web/csrf.ts';
+import { renderConsentPage } from '../web/pages/consent-page.ts';
 import { beginUpstreamLogin, type UpstreamLoginDeps } from '../upstream/upstream-login.ts';
 import { INTERACTION_PATH } from './create-provider.ts';
 
@@ -19,7 +19,7 @@ export interface InteractionDeps {
   provider: Provider;
   store: Store;
   upstreamLogin: UpstreamLoginDeps;
-  /** CSRF tokens of the consent forms (gateway/ops/csrf.ts). */
+  /** CSRF tokens of the consent forms (gateway/web/csrf.ts). */
   csrf: CsrfGuard;
 }
 

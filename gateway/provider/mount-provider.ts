@@ -1,5 +1,5 @@
 /**
- * Mounts oidc-provider (a Koa app) inside Fastify, as STACK-NOTES measured to work: a catch-all
+ * Mounts oidc-provider (a Koa app) inside Fastify, the way that was measured to work: a catch-all
  * route in its own encapsulated scope with a pass-through body parser, so the provider reads the
  * raw body itself (Fastify's parsers would answer 415 on form posts or eat JSON bodies), while
  * the gateway's own routes, more specific, win over the wildcard.
@@ -14,6 +14,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { PROVIDER_BODY_LIMIT_BYTES } from './form-body.ts';
+import { oauthEndpoint } from './oauth-endpoint.ts';
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -65,7 +67,13 @@ export async function mountProvider(app: FastifyInstance, handler: NodeHandler, 
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
-    scope.all('/*', (request, reply) => {
+    // oidc-provider reads its own bodies (up to its limit): an oversized one is refused first,
+    // as OAuth error JSON on the OAuth endpoints.
+    const ownBody = {
+      limit: PROVIDER_BODY_LIMIT_BYTES,
+      oauthErrors: (url: string) => oauthEndpoint(url) !== undefined,
+    };
+    scope.all('/*', { config: { ownBody } }, (request, reply) => {
       reply.hijack();
       filter(request.raw, request.ip);
       handler(request.raw, reply.raw);
@@ -86,7 +94,9 @@ export async function mountUnderPrefix(app: FastifyInstance, prefix: string, han
       reply.hijack();
       handler(request.raw, reply.raw);
     };
-    scope.all(prefix, forward);
-    scope.all(`${prefix}/*`, forward);
+    // The mounted handler reads its own bodies, with the provider's limit.
+    const config = { ownBody: { limit: PROVIDER_BODY_LIMIT_BYTES } };
+    scope.all(prefix, { config }, forward);
+    scope.all(`${prefix}/*`, { config }, forward);
   });
 }

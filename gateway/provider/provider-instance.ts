@@ -7,15 +7,15 @@
  */
 import type Provider from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
-import { installClientHooks } from '../clients/set-up-clients.ts';
-import { allowForwardAuthRedirects } from '../forward-auth/forward-auth-client.ts';
-import type { ForwardAuthSessions } from '../forward-auth/forward-auth-sessions.ts';
+import { installClientHooks } from './client-hooks.ts';
+import { allowForwardAuthRedirects } from './forward-auth-client.ts';
+import type { ForwardAuthSessions } from '../sessions/forward-auth-sessions.ts';
 import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import type { UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
 import { storeOutageMiddleware } from '../../adapters/oidc-adapter.ts';
-import { audit } from '../ops/audit.ts';
+import { audit } from '../web/audit.ts';
 import { accessJwtEndpoints } from './access-jwt-endpoints.ts';
-import { deliverBackchannelLogoutsInBackground } from './backchannel-delivery.ts';
+import { deliverBackchannelLogoutsInBackground } from '../sessions/backchannel-delivery.ts';
 import { createProvider, type ProviderDeps } from './create-provider.ts';
 import { endSessionRevocation } from './end-session-revocation.ts';
 import { renderError } from './provider-pages.ts';

@@ -4,9 +4,9 @@
  * explain the OAuth `error` in words and show the code and its description, never a stack.
  */
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { errorExplanation, messagesFor } from '../pages/i18n.ts';
-import { escapeHtml, layout } from '../pages/layout.ts';
-import { renderMessagePage } from '../pages/message-page.ts';
+import { errorExplanation, messagesFor } from '../web/pages/i18n.ts';
+import { escapeHtml, layout } from '../web/pages/layout.ts';
+import { renderMessagePage } from '../web/pages/message-page.ts';
 
 export function renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): void {
   const acceptLanguage = ctx.get('accept-language');

@@ -9,11 +9,11 @@
  * user nor the operator looks for an unverified address.
  *
  * Each refusal carries its page text in English (the description, also logged) and, as a message
- * key, in the reader's language (gateway/pages/i18n.ts).
+ * key, in the reader's language (gateway/web/pages/i18n.ts).
  */
-import { GatewayError } from '../errors.ts';
+import { GatewayError } from '../web/errors.ts';
 import type { UpstreamProfile } from '../accounts/account.ts';
-import { messagesFor, type MessageKey } from '../pages/i18n.ts';
+import { messagesFor, type MessageKey } from '../web/pages/i18n.ts';
 
 export interface IdentityPolicy {
   hostedDomains: readonly string[];

@@ -35,7 +35,7 @@ export async function signInWithConsent(
   assert.ok(html.includes(clientName), 'the page names the app');
   assert.ok(html.includes(`action="${consentUrl.pathname}/confirm"`), 'an allow form');
   assert.ok(html.includes(`action="${consentUrl.pathname}/abort"`), 'a deny form');
-  // The forms carry a CSRF token (gateway/ops/csrf.ts); a browser posts it with the form.
+  // The forms carry a CSRF token (gateway/web/csrf.ts); a browser posts it with the form.
   const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
   assert.ok(csrf, 'the consent forms carry a CSRF token');
   const confirmed = await browser.fetch(`${consentUrl.href}/confirm`, {

@@ -8,8 +8,8 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createDevIdp } from '../../gateway/dev-idp/create-dev-idp.ts';
-import type { DevIdp, DevIdpOptions } from '../../gateway/dev-idp/create-dev-idp.ts';
+import { createDevIdp } from '../../gateway/dev/create-dev-idp.ts';
+import type { DevIdp, DevIdpOptions } from '../../gateway/dev/create-dev-idp.ts';
 
 /** A running fake Google. */
 export interface FakeGoogle {

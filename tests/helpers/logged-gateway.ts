@@ -7,8 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
-import type { DevIdpOptions } from '../../gateway/dev-idp/create-dev-idp.ts';
-import { loggerOptions } from '../../gateway/logger.ts';
+import type { DevIdpOptions } from '../../gateway/dev/create-dev-idp.ts';
+import { loggerOptions } from '../../gateway/web/logger.ts';
 import type { FakeGoogle } from './fake-google.ts';
 import { startGateway, TEST_SECRET } from './start-gateway.ts';
 

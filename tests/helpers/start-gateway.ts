@@ -6,8 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ClientMetadata } from 'oidc-provider';
 import { loadConfig } from '../../config/load-config.ts';
 import type { Store } from '../../adapters/store.ts';
-import { buildGateway } from '../../gateway/build-gateway.ts';
-import type { DevIdpOptions } from '../../gateway/dev-idp/create-dev-idp.ts';
+import { buildGateway } from '../../gateway/app/build-gateway.ts';
+import type { DevIdpOptions } from '../../gateway/dev/create-dev-idp.ts';
 import { startFakeGoogle, type FakeGoogle } from './fake-google.ts';
 import { freePort } from './free-port.ts';
 

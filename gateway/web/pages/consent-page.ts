@@ -1,6 +1,6 @@
 import { messagesFor, type MessageKey } from './i18n.ts';
 import { escapeHtml, layout } from './layout.ts';
-import { csrfInput } from '../ops/csrf.ts';
+import { csrfInput } from '../csrf.ts';
 
 /**
  * The consent page a third-party client's user sees: who asks, for what, allow or deny. Nothing
@@ -27,7 +27,7 @@ export function renderConsentPage(
     })
     .join('\n');
   const uid = encodeURIComponent(options.uid);
-  // Without its CSRF token a form's post is refused (gateway/ops/csrf.ts).
+  // Without its CSRF token a form's post is refused (gateway/web/csrf.ts).
   const csrf = options.csrfToken ? csrfInput(options.csrfToken) : '';
   const who = options.accountLabel
     ? `<p class="muted small">${escapeHtml(t.consentAs)}: <strong>${escapeHtml(options.accountLabel)}</strong></p>`

@@ -8,60 +8,61 @@ import cookie from '@fastify/cookie';
 import * as openidClient from 'openid-client';
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
-import type { Config } from '../config/config-type.ts';
-import type { Store } from '../adapters/store.ts';
-import { openStore } from '../adapters/open-store.ts';
-import { sealLegacyClients } from './clients/seal-legacy-clients.ts';
-import { syncClientsFile } from './clients/set-up-clients.ts';
-import { createDevIdp, type DevIdp } from './dev-idp/create-dev-idp.ts';
-import { demoClient, demoRoutes } from './demo/demo-routes.ts';
-import { answerError, errorHandling } from './errors.ts';
-import { FORWARD_AUTH_CLIENT_ID, forwardAuthClient } from './forward-auth/forward-auth-client.ts';
-import { forwardAuthRoutes } from './forward-auth/forward-auth-routes.ts';
-import { createForwardAuthSessions } from './forward-auth/forward-auth-sessions.ts';
-import { createHostPolicy } from './forward-auth/host-policy.ts';
-import { createHostTokenMinter } from './forward-auth/host-token-minter.ts';
-import { inProcessFetch } from './forward-auth/in-process-fetch.ts';
-import { startRevokedSessions } from './forward-auth/revoked-sessions.ts';
+import type { Config } from '../../config/config-type.ts';
+import type { Store } from '../../adapters/store.ts';
+import { openStore } from '../../adapters/open-store.ts';
+import { sealLegacyClients } from '../clients/seal-legacy-clients.ts';
+import { syncClientsFile } from '../clients/sync-clients-file.ts';
+import { createDevIdp, type DevIdp } from '../dev/create-dev-idp.ts';
+import { demoClient, demoRoutes } from '../dev/demo-routes.ts';
+import { answerErrors, errorHandling } from '../web/errors.ts';
+import { oauthEndpoint } from '../provider/oauth-endpoint.ts';
+import { FORWARD_AUTH_CLIENT_ID, forwardAuthClient } from '../provider/forward-auth-client.ts';
+import { forwardAuthRoutes } from '../forward-auth/forward-auth-routes.ts';
+import { createForwardAuthSessions } from '../sessions/forward-auth-sessions.ts';
+import { createHostPolicy } from '../accounts/host-policy.ts';
+import { createHostTokenMinter } from '../forward-auth/host-token-minter.ts';
+import { inProcessFetch } from '../forward-auth/in-process-fetch.ts';
+import { startRevokedSessions } from '../sessions/revoked-sessions.ts';
 import { healthRoutes } from './health-routes.ts';
-import { createAccessTokenVerifier } from './keys/access-token-verifier.ts';
-import { loadCookieSecrets } from './keys/cookie-secrets.ts';
-import { startLiveKeys, type LiveKeys } from './keys/live-keys.ts';
-import { loadStoreSealing } from './keys/store-sealing.ts';
-import { restoreEmptiedStore } from './keys/restore-emptied-store.ts';
-import { loggerOptions } from './logger.ts';
-import { assetRoutes } from './pages/assets.ts';
-import { createAccessTokenClaims } from './provider/access-token-claims.ts';
-import { createSsoSessionEnder } from './provider/end-sso-session.ts';
-import { createFindAccount } from './provider/find-account.ts';
-import { interactionRoutes } from './provider/interaction-routes.ts';
-import { mountProvider, mountUnderPrefix, type NodeHandler } from './provider/mount-provider.ts';
-import { createProviderInstance } from './provider/provider-instance.ts';
-import { createLiveAccessTokens } from './provider/live-access-token.ts';
-import { canonicalProviderUrl, PROVIDER_ROUTES } from './provider/provider-routes.ts';
-import { userinfoRoutes } from './provider/userinfo-route.ts';
-import { createUpstreamClient, type UpstreamSettings } from './upstream/upstream-client.ts';
-import { UPSTREAM_CALLBACK_PATH, upstreamLoginRoutes } from './upstream/upstream-login.ts';
-import { createUpstreamTokenVault, type UpstreamTokenVault } from './upstream/upstream-tokens.ts';
-import { accessLog } from './ops/access-log.ts';
-import { audit } from './ops/audit.ts';
-import { createCsrfGuard } from './ops/csrf.ts';
-import { createGatewayMetrics } from './ops/gateway-metrics.ts';
-import { instrumentStore } from './ops/instrument-store.ts';
-import { instrumentUpstream } from './ops/instrument-upstream.ts';
-import { observeProvider } from './ops/observe-provider.ts';
-import { reportStorePersistence } from './ops/report-store-persistence.ts';
-import { operations } from './ops/operations.ts';
+import { createAccessTokenVerifier } from '../keys/access-token-verifier.ts';
+import { loadCookieSecrets } from '../keys/cookie-secrets.ts';
+import { startLiveKeys, type LiveKeys } from '../keys/live-keys.ts';
+import { loadStoreSealing } from '../keys/store-sealing.ts';
+import { restoreEmptiedStore } from '../keys/restore-emptied-store.ts';
+import { loggerOptions } from '../web/logger.ts';
+import { assetRoutes } from '../web/pages/assets.ts';
+import { createAccessTokenClaims } from '../provider/access-token-claims.ts';
+import { createSsoSessionEnder } from '../sessions/end-sso-session.ts';
+import { createFindAccount } from '../provider/find-account.ts';
+import { interactionRoutes } from '../provider/interaction-routes.ts';
+import { mountProvider, mountUnderPrefix, type NodeHandler } from '../provider/mount-provider.ts';
+import { createProviderInstance } from '../provider/provider-instance.ts';
+import { createLiveAccessTokens } from '../provider/live-access-token.ts';
+import { canonicalProviderUrl, PROVIDER_ROUTES } from '../provider/provider-routes.ts';
+import { userinfoRoutes } from '../provider/userinfo-route.ts';
+import { createUpstreamClient, type UpstreamSettings } from '../upstream/upstream-client.ts';
+import { UPSTREAM_CALLBACK_PATH, upstreamLoginRoutes } from '../upstream/upstream-login.ts';
+import { createUpstreamTokenVault, type UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
+import { accessLog } from '../ops/access-log.ts';
+import { audit } from '../web/audit.ts';
+import { createCsrfGuard } from '../web/csrf.ts';
+import { createGatewayMetrics } from '../ops/gateway-metrics.ts';
+import { instrumentStore } from '../ops/instrument-store.ts';
+import { instrumentUpstream } from '../upstream/instrument-upstream.ts';
+import { observeProvider } from '../ops/observe-provider.ts';
+import { reportStorePersistence } from '../ops/report-store-persistence.ts';
+import { operations } from '../ops/operations.ts';
 import {
   BODY_LIMIT_BYTES,
   clientErrorHandler,
   MAX_HEADER_BYTES,
   parseQueryString,
   REQUEST_TIMEOUT_MS,
-} from './ops/request-limits.ts';
-import { addressKey, startRegulation } from './ops/regulation.ts';
-import { setSecurityHeaders } from './ops/security-headers.ts';
-import { createSignInEvents } from './ops/sign-in-events.ts';
+} from '../ops/request-limits.ts';
+import { addressKey, startRegulation } from '../ops/regulation.ts';
+import { setSecurityHeaders } from '../ops/security-headers.ts';
+import { createSignInEvents } from '../ops/sign-in-events.ts';
 
 export interface GatewayOptions {
   /** A store to use instead of opening `config.store` (tests pass one with their own prefix). */
@@ -105,6 +106,9 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   const ownStore = options.store === undefined;
   const metrics = createGatewayMetrics();
   const store = instrumentStore(options.store ?? (await openStore(config.store)), metrics);
+  // The OAuth endpoints answer errors as OAuth error JSON, even those refused before routing.
+  const isOAuthUrl = (url: string) => oauthEndpoint(url) !== undefined;
+  const answerRouterError = answerErrors(isOAuthUrl);
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config.logLevel),
     // No "incoming request"/"request completed" lines: they were two synchronous writes per check
@@ -126,7 +130,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     // other refusal instead of with Fastify's own body; no route, so no route's onSend hooks.
     frameworkErrors: (error, request, reply) => {
       setSecurityHeaders(reply, { hsts: config.issuer.startsWith('https://') });
-      answerError(error, request, reply);
+      answerRouterError(error, request, reply);
     },
     routerOptions: { querystringParser: parseQueryString },
     // oidc-provider serves `/Token` and `/token/` as `/token`: every rule must see the one path.
@@ -324,14 +328,13 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   await syncClientsFile({ provider: current(), store, sealing, config, log: app.log });
 
   await app.register(cookie, { secret: [...cookieSecrets] });
-  await app.register(errorHandling);
+  await app.register(errorHandling, { isOAuthUrl });
   // Before every route: its onRoute hooks give each route metrics, headers and limits.
   await app.register(operations, {
     metrics,
     issuer: config.issuer,
     regulation,
     limits: { failures: limits.addressFailures, signIns: limits.signIns },
-    devIdpPath: devIdp ? DEV_IDP_PATH : undefined,
   });
   await app.register(assetRoutes);
   await app.register(healthRoutes(store));

@@ -4,7 +4,7 @@
  * states and tokens (`/upstream/callback?code=…`, `/auth?…`).
  */
 import type { FastifyServerOptions } from 'fastify';
-import type { LogLevel } from '../config/config-type.ts';
+import type { LogLevel } from '../../config/log-levels.ts';
 
 export const redactPaths = [
   'req.headers.authorization',

@@ -7,7 +7,7 @@
  * backstop for an instance that missed the message (disconnected at that moment).
  */
 import type { Store } from '../../adapters/store.ts';
-import { BoundedCache } from './bounded-cache.ts';
+import { BoundedCache } from '../web/bounded-cache.ts';
 
 const CHANNEL = 'sessions:revoked';
 

@@ -5,9 +5,9 @@
  * one) and back to 200 by itself once the store client has reconnected.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Store } from '../adapters/store.ts';
-import { StoreUnavailableError } from '../adapters/store-errors.ts';
-import { sendProblem } from './errors.ts';
+import type { Store } from '../../adapters/store.ts';
+import { StoreUnavailableError } from '../../adapters/store-errors.ts';
+import { sendProblem } from '../web/errors.ts';
 
 export function healthRoutes(store: Store) {
   return async function routes(app: FastifyInstance) {

@@ -8,9 +8,8 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { StoreUnavailableError } from '../adapters/store-errors.ts';
-import { LockTimeoutError } from '../adapters/with-lock.ts';
-import { oauthEndpoint } from './provider/oauth-endpoint.ts';
+import { StoreUnavailableError } from '../../adapters/store-errors.ts';
+import { LockTimeoutError } from '../../adapters/with-lock.ts';
 import { messagesFor, type MessageKey } from './pages/i18n.ts';
 import { renderMessagePage } from './pages/message-page.ts';
 
@@ -93,13 +92,16 @@ export function sendError(
 /** Seconds a client is asked to wait when the store is down (RFC 9110 §10.2.3 Retry-After). */
 const RETRY_AFTER_SECONDS = 5;
 
-function toGatewayError(error: FastifyError | Error, request: FastifyRequest): GatewayError {
+/** Whether a raw request URL is an OAuth endpoint, whose errors are OAuth error JSON. */
+export type IsOAuthUrl = (url: string) => boolean;
+
+function toGatewayError(error: FastifyError | Error, request: FastifyRequest, isOAuthUrl: IsOAuthUrl): GatewayError {
   if (error instanceof GatewayError) return error;
   // A path whose percent-encoding does not decode (RFC 3986 §2.1; not UTF-8 per RFC 3629: `%ff`,
   // the overlong `%c0%af`, a lone `%`, `%zz`): the router refuses it for every route alike, the
   // provider's catch-all included, before any route is found. Fastify's own message echoes the path.
   if ((error as FastifyError).code === 'FST_ERR_BAD_URL') {
-    const oauth = oauthEndpoint(request.raw.url ?? '/') !== undefined;
+    const oauth = isOAuthUrl(request.raw.url ?? '/');
     return new GatewayError('invalid_request', 400, 'The request path is not validly percent-encoded UTF-8.', {
       oauth,
     });
@@ -126,8 +128,13 @@ function toGatewayError(error: FastifyError | Error, request: FastifyRequest): G
  * The error handler of every route, and Fastify's `frameworkErrors` (see build-gateway.ts): what
  * its router refuses before any route is found, which the error handler would never see.
  */
-export function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const gatewayError = toGatewayError(error, request);
+export function answerErrors(isOAuthUrl: IsOAuthUrl) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply =>
+    answerError(error, request, reply, isOAuthUrl);
+}
+
+function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply, isOAuthUrl: IsOAuthUrl) {
+  const gatewayError = toGatewayError(error, request, isOAuthUrl);
   if (error instanceof StoreUnavailableError || error instanceof LockTimeoutError) {
     request.log.warn(
       { detail: error instanceof StoreUnavailableError ? error.error_detail : error.message },
@@ -141,8 +148,8 @@ export function answerError(error: FastifyError, request: FastifyRequest, reply:
 
 /** Installs the error and not-found handlers for the gateway's own routes. */
 export const errorHandling = fp(
-  async function errorHandling(app: FastifyInstance) {
-    app.setErrorHandler(answerError);
+  async function errorHandling(app: FastifyInstance, options: { isOAuthUrl: IsOAuthUrl }) {
+    app.setErrorHandler(answerErrors(options.isOAuthUrl));
     app.setNotFoundHandler((request, reply) =>
       sendError(request, reply, new GatewayError('not_found', 404, 'There is nothing at this address.')),
     );

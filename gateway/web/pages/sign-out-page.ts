@@ -1,4 +1,4 @@
-import { csrfInput } from '../ops/csrf.ts';
+import { csrfInput } from '../csrf.ts';
 import { messagesFor } from './i18n.ts';
 import { escapeHtml, layout } from './layout.ts';
 

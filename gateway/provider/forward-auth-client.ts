@@ -16,8 +16,8 @@
  */
 import type Provider from 'oidc-provider';
 import type { ClientMetadata } from 'oidc-provider';
-import { decideRedirectUris } from '../provider/oidc-provider-patches.ts';
-import { hostMatches, parseDomainPattern } from './domain-match.ts';
+import { decideRedirectUris } from './oidc-provider-patches.ts';
+import { hostMatches, parseDomainPattern } from '../web/domain-match.ts';
 
 export const FORWARD_AUTH_CLIENT_ID = 'gateway-forward-auth';
 export const FORWARD_AUTH_CALLBACK_PATH = '/oauth2/callback';

@@ -7,8 +7,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { negotiateLanguage } from '../pages/i18n.ts';
-import { csrfInput } from '../ops/csrf.ts';
+import { negotiateLanguage } from '../web/pages/i18n.ts';
+import { csrfInput } from '../web/csrf.ts';
 
 const STYLE = `
 :root { color-scheme: light dark; --bg: #f4f5f7; --fg: #1b1d21; --muted: #4a4f57; --card: #fff;
@@ -151,7 +151,7 @@ export interface SignInPageInput {
   hostedDomain?: string;
   /** The browser's `Accept-Language`: English or Korean. */
   acceptLanguage?: string;
-  /** The forms' CSRF token (gateway/ops/csrf.ts), posted back in a hidden field. */
+  /** The forms' CSRF token (gateway/web/csrf.ts), posted back in a hidden field. */
   csrfToken?: string;
 }
 
@@ -191,7 +191,7 @@ export interface ConsentPageInput {
   scopes: string[];
   /** The browser's `Accept-Language`: English or Korean. */
   acceptLanguage?: string;
-  /** The forms' CSRF token (gateway/ops/csrf.ts), posted back in a hidden field. */
+  /** The forms' CSRF token (gateway/web/csrf.ts), posted back in a hidden field. */
   csrfToken?: string;
 }
 

@@ -29,7 +29,7 @@ import { createAccountStore } from './account-store.ts';
 import type { DevIdentity } from './account-store.ts';
 import { createMemoryAdapter } from './memory-adapter.ts';
 import { PAGE_CSP, renderConsentPage, renderErrorPage, renderSignInPage } from './render-page.ts';
-import { createCsrfGuard, CSRF_FIELD } from '../ops/csrf.ts';
+import { createCsrfGuard, CSRF_FIELD } from '../web/csrf.ts';
 import { prependEdge, providerEdge } from '../ops/observe-provider.ts';
 
 /** A client registered at the IdP, as one is registered in the Google Cloud console. */

@@ -17,9 +17,9 @@ import { openStore } from '../../adapters/open-store.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { createStoreSealing, loadStoreSealingFor } from '../keys/store-sealing.ts';
 import { createProvider } from '../provider/create-provider.ts';
-import type { AuditLogger } from './audit-client-event.ts';
-import { checkClientsFile, createClientRegistry, type ClientRegistry } from './client-registry.ts';
-import { readClientsFile } from './read-clients-file.ts';
+import type { AuditLogger } from '../clients/audit-client-event.ts';
+import { checkClientsFile, createClientRegistry, type ClientRegistry } from '../clients/client-registry.ts';
+import { readClientsFile } from '../clients/read-clients-file.ts';
 
 async function throwawayKey(alg: 'ES256' | 'RS256'): Promise<PrivateJwk> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true });

@@ -5,10 +5,10 @@
  * audit event.
  */
 import type { Config } from '../../config/config-type.ts';
-import { parseCommandArgs } from '../cli/parse-command-args.ts';
-import { cliActor, withCliStore, type CliIo } from '../cli/with-cli-store.ts';
-import { keyView, loadKeyRing, rotateKeys } from './signing-keys.ts';
-import { loadStoreSealingFor } from './store-sealing.ts';
+import { parseCommandArgs } from './parse-command-args.ts';
+import { cliActor, withCliStore, type CliIo } from './with-cli-store.ts';
+import { keyView, loadKeyRing, rotateKeys } from '../keys/signing-keys.ts';
+import { loadStoreSealingFor } from '../keys/store-sealing.ts';
 
 /** The longest lifetime of a token a key signed (see build-gateway.ts). */
 function retentionMs(config: Config): number {

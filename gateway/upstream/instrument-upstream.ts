@@ -4,8 +4,8 @@
  * `/metrics` (`gateway_upstream_requests_total`, `gateway_upstream_request_duration_seconds`).
  * Results and errors pass through unchanged.
  */
-import type { UpstreamClient } from '../upstream/upstream-client.ts';
-import type { GatewayMetrics } from './gateway-metrics.ts';
+import type { UpstreamClient } from './upstream-client.ts';
+import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
 
 type Operation = 'discovery' | 'code_exchange' | 'userinfo' | 'refresh';
 

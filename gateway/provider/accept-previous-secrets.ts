@@ -21,8 +21,8 @@
 import type Provider from 'oidc-provider';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
-import { acceptOtherSecrets } from '../provider/oidc-provider-patches.ts';
-import { matchesPreviousSecret } from './previous-secrets.ts';
+import { acceptOtherSecrets } from './oidc-provider-patches.ts';
+import { matchesPreviousSecret } from '../clients/previous-secrets.ts';
 
 export function acceptPreviousSecrets(provider: Provider, store: Store, sealing: Sealing): void {
   acceptOtherSecrets(provider, (clientId, presented) => matchesPreviousSecret(store, sealing, clientId, presented));

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import type { ClientMetadata } from 'oidc-provider';
-import { escapeHtml, layout } from '../pages/layout.ts';
+import { escapeHtml, layout } from '../web/pages/layout.ts';
 
 const CLIENT_ID = 'demo-app';
 const SESSION_COOKIE = 'gw_demo';

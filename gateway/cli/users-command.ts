@@ -3,11 +3,11 @@
  * on the store the running gateways share. An audit event goes to stderr as a JSON line.
  */
 import type { Config } from '../../config/config-type.ts';
-import { parseCommandArgs } from '../cli/parse-command-args.ts';
-import { cliActor, withCliStore, type CliIo } from '../cli/with-cli-store.ts';
+import { parseCommandArgs } from './parse-command-args.ts';
+import { cliActor, withCliStore, type CliIo } from './with-cli-store.ts';
 import { loadStoreSealingFor } from '../keys/store-sealing.ts';
-import { findAccountBySub } from './account-store.ts';
-import { signOutAccount } from './sign-out-account.ts';
+import { findAccountBySub } from '../accounts/account-store.ts';
+import { signOutAccount } from '../sessions/sign-out-account.ts';
 
 /**
  * Runs `users sign-out SUB` (its usage: users-cli.ts) and returns the exit code; bad input throws

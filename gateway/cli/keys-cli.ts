@@ -2,8 +2,8 @@
  * The `keys` commands of `npx gateway`: their usage, and their code loaded only when one runs
  * (keys-command.ts).
  */
-import type { CliCommand, CliGroup } from '../cli/cli-command.ts';
-import { withSettings } from '../cli/with-cli-store.ts';
+import type { CliCommand, CliGroup } from './cli-command.ts';
+import { withSettings } from './with-cli-store.ts';
 
 const JSON_OPTION = ['--json', 'one JSON document on stdout, for scripts'] as const;
 

@@ -12,8 +12,8 @@ import { endGrant } from '../../adapters/end-grant.ts';
 import { createOidcAdapter, sessionsOfAccount } from '../../adapters/oidc-adapter.ts';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
-import { removeForwardAuthSessionsOf } from '../forward-auth/forward-auth-sessions.ts';
-import { publishRevokedSession } from '../forward-auth/revoked-sessions.ts';
+import { removeForwardAuthSessionsOf } from './forward-auth-sessions.ts';
+import { publishRevokedSession } from './revoked-sessions.ts';
 
 export interface SignOutResult {
   sessions: number;

@@ -2,8 +2,8 @@
  * The `users` commands of `npx gateway`: their usage, and their code loaded only when one runs
  * (users-command.ts).
  */
-import type { CliGroup } from '../cli/cli-command.ts';
-import { withSettings } from '../cli/with-cli-store.ts';
+import type { CliGroup } from './cli-command.ts';
+import { withSettings } from './with-cli-store.ts';
 
 export const usersCli: CliGroup = {
   summary: 'The people who signed in through the gateway, by their local sub.',

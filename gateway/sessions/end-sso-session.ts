@@ -9,7 +9,7 @@ import type { Store } from '../../adapters/store.ts';
 import { endGrant } from '../../adapters/end-grant.ts';
 import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
 import type { Sealing } from '../../adapters/sealing.ts';
-import type { ForwardAuthSessions } from '../forward-auth/forward-auth-sessions.ts';
+import type { ForwardAuthSessions } from './forward-auth-sessions.ts';
 import { backchannelLogoutSession } from './backchannel-delivery.ts';
 
 export interface SsoSessionEnderDeps {

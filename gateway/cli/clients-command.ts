@@ -10,13 +10,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ClientMetadata } from 'oidc-provider';
-import type { Config, LogLevel } from '../../config/config-type.ts';
-import type { AuditLogger, ClientActor } from './audit-client-event.ts';
-import { TOKEN_EXCHANGE_GRANT } from './check-client-policy.ts';
-import { ClientRegistryError, type ClientView } from './client-registry.ts';
+import type { Config } from '../../config/config-type.ts';
+import type { LogLevel } from '../../config/log-levels.ts';
+import type { AuditLogger, ClientActor } from '../clients/audit-client-event.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../clients/check-client-policy.ts';
+import { ClientRegistryError, type ClientView } from '../clients/client-registry.ts';
 import { openClientRegistry } from './open-client-registry.ts';
-import { parseCommandArgs, UsageError } from '../cli/parse-command-args.ts';
-import { cliActor, type CliIo } from '../cli/with-cli-store.ts';
+import { parseCommandArgs, UsageError } from './parse-command-args.ts';
+import { cliActor, type CliIo } from './with-cli-store.ts';
 
 /** The subcommands (their usage: clients-cli.ts). */
 export type ClientsSubcommand = 'add' | 'list' | 'show' | 'remove' | 'rotate-secret';

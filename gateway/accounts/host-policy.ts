@@ -4,7 +4,7 @@
  * without a rule admits every signed-in user (the sign-in policy already applied at sign-in).
  */
 import type { HostRule } from '../../config/forward-auth-parsers.ts';
-import { hostMatches, parseDomainPattern } from './domain-match.ts';
+import { hostMatches, parseDomainPattern } from '../web/domain-match.ts';
 
 export interface Identity {
   email?: string | undefined;
