@@ -16,7 +16,27 @@
  * tests/redis-cluster-failover.test.ts fails when a new node-redis changes this (and opening a
  * cluster store fails at once when the method is gone), rather than failovers silently stopping.
  */
+import { createRequire } from 'node:module';
 import type { RedisClusterType } from '@keyv/redis';
+
+/** The @redis/client versions this file was checked against: 5.12 and later 5.x. */
+export const CHECKED_REDIS_CLIENT = { major: 5, minMinor: 12 } as const;
+
+/** Throws, with what to do, when the installed @redis/client is outside {@link CHECKED_REDIS_CLIENT}. */
+export function assertCheckedRedisClient(version: string = installedRedisClientVersion()): void {
+  const [major, minor] = version.split('.').map(Number);
+  if (major === CHECKED_REDIS_CLIENT.major && (minor ?? 0) >= CHECKED_REDIS_CLIENT.minMinor) return;
+  throw new Error(
+    `@redis/client ${version} is installed, but adapters/follow-cluster-failovers.ts was checked against ` +
+      `${CHECKED_REDIS_CLIENT.major}.${CHECKED_REDIS_CLIENT.minMinor}–${CHECKED_REDIS_CLIENT.major}.x: install a checked version (npm ci), or check the file and widen the range`,
+  );
+}
+
+function installedRedisClientVersion(): string {
+  // @redis/client is @keyv/redis's dependency: resolved from there, as the store loads it.
+  const fromKeyv = createRequire(createRequire(import.meta.url).resolve('@keyv/redis'));
+  return (fromKeyv('@redis/client/package.json') as { version: string }).version;
+}
 
 /** What this file uses of node-redis's cluster client, internals included. */
 interface ClusterInternals {
@@ -30,6 +50,7 @@ interface ClusterInternals {
  * the caller's failed calls; throws if node-redis changed.
  */
 export function followClusterFailovers(cluster: RedisClusterType, minIntervalMs = 200): () => void {
+  assertCheckedRedisClient();
   const internals = cluster as unknown as ClusterInternals;
   const slots = internals._slots;
   const rediscover = slots?.rediscover?.bind(slots);

@@ -14,11 +14,8 @@ import { loadConfig } from '../config/load-config.ts';
 import type { Config } from '../config/config-type.ts';
 import { createMemoryStore } from '../adapters/memory-store.ts';
 import type { Store } from '../adapters/store.ts';
-import {
-  checkClientPolicy,
-  TOKEN_EXCHANGE_GRANT,
-  type RegistrationDoor,
-} from '../gateway/clients/check-client-policy.ts';
+import { checkClientPolicy, type RegistrationDoor } from '../gateway/clients/check-client-policy.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../gateway/web/grant-types.ts';
 import { checkClientUri } from '../gateway/clients/check-client-uri.ts';
 import {
   checkClientsFile,

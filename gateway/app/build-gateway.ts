@@ -114,10 +114,6 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     // No "incoming request"/"request completed" lines: they were two synchronous writes per check
     // nginx makes. GATEWAY_ACCESS_LOG turns on one compact, asynchronous line instead.
     logController: new LogController({ disableRequestLogging: true }),
-    // nginx calls /oauth2/auth on every request: it logs only failures, and a child logger (with
-    // its redaction set-up) per call was 5% of its CPU time. Everything else gets one per request.
-    childLoggerFactory: (logger, bindings, childOptions, rawRequest) =>
-      rawRequest.url?.startsWith('/oauth2/auth') ? logger : logger.child(bindings, childOptions),
     trustProxy: [...config.trustedProxies],
     // Request limits (gateway/ops/request-limits.ts): 413, 431 and 408, never a 500 or a hang.
     bodyLimit: BODY_LIMIT_BYTES,
@@ -399,7 +395,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     forwardAuthRoutes({
       csrf,
       secrets: cookieSecrets,
-      recordCheck: (status, ms) => metrics.http.recordRoute('/oauth2/auth', 'GET', status, ms),
+      recordCheck: (route, status, ms) => metrics.http.recordForwardAuthCheck(route, status, ms),
       countFailure: (request) => regulation.count(limits.addressFailures, addressKey(request.ip)),
       config,
       store,

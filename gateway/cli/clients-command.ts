@@ -13,7 +13,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
 import type { LogLevel } from '../../config/log-levels.ts';
 import type { AuditLogger, ClientActor } from '../clients/audit-client-event.ts';
-import { TOKEN_EXCHANGE_GRANT } from '../clients/check-client-policy.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 import { ClientRegistryError, type ClientView } from '../clients/client-registry.ts';
 import { openClientRegistry } from './open-client-registry.ts';
 import { parseCommandArgs, UsageError } from './parse-command-args.ts';

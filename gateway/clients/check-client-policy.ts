@@ -42,6 +42,7 @@ import {
   checkNoControlCharacters,
   CONTROL_OR_SPACE,
 } from './check-client-uri.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 
 /** Where a registration came from. */
 export type RegistrationDoor = 'registration' | 'cli' | 'file';
@@ -66,9 +67,6 @@ export interface ClientPolicySettings {
 
 /** Metadata that grants trust: settable through the CLI or the file, never through registration. */
 export const OPERATOR_ONLY_METADATA = ['first_party', 'resources', 'introspection_audiences'] as const;
-
-/** RFC 8693 token exchange: here, the user's upstream access token for the client's own gateway token. */
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 /** True when the metadata's `grant_types` include token exchange. */
 function allowsTokenExchange(metadata: { grant_types?: unknown }): boolean {

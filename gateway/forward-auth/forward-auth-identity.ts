@@ -12,6 +12,7 @@ import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
 import { GatewayError } from '../web/errors.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../keys/access-token-verifier.ts';
+import { bearerToken } from '../web/bearer-token.ts';
 import { BoundedCache } from '../web/bounded-cache.ts';
 import type { AuthCookie, ForwardAuthCookies } from './forward-auth-cookie.ts';
 import { FORWARD_AUTH_CLIENT_ID } from '../provider/forward-auth-client.ts';
@@ -28,12 +29,6 @@ export interface IdentityDeps {
   isRevoked: (sid: string | undefined) => boolean;
   /** `scheme://host` of the request, as the trusted proxy served it. */
   originOf: (request: FastifyRequest) => string;
-}
-
-/** `Authorization: Bearer <token>` (RFC 6750 §2.1), or undefined. */
-export function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header ?? '');
-  return match?.[1];
 }
 
 function audiences(claims: AccessTokenClaims): string[] {

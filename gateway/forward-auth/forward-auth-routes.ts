@@ -55,8 +55,8 @@ export interface ForwardAuthDeps {
   csrf: CsrfGuard;
   /** The gateway's secrets (newest first): they bind each cookie to its domain. */
   secrets: readonly string[];
-  /** Counts one answer of `/oauth2/auth` (it has no metrics hook: it is a hot path). */
-  recordCheck?: (status: number, ms: number) => void;
+  /** Counts one answer of `/oauth2/auth`, under its route pattern (it has no metrics hook: it is a hot path). */
+  recordCheck?: (route: string, status: number, ms: number) => void;
   /** Counts a callback that carried this browser's sign-in cookie but not its state against the caller's address. */
   countFailure?: (request: FastifyRequest) => Promise<unknown>;
 }
@@ -173,10 +173,14 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
       try {
         await check(request, reply);
       } catch (error) {
-        deps.recordCheck?.(error instanceof GatewayError ? error.status : 500, reply.elapsedTime);
+        deps.recordCheck?.(
+          request.routeOptions.url ?? '',
+          error instanceof GatewayError ? error.status : 500,
+          reply.elapsedTime,
+        );
         throw error;
       }
-      deps.recordCheck?.(reply.statusCode, reply.elapsedTime);
+      deps.recordCheck?.(request.routeOptions.url ?? '', reply.statusCode, reply.elapsedTime);
       return reply;
     });
 

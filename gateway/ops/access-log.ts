@@ -12,7 +12,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { providerRouteLabel } from './http-metrics.ts';
 // A CommonJS module: its default import is `module.exports`, which carries the class as `SonicBoom`.
 import sonicBoom from 'sonic-boom';
 
@@ -36,14 +35,8 @@ export const accessLog = fp(
       const url = request.raw.url ?? '/';
       const query = url.indexOf('?');
       const route = request.routeOptions.url;
-      const path =
-        route === undefined
-          ? query === -1
-            ? url
-            : url.slice(0, query)
-          : route === '/*'
-            ? providerRouteLabel(url)
-            : route;
+      const label = request.routeOptions.config?.routeLabel;
+      const path = route === undefined ? (query === -1 ? url : url.slice(0, query)) : label ? label(url) : route;
       emit(
         `{"time":${Date.now()},"msg":"access","method":${JSON.stringify(request.method)},"path":${JSON.stringify(path.slice(0, 512))},"status":${reply.statusCode},"ms":${reply.elapsedTime.toFixed(1)},"ip":${JSON.stringify(request.ip)}}\n`,
       );

@@ -7,6 +7,7 @@
  * create series; and no label names a user, a client or a token.
  */
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 import { HttpMetrics } from './http-metrics.ts';
 
 /** Why a sign-in at the upstream did not complete. */
@@ -29,8 +30,8 @@ const KNOWN_GRANT_TYPES = new Set([
   'authorization_code',
   'refresh_token',
   'client_credentials',
-  'urn:ietf:params:oauth:grant-type:token-exchange',
-  'urn:ietf:params:oauth:grant-type:device_code',
+  TOKEN_EXCHANGE_GRANT,
+  DEVICE_CODE_GRANT,
 ]);
 
 /** A grant type safe to use as a label value. */

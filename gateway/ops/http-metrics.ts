@@ -28,42 +28,11 @@ interface MethodSeries {
 export interface RouteSeries {
   readonly route: string;
   readonly byMethod: Map<string, MethodSeries>;
+  /** The forward-auth check's series: its answers are also counted by result. */
+  forwardAuth?: boolean;
 }
 
-/**
- * oidc-provider's endpoints (its default `routes`, which create-provider.ts keeps), so requests to
- * the catch-all carry a useful label. Paths with an id in them are folded into one pattern.
- */
-const PROVIDER_PATHS = new Set([
-  '/.well-known/openid-configuration',
-  '/auth',
-  '/token',
-  '/token/introspection',
-  '/token/revocation',
-  '/me',
-  '/jwks',
-  '/reg',
-  '/session/end',
-  '/session/end/confirm',
-  '/session/end/success',
-  '/request',
-  '/backchannel',
-  '/device',
-  '/device/auth',
-  '/device/confirm',
-]);
-
-/** The label of a request served by the provider's catch-all route. */
-export function providerRouteLabel(url: string): string {
-  const query = url.indexOf('?');
-  const path = query < 0 ? url : url.slice(0, query);
-  if (PROVIDER_PATHS.has(path)) return path;
-  if (path.startsWith('/auth/')) return '/auth/:uid';
-  if (path.startsWith('/reg/')) return '/reg/:clientId';
-  return '/*';
-}
-
-/** What `/oauth2/auth` answered, by status (oauth2-proxy's semantics). */
+/** What the forward-auth check answered, by status (oauth2-proxy's semantics). */
 function forwardAuthResult(status: number): string {
   if (status === 202 || status === 200) return 'allowed';
   if (status === 401) return 'unauthenticated';
@@ -83,6 +52,11 @@ declare module 'fastify' {
      * {@link HttpMetrics.recordRoute}.
      */
     hotPath?: boolean;
+    /**
+     * A catch-all route names the endpoint each request reached (its label in metrics and in the
+     * access log), instead of its own pattern `/*`.
+     */
+    routeLabel?: (url: string) => string;
   }
 }
 
@@ -125,10 +99,10 @@ export class HttpMetrics {
     const existing = routeOptions.onResponse;
     const hooks = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
     if (hooks.some((hook) => (hook as { [MARK]?: boolean })[MARK])) return;
-    const pattern = routeOptions.url;
-    const fixed = pattern === '/*' ? undefined : this.series(pattern);
+    const label = routeOptions.config?.routeLabel;
+    const fixed = label ? undefined : this.series(routeOptions.url);
     const hook = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-      const series = fixed ?? this.series(providerRouteLabel(request.raw.url ?? '/'));
+      const series = fixed ?? this.series(label?.(request.raw.url ?? '/') ?? routeOptions.url);
       this.record(series, request.method, reply.statusCode, reply.elapsedTime);
       done();
     };
@@ -136,9 +110,11 @@ export class HttpMetrics {
     routeOptions.onResponse = [...hooks, hook] as RouteOptions['onResponse'];
   };
 
-  /** Counts one answer of a `hotPath` route, from its handler. */
-  recordRoute(pattern: string, method: string, status: number, ms: number): void {
-    this.record(this.series(pattern), method, status, ms);
+  /** Counts one answer of the forward-auth check (a `hotPath` route), from its handler. */
+  recordForwardAuthCheck(pattern: string, status: number, ms: number): void {
+    const series = this.series(pattern);
+    series.forwardAuth = true;
+    this.record(series, 'GET', status, ms);
   }
 
   /** The series in the Prometheus text format. */
@@ -163,7 +139,7 @@ export class HttpMetrics {
         const labels = `method="${escapeLabel(method)}",route="${route}"`;
         for (const [status, count] of m.byStatus) {
           requests.push(`gateway_http_requests_total{${labels},status="${status}"} ${count}`);
-          if (series.route === '/oauth2/auth') {
+          if (series.forwardAuth) {
             const result = forwardAuthResult(status);
             forwardAuth.set(result, (forwardAuth.get(result) ?? 0) + count);
           }

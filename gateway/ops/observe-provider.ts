@@ -16,6 +16,7 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { audit, type AuditSink } from '../web/audit.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 import { grantTypeLabel, type GatewayMetrics } from './gateway-metrics.ts';
 import { providerSecurityHeaders } from './security-headers.ts';
 
@@ -24,7 +25,6 @@ export interface ObserveProviderDeps {
   log: AuditSink & { error(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
 
-const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const TOKEN_TYPES = ['access_token', 'id_token', 'refresh_token'] as const;
 
 type Listener = (...args: never[]) => void;
@@ -122,7 +122,7 @@ export function observeProvider(provider: Provider, deps: ObserveProviderDeps): 
       if (typeof body[tokenType] === 'string') metrics.tokensIssued.inc({ grant_type: label, token_type: tokenType });
     }
     // The token exchange grant writes its own audit event (token.exchanged).
-    if (grantType === TOKEN_EXCHANGE) return;
+    if (grantType === TOKEN_EXCHANGE_GRANT) return;
     const fields = {
       client_id: ctx.oidc.client?.clientId,
       sub: accountOf(ctx),

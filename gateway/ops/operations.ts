@@ -40,6 +40,11 @@ export const operations = fp(
     app.addHook('onRoute', metrics.http.onRoute);
     app.addHook('onRoute', securityHeadersOnRoute({ hsts: options.issuer.startsWith('https://') }));
     app.addHook('onRoute', ownBodyLimitOnRoute);
+    app.addHook('onRoute', (routeOptions) => {
+      // nginx calls a hot path on every request: it logs only failures, and a child logger (with
+      // its redaction set-up) per call was 5% of its CPU time. Every other route gets one.
+      if (routeOptions.config?.hotPath) routeOptions.childLoggerFactory = (logger) => logger;
+    });
     app.addHook('onRoute', regulatedRoutes(options.regulation, options.limits));
     app.addHook('onError', (_request, _reply, error, done) => {
       // What the error handler (errors.ts) will answer: a store outage is the store's metric.

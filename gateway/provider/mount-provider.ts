@@ -16,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { PROVIDER_BODY_LIMIT_BYTES } from './form-body.ts';
 import { oauthEndpoint } from './oauth-endpoint.ts';
+import { providerRouteLabel } from './provider-routes.ts';
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -73,7 +74,7 @@ export async function mountProvider(app: FastifyInstance, handler: NodeHandler, 
       limit: PROVIDER_BODY_LIMIT_BYTES,
       oauthErrors: (url: string) => oauthEndpoint(url) !== undefined,
     };
-    scope.all('/*', { config: { ownBody } }, (request, reply) => {
+    scope.all('/*', { config: { ownBody, routeLabel: providerRouteLabel } }, (request, reply) => {
       reply.hijack();
       filter(request.raw, request.ip);
       handler(request.raw, reply.raw);

@@ -81,3 +81,25 @@ export function canonicalProviderUrl(url: string): string {
   if (canonical === undefined || canonical === path) return url;
   return mark === -1 ? canonical : `${canonical}${url.slice(mark)}`;
 }
+
+const labelled = new Set(STATIC_PATHS);
+/** The name of the id segment of each route that has one, as the labels show it. */
+const ID_NAMES = new Map<string, string>([
+  [PROVIDER_ROUTES.authorization, ':uid'],
+  [PROVIDER_ROUTES.registration, ':clientId'],
+  [PROVIDER_ROUTES.code_verification, ':uid'],
+]);
+
+/**
+ * The label of a request to the provider's catch-all route in metrics and the access log: its
+ * endpoint, with an id folded into a pattern (`/auth/:uid`, never the id itself), or `/*`.
+ * Requests arrive in canonical spelling (`canonicalProviderUrl`).
+ */
+export function providerRouteLabel(url: string): string {
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
+  if (labelled.has(path)) return path;
+  const slash = path.lastIndexOf('/');
+  const id = slash > 0 ? ID_NAMES.get(path.slice(0, slash)) : undefined;
+  return id === undefined ? '/*' : `${path.slice(0, slash)}/${id}`;
+}

@@ -10,7 +10,7 @@
  * signs in, so no consent page ever offers what the app could not use.
  */
 import { errors, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
-import { TOKEN_EXCHANGE_GRANT } from '../clients/check-client-policy.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 
 export const UPSTREAM_TOKEN_SCOPE = 'upstream_token';
 

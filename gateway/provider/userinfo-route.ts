@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Store } from '../../adapters/store.ts';
 import { accountClaims } from '../accounts/account.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
+import { bearerToken } from '../web/bearer-token.ts';
 import type { LiveAccessTokens } from './live-access-token.ts';
 import { claimsForScope } from './scope-claims.ts';
 
@@ -25,11 +26,6 @@ function challenge(
     .header('www-authenticate', `Bearer realm="gateway", error="${error}", error_description="${description}"`)
     .header('cache-control', 'no-store')
     .send({ error, error_description: description });
-}
-
-function bearerToken(header: string | undefined): string | undefined {
-  const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header ?? '');
-  return match?.[1];
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import * as client from 'openid-client';
 import * as oauth from 'oauth4webapi';
-import { isLoopbackUrl } from './is-loopback-url.ts';
+import { isLoopbackHost } from '../../config/url-parsers.ts';
 
 export interface UpstreamSettings {
   issuer: string;
@@ -64,7 +64,11 @@ function toTokens(response: oauth.TokenEndpointResponse, previousRefreshToken?: 
 
 /** Creates the upstream client; nothing is fetched until first use. */
 export function createUpstreamClient(settings: UpstreamSettings): UpstreamClient {
-  if (settings.issuer.startsWith('http://') && !settings.allowHttp && !isLoopbackUrl(settings.issuer)) {
+  if (
+    settings.issuer.startsWith('http://') &&
+    !settings.allowHttp &&
+    !isLoopbackHost(new URL(settings.issuer).hostname)
+  ) {
     throw new Error('the upstream issuer must use https:// (http:// is accepted on loopback only)');
   }
   let pending: Promise<client.Configuration> | undefined;

@@ -1,7 +1,7 @@
 /** The bounded cache behind the hot path: never more than its bound, never a stale entry. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BoundedCache } from '../gateway/web/bounded-cache.ts';
+import { BoundedCache } from '../../../../gateway/web/bounded-cache.ts';
 
 describe('BoundedCache', () => {
   it('keeps at most its bound, evicting the oldest entries first', () => {

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createSecretBox } from '../gateway/keys/secret-box.ts';
+import { createSecretBox } from '../../../../gateway/keys/secret-box.ts';
 
 const box = createSecretBox([randomBytes(32)]);
 

@@ -6,9 +6,9 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMemoryStore } from '../adapters/memory-store.ts';
-import { DataKeyError, loadDataKey } from '../gateway/keys/data-key.ts';
-import { createStoreSealing } from '../gateway/keys/store-sealing.ts';
+import { createMemoryStore } from '../../../../adapters/memory-store.ts';
+import { DataKeyError, loadDataKey } from '../../../../gateway/keys/data-key.ts';
+import { createStoreSealing } from '../../../../gateway/keys/store-sealing.ts';
 
 const OLD = 'data-key-test-old-secret-0123456789abcdef';
 const NEW = 'data-key-test-new-secret-0123456789abcdef';
