@@ -19,6 +19,13 @@ function devBanner(issuer: string): string {
   ].join('\n');
 }
 
+function startFailure(error: unknown, port: number): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'EADDRINUSE') return `port ${port} is already in use by another process (GATEWAY_PORT chooses another)`;
+  if (code === 'EACCES') return `not allowed to listen on port ${port} (GATEWAY_PORT chooses another)`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 async function main(): Promise<void> {
   const result = loadConfig();
   if (!result.ok) {
@@ -26,13 +33,22 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const { config } = result;
-  const app = await buildGateway(config);
-  if (config.store.startsWith('memory:')) {
-    app.log.warn(
-      'GATEWAY_STORE=memory:// keeps everything in this process: a restart signs everyone out and forgets every client',
-    );
+  let app: Awaited<ReturnType<typeof buildGateway>>;
+  try {
+    app = await buildGateway(config);
+    if (config.store.startsWith('memory:')) {
+      app.log.warn(
+        'GATEWAY_STORE=memory:// keeps everything in this process: a restart signs everyone out and forgets every client',
+      );
+    }
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    // What stops a start (the store cannot be reached, the port is taken, a bad clients file)
+    // is the operator's to fix: one line that says so, not a stack trace (debug level shows it).
+    console.error(`gateway: cannot start: ${startFailure(error, config.port)}`);
+    if (config.logLevel === 'debug' || config.logLevel === 'trace') console.error(error);
+    process.exit(1);
   }
-  await app.listen({ host: config.host, port: config.port });
   if (config.devMode) console.warn(devBanner(config.issuer));
 
   let stopping = false;

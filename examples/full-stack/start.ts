@@ -13,6 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,24 @@ import {
 } from './stack.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * Refuses to start over a port that something already listens on (the gateway of `npm start`,
+ * say): the stack would otherwise talk to that other process and seem to run.
+ */
+async function assertFree(portNumber: number, setting: string): Promise<void> {
+  const free = await new Promise<boolean>((done) => {
+    const probe = createServer();
+    probe.once('error', () => done(false));
+    probe.listen(portNumber, '127.0.0.1', () => probe.close(() => done(true)));
+  });
+  if (!free) {
+    console.error(
+      `Port ${portNumber} is in use (is the gateway of \`npm start\` still running? Stop it with Ctrl+C), or choose another with ${setting}=…`,
+    );
+    process.exit(1);
+  }
+}
 
 function port(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -51,6 +70,9 @@ async function waitForGateway(issuer: string, child: ChildProcess): Promise<void
 async function main(): Promise<void> {
   const gatewayPort = port('STACK_GATEWAY_PORT', 4000);
   const ports: StackPorts = { nginx: port('STACK_NGINX_PORT', 8080), django: port('STACK_DJANGO_PORT', 8000) };
+  await assertFree(gatewayPort, 'STACK_GATEWAY_PORT');
+  await assertFree(ports.nginx, 'STACK_NGINX_PORT');
+  await assertFree(ports.django, 'STACK_DJANGO_PORT');
   const issuer = `http://localhost:${gatewayPort}`;
   const work = mkdtempSync(join(tmpdir(), 'gateway-full-stack-'));
   const djangoSecret = randomBytes(32).toString('base64url');

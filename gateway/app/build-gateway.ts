@@ -41,6 +41,7 @@ import { createProviderInstance } from '../provider/provider-instance.ts';
 import { createLiveAccessTokens } from '../provider/live-access-token.ts';
 import { canonicalProviderUrl, PROVIDER_ROUTES } from '../provider/provider-routes.ts';
 import { userinfoRoutes } from '../provider/userinfo-route.ts';
+import { postAsGetRoutes } from '../provider/post-as-get-routes.ts';
 import { createUpstreamClient, type UpstreamSettings } from '../upstream/upstream-client.ts';
 import { UPSTREAM_CALLBACK_PATH, upstreamLoginRoutes } from '../upstream/upstream-login.ts';
 import { createUpstreamTokenVault, type UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
@@ -432,10 +433,13 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   };
   await mountProvider(app, handler, {
     issuer: config.issuer,
-    routes: userinfoRoutes(PROVIDER_ROUTES.userinfo, {
-      store,
-      liveToken: createLiveAccessTokens({ verify, findGrant: (grantId) => current().Grant.find(grantId) }),
-    }),
+    routes: async (scope) => {
+      await userinfoRoutes(PROVIDER_ROUTES.userinfo, {
+        store,
+        liveToken: createLiveAccessTokens({ verify, findGrant: (grantId) => current().Grant.find(grantId) }),
+      })(scope);
+      await postAsGetRoutes(config.issuer, [PROVIDER_ROUTES.authorization, PROVIDER_ROUTES.end_session])(scope);
+    },
   });
   return app;
 }

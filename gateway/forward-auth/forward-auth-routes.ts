@@ -132,6 +132,13 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
         redirectDomains,
       );
       servedHosts.set(host, known, Number.MAX_SAFE_INTEGER);
+      // nginx answers a refused check with its own bare 403 page: the log is where an operator
+      // learns why (once per host; the host is what nginx sent, cut short).
+      if (!known)
+        request.log.warn(
+          { event: 'forward_auth_host_not_served', host: host.slice(0, 255) },
+          'forward auth refused a host it does not serve: add it to GATEWAY_COOKIE_DOMAINS or GATEWAY_REDIRECT_DOMAINS',
+        );
     }
     return known;
   };
