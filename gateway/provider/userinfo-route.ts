@@ -14,6 +14,15 @@ import { bearerToken } from '../web/bearer-token.ts';
 import type { LiveAccessTokens } from './live-access-token.ts';
 import { claimsForScope } from './scope-claims.ts';
 
+/** RFC 6750 §3.1: a request with no credentials at all is told only how to authenticate. */
+function unauthenticated(reply: FastifyReply) {
+  return reply
+    .code(401)
+    .header('www-authenticate', 'Bearer realm="gateway"')
+    .header('cache-control', 'no-store')
+    .send({ error: 'invalid_token', error_description: 'no bearer access token was sent' });
+}
+
 /** RFC 6750 §3: the challenge that tells the client what went wrong. */
 function challenge(
   reply: FastifyReply,
@@ -39,8 +48,10 @@ export function userinfoRoutes(path: string, deps: { store: Store; liveToken: Li
       reply: FastifyReply,
     ) => {
       const header = request.headers.authorization;
+      if (header === undefined) return unauthenticated(reply);
       const token = bearerToken(typeof header === 'string' ? header : undefined);
-      if (!token) return challenge(reply, 401, 'invalid_token', 'no bearer access token was sent');
+      if (!token)
+        return challenge(reply, 400, 'invalid_request', 'the Authorization header is not `Bearer <access token>`');
       const live = await deps.liveToken(token);
       if (!live)
         return challenge(
