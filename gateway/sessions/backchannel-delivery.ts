@@ -28,11 +28,13 @@ const RETRY_DELAYS_MS = [1_000, 5_000, 25_000];
  */
 const TOLD_MEMORY_MS = 60 * 60 * 1000;
 
+/** Where each delivery's outcome is logged (pino's shape; the CLI writes failures to stderr). */
 export interface DeliveryLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
+/** What {@link installBackchannelDelivery} needs. */
 export interface BackchannelDeliveryOptions {
   store: Store;
   sealing: Sealing;

@@ -2,13 +2,14 @@
  * The one sign-out. Every way a session ends calls it, so none can end less than another:
  * forward-auth sign-out (`/oauth2/sign_out`), a refresh token reused after the grace (RFC 9700
  * §4.14.2), an operator's `npx gateway users sign-out`, and RP-initiated logout (`/session/end`,
- * where oidc-provider does part of it first: the rest is these same steps, each of which is done
- * once whoever does it first). For one SSO session (oidc-provider's Session, by its `uid`) it ends:
+ * where oidc-provider does part of it first and these same steps complete it: each is harmless to
+ * take again). For one SSO session (oidc-provider's Session, by its `uid`) it ends:
  *
  * 1. its forward-auth cookies, on every domain and every instance: the session is refused in this
  *    instance's memory and on the store's channel (revoked-sessions.ts), since `/oauth2/auth`
- *    verifies cookies offline; then the forward-auth sessions themselves, with their refresh
- *    tokens (forward-auth-sessions.ts). First, so that nothing a browser holds works a moment longer.
+ *    verifies cookies offline; then the forward-auth sessions themselves (forward-auth-sessions.ts;
+ *    their refresh tokens end with forward auth's grant, below). First, so that nothing a browser
+ *    holds works a moment longer.
  * 2. every grant the session holds, with every token and code of it (RFC 7009 §2.1 semantics: no
  *    app can refresh, and introspection answers `active: false` at once), `offline_access` grants
  *    included: a sign-out ends what the user signed in to, whichever path it took.
@@ -50,6 +51,7 @@ export interface SessionRecord {
   authorizations?: Record<string, { sid?: string | undefined; grantId?: string | undefined }> | undefined;
 }
 
+/** What the sign-out works with: a gateway passes its own, the CLI builds them (cli/cli-sign-out.ts). */
 export interface SignOutDeps {
   store: Store;
   sealing: Sealing;
@@ -63,6 +65,7 @@ export interface SignOutDeps {
   log: { warn(obj: object, msg: string): void };
 }
 
+/** The one sign-out, by what names the session(s) to end. */
 export interface SignOut {
   /** Ends one SSO session (by its uid), also when its record is gone already (its cookies are refused still). */
   endSession(uid: string): Promise<SignOutResult & { sub: string | undefined }>;
@@ -70,13 +73,15 @@ export interface SignOut {
   signOutAccount(sub: string): Promise<SignOutResult>;
   /**
    * Completes a logout oidc-provider did itself (RP-initiated logout), from its Session as it
-   * held it: the steps it did are done once already, the others are done now.
+   * held it: every step is taken, and those oidc-provider took already find nothing left to do
+   * (a grant ended stays ended, a logout token goes once per app session).
    */
   completeLogout(session: SessionRecord): Promise<SignOutResult>;
 }
 
 type BackchannelClient = { backchannelLogoutUri?: string; backchannelLogout(sub: string, sid: string): Promise<void> };
 
+/** The one sign-out on the store `deps` name (see the top of this file). */
 export function createSignOut(deps: SignOutDeps): SignOut {
   const { store } = deps;
   const adapterFor = createOidcAdapter(store, deps.sealing);
