@@ -16,15 +16,13 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { PYTHON, requireDjangoPackages, runPython } from '../examples/full-stack/python.ts';
-import { signOutAccount } from '../gateway/sessions/sign-out-account.ts';
-import { loadStoreSealing } from '../gateway/keys/store-sealing.ts';
+import { createCliSignOut } from '../gateway/cli/cli-sign-out.ts';
 import { createBrowser, type Browser } from './helpers/browser.ts';
 import { signInAtFakeGoogle, type FakeGoogle } from './helpers/fake-google.ts';
 import { startInstancesBehindBalancer, type InstancesBehindBalancer } from './helpers/instances-behind-balancer.ts';
 import type { LoadBalancer } from './helpers/load-balancer.ts';
 import { logOut } from './helpers/log-out.ts';
 import { confidentialClient, discoverApp, signIn, type TestApp } from './helpers/relying-party.ts';
-import { TEST_SECRET } from './helpers/start-gateway.ts';
 
 const REFRESH_GRACE_SECONDS = 1;
 
@@ -290,11 +288,9 @@ describe('introspection of access JWTs (RFC 7662), two instances on one Redis', 
     // What `npx gateway users sign-out <sub>` runs, on a connection of its own to the shared store.
     const cli = await instances.openStore();
     try {
-      const result = await signOutAccount(
-        cli,
-        await loadStoreSealing(cli, [TEST_SECRET]).then((loaded) => loaded.sealing),
-        sub,
-      );
+      const quiet = { info() {}, warn() {} };
+      const signOut = await createCliSignOut(instances.gateways[0]!.app.gateway.config, cli, quiet);
+      const result = await signOut.signOutAccount(sub);
       assert.ok(result.grants >= 1, JSON.stringify(result));
     } finally {
       await cli.close();

@@ -33,7 +33,7 @@ import { restoreEmptiedStore } from '../keys/restore-emptied-store.ts';
 import { loggerOptions } from '../web/logger.ts';
 import { assetRoutes } from '../web/pages/assets.ts';
 import { createAccessTokenClaims } from '../provider/access-token-claims.ts';
-import { createSsoSessionEnder } from '../sessions/end-sso-session.ts';
+import { createSignOut } from '../sessions/sign-out.ts';
 import { createFindAccount } from '../provider/find-account.ts';
 import { interactionRoutes } from '../provider/interaction-routes.ts';
 import { mountProvider, mountUnderPrefix, type NodeHandler } from '../provider/mount-provider.ts';
@@ -227,7 +227,6 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     registrations: { name: 'registrations', max: config.regulation.registrations, windowMs: 3_600_000 },
   } as const;
   app.addHook('onClose', async () => revokedSessions.stop());
-  const markRevoked = (uid: string) => revokedSessions.revoke(uid);
   const faSessions = createForwardAuthSessions(store, sealing, config.ttl.session * 1000, async (refreshToken) => {
     // That one token only (RFC 7009 revocation would end the whole grant).
     await (await current().RefreshToken.find(refreshToken))?.destroy();
@@ -240,14 +239,13 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     if (!provider) throw new Error('the OpenID Provider is not built yet');
     return provider;
   };
-  const endSsoSession = createSsoSessionEnder({
-    get provider() {
-      return current();
-    },
+  // The one sign-out, for every path that ends a session (sessions/sign-out.ts).
+  const signOut = createSignOut({
     store,
     sealing,
-    forwardAuthSessions: faSessions,
-    markRevoked,
+    provider: current,
+    revoke: (uid) => revokedSessions.revoke(uid),
+    log: app.log,
   });
   // A replaced key must stay published while any token it signed lives: ID tokens (1 h) and
   // access tokens, whichever is longer, plus clock skew.
@@ -295,9 +293,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
         verify,
         upstreamIssuer: upstreamSettings.issuer,
         forwardAuthDomains,
-        forwardAuthSessions: faSessions,
-        markRevoked,
-        endSsoSession,
+        signOut,
       }),
       { metrics, log: app.log },
     );
@@ -407,16 +403,8 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
       oidcClient,
       isRevoked: (sid) => revokedSessions.isRevoked(sid),
       endSsoSession: async (sid) => {
-        const session = await current()
-          .Session.findByUid(sid)
-          .catch(() => undefined);
-        await endSsoSession(sid);
-        audit(
-          app.log,
-          'sign_out',
-          { via: 'forward_auth', sid, sub: session?.accountId },
-          'signed out through forward auth',
-        );
+        const { sub } = await signOut.endSession(sid);
+        audit(app.log, 'sign_out', { via: 'forward_auth', sid, sub }, 'signed out through forward auth');
       },
     }),
   );

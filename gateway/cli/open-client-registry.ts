@@ -1,7 +1,7 @@
 /**
  * The client registry for a process that is not a gateway (the operator CLI): the store the
- * gateways use, opened from the same settings, and an oidc-provider built by the gateway's own
- * `createProvider`, so a client is validated exactly as a running gateway will read it. That
+ * gateways use, opened from the same settings, and an oidc-provider built as the gateway's
+ * (offline-provider.ts), so a client is validated exactly as a running gateway will read it. That
  * provider never serves a request; its signing keys are throwaway keys of the gateway's key
  * types (they decide which ID token algorithms a client may ask for), so the CLI reads no private
  * key and writes none. Client records are sealed at rest, so the CLI opens the store's sealing
@@ -16,10 +16,10 @@ import type { Store } from '../../adapters/store.ts';
 import { openStore } from '../../adapters/open-store.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { createStoreSealing, loadStoreSealingFor } from '../keys/store-sealing.ts';
-import { createProvider } from '../provider/create-provider.ts';
 import type { AuditLogger } from '../clients/audit-client-event.ts';
 import { checkClientsFile, createClientRegistry, type ClientRegistry } from '../clients/client-registry.ts';
 import { readClientsFile } from '../clients/read-clients-file.ts';
+import { createOfflineProvider } from './offline-provider.ts';
 
 async function throwawayKey(alg: 'ES256' | 'RS256'): Promise<PrivateJwk> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true });
@@ -35,20 +35,7 @@ export interface OpenedClientRegistry {
 
 /** An oidc-provider configured as the gateway's, for validating clients only (never served). */
 export async function createValidationProvider(config: Config, store: Store, sealing: Sealing): Promise<Provider> {
-  const signingKeys = [await throwawayKey('ES256'), await throwawayKey('RS256')];
-  const quiet = { error() {}, info() {} };
-  return createProvider({
-    config,
-    store,
-    sealing,
-    signingKeys,
-    cookieSecrets: ['unused: this provider never sets a cookie'],
-    findAccount: async () => undefined,
-    clients: [],
-    upstreamLinkAlive: async () => true,
-    extraTokenClaims: undefined,
-    log: quiet,
-  });
+  return createOfflineProvider(config, store, sealing, [await throwawayKey('ES256'), await throwawayKey('RS256')]);
 }
 
 /** Opens the store named by `config.store` and a registry on it. */

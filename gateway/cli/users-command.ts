@@ -1,13 +1,13 @@
 /**
- * `npx gateway users sign-out SUB`: ends every session of one user (see sign-out-account.ts),
- * on the store the running gateways share. An audit event goes to stderr as a JSON line.
+ * `npx gateway users sign-out SUB`: ends every session of one user with the gateway's one
+ * sign-out (cli-sign-out.ts), on the store the running gateways share. An audit event goes to
+ * stderr as a JSON line, and so does a logout token that could not be delivered.
  */
 import type { Config } from '../../config/config-type.ts';
 import { parseCommandArgs } from './parse-command-args.ts';
 import { cliActor, withCliStore, type CliIo } from './with-cli-store.ts';
-import { loadStoreSealingFor } from '../keys/store-sealing.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
-import { signOutAccount } from '../sessions/sign-out-account.ts';
+import { createCliSignOut } from './cli-sign-out.ts';
 
 /**
  * Runs `users sign-out SUB` (its usage: users-cli.ts) and returns the exit code; bad input throws
@@ -21,14 +21,18 @@ export async function runUsersSignOut(args: string[], config: Config, io: CliIo)
       io.stderr(`gateway: no account with sub ${JSON.stringify(sub)}\n`);
       return 1;
     }
-    const result = await signOutAccount(store, await loadStoreSealingFor(config, store), sub);
+    const signOut = await createCliSignOut(config, store, {
+      info() {},
+      warn: (fields, msg) => io.stderr(`${JSON.stringify({ level: 'warn', ...fields, msg })}\n`),
+    });
+    const result = await signOut.signOutAccount(sub);
     io.stderr(
       `${JSON.stringify({ audit: 'account.signed_out', sub, actor: cliActor(), ...result, at: new Date().toISOString() })}\n`,
     );
     io.stdout(
       parsed.values.json
         ? `${JSON.stringify(result)}\n`
-        : `signed out: ${result.sessions} session(s), ${result.grants} grant(s) revoked, ${result.forwardAuthSessions} forward-auth session(s) ended\n`,
+        : `signed out: ${result.sessions} session(s), ${result.grants} grant(s) revoked, ${result.forwardAuthSessions} forward-auth session(s) ended, ${result.backchannelLogouts} app(s) sent a logout token\n`,
     );
     return 0;
   });

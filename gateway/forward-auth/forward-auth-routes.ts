@@ -49,7 +49,7 @@ export interface ForwardAuthDeps {
   oidcClient: () => Promise<client.Configuration>;
   /** Is this SSO session (its uid) signed out? Local, no store round trip. */
   isRevoked: (sid: string | undefined) => boolean;
-  /** Ends an SSO session everywhere (OP session, grants, forward-auth sessions). */
+  /** Ends an SSO session everywhere: the gateway's one sign-out (sessions/sign-out.ts). */
   endSsoSession: (sid: string) => Promise<void>;
   /** CSRF tokens of the sign-out confirmation form. */
   csrf: CsrfGuard;

@@ -9,15 +9,15 @@ import type Provider from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
 import { installClientHooks } from './client-hooks.ts';
 import { allowForwardAuthRedirects } from './forward-auth-client.ts';
-import type { ForwardAuthSessions } from '../sessions/forward-auth-sessions.ts';
 import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import type { UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
 import { storeOutageMiddleware } from '../../adapters/oidc-adapter.ts';
 import { audit } from '../web/audit.ts';
 import { accessJwtEndpoints } from './access-jwt-endpoints.ts';
-import { deliverBackchannelLogoutsInBackground } from '../sessions/backchannel-delivery.ts';
+import { installBackchannelDelivery } from '../sessions/backchannel-delivery.ts';
+import type { SignOut } from '../sessions/sign-out.ts';
 import { createProvider, type ProviderDeps } from './create-provider.ts';
-import { endSessionRevocation } from './end-session-revocation.ts';
+import { endSessionSignOut } from './end-session-sign-out.ts';
 import { renderError } from './provider-pages.ts';
 import { providerRegulation, type ProviderLimits } from './provider-regulation.ts';
 import { refreshGraceMiddleware } from './refresh-grace.ts';
@@ -30,9 +30,8 @@ export interface ProviderInstanceDeps extends ProviderDeps {
   verify: AccessTokenVerifier;
   upstreamIssuer: string;
   forwardAuthDomains: readonly string[];
-  forwardAuthSessions: ForwardAuthSessions;
-  markRevoked: (sessionUid: string) => void;
-  endSsoSession: (sessionUid: string) => Promise<void>;
+  /** The one sign-out (sessions/sign-out.ts): RP-initiated logout and refresh-token reuse end sessions with it. */
+  signOut: SignOut;
   regulation: Regulation;
   limits: ProviderLimits;
   log: ProviderDeps['log'] & { warn(obj: object, msg: string): void };
@@ -53,15 +52,14 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   allowForwardAuthRedirects(provider, config.issuer, deps.forwardAuthDomains);
   // Client registration: previous secrets in their grace period, audit events.
   installClientHooks(provider, store, deps.sealing, log);
-  deliverBackchannelLogoutsInBackground(provider, log);
+  // Logout tokens go out once per app session, in the background, with retries.
+  installBackchannelDelivery(provider, { store, sealing: deps.sealing, log, background: true });
   // First, so it is outermost: a store outage inside the middlewares below answers 503 JSON.
   provider.use(storeOutageMiddleware());
   // Failure-based limits and the sign-in budget, before anything else looks at the request.
   provider.use(providerRegulation({ regulation: deps.regulation, limits: deps.limits, renderError }));
-  // Sessions ended at the OpenID Provider (RP-initiated logout) end their forward-auth cookies too.
-  provider.use(
-    endSessionRevocation({ provider, forwardAuthSessions: deps.forwardAuthSessions, markRevoked: deps.markRevoked }),
-  );
+  // Sessions ended at the OpenID Provider (RP-initiated logout) end as every sign-out does.
+  provider.use(endSessionSignOut({ provider, signOut: deps.signOut }));
   // The gateway's access JWTs at the introspection and revocation endpoints.
   provider.use(accessJwtEndpoints({ provider, store, sealing: deps.sealing, verify: deps.verify }));
   provider.use(
@@ -77,7 +75,7 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
           { client_id: details.clientId, sub: details.sub },
           'a rotated refresh token was used again after the grace period: ending the session',
         );
-        if (details.sessionUid) await deps.endSsoSession(details.sessionUid);
+        if (details.sessionUid) await deps.signOut.endSession(details.sessionUid);
       },
       // Not an attack: an instance died mid-refresh (its log ends there), and its client retried.
       onResume: (details) =>

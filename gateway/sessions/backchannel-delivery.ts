@@ -1,77 +1,105 @@
 /**
- * Back-channel logout (OpenID Connect Back-Channel Logout 1.0) that never blocks the user's
- * logout: oidc-provider awaits every client's POST before answering the browser, so one slow app
- * would stall everyone's sign-out. Here the delivery runs in the background, with retries
- * (1 s, 5 s, 25 s), and each outcome is logged. The logout token itself is still built and
- * signed by oidc-provider (`Client#backchannelLogout`).
+ * Back-channel logout (OpenID Connect Back-Channel Logout 1.0): how a logout token reaches an app,
+ * whoever asks for it (oidc-provider at `/session/end`, or the gateway's one sign-out,
+ * sign-out.ts). The token itself is still built and signed by oidc-provider
+ * (`Client#backchannelLogout`); this only wraps its delivery:
+ *
+ * - Once per app session: the token is for one app's session (its `sid`), and a session is ended
+ *   by more than one hand. At `/session/end` oidc-provider sends the tokens, then the sign-out
+ *   completes the logout with the same steps as any other (so it asks again), and two instances
+ *   may end one session at the same moment. The first to claim the app session in the store
+ *   (set-if-absent on a keyed hash of client id and sid: neither is a credential, but the store
+ *   names no session) sends; the others have nothing to do.
+ * - With retries (1 s, 5 s, 25 s), each outcome logged.
+ * - In the background on a gateway: oidc-provider awaits every client's POST before answering the
+ *   browser, so one slow app would stall everyone's sign-out. A process that ends when its work
+ *   does (the CLI) waits for the deliveries instead, and learns which failed.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Provider from 'oidc-provider';
+import type { Sealing } from '../../adapters/sealing.ts';
+import type { Store } from '../../adapters/store.ts';
 
 const RETRY_DELAYS_MS = [1_000, 5_000, 25_000];
 
+/**
+ * How long an app session is remembered as told: far longer than any sign-out takes, and a sid
+ * never comes back (oidc-provider makes a new random one per app and session).
+ */
+const TOLD_MEMORY_MS = 60 * 60 * 1000;
+
+/** Where each delivery's outcome is logged (pino's shape; the CLI writes failures to stderr). */
 export interface DeliveryLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
+/** What {@link installBackchannelDelivery} needs. */
+export interface BackchannelDeliveryOptions {
+  store: Store;
+  sealing: Sealing;
+  log: DeliveryLog;
+  /**
+   * True on a gateway: `backchannelLogout` returns once the app session is claimed, and delivers
+   * in the background. False: it resolves when the token was delivered, and rejects with a
+   * {@link BackchannelDeliveryError} when every attempt failed.
+   */
+  background: boolean;
+  delays?: readonly number[];
+}
+
+/** Every attempt to deliver a logout token failed (each one logged). */
+export class BackchannelDeliveryError extends Error {
+  constructor(clientId: string, attempts: number, options: { cause: unknown }) {
+    super(`back-channel logout to ${clientId} not delivered after ${attempts} attempts`, options);
+    this.name = 'BackchannelDeliveryError';
+  }
+}
+
 type BackchannelLogout = (this: { clientId: string }, sub: string, sid: string) => Promise<void>;
 
-/** Makes `Client#backchannelLogout` return at once and deliver in the background. */
-export function deliverBackchannelLogoutsInBackground(
-  provider: Provider,
-  log: DeliveryLog,
-  delays = RETRY_DELAYS_MS,
-): void {
+/** Routes every `Client#backchannelLogout` of `provider` through one delivery: once per app session, with retries. */
+export function installBackchannelDelivery(provider: Provider, options: BackchannelDeliveryOptions): void {
+  const { store, sealing, log, background } = options;
+  const delays = options.delays ?? RETRY_DELAYS_MS;
   const prototype = provider.Client.prototype as unknown as { backchannelLogout: BackchannelLogout };
   const send = prototype.backchannelLogout;
-  prototype.backchannelLogout = function backchannelLogout(sub: string, sid: string) {
-    const attempt = async (n: number): Promise<void> => {
+
+  async function deliver(client: { clientId: string }, sub: string, sid: string): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
       try {
-        await send.call(this, sub, sid);
+        await send.call(client, sub, sid);
         log.info(
-          { event: 'backchannel_logout_delivered', client_id: this.clientId, attempt: n + 1 },
+          { event: 'backchannel_logout_delivered', client_id: client.clientId, attempt },
           'back-channel logout delivered',
         );
+        return;
       } catch (error) {
-        const delay = delays[n];
+        const delay = delays[attempt - 1];
         if (delay === undefined) {
           log.warn(
             {
               event: 'backchannel_logout_failed',
-              client_id: this.clientId,
-              attempts: n + 1,
+              client_id: client.clientId,
+              attempts: attempt,
               reason: (error as Error).message,
             },
             'back-channel logout not delivered',
           );
-          return;
+          throw new BackchannelDeliveryError(client.clientId, attempt, { cause: error });
         }
-        setTimeout(() => void attempt(n + 1), delay).unref();
+        // A gateway shutting down does not wait for a retry; a CLI run does.
+        await sleep(delay, undefined, { ref: !background });
       }
-    };
-    void attempt(0);
-    return Promise.resolve();
-  };
-}
-
-/** Sends back-channel logout tokens to every client of an oidc-provider session that asked for them. */
-export async function backchannelLogoutSession(
-  provider: Provider,
-  session: {
-    accountId?: string;
-    authorizations?: Record<string, unknown>;
-    sidFor(clientId: string): string | undefined;
-  },
-): Promise<void> {
-  if (!session.accountId) return;
-  for (const clientId of Object.keys(session.authorizations ?? {})) {
-    const client = await provider.Client.find(clientId);
-    const sid = session.sidFor(clientId);
-    if (client?.backchannelLogoutUri && sid) {
-      await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(
-        session.accountId,
-        sid,
-      );
     }
   }
+
+  prototype.backchannelLogout = async function backchannelLogout(sub: string, sid: string) {
+    const told = `backchannel-told:${sealing.hashId(`${this.clientId}\u0000${sid}`)}`;
+    if (!(await store.setIfAbsent(told, true, TOLD_MEMORY_MS))) return;
+    const delivery = deliver(this, sub, sid);
+    if (!background) return delivery;
+    // Logged in `deliver`; nobody waits for it.
+    delivery.catch(() => undefined);
+  };
 }

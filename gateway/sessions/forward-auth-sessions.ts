@@ -37,8 +37,6 @@ export interface ForwardAuthSessions {
   load(id: string): Promise<ForwardAuthSession | undefined>;
   update(id: string, session: ForwardAuthSession): Promise<void>;
   remove(id: string): Promise<void>;
-  /** Ends every forward-auth session of an SSO session; returns how many. */
-  removeAllForSid(sid: string): Promise<number>;
 }
 
 /** Forward-auth sessions one SSO session may hold: one per domain and browser, with room to spare. */
@@ -51,7 +49,7 @@ const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const key = (idHash: string) => `fa-session:${idHash}`;
 const sidKey = (sid: string) => `fa-by-sid:${sid}`;
 
-/** Ends every forward-auth session of an SSO session (by its uid); returns how many. */
+/** Ends every forward-auth session of an SSO session (by its uid); returns how many (sign-out.ts). */
 export async function removeForwardAuthSessionsOf(store: Store, sid: string): Promise<number> {
   const idHashes = await store.setMembers(sidKey(sid));
   await Promise.all(idHashes.map((idHash) => store.delete(key(idHash))));
@@ -111,7 +109,6 @@ export function createForwardAuthSessions(
     async remove(id) {
       await store.delete(key(sealing.hashId(id)));
     },
-    removeAllForSid: (sid) => removeForwardAuthSessionsOf(store, sid),
   };
   return sessions;
 }
