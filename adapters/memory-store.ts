@@ -1,6 +1,6 @@
 /**
- * The in-process store: keyv over its default Map, for tests and single-instance demos. Nothing
- * survives a restart and nothing is shared between processes.
+ * The in-process store: keyv over its default Map, for tests, single-instance demos and the
+ * development IdP. Nothing survives a restart and nothing is shared between processes.
  *
  * Plain get/set/delete go through keyv, which keeps `{ value, expires }` per key and drops an
  * expired entry when it is read. The atomic operations do NOT go through keyv: every keyv call

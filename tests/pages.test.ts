@@ -30,7 +30,7 @@ describe('pages', () => {
     assert.equal(messagesFor('ko').lang, 'ko');
   });
 
-  it('renders the development IdP sign-in page in Korean, self-contained and labelled', () => {
+  it("renders the development IdP sign-in page in Korean, labelled, in the gateway's page kit", () => {
     const html = renderSignInPage({
       action: '/interaction/x',
       abortAction: '/interaction/x/abort',
@@ -40,8 +40,14 @@ describe('pages', () => {
     assert.match(html, /<html lang="ko">/);
     assert.match(html, /<label for="email">이메일 주소<\/label>/);
     assert.match(html, /<label for="name">표시 이름/);
-    assert.match(html, /&lt;app&gt;/);
-    assert.doesNotMatch(html, /<app>|<script|src=|href=/i);
+    assert.match(html, /<strong>&lt;app&gt;<\/strong>\(으\)로 계속하려면/);
+    assert.doesNotMatch(html, /<app>|<script|src=/i);
+    assert.deepEqual(
+      [...html.matchAll(/href="([^"]*)"/g)].map((m) => m[1]),
+      ['/assets/gateway.css'],
+      "nothing loads but the gateway's own stylesheet",
+    );
+    assert.match(html, /<p class="tag">개발용 IdP<\/p>/);
     assert.match(
       renderSignInPage({ action: '/a', abortAction: '/b', clientId: 'c' }),
       /<html lang="en">[\s\S]*E-mail address/,

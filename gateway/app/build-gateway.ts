@@ -167,6 +167,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
       mountPath: DEV_IDP_PATH,
       clients: [{ client_id: 'gateway', client_secret: clientSecret, redirect_uris: [redirectUri] }],
     });
+    app.addHook('onClose', async () => devIdp?.close());
     upstreamSettings = {
       issuer: `${config.issuer}${DEV_IDP_PATH}`,
       clientId: 'gateway',

@@ -4,40 +4,32 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { Account, AccountClaims } from 'oidc-provider';
+import type { Account } from 'oidc-provider';
 
-/** What the sign-in form collected; the claims Google would release for it. */
+/** The claims Google would release for a sign-in with the `openid email profile` scopes. */
 export interface DevAccount {
   /** Stable subject; the relying party must key users on this, never on `email`. */
   sub: string;
   email: string;
-  /** Absent when the sign-in asked for it to be left out, as Microsoft Entra ID never sends it. */
-  email_verified?: boolean;
+  email_verified: boolean;
   name: string;
   given_name: string;
   family_name?: string;
-  /** Google Workspace domain; absent for consumer accounts, as with Google. */
-  hd?: string;
   locale: string;
 }
 
-/** What a sign-in submits; everything but `email` has a default. */
+/** What the sign-in form collects: an e-mail address and, optionally, a display name. */
 export interface DevIdentity {
   email: string;
   name?: string;
-  sub?: string;
-  /** Default true; `unsent` leaves the claim out. */
-  email_verified?: boolean | 'unsent';
-  hd?: string;
 }
 
 /** Accounts kept in memory, by `sub`. */
 export interface AccountStore {
   /** Creates or updates the account for a sign-in and returns it. */
   upsert(identity: DevIdentity): DevAccount;
-  get(sub: string): DevAccount | undefined;
-  /** The oidc-provider view of an account (`findAccount`). */
-  toOidcAccount(account: DevAccount): Account;
+  /** The oidc-provider view of an account (`findAccount`), if anyone signed in as `sub`. */
+  find(sub: string): Account | undefined;
 }
 
 /**
@@ -49,38 +41,41 @@ export function defaultSubject(email: string): string {
   return `1${(BigInt(`0x${digest}`) % 10n ** 20n).toString().padStart(20, '0')}`;
 }
 
+/**
+ * The account a sign-in makes: the subject from the e-mail address, the display name (by default
+ * the address's local part) split into given and family name as Google splits it, the address
+ * taken as verified.
+ */
+export function devAccount(identity: DevIdentity): DevAccount {
+  const email = identity.email.trim();
+  const name = identity.name?.trim() || email.slice(0, email.indexOf('@'));
+  const [given, ...family] = name.split(/\s+/);
+  const account: DevAccount = {
+    sub: defaultSubject(email),
+    email,
+    email_verified: true,
+    name,
+    given_name: given ?? name,
+    locale: 'en',
+  };
+  if (family.length > 0) account.family_name = family.join(' ');
+  return account;
+}
+
 /** Creates an empty account store. */
 export function createAccountStore(): AccountStore {
   const accounts = new Map<string, DevAccount>();
 
   return {
     upsert(identity) {
-      const email = identity.email.trim();
-      const sub = identity.sub?.trim() || defaultSubject(email);
-      const name = identity.name?.trim() || email.slice(0, email.indexOf('@'));
-      const [given, ...family] = name.split(/\s+/);
-      const account: DevAccount = {
-        sub,
-        email,
-        name,
-        given_name: given ?? name,
-        locale: 'en',
-      };
-      if (identity.email_verified !== 'unsent') account.email_verified = identity.email_verified ?? true;
-      if (family.length > 0) account.family_name = family.join(' ');
-      if (identity.hd) account.hd = identity.hd;
-      accounts.set(sub, account);
+      const account = devAccount(identity);
+      accounts.set(account.sub, account);
       return account;
     },
-    get(sub) {
-      return accounts.get(sub);
-    },
-    toOidcAccount(account) {
-      return {
-        accountId: account.sub,
-        // oidc-provider filters these down to the granted scopes and requested claims.
-        claims: (): AccountClaims => ({ ...account }),
-      };
+    find(sub) {
+      const account = accounts.get(sub);
+      // oidc-provider filters the claims down to the granted scopes and requested claims.
+      return account === undefined ? undefined : { accountId: sub, claims: () => ({ ...account }) };
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
- * CSRF protection for the forms people post (the consent page, the development IdP's sign-in and
- * consent pages): a synchronizer token in a hidden field, plus the browser's own word on where the
- * post came from.
+ * CSRF protection for the forms people post (the consent page, the development IdP's sign-in
+ * page): a synchronizer token in a hidden field, plus the browser's own word on where the post came
+ * from.
  *
  * - The token is an HMAC of the form's name and what the form acts on (the interaction uid),
  *   keyed by a key derived from the gateway's secrets (the first issues, all verify, so a secret

@@ -1,21 +1,24 @@
 /**
- * The fake Google for tests: the development IdP on its own `node:http` server at
- * http://127.0.0.1:<free port>, plus a scripted browser sign-in. In front of the IdP, this server
- * can misbehave in ways no development IdP should ship: refusing access tokens at userinfo, and
- * never answering a token request (so a test can kill a gateway while it waits for one).
+ * The fake Google for tests: a Google-like OpenID Provider (google-like-idp.ts) on its own
+ * `node:http` server at http://127.0.0.1:<free port>, plus a scripted browser sign-in. In front of
+ * the IdP, this server can misbehave in ways no IdP should: refusing access tokens at userinfo,
+ * and never answering a token request (so a test can kill a gateway while it waits for one).
  *
  * @module
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createDevIdp } from '../../gateway/dev/create-dev-idp.ts';
-import type { DevIdp, DevIdpOptions } from '../../gateway/dev/create-dev-idp.ts';
+import { createGoogleLikeIdp } from './google-like-idp.ts';
+import type { GoogleLikeIdp, GoogleLikeIdpOptions } from './google-like-idp.ts';
+
+/** Options of {@link startFakeGoogle}: its clients and Google's ways (google-like-idp.ts). */
+export type FakeGoogleOptions = Omit<GoogleLikeIdpOptions, 'issuer'>;
 
 /** A running fake Google. */
 export interface FakeGoogle {
   /** e.g. `http://127.0.0.1:53123`; discovery is at `${issuer}/.well-known/openid-configuration`. */
   issuer: string;
-  idp: DevIdp;
+  idp: GoogleLikeIdp;
   /**
    * How many of the next userinfo requests to refuse with 401 and `WWW-Authenticate: Bearer
    * error="invalid_token"` (RFC 6750 §3.1), whatever their token: as some upstreams refuse the
@@ -32,9 +35,9 @@ export interface FakeGoogle {
   close(): Promise<void>;
 }
 
-/** Starts the development IdP on 127.0.0.1, on a port the system picks. */
-export async function startFakeGoogle(options: Omit<DevIdpOptions, 'issuer'>): Promise<FakeGoogle> {
-  let idp: DevIdp | undefined;
+/** Starts the fake Google on 127.0.0.1, on a port the system picks. */
+export async function startFakeGoogle(options: FakeGoogleOptions): Promise<FakeGoogle> {
+  let idp: GoogleLikeIdp | undefined;
   let fake: FakeGoogle | undefined;
   const server = createServer((req, res) => {
     if (idp === undefined || fake === undefined) {
@@ -67,7 +70,7 @@ export async function startFakeGoogle(options: Omit<DevIdpOptions, 'issuer'>): P
   const { port } = server.address() as AddressInfo;
   const issuer = `http://127.0.0.1:${port}`;
   try {
-    idp = createDevIdp({ ...options, issuer });
+    idp = createGoogleLikeIdp({ ...options, issuer });
   } catch (error) {
     // Never leave a listening server behind: the test would hang instead of failing.
     server.close();

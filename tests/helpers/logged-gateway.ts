@@ -7,9 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
-import type { DevIdpOptions } from '../../gateway/dev/create-dev-idp.ts';
 import { loggerOptions } from '../../gateway/web/logger.ts';
-import type { FakeGoogle } from './fake-google.ts';
+import type { FakeGoogle, FakeGoogleOptions } from './fake-google.ts';
 import { startGateway, TEST_SECRET } from './start-gateway.ts';
 
 export { TEST_SECRET };
@@ -30,7 +29,7 @@ export interface LoggedGatewayOptions {
   env?: Record<string, string>;
   clients?: ClientMetadata[];
   store?: Store;
-  google?: Omit<DevIdpOptions, 'issuer' | 'clients'>;
+  google?: Omit<FakeGoogleOptions, 'clients'>;
   /** A fake Google to share (left running) instead of starting one. */
   fakeGoogle?: FakeGoogle;
   /** The public issuer when it is not this instance's own address (instances behind one balancer). */

@@ -7,8 +7,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import { loadConfig } from '../../config/load-config.ts';
 import type { Store } from '../../adapters/store.ts';
 import { buildGateway } from '../../gateway/app/build-gateway.ts';
-import type { DevIdpOptions } from '../../gateway/dev/create-dev-idp.ts';
-import { startFakeGoogle, type FakeGoogle } from './fake-google.ts';
+import { startFakeGoogle, type FakeGoogle, type FakeGoogleOptions } from './fake-google.ts';
 import { freePort } from './free-port.ts';
 
 export { freePort };
@@ -32,7 +31,7 @@ export interface StartOptions {
   keyRefreshMs?: number;
   /** Extra settings (environment variable names), e.g. GATEWAY_ALLOWED_EMAIL_DOMAINS. */
   env?: Record<string, string>;
-  google?: Omit<DevIdpOptions, 'issuer' | 'clients'>;
+  google?: Omit<FakeGoogleOptions, 'clients'>;
   store?: Store;
   clients?: ClientMetadata[];
   /** Listen on this port instead of a free one. */

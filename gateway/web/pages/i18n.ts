@@ -1,6 +1,7 @@
 /**
- * The words on the gateway's pages, in English and Korean, chosen by `Accept-Language`
- * (RFC 9110 §12.5.4: the highest q-value among the languages we have wins; English otherwise).
+ * The words on the gateway's pages, and on the development IdP's (the `dev…` keys), in English and
+ * Korean, chosen by `Accept-Language` (RFC 9110 §12.5.4: the highest q-value among the languages we
+ * have wins; English otherwise). `{name}` marks where a page puts a value of its own.
  */
 const en = {
   lang: 'en',
@@ -49,6 +50,16 @@ const en = {
   refusedEmailDomain: 'Your e-mail domain is not allowed to sign in here.',
   upstreamTokenRefused:
     'The identity provider refused the access token it had just issued, and no refresh token could replace it, so it could not say who you are. Please start again; if this keeps happening, tell the administrator of this gateway.',
+  devIdpTag: 'Development IdP',
+  devSignInTitle: 'Sign in',
+  devContinueTo: 'to continue to {client}',
+  devAbout: 'A development identity provider standing in for Google. Any e-mail address works; there is no password.',
+  devHostedDomain: 'The application asked for an account of {domain}.',
+  devEmail: 'E-mail address',
+  devName: 'Display name',
+  devOptional: '(optional)',
+  devNamePlaceholder: 'Ada Lovelace',
+  devCancel: 'Cancel',
 } as const;
 
 export type MessageKey = Exclude<keyof typeof en, 'lang'>;
@@ -101,6 +112,16 @@ const ko: Messages = {
   refusedEmailDomain: '이 이메일 도메인으로는 여기에서 로그인할 수 없습니다.',
   upstreamTokenRefused:
     'ID 제공자가 방금 발급한 액세스 토큰을 거부했고, 리프레시 토큰으로도 새 토큰을 받을 수 없어 사용자를 확인할 수 없었습니다. 다시 시작해 주세요. 계속 이런 일이 생기면 이 게이트웨이의 관리자에게 알려 주세요.',
+  devIdpTag: '개발용 IdP',
+  devSignInTitle: '로그인',
+  devContinueTo: '{client}(으)로 계속하려면 로그인하세요',
+  devAbout: 'Google을 대신하는 개발용 ID 공급자입니다. 아무 이메일 주소나 사용할 수 있으며 비밀번호는 없습니다.',
+  devHostedDomain: '앱이 {domain} 계정을 요청했습니다.',
+  devEmail: '이메일 주소',
+  devName: '표시 이름',
+  devOptional: '(선택)',
+  devNamePlaceholder: '홍길동',
+  devCancel: '취소',
 };
 
 const catalogues: Record<string, Messages> = { en, ko };

@@ -13,8 +13,15 @@ export function escapeHtml(value: string): string {
 const MARK =
   '<svg aria-hidden="true" focusable="false" width="20" height="20" viewBox="0 0 24 24"><path fill="currentColor" d="M12 2 4 5v6c0 5.1 3.4 9.5 8 11 4.6-1.5 8-5.9 8-11V5l-8-3Zm0 5a3 3 0 0 1 1 5.83V16h-2v-3.17A3 3 0 0 1 12 7Z"/></svg>';
 
-/** A whole HTML document around already-escaped `body`. */
-export function layout(options: { lang: string; title: string; body: string; brand: string }): string {
+/**
+ * A whole HTML document around already-escaped `body`, signed `brand` under the gateway's mark; or,
+ * with `tag`, signed `brand` in a tag and without the mark: a page served in someone else's name
+ * (the development IdP stands in for Google, and must not pass for the gateway).
+ */
+export function layout(options: { lang: string; title: string; body: string; brand: string; tag?: boolean }): string {
+  const signature = options.tag
+    ? `<p class="tag">${escapeHtml(options.brand)}</p>`
+    : `<p class="brand">${MARK}<span>${escapeHtml(options.brand)}</span></p>`;
   return `<!doctype html>
 <html lang="${escapeHtml(options.lang)}">
 <head>
@@ -28,7 +35,7 @@ export function layout(options: { lang: string; title: string; body: string; bra
 </head>
 <body>
 <main class="card">
-<p class="brand">${MARK}<span>${escapeHtml(options.brand)}</span></p>
+${signature}
 ${options.body}
 </main>
 </body>
