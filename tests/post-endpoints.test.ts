@@ -67,6 +67,12 @@ describe('POST at the authorization and logout endpoints', () => {
     }
   });
 
+  it('keeps the query of a POST without a body', async () => {
+    const response = await app.inject({ method: 'POST', url: '/session/end?state=q' });
+    assert.equal(response.statusCode, 303);
+    assert.equal(response.headers.location, `${issuer}/session/end?state=q`);
+  });
+
   it('refuses a body that is not a form, or too large, with a problem document', async () => {
     const json = await app.inject({
       method: 'POST',

@@ -23,8 +23,15 @@ export function postAsGetRoutes(issuer: string, paths: readonly string[]) {
       );
       for (const path of paths) {
         scope.post(path, async (request, reply) => {
-          // Repeated parameters stay repeated: the endpoint refuses them (RFC 6749 §3.1).
-          const query = (request.body as URLSearchParams).toString();
+          // Repeated parameters stay repeated: the endpoint refuses them (RFC 6749 §3.1). A POST
+          // without a form body keeps its query string, for the endpoint to judge.
+          const url = request.raw.url ?? '';
+          const query =
+            request.body instanceof URLSearchParams
+              ? request.body.toString()
+              : url.includes('?')
+                ? url.slice(url.indexOf('?') + 1)
+                : '';
           return reply
             .code(303)
             .header('cache-control', 'no-store')
