@@ -33,7 +33,6 @@ export function postAsGetRoutes(issuer: string, paths: readonly string[]) {
                 ? url.slice(url.indexOf('?') + 1)
                 : '';
           return reply
-            .code(303)
             .header('cache-control', 'no-store')
             .redirect(`${issuer}${path}${query === '' ? '' : `?${query}`}`, 303);
         });
