@@ -288,6 +288,16 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     );
     assert.ok(refused, 'a warning names the refused host');
     assert.match(String(refused['msg']), /GATEWAY_COOKIE_DOMAINS/);
+    // A client inventing a new Host on every request does not get a log line for each.
+    for (let i = 0; i < 30; i += 1) {
+      const invented = await undiciRequest(`http://127.0.0.1:${port}/x`, {
+        headers: { host: `h${i}.invented.test` },
+        dispatcher,
+      });
+      await invented.body.dump();
+    }
+    const warned = gw.logs.filter((line) => String(line['host']).endsWith('.invented.test')).length;
+    assert.ok(warned >= 1 && warned <= 20, `${warned} warnings for 30 invented hosts (at most 10 a minute)`);
     const start = await newBrowser().fetch(`${A()}/oauth2/start?rd=/`, {
       headers: { 'x-forwarded-host': 'app.a.test:8080' },
     });

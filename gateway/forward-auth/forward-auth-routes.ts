@@ -82,6 +82,23 @@ function sameSiteNavigation(request: FastifyRequest): boolean {
   return site === 'same-origin' || site === 'same-site' || site === 'none';
 }
 
+/** Allows `limit` events per minute (a fixed window), to bound a log line an outsider can cause. */
+function perMinute(limit: number): { allow(): boolean } {
+  let windowStart = 0;
+  let count = 0;
+  return {
+    allow() {
+      const now = Date.now();
+      if (now - windowStart >= 60_000) {
+        windowStart = now;
+        count = 0;
+      }
+      count += 1;
+      return count <= limit;
+    },
+  };
+}
+
 export function forwardAuthRoutes(deps: ForwardAuthDeps) {
   const { config } = deps;
   const trust = proxyaddr.compile([...config.trustedProxies]);
@@ -122,6 +139,7 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
    * Decided once per distinct host.
    */
   const servedHosts = new BoundedCache<boolean>(10_000);
+  const refusedHostWarnings = perMinute(10);
   const isServedHost = (request: FastifyRequest): boolean => {
     const host = request.host;
     let known = servedHosts.get(host);
@@ -133,8 +151,9 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
       );
       servedHosts.set(host, known, Number.MAX_SAFE_INTEGER);
       // nginx answers a refused check with its own bare 403 page: the log is where an operator
-      // learns why (once per host; the host is what nginx sent, cut short).
-      if (!known)
+      // learns why. Once per host, and at most a few hosts a minute: a client inventing a new
+      // Host on every request (through a catch-all server) must not turn this into a log flood.
+      if (!known && refusedHostWarnings.allow())
         request.log.warn(
           { event: 'forward_auth_host_not_served', host: host.slice(0, 255) },
           'forward auth refused a host it does not serve: add it to GATEWAY_COOKIE_DOMAINS or GATEWAY_REDIRECT_DOMAINS',
@@ -176,18 +195,16 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
 
     // nginx asks this on every request: no hook runs on it but the cookie parser, and it counts
     // its own answers (gateway/ops/http-metrics.ts).
-    app.get('/oauth2/auth', { config: { hotPath: true } }, async (request, reply) => {
+    // (The path is named once here: `request.routeOptions` builds a new object on every read.)
+    const checkPath = '/oauth2/auth';
+    app.get(checkPath, { config: { hotPath: true } }, async (request, reply) => {
       try {
         await check(request, reply);
       } catch (error) {
-        deps.recordCheck?.(
-          request.routeOptions.url ?? '',
-          error instanceof GatewayError ? error.status : 500,
-          reply.elapsedTime,
-        );
+        deps.recordCheck?.(checkPath, error instanceof GatewayError ? error.status : 500, reply.elapsedTime);
         throw error;
       }
-      deps.recordCheck?.(request.routeOptions.url ?? '', reply.statusCode, reply.elapsedTime);
+      deps.recordCheck?.(checkPath, reply.statusCode, reply.elapsedTime);
       return reply;
     });
 

@@ -34,8 +34,8 @@ export const accessLog = fp(
       // neighbours, and the store itself keeps them only as keyed hashes.
       const url = request.raw.url ?? '/';
       const query = url.indexOf('?');
-      const route = request.routeOptions.url;
-      const label = request.routeOptions.config?.routeLabel;
+      const { url: route, config } = request.routeOptions;
+      const label = config?.routeLabel;
       const path = route === undefined ? (query === -1 ? url : url.slice(0, query)) : label ? label(url) : route;
       emit(
         `{"time":${Date.now()},"msg":"access","method":${JSON.stringify(request.method)},"path":${JSON.stringify(path.slice(0, 512))},"status":${reply.statusCode},"ms":${reply.elapsedTime.toFixed(1)},"ip":${JSON.stringify(request.ip)}}\n`,

@@ -25,13 +25,13 @@ export function postAsGetRoutes(issuer: string, paths: readonly string[]) {
         scope.post(path, async (request, reply) => {
           // Repeated parameters stay repeated: the endpoint refuses them (RFC 6749 §3.1). A POST
           // without a form body keeps its query string, for the endpoint to judge.
+          // Re-encoded either way: only percent-encoded ASCII reaches the Location header.
           const url = request.raw.url ?? '';
-          const query =
+          const params =
             request.body instanceof URLSearchParams
-              ? request.body.toString()
-              : url.includes('?')
-                ? url.slice(url.indexOf('?') + 1)
-                : '';
+              ? request.body
+              : new URLSearchParams(url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+          const query = params.toString();
           return reply
             .header('cache-control', 'no-store')
             .redirect(`${issuer}${path}${query === '' ? '' : `?${query}`}`, 303);
