@@ -39,6 +39,11 @@ export interface Config {
   cookieDomains: readonly string[];
   /** Hosts `rd` may point at (`.example.com` matches subdomains); defaults to the cookie domains. */
   redirectDomains: readonly string[];
+  /**
+   * Hosts forward auth serves and may redirect to: the redirect domains, and every cookie domain
+   * with its subdomains (a cookie set for `example.com` is sent to `app.example.com` too).
+   */
+  forwardAuthHosts: readonly string[];
   /** Private or loopback services (`host:port`) the gateway may call anyway (outside SSRF protection). */
   outboundPrivateHosts: readonly string[];
   /** Lower-case user names never handed out as they are (a suffix is added). */

@@ -336,6 +336,7 @@ function checkCombinations(settings: Partial<Record<SettingName, unknown>>, ctx:
 
 function toConfig(s: Settings): Config {
   const cookieDomains = s.GATEWAY_COOKIE_DOMAINS ?? [];
+  const redirectDomains = s.GATEWAY_REDIRECT_DOMAINS ?? cookieDomains;
   return {
     issuer: s.GATEWAY_ISSUER ?? DEFAULT_ISSUER,
     host: s.GATEWAY_HOST,
@@ -357,7 +358,8 @@ function toConfig(s: Settings): Config {
     clientsFile: s.GATEWAY_CLIENTS_FILE,
     secretRotationGrace: s.GATEWAY_SECRET_ROTATION_GRACE,
     cookieDomains,
-    redirectDomains: s.GATEWAY_REDIRECT_DOMAINS ?? cookieDomains,
+    redirectDomains,
+    forwardAuthHosts: [...redirectDomains, ...cookieDomains.map((d) => (d.startsWith('.') ? d : `.${d}`))],
     outboundPrivateHosts: s.GATEWAY_OUTBOUND_PRIVATE_HOSTS ?? [],
     reservedUsernames: s.GATEWAY_RESERVED_USERNAMES,
     apiPaths: s.GATEWAY_API_PATHS ?? [],

@@ -68,6 +68,7 @@ describe('defaults', () => {
       secretRotationGrace: 86400,
       cookieDomains: [],
       redirectDomains: [],
+      forwardAuthHosts: [],
       outboundPrivateHosts: [],
       reservedUsernames: [...DEFAULT_RESERVED_USERNAMES],
       apiPaths: [],
@@ -461,9 +462,12 @@ describe('lists, lifetimes and the rest', () => {
     });
     assert.deepEqual(config.cookieDomains, ['.example.com', 'other.org']);
     assert.deepEqual(config.redirectDomains, ['.example.com', 'other.org']);
+    // Forward auth serves the cookie domains' subdomains too.
+    assert.deepEqual(config.forwardAuthHosts, ['.example.com', 'other.org', '.example.com', '.other.org']);
     assert.deepEqual(config.allowedEmailDomains, ['example.com']);
     const own = ok({ GATEWAY_COOKIE_DOMAINS: '.example.com', GATEWAY_REDIRECT_DOMAINS: 'app.example.com:8443' });
     assert.deepEqual(own.redirectDomains, ['app.example.com:8443']);
+    assert.deepEqual(own.forwardAuthHosts, ['app.example.com:8443', '.example.com']);
   });
 
   test('a cookie or redirect domain that is a public suffix is refused, in every mode', () => {

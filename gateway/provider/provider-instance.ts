@@ -29,7 +29,6 @@ export interface ProviderInstanceDeps extends ProviderDeps {
   vault: UpstreamTokenVault;
   verify: AccessTokenVerifier;
   upstreamIssuer: string;
-  forwardAuthDomains: readonly string[];
   /** The one sign-out (sessions/sign-out.ts): RP-initiated logout and refresh-token reuse end sessions with it. */
   signOut: SignOut;
   regulation: Regulation;
@@ -49,7 +48,7 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
     }),
   });
   // Forward-auth callbacks live on every protected host: allow them on the configured domains.
-  allowForwardAuthRedirects(provider, config.issuer, deps.forwardAuthDomains);
+  allowForwardAuthRedirects(provider, config.issuer, config.forwardAuthHosts);
   // Client registration: previous secrets in their grace period, audit events.
   installClientHooks(provider, store, deps.sealing, log);
   // Logout tokens go out once per app session, in the background, with retries.

@@ -1,0 +1,33 @@
+/**
+ * The OpenID Provider's endpoints, as a Fastify plugin: oidc-provider behind a catch-all route
+ * (provider/mount-provider.ts), with the gateway's own userinfo and the POST-as-GET endpoints in
+ * the same scope, since they too read the raw body. Every more specific route wins over the wildcard.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { Store } from '../../adapters/store.ts';
+import { createLiveAccessTokens } from '../provider/live-access-token.ts';
+import { mountProvider } from '../provider/mount-provider.ts';
+import { postAsGetRoutes } from '../provider/post-as-get-routes.ts';
+import { PROVIDER_ROUTES } from '../provider/provider-routes.ts';
+import { userinfoRoutes } from '../provider/userinfo-route.ts';
+import type { ProviderParts } from './start-provider.ts';
+
+export interface ProviderPartOptions {
+  issuer: string;
+  store: Store;
+  provider: ProviderParts;
+}
+
+export const providerPart: FastifyPluginAsync<ProviderPartOptions> = async (app, options) => {
+  const { live, verify } = options.provider;
+  await mountProvider(app, live.handler, {
+    issuer: options.issuer,
+    routes: async (scope) => {
+      await userinfoRoutes(PROVIDER_ROUTES.userinfo, {
+        store: options.store,
+        liveToken: createLiveAccessTokens({ verify, findGrant: (grantId) => live.current().Grant.find(grantId) }),
+      })(scope);
+      await postAsGetRoutes(options.issuer, [PROVIDER_ROUTES.authorization, PROVIDER_ROUTES.end_session])(scope);
+    },
+  });
+};

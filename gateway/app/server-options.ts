@@ -1,0 +1,49 @@
+/**
+ * How the gateway's Fastify server is set up: logging, proxies, request limits, and the answers
+ * for what is refused before any route. One place, so that every part mounted later shares them.
+ */
+import type { Server } from 'node:http';
+import { LogController, type FastifyHttpOptions } from 'fastify';
+import type { Config } from '../../config/config-type.ts';
+import { canonicalProviderUrl } from '../provider/provider-routes.ts';
+import { oauthEndpoint } from '../provider/oauth-endpoint.ts';
+import { answerErrors } from '../web/errors.ts';
+import { loggerOptions } from '../web/logger.ts';
+import {
+  BODY_LIMIT_BYTES,
+  clientErrorHandler,
+  MAX_HEADER_BYTES,
+  parseQueryString,
+  REQUEST_TIMEOUT_MS,
+} from '../ops/request-limits.ts';
+import { setSecurityHeaders } from '../ops/security-headers.ts';
+
+/** The OAuth endpoints answer errors as OAuth error JSON, even those refused before routing. */
+export const isOAuthUrl = (url: string): boolean => oauthEndpoint(url) !== undefined;
+
+export function serverOptions(config: Config, logger: boolean | object | undefined): FastifyHttpOptions<Server> {
+  const answerRouterError = answerErrors(isOAuthUrl);
+  return {
+    logger: logger ?? loggerOptions(config.logLevel),
+    // No "incoming request"/"request completed" lines: they were two synchronous writes per check
+    // nginx makes. GATEWAY_ACCESS_LOG turns on one compact, asynchronous line instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: [...config.trustedProxies],
+    // Request limits (gateway/ops/request-limits.ts): 413, 431 and 408, never a 500 or a hang.
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Timeouts are checked every second (Node checks every 30 s by default, so a stalled request
+    // could live twice REQUEST_TIMEOUT_MS).
+    http: { maxHeaderSize: MAX_HEADER_BYTES, headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 },
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    clientErrorHandler,
+    // What the router refuses before any route (a path that does not decode), answered like any
+    // other refusal instead of with Fastify's own body; no route, so no route's onSend hooks.
+    frameworkErrors: (error, request, reply) => {
+      setSecurityHeaders(reply, { hsts: config.issuer.startsWith('https://') });
+      answerRouterError(error, request, reply);
+    },
+    routerOptions: { querystringParser: parseQueryString },
+    // oidc-provider serves `/Token` and `/token/` as `/token`: every rule must see the one path.
+    rewriteUrl: (request) => canonicalProviderUrl(request.url ?? '/'),
+  };
+}
