@@ -93,6 +93,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       return keyv.get<T>(key);
     },
 
+    async getMany<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+      assertOpen();
+      const now = Date.now();
+      // Each entry is parsed afresh, so every value is a copy, as get's.
+      return keys.map((key) => liveEntry(key, now)?.value as T | undefined);
+    },
+
     async set(key, value, ttlMs) {
       assertOpen();
       const ttl = setTtl(ttlMs);
@@ -117,6 +124,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const now = Date.now();
       if (liveEntry(key, now)) return false;
       map.set(key, entryText(json, ttl === undefined ? undefined : now + ttl));
+      return true;
+    },
+
+    async setIfAbsentWithOwner(key, value, ownerKey, ttlMs) {
+      assertOpen();
+      const ttl = positiveTtl(ttlMs, 'setIfAbsentWithOwner') as number;
+      const json = encodeValue(value);
+      const now = Date.now();
+      const owner = liveEntry(ownerKey, now);
+      if (!owner || liveEntry(key, now)) return false;
+      map.set(key, entryText(json, owner.expires ?? now + ttl));
       return true;
     },
 

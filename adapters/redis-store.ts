@@ -18,17 +18,23 @@
  * - deleteIfValue: a Lua GET-compare-DEL that compares strings and never decodes or rewrites
  *   JSON inside Lua (Redis 7.0's cjson turns `[]` into `{}`);
  * - addToSet: a Lua `SADD` + `PEXPIRE NX` + `PEXPIRE GT`: a new set gets the TTL, an existing one
- *   only ever a later expiry (the NX/GT flags need Redis >= 7.0).
+ *   only ever a later expiry (the NX/GT flags need Redis >= 7.0);
+ * - setIfAbsentWithOwner: a Lua `PTTL` of the owner + `SET NX PX` with what is left of it;
+ * - getMany: one `MGET`.
+ * Scripts go as EVALSHA, with one EVAL where the server answers NOSCRIPT, so a script's body is
+ * not sent and hashed again on every call.
  *
- * Cluster and hash slots: every Store operation touches exactly ONE key (one command or one
- * script with one key), so on a cluster each runs atomically on the one master that owns its
- * slot, and no key needs a `{hash tag}` to share a slot with another: nothing here is CROSSSLOT.
- * The contract is single-key on purpose; what spans keys (a grant's set and its tokens, a
- * consumption marker and its record) is ordered by the oidc Adapter on top (see
- * oidc-adapter.ts), not made atomic by co-location, which could not work anyway: a token is
- * found by its id alone, so its key cannot carry its grant's id. Without tags the keys spread
- * over every master, which is what a cluster is for. Do not put `{…}` in the key prefix on a
- * cluster: the first `{…}` of a key is its hash tag, so it would pin every key to one slot.
+ * Cluster and hash slots: every Store operation but two touches exactly ONE key (one command or
+ * one script with one key), so on a cluster each runs atomically on the one master that owns its
+ * slot. The two that take several keys look at the slots (redis-key-slot.ts) instead of
+ * failing with CROSSSLOT: `getMany` sends one MGET per slot, in parallel; `setIfAbsentWithOwner`
+ * runs its script when both keys share a slot and otherwise reads the owner first and then writes
+ * (two round trips, the write still atomic). No key carries a `{hash tag}`: what spans keys (a
+ * grant's set and its tokens, a consumption marker and its record) is ordered by the oidc Adapter
+ * on top (see oidc-adapter.ts), not made atomic by co-location, which could not work anyway: a
+ * token is found by its id alone, so its key cannot carry its grant's id. Without tags the keys
+ * spread over every master, which is what a cluster is for. Do not put `{…}` in the key prefix on
+ * a cluster: the first `{…}` of a key is its hash tag, so it would pin every key to one slot.
  *
  * Failing fast: while the connection is down, commands are rejected at once
  * (`disableOfflineQueue`) instead of queueing, and every call also races a 1 s deadline (node-redis's
@@ -40,6 +46,7 @@
  * all, so a typo in the URL stops the start-up instead of producing a gateway that fails every
  * request. Messages name the hosts, never the URL's password.
  */
+import { createHash } from 'node:crypto';
 import KeyvRedis, { createClient, createCluster, type RedisClientType, type RedisClusterType } from '@keyv/redis';
 import { Keyv, type DeserializedData } from 'keyv';
 import type { Store } from './store.ts';
@@ -48,6 +55,7 @@ import { encodeValue, positiveTtl, setTtl } from './store-input.ts';
 import { parseRedisUrl, type RedisTarget } from '../config/redis-url.ts';
 import { followClusterFailovers } from './follow-cluster-failovers.ts';
 import { readRedisPersistence, weakestPersistence } from './redis-persistence.ts';
+import { keySlot } from './redis-key-slot.ts';
 
 /** Options of {@link createRedisStore}. */
 export interface RedisStoreOptions {
@@ -94,6 +102,35 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0`;
+
+/**
+ * Write beside a live owner, expiring with it (PTTL -1: the owner never expires, so ARGV[2]); 0
+ * or -2 (about to expire, or gone) writes nothing. SET NX answers nil, Lua's false, when taken.
+ */
+const SET_IF_ABSENT_WITH_OWNER = `
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl == -2 or ttl == 0 then return 0 end
+if ttl == -1 then ttl = tonumber(ARGV[2]) end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ttl) then return 1 end
+return 0`;
+
+/** A script and its SHA-1, for EVALSHA. */
+interface Script {
+  source: string;
+  sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+const SCRIPTS = {
+  deleteIfValue: script(DELETE_IF_VALUE),
+  addToSet: script(ADD_TO_SET),
+  increment: script(INCREMENT),
+  extendIfValue: script(EXTEND_IF_VALUE),
+  setIfAbsentWithOwner: script(SET_IF_ABSENT_WITH_OWNER),
+};
 
 /** Rejects with StoreUnavailableError when `promise` has not settled within `ms`. */
 function withDeadline<T>(promise: Promise<T>, what: string, where: string, ms = CALL_TIMEOUT_MS): Promise<T> {
@@ -248,6 +285,23 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     });
   }
 
+  /**
+   * Runs a script by its SHA-1 (EVALSHA: the body is not sent again on every call), loading it
+   * with EVAL where the server answers NOSCRIPT (its first use there, or after a restart or
+   * SCRIPT FLUSH; on a cluster, each master loads its own). Routed by the first key; every key of
+   * one script must share its slot.
+   */
+  async function evalScript<T>(run: Script, keys: string[], args: string[]): Promise<T> {
+    const [first = ''] = keys;
+    const tail = [String(keys.length), ...keys, ...args];
+    try {
+      return await connection.send<T>(first, false, ['EVALSHA', run.sha, ...tail]);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return connection.send<T>(first, false, ['EVAL', run.source, ...tail]);
+    }
+  }
+
   return {
     kind: target.cluster ? 'redis-cluster' : 'redis',
 
@@ -276,6 +330,32 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
       });
     },
 
+    async getMany<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+      if (keys.length === 0) return [];
+      const full = keys.map((key) => prefix + key);
+      // One MGET; on a cluster one per slot (a command's keys must share one), sent in parallel.
+      const groups = new Map<number, number[]>();
+      full.forEach((key, i) => {
+        const slot = target.cluster ? keySlot(key) : 0;
+        const group = groups.get(slot);
+        if (group) group.push(i);
+        else groups.set(slot, [i]);
+      });
+      const texts = new Array<string | null>(keys.length).fill(null);
+      await guard('MGET', () =>
+        Promise.all(
+          [...groups.values()].map(async (indexes) => {
+            const group = indexes.map((i) => full[i] as string);
+            const replies = await connection.send<Array<string | null>>(group[0] as string, true, ['MGET', ...group]);
+            indexes.forEach((i, j) => {
+              texts[i] = replies[j] ?? null;
+            });
+          }),
+        ),
+      );
+      return texts.map((text) => (text === null ? undefined : (JSON.parse(text) as T)));
+    },
+
     async setIfAbsent(key, value, ttlMs) {
       const json = encodeValue(value);
       const ttl = positiveTtl(ttlMs, 'setIfAbsent');
@@ -284,33 +364,49 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
       return reply === 'OK';
     },
 
+    async setIfAbsentWithOwner(key, value, ownerKey, ttlMs) {
+      const json = encodeValue(value);
+      const ttl = positiveTtl(ttlMs, 'setIfAbsentWithOwner') as number;
+      const [full, owner] = [prefix + key, prefix + ownerKey];
+      if (!target.cluster || keySlot(full) === keySlot(owner)) {
+        const won = await guard('SET NX beside its owner', () =>
+          evalScript<number>(SCRIPTS.setIfAbsentWithOwner, [full, owner], [json, String(ttl)]),
+        );
+        return won === 1;
+      }
+      // Two slots, maybe two masters: the owner's expiry first, then the write (atomic on its own).
+      const ownerTtl = await guard('PTTL', () => connection.send<number>(owner, true, ['PTTL', owner]));
+      if (ownerTtl === -2 || ownerTtl === 0) return false;
+      const px = ownerTtl === -1 ? ttl : ownerTtl;
+      const reply = await guard('SET NX', () =>
+        connection.send<string | null>(full, false, ['SET', full, json, 'NX', 'PX', String(px)]),
+      );
+      return reply === 'OK';
+    },
+
     async deleteIfValue(key, expected) {
       const json = encodeValue(expected);
       const deleted = await guard('compare-and-delete', () =>
-        connection.send<number>(prefix + key, false, ['EVAL', DELETE_IF_VALUE, '1', prefix + key, json]),
+        evalScript<number>(SCRIPTS.deleteIfValue, [prefix + key], [json]),
       );
       return deleted === 1;
     },
 
     async addToSet(key, member, ttlMs) {
       const ttl = positiveTtl(ttlMs, 'addToSet') as number;
-      await guard('SADD', () =>
-        connection.send(prefix + key, false, ['EVAL', ADD_TO_SET, '1', prefix + key, member, String(ttl)]),
-      );
+      await guard('SADD', () => evalScript(SCRIPTS.addToSet, [prefix + key], [member, String(ttl)]));
     },
 
     async increment(key, ttlMs) {
       const ttl = positiveTtl(ttlMs, 'increment') as number;
-      return guard('INCR', () =>
-        connection.send<number>(prefix + key, false, ['EVAL', INCREMENT, '1', prefix + key, String(ttl)]),
-      );
+      return guard('INCR', () => evalScript<number>(SCRIPTS.increment, [prefix + key], [String(ttl)]));
     },
 
     async extendIfValue(key, expected, ttlMs) {
       const json = encodeValue(expected);
       const ttl = positiveTtl(ttlMs, 'extendIfValue') as number;
       const extended = await guard('compare-and-extend', () =>
-        connection.send<number>(prefix + key, false, ['EVAL', EXTEND_IF_VALUE, '1', prefix + key, json, String(ttl)]),
+        evalScript<number>(SCRIPTS.extendIfValue, [prefix + key], [json, String(ttl)]),
       );
       return extended === 1;
     },

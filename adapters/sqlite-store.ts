@@ -79,6 +79,15 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       INSERT INTO entries (key, value, expires_at) VALUES (:key, :value, :expiresAt)
       ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
       WHERE entries.expires_at IS NOT NULL AND entries.expires_at <= :now`),
+    // Written only beside a live owner row, expiring with it (or after :ttl when it never does);
+    // one statement, so atomic as setIfAbsent is. `WHERE` before `ON CONFLICT` is what SQLite's
+    // grammar needs to tell an upsert from a join.
+    setIfAbsentWithOwner: db.prepare(`
+      INSERT INTO entries (key, value, expires_at)
+        SELECT :key, :value, coalesce(owner.expires_at, :now + :ttl) FROM entries AS owner
+        WHERE owner.key = :owner AND (owner.expires_at IS NULL OR owner.expires_at > :now)
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+      WHERE entries.expires_at IS NOT NULL AND entries.expires_at <= :now`),
     deleteIfValue: db.prepare(`DELETE FROM entries WHERE key = :key AND value = :value AND ${LIVE}`),
     // SET expressions all see the row as it was before this UPDATE. max() with a NULL argument is
     // NULL, so a set that never expires keeps never expiring; otherwise the later expiry wins.
@@ -157,6 +166,12 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       return readJson(key, Date.now()) as T | undefined;
     },
 
+    async getMany<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+      assertOpen();
+      const now = Date.now();
+      return keys.map((key) => readJson(key, now) as T | undefined);
+    },
+
     async set(key, value, ttlMs) {
       assertOpen();
       const json = encodeValue(value);
@@ -187,6 +202,25 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
           key: prefix + key,
           value: json,
           expiresAt: ttl === undefined ? null : now + ttl,
+          now,
+        });
+        purgeNowAndThen(now);
+        return result;
+      });
+      return Number(changes) === 1;
+    },
+
+    async setIfAbsentWithOwner(key, value, ownerKey, ttlMs) {
+      assertOpen();
+      const json = encodeValue(value);
+      const ttl = positiveTtl(ttlMs, 'setIfAbsentWithOwner') as number;
+      const now = Date.now();
+      const { changes } = exec('setIfAbsentWithOwner', () => {
+        const result = statements.setIfAbsentWithOwner.run({
+          key: prefix + key,
+          value: json,
+          owner: prefix + ownerKey,
+          ttl,
           now,
         });
         purgeNowAndThen(now);

@@ -26,6 +26,12 @@ export interface Store {
   /** A JSON value (a fresh copy), or undefined when absent or expired. */
   get<T = unknown>(key: string): Promise<T | undefined>;
   /**
+   * Several values at once, in the order of `keys` (undefined for each one absent or expired), in
+   * one round trip where the backend can (on a cluster: one per hash slot, in parallel). The reads
+   * are not one snapshot: each is as {@link get} alone would be.
+   */
+  getMany<T = unknown>(keys: readonly string[]): Promise<Array<T | undefined>>;
+  /**
    * Writes a JSON value (TypeError for what JSON cannot encode, such as undefined). `ttlMs`
    * undefined means no expiry; `ttlMs <= 0` deletes the key.
    */
@@ -37,6 +43,15 @@ export interface Store {
    * it must be > 0 (RangeError).
    */
   setIfAbsent(key: string, value: unknown, ttlMs?: number): Promise<boolean>;
+  /**
+   * Writes `value` at `key` only when `key` is absent (as {@link setIfAbsent}: of N parallel
+   * callers exactly one gets true) AND `ownerKey` holds a value; `key` then expires when
+   * `ownerKey` does, or after `ttlMs` (> 0) when `ownerKey` never expires. A consumption marker
+   * is written this way, never outliving its record. One round trip, and atomic as a whole on one
+   * server; on a Redis Cluster whose two keys hash to different slots the owner is read first and
+   * the write follows (the write itself stays atomic).
+   */
+  setIfAbsentWithOwner(key: string, value: unknown, ownerKey: string, ttlMs: number): Promise<boolean>;
   /**
    * Atomically deletes `key` only while it still holds `expected`; true when deleted. Values are
    * compared by their JSON encoding, so objects need the same key order; compare strings (a

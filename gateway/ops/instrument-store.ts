@@ -9,9 +9,11 @@ import type { GatewayMetrics } from './gateway-metrics.ts';
 
 type Operation =
   | 'get'
+  | 'getMany'
   | 'set'
   | 'delete'
   | 'setIfAbsent'
+  | 'setIfAbsentWithOwner'
   | 'deleteIfValue'
   | 'addToSet'
   | 'setMembers'
@@ -36,10 +38,13 @@ export function instrumentStore(store: Store, metrics: Pick<GatewayMetrics, 'sto
   }
   const measured: Partial<Record<PropertyKey, unknown>> = {
     get: (key: string) => measure('get', () => store.get(key)),
+    getMany: (keys: readonly string[]) => measure('getMany', () => store.getMany(keys)),
     set: (key: string, value: unknown, ttlMs?: number) => measure('set', () => store.set(key, value, ttlMs)),
     delete: (key: string) => measure('delete', () => store.delete(key)),
     setIfAbsent: (key: string, value: unknown, ttlMs?: number) =>
       measure('setIfAbsent', () => store.setIfAbsent(key, value, ttlMs)),
+    setIfAbsentWithOwner: (key: string, value: unknown, ownerKey: string, ttlMs: number) =>
+      measure('setIfAbsentWithOwner', () => store.setIfAbsentWithOwner(key, value, ownerKey, ttlMs)),
     deleteIfValue: (key: string, expected: unknown) =>
       measure('deleteIfValue', () => store.deleteIfValue(key, expected)),
     addToSet: (key: string, member: string, ttlMs: number) =>

@@ -8,7 +8,10 @@ import { createMemoryStore } from '../../adapters/memory-store.ts';
 import { StoreUnavailableError } from '../../adapters/store-errors.ts';
 import type { Store } from '../../adapters/store.ts';
 
-/** Which store calls a fault hits: by method name and first argument (the key, or the channel). */
+/**
+ * Which store calls a fault hits: by method name and first argument (the key, or the channel); a
+ * `getMany` is picked as a `get` of each of its keys.
+ */
 export type Match = (method: string, key: string) => boolean;
 
 export interface FaultyStore {
@@ -27,11 +30,13 @@ export function faultyStore(): FaultyStore {
     get(target, property) {
       const value = Reflect.get(target, property, target) as unknown;
       if (typeof value !== 'function') return value;
-      return async (key: string, ...rest: unknown[]) => {
+      return async (key: string | string[], ...rest: unknown[]) => {
         const method = String(property);
-        for (const match of failing)
-          if (match(method, key)) throw new StoreUnavailableError(`fault injected on ${method}`);
-        for (const [match, thawed] of frozen) if (match(method, key)) await thawed;
+        // A read of several keys is picked as a `get` of any one of them would be.
+        const calls: Array<[string, string]> = Array.isArray(key) ? key.map((k) => ['get', k]) : [[method, key]];
+        const picked = (match: Match) => calls.some(([m, k]) => match(m, k));
+        for (const match of failing) if (picked(match)) throw new StoreUnavailableError(`fault injected on ${method}`);
+        for (const [match, thawed] of frozen) if (picked(match)) await thawed;
         return (value as (...args: unknown[]) => unknown).call(target, key, ...rest);
       };
     },

@@ -161,6 +161,57 @@ export function storeContract(backend: Backend): void {
       assert.equal(await s().get(forever), 'kept');
     });
 
+    it('getMany: values in the order asked, undefined for absent or expired ones, copies', async () => {
+      assert.deepEqual(await s().getMany([]), []);
+      // 30 keys: on a cluster they spread over every master (one MGET per slot).
+      const keys = Array.from({ length: 30 }, (_, i) => key(`many-${i}`));
+      const values = keys.map((_, i) => (i % 3 === 0 ? undefined : { i, list: [] as number[] }));
+      await Promise.all(keys.map((k, i) => (values[i] === undefined ? undefined : s().set(k, values[i], 60_000))));
+      assert.deepEqual(await s().getMany(keys), values);
+      const [short, kept, nothing] = [key('many-short'), key('many-kept'), key('many-null')];
+      await s().set(short, 'short', 80);
+      await s().set(kept, [1, 'two']);
+      await s().set(nothing, null);
+      await sleep(200);
+      assert.deepEqual(await s().getMany([short, kept, nothing, short]), [undefined, [1, 'two'], null, undefined]);
+      const [copy] = await s().getMany<number[]>([kept]);
+      copy?.push(3);
+      assert.deepEqual(await s().get(kept), [1, 'two']);
+    });
+
+    it('setIfAbsentWithOwner writes only beside a live owner, once, and expires with it', async () => {
+      for (const [owner, k] of [
+        [key('owner'), key('owned')],
+        // One hash tag: on a cluster both share a slot, so the one-script path runs.
+        ...(() => {
+          const tag = randomUUID();
+          return [[`owner:{${tag}}`, `owned:{${tag}}`]];
+        })(),
+      ] as Array<[string, string]>) {
+        assert.equal(await s().setIfAbsentWithOwner(k, 1, owner, 60_000), false, 'no owner: nothing written');
+        assert.equal(await s().get(k), undefined);
+        await s().set(owner, { record: true }, 150);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => s().setIfAbsentWithOwner(k, { caller: i }, owner, 60_000)),
+        );
+        assert.equal(results.filter(Boolean).length, 1, 'of 20 parallel callers exactly one wins');
+        assert.deepEqual(await s().get(k), { caller: results.indexOf(true) });
+        await sleep(300);
+        assert.equal(await s().get(owner), undefined);
+        assert.equal(await s().get(k), undefined, 'it expired with its owner, not after its own 60 s');
+        assert.equal(await s().setIfAbsentWithOwner(k, 2, owner, 60_000), false, 'an expired owner is no owner');
+      }
+      const [owner, k] = [key('owner-forever'), key('owned-ttl')];
+      await s().set(owner, 'forever');
+      assert.equal(await s().setIfAbsentWithOwner(k, 'marker', owner, 80), true);
+      assert.equal(await s().setIfAbsentWithOwner(k, 'again', owner, 80), false);
+      await sleep(200);
+      assert.equal(await s().get(k), undefined, 'an owner that never expires: the TTL given');
+      assert.equal(await s().get(owner), 'forever');
+      await assert.rejects(s().setIfAbsentWithOwner(k, undefined, owner, 80), TypeError);
+      await assert.rejects(s().setIfAbsentWithOwner(k, 'v', owner, 0), RangeError);
+    });
+
     it('deleteIfValue deletes only while the key holds the expected value', async () => {
       const k = key('cad');
       assert.equal(await s().deleteIfValue(k, 'x'), false, 'absent');
@@ -315,6 +366,8 @@ export function storeContract(backend: Backend): void {
       const closing = await backend.open();
       await closing.close();
       await assert.rejects(closing.get('x'), unavailable(/closed/));
+      await assert.rejects(closing.getMany(['x', 'y']), unavailable(/closed/));
+      await assert.rejects(closing.setIfAbsentWithOwner('x', 1, 'y', 1_000), unavailable(/closed/));
       await assert.rejects(closing.ping(), unavailable(/closed/));
       await closing.close(); // twice is fine
     });
