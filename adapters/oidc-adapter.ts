@@ -22,7 +22,8 @@
  * - `consume` must let exactly one of N parallel redemptions through (RFC 6749 §4.1.2: a code
  *   is used once; RFC 9700 §4.14.2 for rotated refresh tokens). A read-modify-write of the payload
  *   lets all of them win (measured: 5 parallel redemptions of one code all got tokens), so the
- *   winner is whoever creates the marker with `setIfAbsent`; the others get an error extending
+ *   winner is whoever creates the marker, beside a live record and expiring with it
+ *   (`setIfAbsentWithOwner`: one round trip); the others get an error extending
  *   `errors.InvalidGrant`, which the token endpoint answers with 400 invalid_grant instead of 500.
  *   The payload itself is not rewritten: `find` merges the marker in as `consumed`, exactly what
  *   oidc-provider checks, so a consume racing a destroy can never bring the record back.
@@ -35,11 +36,12 @@
  *   for the same grant; here one set holds the grant's tokens of every model, so the calls for one
  *   grant made before the set was read share one pass over it instead of repeating it six times.
  *
- * Redis Cluster and hash slots: every store call above touches ONE key, so no call is CROSSSLOT
- * and no key carries a `{hash tag}`. What spans keys is ordered instead of made atomic: the grant
- * set is written before the record (so revocation can find every record it could see), the marker
- * is created atomically on its own key (so a consume needs nothing from the record's slot), and
- * `find` reads record and marker in parallel. Co-locating a grant's keys would not help anyway: a
+ * Redis Cluster and hash slots: no key carries a `{hash tag}`, and the store makes no call
+ * CROSSSLOT (redis-store.ts). What spans keys is ordered instead of made atomic: the grant set is
+ * written before the record (so revocation can find every record it could see), the marker is
+ * created atomically on its own key (checking its record first: in the same script on one server,
+ * a step before on a cluster where they hash apart), and `find` reads record and marker in one
+ * `getMany` (one MGET; on a cluster, one per slot in parallel). Co-locating a grant's keys would not help anyway: a
  * token is found by its id alone, so its key cannot carry the grant id. Left open, as in
  * oidc-provider's own Redis adapter: a token written in the very instant its grant is revoked (its
  * set entry added after the revocation read the set) survives that revocation.
@@ -120,10 +122,11 @@ function openRecord(records: Records, record: StoredRecord | LegacyRecord): Adap
 }
 
 async function findRecord(records: Records, model: string, key: string): Promise<AdapterPayload | undefined> {
-  const [record, consumed] = await Promise.all([
-    records.store.get<StoredRecord | LegacyRecord>(recordKey(model, key)),
-    records.store.get<number>(consumedKey(model, key)),
-  ]);
+  // One round trip (on a cluster, one per slot of the two, in parallel).
+  const [record, consumed] = (await records.store.getMany([recordKey(model, key), consumedKey(model, key)])) as [
+    StoredRecord | LegacyRecord | undefined,
+    number | undefined,
+  ];
   const payload = record ? openRecord(records, record) : undefined;
   if (!payload) return undefined;
   return consumed === undefined ? payload : { ...payload, consumed };
@@ -219,11 +222,14 @@ function adapterFor(records: Records, model: string): Adapter {
 
     async consume(id) {
       const key = keyOf(sealing, model, id);
-      const record = await store.get<StoredRecord | LegacyRecord>(recordKey(model, key));
-      const ttlMs = record?.expiresAt == null ? UNBOUNDED_TTL_MS : record.expiresAt - Date.now();
-      if (!record || ttlMs <= 0) throw new AlreadyConsumedError(model);
-      // The marker lives as long as the record, so it can never expire first and let a replay in.
-      const won = await store.setIfAbsent(consumedKey(model, key), Math.floor(Date.now() / 1000), ttlMs);
+      // Only beside a live record, and expiring with it: the marker can never expire first and let
+      // a replay in, and a consume after a destroy writes nothing. One round trip.
+      const won = await store.setIfAbsentWithOwner(
+        consumedKey(model, key),
+        Math.floor(Date.now() / 1000),
+        recordKey(model, key),
+        UNBOUNDED_TTL_MS,
+      );
       if (!won) throw new AlreadyConsumedError(model);
     },
 
@@ -257,6 +263,14 @@ export async function undoConsumption(store: Store, sealing: Sealing, model: str
   const key = consumedKey(model, keyOf(sealing, model, id));
   const consumed = await store.get<number>(key);
   return consumed !== undefined && store.deleteIfValue(key, consumed);
+}
+
+/**
+ * The store key of the consumption marker of a code or token (absent while it is unconsumed), for
+ * a caller that reads it with other keys in one round trip (gateway/provider/refresh-grace.ts).
+ */
+export function consumptionKey(sealing: Sealing, model: string, id: string): string {
+  return consumedKey(model, keyOf(sealing, model, id));
 }
 
 /** One oidc-provider session of an account, as {@link sessionsOfAccount} finds it. */

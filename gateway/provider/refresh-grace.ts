@@ -41,7 +41,7 @@
 import type Provider from 'oidc-provider';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
-import { undoConsumption } from '../../adapters/oidc-adapter.ts';
+import { consumptionKey, undoConsumption } from '../../adapters/oidc-adapter.ts';
 import { withLock } from '../../adapters/with-lock.ts';
 import { formParamsOrAnswer, type FormContext } from './form-body.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
@@ -113,7 +113,13 @@ export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
       deps.store,
       `lock:refresh:${tokenKey}`,
       async () => {
-        const answer = await storedAnswer(deps, answerKey);
+        // The kept answer and the token's consumption marker in one round trip: a token that is
+        // not consumed (every refresh but a retry or a replay) needs nothing more read here.
+        const [sealed, consumed] = await deps.store.getMany([
+          answerKey,
+          consumptionKey(deps.sealing, 'RefreshToken', token),
+        ]);
+        const answer = typeof sealed === 'string' ? deps.sealing.open<object>(sealed) : undefined;
         if (answer) {
           ctx.status = 200;
           ctx.set('cache-control', 'no-store');
@@ -121,7 +127,7 @@ export function refreshGraceMiddleware(deps: RefreshGraceDeps) {
           ctx.body = answer;
           return;
         }
-        const found = await find();
+        const found = consumed === undefined ? undefined : await find();
         if (found?.consumed) {
           if ((await deps.store.get(inFlightKey)) === undefined) {
             // Rotated, its answer delivered, and no answer kept (past the grace, or other credentials):
