@@ -1,22 +1,21 @@
 /**
  * Who is behind a forward-auth request: the cookie's gateway JWT, or a Bearer token made for this
- * host. The hot path verifies locally, with a bounded cache of verified tokens: no store round
- * trip. An expired cookie JWT is refreshed with the session's refresh token, once even under
- * parallel checks, and only by that session's own cookie.
+ * host. The hot path verifies locally, with a bounded cache of verified tokens (verify-cache.ts):
+ * no store round trip. An expired cookie JWT is refreshed with the session's refresh token
+ * (session-refresh.ts), once even under parallel checks, and only by that session's own cookie.
  */
-import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors as joseErrors } from 'jose';
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import type { Store } from '../../adapters/store.ts';
-import { withLock } from '../../adapters/with-lock.ts';
-import { GatewayError } from '../web/errors.ts';
+import { sendProblem } from '../web/errors.ts';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import { bearerToken } from '../web/bearer-token.ts';
-import { BoundedCache } from '../web/bounded-cache.ts';
-import type { AuthCookie, ForwardAuthCookies } from './forward-auth-cookie.ts';
+import type { ForwardAuthCookies } from './forward-auth-cookie.ts';
 import { FORWARD_AUTH_CLIENT_ID } from '../provider/forward-auth-client.ts';
-import type { ForwardAuthSession, ForwardAuthSessions } from '../sessions/forward-auth-sessions.ts';
+import type { ForwardAuthSessions } from '../sessions/forward-auth-sessions.ts';
+import { createSessionRefresh } from './session-refresh.ts';
+import { createVerifyCache, type VerifyCached } from './verify-cache.ts';
 
 export interface IdentityDeps {
   store: Store;
@@ -31,90 +30,23 @@ export interface IdentityDeps {
   originOf: (request: FastifyRequest) => string;
 }
 
+export interface IdentityResolver {
+  /** Verifies a gateway access JWT, cached until it expires (verify-cache.ts). */
+  verifyCached: VerifyCached;
+  /** The identity of a forward-auth request: its Bearer token if it sends one, else its cookie. */
+  identify(request: FastifyRequest, reply: FastifyReply): Promise<AccessTokenClaims | undefined>;
+}
+
+/** The answer to a request with no identity (`/oauth2/auth`, `/oauth2/userinfo`). */
+export const unauthorized = (reply: FastifyReply) => sendProblem(reply, 401, 'unauthorized', 'Sign in first.');
+
 function audiences(claims: AccessTokenClaims): string[] {
   return Array.isArray(claims.aud) ? claims.aud : claims.aud === undefined ? [] : [claims.aud];
 }
 
-/** True when `token` is the session's own cookie JWT: the current one, or the one it just replaced. */
-export function isSessionToken(session: ForwardAuthSession, token: string): boolean {
-  return (
-    token === session.accessToken ||
-    (session.previousAccessToken !== undefined && token === session.previousAccessToken)
-  );
-}
-
-function isInvalidGrant(error: unknown): boolean {
-  return error instanceof client.ResponseBodyError && error.error === 'invalid_grant';
-}
-
-export function createIdentityResolver(deps: IdentityDeps) {
-  const verified = new BoundedCache<AccessTokenClaims>(100_000);
-
-  /**
-   * Signature, iss, typ and exp, cached until the token expires. The cache is keyed by the JWS
-   * signature alone (86 characters instead of the whole ~800-character token, hashed on every
-   * check): a token whose header or payload was changed under a cached signature gets the cached
-   * claims of the token that signature belongs to, which its holder already had, and nothing more.
-   */
-  async function verifyCached(token: string): Promise<AccessTokenClaims> {
-    const key = token.slice(token.lastIndexOf('.') + 1);
-    const hit = key.length >= 43 ? verified.get(key) : undefined;
-    if (hit) return hit;
-    const claims = await deps.verify(token);
-    verified.set(key, claims, (claims.exp ?? 0) * 1000);
-    return claims;
-  }
-
-  /**
-   * Exchanges the session's refresh token for a new cookie JWT, once even under parallel checks.
-   * Only the session's own cookie JWT may ask (a valid token of another session, or of an app,
-   * with this session's id refreshes nothing). Only `invalid_grant` ends the session: a store
-   * outage or a failed call is temporary, answered 503, and the next check tries again. An
-   * instance killed between the answer and `sessions.update` costs nothing either: the refresh
-   * token is not rotated (create-provider.ts), so the session still holds a working one, and the
-   * lock is a lease its dead holder frees within 3 s.
-   */
-  async function refreshCookie(cookie: AuthCookie): Promise<{ claims: AccessTokenClaims; token: string } | undefined> {
-    const lockKey = `lock:fa-refresh:${createHash('sha256').update(cookie.sessionId).digest('base64url')}`;
-    return withLock(
-      deps.store,
-      lockKey,
-      async () => {
-        const session = await deps.sessions.load(cookie.sessionId);
-        if (!session || !isSessionToken(session, cookie.token)) return undefined;
-        if (session.accessToken !== cookie.token) {
-          // Another check refreshed it a moment ago: use that token.
-          const claims = await verifyCached(session.accessToken).catch(() => undefined);
-          if (claims) return { claims, token: session.accessToken };
-        }
-        let tokens;
-        try {
-          tokens = await client.refreshTokenGrant(await deps.oidcClient(), session.refreshToken);
-        } catch (error) {
-          if (!isInvalidGrant(error)) {
-            throw new GatewayError(
-              'temporarily_unavailable',
-              503,
-              'The sign-in could not be renewed just now. Please try again in a moment.',
-              { cause: error },
-            );
-          }
-          // The grant was revoked or has expired: the session is over.
-          await deps.sessions.remove(cookie.sessionId);
-          return undefined;
-        }
-        const claims = await verifyCached(tokens.access_token);
-        await deps.sessions.update(cookie.sessionId, {
-          ...session,
-          accessToken: tokens.access_token,
-          previousAccessToken: session.accessToken,
-          refreshToken: tokens.refresh_token ?? session.refreshToken,
-        });
-        return { claims, token: tokens.access_token };
-      },
-      { waitMs: 5_000 },
-    );
-  }
+export function createIdentityResolver(deps: IdentityDeps): IdentityResolver {
+  const verifyCached = createVerifyCache(deps.verify);
+  const refreshCookie = createSessionRefresh({ ...deps, verifyCached });
 
   /** The identity behind the request's cookie, refreshing an expired cookie JWT (the new cookie goes on `reply`). */
   async function cookieIdentity(request: FastifyRequest, reply: FastifyReply): Promise<AccessTokenClaims | undefined> {
@@ -151,8 +83,7 @@ export function createIdentityResolver(deps: IdentityDeps) {
 
   return {
     verifyCached,
-    /** The identity of a forward-auth request: its Bearer token if it sends one, else its cookie. */
-    identify(request: FastifyRequest, reply: FastifyReply): Promise<AccessTokenClaims | undefined> {
+    identify(request, reply) {
       const bearer = bearerToken(request.headers.authorization);
       return bearer ? bearerIdentity(request, bearer) : cookieIdentity(request, reply);
     },

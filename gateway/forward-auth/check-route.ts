@@ -1,0 +1,81 @@
+/**
+ * `GET /oauth2/auth`, the check nginx `auth_request` (and Caddy/Traefik forward auth) makes on
+ * every request to a protected app: 202 + `X-Auth-Request-*` when the cookie or a Bearer token is
+ * valid, 401 when not signed in, 403 when signed in but not allowed for this host. Never redirects.
+ * An expired cookie JWT is refreshed transparently (the new cookie comes with the 202; nginx
+ * passes it on with `auth_request_set` + `add_header Set-Cookie`).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError, sendProblem } from '../web/errors.ts';
+import type { HostPolicy } from '../accounts/host-policy.ts';
+import { createQueryPolicies } from './auth-query-policy.ts';
+import type { ForwardAuthSite } from './forward-auth-site.ts';
+import { type IdentityResolver, unauthorized } from './forward-auth-identity.ts';
+import type { HostTokenMinter } from './host-token-minter.ts';
+
+export interface CheckRouteDeps {
+  site: ForwardAuthSite;
+  identities: IdentityResolver;
+  /** Is the request's host one forward auth serves (served-hosts.ts)? */
+  isServedHost: (request: FastifyRequest) => boolean;
+  policy: HostPolicy;
+  mintHostToken: HostTokenMinter;
+  /** Counts one answer of `/oauth2/auth`, under its route pattern (it has no metrics hook: it is a hot path). */
+  recordCheck?: ((route: string, status: number, ms: number) => void) | undefined;
+}
+
+/** The query string of a raw URL, without `?`. */
+function queryOf(url: string): string {
+  const mark = url.indexOf('?');
+  return mark === -1 ? '' : url.slice(mark + 1);
+}
+
+const forbidden = (reply: FastifyReply) =>
+  sendProblem(reply, 403, 'forbidden', 'You are signed in, but not allowed here.');
+
+export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
+  const { originOf } = deps.site;
+  const { identities, isServedHost } = deps;
+  // Told once per distinct query string (the parsed policy is cached): an nginx snippet with a typo.
+  const queryPolicies = createQueryPolicies((problem) =>
+    app.log.warn({ problem }, 'forward auth refuses every user at /oauth2/auth with this query'),
+  );
+
+  // nginx asks this on every request: no hook runs on it but the cookie parser, and it counts
+  // its own answers (gateway/ops/http-metrics.ts).
+  // (The path is named once here: `request.routeOptions` builds a new object on every read.)
+  const checkPath = '/oauth2/auth';
+  app.get(checkPath, { config: { hotPath: true } }, async (request, reply) => {
+    try {
+      await check(request, reply);
+    } catch (error) {
+      deps.recordCheck?.(checkPath, error instanceof GatewayError ? error.status : 500, reply.elapsedTime);
+      throw error;
+    }
+    deps.recordCheck?.(checkPath, reply.statusCode, reply.elapsedTime);
+    return reply;
+  });
+
+  async function check(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    if (!isServedHost(request))
+      return sendProblem(reply, 403, 'forbidden', 'Forward auth is not configured for this host.');
+    const claims = await identities.identify(request, reply);
+    if (!claims) return unauthorized(reply);
+    // Typed at the door: a well-signed token with odd claims is refused or ignored, never a 500.
+    const email = typeof claims['email'] === 'string' ? claims['email'] : undefined;
+    const groups = Array.isArray(claims['groups'])
+      ? (claims['groups'] as unknown[]).filter((g): g is string => typeof g === 'string')
+      : [];
+    const identity = { email, groups };
+    const restriction = queryPolicies(queryOf(request.url));
+    if (!restriction.ok || !restriction.allows(identity) || !deps.policy.allows(request.hostname, identity))
+      return forbidden(reply);
+    reply.header('x-auth-request-user', claims.sub);
+    if (email) reply.header('x-auth-request-email', email);
+    const username = claims['preferred_username'];
+    if (typeof username === 'string') reply.header('x-auth-request-preferred-username', username);
+    if (groups.length > 0) reply.header('x-auth-request-groups', groups.join(','));
+    reply.header('x-auth-request-access-token', await deps.mintHostToken(claims, originOf(request)));
+    return reply.code(202).send();
+  }
+}
