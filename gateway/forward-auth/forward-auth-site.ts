@@ -22,10 +22,6 @@ export interface ForwardAuthSite {
 
 export function forwardAuthSite(config: Config): ForwardAuthSite {
   const trust = proxyaddr.compile([...config.trustedProxies]);
-  const redirectDomains = [
-    ...config.redirectDomains,
-    ...config.cookieDomains.map((d) => (d.startsWith('.') ? d : `.${d}`)),
-  ];
   // Scheme and cookie flags follow the issuer, never the request: behind a TLS-terminating proxy
   // the gateway may be reached over http, and a client outside the trusted proxies must not be
   // able to make it hand out non-Secure cookies or http callbacks.
@@ -33,7 +29,7 @@ export function forwardAuthSite(config: Config): ForwardAuthSite {
   return {
     scheme,
     secure: scheme === 'https',
-    redirectDomains,
+    redirectDomains: config.forwardAuthHosts,
     originOf: (request) => `${scheme}://${request.host}`,
     trustedHeader(request, name) {
       const peer = request.raw.socket.remoteAddress;
