@@ -6,7 +6,8 @@
  */
 import type { Config } from '../../config/config-type.ts';
 import { parseCommandArgs } from './parse-command-args.ts';
-import { cliActor, withCliStore, type CliIo } from './with-cli-store.ts';
+import type { CliIo } from './cli-command.ts';
+import { cliActor, withCliStore } from './with-cli-store.ts';
 import { keyView, loadKeyRing, rotateKeys } from '../keys/signing-keys.ts';
 import { loadStoreSealingFor } from '../keys/store-sealing.ts';
 

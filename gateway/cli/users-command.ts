@@ -5,7 +5,8 @@
  */
 import type { Config } from '../../config/config-type.ts';
 import { parseCommandArgs } from './parse-command-args.ts';
-import { cliActor, withCliStore, type CliIo } from './with-cli-store.ts';
+import type { CliIo } from './cli-command.ts';
+import { cliActor, withCliStore } from './with-cli-store.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
 import { createCliSignOut } from './cli-sign-out.ts';
 

@@ -8,11 +8,7 @@ import { userInfo } from 'node:os';
 import { openStore } from '../../adapters/open-store.ts';
 import type { Store } from '../../adapters/store.ts';
 import type { Config } from '../../config/config-type.ts';
-
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
+import type { CliIo } from './cli-command.ts';
 
 /** Who ran the command, for audit events (as the clients CLI records it). */
 export function cliActor(): { via: 'cli'; user?: string } {
