@@ -6,42 +6,22 @@
  * Secrets are printed once, by `add` and `rotate-secret`, and never by `list` or `show`. Bad input
  * ends with one line on stderr and exit code 2; a refused operation (unknown client, ...) with
  * exit code 1. `--json` prints one JSON document on stdout for scripts. Audit events go to stderr
- * as JSON lines (pino's format), at GATEWAY_LOG_LEVEL.
+ * as JSON lines (cli-log.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
-import type { LogLevel } from '../../config/log-levels.ts';
-import type { AuditLogger, ClientActor } from '../clients/audit-client-event.ts';
+import type { ClientActor } from '../clients/audit-client-event.ts';
 import { TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 import { ClientRegistryError, type ClientRegistry, type ClientView } from '../clients/client-registry.ts';
 import { clientRegistryOn } from './open-client-registry.ts';
 import { parseCommandArgs, UsageError } from './parse-command-args.ts';
 import type { CliIo } from './cli-command.ts';
-import { cliActor, withCliStore } from './with-cli-store.ts';
+import { cliActor, cliLog } from './cli-log.ts';
+import { withCliStore } from './with-cli-store.ts';
 
 /** The subcommands (their usage: clients-cli.ts). */
 export type ClientsSubcommand = 'add' | 'list' | 'show' | 'remove' | 'rotate-secret';
-
-const LEVELS: Record<LogLevel, number> = {
-  trace: 10,
-  debug: 20,
-  info: 30,
-  warn: 40,
-  error: 50,
-  fatal: 60,
-  silent: Infinity,
-};
-
-/** Audit events as pino would write them: one JSON line each, on stderr. */
-function auditLogger(level: LogLevel, io: CliIo): AuditLogger {
-  return {
-    info(obj, msg) {
-      if (LEVELS[level] > LEVELS.info) return;
-      io.stderr(`${JSON.stringify({ level: 30, time: Date.now(), name: 'gateway-cli', ...obj, msg })}\n`);
-    },
-  };
-}
 
 const addOptions = {
   'redirect-uri': { type: 'string', multiple: true },
@@ -180,7 +160,7 @@ export async function runClientsCommand(
     );
   }
   return withCliStore(config, io, async (store) => {
-    const registry = await clientRegistryOn(config, store, auditLogger(config.logLevel, io)).catch((error: unknown) => {
+    const registry = await clientRegistryOn(config, store, cliLog(io, config.logLevel)).catch((error: unknown) => {
       throw new Error(`cannot open the store: ${(error as Error).message}`);
     });
     try {

@@ -15,7 +15,7 @@ import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { createStoreSealing, loadStoreSealingFor } from '../keys/store-sealing.ts';
-import type { AuditLogger } from '../clients/audit-client-event.ts';
+import type { AuditSink } from '../web/audit.ts';
 import { checkClientsFile, createClientRegistry, type ClientRegistry } from '../clients/client-registry.ts';
 import { readClientsFile } from '../clients/read-clients-file.ts';
 import { createOfflineProvider } from './offline-provider.ts';
@@ -32,7 +32,7 @@ export async function createValidationProvider(config: Config, store: Store, sea
 }
 
 /** A registry on `store`, the store the gateways share (opened by with-cli-store.ts). */
-export async function clientRegistryOn(config: Config, store: Store, log: AuditLogger): Promise<ClientRegistry> {
+export async function clientRegistryOn(config: Config, store: Store, log: AuditSink): Promise<ClientRegistry> {
   const sealing = await loadStoreSealingFor(config, store);
   const provider = await createValidationProvider(config, store, sealing);
   return createClientRegistry({
