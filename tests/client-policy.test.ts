@@ -591,7 +591,10 @@ describe('operator registry on a store (client-registry.ts)', () => {
   let registry: ClientRegistry;
   let provider: Provider;
   const events: Array<Record<string, unknown>> = [];
-  const log = { info: (obj: object, msg: string) => events.push({ ...obj, msg }) };
+  const log = {
+    info: (obj: object, msg: string) => events.push({ ...obj, msg }),
+    warn: (obj: object, msg: string) => events.push({ ...obj, msg }),
+  };
   const operator = { via: 'cli' as const, user: 'ada' };
 
   before(async () => {

@@ -7,7 +7,16 @@
  * The table is loaded by every invocation, `help` included: a command imports its code (and with
  * it oidc-provider or the store clients) only when it runs.
  */
-import type { CliIo } from './with-cli-store.ts';
+
+/**
+ * Where a command writes: its result on stdout, and on stderr the one-line refusals
+ * (`gateway: …`) and the audit events as JSON lines. Every command gets this and nothing else,
+ * so a test runs the CLI as an operator does and reads the two streams.
+ */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
 
 export interface CliCommand {
   /** What follows `gateway <group> <command>` in the synopsis, e.g. `CLIENT_ID [--json]`. */

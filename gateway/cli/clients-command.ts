@@ -6,41 +6,22 @@
  * Secrets are printed once, by `add` and `rotate-secret`, and never by `list` or `show`. Bad input
  * ends with one line on stderr and exit code 2; a refused operation (unknown client, ...) with
  * exit code 1. `--json` prints one JSON document on stdout for scripts. Audit events go to stderr
- * as JSON lines (pino's format), at GATEWAY_LOG_LEVEL.
+ * as JSON lines (cli-log.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
-import type { LogLevel } from '../../config/log-levels.ts';
-import type { AuditLogger, ClientActor } from '../clients/audit-client-event.ts';
+import type { ClientActor } from '../clients/audit-client-event.ts';
 import { TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
-import { ClientRegistryError, type ClientView } from '../clients/client-registry.ts';
-import { openClientRegistry } from './open-client-registry.ts';
+import { ClientRegistryError, type ClientRegistry, type ClientView } from '../clients/client-registry.ts';
+import { clientRegistryOn } from './open-client-registry.ts';
 import { parseCommandArgs, UsageError } from './parse-command-args.ts';
-import { cliActor, type CliIo } from './with-cli-store.ts';
+import type { CliIo } from './cli-command.ts';
+import { cliActor, cliLog } from './cli-log.ts';
+import { withCliStore } from './with-cli-store.ts';
 
 /** The subcommands (their usage: clients-cli.ts). */
 export type ClientsSubcommand = 'add' | 'list' | 'show' | 'remove' | 'rotate-secret';
-
-const LEVELS: Record<LogLevel, number> = {
-  trace: 10,
-  debug: 20,
-  info: 30,
-  warn: 40,
-  error: 50,
-  fatal: 60,
-  silent: Infinity,
-};
-
-/** Audit events as pino would write them: one JSON line each, on stderr. */
-function auditLogger(level: LogLevel, io: CliIo): AuditLogger {
-  return {
-    info(obj, msg) {
-      if (LEVELS[level] > LEVELS.info) return;
-      io.stderr(`${JSON.stringify({ level: 30, time: Date.now(), name: 'gateway-cli', ...obj, msg })}\n`);
-    },
-  };
-}
 
 const addOptions = {
   'redirect-uri': { type: 'string', multiple: true },
@@ -163,7 +144,8 @@ function listText(views: ClientView[]): string {
 
 /**
  * Runs `clients <subcommand> ...args` and returns the exit code. `config` is the gateway's own
- * configuration (same loader, same environment), so the CLI opens the store the gateways use.
+ * configuration (same loader, same environment), so the CLI opens the store the gateways use. Bad
+ * arguments throw a UsageError (exit code 2, run-cli.ts) before the store is opened.
  */
 export async function runClientsCommand(
   subcommand: ClientsSubcommand,
@@ -171,43 +153,41 @@ export async function runClientsCommand(
   config: Config,
   io: CliIo,
 ): Promise<number> {
-  try {
-    const run = prepare(subcommand, args);
-    if (config.store.startsWith('memory:')) {
-      throw new UsageError(
-        "GATEWAY_STORE=memory:// lives inside one process, so the CLI cannot reach a gateway's clients; use the sqlite:// or redis:// store the gateways use",
-      );
-    }
-    const opened = await openClientRegistry(config, auditLogger(config.logLevel, io)).catch((error: unknown) => {
+  const run = prepare(subcommand, args);
+  if (config.store.startsWith('memory:')) {
+    throw new UsageError(
+      "GATEWAY_STORE=memory:// lives inside one process, so the CLI cannot reach a gateway's clients; use the sqlite:// or redis:// store the gateways use",
+    );
+  }
+  return withCliStore(config, io, async (store) => {
+    const registry = await clientRegistryOn(config, store, cliLog(io, config.logLevel)).catch((error: unknown) => {
       throw new Error(`cannot open the store: ${(error as Error).message}`);
     });
     try {
-      await run(opened.registry, io);
-    } finally {
-      await opened.close();
+      await run(registry, io);
+      return 0;
+    } catch (error) {
+      return refusal(error, io);
     }
-    return 0;
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`gateway: ${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof ClientRegistryError) {
-      io.stderr(`gateway: ${error.message}\n`);
-      return error.code === 'invalid_client_id' ? 2 : 1;
-    }
-    const oauth = error as { error?: string; error_description?: string };
-    if (typeof oauth.error === 'string' && typeof oauth.error_description === 'string') {
-      // The policy's or oidc-provider's refusal: it names the field and what to change.
-      io.stderr(`gateway: ${oauth.error}: ${oauth.error_description}\n`);
-      return 2;
-    }
-    io.stderr(`gateway: ${(error as Error).message ?? String(error)}\n`);
-    return 1;
-  }
+  });
 }
 
-type Runner = (registry: Awaited<ReturnType<typeof openClientRegistry>>['registry'], io: CliIo) => Promise<void>;
+/** The exit code of a refused operation, its reason on stderr; anything else is thrown on. */
+function refusal(error: unknown, io: CliIo): number {
+  if (error instanceof ClientRegistryError) {
+    io.stderr(`gateway: ${error.message}\n`);
+    return error.code === 'invalid_client_id' ? 2 : 1;
+  }
+  const oauth = error as { error?: string; error_description?: string };
+  if (typeof oauth.error === 'string' && typeof oauth.error_description === 'string') {
+    // The policy's or oidc-provider's refusal: it names the field and what to change.
+    io.stderr(`gateway: ${oauth.error}: ${oauth.error_description}\n`);
+    return 2;
+  }
+  throw error;
+}
+
+type Runner = (registry: ClientRegistry, io: CliIo) => Promise<void>;
 
 /** Parses the arguments first, so bad input is refused before the store is opened. */
 function prepare(subcommand: ClientsSubcommand, args: string[]): Runner {

@@ -6,7 +6,10 @@
  */
 import type { Config } from '../../config/config-type.ts';
 import { parseCommandArgs } from './parse-command-args.ts';
-import { cliActor, withCliStore, type CliIo } from './with-cli-store.ts';
+import type { CliIo } from './cli-command.ts';
+import { withCliStore } from './with-cli-store.ts';
+import { cliActor, cliLog } from './cli-log.ts';
+import { audit } from '../web/audit.ts';
 import { keyView, loadKeyRing, rotateKeys } from '../keys/signing-keys.ts';
 import { loadStoreSealingFor } from '../keys/store-sealing.ts';
 
@@ -34,8 +37,17 @@ export async function runKeysCommand(
         retentionMs: retentionMs(config),
       });
       const at = new Date(result.activatesAt).toISOString();
-      io.stderr(
-        `${JSON.stringify({ audit: 'key.rotated', actor: cliActor(), kids: result.kids, activates_at: at, rotated: result.rotated, at: new Date().toISOString() })}\n`,
+      audit(
+        cliLog(io, config.logLevel),
+        'key.rotated',
+        {
+          actor: cliActor(),
+          kids: result.kids,
+          activates_at: at,
+          rotated: result.rotated,
+          at: new Date().toISOString(),
+        },
+        'signing keys rotated',
       );
       if (parsed.values.json)
         io.stdout(

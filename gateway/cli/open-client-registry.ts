@@ -1,6 +1,6 @@
 /**
  * The client registry for a process that is not a gateway (the operator CLI): the store the
- * gateways use, opened from the same settings, and an oidc-provider built as the gateway's
+ * gateways use (opened from the same settings by with-cli-store.ts), and an oidc-provider built as the gateway's
  * (offline-provider.ts), so a client is validated exactly as a running gateway will read it. That
  * provider never serves a request; its signing keys are throwaway keys of the gateway's key
  * types (they decide which ID token algorithms a client may ask for), so the CLI reads no private
@@ -13,10 +13,9 @@ import type Provider from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
-import { openStore } from '../../adapters/open-store.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { createStoreSealing, loadStoreSealingFor } from '../keys/store-sealing.ts';
-import type { AuditLogger } from '../clients/audit-client-event.ts';
+import type { AuditSink } from '../web/audit.ts';
 import { checkClientsFile, createClientRegistry, type ClientRegistry } from '../clients/client-registry.ts';
 import { readClientsFile } from '../clients/read-clients-file.ts';
 import { createOfflineProvider } from './offline-provider.ts';
@@ -27,36 +26,23 @@ async function throwawayKey(alg: 'ES256' | 'RS256'): Promise<PrivateJwk> {
   return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg, use: 'sig' };
 }
 
-export interface OpenedClientRegistry {
-  registry: ClientRegistry;
-  store: Store;
-  close(): Promise<void>;
-}
-
 /** An oidc-provider configured as the gateway's, for validating clients only (never served). */
 export async function createValidationProvider(config: Config, store: Store, sealing: Sealing): Promise<Provider> {
   return createOfflineProvider(config, store, sealing, [await throwawayKey('ES256'), await throwawayKey('RS256')]);
 }
 
-/** Opens the store named by `config.store` and a registry on it. */
-export async function openClientRegistry(config: Config, log: AuditLogger): Promise<OpenedClientRegistry> {
-  const store = await openStore(config.store);
-  try {
-    const sealing = await loadStoreSealingFor(config, store);
-    const provider = await createValidationProvider(config, store, sealing);
-    const registry = createClientRegistry({
-      provider,
-      store,
-      sealing,
-      log,
-      secretRotationGrace: config.secretRotationGrace,
-      policy: config,
-    });
-    return { registry, store, close: () => store.close() };
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
+/** A registry on `store`, the store the gateways share (opened by with-cli-store.ts). */
+export async function clientRegistryOn(config: Config, store: Store, log: AuditSink): Promise<ClientRegistry> {
+  const sealing = await loadStoreSealingFor(config, store);
+  const provider = await createValidationProvider(config, store, sealing);
+  return createClientRegistry({
+    provider,
+    store,
+    sealing,
+    log,
+    secretRotationGrace: config.secretRotationGrace,
+    policy: config,
+  });
 }
 
 /**

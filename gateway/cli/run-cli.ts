@@ -8,9 +8,8 @@
  *   UsageError a command throws (bad arguments);
  * - otherwise the command runs and its exit code is returned.
  */
-import { commandUsage, groupUsage, overviewUsage, type CliTable } from './cli-command.ts';
+import { commandUsage, groupUsage, overviewUsage, type CliIo, type CliTable } from './cli-command.ts';
 import { UsageError } from './parse-command-args.ts';
-import type { CliIo } from './with-cli-store.ts';
 
 const HELP_FLAGS = new Set(['--help', '-h']);
 

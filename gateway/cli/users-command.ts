@@ -5,7 +5,10 @@
  */
 import type { Config } from '../../config/config-type.ts';
 import { parseCommandArgs } from './parse-command-args.ts';
-import { cliActor, withCliStore, type CliIo } from './with-cli-store.ts';
+import type { CliIo } from './cli-command.ts';
+import { withCliStore } from './with-cli-store.ts';
+import { cliActor, cliLog } from './cli-log.ts';
+import { audit } from '../web/audit.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
 import { createCliSignOut } from './cli-sign-out.ts';
 
@@ -21,13 +24,15 @@ export async function runUsersSignOut(args: string[], config: Config, io: CliIo)
       io.stderr(`gateway: no account with sub ${JSON.stringify(sub)}\n`);
       return 1;
     }
-    const signOut = await createCliSignOut(config, store, {
-      info() {},
-      warn: (fields, msg) => io.stderr(`${JSON.stringify({ level: 'warn', ...fields, msg })}\n`),
-    });
+    const log = cliLog(io, config.logLevel);
+    // Deliveries are counted on stdout; only a failure (warn) needs a line of its own.
+    const signOut = await createCliSignOut(config, store, { info() {}, warn: log.warn });
     const result = await signOut.signOutAccount(sub);
-    io.stderr(
-      `${JSON.stringify({ audit: 'account.signed_out', sub, actor: cliActor(), ...result, at: new Date().toISOString() })}\n`,
+    audit(
+      log,
+      'account.signed_out',
+      { sub, actor: cliActor(), ...result, at: new Date().toISOString() },
+      'every session of the account ended',
     );
     io.stdout(
       parsed.values.json

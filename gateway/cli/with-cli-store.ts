@@ -4,24 +4,10 @@
  * inside one gateway process), always closed, and any failure reported as one line with exit
  * code 1.
  */
-import { userInfo } from 'node:os';
 import { openStore } from '../../adapters/open-store.ts';
 import type { Store } from '../../adapters/store.ts';
 import type { Config } from '../../config/config-type.ts';
-
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
-
-/** Who ran the command, for audit events (as the clients CLI records it). */
-export function cliActor(): { via: 'cli'; user?: string } {
-  try {
-    return { via: 'cli', user: userInfo().username };
-  } catch {
-    return { via: 'cli' };
-  }
-}
+import type { CliIo } from './cli-command.ts';
 
 /** Runs `run` with the gateway's settings; invalid settings are one line and exit code 1. */
 export async function withSettings(io: CliIo, run: (config: Config) => Promise<number>): Promise<number> {

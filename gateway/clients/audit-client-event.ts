@@ -1,14 +1,15 @@
 /**
- * The audit trail of client registrations: one structured log event per registration, update,
+ * The audit trail of client registrations, written through web/audit.ts: one event per registration, update,
  * secret rotation and removal, whichever door it came through. Each says who (the door and what is
  * known of the caller: the operator's login name, the HTTP peer, the clients file), what (the
  * event, the client id and the names of the fields that changed) and when (`at`, besides the
  * logger's own timestamp). Never a value: no secret, no token, and no metadata value, which keeps
  * the trail safe to ship anywhere.
  */
+import { audit, type AuditEvent, type AuditSink } from '../web/audit.ts';
 
 /** What happened to a client. */
-export type ClientAuditEvent = 'client.registered' | 'client.updated' | 'client.secret_rotated' | 'client.removed';
+export type ClientAuditEvent = Extract<AuditEvent, `client.${string}`>;
 
 /** Who did it. */
 export interface ClientActor {
@@ -19,11 +20,6 @@ export interface ClientActor {
   ip?: string;
   /** The clients file (GATEWAY_CLIENTS_FILE). */
   file?: string;
-}
-
-/** The logger shape the audit needs (pino's, and the CLI's own). */
-export interface AuditLogger {
-  info(obj: object, msg: string): void;
 }
 
 export interface ClientAuditDetails {
@@ -54,14 +50,15 @@ const UNLISTED = new Set([
 
 /** Logs one audit event. */
 export function auditClientEvent(
-  log: AuditLogger,
+  log: AuditSink,
   event: ClientAuditEvent,
   details: ClientAuditDetails,
   now = new Date(),
 ): void {
-  log.info(
+  audit(
+    log,
+    event,
     {
-      audit: event,
       client_id: details.clientId,
       actor: details.actor,
       ...(details.fields ? { fields: details.fields.filter((field) => !UNLISTED.has(field)) } : {}),

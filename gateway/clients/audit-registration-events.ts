@@ -7,7 +7,8 @@
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
-import { auditClientEvent, changedFields, type AuditLogger, type ClientActor } from './audit-client-event.ts';
+import type { AuditSink } from '../web/audit.ts';
+import { auditClientEvent, changedFields, type ClientActor } from './audit-client-event.ts';
 import { forgetPreviousSecrets } from './previous-secrets.ts';
 
 interface EventClient {
@@ -21,11 +22,7 @@ function actorOf(ctx: KoaContextWithOIDC): ClientActor {
   return { via: 'registration', ip: ctx.ip };
 }
 
-export function auditRegistrationEvents(
-  provider: Provider,
-  store: Store,
-  log: AuditLogger & { warn(obj: object, msg: string): void },
-): void {
+export function auditRegistrationEvents(provider: Provider, store: Store, log: AuditSink): void {
   const on = provider.on.bind(provider) as (event: string, listener: Listener) => void;
 
   on('registration_create.success', (ctx, client: EventClient) => {

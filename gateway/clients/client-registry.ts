@@ -21,7 +21,8 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
-import { auditClientEvent, changedFields, type AuditLogger, type ClientActor } from './audit-client-event.ts';
+import type { AuditSink } from '../web/audit.ts';
+import { auditClientEvent, changedFields, type ClientActor } from './audit-client-event.ts';
 import { checkClientPolicy, usesClientSecret, type ClientPolicySettings } from './check-client-policy.ts';
 import { indexedClientIds } from './client-index.ts';
 import { clientModel, findStoredClient, normalizeClientMetadata, type StoredClientMetadata } from './client-model.ts';
@@ -65,7 +66,7 @@ export interface ClientRegistryDeps {
   store: Store;
   /** The store's sealing: previous secrets are kept as its keyed hashes. */
   sealing: Sealing;
-  log: AuditLogger;
+  log: AuditSink;
   /** Seconds an old secret keeps working after a rotation. */
   secretRotationGrace: number;
   /** What the registration policy needs of the settings (the outbound allow list). */

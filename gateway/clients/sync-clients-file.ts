@@ -6,7 +6,7 @@ import type Provider from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
-import type { AuditLogger } from './audit-client-event.ts';
+import type { AuditSink } from '../web/audit.ts';
 import { createClientRegistry } from './client-registry.ts';
 import { readClientsFile } from './read-clients-file.ts';
 
@@ -15,7 +15,7 @@ export interface SyncClientsFileDeps {
   store: Store;
   sealing: Sealing;
   config: Pick<Config, 'clientsFile' | 'secretRotationGrace' | 'outboundPrivateHosts'>;
-  log: AuditLogger & { warn(obj: object, msg: string): void };
+  log: AuditSink;
 }
 
 /** Loads GATEWAY_CLIENTS_FILE into the shared store (once per start). */

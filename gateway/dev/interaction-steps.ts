@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import { errors } from 'oidc-provider';
 import type { Interaction, InteractionResults } from 'oidc-provider';
 import type Provider from 'oidc-provider';
+import { BodyTooLargeError, readBoundedBody } from '../web/read-bounded-body.ts';
 
 /** The Koa context oidc-provider hands the middlewares of `provider.use()`. */
 export type InteractionContext = Parameters<Parameters<Provider['use']>[0]>[0];
@@ -18,14 +19,12 @@ const MAX_FORM_BYTES = 16 * 1024;
 
 /** The posted `application/x-www-form-urlencoded` body; `invalid_request` when it is too large. */
 export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_FORM_BYTES) throw new errors.InvalidRequest('form too large');
-    chunks.push(chunk);
+  try {
+    return new URLSearchParams((await readBoundedBody(req, MAX_FORM_BYTES)).toString('utf8'));
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw new errors.InvalidRequest('form too large');
+    throw error;
   }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
 /** Answers with an HTML page (under the Content-Security-Policy the edge middleware has set). */

@@ -6,16 +6,11 @@
 import type Provider from 'oidc-provider';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
-import type { AuditLogger } from '../clients/audit-client-event.ts';
+import type { AuditSink } from '../web/audit.ts';
 import { auditRegistrationEvents } from '../clients/audit-registration-events.ts';
 import { acceptPreviousSecrets } from './accept-previous-secrets.ts';
 
-export function installClientHooks(
-  provider: Provider,
-  store: Store,
-  sealing: Sealing,
-  log: AuditLogger & { warn(obj: object, msg: string): void },
-): void {
+export function installClientHooks(provider: Provider, store: Store, sealing: Sealing, log: AuditSink): void {
   acceptPreviousSecrets(provider, store, sealing);
   auditRegistrationEvents(provider, store, log);
 }

@@ -5,6 +5,7 @@
  * oidc-provider, which reads the request stream itself, as if still unread.
  */
 import type { IncomingMessage } from 'node:http';
+import { BodyTooLargeError, readBoundedBody } from '../web/read-bounded-body.ts';
 import { withBody } from './oidc-provider-patches.ts';
 
 /** oidc-provider's own limit for request bodies (lib/shared/selective_body.js). */
@@ -18,24 +19,10 @@ export interface FormContext {
   is(type: string): string | false | null;
 }
 
-/** The body was over {@link PROVIDER_BODY_LIMIT_BYTES}. */
-class BodyTooLargeError extends Error {}
-
 /** The answer oidc-provider itself would give to an oversized body (RFC 9110 §15.5.14). */
 function answerTooLarge(ctx: FormContext): void {
   ctx.status = 413;
   ctx.body = { error: 'invalid_request', error_description: 'the request body is too large' };
-}
-
-async function readLimited(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > PROVIDER_BODY_LIMIT_BYTES) throw new BodyTooLargeError('request entity too large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
 }
 
 /**
@@ -52,13 +39,14 @@ const bodies = new WeakMap<object, URLSearchParams>();
 
 /**
  * The request's `application/x-www-form-urlencoded` parameters, read once per request (later
- * calls get the same object); undefined for other bodies. Throws {@link BodyTooLargeError}.
+ * calls get the same object); undefined for other bodies. Throws a BodyTooLargeError past
+ * {@link PROVIDER_BODY_LIMIT_BYTES}.
  */
 async function formParams(ctx: FormContext): Promise<URLSearchParams | undefined> {
   const known = bodies.get(ctx);
   if (known) return known;
   if (!ctx.is('application/x-www-form-urlencoded')) return undefined;
-  const raw = await readLimited(ctx.req);
+  const raw = await readBoundedBody(ctx.req, PROVIDER_BODY_LIMIT_BYTES);
   replay(ctx, raw);
   const params = new URLSearchParams(raw.toString('utf8'));
   bodies.set(ctx, params);

@@ -3,6 +3,8 @@
  * same shape, so an operator selects them with `jq 'select(.audit)'` and switches on
  * `.audit`: `{"audit":"token.refreshed","client_id":"…","sub":"…","msg":"…"}`.
  *
+ * This file owns that shape: every audit line, the CLI's included, is written by {@link audit}.
+ *
  * Fields name who and what (client ids, the user's `sub`, grant types, key ids, field names),
  * never a value that grants access: no token, code, secret, cookie or password ever appears,
  * and the logger's redaction (logger.ts) stands behind that as a second line.
@@ -35,9 +37,11 @@ export type AuditEvent =
   | 'client.secret_rotated'
   | 'client.removed'
   /** The signing keys were rotated (a new pair published, to sign after the roll-in). */
-  | 'key.rotated';
+  | 'key.rotated'
+  /** An operator ended every session of one user (`npx gateway users sign-out`). */
+  | 'account.signed_out';
 
-/** The logger shape audit events need (pino's, or the CLI's own). */
+/** The logger shape audit events need: pino's on a gateway, the CLI's own (cli/cli-log.ts). */
 export interface AuditSink {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
