@@ -10,7 +10,7 @@
  *   npm run bench -- --soak 600            # also: 10 minutes of /oauth2/auth load, RSS sampled
  */
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { describeProblems, load, summarise, type Comparison, type LoadResult } from './bench-kit.ts';
 import { gatewayLogs, startBenchGateway } from './start-bench-gateway.ts';
@@ -23,6 +23,8 @@ import { ssoSignInScenario } from './scenarios/sso-sign-in.ts';
 import { storedSessionsScenario } from './scenarios/stored-sessions.ts';
 import { benchStoreAdapter, STORE_BACKENDS } from './store-adapter.ts';
 
+/** The machine's 1-minute load average when the run started: others' work shares the cores. */
+const loadAtStart = loadavg()[0] ?? 0;
 const { values } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
@@ -148,7 +150,8 @@ if (write) {
     `# Benchmarks
 
 Measured by \`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}),
-${fmt(totalmem() / 2 ** 30)} GiB, Node.js ${process.version}.
+${fmt(totalmem() / 2 ** 30)} GiB, Node.js ${process.version}; 1-minute load average ${fmt(loadAtStart, 1)} when the run started and ${fmt(loadavg()[0] ?? 0, 1)} when it ended
+(on 2 cores, anything above about 2 is other work competing with the servers and the load generator).
 
 **The gateway runs as shipped**, as the README's production section sets it up: \`node gateway/main.ts\` with
 \`NODE_ENV=production\`, a Redis store (a redis-server started for the run, \`appendonly yes\`, \`appendfsync everysec\`),
@@ -161,7 +164,9 @@ settings; "example Redis adapter" is oidc-provider's example/adapters/redis.js, 
 Each comparison runs its sides interleaved (A B A B …), ${duration} s per run, ${rounds} round(s); HTTP load from autocannon
 (50 connections) or, where each request depends on the last answer, from chains of requests (refresh: 32 chains; sign-in:
 16), all from one address. Every server runs in its own process on the same machine as the load generator. Ratios are from
-this one run: the machine is shared and noisy, so compare the two sides of a row, not figures across runs.
+this one run: the machine is shared and noisy, so compare the two sides of a row, not figures across runs. nginx's
+\`keepalive_requests\` for the load generator's own connections is raised on both sides of scenario 2 (autocannon ignores
+\`Connection: close\`; see docs/PERFORMANCE.md); the config between nginx and the gateway is the shipped one.
 
 | scenario | A | B (the limit) | ratio A/B | goal | result |
 | --- | --- | --- | --- | --- | --- |
