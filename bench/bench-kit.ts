@@ -40,8 +40,12 @@ export interface LoadResult {
   rps: number;
   p50: number;
   p99: number;
+  /** Answers that were not 2xx (every scenario expects 2xx only). */
   non2xx: number;
+  /** Connection errors and timeouts (autocannon's `errors` counts both). */
   errors: number;
+  /** What went wrong, counted: `HTTP 502`, `ECONNRESET`, `request timed out`, … */
+  problems?: Record<string, number>;
 }
 
 export interface LoadOptions {
@@ -58,24 +62,46 @@ export interface LoadOptions {
 }
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
-  const result = await autocannon({
-    url: options.url,
-    method: options.method ?? 'GET',
-    headers: options.headers ?? {},
-    ...(options.body === undefined ? {} : { body: options.body }),
-    duration: options.duration,
-    connections: options.connections ?? 50,
-    pipelining: options.pipelining ?? 1,
-    ...(options.setupRequest ? { requests: [{ setupRequest: options.setupRequest }] } : {}),
-  } as autocannon.Options);
-  const okCount = result['2xx'];
+  const problems: Record<string, number> = {};
+  const count = (what: string) => {
+    problems[what] = (problems[what] ?? 0) + 1;
+  };
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: options.url,
+        method: options.method ?? 'GET',
+        headers: options.headers ?? {},
+        ...(options.body === undefined ? {} : { body: options.body }),
+        duration: options.duration,
+        connections: options.connections ?? 50,
+        pipelining: options.pipelining ?? 1,
+        ...(options.setupRequest ? { requests: [{ setupRequest: options.setupRequest }] } : {}),
+      } as autocannon.Options,
+      (error, done) => (error ? reject(error) : resolve(done)),
+    );
+    instance.on('reqError', (error: Error & { code?: string }) => count(error.code ?? error.message));
+    instance.on('response', (_client: unknown, status: number) => {
+      if (status < 200 || status > 299) count(`HTTP ${status}`);
+    });
+  });
   return {
-    rps: okCount / result.duration,
+    rps: result['2xx'] / result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
+    errors: result.errors,
+    problems,
   };
+}
+
+/** Every run's problems, one line, or '' when there were none. */
+export function describeProblems(runs: LoadResult[]): string {
+  const all: Record<string, number> = {};
+  for (const run of runs) for (const [what, n] of Object.entries(run.problems ?? {})) all[what] = (all[what] ?? 0) + n;
+  return Object.entries(all)
+    .map(([what, n]) => `${n} × ${what}`)
+    .join(', ');
 }
 
 export interface Comparison {
@@ -102,13 +128,17 @@ export function summarise(runs: LoadResult[]): LoadResult {
 
 /** Runs A, B, A, B, … so both see the same machine (noise spreads over both). */
 export async function interleave(rounds: number, a: () => Promise<LoadResult>, b: () => Promise<LoadResult>) {
-  const aRuns: LoadResult[] = [];
-  const bRuns: LoadResult[] = [];
-  for (let round = 0; round < rounds; round += 1) {
-    aRuns.push(await a());
-    bRuns.push(await b());
-  }
+  const [aRuns = [], bRuns = []] = await interleaveAll(rounds, [a, b]);
   return { aRuns, bRuns };
+}
+
+/** Runs A, B, C, A, B, C, …: every side sees the same machine; the runs of each side, in order. */
+export async function interleaveAll(rounds: number, sides: (() => Promise<LoadResult>)[]): Promise<LoadResult[][]> {
+  const runs: LoadResult[][] = sides.map(() => []);
+  for (let round = 0; round < rounds; round += 1) {
+    for (const [index, side] of sides.entries()) runs[index]?.push(await side());
+  }
+  return runs;
 }
 
 /**
@@ -128,6 +158,8 @@ export async function chainedLoad(options: {
   const { Pool } = await import('undici');
   const pool = new Pool(options.origin, { connections: options.seeds.length, pipelining: 1 });
   const latencies: number[] = [];
+  const problems: Record<string, number> = {};
+  let failures = 0;
   let errors = 0;
   const deadline = Date.now() + options.duration * 1000;
   const started = Date.now();
@@ -135,19 +167,29 @@ export async function chainedLoad(options: {
     options.seeds.map(async (_seed, index) => {
       while (Date.now() < deadline) {
         const t0 = performance.now();
-        const response = await pool.request({
-          method: 'POST',
-          path: options.path,
-          headers: options.headers,
-          body: options.body(options.seeds[index] ?? ''),
-        });
-        const answer = (await response.body.json()) as Record<string, unknown>;
-        if (response.statusCode !== 200) {
-          if (errors === 0)
-            process.stderr.write(
-              `bench: chain broken by HTTP ${response.statusCode}: ${JSON.stringify(answer).slice(0, 200)}\n`,
-            );
+        let status: number;
+        let answer: Record<string, unknown>;
+        try {
+          const response = await pool.request({
+            method: 'POST',
+            path: options.path,
+            headers: options.headers,
+            body: options.body(options.seeds[index] ?? ''),
+          });
+          status = response.statusCode;
+          answer = (await response.body.json()) as Record<string, unknown>;
+        } catch (error) {
           errors += 1;
+          const what = (error as { code?: string }).code ?? String(error);
+          problems[what] = (problems[what] ?? 0) + 1;
+          return; // the refresh token's fate is unknown: this chain ends
+        }
+        if (status !== 200) {
+          const what = `HTTP ${status} ${String(answer['error'] ?? '')}`.trim();
+          if (!problems[what])
+            process.stderr.write(`bench: chain broken by HTTP ${status}: ${JSON.stringify(answer).slice(0, 200)}\n`);
+          problems[what] = (problems[what] ?? 0) + 1;
+          failures += 1;
           return; // a broken chain stays broken
         }
         latencies.push(performance.now() - t0);
@@ -159,5 +201,5 @@ export async function chainedLoad(options: {
   await pool.close();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), non2xx: errors, errors: 0 };
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), non2xx: failures, errors, problems };
 }

@@ -1,13 +1,13 @@
 /**
  * Scenario 6: the forward-auth check with 10^3 and with 10^6 sessions in the store. Two gateways,
- * each on a Redis of its own (started for the run), one filled with a thousand sessions, the other
+ * each on a Redis of its own (started for the run, configured as the README's production section says), one filled with a thousand sessions, the other
  * with a million; `/oauth2/auth` is measured on both, interleaved. The check never reads the store,
  * so the ratio should stay at 1 whatever the store holds.
  */
 import { randomBytes } from 'node:crypto';
 import { createClient } from '@keyv/redis';
-import { startRedisServer } from '../../tests/helpers/redis-server.ts';
 import { interleave, load, type Comparison } from '../bench-kit.ts';
+import { startProductionRedis } from '../production-redis.ts';
 import { startBenchGateway } from '../start-bench-gateway.ts';
 import { signInForBench } from './sign-in.ts';
 
@@ -34,11 +34,11 @@ export async function storedSessionsScenario(options: {
   rounds: number;
   large: number;
 }): Promise<Comparison[]> {
-  const small = await startRedisServer();
-  const big = await startRedisServer();
+  const small = await startProductionRedis();
+  const big = await startProductionRedis();
   const prefix = 'gateway:';
-  const a = await startBenchGateway({ GATEWAY_STORE: small.url });
-  const b = await startBenchGateway({ GATEWAY_STORE: big.url });
+  const a = await startBenchGateway({ store: small.url });
+  const b = await startBenchGateway({ store: big.url });
   try {
     await fill(small.url, prefix, 1_000);
     await fill(big.url, prefix, options.large);
