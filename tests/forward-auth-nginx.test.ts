@@ -4,6 +4,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createBrowser, loopbackDispatcher, type Browser } from './helpers/browser.ts';
 import { startEchoApp } from './helpers/echo-app.ts';
@@ -139,6 +141,80 @@ describe('forward auth through nginx auth_request', () => {
     const allowed = await boss.fetch(`${ADMIN()}/panel`);
     assert.equal(allowed.status, 200);
     assert.equal(((await allowed.json()) as Echo).headers['x-auth-request-groups'], 'ops');
+  });
+
+  it('keeps its connections to the gateway alive: checks do not each open one', async () => {
+    const browser = newBrowser();
+    await visit(browser, `${A()}/x`, { email: 'keepalive@a.test', name: 'K' });
+    let opened = 0;
+    const count = () => {
+      opened += 1;
+    };
+    gw.app.server.on('connection', count);
+    try {
+      for (let i = 0; i < 30; i += 1) assert.equal((await browser.fetch(`${A()}/page-${i}`)).status, 200);
+    } finally {
+      gw.app.server.off('connection', count);
+    }
+    // nginx reuses idle upstream connections (`keepalive` in the shipped config); without it,
+    // each of the 30 checks is a new TCP connection to the gateway.
+    assert.ok(opened <= 2, `${opened} connections opened for 30 checks`);
+  });
+
+  it('lets an ops user open a WebSocket to Flower through nginx, and refuses others', async () => {
+    // The app plays Flower: it accepts the upgrade and echoes what it is sent.
+    const upgraded = (_req: unknown, socket: Socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      socket.on('data', (data) => socket.write(data));
+      sockets.push(socket);
+    };
+    const sockets: Socket[] = [];
+    app.server.on('upgrade', upgraded);
+    const openSocket = (browser: Browser) =>
+      new Promise<{ status: number; echo?: string }>((resolve, reject) => {
+        const cookie = browser
+          .cookies(`${A()}/flower/`)
+          .map((c) => `${c.name}=${c.value}`)
+          .join('; ');
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port,
+          path: '/flower/api/socket',
+          headers: {
+            host: `app.a.test:${port}`,
+            connection: 'Upgrade',
+            upgrade: 'websocket',
+            'sec-websocket-version': '13',
+            'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+            cookie,
+          },
+        });
+        req.on('upgrade', (response, socket) => {
+          socket.once('data', (data) => {
+            resolve({ status: response.statusCode ?? 0, echo: data.toString() });
+            socket.destroy();
+          });
+          socket.write('ping');
+        });
+        req.on('response', (response) => {
+          response.resume();
+          resolve({ status: response.statusCode ?? 0 });
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const ops = newBrowser();
+      await visit(ops, `${A()}/x`, { email: 'boss@a.test', name: 'Boss' });
+      assert.deepEqual(await openSocket(ops), { status: 101, echo: 'ping' });
+      const worker = newBrowser();
+      await visit(worker, `${A()}/x`, { email: 'worker@a.test', name: 'W' });
+      assert.equal((await openSocket(worker)).status, 403);
+    } finally {
+      app.server.off('upgrade', upgraded);
+      // An upgraded socket is the handler's own: the server's close would wait for it.
+      for (const socket of sockets) socket.destroy();
+    }
   });
 
   it('never lets client-sent identity headers reach the app', async () => {
