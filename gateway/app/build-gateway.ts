@@ -32,7 +32,7 @@ import { forwardAuthPart } from './forward-auth-part.ts';
 import { healthRoutes } from './health-routes.ts';
 import { providerPart } from './provider-part.ts';
 import { secureStore } from './secure-store.ts';
-import { isOAuthUrl, serverOptions } from './server-options.ts';
+import { type EarlyAnswers, isOAuthUrl, serverOptions } from './server-options.ts';
 import { setUpUpstream } from './set-up-upstream.ts';
 import { signInPart } from './sign-in-part.ts';
 import { startLimits } from './start-limits.ts';
@@ -73,7 +73,12 @@ declare module 'fastify' {
 export async function buildGateway(config: Config, options: GatewayOptions = {}): Promise<FastifyInstance> {
   const metrics = createGatewayMetrics();
   const store = instrumentStore(options.store ?? (await openStore(config.store)), metrics);
-  const app = Fastify(serverOptions(config, options.logger));
+  const early: EarlyAnswers = { answer: undefined };
+  const app = Fastify(serverOptions(config, options.logger, early));
+  // From the first moment of closing, Fastify answers everything (503 to new requests).
+  app.addHook('preClose', async () => {
+    early.answer = undefined;
+  });
   if (options.store === undefined) app.addHook('onClose', async () => store.close());
   if (config.accessLog) await app.register(accessLog, options.accessLogWrite ? { write: options.accessLogWrite } : {});
 
@@ -149,6 +154,7 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     metrics,
     csrf,
     oidcClient,
+    early,
   });
   await app.register(providerPart, { issuer: config.issuer, store, provider });
   return app;

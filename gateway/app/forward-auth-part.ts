@@ -8,6 +8,7 @@ import type { Config } from '../../config/config-type.ts';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { createHostPolicy } from '../accounts/host-policy.ts';
+import { createCheckReplay } from '../forward-auth/check-replay.ts';
 import { forwardAuthRoutes } from '../forward-auth/forward-auth-routes.ts';
 import { createHostTokenMinter } from '../forward-auth/host-token-minter.ts';
 import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
@@ -17,6 +18,7 @@ import { createForwardAuthSessions } from '../sessions/forward-auth-sessions.ts'
 import { audit } from '../web/audit.ts';
 import type { CsrfGuard } from '../web/csrf.ts';
 import type { Limits } from './start-limits.ts';
+import type { EarlyAnswers } from './server-options.ts';
 import type { ProviderParts } from './start-provider.ts';
 
 export interface ForwardAuthPartOptions {
@@ -30,6 +32,8 @@ export interface ForwardAuthPartOptions {
   csrf: CsrfGuard;
   /** The forward-auth client's openid-client configuration (forward-auth-oidc-client.ts). */
   oidcClient: () => Promise<openidClient.Configuration>;
+  /** Where the check's repeats are answered before Fastify (server-options.ts). */
+  early: EarlyAnswers;
 }
 
 export const forwardAuthPart: FastifyPluginAsync<ForwardAuthPartOptions> = async (app, options) => {
@@ -43,11 +47,24 @@ export const forwardAuthPart: FastifyPluginAsync<ForwardAuthPartOptions> = async
       await (await provider.live.current().RefreshToken.find(token))?.destroy();
     },
   );
+  const recordCheck = (route: string, status: number, ms: number) =>
+    options.metrics.http.recordForwardAuthCheck(route, status, ms);
+  // Repeated checks are answered before Fastify (check-replay.ts); not with GATEWAY_ACCESS_LOG on,
+  // whose line per request comes from a Fastify hook.
+  const replay = config.accessLog
+    ? undefined
+    : createCheckReplay({
+        trustedProxies: config.trustedProxies,
+        isRevoked: (sid) => provider.revokedSessions.isRevoked(sid),
+        recordCheck,
+      });
+  if (replay) options.early.answer = replay.answer;
   await app.register(
     forwardAuthRoutes({
+      replay,
       csrf: options.csrf,
       secrets: options.secrets,
-      recordCheck: (route, status, ms) => options.metrics.http.recordForwardAuthCheck(route, status, ms),
+      recordCheck,
       countFailure: (request) => limits.regulation.count(limits.limits.addressFailures, addressKey(request.ip)),
       config,
       store: options.store,

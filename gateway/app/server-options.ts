@@ -2,7 +2,7 @@
  * How the gateway's Fastify server is set up: logging, proxies, request limits, and the answers
  * for what is refused before any route. One place, so that every part mounted later shares them.
  */
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { LogController, type FastifyHttpOptions } from 'fastify';
 import type { Config } from '../../config/config-type.ts';
 import { canonicalProviderUrl } from '../provider/provider-routes.ts';
@@ -21,9 +21,42 @@ import { setSecurityHeaders } from '../ops/security-headers.ts';
 /** The OAuth endpoints answer errors as OAuth error JSON, even those refused before routing. */
 export const isOAuthUrl = (url: string): boolean => oauthEndpoint(url) !== undefined;
 
-export function serverOptions(config: Config, logger: boolean | object | undefined): FastifyHttpOptions<Server> {
+/**
+ * Answers a request may get before Fastify sees it (forward-auth/check-replay.ts), set once the
+ * part that owns them is registered, and unset when the gateway starts closing, so that Fastify
+ * answers everything from then on (503 while closing).
+ */
+export interface EarlyAnswers {
+  answer: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+}
+
+export function serverOptions(
+  config: Config,
+  logger: boolean | object | undefined,
+  early: EarlyAnswers,
+): FastifyHttpOptions<Server> {
   const answerRouterError = answerErrors(isOAuthUrl);
   return {
+    // Fastify's own server, as Fastify would make it, with the early answers in front.
+    serverFactory: (handler, fastifyOptions) => {
+      // Fastify hands its options, defaults applied, to the factory.
+      const options = fastifyOptions as {
+        http?: ServerOptions | null;
+        keepAliveTimeout: number;
+        requestTimeout: number;
+        connectionTimeout: number;
+        maxRequestsPerSocket: number;
+      };
+      const server = createServer(options.http ?? {}, (req, res) => {
+        if (early.answer?.(req, res)) return;
+        handler(req, res);
+      });
+      server.keepAliveTimeout = options.keepAliveTimeout;
+      server.requestTimeout = options.requestTimeout;
+      server.setTimeout(options.connectionTimeout);
+      if (options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+      return server;
+    },
     logger: logger ?? loggerOptions(config.logLevel),
     // No "incoming request"/"request completed" lines: they were two synchronous writes per check
     // nginx makes. GATEWAY_ACCESS_LOG turns on one compact, asynchronous line instead.

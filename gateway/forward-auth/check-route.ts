@@ -12,6 +12,7 @@ import { createQueryPolicies } from './auth-query-policy.ts';
 import type { ForwardAuthSite } from './forward-auth-site.ts';
 import { type IdentityResolver, unauthorized } from './forward-auth-identity.ts';
 import type { HostTokenMinter } from './host-token-minter.ts';
+import { CHECK_PATH, type CheckReplay } from './check-replay.ts';
 
 export interface CheckRouteDeps {
   site: ForwardAuthSite;
@@ -22,6 +23,8 @@ export interface CheckRouteDeps {
   mintHostToken: HostTokenMinter;
   /** Counts one answer of `/oauth2/auth`, under its route pattern (it has no metrics hook: it is a hot path). */
   recordCheck?: ((route: string, status: number, ms: number) => void) | undefined;
+  /** Where the 202s are kept for repeats (check-replay.ts); none when replaying is off. */
+  replay?: CheckReplay | undefined;
 }
 
 /** The query string of a raw URL, without `?`. */
@@ -44,7 +47,7 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
   // nginx asks this on every request: no hook runs on it but the cookie parser, and it counts
   // its own answers (gateway/ops/http-metrics.ts).
   // (The path is named once here: `request.routeOptions` builds a new object on every read.)
-  const checkPath = '/oauth2/auth';
+  const checkPath = CHECK_PATH;
   app.get(checkPath, { config: { hotPath: true } }, async (request, reply) => {
     try {
       await check(request, reply);
@@ -70,12 +73,15 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
     const restriction = queryPolicies(queryOf(request.url));
     if (!restriction.ok || !restriction.allows(identity) || !deps.policy.allows(request.hostname, identity))
       return forbidden(reply);
-    reply.header('x-auth-request-user', claims.sub);
-    if (email) reply.header('x-auth-request-email', email);
+    const headers: Record<string, string> = { 'x-auth-request-user': claims.sub };
+    if (email) headers['x-auth-request-email'] = email;
     const username = claims['preferred_username'];
-    if (typeof username === 'string') reply.header('x-auth-request-preferred-username', username);
-    if (groups.length > 0) reply.header('x-auth-request-groups', groups.join(','));
-    reply.header('x-auth-request-access-token', await deps.mintHostToken(claims, originOf(request)));
-    return reply.code(202).send();
+    if (typeof username === 'string') headers['x-auth-request-preferred-username'] = username;
+    if (groups.length > 0) headers['x-auth-request-groups'] = groups.join(',');
+    headers['x-auth-request-access-token'] = await deps.mintHostToken(claims, originOf(request));
+    // A 202 that refreshed the cookie answered an expired token: its repeat must come here again.
+    if (deps.replay && !identities.refreshed(request) && claims.exp !== undefined)
+      deps.replay.remember(request.raw, headers, claims.exp * 1000, claims['session_uid'] as string | undefined);
+    return reply.code(202).headers(headers).send();
   }
 }

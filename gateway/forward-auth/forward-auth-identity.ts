@@ -35,6 +35,8 @@ export interface IdentityResolver {
   verifyCached: VerifyCached;
   /** The identity of a forward-auth request: its Bearer token if it sends one, else its cookie. */
   identify(request: FastifyRequest, reply: FastifyReply): Promise<AccessTokenClaims | undefined>;
+  /** True when `identify` refreshed this request's cookie (its reply carries a new cookie). */
+  refreshed(request: FastifyRequest): boolean;
 }
 
 /** The answer to a request with no identity (`/oauth2/auth`, `/oauth2/userinfo`). */
@@ -47,6 +49,8 @@ function audiences(claims: AccessTokenClaims): string[] {
 export function createIdentityResolver(deps: IdentityDeps): IdentityResolver {
   const verifyCached = createVerifyCache(deps.verify);
   const refreshCookie = createSessionRefresh({ ...deps, verifyCached });
+  // Per request, not per claims: the refreshed claims are the verify cache's, shared by later checks.
+  const refreshedRequests = new WeakSet<FastifyRequest>();
 
   /** The identity behind the request's cookie, refreshing an expired cookie JWT (the new cookie goes on `reply`). */
   async function cookieIdentity(request: FastifyRequest, reply: FastifyReply): Promise<AccessTokenClaims | undefined> {
@@ -64,6 +68,7 @@ export function createIdentityResolver(deps: IdentityDeps): IdentityResolver {
       }
       deps.cookies.set(request, reply, { token: refreshed.token, sessionId: cookie.sessionId });
       claims = refreshed.claims;
+      refreshedRequests.add(request);
     }
     if (
       !audiences(claims).includes(FORWARD_AUTH_CLIENT_ID) ||
@@ -87,5 +92,6 @@ export function createIdentityResolver(deps: IdentityDeps): IdentityResolver {
       const bearer = bearerToken(request.headers.authorization);
       return bearer ? bearerIdentity(request, bearer) : cookieIdentity(request, reply);
     },
+    refreshed: (request) => refreshedRequests.has(request),
   };
 }

@@ -22,6 +22,7 @@ import { forwardAuthSite } from './forward-auth-site.ts';
 import type { ForwardAuthSessions } from '../sessions/forward-auth-sessions.ts';
 import type { HostPolicy } from '../accounts/host-policy.ts';
 import type { HostTokenMinter } from './host-token-minter.ts';
+import type { CheckReplay } from './check-replay.ts';
 import { checkRoute } from './check-route.ts';
 import { createServedHosts } from './served-hosts.ts';
 import { signInFlowRoutes } from './sign-in-flow.ts';
@@ -48,6 +49,8 @@ export interface ForwardAuthDeps {
   secrets: readonly string[];
   /** Counts one answer of `/oauth2/auth`, under its route pattern (it has no metrics hook: it is a hot path). */
   recordCheck?: (route: string, status: number, ms: number) => void;
+  /** Where the check's 202s are kept for repeats (check-replay.ts); none when replaying is off. */
+  replay?: CheckReplay;
   /** Counts a callback that carried this browser's sign-in cookie but not its state against the caller's address. */
   countFailure?: (request: FastifyRequest) => Promise<unknown>;
 }
