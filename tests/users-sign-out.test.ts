@@ -9,6 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient } from '@keyv/redis';
 import * as client from 'openid-client';
 import { openStore } from '../adapters/open-store.ts';
@@ -132,5 +135,50 @@ describe('npx gateway users sign-out', () => {
     assert.match(result.stderr, /no account/);
     const usage = await cli(['users', 'delete'], storeUrl);
     assert.equal(usage.code, 2);
+  });
+});
+
+describe('npx gateway users sign-out on SQLite, the default store', () => {
+  // The CLI is another process: SQLite's channel does not reach the gateway, the store does.
+  const dir = mkdtempSync(join(tmpdir(), 'users-sign-out-sqlite-'));
+  const storeUrl = `sqlite://${join(dir, 'gateway.sqlite')}`;
+  let store: Store;
+  let gw: StartedGateway;
+
+  before(async () => {
+    store = await openStore(storeUrl);
+    gw = await startGateway({ store });
+  });
+  after(async () => {
+    await gw?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('refuses the forward-auth cookie on the running gateway within about a second', async () => {
+    const browser = createBrowser();
+    const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) =>
+      url.href.startsWith(gw.google.issuer),
+    );
+    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), {
+      email: 'sqlite-leaver@example.com',
+    });
+    await browser.follow(back);
+    const cookie = browser.cookies(`${gw.issuer}/`).find((c) => c.name === '_gateway_auth');
+    assert.ok(cookie);
+    const check = () => fetch(`${gw.issuer}/oauth2/auth`, { headers: { cookie: `_gateway_auth=${cookie.value}` } });
+    const passed = await check();
+    assert.equal(passed.status, 202);
+    const sub = String(passed.headers.get('x-auth-request-user'));
+
+    const result = await cli(['users', 'sign-out', sub, '--json'], storeUrl);
+    assert.equal(result.code, 0, result.stderr);
+    const startedAt = Date.now();
+    let status = 0;
+    while (status !== 401 && Date.now() - startedAt < 5_000) {
+      status = (await check()).status;
+      if (status !== 401) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(status, 401, 'the running gateway refuses the cookie (it reads sign-outs from the store)');
   });
 });

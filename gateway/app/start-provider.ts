@@ -16,7 +16,7 @@ import { observeProvider } from '../ops/observe-provider.ts';
 import { createAccessTokenClaims } from '../provider/access-token-claims.ts';
 import { createLiveProvider, type LiveProvider } from '../provider/live-provider.ts';
 import { createProviderInstance } from '../provider/provider-instance.ts';
-import { startRevokedSessions, type RevokedSessions } from '../sessions/revoked-sessions.ts';
+import { revocationLifetimeMs, startRevokedSessions, type RevokedSessions } from '../sessions/revoked-sessions.ts';
 import { createSignOut, type SignOut } from '../sessions/sign-out.ts';
 import type { SecuredStore } from './secure-store.ts';
 import type { Limits } from './start-limits.ts';
@@ -49,7 +49,7 @@ export async function startProvider(app: FastifyInstance, deps: StartProviderDep
   const { sealing } = secured;
   // Signed-out SSO sessions, refused locally on the hot path (on every instance) until their last
   // token has expired.
-  const revokedSessions = await startRevokedSessions(store, (config.ttl.accessToken + 60) * 1000, app.log);
+  const revokedSessions = await startRevokedSessions(store, revocationLifetimeMs(config.ttl.accessToken), app.log);
   app.addHook('onClose', async () => revokedSessions.stop());
   const live = createLiveProvider();
   // The one sign-out, for every path that ends a session (sessions/sign-out.ts).

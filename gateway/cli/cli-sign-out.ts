@@ -9,15 +9,16 @@
  *   GATEWAY_ISSUER (the tokens' `iss`) and GATEWAY_OUTBOUND_PRIVATE_HOSTS included;
  * - they are delivered before the command ends (with the gateway's retries), and a failure is a
  *   JSON line on stderr;
- * - every running instance is told on the store's channel to refuse the forward-auth cookies of
- *   the sessions ended (this process has no cookies to refuse).
+ * - every instance is told to refuse the forward-auth cookies of the sessions ended, through the
+ *   store (revoked-sessions.ts: its channel, and a set every instance reads, so a gateway on
+ *   SQLite, whose channel is in-process, or one started later learns it too).
  */
 import type { Config } from '../../config/config-type.ts';
 import type { Store } from '../../adapters/store.ts';
 import { keyView, loadKeyRing } from '../keys/signing-keys.ts';
 import { loadStoreSealingFor } from '../keys/store-sealing.ts';
 import { installBackchannelDelivery, type DeliveryLog } from '../sessions/backchannel-delivery.ts';
-import { publishRevokedSession } from '../sessions/revoked-sessions.ts';
+import { recordRevokedSession, revocationLifetimeMs } from '../sessions/revoked-sessions.ts';
 import { createSignOut, type SignOut } from '../sessions/sign-out.ts';
 import { createOfflineProvider } from './offline-provider.ts';
 
@@ -32,7 +33,7 @@ export async function createCliSignOut(config: Config, store: Store, log: Delive
     store,
     sealing,
     provider: () => provider,
-    revoke: (uid) => publishRevokedSession(store, uid),
+    revoke: (uid) => recordRevokedSession(store, uid, revocationLifetimeMs(config.ttl.accessToken)),
     log,
   });
 }
