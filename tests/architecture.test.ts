@@ -59,14 +59,15 @@ interface Import {
   names: string[] | '*';
 }
 
+// Named, namespace and re-export forms; dynamic `import()`; and side-effect `import './x.ts'`.
 const IMPORT =
-  /(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?([^'";]*?)\s*from\s+['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+  /(?:^|\n)\s*(?:import|export)\s+(?:type\s+)?([^'";]*?)\s*from\s+['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"](\.{1,2}\/[^'"]+)['"]/g;
 
 function importsOf(file: string): Import[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
   const out: Import[] = [];
   for (const match of text.matchAll(IMPORT)) {
-    const specifier = match[2] ?? match[3] ?? '';
+    const specifier = match[2] ?? match[3] ?? match[4] ?? '';
     const target = relative(ROOT, resolve(ROOT, dirname(file), specifier));
     const clause = match[1];
     if (clause === undefined || clause.includes('*')) {

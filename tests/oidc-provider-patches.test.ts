@@ -14,6 +14,7 @@ import {
   CHECKED_RANGE,
   decideRedirectUris,
   installedOidcProviderVersion,
+  routeBackchannelLogout,
   withBody,
 } from '../gateway/provider/oidc-provider-patches.ts';
 
@@ -111,5 +112,53 @@ describe('oidc-provider patches', () => {
     });
     assert.equal(replaced.status, 200, 'oidc-provider authenticated the client from the replaced body');
     assert.equal(((await replaced.json()) as { active: boolean }).active, false);
+  });
+
+  it('4. sends each logout token through Client.prototype.backchannelLogout, which a delivery can wrap', async () => {
+    // An app's back-channel logout endpoint, and a provider with the feature on.
+    const received: string[] = [];
+    const app = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push(body);
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    try {
+      const logoutUri = `http://127.0.0.1:${(app.address() as AddressInfo).port}/logout`;
+      const withLogout = new Provider(issuer, {
+        clients: [
+          {
+            client_id: 'bl-app',
+            client_secret: SECRET,
+            redirect_uris: ['https://app.example/cb'],
+            backchannel_logout_uri: logoutUri,
+          },
+        ],
+        features: { devInteractions: { enabled: false }, backchannelLogout: { enabled: true } },
+        // The app listens on loopback, which oidc-provider's own fetch refuses (as the gateway's does
+        // unless GATEWAY_OUTBOUND_PRIVATE_HOSTS names it).
+        fetch: (url: URL | string, { dispatcher: _guarded, ...init }: RequestInit & { dispatcher?: unknown }) =>
+          fetch(url, init),
+      } as never);
+      const routed: Array<{ clientId: string; sid: string }> = [];
+      routeBackchannelLogout(withLogout, async (send, clientId, sid) => {
+        routed.push({ clientId, sid });
+        await send();
+      });
+      const client = await withLogout.Client.find('bl-app');
+      assert.ok(client);
+      await (client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> }).backchannelLogout(
+        'user-1',
+        'sid-1',
+      );
+      assert.deepEqual(routed, [{ clientId: 'bl-app', sid: 'sid-1' }], 'the delivery was asked');
+      assert.equal(received.length, 1, "oidc-provider's own send delivered one token");
+      assert.match(received[0] ?? '', /^logout_token=/);
+    } finally {
+      await new Promise<void>((resolve) => app.close(() => resolve()));
+    }
   });
 });

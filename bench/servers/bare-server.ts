@@ -6,6 +6,7 @@ import Fastify from 'fastify';
 
 const app = Fastify({ logger: false });
 const headers = {
+  'cache-control': 'no-store',
   'x-auth-request-user': '6f1c1b7e-3f0e-4d7a-9a53-2b8d4c8e7a10',
   'x-auth-request-email': 'bench@example.com',
   'x-auth-request-preferred-username': 'bench',

@@ -17,7 +17,8 @@ import type { Config } from '../../config/config-type.ts';
 import type { Store } from '../../adapters/store.ts';
 import { keyView, loadKeyRing } from '../keys/signing-keys.ts';
 import { loadStoreSealingFor } from '../keys/store-sealing.ts';
-import { installBackchannelDelivery, type DeliveryLog } from '../sessions/backchannel-delivery.ts';
+import { routeBackchannelLogout } from '../provider/oidc-provider-patches.ts';
+import { backchannelDelivery, type DeliveryLog } from '../sessions/backchannel-delivery.ts';
 import { recordRevokedSession, revocationLifetimeMs } from '../sessions/revoked-sessions.ts';
 import { createSignOut, type SignOut } from '../sessions/sign-out.ts';
 import { createOfflineProvider } from './offline-provider.ts';
@@ -28,7 +29,7 @@ export async function createCliSignOut(config: Config, store: Store, log: Delive
   // The keys that sign now (which keys sign is derived from the clock, as on every gateway).
   const { signing } = keyView(await loadKeyRing(store, sealing), Date.now(), 0);
   const provider = createOfflineProvider(config, store, sealing, signing);
-  installBackchannelDelivery(provider, { store, sealing, log, background: false });
+  routeBackchannelLogout(provider, backchannelDelivery({ store, sealing, log, background: false }));
   return createSignOut({
     store,
     sealing,

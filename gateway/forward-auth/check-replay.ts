@@ -50,9 +50,13 @@ export const CHECK_PATH = '/oauth2/auth';
 
 /**
  * Entries are about 2.5 KB (the cookie header and the minted token): 4,000 signed-in browsers
- * checked in a row stay replayed in 10 MB. Only decided 202s enter, so an outsider cannot fill it.
+ * checked in a row stay replayed in 10 MB. Only decided 202s enter, so an outsider cannot fill
+ * it; a signed-in user varying other cookies can only push entries out (theirs and others'
+ * checks then go the whole way, as before), and no entry is larger than MAX_KEY + the answer.
  */
 const MAX_KEPT = 4_000;
+/** Requests whose key is longer (a browser with many cookies) are decided every time. */
+const MAX_KEY = 4_096;
 
 export function createCheckReplay(deps: CheckReplayDeps): CheckReplay {
   const compiled = proxyaddr.compile([...deps.trustedProxies]);
@@ -84,7 +88,7 @@ export function createCheckReplay(deps: CheckReplayDeps): CheckReplay {
   return {
     remember(request, headers, expiresAtMs, sid) {
       const key = keyOf(request);
-      if (key === undefined || expiresAtMs <= Date.now()) return;
+      if (key === undefined || key.length > MAX_KEY || expiresAtMs <= Date.now()) return;
       const flat = Object.entries(headers).flat();
       flat.push('content-length', '0');
       kept.set(key, { headers: flat, sid }, expiresAtMs);

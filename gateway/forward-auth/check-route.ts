@@ -73,7 +73,8 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
     const restriction = queryPolicies(queryOf(request.url));
     if (!restriction.ok || !restriction.allows(identity) || !deps.policy.allows(request.hostname, identity))
       return forbidden(reply);
-    const headers: Record<string, string> = { 'x-auth-request-user': claims.sub };
+    // It carries a token: no cache may keep it (RFC 6749 §5.1 asks the same of token answers).
+    const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-auth-request-user': claims.sub };
     if (email) headers['x-auth-request-email'] = email;
     const username = claims['preferred_username'];
     if (typeof username === 'string') headers['x-auth-request-preferred-username'] = username;

@@ -2,7 +2,7 @@
  * What the gateway hangs on each oidc-provider instance for operations (build-gateway.ts calls
  * this for every instance, the first and each one built after a key rotation):
  *
- * - metrics from oidc-provider's events (docs/events.md): tokens issued by grant type and token
+ * - metrics from oidc-provider's events (its own docs/events.md, in the oidc-provider package): tokens issued by grant type and token
  *   type (`grant.success`), token requests refused by error code (`grant.error`), server errors;
  * - audit events: tokens issued, refreshed and exchanged, tokens and grants revoked, sign-out at
  *   the end-session endpoint;

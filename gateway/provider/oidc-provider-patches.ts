@@ -12,6 +12,10 @@
  *    one method (lib/shared/client_auth.js), for every endpoint that authenticates clients.
  * 3. The request a middleware in front of oidc-provider has already read (form-body.ts): its body
  *    parser reads `ctx.req` through `readable` and the async iterator, which a view serves again.
+ * 4. `Client.prototype.backchannelLogout`: every logout token goes through the gateway's delivery
+ *    (sessions/backchannel-delivery.ts: once per app session, retries, in the background).
+ *    oidc-provider sends each one through this method (lib/models/client.js, called at
+ *    `/session/end`), and the gateway's own sign-out calls it too.
  *
  * Each Provider instance has its own Client class, so a patch touches only the provider it is
  * applied to.
@@ -97,4 +101,18 @@ export function withBody(request: IncomingMessage, body: Buffer): IncomingMessag
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
+}
+
+/** How a logout token is sent: `send()` is oidc-provider's own delivery of it. */
+export type BackchannelDelivery = (send: () => Promise<void>, clientId: string, sid: string) => Promise<void>;
+
+/** Patch 4: every `Client#backchannelLogout` of `provider` goes through `deliver`. */
+export function routeBackchannelLogout(provider: Provider, deliver: BackchannelDelivery): void {
+  const prototype = provider.Client.prototype as unknown as {
+    backchannelLogout(this: { clientId: string }, sub: string, sid: string): Promise<void>;
+  };
+  const send = prototype.backchannelLogout;
+  prototype.backchannelLogout = function backchannelLogout(sub: string, sid: string) {
+    return deliver(() => send.call(this, sub, sid), this.clientId, sid);
+  };
 }

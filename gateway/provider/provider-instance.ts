@@ -14,7 +14,8 @@ import type { UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
 import { storeOutageMiddleware } from '../../adapters/oidc-adapter.ts';
 import { audit } from '../web/audit.ts';
 import { accessJwtEndpoints } from './access-jwt-endpoints.ts';
-import { installBackchannelDelivery } from '../sessions/backchannel-delivery.ts';
+import { backchannelDelivery } from '../sessions/backchannel-delivery.ts';
+import { routeBackchannelLogout } from './oidc-provider-patches.ts';
 import type { SignOut } from '../sessions/sign-out.ts';
 import { createProvider, type ProviderDeps } from './create-provider.ts';
 import { endSessionSignOut } from './end-session-sign-out.ts';
@@ -52,7 +53,7 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   // Client registration: previous secrets in their grace period, audit events.
   installClientHooks(provider, store, deps.sealing, log);
   // Logout tokens go out once per app session, in the background, with retries.
-  installBackchannelDelivery(provider, { store, sealing: deps.sealing, log, background: true });
+  routeBackchannelLogout(provider, backchannelDelivery({ store, sealing: deps.sealing, log, background: true }));
   // First, so it is outermost: a store outage inside the middlewares below answers 503 JSON.
   provider.use(storeOutageMiddleware());
   // Failure-based limits and the sign-in budget, before anything else looks at the request.

@@ -1,8 +1,9 @@
 /**
  * Back-channel logout (OpenID Connect Back-Channel Logout 1.0): how a logout token reaches an app,
  * whoever asks for it (oidc-provider at `/session/end`, or the gateway's one sign-out,
- * sign-out.ts). The token itself is still built and signed by oidc-provider
- * (`Client#backchannelLogout`); this only wraps its delivery:
+ * sign-out.ts). The token itself is still built, signed and sent by oidc-provider
+ * (`Client#backchannelLogout`, routed here by provider/oidc-provider-patches.ts, patch 4); this
+ * decides when and how often:
  *
  * - Once per app session: the token is for one app's session (its `sid`), and a session is ended
  *   by more than one hand. At `/session/end` oidc-provider sends the tokens, then the sign-out
@@ -16,7 +17,6 @@
  *   does (the CLI) waits for the deliveries instead, and learns which failed.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type Provider from 'oidc-provider';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 
@@ -34,7 +34,7 @@ export interface DeliveryLog {
   warn(obj: object, msg: string): void;
 }
 
-/** What {@link installBackchannelDelivery} needs. */
+/** What {@link backchannelDelivery} needs. */
 export interface BackchannelDeliveryOptions {
   store: Store;
   sealing: Sealing;
@@ -45,7 +45,6 @@ export interface BackchannelDeliveryOptions {
    * {@link BackchannelDeliveryError} when every attempt failed.
    */
   background: boolean;
-  delays?: readonly number[];
 }
 
 /** Every attempt to deliver a logout token failed (each one logged). */
@@ -56,37 +55,37 @@ export class BackchannelDeliveryError extends Error {
   }
 }
 
-type BackchannelLogout = (this: { clientId: string }, sub: string, sid: string) => Promise<void>;
-
-/** Routes every `Client#backchannelLogout` of `provider` through one delivery: once per app session, with retries. */
-export function installBackchannelDelivery(provider: Provider, options: BackchannelDeliveryOptions): void {
+/**
+ * The delivery of logout tokens, once per app session and with retries: given oidc-provider's own
+ * `send` of one token, the client it is for and the app session's sid.
+ */
+export function backchannelDelivery(
+  options: BackchannelDeliveryOptions,
+): (send: () => Promise<void>, clientId: string, sid: string) => Promise<void> {
   const { store, sealing, log, background } = options;
-  const delays = options.delays ?? RETRY_DELAYS_MS;
-  const prototype = provider.Client.prototype as unknown as { backchannelLogout: BackchannelLogout };
-  const send = prototype.backchannelLogout;
 
-  async function deliver(client: { clientId: string }, sub: string, sid: string): Promise<void> {
+  async function deliver(send: () => Promise<void>, clientId: string): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await send.call(client, sub, sid);
+        await send();
         log.info(
-          { event: 'backchannel_logout_delivered', client_id: client.clientId, attempt },
+          { event: 'backchannel_logout_delivered', client_id: clientId, attempt },
           'back-channel logout delivered',
         );
         return;
       } catch (error) {
-        const delay = delays[attempt - 1];
+        const delay = RETRY_DELAYS_MS[attempt - 1];
         if (delay === undefined) {
           log.warn(
             {
               event: 'backchannel_logout_failed',
-              client_id: client.clientId,
+              client_id: clientId,
               attempts: attempt,
               reason: (error as Error).message,
             },
             'back-channel logout not delivered',
           );
-          throw new BackchannelDeliveryError(client.clientId, attempt, { cause: error });
+          throw new BackchannelDeliveryError(clientId, attempt, { cause: error });
         }
         // A gateway shutting down does not wait for a retry; a CLI run does.
         await sleep(delay, undefined, { ref: !background });
@@ -94,10 +93,10 @@ export function installBackchannelDelivery(provider: Provider, options: Backchan
     }
   }
 
-  prototype.backchannelLogout = async function backchannelLogout(sub: string, sid: string) {
-    const told = `backchannel-told:${sealing.hashId(`${this.clientId}\u0000${sid}`)}`;
+  return async (send, clientId, sid) => {
+    const told = `backchannel-told:${sealing.hashId(`${clientId}\u0000${sid}`)}`;
     if (!(await store.setIfAbsent(told, true, TOLD_MEMORY_MS))) return;
-    const delivery = deliver(this, sub, sid);
+    const delivery = deliver(send, clientId);
     if (!background) return delivery;
     // Logged in `deliver`; nobody waits for it.
     delivery.catch(() => undefined);

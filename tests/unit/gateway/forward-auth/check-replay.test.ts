@@ -71,6 +71,15 @@ describe('check replay', () => {
       assert.equal(replay.answer(request, res().response), false, JSON.stringify(request.headers));
   });
 
+  it('keeps no answer for a request with an oversized key', () => {
+    const big = req({
+      url: '/oauth2/auth?big',
+      headers: { cookie: `_gateway_auth=a~b~c; other=${'x'.repeat(5_000)}` },
+    });
+    replay.remember(big, headers, Date.now() + 60_000, 'sid-5');
+    assert.equal(replay.answer(big, res().response), false);
+  });
+
   it('ignores X-Forwarded-Host from a peer that is not a trusted proxy, as Fastify does', () => {
     replay.remember(req({ peer: '203.0.113.9' }), headers, Date.now() + 60_000, 'sid-2');
     const spoofed = req({ peer: '203.0.113.9', headers: { 'x-forwarded-host': 'anything.test' } });
