@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseGroups, parseHostRules } from '../../../config/forward-auth-parsers.ts';
+
+describe('forward-auth policy settings', () => {
+  it('reads host rules from JSON text or natively from the file', () => {
+    const rules = [
+      { host: '.example.com', allowed_email_domains: ['example.com'] },
+      { host: 'admin.example.com', allowed_groups: ['ops'] },
+    ];
+    assert.deepEqual(parseHostRules(JSON.stringify(rules)), { value: rules });
+    assert.deepEqual(parseHostRules(rules as unknown as unknown[]), { value: rules });
+  });
+
+  it('refuses an unknown key, so a misspelt restriction never leaves a host open', () => {
+    const parsed = parseHostRules('[{"host":"app.example.com","allowed_email":["a@example.com"]}]');
+    assert.ok('problem' in parsed);
+    assert.match(parsed.problem, /allowed_email/);
+  });
+
+  it('refuses empty hosts, short addresses, wrong shapes, and says where', () => {
+    for (const bad of [
+      '[{"host":""}]',
+      '[{}]',
+      '[{"host":"a","allowed_emails":["x"]}]',
+      '[{"host":"a","allowed_groups":[""]}]',
+      '[{"host":"a","allowed_emails":"a@example.com"}]',
+      '{"host":"a"}',
+      'null',
+      '"a"',
+    ]) {
+      assert.ok('problem' in parseHostRules(bad), bad);
+    }
+    const parsed = parseHostRules('[{"host":"a"},{"host":1}]');
+    assert.ok('problem' in parsed);
+    assert.match(parsed.problem, / at 1\.host\)$/);
+  });
+
+  it('never quotes the value it refuses (it may name people)', () => {
+    const notJson = parseHostRules('[{host: "ada@example.com"}]');
+    assert.ok('problem' in notJson);
+    assert.equal(notJson.got, 'text that is not JSON');
+    const invalid = parseGroups('{"ops":["x"]}');
+    assert.ok('problem' in invalid);
+    assert.equal(invalid.got, 'an invalid value');
+    assert.ok(!invalid.problem.includes('"x"'));
+  });
+
+  it('reads groups as name → e-mail addresses, and refuses anything else', () => {
+    assert.deepEqual(parseGroups('{"ops":["ada@example.com"],"empty":[]}'), {
+      value: { ops: ['ada@example.com'], empty: [] },
+    });
+    for (const bad of ['[]', '{"":["ada@example.com"]}', '{"ops":"ada@example.com"}', '{"ops":[1]}', 'true']) {
+      assert.ok('problem' in parseGroups(bad), bad);
+    }
+  });
+});
