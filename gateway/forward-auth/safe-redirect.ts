@@ -76,8 +76,14 @@ export function safeRedirect(rd: string | undefined, context: RedirectContext): 
   // The origin comes from the request's Host (or a trusted proxy's X-Forwarded-Host): it may not parse.
   const own = URL.parse(context.origin);
   if (own !== null && url.origin === own.origin) return url.href;
-  const allowed = context.allowedDomains.some((domain) =>
-    hostMatches(parseDomainPattern(domain), url.hostname, url.port),
-  );
+  // Never from https down to http; and a domain named without a port covers its default port
+  // only (`.example.com:8443` names another), as forward auth's callbacks and oauth2-proxy's
+  // whitelist domains do.
+  if (own !== null && own.protocol === 'https:' && url.protocol !== 'https:') return FALLBACK;
+  const allowed = context.allowedDomains.some((domain) => {
+    const pattern = parseDomainPattern(domain);
+    if (pattern.port === undefined && url.port !== '') return false;
+    return hostMatches(pattern, url.hostname, url.port);
+  });
   return allowed ? url.href : FALLBACK;
 }

@@ -124,8 +124,11 @@ describe('where rd may send a browser', () => {
     assert.equal(redirect('https://sub.other.test:8443/x'), '/', 'no leading dot: the host itself only');
   });
 
-  it('lets a domain named without a port cover every port of its hosts, as a cookie domain does', () => {
-    assert.equal(redirect('https://app.example.com:8443/'), 'https://app.example.com:8443/');
+  it('holds a domain named without a port to the default port, and never goes from https to http', () => {
+    assert.equal(redirect('https://app.example.com/'), 'https://app.example.com/');
+    assert.equal(redirect('https://app.example.com:443/'), 'https://app.example.com/', 'the default port, spelt out');
+    assert.equal(redirect('https://app.example.com:8443/'), '/');
+    assert.equal(redirect('http://app.example.com/'), '/', 'a downgrade to http');
   });
 
   it('allows nothing absolute but its own origin when no domain is allowed', () => {

@@ -25,7 +25,7 @@ describe('domain patterns', () => {
     assert.ok(!hostMatches(exact, 'app.example.com', ''));
   });
 
-  it('requires the port when the pattern names one, and the default port when it does not', () => {
+  it('requires the port when the pattern names one', () => {
     const withPort = parseDomainPattern('.example.com:8443');
     assert.ok(hostMatches(withPort, 'app.example.com', '8443'));
     assert.ok(!hostMatches(withPort, 'app.example.com', ''));
