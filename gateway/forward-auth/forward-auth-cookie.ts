@@ -16,7 +16,7 @@
  *   any other; within its own domain it works on every host, as the browser sends it there anyway.
  *   The shipped proxy configs also keep the cookie from ever reaching an app.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BoundedCache } from '../web/bounded-cache.ts';
 import { cookieDomainFor } from '../web/domain-match.ts';
@@ -53,13 +53,14 @@ export function forwardAuthCookies(options: {
   /** The gateway's secrets, newest first: the first binds, all verify (rotation). */
   secrets: readonly string[];
 }): ForwardAuthCookies {
+  // KeyObjects, made once (a raw key is imported again on every HMAC).
   const keys = options.secrets.map((secret) =>
-    createHmac('sha256', secret).update('gateway forward-auth cookie binding').digest(),
+    createSecretKey(createHmac('sha256', secret).update('gateway forward-auth cookie binding').digest()),
   );
   const [bindKey] = keys;
   if (!bindKey) throw new Error('the forward-auth cookie needs at least one secret');
   /** 128 bits of HMAC over the scope and the JWT's signature (its last part). */
-  const bind = (key: Buffer, scope: string, token: string) =>
+  const bind = (key: KeyObject, scope: string, token: string) =>
     createHmac('sha256', key)
       .update(`${scope}\n${token.slice(token.lastIndexOf('.') + 1)}`)
       .digest()

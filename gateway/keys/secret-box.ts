@@ -5,7 +5,7 @@
  *
  * A sealed value is `base64url(iv).base64url(tag).base64url(ciphertext)` of the value's JSON.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 
 /**
  * GCM's full 128-bit tag, pinned on both sides. Without `authTagLength`, Node's decipher takes
@@ -27,7 +27,9 @@ export interface SecretBox {
 }
 
 /** A box over 32-byte AES keys (newest first). */
-export function createSecretBox(keys: readonly Uint8Array[]): SecretBox {
+export function createSecretBox(rawKeys: readonly Uint8Array[]): SecretBox {
+  // KeyObjects, made once: a raw key is imported again on every cipher, which doubled its cost.
+  const keys = rawKeys.map((key) => createSecretKey(key));
   const [sealKey] = keys;
   if (!sealKey) throw new Error('createSecretBox needs at least one key');
   return {

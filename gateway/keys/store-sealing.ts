@@ -3,7 +3,7 @@
  * store's data key (data-key.ts) with one `info` per purpose, so the encryption key and the hash
  * key are independent and neither is the data key itself.
  */
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync } from 'node:crypto';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import type { Config } from '../../config/config-type.ts';
@@ -18,7 +18,9 @@ function derive(dataKey: Uint8Array, purpose: string): Buffer {
 /** The sealing under one data key. */
 export function createStoreSealing(dataKey: Uint8Array): Sealing {
   const box = createSecretBox([derive(dataKey, 'gateway sealed values v1')]);
-  const idKey = derive(dataKey, 'gateway id hash v1');
+  // A KeyObject, made once: HMAC with a raw Buffer key imports the key on every call, five
+  // times the cost of the hash (docs/PERFORMANCE.md), and every store access hashes an id.
+  const idKey = createSecretKey(derive(dataKey, 'gateway id hash v1'));
   return {
     seal: (value) => box.seal(value),
     open: <T>(sealed: string) => box.open<T>(sealed),
