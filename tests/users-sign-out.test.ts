@@ -75,6 +75,18 @@ function cli(args: string[], storeUrl: string): Promise<{ code: number | null; s
   });
 }
 
+/** Signs `email` in through forward auth on `gw`; the browser and its `_gateway_auth` cookie. */
+async function signInForwardAuth(gw: StartedGateway, email: string) {
+  const browser = createBrowser();
+  const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) => url.href.startsWith(gw.google.issuer));
+  const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), { email });
+  await browser.follow(back);
+  const cookie = browser.cookies(`${gw.issuer}/`).find((c) => c.name === '_gateway_auth');
+  assert.ok(cookie);
+  const check = () => fetch(`${gw.issuer}/oauth2/auth`, { headers: { cookie: `_gateway_auth=${cookie.value}` } });
+  return { browser, check };
+}
+
 describe('npx gateway users sign-out', () => {
   let storeUrl: string;
   let store: Store;
@@ -94,17 +106,7 @@ describe('npx gateway users sign-out', () => {
   });
 
   it("ends the user's app grants and forward-auth cookie at once, on a running gateway", async () => {
-    const browser = createBrowser();
-    const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) =>
-      url.href.startsWith(gw.google.issuer),
-    );
-    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), {
-      email: 'leaver@example.com',
-    });
-    await browser.follow(back);
-    const cookie = browser.cookies(`${gw.issuer}/`).find((c) => c.name === '_gateway_auth');
-    assert.ok(cookie);
-    const check = () => fetch(`${gw.issuer}/oauth2/auth`, { headers: { cookie: `_gateway_auth=${cookie.value}` } });
+    const { browser, check } = await signInForwardAuth(gw, 'leaver@example.com');
     assert.equal((await check()).status, 202);
     const app = await discoverApp(gw.issuer, meta);
     const tokens = await signIn(browser, app, gw.google.issuer, { email: 'unused@example.com' });
@@ -156,17 +158,7 @@ describe('npx gateway users sign-out on SQLite, the default store', () => {
   });
 
   it('refuses the forward-auth cookie on the running gateway within about a second', async () => {
-    const browser = createBrowser();
-    const start = await browser.follow(`${gw.issuer}/oauth2/start?rd=/`, (url) =>
-      url.href.startsWith(gw.google.issuer),
-    );
-    const back = await signInAtFakeGoogle(start.location?.href ?? '', (u, init) => browser.fetch(u, init), {
-      email: 'sqlite-leaver@example.com',
-    });
-    await browser.follow(back);
-    const cookie = browser.cookies(`${gw.issuer}/`).find((c) => c.name === '_gateway_auth');
-    assert.ok(cookie);
-    const check = () => fetch(`${gw.issuer}/oauth2/auth`, { headers: { cookie: `_gateway_auth=${cookie.value}` } });
+    const { check } = await signInForwardAuth(gw, 'sqlite-leaver@example.com');
     const passed = await check();
     assert.equal(passed.status, 202);
     const sub = String(passed.headers.get('x-auth-request-user'));
