@@ -146,7 +146,7 @@ export const settingsShape = {
   GATEWAY_REDIRECT_DOMAINS: optionalSetting(
     {
       description:
-        'hosts that `rd` may send a browser back to, comma-separated (`.example.com` matches subdomains; `:port` allowed)',
+        'hosts that `rd` may send a browser back to, comma-separated (`.example.com` matches subdomains, on the default port; name another as `.example.com:8443`)',
       defaultText: 'the cookie domains',
     },
     parseDomains('redirect'),
