@@ -27,10 +27,12 @@ describe('forward-auth cookie refresh under failures', () => {
   const faults = faultyStore();
 
   before(async () => {
-    // 1 s cookie tokens, so a check a second later refreshes; a grace shorter than the waits below.
+    // 2 s cookie tokens, so a check 2.3 s later refreshes; a grace shorter than the waits below.
+    // (Not 1 s: `exp` is in whole seconds, so a 1 s token issued late in a second can expire
+    // before the sign-in that received it has finished, and the test fails on a loaded machine.)
     gw = await startGateway({
       store: faults.store,
-      env: { GATEWAY_ACCESS_TOKEN_TTL: '1', GATEWAY_REFRESH_GRACE: '1' },
+      env: { GATEWAY_ACCESS_TOKEN_TTL: '2', GATEWAY_REFRESH_GRACE: '1' },
     });
   });
   after(async () => {
@@ -42,7 +44,7 @@ describe('forward-auth cookie refresh under failures', () => {
     const browser = await signInForwardAuth(gw, 'steady@example.com');
     assert.equal((await browser.fetch(`${gw.url}/oauth2/auth`)).status, 202);
     const cookieBefore = browser.cookies(`${gw.url}/`).find((c) => c.name === '_gateway_auth')?.value;
-    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
 
     // A Redis outage, as the provider sees it: its records cannot be read.
     const restore = faults.fail((method, key) => method === 'get' && key.startsWith('oidc:'));
@@ -72,7 +74,7 @@ describe('forward-auth cookie refresh under failures', () => {
       return response.status;
     };
     assert.equal(await check(), 202);
-    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
 
     const restore = faults.fail(firstOf((method, key) => method === 'set' && key.startsWith('fa-session:')));
     const cut = await check();
