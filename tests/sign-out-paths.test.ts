@@ -20,17 +20,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient } from '@keyv/redis';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { fetch as undiciFetch } from 'undici';
 import { openStore } from '../adapters/open-store.ts';
+import { claimRedisDatabase, type ClaimedDatabase } from './helpers/redis-database.ts';
 import type { Store } from '../adapters/store.ts';
 import { createBrowser, loopbackDispatcher, type Browser } from './helpers/browser.ts';
 import { signInWithConsent } from './helpers/consent.ts';
@@ -40,47 +39,7 @@ import { logOut } from './helpers/log-out.ts';
 import { confidentialClient, discoverApp, signIn, startAuthorization, type TestApp } from './helpers/relying-party.ts';
 import { freePort, startGateway, TEST_SECRET, UPSTREAM_CLIENT, type StartedGateway } from './helpers/start-gateway.ts';
 
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const LOCK_KEY = 'sign-out-paths-test:lock';
-const lockValue = randomUUID();
 const REFRESH_GRACE_SECONDS = 1;
-
-async function claimDatabase(): Promise<string> {
-  for (let db = 3; db >= 1; db -= 1) {
-    const redis = createClient({
-      url: `${REDIS_URL}/${db}`,
-      socket: { reconnectStrategy: false, connectTimeout: 1_000 },
-    });
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-    } catch (error) {
-      throw new Error(`this test needs a real Redis at ${REDIS_URL}: ${(error as Error).message}`, { cause: error });
-    }
-    try {
-      if (
-        (await redis.set(LOCK_KEY, lockValue, { condition: 'NX', expiration: { type: 'PX', value: 600_000 } })) === 'OK'
-      )
-        return `${REDIS_URL}/${db}`;
-    } finally {
-      await redis.close();
-    }
-  }
-  throw new Error('no free Redis database among 3…1 for this test (all locked by other runs)');
-}
-
-async function emptyDatabase(url: string, release: boolean): Promise<void> {
-  const redis = createClient({ url });
-  redis.on('error', () => {});
-  await redis.connect();
-  try {
-    for await (const keys of redis.scanIterator({ MATCH: 'gateway:*', COUNT: 500 }))
-      if (keys.length > 0) await redis.del(keys);
-    if (release && (await redis.get(LOCK_KEY)) === lockValue) await redis.del(LOCK_KEY);
-  } finally {
-    await redis.close();
-  }
-}
 
 /** An app's back-channel logout endpoint that records the logout tokens it receives. */
 async function startLogoutReceiver() {
@@ -102,6 +61,7 @@ async function startLogoutReceiver() {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('every sign-out path ends the same things, on every instance', () => {
+  let database: ClaimedDatabase | undefined;
   let storeUrl: string;
   let dir: string;
   let receiver: Awaited<ReturnType<typeof startLogoutReceiver>>;
@@ -119,8 +79,9 @@ describe('every sign-out path ends the same things, on every instance', () => {
   const origins = () => ({ a: `http://app.a.test:${lb.port}`, b: `http://app.b.example:${lb.port}` });
 
   before(async () => {
-    storeUrl = await claimDatabase();
-    await emptyDatabase(storeUrl, false);
+    database = await claimRedisDatabase('sign-out-paths-test', [3, 2, 1], 600_000);
+    storeUrl = database.url;
+    await database.empty();
     receiver = await startLogoutReceiver();
     Object.assign(sloMeta, { backchannel_logout_uri: receiver.url });
     dir = mkdtempSync(join(tmpdir(), 'sign-out-paths-'));
@@ -163,7 +124,7 @@ describe('every sign-out path ends the same things, on every instance', () => {
     await receiver?.close();
     await dispatcher.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    if (storeUrl) await emptyDatabase(storeUrl, true);
+    await database?.release();
   });
 
   interface SignedIn {

@@ -8,59 +8,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient } from '@keyv/redis';
 import * as client from 'openid-client';
 import { openStore } from '../adapters/open-store.ts';
+import { claimRedisDatabase, type ClaimedDatabase } from './helpers/redis-database.ts';
 import type { Store } from '../adapters/store.ts';
 import { createBrowser } from './helpers/browser.ts';
 import { signInAtFakeGoogle } from './helpers/fake-google.ts';
 import { confidentialClient, discoverApp, signIn } from './helpers/relying-party.ts';
 import { startGateway, TEST_SECRET, type StartedGateway } from './helpers/start-gateway.ts';
-
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const LOCK_KEY = 'users-cli-test:lock';
-const lockValue = randomUUID();
-
-async function claimDatabase(): Promise<string> {
-  for (let db = 7; db >= 4; db -= 1) {
-    const redis = createClient({
-      url: `${REDIS_URL}/${db}`,
-      socket: { reconnectStrategy: false, connectTimeout: 1_000 },
-    });
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-    } catch (error) {
-      throw new Error(`this test needs a real Redis at ${REDIS_URL}: ${(error as Error).message}`, { cause: error });
-    }
-    try {
-      if (
-        (await redis.set(LOCK_KEY, lockValue, { condition: 'NX', expiration: { type: 'PX', value: 300_000 } })) === 'OK'
-      )
-        return `${REDIS_URL}/${db}`;
-    } finally {
-      await redis.close();
-    }
-  }
-  throw new Error('no free Redis database among 7…4 for this test (all locked by other runs)');
-}
-
-async function emptyDatabase(url: string): Promise<void> {
-  const redis = createClient({ url });
-  redis.on('error', () => {});
-  await redis.connect();
-  try {
-    for await (const keys of redis.scanIterator({ MATCH: 'gateway:*', COUNT: 500 }))
-      if (keys.length > 0) await redis.del(keys);
-    if ((await redis.get(LOCK_KEY)) === lockValue) await redis.del(LOCK_KEY);
-  } finally {
-    await redis.close();
-  }
-}
 
 function cli(args: string[], storeUrl: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -88,21 +46,23 @@ async function signInForwardAuth(gw: StartedGateway, email: string) {
 }
 
 describe('npx gateway users sign-out', () => {
+  let database: ClaimedDatabase | undefined;
   let storeUrl: string;
   let store: Store;
   let gw: StartedGateway;
   const meta = confidentialClient('signed-out-app');
 
   before(async () => {
-    storeUrl = await claimDatabase();
-    await emptyDatabase(storeUrl).catch(() => undefined);
+    database = await claimRedisDatabase('users-cli-test', [7, 6, 5, 4], 300_000);
+    storeUrl = database.url;
+    await database.empty();
     store = await openStore(storeUrl);
     gw = await startGateway({ store, clients: [meta] });
   });
   after(async () => {
     await gw?.close();
     await store?.close();
-    if (storeUrl) await emptyDatabase(storeUrl);
+    await database?.release();
   });
 
   it("ends the user's app grants and forward-auth cookie at once, on a running gateway", async () => {
