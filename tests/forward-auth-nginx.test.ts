@@ -4,7 +4,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { type IncomingMessage, request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createBrowser, loopbackDispatcher, type Browser } from './helpers/browser.ts';
@@ -105,11 +105,15 @@ describe('forward auth through nginx auth_request', () => {
     assert.ok(browser.cookies(`${B()}/`).some((c) => c.name === '_gateway_auth' && c.domain === 'b.example'));
 
     const out = await browser.fetch(`${A()}/oauth2/sign_out?rd=/bye`);
+    const signedOutAt = Date.now();
     assert.equal(out.status, 302);
     assert.equal(out.headers.get('location'), '/bye');
+    // a.test's cookie is gone from the browser; b.example's is not, and nginx may answer its
+    // check from the shipped one-second cache until that second ends: never later.
+    await new Promise((resolve) => setTimeout(resolve, signedOutAt + 1_050 - Date.now()));
     for (const origin of [A(), B()]) {
       const after = await browser.fetch(`${origin}/again`, { headers: { accept: 'application/json' } });
-      assert.equal(after.status, 401, `${origin} refuses after sign-out`);
+      assert.equal(after.status, 401, `${origin} refuses 1 s after sign-out`);
     }
     // b.example still holds its old cookie: nginx must refuse it too (checked above), and the
     // next sign-in goes to Google again
@@ -141,6 +145,36 @@ describe('forward auth through nginx auth_request', () => {
     const allowed = await boss.fetch(`${ADMIN()}/panel`);
     assert.equal(allowed.status, 200);
     assert.equal(((await allowed.json()) as Echo).headers['x-auth-request-groups'], 'ops');
+  });
+
+  it('answers repeated checks from its one-second cache, 202s only, never past the second', async () => {
+    const browser = newBrowser();
+    await visit(browser, `${A()}/x`, { email: 'cached@a.test', name: 'C' });
+    const checks: string[] = [];
+    const count = (req: IncomingMessage) => {
+      if (req.url?.startsWith('/oauth2/auth')) checks.push(req.url);
+    };
+    gw.app.server.on('request', count);
+    try {
+      const started = Date.now();
+      for (let i = 0; i < 20; i += 1) assert.equal((await browser.fetch(`${A()}/page-${i}`)).status, 200);
+      const seconds = Math.ceil((Date.now() - started) / 1000) + 1;
+      // one check per second reaches the gateway, not one per page
+      assert.ok(checks.length <= seconds, `${checks.length} of 20 checks reached the gateway in ${seconds} s`);
+      // in another second the gateway is asked again
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const before = checks.length;
+      assert.equal((await browser.fetch(`${A()}/later`)).status, 200);
+      assert.equal(checks.length, before + 1, 'a new second asks the gateway again');
+      // a refusal is never kept: each one is the gateway's
+      const refusals = checks.length;
+      const stranger = newBrowser();
+      for (let i = 0; i < 3; i += 1)
+        assert.equal((await stranger.fetch(`${A()}/page`, { headers: { accept: 'application/json' } })).status, 401);
+      assert.equal(checks.length, refusals + 3, 'every 401 came from the gateway');
+    } finally {
+      gw.app.server.off('request', count);
+    }
   });
 
   it('keeps its connections to the gateway alive: checks do not each open one', async () => {

@@ -90,8 +90,9 @@ ${serverConfig}
 
 /**
  * examples/nginx/gateway.conf filled in as a user would (GATEWAY, APP, FLOWER, LISTEN and the
- * server names), with its identity-headers include beside it. `$host` becomes `$http_host` so
- * that the test's non-default port is kept (on 443 in production `$host` does the same).
+ * server names), with its identity-headers include beside it and its check cache inside nginx's
+ * prefix. `$host` becomes `$http_host` so that the test's non-default port is kept (on 443 in
+ * production `$host` does the same).
  */
 export function shippedNginxConfig(options: {
   listenPort: number;
@@ -108,6 +109,8 @@ export function shippedNginxConfig(options: {
     .replace('listen LISTEN;', `listen 127.0.0.1:${options.listenPort};`)
     .replace('server_name app.a.test app.b.example;', `server_name ${options.serverNames};`)
     .replaceAll('$host', '$http_host')
+    // The check cache inside nginx's own throwaway prefix (a relative path is relative to it).
+    .replace('/dev/shm/nginx-gateway-auth', 'gateway-auth-cache')
     .replaceAll('include gateway-identity-headers.conf;', 'include identity.conf;');
   if (options.extraLocations) {
     const end = conf.lastIndexOf('}');
