@@ -7,18 +7,17 @@
  *   npm run bench                          # 10 s per run, 2 rounds, 10^6 stored sessions
  *   npm run bench -- --smoke               # 2 s per run, 1 round, 10^4 sessions; BENCHMARKS.md untouched (CI)
  *   npm run bench -- --duration 20 --rounds 3
- *   npm run bench -- --soak 600            # also: 10 minutes of /oauth2/auth load, RSS sampled
+ *   npm run bench -- --soak 600            # also: 10 minutes of mixed traffic, RSS sampled (bench/soak.ts)
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
-import { describeProblems, load, summarise, type Comparison, type LoadResult } from './bench-kit.ts';
-import { gatewayLogs, startBenchGateway } from './start-bench-gateway.ts';
-import { rssMb } from './rss.ts';
+import { describeProblems, summarise, type Comparison, type LoadResult } from './bench-kit.ts';
+import { gatewayLogs } from './start-bench-gateway.ts';
+import { soak, SOAK_GROWTH_GOAL } from './soak.ts';
 import { forwardAuthScenarios, type MemoryFigure } from './scenarios/forward-auth.ts';
 import { nginxScenario } from './scenarios/nginx.ts';
 import { refreshScenario } from './scenarios/refresh.ts';
-import { signInForBench } from './scenarios/sign-in.ts';
 import { ssoSignInScenario } from './scenarios/sso-sign-in.ts';
 import { storedSessionsScenario } from './scenarios/stored-sessions.ts';
 import { benchStoreAdapter, STORE_BACKENDS } from './store-adapter.ts';
@@ -99,24 +98,10 @@ console.log(`\n7. RSS under load: peak ${fmt(peak)} MB; goal ≤ 150 MB: ${peak 
 
 let soakLine = '';
 if (values.soak) {
-  const seconds = Number(values.soak);
-  const gateway = await startBenchGateway();
-  let { cookie } = await signInForBench(gateway.issuer, gateway.google);
-  const samples: number[] = [];
-  for (let elapsed = 0; elapsed < seconds; elapsed += 10) {
-    // As a browser does: the cookie JWT lives GATEWAY_ACCESS_TOKEN_TTL (300 s by default) and
-    // comes back renewed on the check after it expired.
-    const renewed = (await fetch(`${gateway.issuer}/oauth2/auth`, { headers: { cookie } })).headers.get('set-cookie');
-    if (renewed) cookie = renewed.split(';')[0] ?? cookie;
-    const result = await load({ url: `${gateway.issuer}/oauth2/auth`, headers: { cookie }, duration: 10 });
-    check('soak', 'gateway', [result]);
-    samples.push(rssMb(gateway.pid));
-  }
-  await gateway.stop();
-  const warm = samples[Math.min(2, samples.length - 1)] ?? 0;
-  const last = samples.at(-1) ?? 0;
-  const growth = (last - warm) / warm;
-  soakLine = `Soak: ${seconds} s of /oauth2/auth load, RSS after warm-up ${fmt(warm)} MB, at the end ${fmt(last)} MB: growth ${fmt(growth * 100, 1)} % (goal ≤ 10 %: ${growth <= 0.1 ? 'met' : 'NOT met'}).`;
+  const result = await soak(Number(values.soak));
+  for (const { label, runs } of result.runs) check('soak', label, runs);
+  const met = result.growth <= SOAK_GROWTH_GOAL;
+  soakLine = `Soak (mixed traffic: checks, refresh grants and SSO sign-ins at once, bench/soak.ts): ${result.seconds} s, ${fmt(result.answered.checks)} checks, ${fmt(result.answered.refreshes)} refreshes, ${fmt(result.answered.signIns)} sign-ins; RSS in the second minute ${fmt(result.warmMb)} MB, in the last ${fmt(result.endMb)} MB: growth ${fmt(result.growth * 100, 1)} % (goal ≤ ${SOAK_GROWTH_GOAL * 100} %: ${met ? 'met' : 'NOT met'}; samples every 10 s: ${result.samples.map((m) => fmt(m)).join(', ')} MB).`;
   console.log(`\n${soakLine}`);
 }
 

@@ -66,6 +66,36 @@ describe('forward-auth cookie refresh under failures', () => {
     );
   });
 
+  it("answers a page's parallel checks with the expired cookie from one refresh, and their repeats too", async () => {
+    const browser = await signInForwardAuth(gw, 'parallel@example.com');
+    const value = browser.cookies(`${gw.url}/`).find((c) => c.name === '_gateway_auth')?.value;
+    const cookie = `_gateway_auth=${value}`;
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
+    // A match that only counts: how often a check took the store's refresh lock.
+    let locked = 0;
+    const stopCounting = faults.fail((method, key) => {
+      if (method === 'setIfAbsent' && key.startsWith('lock:fa-refresh:')) locked += 1;
+      return false;
+    });
+    try {
+      const check = async () => {
+        const response = await fetch(`${gw.url}/oauth2/auth`, { headers: { cookie } });
+        await response.body?.cancel();
+        return { status: response.status, renewed: response.headers.getSetCookie()[0]?.split(';')[0] };
+      };
+      // 50 at once (a page's assets), then 50 more from a browser that has not stored the answer yet
+      const answers = await Promise.all(Array.from({ length: 50 }, check));
+      for (let i = 0; i < 50; i += 1) answers.push(await check());
+      assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([202]));
+      const renewed = new Set(answers.map((a) => a.renewed));
+      assert.equal(renewed.size, 1, 'one new cookie for all of them');
+      assert.ok(![...renewed][0]?.endsWith(value ?? ''), 'a new one');
+      assert.equal(locked, 1, 'the store lock was taken once, not once per check');
+    } finally {
+      stopCounting();
+    }
+  });
+
   it("loses nothing when cut off between the refresh and the session's update, even past the grace", async () => {
     const browser = await signInForwardAuth(gw, 'cut-off@example.com');
     const check = async () => {

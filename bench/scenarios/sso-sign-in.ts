@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
-import { createBrowser } from '../../tests/helpers/browser.ts';
+import { type Browser, createBrowser } from '../../tests/helpers/browser.ts';
 import { interleaveAll, spawnServer, type Comparison, type LoadResult } from '../bench-kit.ts';
 import { startProductionRedis } from '../production-redis.ts';
 import { startBenchGateway } from '../start-bench-gateway.ts';
@@ -16,7 +16,7 @@ import { signInForBench } from './sign-in.ts';
 const CONCURRENCY = 16;
 const REDIRECT_URI = 'http://127.0.0.1:9/bench-app/callback';
 
-interface SignedIn {
+export interface SignedIn {
   origin: string;
   /** The browser's cookies for the authorization endpoint (its SSO session). */
   cookie: string;
@@ -41,11 +41,11 @@ function authorizationQuery(challenge: string): URLSearchParams {
   });
 }
 
-/** Single sign-on sign-ins, CONCURRENCY at a time, for `duration` seconds. */
-async function ssoSignIns(target: SignedIn, duration: number): Promise<LoadResult> {
+/** Single sign-on sign-ins, `concurrency` at a time, for `duration` seconds. */
+export async function ssoSignIns(target: SignedIn, duration: number, concurrency = CONCURRENCY): Promise<LoadResult> {
   const { verifier, challenge } = pkce();
   const basic = `Basic ${Buffer.from(`bench-app:${target.clientSecret}`).toString('base64')}`;
-  const pool = new Pool(target.origin, { connections: CONCURRENCY });
+  const pool = new Pool(target.origin, { connections: concurrency });
   const latencies: number[] = [];
   const problems: Record<string, number> = {};
   const count = (what: string) => {
@@ -56,7 +56,7 @@ async function ssoSignIns(target: SignedIn, duration: number): Promise<LoadResul
   const deadline = Date.now() + duration * 1000;
   const started = Date.now();
   await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
+    Array.from({ length: concurrency }, async () => {
       while (Date.now() < deadline) {
         const t0 = performance.now();
         try {
@@ -118,6 +118,14 @@ async function signInAtBare(issuer: string): Promise<string> {
     .join('; ');
 }
 
+/** The browser's cookies for the gateway's authorization endpoint: its SSO session. */
+export function ssoCookie(browser: Browser, issuer: string): string {
+  return browser
+    .cookies(`${issuer}/auth`)
+    .map((c) => `${c.name}=${c.value}`)
+    .join('; ');
+}
+
 interface BareServer {
   issuer: string;
   clientSecret: string;
@@ -136,14 +144,7 @@ export async function ssoSignInScenario(options: { duration: number; rounds: num
   try {
     const { browser } = await signInForBench(gateway.issuer, gateway.google);
     const targets: SignedIn[] = [
-      {
-        origin: gateway.issuer,
-        cookie: browser
-          .cookies(`${gateway.issuer}/auth`)
-          .map((c) => `${c.name}=${c.value}`)
-          .join('; '),
-        clientSecret: gateway.clientSecret,
-      },
+      { origin: gateway.issuer, cookie: ssoCookie(browser, gateway.issuer), clientSecret: gateway.clientSecret },
     ];
     for (const bare of [bareRedis.info, bareMemory.info])
       targets.push({ origin: bare.issuer, cookie: await signInAtBare(bare.issuer), clientSecret: bare.clientSecret });
