@@ -1,8 +1,8 @@
 /**
  * The gateway under benchmark, as the README's production section sets it up and `npm start`
- * runs it: `node gateway/main.ts` in its own process with `NODE_ENV=production`, a Redis store
- * (a redis-server started for it, with the append-only file the README asks for), a random
- * GATEWAY_SECRETS, a clients file, and every other setting at its default: the default log level,
+ * runs it: `node dist/gateway/main.js` (built from the sources first, as its prestart does) in its
+ * own process with `NODE_ENV=production`, a Redis store (a redis-server started for it, with the
+ * append-only file the README asks for), a random GATEWAY_SECRETS, a clients file, and every other setting at its default: the default log level,
  * the default limits, the default token lifetimes and upstream re-check interval. Its stdout and
  * stderr are pipes this process drains (as a log shipper or journald would), never /dev/null.
  * The fake Google (needed only to sign the benchmark user in) runs in the benchmark's process,
@@ -10,11 +10,12 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeGoogle } from '../tests/helpers/fake-google.ts';
 import { freePort, UPSTREAM_CLIENT } from '../tests/helpers/start-gateway.ts';
+import { build } from '../scripts/build.ts';
 import { startProductionRedis } from './production-redis.ts';
 
 /** What the gateway wrote while it ran: every line was read off its pipes. */
@@ -53,6 +54,16 @@ process.once('exit', () => {
 
 const KEEP_WARNINGS = 5;
 
+/** `npm start`'s command, read from package.json (its prestart, `node scripts/build.ts`, is build()). */
+const START_COMMAND = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .replace(/^exec /, '')
+  .split(' ')
+  .slice(1);
+/** dist/ is built once per bench run, from the sources as they are. */
+let built = false;
+
 /** The logs of every gateway started in this run, for the report. */
 export const gatewayLogs: GatewayLog[] = [];
 
@@ -87,9 +98,14 @@ export async function startBenchGateway(options: BenchGatewayOptions = {}): Prom
       },
     ]),
   );
-  // The same command as `npm start` and the Dockerfile's CMD; only what the README's production
-  // section sets (UPSTREAM_ISSUER stands in for Google, which the README allows for a trial).
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', 'gateway/main.ts'], {
+  // The same command as `npm start` (after its prestart build) and the Dockerfile's CMD; only
+  // what the README's production section sets (UPSTREAM_ISSUER stands in for Google, which the
+  // README allows for a trial).
+  if (!built) {
+    build();
+    built = true;
+  }
+  const child = spawn(process.execPath, START_COMMAND, {
     env: {
       PATH: process.env['PATH'] ?? '',
       NODE_ENV: 'production',

@@ -56,18 +56,19 @@ const [depsStage = [], finalStage = []] = stages;
 const find = (stage: Instruction[], keyword: string) => stage.filter((i) => i.keyword === keyword);
 
 describe('the Dockerfile, read', () => {
-  it('builds on Node 24 slim in two stages, production dependencies only', () => {
+  it('builds on Node 24 slim in two stages, production dependencies only, the server built to JavaScript', () => {
     assert.equal(stages.length, 2);
     assert.match(depsStage[0]?.args ?? '', /^node:24-slim AS deps$/);
     assert.equal(finalStage[0]?.args, 'node:24-slim');
     assert.deepEqual(
       find(depsStage, 'RUN').map((i) => i.args),
-      ['npm ci --omit=dev --no-audit --no-fund'],
+      ['npm ci --omit=dev --no-audit --no-fund', 'node scripts/build.ts'],
     );
     assert.ok(find(finalStage, 'COPY').some((i) => i.args === '--from=deps /app/node_modules ./node_modules'));
+    assert.ok(find(finalStage, 'COPY').some((i) => i.args === '--from=deps /app/dist ./dist'));
   });
 
-  it('runs as a non-root user, listens on 0.0.0.0, checks /healthz, starts gateway/main.ts', () => {
+  it('runs as a non-root user, listens on 0.0.0.0, checks /healthz, starts dist/gateway/main.js', () => {
     const user = find(finalStage, 'USER').at(-1)?.args;
     assert.ok(user && user !== 'root' && user !== '0', `USER ${user}`);
     const env = Object.assign({}, ...find(finalStage, 'ENV').map((i) => parseEnv(i.args))) as Record<string, string>;
@@ -77,7 +78,11 @@ describe('the Dockerfile, read', () => {
     assert.match(find(finalStage, 'HEALTHCHECK')[0]?.args ?? '', /\/healthz/);
     const command = JSON.parse(find(finalStage, 'CMD').at(-1)?.args ?? '[]') as string[];
     assert.equal(command[0], 'node');
-    assert.equal(command.at(-1), 'gateway/main.ts', 'the exec form, so SIGTERM reaches Node itself (PID 1)');
+    assert.equal(command.at(-1), 'dist/gateway/main.js', 'the exec form, so SIGTERM reaches Node itself (PID 1)');
+    const start = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+      .scripts['start'];
+    // (`exec`: npm's shell becomes Node, so a SIGTERM sent to npm reaches the gateway.)
+    assert.equal(start, `exec ${command.join(' ')}`, '`npm start` runs the same command');
   });
 
   it('copies nothing that .dockerignore leaves out of the build context', () => {
@@ -163,6 +168,10 @@ describe('the Dockerfile, run outside Docker', () => {
       assert.ok(!existsSync(join(appDir, 'node_modules', name)), `${name} (a devDependency) not installed`);
     }
     assert.ok(!existsSync(join(appDir, 'tests')) && !existsSync(join(appDir, 'docs')));
+    // The server is plain JavaScript: no type left for Node to strip, no `.ts` specifier.
+    const main = readFileSync(join(appDir, 'dist', 'gateway', 'main.js'), 'utf8');
+    assert.doesNotMatch(main, /from '[^']+\.ts'/);
+    assert.doesNotMatch(main, /\): string \{/);
   });
 
   it('starts with NODE_ENV=production as the non-root user, passes its HEALTHCHECK, stops on SIGTERM', async () => {
