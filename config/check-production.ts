@@ -13,7 +13,8 @@ type SettingName =
   | 'GATEWAY_SECRETS'
   | 'GATEWAY_TRUSTED_PROXIES'
   | 'UPSTREAM_CLIENT_ID'
-  | 'UPSTREAM_CLIENT_SECRET';
+  | 'UPSTREAM_CLIENT_SECRET'
+  | 'GATEWAY_UPSTREAMS';
 
 type Problem = (name: SettingName, message: string) => void;
 
@@ -122,8 +123,11 @@ export function checkProduction(settings: Partial<Record<SettingName, unknown>>,
 
   const hasId = given('UPSTREAM_CLIENT_ID');
   const hasSecret = given('UPSTREAM_CLIENT_SECRET');
-  if (!hasId && !hasSecret) {
-    problem('UPSTREAM_CLIENT_ID', 'required when NODE_ENV=production (the development IdP is refused in production)');
+  if (!hasId && !hasSecret && !given('GATEWAY_UPSTREAMS')) {
+    problem(
+      'UPSTREAM_CLIENT_ID',
+      'required when NODE_ENV=production, or GATEWAY_UPSTREAMS (the development IdP is refused in production)',
+    );
     problem('UPSTREAM_CLIENT_SECRET', 'required when NODE_ENV=production');
   }
 }

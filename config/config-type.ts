@@ -1,6 +1,26 @@
 import type { HostRule } from './forward-auth-parsers.ts';
 import type { LogLevel } from './log-levels.ts';
 
+/** One identity provider users sign in at (GATEWAY_UPSTREAMS, or the UPSTREAM_* shorthand). */
+export interface UpstreamConfig {
+  /** The operator's slug: the callback path, `upstream=<id>` and logs. */
+  id: string;
+  /** What kind of provider it is; `dev` is the embedded development IdP. */
+  type: 'google' | 'oidc' | 'dev';
+  /** Shown on the sign-in page. */
+  name: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: readonly string[];
+  /** Google Workspace domains (`hd`) allowed; [] = any. */
+  hostedDomains: readonly string[];
+  /** Lower-cased e-mail domains allowed through this upstream (and GATEWAY_ALLOWED_EMAIL_DOMAINS); [] = any. */
+  allowedEmailDomains: readonly string[];
+  /** The path of its redirect URI under GATEWAY_ISSUER. */
+  callbackPath: string;
+}
+
 /**
  * The gateway's settings after validation. Built only by `loadConfig` (the one reader of
  * `process.env`) and handed to every other module deep-frozen. Times are in seconds.
@@ -24,6 +44,11 @@ export interface Config {
     /** How often, at most, a refresh re-checks the user's upstream account. */
     recheckInterval: number;
   };
+  /**
+   * The upstreams users sign in at, in the order the sign-in page lists them: those of
+   * GATEWAY_UPSTREAMS, or the one of the UPSTREAM_* shorthand; [] in dev mode (the development IdP).
+   */
+  upstreams: readonly UpstreamConfig[];
   /** True when no upstream client is configured: the embedded development IdP is used. */
   devMode: boolean;
   /** NODE_ENV === 'production'. */

@@ -14,7 +14,12 @@ export function formatConfigCheck(result: LoadResult): { exitCode: number; outpu
     `issuer:     ${config.issuer}`,
     `listens on: ${config.host}:${config.port}`,
     `store:      ${describeStore(config.store)}`,
-    `upstream:   ${config.devMode ? 'DEV MODE: the embedded development IdP' : config.upstream.issuer}`,
+    ...(config.devMode
+      ? ['upstream:   DEV MODE: the embedded development IdP']
+      : config.upstreams.map(
+          (u) =>
+            `upstream:   ${u.id} (${u.type}, ${u.issuer}); its redirect URI to register: ${config.issuer}${u.callbackPath}`,
+        )),
     `production: ${config.production ? 'yes' : 'no'}`,
   ];
   return { exitCode: 0, output: lines.join('\n') };

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import type { Config } from './config-type.ts';
+import type { Config, UpstreamConfig } from './config-type.ts';
 import { optionalSetting, setting, settingsRegistry, type SettingMeta } from './setting.ts';
 import { checkProduction, MIN_SECRET_BITS } from './check-production.ts';
 import { parseOutboundHosts } from './outbound-host.ts';
 import { DEFAULT_RESERVED_USERNAMES, parseUsernames } from './reserved-usernames.ts';
 import { parseGatewayIssuer, parseStoreUrl, parseUpstreamIssuer } from './url-parsers.ts';
 import { parseGroups, parseHostRules } from './forward-auth-parsers.ts';
+import { parseUpstreams } from './upstreams-parser.ts';
 import {
   parseAddressRanges,
   parseDomains,
@@ -20,6 +21,9 @@ import {
   parseSwitch,
   parseText,
 } from './value-parsers.ts';
+
+/** The callback of the UPSTREAM_* shorthand's upstream, as it always was. */
+export const SHORTHAND_CALLBACK_PATH = '/upstream/callback';
 
 /** The issuer outside production: the gateway on this machine, as `npm start` serves it. */
 const DEFAULT_ISSUER = 'http://localhost:4000';
@@ -102,6 +106,15 @@ export const settingsShape = {
   UPSTREAM_HOSTED_DOMAIN: optionalSetting(
     { description: 'Google Workspace domain(s) allowed (the `hd` claim), comma-separated', defaultText: 'any' },
     parseDomains('plain'),
+  ),
+  GATEWAY_UPSTREAMS: optionalSetting(
+    {
+      description:
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows the placeholder to a reader
+        'several upstreams at once, chosen on the sign-in page (or with `upstream=<id>` on `/auth` and `/oauth2/start`): a JSON or YAML list of `{"id", "type", "name"?, "client_id", "client_secret", "issuer"?, "scopes"?, "hosted_domains"?, "allowed_email_domains"?}`. `id` is a slug of yours; `type` is `google` or `oidc` (any OpenID Provider by `issuer`, found by discovery); register `${GATEWAY_ISSUER}/upstream/<id>/callback` at each (`npx gateway config check` prints them). Instead of the `UPSTREAM_*` settings, which stay the shorthand for one upstream',
+      defaultText: 'none: the one upstream of the `UPSTREAM_*` settings',
+    },
+    parseUpstreams,
   ),
   GATEWAY_UPSTREAM_RECHECK_INTERVAL: setting(
     {
@@ -331,6 +344,9 @@ function checkCombinations(settings: Partial<Record<SettingName, unknown>>, ctx:
     problem('UPSTREAM_CLIENT_SECRET', 'required when UPSTREAM_CLIENT_ID is set (give both or neither)');
   if (hasSecret && !hasId)
     problem('UPSTREAM_CLIENT_ID', 'required when UPSTREAM_CLIENT_SECRET is set (give both or neither)');
+  if (given('GATEWAY_UPSTREAMS'))
+    for (const name of ['UPSTREAM_CLIENT_ID', 'UPSTREAM_CLIENT_SECRET', 'UPSTREAM_HOSTED_DOMAIN'] as const)
+      if (given(name)) problem(name, 'not with GATEWAY_UPSTREAMS: give each upstream its own client there');
   if (settings.NODE_ENV === 'production') checkProduction(settings, problem);
 }
 
@@ -351,7 +367,8 @@ function toConfig(s: Settings): Config {
       hostedDomains: s.UPSTREAM_HOSTED_DOMAIN ?? [],
       recheckInterval: s.GATEWAY_UPSTREAM_RECHECK_INTERVAL,
     },
-    devMode: s.UPSTREAM_CLIENT_ID === undefined,
+    upstreams: s.GATEWAY_UPSTREAMS ?? shorthandUpstream(s),
+    devMode: s.UPSTREAM_CLIENT_ID === undefined && s.GATEWAY_UPSTREAMS === undefined,
     production: s.NODE_ENV === 'production',
     allowedEmailDomains: s.GATEWAY_ALLOWED_EMAIL_DOMAINS ?? [],
     registrationToken: s.GATEWAY_REGISTRATION_TOKEN,
@@ -385,6 +402,29 @@ function toConfig(s: Settings): Config {
     logLevel: s.GATEWAY_LOG_LEVEL,
     accessLog: s.GATEWAY_ACCESS_LOG,
   };
+}
+
+/**
+ * The one upstream of the UPSTREAM_* settings: `google` at Google's issuer, else `oidc`, with the
+ * callback it always had. None without a client (dev mode).
+ */
+function shorthandUpstream(s: Settings): UpstreamConfig[] {
+  if (s.UPSTREAM_CLIENT_ID === undefined) return [];
+  const google = new URL(s.UPSTREAM_ISSUER).hostname === 'accounts.google.com';
+  return [
+    {
+      id: google ? 'google' : 'oidc',
+      type: google ? 'google' : 'oidc',
+      name: google ? 'Google' : new URL(s.UPSTREAM_ISSUER).hostname,
+      issuer: s.UPSTREAM_ISSUER,
+      clientId: s.UPSTREAM_CLIENT_ID,
+      clientSecret: s.UPSTREAM_CLIENT_SECRET ?? '',
+      scopes: s.UPSTREAM_SCOPES,
+      hostedDomains: s.UPSTREAM_HOSTED_DOMAIN ?? [],
+      allowedEmailDomains: [],
+      callbackPath: SHORTHAND_CALLBACK_PATH,
+    },
+  ];
 }
 
 /** True when `key` names a setting. */

@@ -60,6 +60,7 @@ describe('defaults', () => {
         hostedDomains: [],
         recheckInterval: 300,
       },
+      upstreams: [],
       devMode: true,
       production: false,
       allowedEmailDomains: [],
@@ -285,7 +286,7 @@ describe('production', () => {
       GATEWAY_SECRETS: production.GATEWAY_SECRETS,
     });
     assert.deepEqual(lines, [
-      'UPSTREAM_CLIENT_ID: required when NODE_ENV=production (the development IdP is refused in production)',
+      'UPSTREAM_CLIENT_ID: required when NODE_ENV=production, or GATEWAY_UPSTREAMS (the development IdP is refused in production)',
       'UPSTREAM_CLIENT_SECRET: required when NODE_ENV=production',
     ]);
   });
@@ -717,7 +718,10 @@ describe('result', () => {
     assert.equal(exitCode, 0);
     assert.match(output, /issuer: +http:\/\/localhost:4000/);
     assert.match(output, /store: +redis:\/\/redis\.internal:6379\/2\n/);
-    assert.match(output, /upstream: +https:\/\/accounts\.google\.com/);
+    assert.match(
+      output,
+      /upstream: +google \(google, https:\/\/accounts\.google\.com\); its redirect URI to register: http:\/\/localhost:4000\/upstream\/callback/,
+    );
     for (const secret of [secretA, secretB, 'pw-in-url']) assert.ok(!output.includes(secret));
     assert.match(formatConfigCheck(loadConfig({})).output, /DEV MODE/);
     assert.match(formatConfigCheck(loadConfig({ GATEWAY_STORE: 'memory://' })).output, /store: +memory/);

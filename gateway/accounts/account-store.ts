@@ -31,7 +31,7 @@ export async function saveAccount(store: Store, account: Account): Promise<void>
  */
 export async function resolveAccount(
   store: Store,
-  upstream: { iss: string; sub: string },
+  upstream: Account['upstream'],
   profile: UpstreamProfile,
   reservedUsernames: readonly string[],
 ): Promise<Account> {

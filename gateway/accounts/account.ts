@@ -2,7 +2,11 @@
 export interface Account {
   /** The gateway's own subject identifier: random, stable, never reused. */
   sub: string;
-  upstream: { iss: string; sub: string };
+  /**
+   * Who the user is upstream: the issuer and its `sub` (the key of the account), and the id of
+   * the configured upstream they signed in through (absent on accounts older than upstream ids).
+   */
+  upstream: { iss: string; sub: string; id?: string };
   /** Unique by construction (see claim-username.ts), stable once given. */
   preferred_username: string;
   email?: string;

@@ -23,6 +23,7 @@ import { instrumentStore } from '../ops/instrument-store.ts';
 import { operations } from '../ops/operations.ts';
 import { FORWARD_AUTH_CLIENT_ID, forwardAuthClient } from '../provider/forward-auth-client.ts';
 import type { UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
+import type { Upstreams } from '../upstream/upstreams.ts';
 import { createCsrfGuard } from '../web/csrf.ts';
 import { errorHandling } from '../web/errors.ts';
 import { assetRoutes } from '../web/pages/assets.ts';
@@ -57,8 +58,10 @@ export interface GatewayContext {
   config: Config;
   store: Store;
   provider: Provider;
-  /** The users' upstream tokens (exposed for operations and tests). */
+  /** The users' upstream tokens (exposed for operations and tests; stored per account, so any upstream's reads all). */
   vault: UpstreamTokenVault;
+  /** The upstreams users sign in at. */
+  upstreams: Upstreams;
   devIdp: DevIdp | undefined;
   /** The signing keys as this instance sees them. */
   keys: LiveKeys;
@@ -113,7 +116,8 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     get provider() {
       return provider.live.current();
     },
-    vault: upstream.vault,
+    vault: upstream.upstreams.first.vault,
+    upstreams: upstream.upstreams,
     devIdp: upstream.devIdp,
     keys: provider.keys,
   } satisfies GatewayContext);

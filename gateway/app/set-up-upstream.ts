@@ -1,31 +1,28 @@
 /**
- * The upstream the gateway signs users in at: the configured one (Google, or any OpenID
- * Provider), or in development the built-in development IdP, mounted under DEV_IDP_PATH.
- * Also what belongs to it: the users' upstream tokens (the vault) and the account lookup that
- * rechecks the upstream identity.
+ * The upstreams the gateway signs users in at: those configured (GATEWAY_UPSTREAMS, or the one
+ * of the UPSTREAM_* shorthand), or in development the built-in development IdP, mounted under
+ * DEV_IDP_PATH. Also what belongs to them: each one's client, policy and vault of the users'
+ * upstream tokens, and the account lookup that rechecks a user at their own upstream.
  */
 import type { FastifyInstance } from 'fastify';
 import type { FindAccount } from 'oidc-provider';
-import type { Config } from '../../config/config-type.ts';
+import type { Config, UpstreamConfig } from '../../config/config-type.ts';
+import { SHORTHAND_CALLBACK_PATH } from '../../config/schema.ts';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
-import type { IdentityPolicy } from '../upstream/check-identity.ts';
 import { createDevIdp, type DevIdp } from '../dev/create-dev-idp.ts';
 import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
 import { createFindAccount } from '../provider/find-account.ts';
-import { createUpstreamClient, type UpstreamClient, type UpstreamSettings } from '../upstream/upstream-client.ts';
+import { createUpstreamClient } from '../upstream/upstream-client.ts';
 import { instrumentUpstream } from '../upstream/instrument-upstream.ts';
-import { UPSTREAM_CALLBACK_PATH } from '../upstream/upstream-login.ts';
-import { createUpstreamTokenVault, type UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
+import { createUpstreams, type Upstream, type Upstreams } from '../upstream/upstreams.ts';
+import { createUpstreamTokenVault } from '../upstream/upstream-tokens.ts';
 
 /** The path under which the development IdP is mounted in dev mode. */
 export const DEV_IDP_PATH = '/dev-idp';
 
 export interface UpstreamSetup {
-  settings: UpstreamSettings;
-  client: UpstreamClient;
-  vault: UpstreamTokenVault;
-  policy: IdentityPolicy;
+  upstreams: Upstreams;
   findAccount: FindAccount;
   /** The development IdP, in dev mode only. */
   devIdp: DevIdp | undefined;
@@ -42,45 +39,66 @@ export interface UpstreamSetupDeps {
 
 export function setUpUpstream(app: FastifyInstance, deps: UpstreamSetupDeps): UpstreamSetup {
   const { config, store } = deps;
-  const redirectUri = `${config.issuer}${UPSTREAM_CALLBACK_PATH}`;
   let devIdp: DevIdp | undefined;
-  let settings: UpstreamSettings;
+  let configured: readonly UpstreamConfig[] = config.upstreams;
   if (config.devMode) {
     const issuer = `${config.issuer}${DEV_IDP_PATH}`;
-    const clientSecret = deps.devIdpClientSecret;
+    const dev: UpstreamConfig = {
+      id: 'dev',
+      type: 'dev',
+      name: 'Development IdP',
+      issuer,
+      clientId: 'gateway',
+      clientSecret: deps.devIdpClientSecret,
+      scopes: config.upstream.scopes,
+      hostedDomains: [],
+      allowedEmailDomains: [],
+      callbackPath: SHORTHAND_CALLBACK_PATH,
+    };
     devIdp = createDevIdp({
       issuer,
       mountPath: DEV_IDP_PATH,
-      clients: [{ client_id: 'gateway', client_secret: clientSecret, redirect_uris: [redirectUri] }],
+      clients: [
+        {
+          client_id: dev.clientId,
+          client_secret: dev.clientSecret,
+          redirect_uris: [`${config.issuer}${dev.callbackPath}`],
+        },
+      ],
     });
     app.addHook('onClose', async () => devIdp?.close());
-    settings = {
-      issuer,
-      clientId: 'gateway',
-      clientSecret,
-      scopes: config.upstream.scopes,
-      redirectUri,
-      allowHttp: true,
-    };
-  } else {
-    settings = {
-      issuer: config.upstream.issuer,
-      clientId: config.upstream.clientId ?? '',
-      clientSecret: config.upstream.clientSecret ?? '',
-      scopes: config.upstream.scopes,
-      redirectUri,
-      allowHttp: false,
-    };
+    configured = [dev];
   }
-  const client = instrumentUpstream(createUpstreamClient(settings), deps.metrics);
-  const vault = createUpstreamTokenVault(store, deps.sealing, client, config.ttl.refreshToken * 1000);
-  const policy = { hostedDomains: config.upstream.hostedDomains, allowedEmailDomains: config.allowedEmailDomains };
+  const upstreams = createUpstreams(
+    configured.map((upstream): Upstream => {
+      const client = instrumentUpstream(
+        createUpstreamClient({
+          issuer: upstream.issuer,
+          clientId: upstream.clientId,
+          clientSecret: upstream.clientSecret,
+          scopes: upstream.scopes,
+          redirectUri: `${config.issuer}${upstream.callbackPath}`,
+          allowHttp: upstream.type === 'dev',
+        }),
+        deps.metrics,
+      );
+      return {
+        config: upstream,
+        client,
+        vault: createUpstreamTokenVault(store, deps.sealing, client, config.ttl.refreshToken * 1000),
+        policy: {
+          hostedDomains: upstream.hostedDomains,
+          allowedEmailDomains: config.allowedEmailDomains,
+          upstreamEmailDomains: upstream.allowedEmailDomains,
+        },
+      };
+    }),
+  );
   const findAccount = createFindAccount({
     store,
-    vault,
-    policy,
+    upstreams,
     recheckIntervalMs: config.upstream.recheckInterval * 1000,
     log: app.log,
   });
-  return { settings, client, vault, policy, findAccount, devIdp };
+  return { upstreams, findAccount, devIdp };
 }

@@ -1,6 +1,6 @@
 /**
- * Sign-in, as a Fastify plugin: the round trip to the upstream (`/upstream/callback`) and the
- * interaction pages oidc-provider sends browsers to (sign-in and consent).
+ * Sign-in, as a Fastify plugin: the round trip to each upstream (its callback) and the
+ * interaction pages oidc-provider sends browsers to (choosing an upstream, and consent).
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/config-type.ts';
@@ -36,13 +36,11 @@ export const signInPart: FastifyPluginAsync<SignInPartOptions> = async (app, opt
     },
     store: options.store,
     sealing: options.sealing,
-    upstream: upstream.client,
-    vault: upstream.vault,
-    policy: upstream.policy,
+    upstreams: upstream.upstreams,
     reservedUsernames: config.reservedUsernames,
     issuer: config.issuer,
     secureCookies: config.issuer.startsWith('https://'),
-    events: createSignInEvents(options.metrics, app.log, upstream.settings.issuer),
+    events: createSignInEvents(options.metrics, app.log),
     countForgedCallback: (request: FastifyRequest) =>
       limits.regulation.count(limits.limits.addressFailures, addressKey(request.ip)),
   };

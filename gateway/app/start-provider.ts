@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
 import type { Store } from '../../adapters/store.ts';
+import { findAccountBySub } from '../accounts/account-store.ts';
 import { syncClientsFile } from '../clients/sync-clients-file.ts';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import { startLiveKeys, type LiveKeys } from '../keys/live-keys.ts';
@@ -46,6 +47,7 @@ export interface StartProviderDeps {
 
 export async function startProvider(app: FastifyInstance, deps: StartProviderDeps): Promise<ProviderParts> {
   const { config, store, secured, upstream } = deps;
+  const { upstreams } = upstream;
   const { sealing } = secured;
   // Signed-out SSO sessions, refused locally on the hot path (on every instance) until their last
   // token has expired.
@@ -91,14 +93,18 @@ export async function startProvider(app: FastifyInstance, deps: StartProviderDep
         cookieSecrets: secured.secrets,
         findAccount: upstream.findAccount,
         clients: deps.clients,
-        upstreamLinkAlive: async (sub) => (await upstream.vault.load(sub)) !== undefined,
+        // Every upstream's tokens are stored per account: any vault reads them.
+        upstreamLinkAlive: async (sub) => (await upstreams.first.vault.load(sub)) !== undefined,
         extraTokenClaims,
         log: app.log,
         regulation: deps.limits.regulation,
         limits: deps.limits.limits,
-        vault: upstream.vault,
         verify,
-        upstreamIssuer: upstream.settings.issuer,
+        upstreamIds: upstreams.list.map((u) => u.config.id),
+        upstreamOf: async (sub) => {
+          const account = await findAccountBySub(store, sub);
+          return account && upstreams.ofAccount(account);
+        },
         signOut,
       }),
       { metrics: deps.metrics, log: app.log },

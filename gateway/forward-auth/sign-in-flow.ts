@@ -1,5 +1,5 @@
 /**
- * `GET /oauth2/start?rd=` and `/oauth2/callback`: authorization code + PKCE against the gateway's
+ * `GET /oauth2/start?rd=[&upstream=<id>]` and `/oauth2/callback`: authorization code + PKCE against the gateway's
  * own OpenID Provider (in process), so one SSO session serves every app and every domain. The
  * callback opens a forward-auth session and sets its cookie (forward-auth-cookie.ts).
  */
@@ -51,6 +51,12 @@ export function signInFlowRoutes(app: FastifyInstance, deps: SignInFlowDeps): vo
         `Forward auth is not configured for ${request.hostname}: add it to GATEWAY_COOKIE_DOMAINS or GATEWAY_REDIRECT_DOMAINS.`,
       );
     }
+    // `upstream=<id>` skips the sign-in page's choice, as on the provider's /auth.
+    const upstream = query['upstream'];
+    if (upstream !== undefined && !config.upstreams.some((u) => u.id === upstream) && !config.devMode) {
+      const known = config.upstreams.map((u) => u.id).join(', ');
+      throw new GatewayError('invalid_request', 400, `There is no sign-in provider ${upstream} (known: ${known}).`);
+    }
     const state = client.randomState();
     const nonce = client.randomNonce();
     const verifier = client.randomPKCECodeVerifier();
@@ -61,6 +67,7 @@ export function signInFlowRoutes(app: FastifyInstance, deps: SignInFlowDeps): vo
       code_challenge_method: 'S256',
       state,
       nonce,
+      ...(upstream === undefined ? {} : { upstream }),
     });
     const tx: SignInTransaction = { state, nonce, verifier, rd, redirectUri };
     reply.setCookie(transactionCookieName(state, secure), JSON.stringify(tx), {

@@ -52,6 +52,8 @@ export interface ProviderDeps {
    * an operator can give it to a client there.
    */
   tokenExchange?: (ctx: KoaContextWithOIDC) => Promise<void>;
+  /** The upstreams' ids, which `upstream=<id>` on an authorization request may name. */
+  upstreamIds?: readonly string[];
 }
 
 /** Interactions (sign-in, consent) are served by the gateway's own routes under this path. */
@@ -114,6 +116,17 @@ export function createProvider(deps: ProviderDeps): Provider {
       validator: clientMetadataValidator(config),
     },
     clientBasedCORS,
+    // `upstream=<id>` skips the sign-in page's choice; an id that names no upstream is the app's
+    // mistake, told to the app (invalid_request) rather than shown to the user as a choice.
+    extraParams: {
+      async upstream(_ctx: KoaContextWithOIDC, value: unknown) {
+        if (value === undefined || deps.upstreamIds === undefined) return;
+        if (typeof value !== 'string' || !deps.upstreamIds.includes(value))
+          throw new errors.InvalidRequest(
+            `upstream names no configured identity provider (known: ${deps.upstreamIds.join(', ')})`,
+          );
+      },
+    },
     routes: { ...PROVIDER_ROUTES },
     features: {
       devInteractions: { enabled: false },

@@ -11,14 +11,14 @@ import { errors, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider
 import type { Store } from '../../adapters/store.ts';
 import { accountClaims, type Account } from '../accounts/account.ts';
 import { findAccountBySub, saveAccount } from '../accounts/account-store.ts';
-import { checkIdentity, type IdentityPolicy } from '../upstream/check-identity.ts';
+import { checkIdentity } from '../upstream/check-identity.ts';
 import { upstreamProfile } from '../upstream/upstream-profile.ts';
-import { UpstreamLinkGoneError, type UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
+import { UpstreamLinkGoneError } from '../upstream/upstream-tokens.ts';
+import type { Upstreams } from '../upstream/upstreams.ts';
 
 export interface FindAccountDeps {
   store: Store;
-  vault: UpstreamTokenVault;
-  policy: IdentityPolicy;
+  upstreams: Upstreams;
   recheckIntervalMs: number;
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
@@ -39,10 +39,16 @@ function toOidcAccount(account: Account) {
 }
 
 async function recheckUpstream(deps: FindAccountDeps, account: Account): Promise<Account | undefined> {
+  const upstream = deps.upstreams.ofAccount(account);
+  if (!upstream) {
+    // Its upstream was removed from the configuration: nobody can confirm the user any more.
+    deps.log.info({ sub: account.sub, upstream: account.upstream.id }, 'upstream re-check: upstream not configured');
+    return undefined;
+  }
   try {
-    const info = await deps.vault.userinfo(account.sub, account.upstream.sub);
+    const info = await upstream.vault.userinfo(account.sub, account.upstream.sub);
     const profile = upstreamProfile(info, undefined);
-    const refusal = checkIdentity(profile, deps.policy);
+    const refusal = checkIdentity(profile, upstream.policy);
     if (refusal) {
       deps.log.info({ sub: account.sub, reason: refusal.description }, 'upstream re-check: account no longer admitted');
       return undefined;

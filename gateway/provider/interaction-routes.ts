@@ -1,10 +1,11 @@
 /**
  * The interactions oidc-provider hands to the gateway (`interactions.url`): sign-in goes to the
- * upstream (Google), consent is shown for third-party clients. The interaction is bound to the
+ * upstream (Google), or with several upstreams to a page that lists them unless the app named
+ * one (`upstream=<id>`); consent is shown for third-party clients. The interaction is bound to the
  * browser by oidc-provider's interaction cookie (SameSite=Lax, path-scoped to the uid), so a
  * cross-site form post cannot confirm someone else's consent.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
@@ -12,7 +13,9 @@ import { findAccountBySub } from '../accounts/account-store.ts';
 import { GatewayError } from '../web/errors.ts';
 import { CSRF_FIELD, type CsrfGuard } from '../web/csrf.ts';
 import { renderConsentPage } from '../web/pages/consent-page.ts';
+import { renderUpstreamChooser } from '../web/pages/upstream-chooser-page.ts';
 import { beginUpstreamLogin, type UpstreamLoginDeps } from '../upstream/upstream-login.ts';
+import type { Upstream } from '../upstream/upstreams.ts';
 import { INTERACTION_PATH } from './create-provider.ts';
 
 export interface InteractionDeps {
@@ -67,6 +70,17 @@ function checkCsrf(csrf: CsrfGuard, request: FastifyRequest, interaction: Detail
 }
 
 export function interactionRoutes(deps: InteractionDeps) {
+  /** Sends the browser to sign in at `upstream` for this interaction. */
+  function signInAt(upstream: Upstream, interaction: Details, reply: FastifyReply) {
+    const hint = interaction.params['login_hint'];
+    return beginUpstreamLogin(deps.upstreamLogin, reply, {
+      upstream,
+      uid: interaction.uid,
+      forceConsent: false,
+      loginHint: typeof hint === 'string' ? hint : undefined,
+    });
+  }
+
   return async function routes(app: FastifyInstance) {
     // The consent forms post no fields; accept their (empty) urlencoded body.
     app.addContentTypeParser(
@@ -81,12 +95,18 @@ export function interactionRoutes(deps: InteractionDeps) {
       checkUid(request, interaction);
       reply.header('cache-control', 'no-store');
       if (interaction.prompt.name === 'login') {
-        const hint = interaction.params['login_hint'];
-        return beginUpstreamLogin(deps.upstreamLogin, reply, {
-          uid: interaction.uid,
-          forceConsent: false,
-          loginHint: typeof hint === 'string' ? hint : undefined,
-        });
+        const { upstreams } = deps.upstreamLogin;
+        // One upstream, or the app named one (`upstream=<id>`, checked at /auth): go straight there.
+        const named = interaction.params['upstream'];
+        const chosen =
+          upstreams.list.length === 1 ? upstreams.first : typeof named === 'string' ? upstreams.byId(named) : undefined;
+        if (chosen) return signInAt(chosen, interaction, reply);
+        return reply.type('text/html; charset=utf-8').send(
+          renderUpstreamChooser(request.headers['accept-language'], {
+            uid: interaction.uid,
+            upstreams: upstreams.list.map((u) => ({ id: u.config.id, name: u.config.name })),
+          }),
+        );
       }
       const client = await deps.provider.Client.find(String(interaction.params['client_id']));
       if (!client) throw new GatewayError('invalid_client', 400, 'The app that sent you here is not registered.');
@@ -107,6 +127,27 @@ export function interactionRoutes(deps: InteractionDeps) {
         }),
       );
     });
+
+    // The sign-in page's choice: a link per upstream (upstream-chooser-page.ts).
+    app.get(
+      `${INTERACTION_PATH}/:uid/upstream/:upstream`,
+      { config: { regulation: 'sign-in-step' } },
+      async (request, reply) => {
+        const interaction = await details(deps.provider, request, reply);
+        checkUid(request, interaction);
+        reply.header('cache-control', 'no-store');
+        const upstream = deps.upstreamLogin.upstreams.byId((request.params as { upstream: string }).upstream);
+        if (!upstream)
+          throw new GatewayError('invalid_request', 404, 'There is no such sign-in provider. Please start again.');
+        if (interaction.prompt.name !== 'login')
+          throw new GatewayError(
+            'invalid_request',
+            400,
+            'This sign-in needs no provider any more. Please start again.',
+          );
+        return signInAt(upstream, interaction, reply);
+      },
+    );
 
     app.post(`${INTERACTION_PATH}/:uid/confirm`, { config: { regulation: 'refusable' } }, async (request, reply) => {
       const interaction = await details(deps.provider, request, reply);

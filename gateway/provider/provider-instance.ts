@@ -10,7 +10,7 @@ import type { Store } from '../../adapters/store.ts';
 import { installClientHooks } from './client-hooks.ts';
 import { allowForwardAuthRedirects } from './forward-auth-client.ts';
 import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
-import type { UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
+import type { Upstream } from '../upstream/upstreams.ts';
 import { storeOutageMiddleware } from '../../adapters/oidc-adapter.ts';
 import { audit } from '../web/audit.ts';
 import { accessJwtEndpoints } from './access-jwt-endpoints.ts';
@@ -27,9 +27,9 @@ import { upstreamTokenExchange } from './upstream-token-exchange.ts';
 
 export interface ProviderInstanceDeps extends ProviderDeps {
   store: Store;
-  vault: UpstreamTokenVault;
   verify: AccessTokenVerifier;
-  upstreamIssuer: string;
+  /** The upstream the user (by the gateway's `sub`) signed in with (token exchange). */
+  upstreamOf: (sub: string) => Promise<Upstream | undefined>;
   /** The one sign-out (sessions/sign-out.ts): RP-initiated logout and refresh-token reuse end sessions with it. */
   signOut: SignOut;
   regulation: Regulation;
@@ -43,8 +43,7 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
     ...deps,
     tokenExchange: upstreamTokenExchange({
       verify: deps.verify,
-      vault: deps.vault,
-      upstreamIssuer: deps.upstreamIssuer,
+      upstreamOf: deps.upstreamOf,
       audit: (fields) => audit(log, 'token.exchanged', fields, 'upstream token exchanged for a gateway token'),
     }),
   });

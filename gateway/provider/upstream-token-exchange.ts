@@ -23,7 +23,8 @@
  */
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
-import { UpstreamLinkGoneError, type UpstreamTokenVault } from '../upstream/upstream-tokens.ts';
+import { UpstreamLinkGoneError } from '../upstream/upstream-tokens.ts';
+import type { Upstream } from '../upstream/upstreams.ts';
 import { grantAllowsUpstreamTokens, mayReceiveUpstreamTokens, UPSTREAM_TOKEN_SCOPE } from './upstream-token-scope.ts';
 
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -41,8 +42,8 @@ const EXPIRY_MARGIN_MS = 60_000;
 
 export interface TokenExchangeDeps {
   verify: AccessTokenVerifier;
-  vault: UpstreamTokenVault;
-  upstreamIssuer: string;
+  /** The upstream the user (by the gateway's `sub`) signed in with; undefined when it is no longer configured. */
+  upstreamOf: (sub: string) => Promise<Upstream | undefined>;
   /** Writes the `token.exchanged` audit event (who, for whom, which upstream scopes; never a token). */
   audit: (fields: Record<string, unknown>) => void;
 }
@@ -61,11 +62,6 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
       throw new errors.InvalidRequest(`only ${ACCESS_TOKEN_TYPE} can be requested`);
     }
     const audience = params['audience'] ?? params['resource'];
-    if (audience !== undefined && audience !== deps.upstreamIssuer) {
-      throw new errors.InvalidTarget(
-        `tokens can be exchanged only for the upstream identity provider (${deps.upstreamIssuer})`,
-      );
-    }
     let subject;
     try {
       subject = await deps.verify(params['subject_token'] ?? '');
@@ -86,11 +82,20 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
       );
     }
 
-    let tokens = await deps.vault.load(subject.sub);
+    // The user's own upstream, named as `upstream:<id>` or by its issuer; by default, theirs.
+    const upstream = await deps.upstreamOf(subject.sub);
+    if (!upstream) throw new errors.InvalidGrant("the user's upstream is no longer configured");
+    const names = [`upstream:${upstream.config.id}`, upstream.config.issuer];
+    if (audience !== undefined && !names.includes(audience)) {
+      throw new errors.InvalidTarget(
+        `tokens can be exchanged only for the identity provider the user signed in with (${names.join(' or ')})`,
+      );
+    }
+    let tokens = await upstream.vault.load(subject.sub);
     try {
       if (!tokens) throw new UpstreamLinkGoneError('no upstream tokens are stored for this account');
       if (tokens.expires_at !== undefined && tokens.expires_at - EXPIRY_MARGIN_MS < Date.now()) {
-        tokens = await deps.vault.refresh(subject.sub, tokens);
+        tokens = await upstream.vault.refresh(subject.sub, tokens);
       }
     } catch (error) {
       if (error instanceof UpstreamLinkGoneError) {
@@ -98,7 +103,12 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
       }
       throw error;
     }
-    deps.audit({ client_id: client.clientId, sub: subject.sub, upstream_scope: tokens.scope });
+    deps.audit({
+      client_id: client.clientId,
+      sub: subject.sub,
+      upstream: upstream.config.id,
+      upstream_scope: tokens.scope,
+    });
     ctx.body = {
       access_token: tokens.access_token,
       issued_token_type: ACCESS_TOKEN_TYPE,

@@ -17,7 +17,10 @@ import { messagesFor, type MessageKey } from '../web/pages/i18n.ts';
 
 export interface IdentityPolicy {
   hostedDomains: readonly string[];
+  /** GATEWAY_ALLOWED_EMAIL_DOMAINS, for every upstream; [] = any. */
   allowedEmailDomains: readonly string[];
+  /** The upstream's own `allowed_email_domains`, which must hold too; [] or absent = any. */
+  upstreamEmailDomains?: readonly string[];
 }
 
 const english = messagesFor('en');
@@ -43,11 +46,9 @@ export function checkIdentity(profile: UpstreamProfile, policy: IdentityPolicy):
       return refuse('refusedHostedDomain');
     }
   }
-  if (policy.allowedEmailDomains.length > 0) {
-    const domain = email?.split('@')[1]?.toLowerCase();
-    if (domain === undefined || !policy.allowedEmailDomains.includes(domain)) {
-      return refuse('refusedEmailDomain');
-    }
+  const domain = email?.split('@')[1]?.toLowerCase();
+  for (const allowed of [policy.allowedEmailDomains, policy.upstreamEmailDomains ?? []]) {
+    if (allowed.length > 0 && (domain === undefined || !allowed.includes(domain))) return refuse('refusedEmailDomain');
   }
   return undefined;
 }

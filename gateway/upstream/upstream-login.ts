@@ -1,5 +1,6 @@
 /**
- * Sign-in at the upstream (Google): the authorization request and `/upstream/callback`.
+ * Sign-in at an upstream (Google, any OpenID Provider): the authorization request and the
+ * upstream's callback (`/upstream/<id>/callback`, or the shorthand's `/upstream/callback`).
  *
  * Each attempt is a transaction kept server-side under its `state` (RFC 6749 §10.12), with the
  * PKCE verifier (RFC 7636) and the nonce, and bound to the browser by a cookie holding the same
@@ -14,6 +15,10 @@
  * marker that makes it single-use keeps the interaction's uid (sealed), and the refusal page links
  * to the app's authorization request resumed, which starts a new sign-in, or finishes this one if
  * the dead instance got that far. Never a 500, never a redirect loop: one page, one link.
+ *
+ * With several upstreams, a transaction names the one it was started at, and only that
+ * upstream's callback accepts it: a code from one upstream delivered to another's callback (a
+ * mix-up, RFC 9700 §4.4) is refused before any code is sent anywhere.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import * as client from 'openid-client';
@@ -23,13 +28,11 @@ import type { Store } from '../../adapters/store.ts';
 import { GatewayError, sendError } from '../web/errors.ts';
 import { messagesFor } from '../web/pages/i18n.ts';
 import { resolveAccount } from '../accounts/account-store.ts';
-import { checkIdentity, type IdentityPolicy } from './check-identity.ts';
-import type { UpstreamClient } from './upstream-client.ts';
+import { checkIdentity } from './check-identity.ts';
 import { upstreamProfile } from './upstream-profile.ts';
-import { UpstreamLinkGoneError, type UpstreamTokenVault } from './upstream-tokens.ts';
+import { UpstreamLinkGoneError } from './upstream-tokens.ts';
+import type { Upstream, Upstreams } from './upstreams.ts';
 import type { SignInEvents } from '../ops/sign-in-events.ts';
-
-export const UPSTREAM_CALLBACK_PATH = '/upstream/callback';
 /** Holds the state of the sign-in in progress; path-scoped, so `__Secure-` on https (RFC 6265bis §4.1.3). */
 const txCookie = (secure: boolean) => (secure ? '__Secure-gw_upstream' : 'gw_upstream');
 const TX_TTL_MS = 10 * 60 * 1000;
@@ -41,15 +44,15 @@ interface UpstreamTransaction {
   nonce: string;
   /** Whether this attempt asked the upstream for consent again (to obtain a refresh token). */
   forcedConsent: boolean;
+  /** The id of the upstream it was started at (absent in transactions of earlier versions: the first). */
+  upstream?: string;
 }
 
 export interface UpstreamLoginDeps {
   provider: Provider;
   store: Store;
   sealing: Sealing;
-  upstream: UpstreamClient;
-  vault: UpstreamTokenVault;
-  policy: IdentityPolicy;
+  upstreams: Upstreams;
   /** User names never handed out as they are (GATEWAY_RESERVED_USERNAMES). */
   reservedUsernames: readonly string[];
   issuer: string;
@@ -69,16 +72,23 @@ export interface UpstreamLoginDeps {
 const txKey = (deps: UpstreamLoginDeps, state: string) => `upstream-tx:${deps.sealing.hashId(state)}`;
 const txUsedKey = (deps: UpstreamLoginDeps, state: string) => `upstream-tx-used:${deps.sealing.hashId(state)}`;
 
-/** Redirects the browser to the upstream's authorization endpoint for interaction `uid`. */
+/** Redirects the browser to `upstream`'s authorization endpoint for interaction `uid`. */
 export async function beginUpstreamLogin(
   deps: UpstreamLoginDeps,
   reply: FastifyReply,
-  options: { uid: string; forceConsent: boolean; loginHint?: string | undefined },
+  options: { upstream: Upstream; uid: string; forceConsent: boolean; loginHint?: string | undefined },
 ): Promise<FastifyReply> {
+  const { upstream } = options;
   const state = client.randomState();
   const nonce = client.randomNonce();
   const codeVerifier = client.randomPKCECodeVerifier();
-  const tx: UpstreamTransaction = { uid: options.uid, codeVerifier, nonce, forcedConsent: options.forceConsent };
+  const tx: UpstreamTransaction = {
+    uid: options.uid,
+    codeVerifier,
+    nonce,
+    forcedConsent: options.forceConsent,
+    upstream: upstream.config.id,
+  };
   await deps.store.set(txKey(deps, state), deps.sealing.seal(tx), TX_TTL_MS);
   const parameters: Record<string, string> = {
     state,
@@ -90,10 +100,10 @@ export async function beginUpstreamLogin(
   };
   if (options.forceConsent) parameters['prompt'] = 'consent';
   if (options.loginHint) parameters['login_hint'] = options.loginHint;
-  if (deps.policy.hostedDomains.length === 1) parameters['hd'] = deps.policy.hostedDomains[0] ?? '';
-  const url = await deps.upstream.authorizationUrl(parameters);
+  if (upstream.policy.hostedDomains.length === 1) parameters['hd'] = upstream.policy.hostedDomains[0] ?? '';
+  const url = await upstream.client.authorizationUrl(parameters);
   reply.setCookie(txCookie(deps.secureCookies), state, {
-    path: UPSTREAM_CALLBACK_PATH,
+    path: upstream.config.callbackPath,
     httpOnly: true,
     sameSite: 'lax',
     secure: deps.secureCookies,
@@ -109,9 +119,10 @@ function badCallback(description: string): GatewayError {
 /** A callback's transaction, or why it cannot be had (with its interaction's uid when known). */
 type TakenTransaction = { tx: UpstreamTransaction } | { refusal: GatewayError; uid?: string };
 
-/** Takes the transaction for `state` exactly once, after checking it belongs to this browser. */
+/** Takes the transaction for `state` exactly once, after checking it belongs to this browser and `upstream`. */
 async function takeTransaction(
   deps: UpstreamLoginDeps,
+  upstream: Upstream,
   request: FastifyRequest,
   state: string | undefined,
 ): Promise<TakenTransaction> {
@@ -124,6 +135,10 @@ async function takeTransaction(
   }
   const sealed = await deps.store.get<string>(txKey(deps, state));
   const tx = sealed === undefined ? undefined : deps.sealing.open<UpstreamTransaction>(sealed);
+  if (tx && (tx.upstream ?? deps.upstreams.first.config.id) !== upstream.config.id) {
+    // Started at another upstream: this callback must not redeem that upstream's code.
+    return { refusal: badCallback('This sign-in answer came back to the wrong place. Please start again.') };
+  }
   // setIfAbsent makes the transaction single-use even when the same callback arrives twice at once;
   // the marker keeps the interaction's uid for a retry of this callback (see the header).
   if (!tx || !(await deps.store.setIfAbsent(txUsedKey(deps, state), deps.sealing.seal({ uid: tx.uid }), TX_TTL_MS))) {
@@ -159,116 +174,127 @@ function safeMessage(error: unknown): { code?: unknown; message?: unknown } {
 
 export function upstreamLoginRoutes(deps: UpstreamLoginDeps) {
   return async function routes(app: FastifyInstance) {
-    app.get(UPSTREAM_CALLBACK_PATH, { config: { regulation: 'refusable' } }, async (request, reply) => {
-      const query = request.query as Record<string, string | undefined>;
-      const carried = request.cookies[txCookie(deps.secureCookies)] !== undefined;
-      reply.clearCookie(txCookie(deps.secureCookies), { path: UPSTREAM_CALLBACK_PATH, secure: deps.secureCookies });
-      const taken = await takeTransaction(deps, request, query['state']);
-      if ('refusal' in taken) {
-        deps.events?.failed(request, 'invalid_state');
-        if (carried) await deps.countForgedCallback?.(request);
-        return sendError(
-          request,
-          reply,
-          taken.refusal,
-          taken.uid === undefined ? undefined : await startAgainUrl(deps, taken.uid),
-        );
-      }
-      const { tx } = taken;
-
-      if (query['error'] !== undefined) {
-        // RFC 6749 §4.1.2.1: the upstream refused or failed; tell the app, do not guess.
-        request.log.info({ upstreamError: query['error'] }, 'upstream answered the sign-in with an error');
-        deps.events?.failed(request, 'upstream_refused', String(query['error']).slice(0, 64));
-        const returnTo = await finishInteraction(deps, tx.uid, {
-          error: 'access_denied',
-          error_description: 'The identity provider did not complete the sign-in.',
-        });
-        return reply.redirect(returnTo, 303);
-      }
-
-      const currentUrl = new URL(request.url, deps.issuer);
-      const state = query['state'] ?? '';
-      let exchange;
-      let userinfo;
-      let tokens;
-      try {
-        exchange = await deps.upstream.exchangeCode(currentUrl, {
-          state,
-          codeVerifier: tx.codeVerifier,
-          nonce: tx.nonce,
-        });
-        const idTokenSub = exchange.idTokenClaims?.['sub'];
-        // A 401 at userinfo refreshes once with the code grant's refresh token (upstream-tokens.ts).
-        ({ userinfo, tokens } = await deps.vault.userinfoAtSignIn(
-          exchange.tokens,
-          typeof idTokenSub === 'string' ? idTokenSub : undefined,
-          state,
-        ));
-      } catch (error) {
-        if (error instanceof UpstreamLinkGoneError) {
-          // The upstream refused its own fresh access token and no refresh could replace it (none
-          // given, or refused): say so, with a way to start again, rather than a bare 502.
-          request.log.warn({ reason: error.message }, 'upstream refused its own access token at sign-in');
-          deps.events?.failed(request, 'upstream_token_refused');
-          return sendError(
-            request,
-            reply,
-            new GatewayError('upstream_error', 502, messagesFor('en').upstreamTokenRefused, {
-              messageKey: 'upstreamTokenRefused',
-            }),
-            await startAgainUrl(deps, tx.uid),
-          );
-        }
-        request.log.warn({ err: safeMessage(error) }, 'upstream sign-in could not be verified');
-        deps.events?.failed(request, 'upstream_unverified');
-        return sendError(
-          request,
-          reply,
-          new GatewayError(
-            'upstream_error',
-            502,
-            "The identity provider's answer could not be verified. Please start again.",
-          ),
-        );
-      }
-
-      const upstreamSub = userinfo['sub'];
-      if (typeof upstreamSub !== 'string' || upstreamSub.length === 0) {
-        deps.events?.failed(request, 'no_subject');
-        return sendError(
-          request,
-          reply,
-          new GatewayError('upstream_error', 502, 'The identity provider did not say who you are.'),
-        );
-      }
-      const profile = upstreamProfile(userinfo, exchange.idTokenClaims);
-      const refusal = checkIdentity(profile, deps.policy);
-      if (refusal) {
-        request.log.info({ reason: refusal.description }, 'sign-in refused by policy');
-        deps.events?.failed(request, 'policy', refusal.description);
-        return sendError(request, reply, refusal);
-      }
-
-      const account = await resolveAccount(
-        deps.store,
-        { iss: deps.upstream.settings.issuer, sub: upstreamSub },
-        profile,
-        deps.reservedUsernames,
-      );
-      const stored = await deps.vault.load(account.sub);
-      const refreshToken = tokens.refresh_token ?? stored?.refresh_token;
-      await deps.vault.save(account.sub, { ...tokens, ...(refreshToken ? { refresh_token: refreshToken } : {}) });
-      if (!refreshToken && !tx.forcedConsent) {
-        // Google gives a refresh token only on first consent: ask once more, with prompt=consent.
-        return beginUpstreamLogin(deps, reply, { uid: tx.uid, forceConsent: true, loginHint: profile.email });
-      }
-
-      const returnTo = await finishInteraction(deps, tx.uid, {
-        login: { accountId: account.sub, remember: true, amr: ['fed'] },
-      });
-      deps.events?.succeeded(request, account.sub);
-      return reply.redirect(returnTo, 303);
-    });
+    for (const upstream of deps.upstreams.list) callbackRoute(app, deps, upstream);
   };
+}
+
+function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: Upstream): void {
+  const path = upstream.config.callbackPath;
+  const who = { id: upstream.config.id, issuer: upstream.config.issuer };
+  app.get(path, { config: { regulation: 'refusable' } }, async (request, reply) => {
+    const query = request.query as Record<string, string | undefined>;
+    const carried = request.cookies[txCookie(deps.secureCookies)] !== undefined;
+    reply.clearCookie(txCookie(deps.secureCookies), { path, secure: deps.secureCookies });
+    const taken = await takeTransaction(deps, upstream, request, query['state']);
+    if ('refusal' in taken) {
+      deps.events?.failed(request, who, 'invalid_state');
+      if (carried) await deps.countForgedCallback?.(request);
+      return sendError(
+        request,
+        reply,
+        taken.refusal,
+        taken.uid === undefined ? undefined : await startAgainUrl(deps, taken.uid),
+      );
+    }
+    const { tx } = taken;
+
+    if (query['error'] !== undefined) {
+      // RFC 6749 §4.1.2.1: the upstream refused or failed; tell the app, do not guess.
+      request.log.info({ upstreamError: query['error'] }, 'upstream answered the sign-in with an error');
+      deps.events?.failed(request, who, 'upstream_refused', String(query['error']).slice(0, 64));
+      const returnTo = await finishInteraction(deps, tx.uid, {
+        error: 'access_denied',
+        error_description: 'The identity provider did not complete the sign-in.',
+      });
+      return reply.redirect(returnTo, 303);
+    }
+
+    const currentUrl = new URL(request.url, deps.issuer);
+    const state = query['state'] ?? '';
+    let exchange;
+    let userinfo;
+    let tokens;
+    try {
+      exchange = await upstream.client.exchangeCode(currentUrl, {
+        state,
+        codeVerifier: tx.codeVerifier,
+        nonce: tx.nonce,
+      });
+      const idTokenSub = exchange.idTokenClaims?.['sub'];
+      // A 401 at userinfo refreshes once with the code grant's refresh token (upstream-tokens.ts).
+      ({ userinfo, tokens } = await upstream.vault.userinfoAtSignIn(
+        exchange.tokens,
+        typeof idTokenSub === 'string' ? idTokenSub : undefined,
+        state,
+      ));
+    } catch (error) {
+      if (error instanceof UpstreamLinkGoneError) {
+        // The upstream refused its own fresh access token and no refresh could replace it (none
+        // given, or refused): say so, with a way to start again, rather than a bare 502.
+        request.log.warn({ reason: error.message }, 'upstream refused its own access token at sign-in');
+        deps.events?.failed(request, who, 'upstream_token_refused');
+        return sendError(
+          request,
+          reply,
+          new GatewayError('upstream_error', 502, messagesFor('en').upstreamTokenRefused, {
+            messageKey: 'upstreamTokenRefused',
+          }),
+          await startAgainUrl(deps, tx.uid),
+        );
+      }
+      request.log.warn({ err: safeMessage(error) }, 'upstream sign-in could not be verified');
+      deps.events?.failed(request, who, 'upstream_unverified');
+      return sendError(
+        request,
+        reply,
+        new GatewayError(
+          'upstream_error',
+          502,
+          "The identity provider's answer could not be verified. Please start again.",
+        ),
+      );
+    }
+
+    const upstreamSub = userinfo['sub'];
+    if (typeof upstreamSub !== 'string' || upstreamSub.length === 0) {
+      deps.events?.failed(request, who, 'no_subject');
+      return sendError(
+        request,
+        reply,
+        new GatewayError('upstream_error', 502, 'The identity provider did not say who you are.'),
+      );
+    }
+    const profile = upstreamProfile(userinfo, exchange.idTokenClaims);
+    const refusal = checkIdentity(profile, upstream.policy);
+    if (refusal) {
+      request.log.info({ reason: refusal.description, upstream: upstream.config.id }, 'sign-in refused by policy');
+      deps.events?.failed(request, who, 'policy', refusal.description);
+      return sendError(request, reply, refusal);
+    }
+
+    const account = await resolveAccount(
+      deps.store,
+      { iss: upstream.config.issuer, sub: upstreamSub, id: upstream.config.id },
+      profile,
+      deps.reservedUsernames,
+    );
+    const stored = await upstream.vault.load(account.sub);
+    const refreshToken = tokens.refresh_token ?? stored?.refresh_token;
+    await upstream.vault.save(account.sub, { ...tokens, ...(refreshToken ? { refresh_token: refreshToken } : {}) });
+    if (!refreshToken && !tx.forcedConsent) {
+      // Google gives a refresh token only on first consent: ask once more, with prompt=consent.
+      return beginUpstreamLogin(deps, reply, {
+        upstream,
+        uid: tx.uid,
+        forceConsent: true,
+        loginHint: profile.email,
+      });
+    }
+
+    const returnTo = await finishInteraction(deps, tx.uid, {
+      login: { accountId: account.sub, remember: true, amr: ['fed'] },
+    });
+    deps.events?.succeeded(request, who, account.sub);
+    return reply.redirect(returnTo, 303);
+  });
 }
