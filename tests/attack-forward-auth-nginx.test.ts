@@ -235,6 +235,18 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     const response = await browser.fetch(`${A()}/whoami`);
     const echo = (await response.json()) as Echo;
     assert.equal(echo.headers['cookie'], 'app_session=kept', "the app gets its own cookies and not the gateway's");
+    // However many of the gateway's a client sends (a browser may hold a host-only one and a
+    // domain one), none reaches the app; an app cookie whose name merely ends the same way does.
+    const valid = browser.cookies(`${A()}/`).find((c) => c.name === '_gateway_auth')?.value ?? '';
+    const crowded = await undiciRequest(`http://127.0.0.1:${port}/whoami`, {
+      headers: {
+        host: `app.a.test:${port}`,
+        cookie: `_gateway_auth=${valid}; my_gateway_auth=mine; __Host-_gateway_auth=junk;x=1; _gateway_auth=dup`,
+      },
+      dispatcher,
+    });
+    assert.equal(crowded.statusCode, 200);
+    assert.equal(((await crowded.body.json()) as Echo).headers['cookie'], 'my_gateway_auth=mine;x=1');
     // An app (or anyone) that got hold of the a.test cookie replays it at b.example: refused.
     const cookie = browser.cookies(`${A()}/`).find((c) => c.name === '_gateway_auth');
     assert.ok(cookie);

@@ -37,7 +37,7 @@ interface DemoSession {
 }
 
 function page(body: string): string {
-  return layout({ lang: 'en', brand: 'Demo app', title: 'Demo app', body });
+  return layout({ lang: 'en', brand: 'Gateway', title: 'Demo app', body });
 }
 
 function json(value: unknown): string {

@@ -110,7 +110,7 @@ export function shippedNginxConfig(options: {
     .replace('server_name app.a.test app.b.example;', `server_name ${options.serverNames};`)
     .replaceAll('$host', '$http_host')
     // The check cache inside nginx's own throwaway prefix (a relative path is relative to it).
-    .replace('/dev/shm/nginx-gateway-auth', 'gateway-auth-cache')
+    .replace('/run/nginx-gateway-auth', 'gateway-auth-cache')
     .replaceAll('include gateway-identity-headers.conf;', 'include identity.conf;');
   if (options.extraLocations) {
     const end = conf.lastIndexOf('}');
