@@ -6,9 +6,10 @@ export interface UpstreamConfig {
   /** The operator's slug: the callback path, `upstream=<id>` and logs. */
   id: string;
   /** What kind of provider it is; `dev` is the embedded development IdP. */
-  type: 'google' | 'oidc' | 'dev';
+  type: 'google' | 'oidc' | 'github' | 'dev';
   /** Shown on the sign-in page. */
   name: string;
+  /** The OpenID issuer; for GitHub, its web origin (https://github.com, or an Enterprise Server's). */
   issuer: string;
   clientId: string;
   clientSecret: string;

@@ -111,7 +111,7 @@ export const settingsShape = {
     {
       description:
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows the placeholder to a reader
-        'several upstreams at once, chosen on the sign-in page (or with `upstream=<id>` on `/auth` and `/oauth2/start`): a JSON or YAML list of `{"id", "type", "name"?, "client_id", "client_secret", "issuer"?, "scopes"?, "hosted_domains"?, "allowed_email_domains"?}`. `id` is a slug of yours; `type` is `google` or `oidc` (any OpenID Provider by `issuer`, found by discovery); register `${GATEWAY_ISSUER}/upstream/<id>/callback` at each (`npx gateway config check` prints them). Instead of the `UPSTREAM_*` settings, which stay the shorthand for one upstream',
+        'several upstreams at once, chosen on the sign-in page (or with `upstream=<id>` on `/auth` and `/oauth2/start`): a JSON or YAML list of `{"id", "type", "name"?, "client_id", "client_secret", "issuer"?, "base_url"?, "scopes"?, "hosted_domains"?, "allowed_email_domains"?}`. `id` is a slug of yours; `type` is `google`, `oidc` (any OpenID Provider by `issuer`, found by discovery) or `github` (github.com, or an Enterprise Server by `base_url`; scopes `read:user user:email` by default); register `${GATEWAY_ISSUER}/upstream/<id>/callback` at each (`npx gateway config check` prints them). Instead of the `UPSTREAM_*` settings, which stay the shorthand for one upstream',
       defaultText: 'none: the one upstream of the `UPSTREAM_*` settings',
     },
     parseUpstreams,

@@ -8,8 +8,8 @@
  *
  * `id` is the operator's slug: it names the callback (`/upstream/<id>/callback`), the
  * `upstream=<id>` parameter and the upstream in logs. The types built so far are those found by
- * OpenID Connect discovery (`google`, `oidc`); the others of issue #16 are refused by name, never
- * taken for a generic OpenID Provider.
+ * OpenID Connect discovery (`google`, `oidc`) and GitHub (OAuth 2.0 and its REST API, `github`);
+ * the others of issue #16 are refused by name, never taken for a generic OpenID Provider.
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -20,7 +20,10 @@ import type { Parsed, RawValue } from './value-parsers.ts';
 const GOOGLE_ISSUER = 'https://accounts.google.com';
 const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
 /** Types known but not built yet: refused with a clear line rather than treated as `oidc`. */
-const NOT_YET = ['microsoft', 'github', 'gitlab', 'kakao', 'naver'];
+const NOT_YET = ['microsoft', 'gitlab', 'kakao', 'naver'];
+const GITHUB = 'https://github.com';
+/** GitHub has no OpenID Connect: its scopes for the profile and the verified addresses. */
+const GITHUB_SCOPES = ['read:user', 'user:email'];
 
 const entry = z.strictObject({
   id: z
@@ -31,6 +34,7 @@ const entry = z.strictObject({
   client_id: z.string().min(1),
   client_secret: z.string().min(1),
   issuer: z.string().optional(),
+  base_url: z.string().optional(),
   scopes: z.union([z.string(), z.array(z.string().min(1))]).optional(),
   hosted_domains: z.array(z.string().min(1)).optional(),
   allowed_email_domains: z.array(z.string().min(1)).optional(),
@@ -39,7 +43,7 @@ const entry = z.strictObject({
 type Entry = z.infer<typeof entry>;
 
 const SHAPE =
-  'a list of {id, type (google or oidc), name?, client_id, client_secret, issuer? (oidc: required), scopes?, hosted_domains? (google), allowed_email_domains?}';
+  'a list of {id, type (google, oidc or github), name?, client_id, client_secret, issuer? (oidc: required), base_url? (github), scopes?, hosted_domains? (google), allowed_email_domains?}';
 
 /** The redirect URI path of an upstream named by `GATEWAY_UPSTREAMS`. */
 export const upstreamCallbackPath = (id: string) => `/upstream/${id}/callback`;
@@ -47,27 +51,32 @@ export const upstreamCallbackPath = (id: string) => `/upstream/${id}/callback`;
 function toUpstream(raw: Entry, index: number): Parsed<UpstreamConfig> {
   const at = `entry ${index + 1} (${raw.id})`;
   if (NOT_YET.includes(raw.type))
-    return { problem: `${at}: type ${raw.type} is not supported yet (supported: google, oidc)` };
-  if (raw.type !== 'google' && raw.type !== 'oidc')
-    return { problem: `${at}: type must be google or oidc, not ${JSON.stringify(raw.type)}` };
+    return { problem: `${at}: type ${raw.type} is not supported yet (supported: google, oidc, github)` };
+  if (raw.type !== 'google' && raw.type !== 'oidc' && raw.type !== 'github')
+    return { problem: `${at}: type must be google, oidc or github, not ${JSON.stringify(raw.type)}` };
+  const github = raw.type === 'github';
   if (raw.type === 'oidc' && raw.issuer === undefined) return { problem: `${at}: an oidc upstream needs its issuer` };
   if (raw.type !== 'google' && raw.hosted_domains !== undefined)
     return { problem: `${at}: hosted_domains is Google's \`hd\` claim; only a google upstream takes it` };
-  const issuer = parseUpstreamIssuer(raw.issuer ?? GOOGLE_ISSUER);
-  if (!('value' in issuer)) return { problem: `${at}: issuer ${issuer.problem}` };
+  if (github && raw.issuer !== undefined)
+    return { problem: `${at}: GitHub has no OpenID issuer; give base_url for a GitHub Enterprise Server` };
+  if (!github && raw.base_url !== undefined) return { problem: `${at}: base_url is for a github upstream` };
+  // A GitHub's web origin stands where an issuer would: the namespace of its users' ids.
+  const issuer = parseUpstreamIssuer(github ? (raw.base_url ?? GITHUB) : (raw.issuer ?? GOOGLE_ISSUER));
+  if (!('value' in issuer)) return { problem: `${at}: ${github ? 'base_url' : 'issuer'} ${issuer.problem}` };
   const scopes =
     raw.scopes === undefined
-      ? [...DEFAULT_SCOPES]
+      ? [...(github ? GITHUB_SCOPES : DEFAULT_SCOPES)]
       : typeof raw.scopes === 'string'
         ? raw.scopes.split(/[\s,]+/).filter(Boolean)
         : raw.scopes;
-  if (!scopes.includes('openid')) return { problem: `${at}: scopes must include openid` };
+  if (!github && !scopes.includes('openid')) return { problem: `${at}: scopes must include openid` };
   const lower = (domains: string[] | undefined) => (domains ?? []).map((d) => d.toLowerCase());
   return {
     value: {
       id: raw.id,
       type: raw.type,
-      name: raw.name ?? (raw.type === 'google' ? 'Google' : raw.id),
+      name: raw.name ?? (raw.type === 'google' ? 'Google' : github ? 'GitHub' : raw.id),
       issuer: issuer.value,
       clientId: raw.client_id,
       clientSecret: raw.client_secret,

@@ -13,6 +13,7 @@ import type { Store } from '../../adapters/store.ts';
 import { createDevIdp, type DevIdp } from '../dev/create-dev-idp.ts';
 import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
 import { createFindAccount } from '../provider/find-account.ts';
+import { createGitHubClient } from '../upstream/github-client.ts';
 import { createUpstreamClient } from '../upstream/upstream-client.ts';
 import { instrumentUpstream } from '../upstream/instrument-upstream.ts';
 import { createUpstreams, type Upstream, type Upstreams } from '../upstream/upstreams.ts';
@@ -71,15 +72,18 @@ export function setUpUpstream(app: FastifyInstance, deps: UpstreamSetupDeps): Up
   }
   const upstreams = createUpstreams(
     configured.map((upstream): Upstream => {
+      const settings = {
+        issuer: upstream.issuer,
+        clientId: upstream.clientId,
+        clientSecret: upstream.clientSecret,
+        scopes: upstream.scopes,
+        redirectUri: `${config.issuer}${upstream.callbackPath}`,
+        allowHttp: upstream.type === 'dev',
+      };
       const client = instrumentUpstream(
-        createUpstreamClient({
-          issuer: upstream.issuer,
-          clientId: upstream.clientId,
-          clientSecret: upstream.clientSecret,
-          scopes: upstream.scopes,
-          redirectUri: `${config.issuer}${upstream.callbackPath}`,
-          allowHttp: upstream.type === 'dev',
-        }),
+        upstream.type === 'github'
+          ? createGitHubClient({ ...settings, baseUrl: upstream.issuer })
+          : createUpstreamClient(settings),
         deps.metrics,
       );
       return {

@@ -29,9 +29,9 @@ export function instrumentUpstream(
   }
   // Discovery is cached by the client: only a call that actually fetches is measured, which is
   // the first one and every one after a failure.
-  let discovered: ReturnType<UpstreamClient['configuration']> | undefined;
-  const configuration: UpstreamClient['configuration'] = () => {
-    discovered ??= measure('discovery', () => upstream.configuration()).catch((error: unknown) => {
+  let discovered: Promise<void> | undefined;
+  const discover = () => {
+    discovered ??= measure('discovery', () => upstream.discover()).catch((error: unknown) => {
       discovered = undefined;
       throw error;
     });
@@ -39,21 +39,21 @@ export function instrumentUpstream(
   };
   return {
     settings: upstream.settings,
-    configuration,
+    discover,
     async authorizationUrl(parameters) {
-      await configuration();
+      await discover();
       return upstream.authorizationUrl(parameters);
     },
     async exchangeCode(callbackUrl, checks) {
-      await configuration();
+      await discover();
       return measure('code_exchange', () => upstream.exchangeCode(callbackUrl, checks));
     },
     async userinfo(accessToken, expectedSub) {
-      await configuration();
+      await discover();
       return measure('userinfo', () => upstream.userinfo(accessToken, expectedSub));
     },
     async refresh(refreshToken) {
-      await configuration();
+      await discover();
       return measure('refresh', () => upstream.refresh(refreshToken));
     },
   };

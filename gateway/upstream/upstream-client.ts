@@ -1,5 +1,6 @@
 /**
- * The gateway as a relying party toward the upstream IdP (Google, or the development IdP).
+ * The gateway as a relying party toward an upstream OpenID Provider (Google, any provider with
+ * discovery, or the development IdP); github-client.ts speaks to GitHub, which has no OIDC.
  *
  * Discovery is lazy and retried: the gateway starts even while the upstream is unreachable, and
  * the first sign-in after it comes back works. The code exchange uses oauth4webapi (the library
@@ -37,10 +38,29 @@ export interface CodeExchangeResult {
   idTokenClaims: Record<string, unknown> | undefined;
 }
 
+/** The upstream refused an access token (HTTP 401): the vault refreshes once and retries. */
+export class UpstreamUnauthorizedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamUnauthorizedError';
+  }
+}
+
+/** The upstream refused a refresh token for good (OAuth's `invalid_grant`, in its own words). */
+export class UpstreamInvalidGrantError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamInvalidGrantError';
+  }
+}
+
 export interface UpstreamClient {
   readonly settings: UpstreamSettings;
-  /** The discovered configuration (cached; a failed discovery is retried on the next call). */
-  configuration(): Promise<client.Configuration>;
+  /**
+   * Fetches what the client needs before its first call (an OpenID Provider's discovery), once;
+   * a failure is retried on the next call. Nothing to fetch for a provider without discovery.
+   */
+  discover(): Promise<void>;
   authorizationUrl(parameters: Record<string, string>): Promise<URL>;
   /** RFC 6749 §4.1.3 with PKCE (RFC 7636) and state; the nonce is checked when an id_token comes. */
   exchangeCode(
@@ -95,7 +115,9 @@ export function createUpstreamClient(settings: UpstreamSettings): UpstreamClient
 
   return {
     settings,
-    configuration,
+    async discover() {
+      await configuration();
+    },
 
     async authorizationUrl(parameters) {
       return client.buildAuthorizationUrl(await configuration(), {

@@ -281,7 +281,8 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
     const stored = await upstream.vault.load(account.sub);
     const refreshToken = tokens.refresh_token ?? stored?.refresh_token;
     await upstream.vault.save(account.sub, { ...tokens, ...(refreshToken ? { refresh_token: refreshToken } : {}) });
-    if (!refreshToken && !tx.forcedConsent) {
+    // (A GitHub OAuth App's token never expires and has no refresh token: nothing to ask for.)
+    if (!refreshToken && !tx.forcedConsent && upstream.config.type !== 'github') {
       // Google gives a refresh token only on first consent: ask once more, with prompt=consent.
       return beginUpstreamLogin(deps, reply, {
         upstream,

@@ -16,7 +16,12 @@ import * as client from 'openid-client';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
 import type { SecretBox } from '../keys/secret-box.ts';
-import type { UpstreamClient, UpstreamTokens } from './upstream-client.ts';
+import {
+  type UpstreamClient,
+  UpstreamInvalidGrantError,
+  type UpstreamTokens,
+  UpstreamUnauthorizedError,
+} from './upstream-client.ts';
 
 /** The user's upstream grant is gone (revoked, expired, or never given). */
 export class UpstreamLinkGoneError extends Error {
@@ -58,11 +63,17 @@ interface TokenSlot {
 }
 
 function isUnauthorized(error: unknown): boolean {
-  return error instanceof client.WWWAuthenticateChallengeError && error.status === 401;
+  return (
+    (error instanceof client.WWWAuthenticateChallengeError && error.status === 401) ||
+    error instanceof UpstreamUnauthorizedError
+  );
 }
 
 function isInvalidGrant(error: unknown): boolean {
-  return error instanceof client.ResponseBodyError && error.error === 'invalid_grant';
+  return (
+    (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') ||
+    error instanceof UpstreamInvalidGrantError
+  );
 }
 
 export function createUpstreamTokenVault(

@@ -81,10 +81,26 @@ describe('GATEWAY_UPSTREAMS', () => {
     assert.match(problemOf([{ ...partners, issuer: 'http://login.partner.example' }]), /entry 1 \(partners\): issuer/);
     assert.match(problemOf([{ ...partners, hosted_domains: ['example.com'] }]), /only a google upstream/);
     assert.match(problemOf([{ ...partners, scopes: ['email'] }]), /must include openid/);
-    assert.match(problemOf([{ ...partners, type: 'saml' }]), /type must be google or oidc/);
+    assert.match(problemOf([{ ...partners, type: 'saml' }]), /type must be google, oidc or github/);
     // Types of the issue that are not built yet are never taken for a generic OpenID Provider.
-    for (const type of ['github', 'microsoft', 'gitlab', 'kakao', 'naver'])
+    for (const type of ['microsoft', 'gitlab', 'kakao', 'naver'])
       assert.match(problemOf([{ ...partners, type }]), new RegExp(`type ${type} is not supported yet`));
+  });
+
+  it('takes GitHub by its web origin (github.com, or an Enterprise Server), without OpenID scopes', () => {
+    const github = { id: 'gh', type: 'github', client_id: 'c', client_secret: 's' };
+    const parsed = parseUpstreams([github, { ...github, id: 'ghe', base_url: 'https://git.corp.example' }]);
+    assert.ok('value' in parsed);
+    assert.deepEqual(
+      parsed.value.map((u) => [u.name, u.issuer, u.scopes, u.callbackPath]),
+      [
+        ['GitHub', 'https://github.com', ['read:user', 'user:email'], '/upstream/gh/callback'],
+        ['GitHub', 'https://git.corp.example', ['read:user', 'user:email'], '/upstream/ghe/callback'],
+      ],
+    );
+    assert.match(problemOf([{ ...github, issuer: 'https://github.com' }]), /GitHub has no OpenID issuer/);
+    assert.match(problemOf([{ ...github, base_url: 'http://git.corp.example' }]), /base_url must be an https/);
+    assert.match(problemOf([{ ...partners, base_url: 'https://github.com' }]), /base_url is for a github upstream/);
   });
 
   it('replaces the UPSTREAM_* client, which may not be given with it, and satisfies production', () => {

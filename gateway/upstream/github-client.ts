@@ -1,0 +1,161 @@
+/**
+ * GitHub as an upstream: OAuth 2.0 without OpenID Connect. No discovery and no id_token: the
+ * identity is `GET /user` (the numeric `id` is the stable subject; the `login` can change), and
+ * the e-mail is the primary address of `GET /user/emails` with GitHub's own `verified` flag (the
+ * profile's `email` is only the public one, often null).
+ *
+ * What GitHub does differently, handled here:
+ * - the token endpoint answers errors with HTTP 200 and an `error` field, and form-encoded unless
+ *   asked for JSON (`Accept: application/json`);
+ * - an OAuth App's user token never expires and has no refresh token; a GitHub App's expires
+ *   after 8 hours and comes with a refresh token that rotates on each use: both are kept as
+ *   given, and the vault refreshes only what can be refreshed;
+ * - the API wants a User-Agent, and answers 401 `Bad credentials` to an expired token, which the
+ *   vault turns into one refresh and one retry, as for an OpenID Provider's userinfo;
+ * - PKCE (S256) is sent: GitHub checks it when given.
+ *
+ * `base_url` is github.com's web origin or a GitHub Enterprise Server's; the API is at
+ * api.github.com for the former and `<base_url>/api/v3` for the latter.
+ */
+import {
+  type CodeExchangeResult,
+  type UpstreamClient,
+  UpstreamInvalidGrantError,
+  type UpstreamSettings,
+  type UpstreamTokens,
+  UpstreamUnauthorizedError,
+} from './upstream-client.ts';
+
+const TIMEOUT_MS = 10_000;
+const USER_AGENT = 'gateway (OAuth upstream client)';
+
+/** Where the REST API is: api.github.com for github.com, `<base_url>/api/v3` for an Enterprise Server. */
+function githubApiUrl(baseUrl: string): string {
+  return new URL(baseUrl).hostname === 'github.com' ? 'https://api.github.com' : `${baseUrl}/api/v3`;
+}
+
+interface GitHubTokenAnswer {
+  access_token?: unknown;
+  refresh_token?: unknown;
+  expires_in?: unknown;
+  scope?: unknown;
+  error?: unknown;
+  error_description?: unknown;
+}
+
+function tokensOf(answer: GitHubTokenAnswer, previousRefreshToken?: string): UpstreamTokens {
+  if (typeof answer.error === 'string') {
+    const description = typeof answer.error_description === 'string' ? `: ${answer.error_description}` : '';
+    // `bad_refresh_token` is GitHub's invalid_grant: the link is over.
+    if (answer.error === 'bad_refresh_token')
+      throw new UpstreamInvalidGrantError(`GitHub refused the refresh token${description}`);
+    throw new Error(`GitHub refused the token request (${answer.error})${description}`);
+  }
+  if (typeof answer.access_token !== 'string' || answer.access_token.length === 0)
+    throw new Error('GitHub answered the token request without an access token');
+  const refresh =
+    typeof answer.refresh_token === 'string' && answer.refresh_token ? answer.refresh_token : previousRefreshToken;
+  return {
+    access_token: answer.access_token,
+    ...(refresh === undefined ? {} : { refresh_token: refresh }),
+    ...(typeof answer.expires_in === 'number' ? { expires_at: Date.now() + answer.expires_in * 1000 } : {}),
+    ...(typeof answer.scope === 'string' ? { scope: answer.scope } : {}),
+  };
+}
+
+export function createGitHubClient(settings: UpstreamSettings & { baseUrl: string }): UpstreamClient {
+  const base = settings.baseUrl;
+  const api = githubApiUrl(base);
+
+  async function tokenRequest(
+    parameters: Record<string, string>,
+    previousRefreshToken?: string,
+  ): Promise<UpstreamTokens> {
+    const response = await fetch(`${base}/login/oauth/access_token`, {
+      method: 'POST',
+      headers: {
+        accept: 'application/json',
+        'content-type': 'application/x-www-form-urlencoded',
+        'user-agent': USER_AGENT,
+      },
+      body: new URLSearchParams({ client_id: settings.clientId, client_secret: settings.clientSecret, ...parameters }),
+      redirect: 'error',
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    if (!response.ok) throw new Error(`GitHub's token endpoint answered HTTP ${response.status}`);
+    return tokensOf((await response.json()) as GitHubTokenAnswer, previousRefreshToken);
+  }
+
+  async function apiGet(path: string, accessToken: string): Promise<unknown> {
+    const response = await fetch(`${api}${path}`, {
+      headers: {
+        accept: 'application/vnd.github+json',
+        authorization: `Bearer ${accessToken}`,
+        'user-agent': USER_AGENT,
+        'x-github-api-version': '2022-11-28',
+      },
+      redirect: 'error',
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    if (response.status === 401) throw new UpstreamUnauthorizedError(`GitHub refused the access token at ${path}`);
+    if (!response.ok) throw new Error(`GitHub answered HTTP ${response.status} at ${path}`);
+    return response.json();
+  }
+
+  return {
+    settings,
+    async discover() {},
+
+    async authorizationUrl(parameters) {
+      const url = new URL(`${base}/login/oauth/authorize`);
+      url.searchParams.set('client_id', settings.clientId);
+      url.searchParams.set('redirect_uri', settings.redirectUri);
+      url.searchParams.set('scope', settings.scopes.join(' '));
+      // GitHub takes no nonce, access_type, prompt or hd: only what it documents.
+      for (const name of ['state', 'code_challenge', 'code_challenge_method', 'login'] as const) {
+        const value = name === 'login' ? parameters['login_hint'] : parameters[name];
+        if (value !== undefined) url.searchParams.set(name, value);
+      }
+      return url;
+    },
+
+    async exchangeCode(callbackUrl, checks): Promise<CodeExchangeResult> {
+      const state = callbackUrl.searchParams.get('state');
+      const code = callbackUrl.searchParams.get('code');
+      if (state !== checks.state) throw new Error('the callback state does not match');
+      if (!code) throw new Error('the callback carries no code');
+      const tokens = await tokenRequest({
+        code,
+        redirect_uri: settings.redirectUri,
+        code_verifier: checks.codeVerifier,
+      });
+      return { tokens, idTokenClaims: undefined };
+    },
+
+    async userinfo(accessToken, expectedSub) {
+      const user = (await apiGet('/user', accessToken)) as Record<string, unknown>;
+      if (typeof user['id'] !== 'number') throw new Error('GitHub /user has no numeric id');
+      const sub = String(user['id']);
+      if (expectedSub !== undefined && expectedSub !== sub) throw new Error('GitHub /user is another user');
+      // The verified primary address, from /user/emails (the `user:email` scope); none if not shared.
+      const emails = (await apiGet('/user/emails', accessToken).catch((error: unknown) => {
+        if (error instanceof UpstreamUnauthorizedError) throw error;
+        return [];
+      })) as { email?: unknown; primary?: unknown; verified?: unknown }[];
+      const primary = Array.isArray(emails) ? emails.find((e) => e.primary === true) : undefined;
+      const login = typeof user['login'] === 'string' ? user['login'] : undefined;
+      return {
+        sub,
+        ...(typeof primary?.email === 'string'
+          ? { email: primary.email, email_verified: primary.verified === true }
+          : {}),
+        name: typeof user['name'] === 'string' && user['name'] ? user['name'] : login,
+        picture: user['avatar_url'],
+      };
+    },
+
+    async refresh(refreshToken) {
+      return tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken }, refreshToken);
+    },
+  };
+}
