@@ -18,6 +18,8 @@ describe('several upstreams (GATEWAY_UPSTREAMS)', () => {
   let partnerIdp: FakeGoogle;
   let app: TestApp;
   const meta = confidentialClient('multi-app');
+  // An app for partners only (operator-only metadata, as first_party is).
+  const partnersOnly = confidentialClient('partners-app', { allowed_upstreams: ['partners'] });
 
   before(async () => {
     const port = await freePort();
@@ -39,7 +41,7 @@ describe('several upstreams (GATEWAY_UPSTREAMS)', () => {
     });
     gw = await startGateway({
       port,
-      clients: [meta],
+      clients: [meta, partnersOnly],
       env: {
         // The shorthand's client is the helper's default: GATEWAY_UPSTREAMS replaces it.
         UPSTREAM_CLIENT_ID: '',
@@ -170,6 +172,41 @@ describe('several upstreams (GATEWAY_UPSTREAMS)', () => {
     const page = await start.text();
     assert.doesNotMatch(page, /<script>/, 'the unknown id is escaped');
     assert.match(page, /known: staff, partners/);
+  });
+
+  it('keeps an app with allowed_upstreams to its upstreams, even for a user signed in elsewhere', async () => {
+    const partnerApp = await discoverApp(gw.issuer, partnersOnly);
+    const toApp = (url: URL) => url.href.startsWith(partnersOnly.redirect_uris[0] ?? '');
+    // Only one upstream is offered to it: no page, straight to the partner IdP.
+    const browser = createBrowser();
+    const first = await startAuthorization(partnerApp);
+    const hop = await browser.follow(first.url, (url) => url.origin !== new URL(gw.issuer).origin);
+    assert.equal(hop.location?.origin, new URL(partnerIdp.issuer).origin);
+    // Naming another upstream is the app's mistake, told to the app.
+    const named = await startAuthorization(partnerApp, { upstream: 'staff' });
+    const refused = await createBrowser().follow(named.url, toApp);
+    assert.equal(refused.location?.searchParams.get('error'), 'invalid_request');
+    assert.match(refused.location?.searchParams.get('error_description') ?? '', /may not sign users in through staff/);
+
+    // Signed in through staff for another app, the same browser gets no code for this one: it
+    // is sent to sign in at the partner IdP.
+    const staffUser = createBrowser();
+    const viaStaff = await begin(staffUser, { upstream: 'staff' });
+    assert.ok(viaStaff.hop.location);
+    await finish(staffUser, viaStaff.start, viaStaff.hop.location, 'lee@partner.example');
+    const sso = await startAuthorization(partnerApp);
+    const next = await staffUser.follow(sso.url, (url) => toApp(url) || url.origin !== new URL(gw.issuer).origin);
+    assert.ok(!next.location || !toApp(next.location), 'no code for a session of another upstream');
+    assert.equal(next.location?.origin, new URL(partnerIdp.issuer).origin);
+    // The choice page cannot be used to reach an upstream the app does not accept.
+    const interaction = await staffUser.fetch(sso.url, { redirect: 'manual' });
+    const uid = /\/interaction\/([^/?]+)/.exec(interaction.headers.get('location') ?? '')?.[1];
+    assert.ok(uid);
+    const sneaky = await staffUser.fetch(`${gw.issuer}/interaction/${uid}/upstream/staff`, {
+      headers: { accept: 'text/html' },
+      redirect: 'manual',
+    });
+    assert.equal(sneaky.status, 404);
   });
 
   it("refuses a sign-in answer at another upstream's callback (mix-up)", async () => {

@@ -20,6 +20,29 @@ export async function findAccountBySub(store: Store, sub: string): Promise<Accou
   return store.get<Account>(accountKey(sub));
 }
 
+/** What linking an upstream identity to an account did. */
+export type LinkOutcome = { linked: true } | { linked: false; belongsTo: string };
+
+/**
+ * Links another upstream identity (an issuer and its `sub`) to the account `sub`, as an operator
+ * decides (`npx gateway users link`): signing in as that identity then signs in as this account,
+ * with its one `sub` everywhere. Never done on an e-mail match: an address at one provider says
+ * nothing about who holds the same address at another. An identity that already has an account
+ * stays with it (`belongsTo`): the operator must decide what becomes of that account first.
+ */
+export async function linkIdentity(
+  store: Store,
+  sub: string,
+  identity: { iss: string; sub: string },
+): Promise<LinkOutcome> {
+  const key = linkKey(identity.iss, identity.sub);
+  if (!(await store.setIfAbsent(key, sub))) {
+    const owner = await store.get<string>(key);
+    if (owner !== sub) return { linked: false, belongsTo: owner ?? 'an account that is being created' };
+  }
+  return { linked: true };
+}
+
 /** Writes an account back (after a profile update or an upstream check). */
 export async function saveAccount(store: Store, account: Account): Promise<void> {
   await store.set(accountKey(account.sub), account);

@@ -48,6 +48,11 @@ export interface StartProviderDeps {
 export async function startProvider(app: FastifyInstance, deps: StartProviderDeps): Promise<ProviderParts> {
   const { config, store, secured, upstream } = deps;
   const { upstreams } = upstream;
+  /** The upstream a user (by the gateway's `sub`) signed in through. */
+  const upstreamOf = async (sub: string) => {
+    const account = await findAccountBySub(store, sub);
+    return account && upstreams.ofAccount(account);
+  };
   const { sealing } = secured;
   // Signed-out SSO sessions, refused locally on the hot path (on every instance) until their last
   // token has expired.
@@ -101,10 +106,8 @@ export async function startProvider(app: FastifyInstance, deps: StartProviderDep
         limits: deps.limits.limits,
         verify,
         upstreamIds: upstreams.list.map((u) => u.config.id),
-        upstreamOf: async (sub) => {
-          const account = await findAccountBySub(store, sub);
-          return account && upstreams.ofAccount(account);
-        },
+        accountUpstreamId: async (sub) => (await upstreamOf(sub))?.config.id,
+        upstreamOf,
         signOut,
       }),
       { metrics: deps.metrics, log: app.log },

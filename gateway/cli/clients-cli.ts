@@ -43,6 +43,10 @@ export const clientsCli: CliGroup = {
           'a resource server: it may introspect access tokens whose aud\nis AUD (a resource URI or a client id; repeatable)',
         ],
         [
+          '--allowed-upstream ID',
+          'its users sign in only through this upstream (an id of\nGATEWAY_UPSTREAMS; repeatable; default: any)',
+        ],
+        [
           '--token-exchange',
           "may exchange its gateway token for the user's upstream (Google)\ntoken, if the user consents (upstream_token scope);\nconfidential clients only",
         ],

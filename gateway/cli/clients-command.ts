@@ -35,6 +35,7 @@ const addOptions = {
   'first-party': { type: 'boolean' },
   resource: { type: 'string', multiple: true },
   'introspection-audience': { type: 'string', multiple: true },
+  'allowed-upstream': { type: 'string', multiple: true },
   'token-exchange': { type: 'boolean' },
   metadata: { type: 'string' },
   json: { type: 'boolean' },
@@ -83,6 +84,7 @@ function addInput(values: ReturnType<typeof parseCommandArgs<typeof addOptions>>
   if (values['first-party']) metadata['first_party'] = true;
   if (values.resource) metadata['resources'] = values.resource;
   if (values['introspection-audience']) metadata['introspection_audiences'] = values['introspection-audience'];
+  if (values['allowed-upstream']) metadata['allowed_upstreams'] = values['allowed-upstream'];
   if (values['token-exchange']) {
     metadata.grant_types = [
       ...new Set([...(metadata.grant_types ?? ['authorization_code', 'refresh_token']), TOKEN_EXCHANGE_GRANT]),

@@ -2,14 +2,17 @@
  * `npx gateway users sign-out SUB`: ends every session of one user with the gateway's one
  * sign-out (cli-sign-out.ts), on the store the running gateways share. An audit event goes to
  * stderr as a JSON line, and so does a logout token that could not be delivered.
+ *
+ * `npx gateway users link SUB UPSTREAM_ID:UPSTREAM_SUB`: another upstream identity signs in as
+ * this account (account-store.ts's linkIdentity), with an audit event.
  */
 import type { Config } from '../../config/config-type.ts';
-import { parseCommandArgs } from './parse-command-args.ts';
 import type { CliIo } from './cli-command.ts';
 import { withCliStore } from './with-cli-store.ts';
 import { cliActor, cliLog } from './cli-log.ts';
 import { audit } from '../web/audit.ts';
-import { findAccountBySub } from '../accounts/account-store.ts';
+import { findAccountBySub, linkIdentity } from '../accounts/account-store.ts';
+import { parseCommandArgs, UsageError } from './parse-command-args.ts';
 import { createCliSignOut } from './cli-sign-out.ts';
 
 /**
@@ -39,6 +42,44 @@ export async function runUsersSignOut(args: string[], config: Config, io: CliIo)
         ? `${JSON.stringify(result)}\n`
         : `signed out: ${result.sessions} session(s), ${result.grants} grant(s) revoked, ${result.forwardAuthSessions} forward-auth session(s) ended, ${result.backchannelLogouts} app(s) sent a logout token\n`,
     );
+    return 0;
+  });
+}
+
+/** Runs `users link SUB UPSTREAM_ID:UPSTREAM_SUB` (its usage: users-cli.ts) and returns the exit code. */
+export async function runUsersLink(args: string[], config: Config, io: CliIo): Promise<number> {
+  const parsed = parseCommandArgs(args, {}, ['SUB', 'UPSTREAM_ID:UPSTREAM_SUB']);
+  const [sub = '', identity = ''] = parsed.positionals;
+  const colon = identity.indexOf(':');
+  if (colon <= 0 || colon === identity.length - 1)
+    throw new UsageError(`the identity must be UPSTREAM_ID:UPSTREAM_SUB, not ${JSON.stringify(identity)}`);
+  const upstreamId = identity.slice(0, colon);
+  const upstreamSub = identity.slice(colon + 1);
+  const upstream = config.upstreams.find((u) => u.id === upstreamId);
+  if (!upstream) {
+    const known = config.upstreams.map((u) => u.id).join(', ') || 'none: GATEWAY_UPSTREAMS is not set';
+    io.stderr(`gateway: no upstream with id ${JSON.stringify(upstreamId)} (configured: ${known})\n`);
+    return 1;
+  }
+  return withCliStore(config, io, async (store) => {
+    if (!(await findAccountBySub(store, sub))) {
+      io.stderr(`gateway: no account with sub ${JSON.stringify(sub)}\n`);
+      return 1;
+    }
+    const outcome = await linkIdentity(store, sub, { iss: upstream.issuer, sub: upstreamSub });
+    if (!outcome.linked) {
+      io.stderr(
+        `gateway: ${upstreamId}:${upstreamSub} already signs in as account ${outcome.belongsTo}; nothing was changed\n`,
+      );
+      return 1;
+    }
+    audit(
+      cliLog(io, config.logLevel),
+      'account.linked',
+      { sub, upstream: upstream.issuer, upstream_id: upstreamId, upstream_sub: upstreamSub, actor: cliActor() },
+      'an upstream identity was linked to the account',
+    );
+    io.stdout(`linked: ${upstreamId}:${upstreamSub} now signs in as ${sub}\n`);
     return 0;
   });
 }

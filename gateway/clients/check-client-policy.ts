@@ -63,10 +63,17 @@ const INFORMATIONAL_URI_METADATA = ['client_uri', 'logo_uri', 'policy_uri', 'tos
 export interface ClientPolicySettings {
   /** `host:port` of private services the gateway may call (GATEWAY_OUTBOUND_PRIVATE_HOSTS). */
   outboundPrivateHosts: readonly string[];
+  /** The configured upstreams (GATEWAY_UPSTREAMS or the shorthand's), which `allowed_upstreams` names. */
+  upstreams?: readonly { id: string }[];
 }
 
 /** Metadata that grants trust: settable through the CLI or the file, never through registration. */
-export const OPERATOR_ONLY_METADATA = ['first_party', 'resources', 'introspection_audiences'] as const;
+export const OPERATOR_ONLY_METADATA = [
+  'first_party',
+  'resources',
+  'introspection_audiences',
+  'allowed_upstreams',
+] as const;
 
 /** True when the metadata's `grant_types` include token exchange. */
 function allowsTokenExchange(metadata: { grant_types?: unknown }): boolean {

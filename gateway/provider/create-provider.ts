@@ -54,6 +54,8 @@ export interface ProviderDeps {
   tokenExchange?: (ctx: KoaContextWithOIDC) => Promise<void>;
   /** The upstreams' ids, which `upstream=<id>` on an authorization request may name. */
   upstreamIds?: readonly string[];
+  /** The id of the upstream a user signed in through (a client's `allowed_upstreams` is checked against it). */
+  accountUpstreamId?: (sub: string) => Promise<string | undefined>;
 }
 
 /** Interactions (sign-in, consent) are served by the gateway's own routes under this path. */
@@ -112,19 +114,22 @@ export function createProvider(deps: ProviderDeps): Provider {
       id_token_signed_response_alg: 'RS256',
     },
     extraClientMetadata: {
-      properties: ['first_party', 'resources', 'introspection_audiences'],
+      properties: ['first_party', 'resources', 'introspection_audiences', 'allowed_upstreams'],
       validator: clientMetadataValidator(config),
     },
     clientBasedCORS,
     // `upstream=<id>` skips the sign-in page's choice; an id that names no upstream is the app's
     // mistake, told to the app (invalid_request) rather than shown to the user as a choice.
     extraParams: {
-      async upstream(_ctx: KoaContextWithOIDC, value: unknown) {
+      async upstream(_ctx: KoaContextWithOIDC, value: unknown, client?: { metadata(): Record<string, unknown> }) {
         if (value === undefined || deps.upstreamIds === undefined) return;
         if (typeof value !== 'string' || !deps.upstreamIds.includes(value))
           throw new errors.InvalidRequest(
             `upstream names no configured identity provider (known: ${deps.upstreamIds.join(', ')})`,
           );
+        const allowed = client?.metadata()['allowed_upstreams'];
+        if (Array.isArray(allowed) && !allowed.includes(value))
+          throw new errors.InvalidRequest(`this app may not sign users in through ${value} (allowed_upstreams)`);
       },
     },
     routes: { ...PROVIDER_ROUTES },
@@ -147,7 +152,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       resourceIndicators: resourceIndicatorsFeature({ accessTokenTtl: config.ttl.accessToken }),
     },
     interactions: {
-      policy: createInteractionPolicy(deps.upstreamLinkAlive),
+      policy: createInteractionPolicy(deps.upstreamLinkAlive, deps.accountUpstreamId),
       url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
     },
     loadExistingGrant,

@@ -4,12 +4,17 @@
  *   user is sent to sign in (upstream-token-scope.ts);
  * - a session whose user's upstream link has ended (Google said `invalid_grant`, the tokens were
  *   dropped) must sign in at the upstream again, instead of passing on the strength of a gateway
- *   session Google no longer backs.
+ *   session Google no longer backs;
+ * - a client that accepts only some upstreams (`allowed_upstreams`, operator-only) gets no code for
+ *   a session that signed in through another: the user signs in again at one it accepts.
  */
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { upstreamTokenScopeCheck } from './upstream-token-scope.ts';
 
-export function createInteractionPolicy(upstreamLinkAlive: (sub: string) => Promise<boolean>) {
+export function createInteractionPolicy(
+  upstreamLinkAlive: (sub: string) => Promise<boolean>,
+  accountUpstreamId?: (sub: string) => Promise<string | undefined>,
+) {
   const { base, Check } = interactionPolicy;
   const policy = base();
   const login = policy.get('login');
@@ -23,6 +28,18 @@ export function createInteractionPolicy(upstreamLinkAlive: (sub: string) => Prom
         const sub = ctx.oidc.session?.accountId;
         if (!sub) return Check.NO_NEED_TO_PROMPT;
         return (await upstreamLinkAlive(sub)) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+      },
+    ),
+  );
+  login.checks.add(
+    new Check(
+      'upstream_not_allowed',
+      'End-User must sign in at an identity provider this client accepts',
+      async (ctx: KoaContextWithOIDC) => {
+        const allowed = ctx.oidc.client?.metadata()['allowed_upstreams'];
+        const sub = ctx.oidc.session?.accountId;
+        if (!Array.isArray(allowed) || !sub || !accountUpstreamId) return Check.NO_NEED_TO_PROMPT;
+        return allowed.includes(await accountUpstreamId(sub)) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
       },
     ),
   );

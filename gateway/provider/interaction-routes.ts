@@ -70,6 +70,14 @@ function checkCsrf(csrf: CsrfGuard, request: FastifyRequest, interaction: Detail
 }
 
 export function interactionRoutes(deps: InteractionDeps) {
+  /** The upstreams this interaction's app accepts (its `allowed_upstreams`; every one when it has none). */
+  async function offeredUpstreams(interaction: Details): Promise<readonly Upstream[]> {
+    const { list } = deps.upstreamLogin.upstreams;
+    const client = await deps.provider.Client.find(String(interaction.params['client_id']));
+    const allowed = client?.metadata()['allowed_upstreams'];
+    return Array.isArray(allowed) ? list.filter((u) => allowed.includes(u.config.id)) : list;
+  }
+
   /** Sends the browser to sign in at `upstream` for this interaction. */
   function signInAt(upstream: Upstream, interaction: Details, reply: FastifyReply) {
     const hint = interaction.params['login_hint'];
@@ -95,16 +103,22 @@ export function interactionRoutes(deps: InteractionDeps) {
       checkUid(request, interaction);
       reply.header('cache-control', 'no-store');
       if (interaction.prompt.name === 'login') {
-        const { upstreams } = deps.upstreamLogin;
+        const offered = await offeredUpstreams(interaction);
+        if (offered.length === 0)
+          throw new GatewayError(
+            'invalid_client',
+            400,
+            'This app accepts none of the sign-in providers configured here.',
+          );
         // One upstream, or the app named one (`upstream=<id>`, checked at /auth): go straight there.
         const named = interaction.params['upstream'];
         const chosen =
-          upstreams.list.length === 1 ? upstreams.first : typeof named === 'string' ? upstreams.byId(named) : undefined;
+          offered.length === 1 ? offered[0] : offered.find((u) => typeof named === 'string' && u.config.id === named);
         if (chosen) return signInAt(chosen, interaction, reply);
         return reply.type('text/html; charset=utf-8').send(
           renderUpstreamChooser(request.headers['accept-language'], {
             uid: interaction.uid,
-            upstreams: upstreams.list.map((u) => ({ id: u.config.id, name: u.config.name })),
+            upstreams: offered.map((u) => ({ id: u.config.id, name: u.config.name })),
           }),
         );
       }
@@ -136,7 +150,8 @@ export function interactionRoutes(deps: InteractionDeps) {
         const interaction = await details(deps.provider, request, reply);
         checkUid(request, interaction);
         reply.header('cache-control', 'no-store');
-        const upstream = deps.upstreamLogin.upstreams.byId((request.params as { upstream: string }).upstream);
+        const id = (request.params as { upstream: string }).upstream;
+        const upstream = (await offeredUpstreams(interaction)).find((u) => u.config.id === id);
         if (!upstream)
           throw new GatewayError('invalid_request', 404, 'There is no such sign-in provider. Please start again.');
         if (interaction.prompt.name !== 'login')

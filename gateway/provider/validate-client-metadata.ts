@@ -2,7 +2,8 @@
  * Checks the gateway's own client metadata (beside what oidc-provider validates):
  * `first_party` (boolean: consent skipped), `resources` (absolute URIs the client may ask
  * access tokens for, RFC 8707) and `introspection_audiences` (the `aud` values, resource URIs or
- * client ids, whose access tokens the client may introspect, RFC 7662). Requests of dynamic
+ * client ids, whose access tokens the client may introspect, RFC 7662) and `allowed_upstreams`
+ * (the upstream ids its users may sign in through; all when absent). Requests of dynamic
  * registration also go through the gateway's registration policy (gateway/clients/), which keeps
  * these fields for operators.
  */
@@ -43,6 +44,17 @@ function validateClientMetadata(
       }
       if (url.hash) throw new errors.InvalidClientMetadata('resources must not contain a fragment');
     }
+  }
+  if (key === 'allowed_upstreams' && value !== undefined) {
+    // Upstream ids (GATEWAY_UPSTREAMS): a typo would silently let nobody in, so each must exist.
+    const known = settings.upstreams?.map((u) => u.id);
+    if (!Array.isArray(value) || value.length === 0 || !value.every((id) => typeof id === 'string'))
+      throw new errors.InvalidClientMetadata('allowed_upstreams must be a non-empty array of upstream ids');
+    const unknown = known === undefined || known.length === 0 ? [] : value.filter((id) => !known.includes(id));
+    if (unknown.length > 0)
+      throw new errors.InvalidClientMetadata(
+        `allowed_upstreams: ${unknown.join(', ')} names no configured upstream (configured: ${known?.join(', ')})`,
+      );
   }
   if (key === 'introspection_audiences' && value !== undefined) {
     // An `aud` is a resource URI or a client id (resource-servers.ts): any non-empty string

@@ -39,7 +39,9 @@ export type AuditEvent =
   /** The signing keys were rotated (a new pair published, to sign after the roll-in). */
   | 'key.rotated'
   /** An operator ended every session of one user (`npx gateway users sign-out`). */
-  | 'account.signed_out';
+  | 'account.signed_out'
+  /** An operator linked another upstream identity to an account (`npx gateway users link`). */
+  | 'account.linked';
 
 /** The logger shape audit events need: pino's on a gateway, the CLI's own (cli/cli-log.ts). */
 export interface AuditSink {

@@ -1,0 +1,133 @@
+/**
+ * `npx gateway users link SUB UPSTREAM_ID:UPSTREAM_SUB` against a running gateway with two
+ * upstreams on an SQLite store it shares with the CLI: the same person through two upstreams is
+ * two accounts until an operator links them, and a linked identity then signs in as the one
+ * account (one `sub`, one user name). Never on an e-mail match, and never an identity that
+ * already has an account of its own.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createBrowser } from './helpers/browser.ts';
+import { type FakeGoogle, type FakeGoogleIdentity, startFakeGoogle } from './helpers/fake-google.ts';
+import {
+  authorizeInBrowser,
+  confidentialClient,
+  discoverApp,
+  redeem,
+  startAuthorization,
+  type TestApp,
+} from './helpers/relying-party.ts';
+import { freePort, startGateway, TEST_SECRET, type StartedGateway } from './helpers/start-gateway.ts';
+
+describe('npx gateway users link', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gateway-users-link-'));
+  const store = `sqlite://${join(dir, 'gateway.sqlite')}`;
+  let gw: StartedGateway;
+  let staff: FakeGoogle;
+  let partners: FakeGoogle;
+  let app: TestApp;
+  let upstreams: string;
+  const meta = confidentialClient('link-app');
+
+  before(async () => {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    const idp = (id: string) =>
+      startFakeGoogle({
+        clients: [
+          { client_id: id, client_secret: `${id}-secret`, redirect_uris: [`${issuer}/upstream/${id}/callback`] },
+        ],
+      });
+    staff = await idp('staff');
+    partners = await idp('partners');
+    upstreams = JSON.stringify(
+      [
+        ['staff', staff],
+        ['partners', partners],
+      ].map(([id, fake]) => ({
+        id,
+        type: 'oidc',
+        issuer: (fake as FakeGoogle).issuer,
+        client_id: id,
+        client_secret: `${id}-secret`,
+      })),
+    );
+    gw = await startGateway({
+      port,
+      clients: [meta],
+      env: { GATEWAY_STORE: store, UPSTREAM_CLIENT_ID: '', UPSTREAM_CLIENT_SECRET: '', GATEWAY_UPSTREAMS: upstreams },
+    });
+    app = await discoverApp(gw.issuer, meta);
+  });
+  after(async () => {
+    await gw?.close();
+    await staff?.close();
+    await partners?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The CLI where the gateway's settings are: its store, secrets, issuer and upstreams. */
+  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const env = {
+        PATH: process.env['PATH'] ?? '',
+        GATEWAY_STORE: store,
+        GATEWAY_SECRETS: TEST_SECRET,
+        GATEWAY_ISSUER: gw.issuer,
+        GATEWAY_UPSTREAMS: upstreams,
+      };
+      const child = spawn(process.execPath, ['bin/gateway.ts', 'users', 'link', ...args], { env });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  /** The app's ID token claims after `identity` signed in at `upstream`. */
+  async function signInAt(upstream: FakeGoogle, id: string, identity: FakeGoogleIdentity) {
+    const start = await startAuthorization(app, { upstream: id });
+    const { callback } = await authorizeInBrowser(createBrowser(), app, start, upstream.issuer, identity);
+    assert.ok(callback, `signed in at ${id}`);
+    const claims: Record<string, unknown> = (await redeem(app, start, callback)).claims() ?? {};
+    return claims;
+  }
+
+  it('keeps two upstream identities apart until linked, then signs both in as one account', async () => {
+    const atStaff = await signInAt(staff, 'staff', { email: 'kim@example.com', sub: 'staff-kim' });
+    const before = await signInAt(partners, 'partners', { email: 'kim@example.com', sub: 'partner-kim' });
+    assert.notEqual(before['sub'], atStaff['sub'], 'the same e-mail is not the same person');
+
+    // The partner identity already has an account (made above): it stays with it.
+    const taken = await cli([String(atStaff['sub']), 'partners:partner-kim']);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, new RegExp(`already signs in as account ${before['sub']}`));
+
+    // A partner identity without an account yet is linked, and then signs in as the staff account.
+    const linked = await cli([String(atStaff['sub']), 'partners:partner-kim-2']);
+    assert.equal(linked.code, 0, linked.stderr);
+    assert.match(linked.stdout, /linked: partners:partner-kim-2 now signs in as/);
+    assert.match(linked.stderr, /"audit":"account.linked"/);
+    const after = await signInAt(partners, 'partners', { email: 'kim@partner.example', sub: 'partner-kim-2' });
+    assert.equal(after['sub'], atStaff['sub'], 'one sub');
+    assert.equal(after['preferred_username'], atStaff['preferred_username'], 'one user name');
+    assert.equal(after['email'], 'kim@partner.example', 'the profile of the latest sign-in');
+  });
+
+  it('says what is wrong with an unknown upstream, account or identity', async () => {
+    const unknownUpstream = await cli(['some-sub', 'nope:1']);
+    assert.equal(unknownUpstream.code, 1);
+    assert.match(unknownUpstream.stderr, /no upstream with id "nope" \(configured: staff, partners\)/);
+    const unknownAccount = await cli(['no-such-sub', 'partners:1']);
+    assert.equal(unknownAccount.code, 1);
+    assert.match(unknownAccount.stderr, /no account with sub "no-such-sub"/);
+    const malformed = await cli(['some-sub', 'partners']);
+    assert.equal(malformed.code, 2);
+    assert.match(malformed.stderr, /UPSTREAM_ID:UPSTREAM_SUB/);
+  });
+});
