@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { describeProblems, summarise, type Comparison, type LoadResult } from './bench-kit.ts';
-import { gatewayLogs } from './start-bench-gateway.ts';
+import { gatewayLogs, START_COMMAND } from './start-bench-gateway.ts';
 import { soak, SOAK_GROWTH_GOAL } from './soak.ts';
 import { forwardAuthScenarios, type MemoryFigure } from './scenarios/forward-auth.ts';
 import { nginxScenario } from './scenarios/nginx.ts';
@@ -138,9 +138,9 @@ Measured by \`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${cpus()
 ${fmt(totalmem() / 2 ** 30)} GiB, Node.js ${process.version}; 1-minute load average ${fmt(loadAtStart, 1)} when the run started and ${fmt(loadavg()[0] ?? 0, 1)} when it ended
 (on 2 cores, anything above about 2 is other work competing with the servers and the load generator).
 
-**The gateway runs as shipped**, as the README's production section sets it up: \`node gateway/main.ts\` with
-\`NODE_ENV=production\`, a Redis store (a redis-server started for the run, \`appendonly yes\`, \`appendfsync everysec\`),
-and every other setting at its default (log level \`info\`, access log off, the default failure limits and sign-in limit,
+**The gateway runs as shipped**, as the README's production section sets it up: \`npm start\`'s command
+(\`node ${START_COMMAND.join(' ')}\`, after the build of its prestart) with \`NODE_ENV=production\`,
+a Redis store (a redis-server started for the run, \`appendonly yes\`, \`appendfsync everysec\`), and every other setting at its default (log level \`info\`, access log off, the default failure limits and sign-in limit,
 300 s access tokens, the 300 s upstream re-check); its stdout and stderr are pipes the harness drains. nginx runs
 [examples/nginx/gateway.conf](examples/nginx/gateway.conf) as shipped. The bare oidc-provider servers have the same token
 settings; "example Redis adapter" is oidc-provider's example/adapters/redis.js, written in TypeScript

@@ -55,7 +55,7 @@ process.once('exit', () => {
 const KEEP_WARNINGS = 5;
 
 /** `npm start`'s command, read from package.json (its prestart, `node scripts/build.ts`, is build()). */
-const START_COMMAND = (
+export const START_COMMAND = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }
 ).scripts.start
   .replace(/^exec /, '')

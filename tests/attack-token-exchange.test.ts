@@ -61,12 +61,13 @@ function exchange(
   gw: LoggedGateway,
   meta: { client_id: string; client_secret?: string },
   subjectToken: string,
+  audience = gw.google.issuer,
 ): Promise<Response> {
   const body = new URLSearchParams({
     grant_type: TOKEN_EXCHANGE_GRANT,
     subject_token: subjectToken,
     subject_token_type: ACCESS_TOKEN_TYPE,
-    audience: gw.google.issuer,
+    audience,
   });
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (meta.client_secret)
@@ -277,9 +278,19 @@ describe('an exchange answers only for a grant the user consented to', () => {
       200,
       'the Google token works',
     );
+    // The upstream may also be named by its id (the shorthand's: `oidc`, as this one is not
+    // Google's issuer); another upstream is not the user's, and is refused.
+    assert.equal((await exchange(gw, exchangerMeta, tokens.access_token, 'upstream:oidc')).status, 200);
+    await oauthError(
+      await exchange(gw, exchangerMeta, tokens.access_token, 'upstream:github'),
+      400,
+      'invalid_target',
+      /only for the identity provider the user signed in with \(upstream:oidc or /,
+    );
     const sub = tokens.claims()?.sub;
     const events = auditEvents(gw).filter((line) => line.audit === 'token.exchanged');
-    assert.equal(events.length, 1);
+    assert.equal(events.length, 2);
+    assert.equal(events[1]?.['upstream'], 'oidc');
     assert.equal(events[0]?.['client_id'], exchangerMeta.client_id);
     assert.equal(events[0]?.['sub'], sub);
     assert.equal(events[0]?.['upstream_scope'], body.scope);
