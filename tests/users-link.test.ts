@@ -32,6 +32,7 @@ describe('npx gateway users link', () => {
   let app: TestApp;
   let upstreams: string;
   const meta = confidentialClient('link-app');
+  const partnersOnly = confidentialClient('partners-only', { allowed_upstreams: ['partners'] });
 
   before(async () => {
     const port = await freePort();
@@ -58,7 +59,7 @@ describe('npx gateway users link', () => {
     );
     gw = await startGateway({
       port,
-      clients: [meta],
+      clients: [meta, partnersOnly],
       env: { GATEWAY_STORE: store, UPSTREAM_CLIENT_ID: '', UPSTREAM_CLIENT_SECRET: '', GATEWAY_UPSTREAMS: upstreams },
     });
     app = await discoverApp(gw.issuer, meta);
@@ -117,6 +118,41 @@ describe('npx gateway users link', () => {
     assert.equal(after['sub'], atStaff['sub'], 'one sub');
     assert.equal(after['preferred_username'], atStaff['preferred_username'], 'one user name');
     assert.equal(after['email'], 'kim@partner.example', 'the profile of the latest sign-in');
+  });
+
+  it("judges an app's allowed_upstreams by the upstream of this browser's session, not the account's latest", async () => {
+    // Browser 1 signs in through staff; the account is linked to a partner identity, which
+    // browser 2 then signs in with: the account's latest upstream is now partners.
+    const first = createBrowser();
+    const start = await startAuthorization(app, { upstream: 'staff' });
+    const signed = await authorizeInBrowser(first, app, start, staff.issuer, {
+      email: 'two@example.com',
+      sub: 'staff-two',
+    });
+    assert.ok(signed.callback);
+    const sub = String((await redeem(app, start, signed.callback)).claims()?.sub);
+    assert.equal((await cli([sub, 'partners:partner-two'])).code, 0);
+    const second = createBrowser();
+    const viaPartner = await startAuthorization(app, { upstream: 'partners' });
+    const other = await authorizeInBrowser(second, app, viaPartner, partners.issuer, {
+      email: 'two@partner.example',
+      sub: 'partner-two',
+    });
+    assert.ok(other.callback);
+    assert.equal((await redeem(app, viaPartner, other.callback)).claims()?.sub, sub);
+
+    const partnerApp = await discoverApp(gw.issuer, partnersOnly);
+    const toApp = (url: URL) => url.href.startsWith(partnersOnly.redirect_uris[0] ?? '');
+    const fromFirst = await first.follow(
+      (await startAuthorization(partnerApp)).url,
+      (url) => toApp(url) || url.origin === new URL(partners.issuer).origin,
+    );
+    assert.equal(fromFirst.location?.origin, new URL(partners.issuer).origin, "browser 1's staff session gets no code");
+    const fromSecond = await second.follow(
+      (await startAuthorization(partnerApp)).url,
+      (url) => toApp(url) || url.origin === new URL(partners.issuer).origin,
+    );
+    assert.ok(fromSecond.location && toApp(fromSecond.location), "browser 2's partner session does");
   });
 
   it('says what is wrong with an unknown upstream, account or identity', async () => {

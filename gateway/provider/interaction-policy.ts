@@ -37,9 +37,15 @@ export function createInteractionPolicy(
       'End-User must sign in at an identity provider this client accepts',
       async (ctx: KoaContextWithOIDC) => {
         const allowed = ctx.oidc.client?.metadata()['allowed_upstreams'];
-        const sub = ctx.oidc.session?.accountId;
+        const session = ctx.oidc.session;
+        const sub = session?.accountId;
         if (!Array.isArray(allowed) || !sub || !accountUpstreamId) return Check.NO_NEED_TO_PROMPT;
-        return allowed.includes(await accountUpstreamId(sub)) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+        // The upstream this browser's session signed in through (upstream-login.ts records it in
+        // `amr`), not the account's latest one: a linked account may sign in elsewhere through
+        // another. Sessions older than that record fall back to the account's.
+        const recorded = (session?.amr ?? []).find((value) => value.startsWith('upstream:'));
+        const used = recorded === undefined ? await accountUpstreamId(sub) : recorded.slice('upstream:'.length);
+        return allowed.includes(used) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
       },
     ),
   );

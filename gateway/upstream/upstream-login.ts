@@ -293,7 +293,9 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
     }
 
     const returnTo = await finishInteraction(deps, tx.uid, {
-      login: { accountId: account.sub, remember: true, amr: ['fed'] },
+      // The session records the upstream it was signed in through (`upstream:<id>`, also the ID
+      // token's `amr`): an account linked to several upstreams may have sessions through each.
+      login: { accountId: account.sub, remember: true, amr: ['fed', `upstream:${upstream.config.id}`] },
     });
     deps.events?.succeeded(request, who, account.sub);
     return reply.redirect(returnTo, 303);
