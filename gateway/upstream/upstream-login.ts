@@ -293,8 +293,8 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
     }
 
     const returnTo = await finishInteraction(deps, tx.uid, {
-      // The session records the upstream it was signed in through (`upstream:<id>`, also the ID
-      // token's `amr`): an account linked to several upstreams may have sessions through each.
+      // The session records the upstream it was signed in through (`upstream:<id>` in its `amr`):
+      // an account linked to several upstreams may have sessions through each.
       login: { accountId: account.sub, remember: true, amr: ['fed', `upstream:${upstream.config.id}`] },
     });
     deps.events?.succeeded(request, who, account.sub);
