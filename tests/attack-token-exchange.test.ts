@@ -279,13 +279,13 @@ describe('an exchange answers only for a grant the user consented to', () => {
       'the Google token works',
     );
     // The upstream may also be named by its id (the shorthand's: `oidc`, as this one is not
-    // Google's issuer); another upstream is not the user's, and is refused.
+    // Google's issuer); one that is not configured is refused.
     assert.equal((await exchange(gw, exchangerMeta, tokens.access_token, 'upstream:oidc')).status, 200);
     await oauthError(
       await exchange(gw, exchangerMeta, tokens.access_token, 'upstream:github'),
       400,
       'invalid_target',
-      /only for the identity provider the user signed in with \(upstream:oidc or /,
+      /audience must name a configured identity provider \(upstream:oidc\)/,
     );
     const sub = tokens.claims()?.sub;
     const events = auditEvents(gw).filter((line) => line.audit === 'token.exchanged');

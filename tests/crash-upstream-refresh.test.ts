@@ -81,7 +81,8 @@ describe("upstream token refresh: the lock's holder killed mid-refresh", () => {
     google.refuseUserinfo = 1;
     google.holdTokenRequests = 1;
     const cut = refreshAt(doomed.url, app, first.refresh_token).catch(() => undefined);
-    const lockKey = `gateway:lock:upstream-refresh:${sub}`;
+    // Per upstream and user: the shorthand names a non-Google upstream `oidc`.
+    const lockKey = `gateway:lock:upstream-refresh:oidc:${sub}`;
     while (google.heldTokenRequests === 0) await sleep(20);
     assert.equal(
       await redisCommand(redis.port, ['EXISTS', lockKey]),

@@ -11,7 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { defaultSubject } from '../gateway/dev/account-store.ts';
 import { createBrowser } from './helpers/browser.ts';
+import { signInWithConsent } from './helpers/consent.ts';
 import { type FakeGoogle, type FakeGoogleIdentity, startFakeGoogle } from './helpers/fake-google.ts';
 import {
   authorizeInBrowser,
@@ -33,6 +35,11 @@ describe('npx gateway users link', () => {
   let upstreams: string;
   const meta = confidentialClient('link-app');
   const partnersOnly = confidentialClient('partners-only', { allowed_upstreams: ['partners'] });
+  const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+  const exchanger = confidentialClient('exchanger', {
+    client_name: 'Calendar sync',
+    grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE],
+  });
 
   before(async () => {
     const port = await freePort();
@@ -59,7 +66,7 @@ describe('npx gateway users link', () => {
     );
     gw = await startGateway({
       port,
-      clients: [meta, partnersOnly],
+      clients: [meta, partnersOnly, exchanger],
       env: { GATEWAY_STORE: store, UPSTREAM_CLIENT_ID: '', UPSTREAM_CLIENT_SECRET: '', GATEWAY_UPSTREAMS: upstreams },
     });
     app = await discoverApp(gw.issuer, meta);
@@ -153,6 +160,75 @@ describe('npx gateway users link', () => {
       (url) => toApp(url) || url.origin === new URL(partners.issuer).origin,
     );
     assert.ok(fromSecond.location && toApp(fromSecond.location), "browser 2's partner session does");
+  });
+
+  it("keeps a linked account's tokens at each upstream apart, and exchanges the one the app names", async () => {
+    const exchangerApp = await discoverApp(gw.issuer, exchanger);
+    const withUpstreamToken = (upstream: string) => ({ upstream, scope: 'openid email profile upstream_token' });
+    const atStaff = await signInWithConsent(
+      createBrowser(),
+      { issuer: gw.issuer, google: { issuer: staff.issuer } },
+      exchangerApp,
+      'lee@example.com',
+      'Calendar sync',
+      withUpstreamToken('staff'),
+    );
+    const sub = String(atStaff.claims()?.sub);
+    assert.equal((await cli([sub, `partners:${defaultSubject('lee@partner.example')}`])).code, 0);
+    const atPartners = await signInWithConsent(
+      createBrowser(),
+      { issuer: gw.issuer, google: { issuer: partners.issuer } },
+      exchangerApp,
+      'lee@partner.example',
+      'Calendar sync',
+      withUpstreamToken('partners'),
+    );
+    assert.equal(atPartners.claims()?.sub, sub, 'one account');
+
+    // Each upstream's tokens under its own name: the partners sign-in did not replace staff's.
+    const vaultOf = (id: string) => gw.app.gateway.upstreams.byId(id)?.vault;
+    const staffTokens = await vaultOf('staff')?.load(sub);
+    const partnerTokens = await vaultOf('partners')?.load(sub);
+    assert.ok(staffTokens && partnerTokens, 'tokens at both');
+    assert.notEqual(staffTokens.access_token, partnerTokens.access_token);
+
+    const exchange = async (audience?: string) => {
+      const body = new URLSearchParams({
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: atStaff.access_token,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        ...(audience === undefined ? {} : { audience }),
+      });
+      const basic = Buffer.from(`${exchanger.client_id}:${exchanger.client_secret}`).toString('base64');
+      const response = await fetch(`${gw.issuer}/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const named = async (audience: string, fake: FakeGoogle) => {
+      const answer = await exchange(audience);
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      const me = await fetch(`${fake.issuer}/me`, {
+        headers: { authorization: `Bearer ${answer.body['access_token']}` },
+      });
+      assert.equal(me.status, 200, `the token of ${audience} works at that upstream`);
+      return answer.body['access_token'];
+    };
+    assert.equal(await named('upstream:staff', staff), staffTokens.access_token);
+    assert.equal(await named('upstream:partners', partners), partnerTokens.access_token);
+    // By default, the upstream of the latest sign-in.
+    assert.equal((await exchange()).body['access_token'], partnerTokens.access_token);
+    const unknown = await exchange('upstream:nope');
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.body['error'], 'invalid_target');
+
+    // An upstream the account never signed in through holds no tokens: invalid_grant, not another's token.
+    await vaultOf('staff')?.remove(sub);
+    const gone = await exchange('upstream:staff');
+    assert.equal(gone.status, 400);
+    assert.equal(gone.body['error'], 'invalid_grant');
   });
 
   it('says what is wrong with an unknown upstream, account or identity', async () => {

@@ -12,6 +12,7 @@ import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { createDevIdp, type DevIdp } from '../dev/create-dev-idp.ts';
 import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
+import { findAccountBySub } from '../accounts/account-store.ts';
 import { createFindAccount } from '../provider/find-account.ts';
 import { createGitHubClient } from '../upstream/github-client.ts';
 import { createUpstreamClient } from '../upstream/upstream-client.ts';
@@ -70,6 +71,13 @@ export function setUpUpstream(app: FastifyInstance, deps: UpstreamSetupDeps): Up
     app.addHook('onClose', async () => devIdp?.close());
     configured = [dev];
   }
+  // Tokens stored before they were kept per upstream belong to the account's own upstream
+  // (bound once `upstreams` exists: each vault asks about the list it is part of).
+  let all: Upstreams | undefined;
+  const ownerOfLegacyTokens = async (sub: string) => {
+    const account = await findAccountBySub(store, sub);
+    return account === undefined ? undefined : all?.ofAccount(account)?.config.id;
+  };
   const upstreams = createUpstreams(
     configured.map((upstream): Upstream => {
       const settings = {
@@ -89,7 +97,11 @@ export function setUpUpstream(app: FastifyInstance, deps: UpstreamSetupDeps): Up
       return {
         config: upstream,
         client,
-        vault: createUpstreamTokenVault(store, deps.sealing, client, config.ttl.refreshToken * 1000),
+        vault: createUpstreamTokenVault(store, deps.sealing, client, {
+          upstreamId: upstream.id,
+          ttlMs: config.ttl.refreshToken * 1000,
+          ownsLegacyTokens: async (sub) => (await ownerOfLegacyTokens(sub)) === upstream.id,
+        }),
         policy: {
           hostedDomains: upstream.hostedDomains,
           allowedEmailDomains: config.allowedEmailDomains,
@@ -98,6 +110,7 @@ export function setUpUpstream(app: FastifyInstance, deps: UpstreamSetupDeps): Up
       };
     }),
   );
+  all = upstreams;
   const findAccount = createFindAccount({
     store,
     upstreams,

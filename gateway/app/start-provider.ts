@@ -98,8 +98,11 @@ export async function startProvider(app: FastifyInstance, deps: StartProviderDep
         cookieSecrets: secured.secrets,
         findAccount: upstream.findAccount,
         clients: deps.clients,
-        // Every upstream's tokens are stored per account: any vault reads them.
-        upstreamLinkAlive: async (sub) => (await upstreams.first.vault.load(sub)) !== undefined,
+        upstreamLinkAlive: async (sub, upstreamId) => {
+          // A session through an upstream no longer configured has nobody left to back it.
+          const upstream = upstreamId === undefined ? await upstreamOf(sub) : upstreams.byId(upstreamId);
+          return upstream !== undefined && (await upstream.vault.load(sub)) !== undefined;
+        },
         extraTokenClaims,
         log: app.log,
         regulation: deps.limits.regulation,
@@ -108,6 +111,7 @@ export async function startProvider(app: FastifyInstance, deps: StartProviderDep
         upstreamIds: upstreams.list.map((u) => u.config.id),
         accountUpstreamId: async (sub) => (await upstreamOf(sub))?.config.id,
         upstreamOf,
+        upstreamList: upstreams.list,
         signOut,
       }),
       { metrics: deps.metrics, log: app.log },

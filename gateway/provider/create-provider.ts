@@ -41,8 +41,11 @@ export interface ProviderDeps {
   cookieSecrets: readonly string[];
   findAccount: FindAccount;
   clients: ClientMetadata[];
-  /** False when the user's upstream tokens are gone: the next authorization goes to the upstream. */
-  upstreamLinkAlive: (sub: string) => Promise<boolean>;
+  /**
+   * False when the user's tokens at the session's upstream (undefined: the account's own) are
+   * gone: the next authorization goes to the upstream.
+   */
+  upstreamLinkAlive: (sub: string, upstreamId: string | undefined) => Promise<boolean>;
   /** Claims added to access tokens (RFC 9068 §2.2.2: identity claims the apps need offline). */
   extraTokenClaims: Configuration['extraTokenClaims'];
   log: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };

@@ -11,8 +11,19 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { upstreamTokenScopeCheck } from './upstream-token-scope.ts';
 
+/**
+ * The upstream this browser's session signed in through (upstream-login.ts records it in `amr`),
+ * not the account's latest one: a linked account may sign in elsewhere through another. Undefined
+ * for sessions older than that record.
+ */
+function sessionUpstream(ctx: KoaContextWithOIDC): string | undefined {
+  const recorded = (ctx.oidc.session?.amr ?? []).find((value) => value.startsWith('upstream:'));
+  return recorded?.slice('upstream:'.length);
+}
+
 export function createInteractionPolicy(
-  upstreamLinkAlive: (sub: string) => Promise<boolean>,
+  /** Whether `sub` still holds tokens at the upstream `upstreamId` (undefined: the account's own). */
+  upstreamLinkAlive: (sub: string, upstreamId: string | undefined) => Promise<boolean>,
   accountUpstreamId?: (sub: string) => Promise<string | undefined>,
 ) {
   const { base, Check } = interactionPolicy;
@@ -27,7 +38,7 @@ export function createInteractionPolicy(
       async (ctx: KoaContextWithOIDC) => {
         const sub = ctx.oidc.session?.accountId;
         if (!sub) return Check.NO_NEED_TO_PROMPT;
-        return (await upstreamLinkAlive(sub)) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+        return (await upstreamLinkAlive(sub, sessionUpstream(ctx))) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
       },
     ),
   );
@@ -37,14 +48,10 @@ export function createInteractionPolicy(
       'End-User must sign in at an identity provider this client accepts',
       async (ctx: KoaContextWithOIDC) => {
         const allowed = ctx.oidc.client?.metadata()['allowed_upstreams'];
-        const session = ctx.oidc.session;
-        const sub = session?.accountId;
+        const sub = ctx.oidc.session?.accountId;
         if (!Array.isArray(allowed) || !sub || !accountUpstreamId) return Check.NO_NEED_TO_PROMPT;
-        // The upstream this browser's session signed in through (upstream-login.ts records it in
-        // `amr`), not the account's latest one: a linked account may sign in elsewhere through
-        // another. Sessions older than that record fall back to the account's.
-        const recorded = (session?.amr ?? []).find((value) => value.startsWith('upstream:'));
-        const used = recorded === undefined ? await accountUpstreamId(sub) : recorded.slice('upstream:'.length);
+        // Sessions older than the record of their upstream fall back to the account's.
+        const used = sessionUpstream(ctx) ?? (await accountUpstreamId(sub));
         return allowed.includes(used) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
       },
     ),

@@ -30,6 +30,8 @@ export interface ProviderInstanceDeps extends ProviderDeps {
   verify: AccessTokenVerifier;
   /** The upstream the user (by the gateway's `sub`) signed in with (token exchange). */
   upstreamOf: (sub: string) => Promise<Upstream | undefined>;
+  /** Every configured upstream, in the operator's order (token exchange may name any of them). */
+  upstreamList: readonly Upstream[];
   /** The one sign-out (sessions/sign-out.ts): RP-initiated logout and refresh-token reuse end sessions with it. */
   signOut: SignOut;
   regulation: Regulation;
@@ -44,6 +46,7 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
     tokenExchange: upstreamTokenExchange({
       verify: deps.verify,
       upstreamOf: deps.upstreamOf,
+      upstreams: deps.upstreamList,
       audit: (fields) => audit(log, 'token.exchanged', fields, 'upstream token exchanged for a gateway token'),
     }),
   });

@@ -16,6 +16,10 @@
  *   "exceeds the scope granted by the resource owner". The grant itself is fine, the user just
  *   never agreed to this; the app must ask for the scope at sign-in.
  *
+ * With several upstreams, `audience` (or `resource`) names which one's token: `upstream:<id>`;
+ * by default the one the user signed in with last. An account linked to several has tokens at
+ * each one it signed in through.
+ *
  * The answer carries the upstream token as the upstream issued it: the scopes the user granted
  * the gateway there, which the consent page says. An expired upstream token is refreshed first,
  * under the per-user lock; a gone upstream grant answers `invalid_grant`. Every exchange is an
@@ -44,8 +48,31 @@ export interface TokenExchangeDeps {
   verify: AccessTokenVerifier;
   /** The upstream the user (by the gateway's `sub`) signed in with; undefined when it is no longer configured. */
   upstreamOf: (sub: string) => Promise<Upstream | undefined>;
+  /** Every configured upstream (an account linked to several has tokens at each). */
+  upstreams: readonly Upstream[];
   /** Writes the `token.exchanged` audit event (who, for whom, which upstream scopes; never a token). */
   audit: (fields: Record<string, unknown>) => void;
+}
+
+/**
+ * The upstream whose token the app asks for: named by `audience` or `resource` as `upstream:<id>`
+ * or by its issuer (the user's own upstream first, when two share an issuer), else the one the
+ * user signed in with last. Only an upstream the user holds tokens at answers (checked after).
+ */
+async function chosenUpstream(deps: TokenExchangeDeps, sub: string, audience: string | undefined): Promise<Upstream> {
+  const own = await deps.upstreamOf(sub);
+  if (audience === undefined) {
+    if (!own) throw new errors.InvalidGrant("the user's upstream is no longer configured");
+    return own;
+  }
+  const named = (upstream: Upstream) =>
+    audience === `upstream:${upstream.config.id}` || audience === upstream.config.issuer;
+  const upstream = own && named(own) ? own : deps.upstreams.find(named);
+  if (!upstream) {
+    const names = deps.upstreams.map((u) => `upstream:${u.config.id}`).join(', ');
+    throw new errors.InvalidTarget(`audience must name a configured identity provider (${names})`);
+  }
+  return upstream;
 }
 
 export function upstreamTokenExchange(deps: TokenExchangeDeps) {
@@ -82,24 +109,18 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
       );
     }
 
-    // The user's own upstream, named as `upstream:<id>` or by its issuer; by default, theirs.
-    const upstream = await deps.upstreamOf(subject.sub);
-    if (!upstream) throw new errors.InvalidGrant("the user's upstream is no longer configured");
-    const names = [`upstream:${upstream.config.id}`, upstream.config.issuer];
-    if (audience !== undefined && !names.includes(audience)) {
-      throw new errors.InvalidTarget(
-        `tokens can be exchanged only for the identity provider the user signed in with (${names.join(' or ')})`,
-      );
-    }
+    const upstream = await chosenUpstream(deps, subject.sub, audience);
     let tokens = await upstream.vault.load(subject.sub);
     try {
-      if (!tokens) throw new UpstreamLinkGoneError('no upstream tokens are stored for this account');
+      if (!tokens) throw new UpstreamLinkGoneError(`no tokens at ${upstream.config.id} are stored for this account`);
       if (tokens.expires_at !== undefined && tokens.expires_at - EXPIRY_MARGIN_MS < Date.now()) {
         tokens = await upstream.vault.refresh(subject.sub, tokens);
       }
     } catch (error) {
       if (error instanceof UpstreamLinkGoneError) {
-        throw new errors.InvalidGrant("the user's upstream grant is gone; the user must sign in again");
+        throw new errors.InvalidGrant(
+          `the user holds no grant at ${upstream.config.id} (never signed in there, or it ended); the user must sign in there again`,
+        );
       }
       throw error;
     }

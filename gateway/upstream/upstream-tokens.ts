@@ -1,5 +1,7 @@
 /**
- * The user's upstream tokens: kept per account, encrypted at rest, and refreshed on demand.
+ * The user's upstream tokens: kept per (upstream, account), encrypted at rest, and refreshed on
+ * demand. An account linked to several upstreams (`gateway users link`) has tokens at each, kept
+ * apart: a sign-in through one never overwrites another's, and token exchange names which.
  *
  * A refresh runs under a per-user lock, so two parallel app refreshes never both hit Google
  * (Google rate-limits refreshes, and some IdPs rotate refresh tokens, where a double refresh
@@ -76,17 +78,41 @@ function isInvalidGrant(error: unknown): boolean {
   );
 }
 
+export interface VaultOptions {
+  /** The upstream's id: the namespace of its tokens and of their refresh lock. */
+  upstreamId: string;
+  ttlMs: number;
+  /**
+   * Whether this upstream owns the account's tokens stored before they were kept per upstream
+   * (`upstream-tokens:<sub>`): the account's own upstream does. Asked only when this upstream has
+   * none of its own; the tokens found are moved under this upstream's key.
+   */
+  ownsLegacyTokens?: (sub: string) => Promise<boolean>;
+  onRefresh?: () => void;
+}
+
 export function createUpstreamTokenVault(
   store: Store,
   box: SecretBox,
   upstream: UpstreamClient,
-  ttlMs: number,
-  onRefresh: () => void = () => {},
+  options: VaultOptions,
 ): UpstreamTokenVault {
-  const key = (sub: string) => `upstream-tokens:${sub}`;
+  const { upstreamId, ttlMs, ownsLegacyTokens, onRefresh = () => {} } = options;
+  const key = (sub: string) => `upstream-tokens:${upstreamId}:${sub}`;
+  const legacyKey = (sub: string) => `upstream-tokens:${sub}`;
+
+  /** The account's tokens from before they were kept per upstream, moved under this upstream's key. */
+  async function adoptLegacy(sub: string): Promise<string | undefined> {
+    if (!ownsLegacyTokens) return undefined;
+    const sealed = await store.get<string>(legacyKey(sub));
+    if (sealed === undefined || !(await ownsLegacyTokens(sub))) return undefined;
+    await store.set(key(sub), sealed, ttlMs);
+    await store.delete(legacyKey(sub));
+    return sealed;
+  }
 
   const accountSlot = (sub: string): TokenSlot => ({
-    lock: `lock:upstream-refresh:${sub}`,
+    lock: `lock:upstream-refresh:${upstreamId}:${sub}`,
     load: () => vault.load(sub),
     save: (tokens) => vault.save(sub, tokens),
     remove: () => vault.remove(sub),
@@ -132,7 +158,7 @@ export function createUpstreamTokenVault(
 
   const vault: UpstreamTokenVault = {
     async load(sub) {
-      const sealed = await store.get<string>(key(sub));
+      const sealed = (await store.get<string>(key(sub))) ?? (await adoptLegacy(sub));
       return sealed === undefined ? undefined : box.open<UpstreamTokens>(sealed);
     },
     async save(sub, tokens) {
@@ -156,7 +182,7 @@ export function createUpstreamTokenVault(
       // Just issued, so used as they are (no expiry check): only a 401 makes them refresh.
       let current: UpstreamTokens | undefined = tokens;
       const slot: TokenSlot = {
-        lock: `lock:upstream-refresh:sign-in:${attempt}`,
+        lock: `lock:upstream-refresh:sign-in:${upstreamId}:${attempt}`,
         load: async () => current,
         save: async (fresh) => {
           current = fresh;

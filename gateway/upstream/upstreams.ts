@@ -12,7 +12,7 @@ import type { UpstreamTokenVault } from './upstream-tokens.ts';
 export interface Upstream {
   config: UpstreamConfig;
   client: UpstreamClient;
-  /** The users' tokens at this upstream (stored per account: an account has one upstream). */
+  /** The users' tokens at this upstream, per account (an account linked to several has tokens at each). */
   vault: UpstreamTokenVault;
   policy: IdentityPolicy;
 }
