@@ -6,10 +6,13 @@ export interface UpstreamConfig {
   /** The operator's slug: the callback path, `upstream=<id>` and logs. */
   id: string;
   /** What kind of provider it is; `dev` is the embedded development IdP. */
-  type: 'google' | 'oidc' | 'github' | 'dev';
+  type: 'google' | 'oidc' | 'microsoft' | 'gitlab' | 'kakao' | 'github' | 'naver' | 'dev';
   /** Shown on the sign-in page. */
   name: string;
-  /** The OpenID issuer; for GitHub, its web origin (https://github.com, or an Enterprise Server's). */
+  /**
+   * The OpenID issuer; for GitHub and Naver, their web origin; for Microsoft, the authority
+   * (https://login.microsoftonline.com, or a national cloud's), the tenant being apart.
+   */
   issuer: string;
   clientId: string;
   clientSecret: string;
@@ -20,6 +23,16 @@ export interface UpstreamConfig {
   allowedEmailDomains: readonly string[];
   /** The path of its redirect URI under GATEWAY_ISSUER. */
   callbackPath: string;
+  /** Microsoft: the tenant in the endpoints' paths (a GUID, organizations, common or consumers). */
+  tenant?: string;
+  /** Microsoft: the tenants (GUIDs) whose users may sign in. */
+  allowedTenants?: readonly string[];
+  /** GitHub: organizations (lower-cased logins) of which a user must be a member; absent = any. */
+  allowedOrgs?: readonly string[];
+  /** GitLab: groups (lower-cased full paths) of which a user must be a member; absent = any. */
+  allowedGroups?: readonly string[];
+  /** The API beside the sign-in endpoints: Microsoft Graph, Naver's Open API. */
+  apiUrl?: string;
 }
 
 /**

@@ -7,9 +7,11 @@
  *   - { id: partners, type: oidc, name: Partners, issuer: https://login.partner.example, … }
  *
  * `id` is the operator's slug: it names the callback (`/upstream/<id>/callback`), the
- * `upstream=<id>` parameter and the upstream in logs. The types built so far are those found by
- * OpenID Connect discovery (`google`, `oidc`) and GitHub (OAuth 2.0 and its REST API, `github`);
- * the others of issue #16 are refused by name, never taken for a generic OpenID Provider.
+ * `upstream=<id>` parameter and the upstream in logs. `type` says how to speak to it: OpenID
+ * Connect with discovery (`google`, `oidc`, `gitlab`, `kakao`, and `microsoft` with its per-tenant
+ * issuers), or OAuth 2.0 and the provider's own profile API (`github`, `naver`). A setting that
+ * belongs to another type is refused, never ignored (a `hosted_domains` on a GitHub upstream
+ * would otherwise admit everyone the operator meant to keep out).
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -17,13 +19,53 @@ import type { UpstreamConfig } from './config-type.ts';
 import { parseUpstreamIssuer } from './url-parsers.ts';
 import type { Parsed, RawValue } from './value-parsers.ts';
 
-const GOOGLE_ISSUER = 'https://accounts.google.com';
 const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
-/** Types known but not built yet: refused with a clear line rather than treated as `oidc`. */
-const NOT_YET = ['microsoft', 'gitlab', 'kakao', 'naver'];
-const GITHUB = 'https://github.com';
-/** GitHub has no OpenID Connect: its scopes for the profile and the verified addresses. */
-const GITHUB_SCOPES = ['read:user', 'user:email'];
+/** Microsoft's tenant of personal accounts (outlook.com, live.com): its `tid` in every token. */
+export const MICROSOFT_CONSUMERS_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * What each type is: where it lives unless told (`issuer`, or `base_url` for the providers without
+ * OpenID Connect), its scopes by default, and which of the type-specific settings it takes.
+ */
+const TYPES = {
+  google: { origin: 'https://accounts.google.com', scopes: DEFAULT_SCOPES, oidc: true },
+  oidc: { origin: undefined, scopes: DEFAULT_SCOPES, oidc: true },
+  // Entra ID: the origin is the authority (base_url: national clouds have their own); the tenant
+  // is apart; offline_access is how Entra gives a refresh token, User.Read lets Graph's /me
+  // confirm the user at each re-check.
+  microsoft: {
+    origin: 'https://login.microsoftonline.com',
+    scopes: [...DEFAULT_SCOPES, 'offline_access', 'User.Read'],
+    oidc: true,
+  },
+  gitlab: { origin: 'https://gitlab.com', scopes: DEFAULT_SCOPES, oidc: true },
+  // Kakao asks the user for each item it releases (the consent items are the scopes).
+  kakao: {
+    origin: 'https://kauth.kakao.com',
+    scopes: ['openid', 'profile_nickname', 'profile_image', 'account_email'],
+    oidc: true,
+  },
+  // GitHub and Naver have no OpenID Connect: their web origin stands where an issuer would.
+  github: { origin: 'https://github.com', scopes: ['read:user', 'user:email'], oidc: false },
+  // Naver takes no scope parameter: what it releases is chosen in its developer console.
+  naver: { origin: 'https://nid.naver.com', scopes: [], oidc: false },
+} as const;
+type UpstreamType = keyof typeof TYPES;
+const TYPE_NAMES = Object.keys(TYPES).join(', ');
+
+/** Settings only some types take, with the types that do. */
+const ONLY_FOR: Record<string, readonly UpstreamType[]> = {
+  hosted_domains: ['google'],
+  tenant: ['microsoft'],
+  allowed_tenants: ['microsoft'],
+  graph_url: ['microsoft'],
+  allowed_orgs: ['github'],
+  allowed_groups: ['gitlab'],
+  base_url: ['github', 'naver', 'microsoft'],
+  api_url: ['naver'],
+  issuer: ['google', 'oidc', 'gitlab', 'kakao'],
+};
 
 const entry = z.strictObject({
   id: z
@@ -35,55 +77,120 @@ const entry = z.strictObject({
   client_secret: z.string().min(1),
   issuer: z.string().optional(),
   base_url: z.string().optional(),
+  api_url: z.string().optional(),
+  graph_url: z.string().optional(),
+  tenant: z.string().optional(),
   scopes: z.union([z.string(), z.array(z.string().min(1))]).optional(),
   hosted_domains: z.array(z.string().min(1)).optional(),
   allowed_email_domains: z.array(z.string().min(1)).optional(),
+  allowed_tenants: z.array(z.string().min(1)).optional(),
+  allowed_orgs: z.array(z.string().min(1)).optional(),
+  allowed_groups: z.array(z.string().min(1)).optional(),
 });
 
 type Entry = z.infer<typeof entry>;
 
-const SHAPE =
-  'a list of {id, type (google, oidc or github), name?, client_id, client_secret, issuer? (oidc: required), base_url? (github), scopes?, hosted_domains? (google), allowed_email_domains?}';
+const SHAPE = `a list of {id, type (${TYPE_NAMES}), name?, client_id, client_secret, issuer?, scopes?, allowed_email_domains?, and per type: hosted_domains (google), tenant, allowed_tenants, base_url, graph_url (microsoft), allowed_orgs, base_url (github), allowed_groups (gitlab), base_url, api_url (naver)}`;
 
 /** The redirect URI path of an upstream named by `GATEWAY_UPSTREAMS`. */
 export const upstreamCallbackPath = (id: string) => `/upstream/${id}/callback`;
 
+const DISPLAY_NAMES: Record<UpstreamType, string | undefined> = {
+  google: 'Google',
+  oidc: undefined,
+  microsoft: 'Microsoft',
+  gitlab: 'GitLab',
+  kakao: 'Kakao',
+  github: 'GitHub',
+  naver: 'NAVER',
+};
+
+/**
+ * Entra ID's tenant and the tenants whose users may sign in. A single tenant (its GUID) admits
+ * its own users; `organizations` and `common` admit any work account, so the operator must list
+ * the tenants (their issuers differ per tenant, and accepting any would let anyone with a free
+ * tenant in); `consumers` admits personal accounts only.
+ */
+function microsoftTenants(raw: Entry, at: string): Parsed<{ tenant: string; allowed: string[] }> {
+  const tenant = (raw.tenant ?? 'organizations').toLowerCase();
+  const allowed = (raw.allowed_tenants ?? []).map((t) => t.toLowerCase());
+  const wrong = allowed.find((t) => !GUID.test(t));
+  if (wrong !== undefined)
+    return {
+      problem: `${at}: allowed_tenants takes tenant ids (GUIDs, the Directory ID), not ${JSON.stringify(wrong)}`,
+    };
+  if (GUID.test(tenant)) {
+    if (allowed.some((t) => t !== tenant))
+      return {
+        problem: `${at}: a single-tenant upstream admits its tenant only; list others with tenant: organizations`,
+      };
+    return { value: { tenant, allowed: [tenant] } };
+  }
+  if (tenant === 'consumers')
+    return { value: { tenant, allowed: allowed.length ? allowed : [MICROSOFT_CONSUMERS_TENANT] } };
+  if (tenant !== 'organizations' && tenant !== 'common')
+    return {
+      problem: `${at}: tenant must be a tenant id (GUID), organizations, common or consumers, not ${JSON.stringify(raw.tenant)}`,
+    };
+  if (allowed.length === 0)
+    return {
+      problem: `${at}: tenant ${tenant} admits any Microsoft tenant: list the tenants whose users may sign in in allowed_tenants`,
+    };
+  return { value: { tenant, allowed } };
+}
+
 function toUpstream(raw: Entry, index: number): Parsed<UpstreamConfig> {
   const at = `entry ${index + 1} (${raw.id})`;
-  if (NOT_YET.includes(raw.type))
-    return { problem: `${at}: type ${raw.type} is not supported yet (supported: google, oidc, github)` };
-  if (raw.type !== 'google' && raw.type !== 'oidc' && raw.type !== 'github')
-    return { problem: `${at}: type must be google, oidc or github, not ${JSON.stringify(raw.type)}` };
-  const github = raw.type === 'github';
-  if (raw.type === 'oidc' && raw.issuer === undefined) return { problem: `${at}: an oidc upstream needs its issuer` };
-  if (raw.type !== 'google' && raw.hosted_domains !== undefined)
-    return { problem: `${at}: hosted_domains is Google's \`hd\` claim; only a google upstream takes it` };
-  if (github && raw.issuer !== undefined)
-    return { problem: `${at}: GitHub has no OpenID issuer; give base_url for a GitHub Enterprise Server` };
-  if (!github && raw.base_url !== undefined) return { problem: `${at}: base_url is for a github upstream` };
-  // A GitHub's web origin stands where an issuer would: the namespace of its users' ids.
-  const issuer = parseUpstreamIssuer(github ? (raw.base_url ?? GITHUB) : (raw.issuer ?? GOOGLE_ISSUER));
-  if (!('value' in issuer)) return { problem: `${at}: ${github ? 'base_url' : 'issuer'} ${issuer.problem}` };
-  const scopes =
+  if (!Object.hasOwn(TYPES, raw.type))
+    return { problem: `${at}: type must be one of ${TYPE_NAMES}, not ${JSON.stringify(raw.type)}` };
+  const type = raw.type as UpstreamType;
+  const kind = TYPES[type];
+  for (const [setting, types] of Object.entries(ONLY_FOR)) {
+    if (raw[setting as keyof Entry] !== undefined && !types.includes(type))
+      return { problem: `${at}: ${setting} is not a setting of a ${type} upstream (only of ${types.join(', ')})` };
+  }
+  if (type === 'oidc' && raw.issuer === undefined) return { problem: `${at}: an oidc upstream needs its issuer` };
+  // Microsoft's issuers are per tenant: what is configured is the authority, by base_url.
+  const where = ONLY_FOR['issuer']?.includes(type) ? 'issuer' : 'base_url';
+  const origin = parseUpstreamIssuer((where === 'issuer' ? raw.issuer : raw.base_url) ?? kind.origin ?? '');
+  if (!('value' in origin)) return { problem: `${at}: ${where} ${origin.problem}` };
+  const urls: { apiUrl?: string } = {};
+  const api = type === 'microsoft' ? raw.graph_url : type === 'naver' ? raw.api_url : undefined;
+  if (api !== undefined) {
+    const parsed = parseUpstreamIssuer(api);
+    if (!('value' in parsed))
+      return { problem: `${at}: ${type === 'microsoft' ? 'graph_url' : 'api_url'} ${parsed.problem}` };
+    urls.apiUrl = parsed.value;
+  }
+  const tenants = type === 'microsoft' ? microsoftTenants(raw, at) : { value: undefined };
+  if (!('value' in tenants)) return tenants;
+  const allowedOrgs = raw.allowed_orgs ?? [];
+  let scopes: string[] =
     raw.scopes === undefined
-      ? [...(github ? GITHUB_SCOPES : DEFAULT_SCOPES)]
+      ? [...kind.scopes]
       : typeof raw.scopes === 'string'
         ? raw.scopes.split(/[\s,]+/).filter(Boolean)
         : raw.scopes;
-  if (!github && !scopes.includes('openid')) return { problem: `${at}: scopes must include openid` };
-  const lower = (domains: string[] | undefined) => (domains ?? []).map((d) => d.toLowerCase());
+  // Private organization memberships are listed only with read:org.
+  if (raw.scopes === undefined && allowedOrgs.length > 0) scopes = [...scopes, 'read:org'];
+  if (kind.oidc && !scopes.includes('openid')) return { problem: `${at}: scopes must include openid` };
+  const lower = (values: string[] | undefined) => (values ?? []).map((d) => d.toLowerCase());
   return {
     value: {
       id: raw.id,
-      type: raw.type,
-      name: raw.name ?? (raw.type === 'google' ? 'Google' : github ? 'GitHub' : raw.id),
-      issuer: issuer.value,
+      type,
+      name: raw.name ?? DISPLAY_NAMES[type] ?? raw.id,
+      issuer: origin.value,
       clientId: raw.client_id,
       clientSecret: raw.client_secret,
       scopes,
       hostedDomains: lower(raw.hosted_domains),
       allowedEmailDomains: lower(raw.allowed_email_domains),
       callbackPath: upstreamCallbackPath(raw.id),
+      ...(tenants.value === undefined ? {} : { tenant: tenants.value.tenant, allowedTenants: tenants.value.allowed }),
+      ...(allowedOrgs.length > 0 ? { allowedOrgs: lower(allowedOrgs) } : {}),
+      ...(raw.allowed_groups?.length ? { allowedGroups: lower(raw.allowed_groups) } : {}),
+      ...urls,
     },
   };
 }

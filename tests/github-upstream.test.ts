@@ -116,3 +116,56 @@ for (const kind of ['OAuth App', 'GitHub App'] as const) {
     });
   });
 }
+
+describe('GitHub as an upstream with allowed_orgs', () => {
+  let gw: StartedGateway;
+  let github: FakeGitHub;
+  let app: TestApp;
+  const meta = confidentialClient('gh-orgs-app');
+
+  before(async () => {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    github = await startFakeGitHub({
+      client: { id: 'gh-client', secret: 'gh-secret', redirectUri: `${issuer}/upstream/contractors/callback` },
+    });
+    gw = await startGateway({
+      port,
+      clients: [meta],
+      env: {
+        UPSTREAM_CLIENT_ID: '',
+        UPSTREAM_CLIENT_SECRET: '',
+        GATEWAY_UPSTREAMS: JSON.stringify([
+          {
+            id: 'contractors',
+            type: 'github',
+            base_url: github.url,
+            client_id: 'gh-client',
+            client_secret: 'gh-secret',
+            allowed_orgs: ['Acme-Contractors'],
+          },
+        ]),
+      },
+    });
+    app = await discoverApp(gw.issuer, meta);
+  });
+  after(async () => {
+    await gw?.close();
+    await github?.close();
+  });
+
+  it('admits members of an allowed organization (any case), and refuses others naming the rule', async () => {
+    const signInAs = async (user: GitHubUser) => {
+      github.signInAs(user);
+      const start = await startAuthorization(app);
+      const hop = await createBrowser().follow(start.url, (url) => url.href.startsWith(meta.redirect_uris[0] ?? ''));
+      return hop.location ? { tokens: await redeem(app, start, hop.location) } : { page: hop.response };
+    };
+    const member = await signInAs({ ...octocat, id: 700, login: 'member', orgs: ['acme-contractors', 'other'] });
+    assert.ok(member.tokens, 'a member signs in');
+    const outsider = await signInAs({ ...octocat, id: 701, login: 'outsider', orgs: ['acme'] });
+    assert.equal(outsider.tokens, undefined);
+    assert.equal(outsider.page?.status, 403);
+    assert.match(await (outsider.page?.text() ?? Promise.resolve('')), /not a member of an organisation allowed/);
+  });
+});

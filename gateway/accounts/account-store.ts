@@ -83,6 +83,7 @@ export async function resolveAccount(
   return account;
 }
 
-function withoutUndefined<T extends object>(value: T): Partial<T> {
+/** The entries of `value` that are set (a spread of the result never erases a known claim). */
+export function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -15,7 +15,9 @@ import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
 import { createFindAccount } from '../provider/find-account.ts';
 import { createGitHubClient } from '../upstream/github-client.ts';
-import { createUpstreamClient } from '../upstream/upstream-client.ts';
+import { createMicrosoftClient } from '../upstream/microsoft-client.ts';
+import { createNaverClient } from '../upstream/naver-client.ts';
+import { createUpstreamClient, type UpstreamClient, type UpstreamSettings } from '../upstream/upstream-client.ts';
 import { instrumentUpstream } from '../upstream/instrument-upstream.ts';
 import { createUpstreams, type Upstream, type Upstreams } from '../upstream/upstreams.ts';
 import { createUpstreamTokenVault } from '../upstream/upstream-tokens.ts';
@@ -37,6 +39,29 @@ export interface UpstreamSetupDeps {
   metrics: GatewayMetrics;
   /** The gateway's client secret at the development IdP (derived-secrets.ts). */
   devIdpClientSecret: string;
+}
+
+/** How the gateway speaks to an upstream of this type. */
+function clientFor(upstream: UpstreamConfig, settings: UpstreamSettings): UpstreamClient {
+  switch (upstream.type) {
+    case 'github':
+      return createGitHubClient({
+        ...settings,
+        baseUrl: upstream.issuer,
+        withOrgs: upstream.allowedOrgs !== undefined,
+      });
+    case 'microsoft':
+      return createMicrosoftClient({
+        ...settings,
+        tenant: upstream.tenant ?? 'organizations',
+        graphUrl: upstream.apiUrl ?? 'https://graph.microsoft.com',
+      });
+    case 'naver':
+      return createNaverClient({ ...settings, apiUrl: upstream.apiUrl ?? 'https://openapi.naver.com' });
+    default:
+      // Google, GitLab, Kakao and any other OpenID Provider: discovery says the rest.
+      return createUpstreamClient(settings);
+  }
 }
 
 export function setUpUpstream(app: FastifyInstance, deps: UpstreamSetupDeps): UpstreamSetup {
@@ -88,12 +113,7 @@ export function setUpUpstream(app: FastifyInstance, deps: UpstreamSetupDeps): Up
         redirectUri: `${config.issuer}${upstream.callbackPath}`,
         allowHttp: upstream.type === 'dev',
       };
-      const client = instrumentUpstream(
-        upstream.type === 'github'
-          ? createGitHubClient({ ...settings, baseUrl: upstream.issuer })
-          : createUpstreamClient(settings),
-        deps.metrics,
-      );
+      const client = instrumentUpstream(clientFor(upstream, settings), deps.metrics);
       return {
         config: upstream,
         client,
@@ -106,6 +126,9 @@ export function setUpUpstream(app: FastifyInstance, deps: UpstreamSetupDeps): Up
           hostedDomains: upstream.hostedDomains,
           allowedEmailDomains: config.allowedEmailDomains,
           upstreamEmailDomains: upstream.allowedEmailDomains,
+          ...(upstream.allowedTenants ? { allowedTenants: upstream.allowedTenants } : {}),
+          ...(upstream.allowedOrgs ? { allowedOrgs: upstream.allowedOrgs } : {}),
+          ...(upstream.allowedGroups ? { allowedGroups: upstream.allowedGroups } : {}),
         },
       };
     }),

@@ -9,10 +9,10 @@
  */
 import { errors, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
-import { accountClaims, type Account } from '../accounts/account.ts';
-import { findAccountBySub, saveAccount } from '../accounts/account-store.ts';
+import { accountClaims, type Account, type UpstreamProfile } from '../accounts/account.ts';
+import { findAccountBySub, saveAccount, withoutUndefined } from '../accounts/account-store.ts';
 import { checkIdentity } from '../upstream/check-identity.ts';
-import { upstreamProfile } from '../upstream/upstream-profile.ts';
+import { upstreamMemberships, upstreamProfile } from '../upstream/upstream-profile.ts';
 import { UpstreamLinkGoneError } from '../upstream/upstream-tokens.ts';
 import type { Upstreams } from '../upstream/upstreams.ts';
 
@@ -33,6 +33,12 @@ class TemporarilyUnavailable extends errors.OIDCProviderError {
   }
 }
 
+/** The profile claims of a stored account. */
+function pickProfile(account: Account): UpstreamProfile {
+  const { email, email_verified, name, given_name, family_name, picture, locale, hd } = account;
+  return { email, email_verified, name, given_name, family_name, picture, locale, hd };
+}
+
 function toOidcAccount(account: Account) {
   const claims = accountClaims(account);
   return { accountId: account.sub, claims: () => claims as { sub: string } };
@@ -47,8 +53,10 @@ async function recheckUpstream(deps: FindAccountDeps, account: Account): Promise
   }
   try {
     const info = await upstream.vault.userinfo(account.sub, account.upstream.sub);
-    const profile = upstreamProfile(info, undefined);
-    const refusal = checkIdentity(profile, upstream.policy);
+    // What the upstream says now, over what it said before: a claim it does not send at this
+    // call (Microsoft's e-mail comes with the ID token only) keeps its value from the sign-in.
+    const profile = { ...pickProfile(account), ...withoutUndefined(upstreamProfile(info, undefined)) };
+    const refusal = checkIdentity(profile, upstream.policy, upstreamMemberships(info, undefined));
     if (refusal) {
       deps.log.info({ sub: account.sub, reason: refusal.description }, 'upstream re-check: account no longer admitted');
       return undefined;

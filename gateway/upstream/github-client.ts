@@ -12,7 +12,9 @@
  *   given, and the vault refreshes only what can be refreshed;
  * - the API wants a User-Agent, and answers 401 `Bad credentials` to an expired token, which the
  *   vault turns into one refresh and one retry, as for an OpenID Provider's userinfo;
- * - PKCE (S256) is sent: GitHub checks it when given.
+ * - PKCE (S256) is sent: GitHub checks it when given;
+ * - organization membership (for `allowed_orgs`) is `GET /user/orgs`, which lists private
+ *   memberships only with the `read:org` scope.
  *
  * `base_url` is github.com's web origin or a GitHub Enterprise Server's; the API is at
  * api.github.com for the former and `<base_url>/api/v3` for the latter.
@@ -63,7 +65,13 @@ function tokensOf(answer: GitHubTokenAnswer, previousRefreshToken?: string): Ups
   };
 }
 
-export function createGitHubClient(settings: UpstreamSettings & { baseUrl: string }): UpstreamClient {
+export interface GitHubSettings extends UpstreamSettings {
+  baseUrl: string;
+  /** List the user's organizations (`GET /user/orgs`) for an `allowed_orgs` rule. */
+  withOrgs?: boolean;
+}
+
+export function createGitHubClient(settings: GitHubSettings): UpstreamClient {
   const base = settings.baseUrl;
   const api = githubApiUrl(base);
 
@@ -144,8 +152,16 @@ export function createGitHubClient(settings: UpstreamSettings & { baseUrl: strin
       })) as { email?: unknown; primary?: unknown; verified?: unknown }[];
       const primary = Array.isArray(emails) ? emails.find((e) => e.primary === true) : undefined;
       const login = typeof user['login'] === 'string' ? user['login'] : undefined;
+      // Private memberships are listed only with read:org (added by the config when allowed_orgs is set).
+      const orgs = settings.withOrgs
+        ? ((await apiGet('/user/orgs?per_page=100', accessToken)) as { login?: unknown }[])
+            .map((org) => org.login)
+            .filter((name): name is string => typeof name === 'string')
+            .map((name) => name.toLowerCase())
+        : undefined;
       return {
         sub,
+        ...(orgs === undefined ? {} : { orgs }),
         ...(typeof primary?.email === 'string'
           ? { email: primary.email, email_verified: primary.verified === true }
           : {}),

@@ -72,7 +72,8 @@ export interface UpstreamClient {
   refresh(refreshToken: string): Promise<UpstreamTokens>;
 }
 
-function toTokens(response: oauth.TokenEndpointResponse, previousRefreshToken?: string): UpstreamTokens {
+/** The tokens to keep from a token response (a refresh that sends no new refresh token keeps the old). */
+export function toTokens(response: oauth.TokenEndpointResponse, previousRefreshToken?: string): UpstreamTokens {
   const refresh = response.refresh_token ?? previousRefreshToken;
   return {
     access_token: response.access_token,
@@ -161,12 +162,19 @@ export function createUpstreamClient(settings: UpstreamSettings): UpstreamClient
     },
 
     async userinfo(accessToken, expectedSub) {
-      const info = await client.fetchUserInfo(
-        await configuration(),
-        accessToken,
-        expectedSub ?? client.skipSubjectCheck,
-      );
-      return { ...info };
+      const config = await configuration();
+      try {
+        return { ...(await client.fetchUserInfo(config, accessToken, expectedSub ?? client.skipSubjectCheck)) };
+      } catch (error) {
+        // A 401 without an RFC 6750 challenge (Kakao answers `{"msg":…,"code":-401}`) is a
+        // refused token all the same: the vault refreshes once and retries.
+        if (
+          (error as { cause?: unknown }).cause instanceof Response &&
+          (error as { cause: Response }).cause.status === 401
+        )
+          throw new UpstreamUnauthorizedError('the upstream refused the access token at userinfo');
+        throw error;
+      }
     },
 
     async refresh(refreshToken) {

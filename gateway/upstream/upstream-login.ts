@@ -29,7 +29,7 @@ import { GatewayError, sendError } from '../web/errors.ts';
 import { messagesFor } from '../web/pages/i18n.ts';
 import { resolveAccount } from '../accounts/account-store.ts';
 import { checkIdentity } from './check-identity.ts';
-import { upstreamProfile } from './upstream-profile.ts';
+import { upstreamMemberships, upstreamProfile } from './upstream-profile.ts';
 import { UpstreamLinkGoneError } from './upstream-tokens.ts';
 import type { Upstream, Upstreams } from './upstreams.ts';
 import type { SignInEvents } from '../ops/sign-in-events.ts';
@@ -265,7 +265,7 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
       );
     }
     const profile = upstreamProfile(userinfo, exchange.idTokenClaims);
-    const refusal = checkIdentity(profile, upstream.policy);
+    const refusal = checkIdentity(profile, upstream.policy, upstreamMemberships(userinfo, exchange.idTokenClaims));
     if (refusal) {
       request.log.info({ reason: refusal.description, upstream: upstream.config.id }, 'sign-in refused by policy');
       deps.events?.failed(request, who, 'policy', refusal.description);
@@ -281,8 +281,9 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
     const stored = await upstream.vault.load(account.sub);
     const refreshToken = tokens.refresh_token ?? stored?.refresh_token;
     await upstream.vault.save(account.sub, { ...tokens, ...(refreshToken ? { refresh_token: refreshToken } : {}) });
-    // (A GitHub OAuth App's token never expires and has no refresh token: nothing to ask for.)
-    if (!refreshToken && !tx.forcedConsent && upstream.config.type !== 'github') {
+    // (A GitHub OAuth App's token never expires and has no refresh token: nothing to ask for;
+    // Naver's consent screen gives no refresh token that its first did not.)
+    if (!refreshToken && !tx.forcedConsent && upstream.config.type !== 'github' && upstream.config.type !== 'naver') {
       // Google gives a refresh token only on first consent: ask once more, with prompt=consent.
       return beginUpstreamLogin(deps, reply, {
         upstream,

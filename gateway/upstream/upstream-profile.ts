@@ -4,6 +4,7 @@
  * must agree (OIDC Core §5.3.2), which fetchUserInfo checks when given the id_token's sub.
  */
 import type { UpstreamProfile } from '../accounts/account.ts';
+import type { Memberships } from './check-identity.ts';
 
 function str(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
@@ -26,11 +27,35 @@ export function upstreamProfile(
   return {
     email: str(pick('email'))?.toLowerCase(),
     email_verified: bool(pick('email_verified')),
-    name: str(pick('name')),
+    // Kakao and Naver give a nickname only.
+    name: str(pick('name')) ?? str(pick('nickname')),
     given_name: str(pick('given_name')),
     family_name: str(pick('family_name')),
     picture: str(pick('picture')),
     locale: str(pick('locale')),
     hd: str(pick('hd'))?.toLowerCase(),
+  };
+}
+
+function lowerList(value: unknown): string[] | undefined {
+  return Array.isArray(value)
+    ? value.filter((v): v is string => typeof v === 'string').map((v) => v.toLowerCase())
+    : undefined;
+}
+
+/**
+ * The memberships the upstream vouches for: Microsoft's `tid`, the GitHub client's `orgs`, GitLab's
+ * `groups` (userinfo has all the user's groups; the ID token only direct ones, as `groups_direct`).
+ * Each rule is checked only for its own type (check-identity.ts), so an `oidc` upstream sending
+ * a `tid` or `groups` claim of its own decides nothing.
+ */
+export function upstreamMemberships(
+  userinfo: Record<string, unknown>,
+  idToken: Record<string, unknown> | undefined,
+): Memberships {
+  return {
+    tenant: str(userinfo['tid'] ?? idToken?.['tid'])?.toLowerCase(),
+    orgs: lowerList(userinfo['orgs']),
+    groups: lowerList(userinfo['groups'] ?? idToken?.['groups_direct']),
   };
 }

@@ -50,6 +50,11 @@ const en = {
     'Your identity provider did not say that your e-mail address is verified, so this gateway cannot sign you in with it.',
   refusedHostedDomain: 'Your account does not belong to an allowed organisation (Google Workspace domain).',
   refusedEmailDomain: 'Your e-mail domain is not allowed to sign in here.',
+  refusedTenant: 'Your Microsoft account belongs to an organisation (Entra ID tenant) that may not sign in here.',
+  refusedOrg: 'Your GitHub account is not a member of an organisation allowed to sign in here.',
+  refusedGroup: 'Your GitLab account is not a member of a group allowed to sign in here.',
+  refusedEmailMissing:
+    'Your identity provider did not share your e-mail address, and this gateway admits only some e-mail domains. Allow sharing your e-mail address and sign in again.',
   upstreamTokenRefused:
     'The identity provider refused the access token it had just issued, and no refresh token could replace it, so it could not say who you are. Please start again; if this keeps happening, tell the administrator of this gateway.',
   devIdpTag: 'Development IdP',
@@ -114,6 +119,11 @@ const ko: Messages = {
     'ID 제공자가 이메일 주소의 인증 여부를 알려 주지 않아, 이 게이트웨이에서는 그 주소로 로그인할 수 없습니다.',
   refusedHostedDomain: '계정이 허용된 조직(Google Workspace 도메인)에 속하지 않습니다.',
   refusedEmailDomain: '이 이메일 도메인으로는 여기에서 로그인할 수 없습니다.',
+  refusedTenant: 'Microsoft 계정이 여기에 로그인할 수 없는 조직(Entra ID 테넌트)에 속해 있습니다.',
+  refusedOrg: 'GitHub 계정이 여기에 로그인할 수 있는 조직의 구성원이 아닙니다.',
+  refusedGroup: 'GitLab 계정이 여기에 로그인할 수 있는 그룹의 구성원이 아닙니다.',
+  refusedEmailMissing:
+    'ID 제공자가 이메일 주소를 제공하지 않았고, 이 게이트웨이는 일부 이메일 도메인만 허용합니다. 이메일 주소 제공에 동의한 뒤 다시 로그인하세요.',
   upstreamTokenRefused:
     'ID 제공자가 방금 발급한 액세스 토큰을 거부했고, 리프레시 토큰으로도 새 토큰을 받을 수 없어 사용자를 확인할 수 없었습니다. 다시 시작해 주세요. 계속 이런 일이 생기면 이 게이트웨이의 관리자에게 알려 주세요.',
   devIdpTag: '개발용 IdP',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatConfigCheck } from '../../../config/format-config-check.ts';
 import { loadConfig } from '../../../config/load-config.ts';
-import { parseUpstreams } from '../../../config/upstreams-parser.ts';
+import { MICROSOFT_CONSUMERS_TENANT, parseUpstreams } from '../../../config/upstreams-parser.ts';
 
 const staff = {
   id: 'staff',
@@ -79,12 +79,91 @@ describe('GATEWAY_UPSTREAMS', () => {
       /entry 1 \(partners\): an oidc upstream needs its issuer/,
     );
     assert.match(problemOf([{ ...partners, issuer: 'http://login.partner.example' }]), /entry 1 \(partners\): issuer/);
-    assert.match(problemOf([{ ...partners, hosted_domains: ['example.com'] }]), /only a google upstream/);
+    // A setting of another type is refused, never ignored (it would admit whom it meant to keep out).
+    assert.match(
+      problemOf([{ ...partners, hosted_domains: ['example.com'] }]),
+      /hosted_domains is not a setting of a oidc upstream \(only of google\)/,
+    );
+    assert.match(
+      problemOf([{ ...partners, allowed_orgs: ['acme'] }]),
+      /allowed_orgs is not a setting of a oidc upstream \(only of github\)/,
+    );
     assert.match(problemOf([{ ...partners, scopes: ['email'] }]), /must include openid/);
-    assert.match(problemOf([{ ...partners, type: 'saml' }]), /type must be google, oidc or github/);
-    // Types of the issue that are not built yet are never taken for a generic OpenID Provider.
-    for (const type of ['microsoft', 'gitlab', 'kakao', 'naver'])
-      assert.match(problemOf([{ ...partners, type }]), new RegExp(`type ${type} is not supported yet`));
+    assert.match(
+      problemOf([{ ...partners, type: 'saml' }]),
+      /type must be one of google, oidc, microsoft, gitlab, kakao, github, naver, not "saml"/,
+    );
+  });
+
+  it('takes Microsoft by tenant, and never admits any tenant without a list', () => {
+    const ms = { id: 'entra', type: 'microsoft', client_id: 'c', client_secret: 's' };
+    const tenant = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    const single = parseUpstreams([{ ...ms, tenant: tenant.toUpperCase() }]);
+    assert.ok('value' in single);
+    assert.deepEqual(
+      [single.value[0]?.name, single.value[0]?.issuer, single.value[0]?.tenant, single.value[0]?.allowedTenants],
+      ['Microsoft', 'https://login.microsoftonline.com', tenant, [tenant]],
+    );
+    assert.deepEqual(single.value[0]?.scopes, ['openid', 'email', 'profile', 'offline_access', 'User.Read']);
+    assert.match(
+      problemOf([ms]),
+      /tenant organizations admits any Microsoft tenant: list the tenants .* allowed_tenants/,
+    );
+    assert.match(problemOf([{ ...ms, tenant: 'common' }]), /tenant common admits any/);
+    assert.match(problemOf([{ ...ms, tenant: 'contoso.onmicrosoft.com' }]), /tenant must be a tenant id \(GUID\)/);
+    assert.match(problemOf([{ ...ms, allowed_tenants: ['contoso'] }]), /allowed_tenants takes tenant ids/);
+    assert.match(problemOf([{ ...ms, tenant, allowed_tenants: [MICROSOFT_CONSUMERS_TENANT] }]), /single-tenant/);
+    const consumers = parseUpstreams([{ ...ms, tenant: 'consumers' }]);
+    assert.ok('value' in consumers);
+    assert.deepEqual(consumers.value[0]?.allowedTenants, [MICROSOFT_CONSUMERS_TENANT]);
+    const cloud = parseUpstreams([
+      {
+        ...ms,
+        allowed_tenants: [tenant],
+        base_url: 'https://login.microsoftonline.us',
+        graph_url: 'https://graph.microsoft.us',
+      },
+    ]);
+    assert.ok('value' in cloud);
+    assert.deepEqual(
+      [cloud.value[0]?.issuer, cloud.value[0]?.apiUrl],
+      ['https://login.microsoftonline.us', 'https://graph.microsoft.us'],
+    );
+    assert.match(
+      problemOf([{ ...ms, tenant, issuer: 'https://login.microsoftonline.com/x/v2.0' }]),
+      /issuer is not a setting of a microsoft upstream/,
+    );
+  });
+
+  it('knows where GitLab, Kakao and Naver live, and what each takes', () => {
+    const base = { client_id: 'c', client_secret: 's' };
+    const parsed = parseUpstreams([
+      { ...base, id: 'gl', type: 'gitlab', allowed_groups: ['Acme/Platform'] },
+      { ...base, id: 'gl-self', type: 'gitlab', issuer: 'https://git.corp.example' },
+      { ...base, id: 'kakao', type: 'kakao' },
+      { ...base, id: 'naver', type: 'naver' },
+    ]);
+    assert.ok('value' in parsed);
+    assert.deepEqual(
+      parsed.value.map((u) => [u.name, u.issuer, u.scopes.join(' '), u.allowedGroups, u.apiUrl]),
+      [
+        ['GitLab', 'https://gitlab.com', 'openid email profile', ['acme/platform'], undefined],
+        ['GitLab', 'https://git.corp.example', 'openid email profile', undefined, undefined],
+        [
+          'Kakao',
+          'https://kauth.kakao.com',
+          'openid profile_nickname profile_image account_email',
+          undefined,
+          undefined,
+        ],
+        ['NAVER', 'https://nid.naver.com', '', undefined, undefined],
+      ],
+    );
+    assert.match(
+      problemOf([{ ...base, id: 'n', type: 'naver', issuer: 'https://nid.naver.com' }]),
+      /issuer is not a setting of a naver upstream/,
+    );
+    assert.match(problemOf([{ ...base, id: 'n', type: 'naver', api_url: 'ftp://x' }]), /api_url must be an https/);
   });
 
   it('takes GitHub by its web origin (github.com, or an Enterprise Server), without OpenID scopes', () => {
@@ -98,9 +177,22 @@ describe('GATEWAY_UPSTREAMS', () => {
         ['GitHub', 'https://git.corp.example', ['read:user', 'user:email'], '/upstream/ghe/callback'],
       ],
     );
-    assert.match(problemOf([{ ...github, issuer: 'https://github.com' }]), /GitHub has no OpenID issuer/);
+    assert.match(
+      problemOf([{ ...github, issuer: 'https://github.com' }]),
+      /issuer is not a setting of a github upstream/,
+    );
     assert.match(problemOf([{ ...github, base_url: 'http://git.corp.example' }]), /base_url must be an https/);
-    assert.match(problemOf([{ ...partners, base_url: 'https://github.com' }]), /base_url is for a github upstream/);
+    assert.match(
+      problemOf([{ ...partners, base_url: 'https://github.com' }]),
+      /base_url is not a setting of a oidc upstream/,
+    );
+    // allowed_orgs asks for read:org (private memberships are listed only with it).
+    const orgs = parseUpstreams([{ ...github, allowed_orgs: ['Acme'] }]);
+    assert.ok('value' in orgs);
+    assert.deepEqual(
+      [orgs.value[0]?.allowedOrgs, orgs.value[0]?.scopes],
+      [['acme'], ['read:user', 'user:email', 'read:org']],
+    );
   });
 
   it('replaces the UPSTREAM_* client, which may not be given with it, and satisfies production', () => {

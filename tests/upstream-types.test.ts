@@ -1,0 +1,331 @@
+/**
+ * Microsoft Entra ID, GitLab, Kakao and Naver as upstreams (`GATEWAY_UPSTREAMS` types), each
+ * against a fake that behaves as the real one does (tests/helpers/fake-*.ts), through a real
+ * gateway to an app using openid-client: the sign-in, the identity each type vouches for, its
+ * policy (tenants, groups, e-mail that may be missing) with refusals that name the rule, and the
+ * app's refresh re-checking the user at the upstream, refreshing the upstream token on 401.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as client from 'openid-client';
+import { createBrowser } from './helpers/browser.ts';
+import { type FakeGitLab, type GitLabUser, startFakeGitLab } from './helpers/fake-gitlab.ts';
+import { type FakeKakao, type KakaoUser, startFakeKakao } from './helpers/fake-kakao.ts';
+import { type FakeMicrosoft, type MicrosoftUser, startFakeMicrosoft } from './helpers/fake-microsoft.ts';
+import { type FakeNaver, type NaverUser, startFakeNaver } from './helpers/fake-naver.ts';
+import { confidentialClient, discoverApp, redeem, startAuthorization, type TestApp } from './helpers/relying-party.ts';
+import { freePort, startGateway } from './helpers/start-gateway.ts';
+
+const TENANT = '4f1c7d0e-2b5a-4c8e-9d3f-0a6b8c2e4d71';
+const OTHER_TENANT = 'b7e2a9c4-6d1f-4e3a-8b5c-1f9d0e7a3c62';
+
+/** A gateway with one upstream of `entry`, and an app of it; `fake` stops with it. */
+async function gatewayWith(
+  entry: (issuer: string) => Promise<{ upstream: Record<string, unknown>; close: () => Promise<void> }>,
+) {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const made = await entry(issuer);
+  const meta = confidentialClient('types-app');
+  const gw = await startGateway({
+    port,
+    clients: [meta],
+    env: {
+      UPSTREAM_CLIENT_ID: '',
+      UPSTREAM_CLIENT_SECRET: '',
+      // Every refresh re-checks the user at the upstream: what the refresh tests look at.
+      GATEWAY_UPSTREAM_RECHECK_INTERVAL: '0',
+      GATEWAY_UPSTREAMS: JSON.stringify([{ client_id: 'gw', client_secret: 'gw-secret', ...made.upstream }]),
+    },
+  });
+  const app = await discoverApp(gw.issuer, meta);
+  /** A browser sign-in as whoever the fake signs in next: the app's tokens, or the page it stopped at. */
+  const signIn = async () => {
+    const start = await startAuthorization(app);
+    const hop = await createBrowser().follow(start.url, (url) => url.href.startsWith(meta.redirect_uris[0] ?? ''));
+    if (!hop.location) return { page: hop.response, text: (await hop.response?.text()) ?? '' };
+    return { tokens: await redeem(app, start, hop.location) };
+  };
+  return {
+    gw,
+    app,
+    signIn,
+    close: async () => {
+      await gw.close();
+      await made.close();
+    },
+  };
+}
+
+const client_ = { id: 'gw', secret: 'gw-secret' };
+const refresh = (
+  app: TestApp,
+  token: string | undefined,
+): Promise<client.TokenEndpointResponse & client.TokenEndpointResponseHelpers> =>
+  client.refreshTokenGrant(app.config, token ?? '');
+const isInvalidGrant = (error: unknown) => (error as { error?: string }).error === 'invalid_grant';
+
+describe('Microsoft Entra ID as an upstream (organizations, with allowed tenants)', () => {
+  let ms: FakeMicrosoft;
+  let setup: Awaited<ReturnType<typeof gatewayWith>>;
+  const ada: MicrosoftUser = {
+    oid: '0d6f4b1e-8a2c-4e7f-9b3d-5c1a7e9f2b40',
+    tid: TENANT,
+    name: 'Ada Lovelace',
+    preferred_username: 'ada@contoso.example',
+    email: 'Ada@Contoso.example',
+  };
+
+  before(async () => {
+    setup = await gatewayWith(async (issuer) => {
+      ms = await startFakeMicrosoft({ client: { ...client_, redirectUri: `${issuer}/upstream/entra/callback` } });
+      return {
+        upstream: {
+          id: 'entra',
+          type: 'microsoft',
+          tenant: 'organizations',
+          allowed_tenants: [TENANT],
+          base_url: ms.authority,
+          graph_url: ms.graphUrl,
+        },
+        close: () => ms.close(),
+      };
+    });
+  });
+  after(async () => setup?.close());
+
+  it('signs a user of an allowed tenant in, keyed by tenant and object id, with the address trusted by the tenant rule', async () => {
+    ms.signInAs(ada);
+    const { tokens } = await setup.signIn();
+    assert.ok(tokens, 'signed in');
+    const claims = tokens.claims();
+    assert.equal(claims?.['email'], 'ada@contoso.example');
+    assert.equal(claims?.['email_verified'], true, 'no email_verified from Entra: trusted for an allowed tenant');
+    assert.equal(claims?.['name'], 'Ada Lovelace');
+    assert.equal(claims?.['preferred_username'], 'ada');
+    // The same person after the app registration changed (a new pairwise `sub` at Entra): the
+    // gateway keys on oid and tid, so the same account.
+    const account = await setup.gw.app.gateway.store.get<{ upstream: { sub: string } }>(`account:${claims?.sub}`);
+    assert.equal(account?.upstream.sub, `${TENANT}:${ada.oid}`);
+    ms.signInAs({ ...ada, name: 'Ada King' });
+    assert.equal((await setup.signIn()).tokens?.claims()?.sub, claims?.sub);
+  });
+
+  it('refuses a user of another tenant, naming the rule; and an address the tenant has not verified (xms_edov)', async () => {
+    ms.signInAs({ ...ada, oid: '7a3e9c1b-4d2f-4b8a-a6e0-3f5c8d1b9e27', tid: OTHER_TENANT });
+    const other = await setup.signIn();
+    assert.equal(other.tokens, undefined);
+    assert.equal(other.page?.status, 403);
+    assert.match(other.text ?? '', /Entra ID tenant/);
+    ms.signInAs({ ...ada, oid: '2c8b5e7a-1f3d-4a9c-8e6b-7d0f2a4c6e18', xms_edov: false });
+    const unverified = await setup.signIn();
+    assert.equal(unverified.page?.status, 403);
+    assert.match(unverified.text ?? '', /not verified/);
+  });
+
+  it('signs in a user without an address (the optional claim not configured)', async () => {
+    ms.signInAs({
+      oid: '5e1a3c7d-9b2f-4e6a-8c0d-1f3b5a7c9e42',
+      tid: TENANT,
+      name: 'No Mail',
+      preferred_username: 'nomail@contoso.example',
+    });
+    const { tokens } = await setup.signIn();
+    assert.ok(tokens, 'signed in');
+    assert.equal(tokens.claims()?.['email'], undefined);
+  });
+
+  it("re-checks the user at Graph on the app's refresh, refreshing Entra's rotating token on 401, and ends with a revoked grant", async () => {
+    ms.signInAs({ ...ada, oid: '9f2d4b6a-3c1e-4a7b-9d8f-6e0a2c4b8d13', email: 'grace@contoso.example' });
+    const { tokens } = await setup.signIn();
+    assert.ok(tokens?.refresh_token);
+    const me = ms.counters.me;
+    const first = await refresh(setup.app, tokens.refresh_token);
+    assert.equal(ms.counters.me, me + 1, 'Graph /me on the refresh');
+    assert.equal(first.claims()?.['email'], 'grace@contoso.example', 'the address kept (Graph does not vouch for it)');
+
+    ms.expireAccessTokens();
+    const refreshes = ms.counters.refresh;
+    const second = await refresh(setup.app, first.refresh_token);
+    assert.equal(ms.counters.refresh, refreshes + 1, 'one refresh at Entra, then the retry');
+    assert.ok(second.access_token);
+
+    ms.expireAccessTokens();
+    ms.revokeRefreshTokens();
+    await assert.rejects(refresh(setup.app, second.refresh_token), isInvalidGrant);
+  });
+});
+
+describe('GitLab as an upstream (allowed_groups)', () => {
+  let gitlab: FakeGitLab;
+  let setup: Awaited<ReturnType<typeof gatewayWith>>;
+  const dev: GitLabUser = {
+    id: 31,
+    username: 'dev',
+    name: 'Dev One',
+    email: 'dev@corp.example',
+    emailVerified: true,
+    groups: ['acme/platform'],
+  };
+
+  before(async () => {
+    setup = await gatewayWith(async (issuer) => {
+      gitlab = await startFakeGitLab({ client: { ...client_, redirectUri: `${issuer}/upstream/gitlab/callback` } });
+      return {
+        upstream: { id: 'gitlab', type: 'gitlab', issuer: gitlab.issuer, allowed_groups: ['Acme'] },
+        close: () => gitlab.close(),
+      };
+    });
+  });
+  after(async () => setup?.close());
+
+  it('admits members of an allowed group or its subgroups, and refuses others naming the rule', async () => {
+    gitlab.signInAs(dev);
+    const member = await setup.signIn();
+    assert.ok(member.tokens, 'a member of acme/platform is in acme');
+    assert.equal(member.tokens.claims()?.['email'], 'dev@corp.example');
+    gitlab.signInAs({ ...dev, id: 32, username: 'outsider', groups: ['acme-other', 'other/acme'] });
+    const outsider = await setup.signIn();
+    assert.equal(outsider.page?.status, 403);
+    assert.match(outsider.text ?? '', /GitLab account is not a member of a group/);
+  });
+
+  it("re-checks the group at each refresh, refreshing GitLab's rotating token on 401", async () => {
+    const mover: GitLabUser = { ...dev, id: 33, username: 'mover', email: 'mover@corp.example' };
+    gitlab.signInAs(mover);
+    const { tokens } = await setup.signIn();
+    assert.ok(tokens?.refresh_token);
+    gitlab.expireAccessTokens();
+    const refreshes = gitlab.counters.refresh;
+    const next = await refresh(setup.app, tokens.refresh_token);
+    assert.equal(gitlab.counters.refresh, refreshes + 1);
+    // Removed from the group at GitLab (the fake's userinfo reads the user as it is now): the
+    // next refresh ends the app's grant.
+    mover.groups = [];
+    await assert.rejects(refresh(setup.app, next.refresh_token), isInvalidGrant);
+  });
+});
+
+describe('Kakao as an upstream (e-mail only when the user agreed)', () => {
+  let kakao: FakeKakao;
+  let setup: Awaited<ReturnType<typeof gatewayWith>>;
+  const minsu: KakaoUser = {
+    id: 2_345_678_901,
+    nickname: '민수',
+    email: 'minsu@kakao.example',
+    emailVerified: true,
+    agreedToEmail: true,
+  };
+
+  before(async () => {
+    const kakaoEntry = (extra: Record<string, unknown>) => async (issuer: string) => {
+      kakao ??= await startFakeKakao({ client: { ...client_, redirectUri: `${issuer}/upstream/kakao/callback` } });
+      return { upstream: { id: 'kakao', type: 'kakao', issuer: kakao.issuer, ...extra }, close: async () => {} };
+    };
+    setup = await gatewayWith(kakaoEntry({}));
+  });
+  after(async () => {
+    await setup?.close();
+    await kakao?.close();
+  });
+
+  it('signs in with the agreed address, and without one when the user did not agree', async () => {
+    kakao.signInAs(minsu);
+    const agreed = await setup.signIn();
+    assert.ok(agreed.tokens, 'signed in');
+    assert.equal(agreed.tokens.claims()?.['email'], 'minsu@kakao.example');
+    assert.equal(agreed.tokens.claims()?.['name'], '민수', "Kakao's nickname as the name");
+    kakao.signInAs({ id: 3_456_789_012, nickname: '지은', agreedToEmail: false, email: 'jieun@kakao.example' });
+    const declined = await setup.signIn();
+    assert.ok(declined.tokens, 'a missing address is normal at Kakao');
+    assert.equal(declined.tokens.claims()?.['email'], undefined);
+    assert.ok(declined.tokens.claims()?.['preferred_username'], 'a user name all the same');
+  });
+
+  it('refreshes on a 401 without a challenge (Kakao answers {"code":-401})', async () => {
+    kakao.signInAs({ ...minsu, id: 4_567_890_123, email: 'refresh@kakao.example' });
+    const { tokens } = await setup.signIn();
+    assert.ok(tokens?.refresh_token);
+    kakao.expireAccessTokens();
+    const refreshes = kakao.counters.refresh;
+    await refresh(setup.app, tokens.refresh_token);
+    assert.equal(kakao.counters.refresh, refreshes + 1);
+  });
+});
+
+describe('Kakao with an e-mail-domain rule', () => {
+  let kakao: FakeKakao;
+  let setup: Awaited<ReturnType<typeof gatewayWith>>;
+  before(async () => {
+    setup = await gatewayWith(async (issuer) => {
+      kakao = await startFakeKakao({ client: { ...client_, redirectUri: `${issuer}/upstream/kakao/callback` } });
+      return {
+        upstream: { id: 'kakao', type: 'kakao', issuer: kakao.issuer, allowed_email_domains: ['corp.example'] },
+        close: () => kakao.close(),
+      };
+    });
+  });
+  after(async () => setup?.close());
+
+  it('refuses a user who did not share an address, saying it was not shared', async () => {
+    kakao.signInAs({ id: 5_678_901_234, nickname: '하늘', agreedToEmail: false, email: 'sky@corp.example' });
+    const declined = await setup.signIn();
+    assert.equal(declined.page?.status, 403);
+    assert.match(declined.text ?? '', /did not share your e-mail address/);
+    kakao.signInAs({
+      id: 5_678_901_235,
+      nickname: '바다',
+      agreedToEmail: true,
+      emailVerified: true,
+      email: 'sea@corp.example',
+    });
+    assert.ok((await setup.signIn()).tokens, 'a shared address of the domain passes');
+  });
+});
+
+describe('Naver as an upstream (OAuth 2.0, the profile in an envelope)', () => {
+  let naver: FakeNaver;
+  let setup: Awaited<ReturnType<typeof gatewayWith>>;
+  before(async () => {
+    setup = await gatewayWith(async (issuer) => {
+      naver = await startFakeNaver({ client: { ...client_, redirectUri: `${issuer}/upstream/naver/callback` } });
+      return {
+        upstream: { id: 'naver', type: 'naver', base_url: naver.nidUrl, api_url: naver.apiUrl },
+        close: () => naver.close(),
+      };
+    });
+  });
+  after(async () => setup?.close());
+
+  it("signs in with Naver's id; a @naver.com address is the account's own, a contact address is not taken", async () => {
+    const user: NaverUser = { id: 'x3kQ9vT2mB', email: 'yuna@naver.com', name: '김유나', nickname: 'yuna' };
+    naver.signInAs(user);
+    const own = await setup.signIn();
+    assert.ok(own.tokens, 'signed in');
+    assert.equal(own.tokens.claims()?.['email'], 'yuna@naver.com');
+    assert.equal(own.tokens.claims()?.['email_verified'], true);
+    assert.equal(own.tokens.claims()?.['name'], '김유나');
+    naver.signInAs({ ...user, email: 'yuna@contact.example' });
+    const contact = await setup.signIn();
+    assert.equal(contact.tokens?.claims()?.sub, own.tokens.claims()?.sub, 'the same Naver id: the same account');
+    naver.signInAs({ id: 'p8Rz4LwQ1n', email: 'other@contact.example', nickname: 'other' });
+    const unproven = await setup.signIn();
+    assert.equal(unproven.tokens?.claims()?.['email'], undefined, 'an unproven contact address is not released');
+  });
+
+  it("refreshes Naver's token on 401 (the refresh token kept, expires_in a string), then ends on a revoked one", async () => {
+    naver.signInAs({ id: 'r5Tn2KpX8w', email: 'refresh@naver.com', nickname: 'r' });
+    const { tokens } = await setup.signIn();
+    assert.ok(tokens?.refresh_token);
+    naver.expireAccessTokens();
+    const refreshes = naver.counters.refresh;
+    const next = await refresh(setup.app, tokens.refresh_token);
+    assert.equal(naver.counters.refresh, refreshes + 1);
+    naver.expireAccessTokens();
+    const again = await refresh(setup.app, next.refresh_token);
+    assert.equal(naver.counters.refresh, refreshes + 2, 'the kept refresh token still works');
+    naver.expireAccessTokens();
+    naver.revokeRefreshTokens();
+    await assert.rejects(refresh(setup.app, again.refresh_token), isInvalidGrant);
+  });
+});
