@@ -10,6 +10,8 @@ const hostRule = z.strictObject({
   allowed_emails: z.array(z.string().min(3)).optional(),
   allowed_email_domains: z.array(z.string().min(1)).optional(),
   allowed_groups: z.array(z.string().min(1)).optional(),
+  /** Upstream ids (GATEWAY_UPSTREAMS) a session must have signed in through, besides the rest. */
+  allowed_upstreams: z.array(z.string().min(1)).min(1).optional(),
 });
 
 /** Who may pass forward auth for one host (`app.example.com`, or `.example.com` for all below it). */
@@ -35,7 +37,7 @@ export function parseHostRules(raw: RawValue): Parsed<HostRule[]> {
   return structured(
     raw,
     z.array(hostRule),
-    'a list of {host, allowed_emails?, allowed_email_domains?, allowed_groups?}',
+    'a list of {host, allowed_emails?, allowed_email_domains?, allowed_groups?, allowed_upstreams?}',
   );
 }
 

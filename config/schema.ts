@@ -5,7 +5,7 @@ import { checkProduction, MIN_SECRET_BITS } from './check-production.ts';
 import { parseOutboundHosts } from './outbound-host.ts';
 import { DEFAULT_RESERVED_USERNAMES, parseUsernames } from './reserved-usernames.ts';
 import { parseGatewayIssuer, parseStoreUrl, parseUpstreamIssuer } from './url-parsers.ts';
-import { parseGroups, parseHostRules } from './forward-auth-parsers.ts';
+import { type HostRule, parseGroups, parseHostRules } from './forward-auth-parsers.ts';
 import { parseUpstreams } from './upstreams-parser.ts';
 import {
   parseAddressRanges,
@@ -183,7 +183,7 @@ export const settingsShape = {
   GATEWAY_HOST_RULES: optionalSetting(
     {
       description:
-        'who may pass forward auth per host: JSON list of `{"host", "allowed_emails", "allowed_email_domains", "allowed_groups"}` (`host` may be `.example.com`; the most specific rule applies); 403 when not met',
+        'who may pass forward auth per host: JSON list of `{"host", "allowed_emails", "allowed_email_domains", "allowed_groups", "allowed_upstreams"}` (`host` may be `.example.com`; the most specific rule applies; a user must match one of the e-mails, domains or groups given, and have signed in through one of `allowed_upstreams` when given); 403 when not met',
       defaultText: 'none: every signed-in user',
     },
     parseHostRules,
@@ -347,7 +347,33 @@ function checkCombinations(settings: Partial<Record<SettingName, unknown>>, ctx:
   if (given('GATEWAY_UPSTREAMS'))
     for (const name of ['UPSTREAM_CLIENT_ID', 'UPSTREAM_CLIENT_SECRET', 'UPSTREAM_HOSTED_DOMAIN'] as const)
       if (given(name)) problem(name, 'not with GATEWAY_UPSTREAMS: give each upstream its own client there');
+  checkHostRuleUpstreams(settings, problem);
   if (settings.NODE_ENV === 'production') checkProduction(settings, problem);
+}
+
+/** A host rule's `allowed_upstreams` must name configured upstreams: a typo would shut everyone out. */
+function checkHostRuleUpstreams(
+  settings: Partial<Record<SettingName, unknown>>,
+  problem: (name: SettingName, message: string) => void,
+): void {
+  const rules = settings.GATEWAY_HOST_RULES;
+  if (!Array.isArray(rules)) return;
+  const listed = settings.GATEWAY_UPSTREAMS;
+  const issuer =
+    typeof settings.UPSTREAM_ISSUER === 'string' ? settings.UPSTREAM_ISSUER : 'https://accounts.google.com';
+  const known = Array.isArray(listed)
+    ? listed.map((upstream: { id: string }) => upstream.id)
+    : settings.UPSTREAM_CLIENT_ID === undefined
+      ? ['dev']
+      : [new URL(issuer).hostname === 'accounts.google.com' ? 'google' : 'oidc'];
+  for (const rule of rules as HostRule[]) {
+    const unknown = (rule.allowed_upstreams ?? []).filter((id) => !known.includes(id));
+    if (unknown.length > 0)
+      problem(
+        'GATEWAY_HOST_RULES',
+        `the rule for ${rule.host}: allowed_upstreams names no configured upstream: ${unknown.join(', ')} (configured: ${known.join(', ')})`,
+      );
+  }
 }
 
 function toConfig(s: Settings): Config {

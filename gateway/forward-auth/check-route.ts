@@ -69,7 +69,10 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
     const groups = Array.isArray(claims['groups'])
       ? (claims['groups'] as unknown[]).filter((g): g is string => typeof g === 'string')
       : [];
-    const identity = { email, groups };
+    const upstream = Array.isArray(claims['amr'])
+      ? (claims['amr'] as unknown[]).find((v): v is string => typeof v === 'string' && v.startsWith('upstream:'))
+      : undefined;
+    const identity = { email, groups, upstream: upstream?.slice('upstream:'.length) };
     const restriction = queryPolicies(queryOf(request.url));
     if (!restriction.ok || !restriction.allows(identity) || !deps.policy.allows(request.hostname, identity))
       return forbidden(reply);

@@ -1,6 +1,7 @@
 /**
  * What an access token says about its user, beyond `sub` (RFC 9068 §2.2.2 allows identity
- * claims): what the user consented to by scope (`email`, `profile`), their groups, and the SSO
+ * claims): how they signed in (`amr`, with the upstream), what the user consented to by scope
+ * (`email`, `profile`), their groups, and the SSO
  * session (`session_uid`), so forward auth and apps decide offline, and a signed-out session can
  * be refused by its uid alone.
  *
@@ -24,10 +25,20 @@ interface TokenLike {
   sessionUid?: string;
 }
 
+/** Where the sign-in's `amr` is while a token is issued: the code, or the refresh token. */
+interface IssuingContext {
+  oidc?: { entities?: { AuthorizationCode?: { amr?: unknown }; RefreshToken?: { amr?: unknown } } };
+}
+
 export function createAccessTokenClaims(store: Store, groups: Readonly<Record<string, readonly string[]>>) {
-  return async (_ctx: unknown, token: TokenLike): Promise<Record<string, unknown> | undefined> => {
+  return async (ctx: unknown, token: TokenLike): Promise<Record<string, unknown> | undefined> => {
     if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
     const claims: Record<string, unknown> = {};
+    // How the user signed in (RFC 9068 §2.2.1): `upstream:<id>` names the upstream, for host
+    // rules' allowed_upstreams and for apps that care.
+    const entities = (ctx as IssuingContext | undefined)?.oidc?.entities;
+    const amr = entities?.AuthorizationCode?.amr ?? entities?.RefreshToken?.amr;
+    if (Array.isArray(amr) && amr.every((value) => typeof value === 'string')) claims['amr'] = amr;
     if (token.grantId) claims[GRANT_ID_CLAIM] = token.grantId;
     // The SSO session's uid (not OIDC's per-client `sid`): one value for every app of a sign-in.
     if (token.sessionUid) claims['session_uid'] = token.sessionUid;

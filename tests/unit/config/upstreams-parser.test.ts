@@ -225,6 +225,37 @@ describe('GATEWAY_UPSTREAMS', () => {
     assert.match(output, /partners \(oidc, https:\/\/login\.partner\.example\).*\/upstream\/partners\/callback/);
   });
 
+  it("checks that a host rule's allowed_upstreams names configured upstreams (a typo would shut everyone out)", () => {
+    const rules = (ids: string[]) => JSON.stringify([{ host: 'payroll.example.com', allowed_upstreams: ids }]);
+    const ok = loadConfig({
+      GATEWAY_UPSTREAMS: JSON.stringify([staff, partners]),
+      GATEWAY_HOST_RULES: rules(['staff']),
+    });
+    assert.ok(ok.ok, ok.ok ? '' : ok.problems.join('\n'));
+    const typo = loadConfig({
+      GATEWAY_UPSTREAMS: JSON.stringify([staff, partners]),
+      GATEWAY_HOST_RULES: rules(['stafff']),
+    });
+    assert.ok(!typo.ok);
+    assert.ok(
+      typo.problems.some((p) =>
+        p.includes(
+          'payroll.example.com: allowed_upstreams names no configured upstream: stafff (configured: staff, partners)',
+        ),
+      ),
+      typo.problems.join('\n'),
+    );
+    const shorthand = loadConfig({
+      UPSTREAM_CLIENT_ID: 'a',
+      UPSTREAM_CLIENT_SECRET: 'b',
+      GATEWAY_HOST_RULES: rules(['google']),
+    });
+    assert.ok(shorthand.ok, 'the shorthand upstream is `google`');
+    assert.ok(
+      !loadConfig({ GATEWAY_HOST_RULES: JSON.stringify([{ host: 'x.example.com', allowed_upstreams: [] }]) }).ok,
+    );
+  });
+
   it('keeps the UPSTREAM_* shorthand: one upstream, google or oidc by issuer, on /upstream/callback', () => {
     const google = loadConfig({ UPSTREAM_CLIENT_ID: 'a', UPSTREAM_CLIENT_SECRET: 'b' });
     assert.ok(google.ok);
