@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCK_LEASE_MS } from '../adapters/with-lock.ts';
+import { vaultNamespace } from '../gateway/upstream/upstream-tokens.ts';
 import { createBrowser } from './helpers/browser.ts';
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.ts';
 import { redisCommand, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
@@ -81,8 +82,8 @@ describe("upstream token refresh: the lock's holder killed mid-refresh", () => {
     google.refuseUserinfo = 1;
     google.holdTokenRequests = 1;
     const cut = refreshAt(doomed.url, app, first.refresh_token).catch(() => undefined);
-    // Per upstream and user: the shorthand names a non-Google upstream `oidc`.
-    const lockKey = `gateway:lock:upstream-refresh:oidc:${sub}`;
+    // Per upstream (its issuer and client) and user.
+    const lockKey = `gateway:lock:upstream-refresh:${vaultNamespace(google.issuer, UPSTREAM_CLIENT.id)}:${sub}`;
     while (google.heldTokenRequests === 0) await sleep(20);
     assert.equal(
       await redisCommand(redis.port, ['EXISTS', lockKey]),

@@ -20,7 +20,7 @@ import { createNaverClient } from '../upstream/naver-client.ts';
 import { createUpstreamClient, type UpstreamClient, type UpstreamSettings } from '../upstream/upstream-client.ts';
 import { instrumentUpstream } from '../upstream/instrument-upstream.ts';
 import { createUpstreams, type Upstream, type Upstreams } from '../upstream/upstreams.ts';
-import { createUpstreamTokenVault } from '../upstream/upstream-tokens.ts';
+import { createUpstreamTokenVault, vaultNamespace } from '../upstream/upstream-tokens.ts';
 
 /** The path under which the development IdP is mounted in dev mode. */
 export const DEV_IDP_PATH = '/dev-idp';
@@ -118,7 +118,7 @@ export function setUpUpstream(app: FastifyInstance, deps: UpstreamSetupDeps): Up
         config: upstream,
         client,
         vault: createUpstreamTokenVault(store, deps.sealing, client, {
-          upstreamId: upstream.id,
+          namespace: vaultNamespace(upstream.issuer, upstream.clientId),
           ttlMs: config.ttl.refreshToken * 1000,
           ownsLegacyTokens: async (sub) => (await ownerOfLegacyTokens(sub)) === upstream.id,
         }),

@@ -99,8 +99,9 @@ export async function startProvider(app: FastifyInstance, deps: StartProviderDep
         findAccount: upstream.findAccount,
         clients: deps.clients,
         upstreamLinkAlive: async (sub, upstreamId) => {
-          // A session through an upstream no longer configured has nobody left to back it.
-          const upstream = upstreamId === undefined ? await upstreamOf(sub) : upstreams.byId(upstreamId);
+          // A session through an id no longer configured (renamed, or from the UPSTREAM_*
+          // shorthand) is the account's upstream's, found by issuer; none left: nobody backs it.
+          const upstream = (upstreamId === undefined ? undefined : upstreams.byId(upstreamId)) ?? (await upstreamOf(sub));
           return upstream !== undefined && (await upstream.vault.load(sub)) !== undefined;
         },
         extraTokenClaims,

@@ -14,6 +14,7 @@
  * `invalid_token`) while its refresh token works. There the tokens live in the sign-in, not in
  * the store, and the lock is the sign-in attempt's, so each such sign-in makes one refresh grant.
  */
+import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
@@ -78,9 +79,19 @@ function isInvalidGrant(error: unknown): boolean {
   );
 }
 
+/**
+ * The namespace of an upstream's tokens and refresh locks: its issuer and client id, not the
+ * operator's id for it, so that renaming the id (as moving from the UPSTREAM_* shorthand to
+ * GATEWAY_UPSTREAMS does) keeps every user's tokens, while two registrations at one issuer (two
+ * Google clients) keep theirs apart: a refresh token works only with the client it was given to.
+ */
+export function vaultNamespace(issuer: string, clientId: string): string {
+  return createHash('sha256').update(`${issuer}\n${clientId}`).digest('base64url').slice(0, 16);
+}
+
 export interface VaultOptions {
-  /** The upstream's id: the namespace of its tokens and of their refresh lock. */
-  upstreamId: string;
+  /** {@link vaultNamespace} of the upstream. */
+  namespace: string;
   ttlMs: number;
   /**
    * Whether this upstream owns the account's tokens stored before they were kept per upstream
@@ -97,8 +108,8 @@ export function createUpstreamTokenVault(
   upstream: UpstreamClient,
   options: VaultOptions,
 ): UpstreamTokenVault {
-  const { upstreamId, ttlMs, ownsLegacyTokens, onRefresh = () => {} } = options;
-  const key = (sub: string) => `upstream-tokens:${upstreamId}:${sub}`;
+  const { namespace, ttlMs, ownsLegacyTokens, onRefresh = () => {} } = options;
+  const key = (sub: string) => `upstream-tokens:${namespace}:${sub}`;
   const legacyKey = (sub: string) => `upstream-tokens:${sub}`;
 
   /** The account's tokens from before they were kept per upstream, moved under this upstream's key. */
@@ -112,7 +123,7 @@ export function createUpstreamTokenVault(
   }
 
   const accountSlot = (sub: string): TokenSlot => ({
-    lock: `lock:upstream-refresh:${upstreamId}:${sub}`,
+    lock: `lock:upstream-refresh:${namespace}:${sub}`,
     load: () => vault.load(sub),
     save: (tokens) => vault.save(sub, tokens),
     remove: () => vault.remove(sub),
@@ -182,7 +193,7 @@ export function createUpstreamTokenVault(
       // Just issued, so used as they are (no expiry check): only a 401 makes them refresh.
       let current: UpstreamTokens | undefined = tokens;
       const slot: TokenSlot = {
-        lock: `lock:upstream-refresh:sign-in:${upstreamId}:${attempt}`,
+        lock: `lock:upstream-refresh:sign-in:${namespace}:${attempt}`,
         load: async () => current,
         save: async (fresh) => {
           current = fresh;

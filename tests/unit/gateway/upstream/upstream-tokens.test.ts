@@ -26,7 +26,7 @@ describe('the upstream token vault', () => {
     const owner = 'staff';
     const vault = (upstreamId: string) =>
       createUpstreamTokenVault(store, box, unreachable, {
-        upstreamId,
+        namespace: upstreamId,
         ttlMs: 60_000,
         ownsLegacyTokens: async () => upstreamId === owner,
       });
