@@ -100,7 +100,12 @@ describe('adding an upstream with a rolling restart of two instances', () => {
 
   it('keeps every session and refresh token through the restart, then signs in at the new upstream', async () => {
     const browser = createBrowser();
-    let tokens = await signIn(browser, app, google.issuer, { email: 'rolling@example.com' });
+    let tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers = await signIn(
+      browser,
+      app,
+      google.issuer,
+      { email: 'rolling@example.com' },
+    );
     const sub = tokens.claims()?.sub;
     assert.ok(sub && tokens.refresh_token);
 
