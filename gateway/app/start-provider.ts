@@ -101,7 +101,8 @@ export async function startProvider(app: FastifyInstance, deps: StartProviderDep
         upstreamLinkAlive: async (sub, upstreamId) => {
           // A session through an id no longer configured (renamed, or from the UPSTREAM_*
           // shorthand) is the account's upstream's, found by issuer; none left: nobody backs it.
-          const upstream = (upstreamId === undefined ? undefined : upstreams.byId(upstreamId)) ?? (await upstreamOf(sub));
+          const upstream =
+            (upstreamId === undefined ? undefined : upstreams.byId(upstreamId)) ?? (await upstreamOf(sub));
           return upstream !== undefined && (await upstream.vault.load(sub)) !== undefined;
         },
         extraTokenClaims,

@@ -104,7 +104,8 @@ export function createMicrosoftClient(settings: MicrosoftSettings): UpstreamClie
       throw new Error('the Microsoft ID token has no object id (oid) or tenant id (tid)');
     // The tenant in `iss` is the tenant in `tid`: one tenant cannot speak for another.
     if (claims.iss !== `${authority}/${tid}/v2.0`) throw new Error('the Microsoft ID token names two tenants');
-    const verified = typeof edov === 'boolean' ? edov : edov === 'true' ? true : edov === 'false' ? false : true;
+    // Only an explicit false (boolean or string) makes the address unverified.
+    const verified = edov !== false && edov !== 'false';
     return {
       sub: `${tid}:${oid}`,
       tid,
