@@ -113,6 +113,8 @@ export const settingsShape = {
         // biome-ignore lint/suspicious/noTemplateCurlyInString: the text shows the placeholder to a reader
         'several upstreams at once, chosen on the sign-in page (or with `upstream=<id>` on `/auth` and `/oauth2/start`): a JSON or YAML list of `{"id", "type", "name"?, "client_id", "client_secret", "scopes"?, "allowed_email_domains"?, …}`. `id` is a slug of yours; `type` is `google` (`hosted_domains`), `oidc` (any OpenID Provider by `issuer`, found by discovery), `microsoft` (Entra ID: `tenant` = a tenant id, or `organizations`/`common` with `allowed_tenants`, or `consumers`; `base_url` and `graph_url` for national clouds), `github` (`allowed_orgs`; `base_url` for an Enterprise Server), `gitlab` (`issuer` for a self-managed instance; `allowed_groups`), `kakao` or `naver`; register `${GATEWAY_ISSUER}/upstream/<id>/callback` at each (`npx gateway config check` prints them). Instead of the `UPSTREAM_*` settings, which stay the shorthand for one upstream',
       defaultText: 'none: the one upstream of the `UPSTREAM_*` settings',
+      // It holds each upstream's client secret: never echoed in a problem line.
+      secret: true,
     },
     parseUpstreams,
   ),

@@ -285,7 +285,7 @@ describe('an exchange answers only for a grant the user consented to', () => {
       await exchange(gw, exchangerMeta, tokens.access_token, 'upstream:github'),
       400,
       'invalid_target',
-      /audience must name a configured identity provider \(upstream:oidc\)/,
+      /audience must name an identity provider this client may use \(upstream:oidc\)/,
     );
     const sub = tokens.claims()?.sub;
     const events = auditEvents(gw).filter((line) => line.audit === 'token.exchanged');

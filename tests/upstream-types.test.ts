@@ -74,6 +74,8 @@ describe('Microsoft Entra ID as an upstream (organizations, with allowed tenants
     name: 'Ada Lovelace',
     preferred_username: 'ada@contoso.example',
     email: 'Ada@Contoso.example',
+    // The tenant has verified the address's domain (an optional claim the app registration adds).
+    xms_edov: true,
   };
 
   before(async () => {
@@ -94,13 +96,13 @@ describe('Microsoft Entra ID as an upstream (organizations, with allowed tenants
   });
   after(async () => setup?.close());
 
-  it('signs a user of an allowed tenant in, keyed by tenant and object id, with the address trusted by the tenant rule', async () => {
+  it('signs a user of an allowed tenant in, keyed by tenant and object id, with an address Entra vouches for', async () => {
     ms.signInAs(ada);
     const { tokens } = await setup.signIn();
     assert.ok(tokens, 'signed in');
     const claims = tokens.claims();
     assert.equal(claims?.['email'], 'ada@contoso.example');
-    assert.equal(claims?.['email_verified'], true, 'no email_verified from Entra: trusted for an allowed tenant');
+    assert.equal(claims?.['email_verified'], true, 'no email_verified from Entra: xms_edov vouches');
     assert.equal(claims?.['name'], 'Ada Lovelace');
     assert.equal(claims?.['preferred_username'], 'ada');
     // The same person after the app registration changed (a new pairwise `sub` at Entra): the
@@ -111,16 +113,24 @@ describe('Microsoft Entra ID as an upstream (organizations, with allowed tenants
     assert.equal((await setup.signIn()).tokens?.claims()?.sub, claims?.sub);
   });
 
-  it('refuses a user of another tenant, naming the rule; and an address the tenant has not verified (xms_edov)', async () => {
+  it('refuses a user of another tenant, naming the rule; and takes no address Entra does not vouch for', async () => {
     ms.signInAs({ ...ada, oid: '7a3e9c1b-4d2f-4b8a-a6e0-3f5c8d1b9e27', tid: OTHER_TENANT });
     const other = await setup.signIn();
     assert.equal(other.tokens, undefined);
     assert.equal(other.page?.status, 403);
     assert.match(other.text ?? '', /Entra ID tenant/);
-    ms.signInAs({ ...ada, oid: '2c8b5e7a-1f3d-4a9c-8e6b-7d0f2a4c6e18', xms_edov: false });
-    const unverified = await setup.signIn();
-    assert.equal(unverified.page?.status, 403);
-    assert.match(unverified.text ?? '', /not verified/);
+    // A partner tenant's administrator can set any address: without xms_edov (or with it false)
+    // the address is not taken, so it can meet no e-mail rule or e-mail-based group.
+    for (const [oid, edov] of [
+      ['2c8b5e7a-1f3d-4a9c-8e6b-7d0f2a4c6e18', false],
+      ['3d9c6f8b-2a4e-4b0d-9f7c-8e1a3b5d7f29', undefined],
+    ] as const) {
+      const { xms_edov: _, ...rest } = ada;
+      ms.signInAs({ ...rest, oid, email: 'boss@example.com', ...(edov === undefined ? {} : { xms_edov: edov }) });
+      const unvouched = await setup.signIn();
+      assert.ok(unvouched.tokens, 'signed in');
+      assert.equal(unvouched.tokens.claims()?.['email'], undefined, `xms_edov ${edov}: no address`);
+    }
   });
 
   it('signs in a user without an address (the optional claim not configured)', async () => {
@@ -153,6 +163,34 @@ describe('Microsoft Entra ID as an upstream (organizations, with allowed tenants
     ms.expireAccessTokens();
     ms.revokeRefreshTokens();
     await assert.rejects(refresh(setup.app, second.refresh_token), isInvalidGrant);
+  });
+});
+
+describe("Microsoft Entra ID as an upstream (one tenant, the operator's own)", () => {
+  let ms: FakeMicrosoft;
+  let setup: Awaited<ReturnType<typeof gatewayWith>>;
+  before(async () => {
+    setup = await gatewayWith(async (issuer) => {
+      ms = await startFakeMicrosoft({ client: { ...client_, redirectUri: `${issuer}/upstream/corp/callback` } });
+      return {
+        upstream: { id: 'corp', type: 'microsoft', tenant: TENANT, base_url: ms.authority, graph_url: ms.graphUrl },
+        close: () => ms.close(),
+      };
+    });
+  });
+  after(async () => setup?.close());
+
+  it("takes the address of the operator's own tenant without xms_edov (its administrators are the operator's)", async () => {
+    ms.signInAs({
+      oid: '6b0e2d4f-8a1c-4e3b-9d5f-2c7a9e1b3d58',
+      tid: TENANT,
+      name: 'Own Staff',
+      preferred_username: 'staff@contoso.example',
+      email: 'staff@contoso.example',
+    });
+    const { tokens } = await setup.signIn();
+    assert.equal(tokens?.claims()?.['email'], 'staff@contoso.example');
+    assert.equal(tokens?.claims()?.['email_verified'], true);
   });
 });
 
@@ -199,10 +237,15 @@ describe('GitLab as an upstream (allowed_groups)', () => {
     const refreshes = gitlab.counters.refresh;
     const next = await refresh(setup.app, tokens.refresh_token);
     assert.equal(gitlab.counters.refresh, refreshes + 1);
-    // Removed from the group at GitLab (the fake's userinfo reads the user as it is now): the
-    // next refresh ends the app's grant.
+    assert.equal(next.claims()?.['email'], 'mover@corp.example');
+    // The address removed at GitLab (the fake's userinfo reads the user as it is now): the
+    // gateway stops vouching for it at the next refresh.
+    mover.email = undefined;
+    const withoutAddress = await refresh(setup.app, next.refresh_token);
+    assert.equal(withoutAddress.claims()?.['email'], undefined, 'an address the upstream no longer gives is dropped');
+    // Removed from the group: the next refresh ends the app's grant.
     mover.groups = [];
-    await assert.rejects(refresh(setup.app, next.refresh_token), isInvalidGrant);
+    await assert.rejects(refresh(setup.app, withoutAddress.refresh_token), isInvalidGrant);
   });
 });
 

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import * as client from 'openid-client';
 import { defaultSubject } from '../gateway/dev/account-store.ts';
 import { createBrowser } from './helpers/browser.ts';
 import { signInWithConsent } from './helpers/consent.ts';
@@ -40,6 +41,12 @@ describe('npx gateway users link', () => {
     client_name: 'Calendar sync',
     grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE],
   });
+  // The same, kept to the staff upstream by the operator.
+  const staffExchanger = confidentialClient('staff-exchanger', {
+    client_name: 'Staff sync',
+    grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE],
+    allowed_upstreams: ['staff'],
+  });
 
   before(async () => {
     const port = await freePort();
@@ -66,8 +73,15 @@ describe('npx gateway users link', () => {
     );
     gw = await startGateway({
       port,
-      clients: [meta, partnersOnly, exchanger],
-      env: { GATEWAY_STORE: store, UPSTREAM_CLIENT_ID: '', UPSTREAM_CLIENT_SECRET: '', GATEWAY_UPSTREAMS: upstreams },
+      clients: [meta, partnersOnly, exchanger, staffExchanger],
+      env: {
+        GATEWAY_STORE: store,
+        UPSTREAM_CLIENT_ID: '',
+        UPSTREAM_CLIENT_SECRET: '',
+        GATEWAY_UPSTREAMS: upstreams,
+        // Every refresh re-checks the user: which upstream it asks is what is tested below.
+        GATEWAY_UPSTREAM_RECHECK_INTERVAL: '0',
+      },
     });
     app = await discoverApp(gw.issuer, meta);
   });
@@ -218,17 +232,88 @@ describe('npx gateway users link', () => {
     };
     assert.equal(await named('upstream:staff', staff), staffTokens.access_token);
     assert.equal(await named('upstream:partners', partners), partnerTokens.access_token);
-    // By default, the upstream of the latest sign-in.
-    assert.equal((await exchange()).body['access_token'], partnerTokens.access_token);
+    // By default, the upstream the subject token's sign-in went through (its `amr`), not the
+    // account's latest sign-in (partners, since).
+    assert.equal((await exchange()).body['access_token'], staffTokens.access_token);
     const unknown = await exchange('upstream:nope');
     assert.equal(unknown.status, 400);
     assert.equal(unknown.body['error'], 'invalid_target');
+
+    // A client the operator kept to staff gets staff's token, never partners', even for a linked account.
+    const staffApp = await discoverApp(gw.issuer, staffExchanger);
+    const staffSession = await signInWithConsent(
+      createBrowser(),
+      { issuer: gw.issuer, google: { issuer: staff.issuer } },
+      staffApp,
+      'lee@example.com',
+      'Staff sync',
+      withUpstreamToken('staff'),
+    );
+    const exchangeAs = async (audience?: string) => {
+      const basic = Buffer.from(`${staffExchanger.client_id}:${staffExchanger.client_secret}`).toString('base64');
+      const response = await fetch(`${gw.issuer}/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: TOKEN_EXCHANGE,
+          subject_token: staffSession.access_token,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          ...(audience === undefined ? {} : { audience }),
+        }),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    // (That sign-in at staff replaced the staff tokens.)
+    assert.equal((await exchangeAs()).body['access_token'], (await vaultOf('staff')?.load(sub))?.access_token);
+    const kept = await exchangeAs('upstream:partners');
+    assert.equal(kept.status, 400);
+    assert.equal(kept.body['error'], 'invalid_target');
+    assert.match(String(kept.body['error_description']), /this client may use \(upstream:staff\)/);
 
     // An upstream the account never signed in through holds no tokens: invalid_grant, not another's token.
     await vaultOf('staff')?.remove(sub);
     const gone = await exchange('upstream:staff');
     assert.equal(gone.status, 400);
     assert.equal(gone.body['error'], 'invalid_grant');
+  });
+
+  it("re-checks a refresh at the upstream of its own sign-in, not the linked account's latest", async () => {
+    const viaStaff = await signInAt(staff, 'staff', { email: 'park@example.com', sub: 'staff-park' });
+    const sub = String(viaStaff['sub']);
+    // signInAt returns the claims: sign in again for the tokens of that staff session.
+    const start = await startAuthorization(app, { upstream: 'staff' });
+    const signed = await authorizeInBrowser(createBrowser(), app, start, staff.issuer, {
+      email: 'park@example.com',
+      sub: 'staff-park',
+    });
+    assert.ok(signed.callback);
+    const staffTokens = await redeem(app, start, signed.callback);
+    assert.equal((await cli([sub, 'partners:partner-park'])).code, 0);
+    const partnerStart = await startAuthorization(app, { upstream: 'partners' });
+    const viaPartner = await authorizeInBrowser(createBrowser(), app, partnerStart, partners.issuer, {
+      email: 'park@partner.example',
+      sub: 'partner-park',
+    });
+    assert.ok(viaPartner.callback);
+    const partnerTokens = await redeem(app, partnerStart, viaPartner.callback);
+    assert.equal(partnerTokens.claims()?.sub, sub);
+
+    // Staff ends the user's grant there; the partner identity is fine. The staff session's
+    // refresh ends (its upstream no longer backs it), the partner session's goes on.
+    await staff.idp.revokeUserGrants('staff-park');
+    const staffRefreshes = staff.idp.counters.refresh;
+    await assert.rejects(
+      client.refreshTokenGrant(app.config, staffTokens.refresh_token ?? ''),
+      (error: unknown) => (error as { error?: string }).error === 'invalid_grant',
+    );
+    assert.ok(staff.idp.counters.refresh > staffRefreshes, 'asked at staff, whose grant is gone');
+    const partnerRefresh = await client.refreshTokenGrant(app.config, partnerTokens.refresh_token ?? '');
+    assert.equal(partnerRefresh.claims()?.sub, sub);
+    // The refused grant is over: its refresh token does not come back to life.
+    await assert.rejects(
+      client.refreshTokenGrant(app.config, staffTokens.refresh_token ?? ''),
+      (error: unknown) => (error as { error?: string }).error === 'invalid_grant',
+    );
   });
 
   it('says what is wrong with an unknown upstream, account or identity', async () => {

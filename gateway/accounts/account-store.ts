@@ -70,6 +70,10 @@ export async function resolveAccount(
   const account: Account = {
     ...existing,
     ...withoutUndefined(profile),
+    // The address is this sign-in's or none: one the upstream no longer gives (removed, or
+    // consent to share it withdrawn) is not vouched for any more.
+    email: profile.email,
+    email_verified: profile.email === undefined ? undefined : profile.email_verified,
     sub,
     upstream,
     preferred_username:

@@ -13,6 +13,7 @@ import type { ForwardAuthSite } from './forward-auth-site.ts';
 import { type IdentityResolver, unauthorized } from './forward-auth-identity.ts';
 import type { HostTokenMinter } from './host-token-minter.ts';
 import { CHECK_PATH, type CheckReplay } from './check-replay.ts';
+import { signedInThrough } from '../upstream/signed-in-through.ts';
 
 export interface CheckRouteDeps {
   site: ForwardAuthSite;
@@ -69,10 +70,7 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
     const groups = Array.isArray(claims['groups'])
       ? (claims['groups'] as unknown[]).filter((g): g is string => typeof g === 'string')
       : [];
-    const upstream = Array.isArray(claims['amr'])
-      ? (claims['amr'] as unknown[]).find((v): v is string => typeof v === 'string' && v.startsWith('upstream:'))
-      : undefined;
-    const identity = { email, groups, upstream: upstream?.slice('upstream:'.length) };
+    const identity = { email, groups, upstream: signedInThrough(claims['amr']) };
     const restriction = queryPolicies(queryOf(request.url));
     if (!restriction.ok || !restriction.allows(identity) || !deps.policy.allows(request.hostname, identity))
       return forbidden(reply);

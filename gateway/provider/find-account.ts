@@ -13,6 +13,7 @@ import { accountClaims, type Account, type UpstreamProfile } from '../accounts/a
 import { findAccountBySub, saveAccount, withoutUndefined } from '../accounts/account-store.ts';
 import { checkIdentity } from '../upstream/check-identity.ts';
 import { upstreamMemberships, upstreamProfile } from '../upstream/upstream-profile.ts';
+import { signedInThrough } from '../upstream/signed-in-through.ts';
 import { UpstreamLinkGoneError } from '../upstream/upstream-tokens.ts';
 import type { Upstreams } from '../upstream/upstreams.ts';
 
@@ -44,8 +45,15 @@ function toOidcAccount(account: Account) {
   return { accountId: account.sub, claims: () => claims as { sub: string } };
 }
 
-async function recheckUpstream(deps: FindAccountDeps, account: Account): Promise<Account | undefined> {
-  const upstream = deps.upstreams.ofAccount(account);
+async function recheckUpstream(
+  deps: FindAccountDeps,
+  account: Account,
+  upstreamId: string | undefined,
+): Promise<Account | undefined> {
+  // The upstream of the sign-in this refresh token comes from (its `amr`), whose rules admitted
+  // it: for a linked account, not necessarily the account's latest.
+  const upstream =
+    (upstreamId === undefined ? undefined : deps.upstreams.byId(upstreamId)) ?? deps.upstreams.ofAccount(account);
   if (!upstream) {
     // Its upstream was removed from the configuration: nobody can confirm the user any more.
     deps.log.info({ sub: account.sub, upstream: account.upstream.id }, 'upstream re-check: upstream not configured');
@@ -53,9 +61,15 @@ async function recheckUpstream(deps: FindAccountDeps, account: Account): Promise
   }
   try {
     const info = await upstream.vault.userinfo(account.sub, account.upstream.sub);
-    // What the upstream says now, over what it said before: a claim it does not send at this
-    // call (Microsoft's e-mail comes with the ID token only) keeps its value from the sign-in.
-    const profile = { ...pickProfile(account), ...withoutUndefined(upstreamProfile(info, undefined)) };
+    // What the upstream says now. An address it no longer gives is dropped (removed, or the
+    // user withdrew consent to share it), except at Microsoft, whose Graph `/me` never vouches
+    // for one: there the address of the last sign-in's ID token stays.
+    const fresh = upstreamProfile(info, undefined);
+    const kept =
+      upstream.config.type === 'microsoft'
+        ? pickProfile(account)
+        : { ...pickProfile(account), email: undefined, email_verified: undefined };
+    const profile = { ...kept, ...withoutUndefined(fresh) };
     const refusal = checkIdentity(profile, upstream.policy, upstreamMemberships(info, undefined));
     if (refusal) {
       deps.log.info({ sub: account.sub, reason: refusal.description }, 'upstream re-check: account no longer admitted');
@@ -76,13 +90,32 @@ async function recheckUpstream(deps: FindAccountDeps, account: Account): Promise
   }
 }
 
+/** What findAccount is given of a refresh token. */
+interface RefreshTokenLike {
+  kind?: string;
+  amr?: unknown;
+  grantId?: string;
+  destroy?: () => Promise<void>;
+}
+
+/**
+ * A user the upstream no longer admits: the grant ends (its refresh token and every token under
+ * it), so that a later change at the upstream does not bring this refresh token back to life.
+ */
+async function endRefusedGrant(ctx: KoaContextWithOIDC | undefined, token: RefreshTokenLike): Promise<void> {
+  const grant = token.grantId ? await ctx?.oidc?.provider?.Grant.find(token.grantId) : undefined;
+  await grant?.destroy();
+  await token.destroy?.();
+}
+
 export function createFindAccount(deps: FindAccountDeps): FindAccount {
-  return async (_ctx: KoaContextWithOIDC, sub: string, token?: unknown) => {
+  return async (ctx: KoaContextWithOIDC, sub: string, token?: unknown) => {
     const account = await findAccountBySub(deps.store, sub);
     if (!account) return undefined;
-    const isRefresh = (token as { kind?: string } | undefined)?.kind === 'RefreshToken';
-    if (isRefresh && Date.now() - account.upstreamCheckedAt >= deps.recheckIntervalMs) {
-      const checked = await recheckUpstream(deps, account);
+    const refresh = token as RefreshTokenLike | undefined;
+    if (refresh?.kind === 'RefreshToken' && Date.now() - account.upstreamCheckedAt >= deps.recheckIntervalMs) {
+      const checked = await recheckUpstream(deps, account, signedInThrough(refresh.amr));
+      if (!checked) await endRefusedGrant(ctx, refresh);
       return checked ? toOidcAccount(checked) : undefined;
     }
     return toOidcAccount(account);

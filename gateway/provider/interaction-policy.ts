@@ -9,6 +9,7 @@
  *   a session that signed in through another: the user signs in again at one it accepts.
  */
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import { signedInThrough } from '../upstream/signed-in-through.ts';
 import { upstreamTokenScopeCheck } from './upstream-token-scope.ts';
 
 /**
@@ -17,8 +18,7 @@ import { upstreamTokenScopeCheck } from './upstream-token-scope.ts';
  * for sessions older than that record.
  */
 function sessionUpstream(ctx: KoaContextWithOIDC): string | undefined {
-  const recorded = (ctx.oidc.session?.amr ?? []).find((value) => value.startsWith('upstream:'));
-  return recorded?.slice('upstream:'.length);
+  return signedInThrough(ctx.oidc.session?.amr);
 }
 
 export function createInteractionPolicy(

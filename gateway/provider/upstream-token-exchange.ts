@@ -17,7 +17,8 @@
  *   never agreed to this; the app must ask for the scope at sign-in.
  *
  * With several upstreams, `audience` (or `resource`) names which one's token: `upstream:<id>`;
- * by default the one the user signed in with last. An account linked to several has tokens at
+ * by default the one the subject token's sign-in went through. A client restricted to some
+ * upstreams (`allowed_upstreams`) gets only theirs. An account linked to several has tokens at
  * each one it signed in through.
  *
  * The answer carries the upstream token as the upstream issued it: the scopes the user granted
@@ -26,7 +27,8 @@
  * audit event (`token.exchanged`).
  */
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
+import type { AccessTokenClaims, AccessTokenVerifier } from '../keys/access-token-verifier.ts';
+import { signedInThrough } from '../upstream/signed-in-through.ts';
 import { UpstreamLinkGoneError } from '../upstream/upstream-tokens.ts';
 import type { Upstream } from '../upstream/upstreams.ts';
 import { grantAllowsUpstreamTokens, mayReceiveUpstreamTokens, UPSTREAM_TOKEN_SCOPE } from './upstream-token-scope.ts';
@@ -56,21 +58,34 @@ export interface TokenExchangeDeps {
 
 /**
  * The upstream whose token the app asks for: named by `audience` or `resource` as `upstream:<id>`
- * or by its issuer (the user's own upstream first, when two share an issuer), else the one the
- * user signed in with last. Only an upstream the user holds tokens at answers (checked after).
+ * or by its issuer, else the one the subject token's sign-in went through (its `amr`; for a token
+ * without one, the account's latest). Only an upstream the client may use (`allowed_upstreams`)
+ * and the user holds tokens at (checked after) answers: an app kept to GitLab never receives a
+ * Microsoft token, whatever the account is linked to.
  */
-async function chosenUpstream(deps: TokenExchangeDeps, sub: string, audience: string | undefined): Promise<Upstream> {
-  const own = await deps.upstreamOf(sub);
+async function chosenUpstream(
+  deps: TokenExchangeDeps,
+  subject: AccessTokenClaims,
+  audience: string | undefined,
+  allowed: readonly string[] | undefined,
+): Promise<Upstream> {
+  const mayUse = (upstream: Upstream) => allowed === undefined || allowed.includes(upstream.config.id);
+  const recorded = signedInThrough(subject['amr']);
+  const own = deps.upstreams.find((u) => u.config.id === recorded) ?? (await deps.upstreamOf(subject.sub));
   if (audience === undefined) {
     if (!own) throw new errors.InvalidGrant("the user's upstream is no longer configured");
+    if (!mayUse(own)) throw new errors.InvalidTarget(`this client may not receive tokens of ${own.config.id}`);
     return own;
   }
   const named = (upstream: Upstream) =>
     audience === `upstream:${upstream.config.id}` || audience === upstream.config.issuer;
-  const upstream = own && named(own) ? own : deps.upstreams.find(named);
+  const upstream = own && named(own) && mayUse(own) ? own : deps.upstreams.filter(mayUse).find(named);
   if (!upstream) {
-    const names = deps.upstreams.map((u) => `upstream:${u.config.id}`).join(', ');
-    throw new errors.InvalidTarget(`audience must name a configured identity provider (${names})`);
+    const names = deps.upstreams
+      .filter(mayUse)
+      .map((u) => `upstream:${u.config.id}`)
+      .join(', ');
+    throw new errors.InvalidTarget(`audience must name an identity provider this client may use (${names})`);
   }
   return upstream;
 }
@@ -109,7 +124,13 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
       );
     }
 
-    const upstream = await chosenUpstream(deps, subject.sub, audience);
+    const allowed = client.metadata()['allowed_upstreams'];
+    const upstream = await chosenUpstream(
+      deps,
+      subject,
+      audience,
+      Array.isArray(allowed) ? (allowed as string[]) : undefined,
+    );
     let tokens = await upstream.vault.load(subject.sub);
     try {
       if (!tokens) throw new UpstreamLinkGoneError(`no tokens at ${upstream.config.id} are stored for this account`);

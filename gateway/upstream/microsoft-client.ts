@@ -9,12 +9,15 @@
  *   fails. Which tenants may sign in is the policy's (`allowed_tenants`, check-identity.ts).
  * - `sub` is pairwise (per app registration): the stable subject is the user's object id in
  *   their tenant, `oid`, with the tenant: `<tid>:<oid>`.
- * - There is no `email_verified`. The address in the ID token (the optional `email` claim) is
- *   taken as verified for users of an allowed tenant (the operator trusts those tenants'
- *   administrators, who set the addresses) unless Entra says otherwise: `xms_edov: false` (the
- *   address's domain is not verified by the tenant) makes it unverified. Microsoft Graph's `/me`,
- *   which confirms the user at each re-check, carries no such signal, so e-mail is read from ID
- *   tokens only.
+ * - There is no `email_verified`, and a tenant's administrators can set any address on their
+ *   users (the "nOAuth" attack). The address in the ID token (the optional `email` claim) is
+ *   taken only when Entra vouches for it: `xms_edov: true` (the tenant has verified the address's
+ *   domain; an optional claim the app registration can add), or, without that claim, when the
+ *   user is of the one tenant the upstream is configured for (a GUID: the operator's own
+ *   administrators) or a personal account (Microsoft verified it). Otherwise it is not taken at
+ *   all: no `email` claim, so no e-mail rule or e-mail-based group can be met with it. Microsoft
+ *   Graph's `/me`, which confirms the user at each re-check, vouches for no address, so e-mail
+ *   is read from ID tokens only.
  *
  * The re-check calls Graph `GET /v1.0/me` with the user's token (its `id` is the `oid`); Graph
  * answers 401 `InvalidAuthenticationToken` to an expired token, which the vault turns into one
@@ -99,20 +102,23 @@ export function createMicrosoftClient(settings: MicrosoftSettings): UpstreamClie
 
   /** The checked ID token's identity: `<tid>:<oid>` as `sub`, and e-mail under the rule above. */
   function identity(claims: oauth.IDToken): Record<string, unknown> {
-    const { tid, oid, email, xms_edov: edov } = claims as Record<string, unknown>;
+    const { tid, oid, email, xms_edov: edov, email_verified: verifiedClaim } = claims as Record<string, unknown>;
     if (typeof tid !== 'string' || typeof oid !== 'string' || !GUID.test(oid))
       throw new Error('the Microsoft ID token has no object id (oid) or tenant id (tid)');
     // The tenant in `iss` is the tenant in `tid`: one tenant cannot speak for another.
     if (claims.iss !== `${authority}/${tid}/v2.0`) throw new Error('the Microsoft ID token names two tenants');
-    // Only an explicit false (boolean or string) makes the address unverified.
-    const verified = edov !== false && edov !== 'false';
+    const vouched =
+      edov === undefined
+        ? tid === settings.tenant || tid === MICROSOFT_CONSUMERS_TENANT
+        : edov === true || edov === 1 || edov === 'true' || edov === '1';
+    const trusted = vouched && verifiedClaim !== false;
     return {
       sub: `${tid}:${oid}`,
       tid,
       name: claims['name'],
       given_name: claims['given_name'],
       family_name: claims['family_name'],
-      ...(typeof email === 'string' && email ? { email, email_verified: verified } : {}),
+      ...(typeof email === 'string' && email && trusted ? { email, email_verified: true } : {}),
     };
   }
 

@@ -30,6 +30,11 @@ export interface UpstreamTokens {
   /** Epoch ms; undefined when the upstream did not say. */
   expires_at?: number;
   scope?: string;
+  /**
+   * Who these tokens are for at the upstream (its `sub`, or GitHub's id, or Entra's `<tid>:<oid>`):
+   * a re-check confirms that same identity. Absent on tokens stored by earlier versions.
+   */
+  subject?: string;
 }
 
 export interface CodeExchangeResult {

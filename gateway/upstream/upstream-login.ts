@@ -30,6 +30,7 @@ import { messagesFor } from '../web/pages/i18n.ts';
 import { resolveAccount } from '../accounts/account-store.ts';
 import { checkIdentity } from './check-identity.ts';
 import { upstreamMemberships, upstreamProfile } from './upstream-profile.ts';
+import { signInAmr } from './signed-in-through.ts';
 import { UpstreamLinkGoneError } from './upstream-tokens.ts';
 import type { Upstream, Upstreams } from './upstreams.ts';
 import type { SignInEvents } from '../ops/sign-in-events.ts';
@@ -280,7 +281,12 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
     );
     const stored = await upstream.vault.load(account.sub);
     const refreshToken = tokens.refresh_token ?? stored?.refresh_token;
-    await upstream.vault.save(account.sub, { ...tokens, ...(refreshToken ? { refresh_token: refreshToken } : {}) });
+    await upstream.vault.save(account.sub, {
+      ...tokens,
+      ...(refreshToken ? { refresh_token: refreshToken } : {}),
+      // A linked account has an identity at each upstream: re-checks confirm this one here.
+      subject: upstreamSub,
+    });
     // (A GitHub OAuth App's token never expires and has no refresh token: nothing to ask for;
     // Naver's consent screen gives no refresh token that its first did not.)
     if (!refreshToken && !tx.forcedConsent && upstream.config.type !== 'github' && upstream.config.type !== 'naver') {
@@ -296,7 +302,7 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
     const returnTo = await finishInteraction(deps, tx.uid, {
       // The session records the upstream it was signed in through (`upstream:<id>` in its `amr`):
       // an account linked to several upstreams may have sessions through each.
-      login: { accountId: account.sub, remember: true, amr: ['fed', `upstream:${upstream.config.id}`] },
+      login: { accountId: account.sub, remember: true, amr: signInAmr(upstream.config.id) },
     });
     deps.events?.succeeded(request, who, account.sub);
     return reply.redirect(returnTo, 303);

@@ -41,7 +41,10 @@ export interface UpstreamTokenVault {
   load(sub: string): Promise<UpstreamTokens | undefined>;
   save(sub: string, tokens: UpstreamTokens): Promise<void>;
   remove(sub: string): Promise<void>;
-  /** Calls the upstream userinfo with the user's token, refreshing once on expiry or 401. */
+  /**
+   * Calls the upstream userinfo with the user's token, refreshing once on expiry or 401, and
+   * checks it is the identity the tokens were given for (`upstreamSub` for tokens that do not say).
+   */
   userinfo(sub: string, upstreamSub: string): Promise<Record<string, unknown>>;
   /** Refreshes unless someone else already replaced `stale`; returns the current tokens. */
   refresh(sub: string, stale: UpstreamTokens): Promise<UpstreamTokens>;
@@ -139,8 +142,9 @@ export function createUpstreamTokenVault(
       try {
         onRefresh();
         const fresh = await upstream.refresh(current.refresh_token);
-        await slot.save(fresh);
-        return fresh;
+        const kept = current.subject === undefined ? fresh : { ...fresh, subject: current.subject };
+        await slot.save(kept);
+        return kept;
       } catch (error) {
         if (isInvalidGrant(error)) {
           await slot.remove();
@@ -187,7 +191,7 @@ export function createUpstreamTokenVault(
       if (tokens.expires_at !== undefined && tokens.expires_at - EXPIRY_MARGIN_MS < Date.now()) {
         tokens = await vault.refresh(sub, tokens);
       }
-      return userinfoRefreshingOnce(accountSlot(sub), tokens, upstreamSub);
+      return userinfoRefreshingOnce(accountSlot(sub), tokens, tokens.subject ?? upstreamSub);
     },
     async userinfoAtSignIn(tokens, expectedSub, attempt) {
       // Just issued, so used as they are (no expiry check): only a 401 makes them refresh.

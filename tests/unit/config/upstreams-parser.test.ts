@@ -225,6 +225,22 @@ describe('GATEWAY_UPSTREAMS', () => {
     assert.match(output, /partners \(oidc, https:\/\/login\.partner\.example\).*\/upstream\/partners\/callback/);
   });
 
+  it('never echoes the list in a problem line: it holds client secrets', () => {
+    const secret = 'SUPERSECRET-0123456789abcdef';
+    for (const value of [
+      JSON.stringify([
+        { ...staff, client_secret: secret },
+        { ...staff, client_secret: secret },
+      ]),
+      `- id: x\n  type: nope\n  client_id: a\n  client_secret: ${secret}\n`,
+      `[{"client_secret": "${secret}", "id": "Bad Id"}]`,
+    ]) {
+      const loaded = loadConfig({ GATEWAY_UPSTREAMS: value });
+      assert.ok(!loaded.ok);
+      assert.ok(!loaded.problems.join('\n').includes(secret), loaded.problems.join('\n'));
+    }
+  });
+
   it("checks that a host rule's allowed_upstreams names configured upstreams (a typo would shut everyone out)", () => {
     const rules = (ids: string[]) => JSON.stringify([{ host: 'payroll.example.com', allowed_upstreams: ids }]);
     const ok = loadConfig({
