@@ -19,5 +19,9 @@ try {
   io.stderr(`gateway: ${(error as Error).message}\n`);
   process.exitCode = 1;
 }
+// Everything written reaches a pipe before the exit: a pipe takes 64 KiB at once, and
+// `process.exit` drops the rest (`clients list --json | jq` would read half a document).
+for (const stream of [process.stdout, process.stderr])
+  await new Promise<void>((resolve) => stream.write('', () => resolve()));
 // The store clients a command opened are closed; anything else left (a timer) must not hold the exit.
 process.exit();

@@ -247,6 +247,14 @@ describe('GitLab as an upstream (allowed_groups)', () => {
     mover.groups = [];
     await assert.rejects(refresh(setup.app, withoutAddress.refresh_token), isInvalidGrant);
   });
+  it('ends the grant, rather than answering 503, when userinfo names another user', async () => {
+    const shifty: GitLabUser = { ...dev, id: 34, username: 'shifty', email: 'shifty@corp.example' };
+    gitlab.signInAs(shifty);
+    const { tokens } = await setup.signIn();
+    assert.ok(tokens?.refresh_token);
+    shifty.id = 35; // the fake's userinfo now says `sub: "35"` for this token
+    await assert.rejects(refresh(setup.app, tokens.refresh_token), isInvalidGrant);
+  });
 });
 
 describe('Kakao as an upstream (e-mail only when the user agreed)', () => {

@@ -14,6 +14,7 @@ import { findAccountBySub, saveAccount, withoutUndefined } from '../accounts/acc
 import { checkIdentity } from '../upstream/check-identity.ts';
 import { upstreamMemberships, upstreamProfile } from '../upstream/upstream-profile.ts';
 import { signedInThrough } from '../upstream/signed-in-through.ts';
+import { UpstreamIdentityError } from '../upstream/upstream-client.ts';
 import { UpstreamLinkGoneError } from '../upstream/upstream-tokens.ts';
 import type { Upstreams } from '../upstream/upstreams.ts';
 
@@ -79,7 +80,7 @@ async function recheckUpstream(
     await saveAccount(deps.store, updated);
     return updated;
   } catch (error) {
-    if (error instanceof UpstreamLinkGoneError) {
+    if (error instanceof UpstreamLinkGoneError || error instanceof UpstreamIdentityError) {
       deps.log.info({ sub: account.sub, reason: error.message }, 'upstream re-check: upstream link ended');
       return undefined;
     }

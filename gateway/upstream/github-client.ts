@@ -22,6 +22,7 @@
 import {
   type CodeExchangeResult,
   type UpstreamClient,
+  UpstreamIdentityError,
   UpstreamInvalidGrantError,
   type UpstreamSettings,
   type UpstreamTokens,
@@ -142,9 +143,11 @@ export function createGitHubClient(settings: GitHubSettings): UpstreamClient {
 
     async userinfo(accessToken, expectedSub) {
       const user = (await apiGet('/user', accessToken)) as Record<string, unknown>;
-      if (typeof user['id'] !== 'number') throw new Error('GitHub /user has no numeric id');
+      if (!Number.isSafeInteger(user['id']) || (user['id'] as number) <= 0)
+        throw new UpstreamIdentityError('GitHub /user has no numeric id');
       const sub = String(user['id']);
-      if (expectedSub !== undefined && expectedSub !== sub) throw new Error('GitHub /user is another user');
+      if (expectedSub !== undefined && expectedSub !== sub)
+        throw new UpstreamIdentityError('GitHub /user is another user');
       // The verified primary address, from /user/emails (the `user:email` scope); none if not shared.
       const emails = (await apiGet('/user/emails', accessToken).catch((error: unknown) => {
         if (error instanceof UpstreamUnauthorizedError) throw error;

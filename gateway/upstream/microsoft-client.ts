@@ -30,6 +30,7 @@ import {
   type CodeExchangeResult,
   toTokens,
   type UpstreamClient,
+  UpstreamIdentityError,
   UpstreamInvalidGrantError,
   type UpstreamSettings,
   type UpstreamTokens,
@@ -201,7 +202,7 @@ export function createMicrosoftClient(settings: MicrosoftSettings): UpstreamClie
       if (!response.ok) throw new Error(`Microsoft Graph answered HTTP ${response.status} at /v1.0/me`);
       const me = (await response.json()) as Record<string, unknown>;
       if (typeof me['id'] !== 'string' || me['id'].toLowerCase() !== oid.toLowerCase())
-        throw new Error('Microsoft Graph /me is another user');
+        throw new UpstreamIdentityError('Microsoft Graph /me is another user');
       const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
       return {
         sub: expectedSub,

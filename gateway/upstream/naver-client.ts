@@ -22,6 +22,7 @@
 import {
   type CodeExchangeResult,
   type UpstreamClient,
+  UpstreamIdentityError,
   UpstreamInvalidGrantError,
   type UpstreamSettings,
   type UpstreamTokens,
@@ -121,9 +122,12 @@ export function createNaverClient(settings: NaverSettings): UpstreamClient {
       const envelope = (await response.json()) as { resultcode?: unknown; response?: Record<string, unknown> };
       const profile = envelope.response;
       if (envelope.resultcode !== '00' || typeof profile?.['id'] !== 'string' || !profile['id'])
-        throw new Error(`Naver's profile API answered resultcode ${String(envelope.resultcode)}`);
+        throw new UpstreamIdentityError(
+          `Naver's profile API answered resultcode ${String(envelope.resultcode).slice(0, 16)}`,
+        );
       const sub = profile['id'];
-      if (expectedSub !== undefined && expectedSub !== sub) throw new Error('Naver /v1/nid/me is another user');
+      if (expectedSub !== undefined && expectedSub !== sub)
+        throw new UpstreamIdentityError('Naver /v1/nid/me is another user');
       const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
       const email = text(profile['email']);
       const own = email?.toLowerCase().endsWith('@naver.com') === true;

@@ -51,6 +51,18 @@ export class UpstreamUnauthorizedError extends Error {
   }
 }
 
+/**
+ * The upstream answered, but not with the user the tokens were given for, or not with an
+ * answer that says who anyone is (a malformed profile, a 4xx other than 401): the identity
+ * cannot be confirmed, which ends the grant (unlike an outage, which the app retries).
+ */
+export class UpstreamIdentityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamIdentityError';
+  }
+}
+
 /** The upstream refused a refresh token for good (OAuth's `invalid_grant`, in its own words). */
 export class UpstreamInvalidGrantError extends Error {
   constructor(message: string) {
@@ -87,6 +99,14 @@ export function toTokens(response: oauth.TokenEndpointResponse, previousRefreshT
     ...(typeof response.scope === 'string' ? { scope: response.scope } : {}),
   };
 }
+
+/** oauth4webapi's codes for a userinfo answer that is not the expected user's, or not a profile. */
+const IDENTITY_FAILURES = new Set([
+  oauth.JSON_ATTRIBUTE_COMPARISON,
+  oauth.INVALID_RESPONSE,
+  oauth.RESPONSE_IS_NOT_JSON,
+  oauth.RESPONSE_IS_NOT_CONFORM,
+]);
 
 /** Creates the upstream client; nothing is fetched until first use. */
 export function createUpstreamClient(settings: UpstreamSettings): UpstreamClient {
@@ -171,13 +191,14 @@ export function createUpstreamClient(settings: UpstreamSettings): UpstreamClient
       try {
         return { ...(await client.fetchUserInfo(config, accessToken, expectedSub ?? client.skipSubjectCheck)) };
       } catch (error) {
+        const { cause, code } = error as { cause?: unknown; code?: unknown };
+        const status = cause instanceof Response ? cause.status : undefined;
         // A 401 without an RFC 6750 challenge (Kakao answers `{"msg":…,"code":-401}`) is a
         // refused token all the same: the vault refreshes once and retries.
-        if (
-          (error as { cause?: unknown }).cause instanceof Response &&
-          (error as { cause: Response }).cause.status === 401
-        )
-          throw new UpstreamUnauthorizedError('the upstream refused the access token at userinfo');
+        if (status === 401) throw new UpstreamUnauthorizedError('the upstream refused the access token at userinfo');
+        // Another user, or no profile at all (an outage, 5xx, is not this: the app retries that).
+        if (IDENTITY_FAILURES.has(String(code)) && (status === undefined || status < 500))
+          throw new UpstreamIdentityError(`the upstream's userinfo does not confirm the user (${String(code)})`);
         throw error;
       }
     },
