@@ -346,9 +346,13 @@ function checkCombinations(settings: Partial<Record<SettingName, unknown>>, ctx:
     problem('UPSTREAM_CLIENT_SECRET', 'required when UPSTREAM_CLIENT_ID is set (give both or neither)');
   if (hasSecret && !hasId)
     problem('UPSTREAM_CLIENT_ID', 'required when UPSTREAM_CLIENT_SECRET is set (give both or neither)');
-  if (given('GATEWAY_UPSTREAMS'))
-    for (const name of ['UPSTREAM_CLIENT_ID', 'UPSTREAM_CLIENT_SECRET', 'UPSTREAM_HOSTED_DOMAIN'] as const)
+  if (given('GATEWAY_UPSTREAMS')) {
+    // The shorthand's settings would be ignored beside the list: refused, so nobody relies on them.
+    for (const name of ['UPSTREAM_CLIENT_ID', 'UPSTREAM_CLIENT_SECRET'] as const)
       if (given(name)) problem(name, 'not with GATEWAY_UPSTREAMS: give each upstream its own client there');
+    if (given('UPSTREAM_HOSTED_DOMAIN'))
+      problem('UPSTREAM_HOSTED_DOMAIN', 'not with GATEWAY_UPSTREAMS: give a google upstream its hosted_domains there');
+  }
   checkHostRuleUpstreams(settings, problem);
   if (settings.NODE_ENV === 'production') checkProduction(settings, problem);
 }

@@ -23,6 +23,13 @@ const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
 /** Microsoft's tenant of personal accounts (outlook.com, live.com): its `tid` in every token. */
 export const MICROSOFT_CONSUMERS_TENANT = '9188040d-6c67-4c5b-b112-36a304b66dad';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A domain as the rules compare it: no `@`, no wildcard (each rule names domains exactly). */
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/i;
+/** GitHub's logins: letters, digits and single dashes. */
+const GITHUB_LOGIN = /^[a-z0-9](?:[a-z0-9-]{0,38})$/i;
+
+const scopesOf = (scopes: string | readonly string[]): string[] =>
+  typeof scopes === 'string' ? scopes.split(/[\s,]+/).filter(Boolean) : [...scopes];
 
 /**
  * What each type is: where it lives unless told (`issuer`, or `base_url` for the providers without
@@ -126,8 +133,13 @@ function microsoftTenants(raw: Entry, at: string): Parsed<{ tenant: string; allo
       };
     return { value: { tenant, allowed: [tenant] } };
   }
-  if (tenant === 'consumers')
-    return { value: { tenant, allowed: allowed.length ? allowed : [MICROSOFT_CONSUMERS_TENANT] } };
+  if (tenant === 'consumers') {
+    if (allowed.some((t) => t !== MICROSOFT_CONSUMERS_TENANT))
+      return {
+        problem: `${at}: tenant consumers admits personal accounts only; list work tenants with tenant: common`,
+      };
+    return { value: { tenant, allowed: [MICROSOFT_CONSUMERS_TENANT] } };
+  }
   if (tenant !== 'organizations' && tenant !== 'common')
     return {
       problem: `${at}: tenant must be a tenant id (GUID), organizations, common or consumers, not ${JSON.stringify(raw.tenant)}`,
@@ -165,12 +177,20 @@ function toUpstream(raw: Entry, index: number): Parsed<UpstreamConfig> {
   const tenants = type === 'microsoft' ? microsoftTenants(raw, at) : { value: undefined };
   if (!('value' in tenants)) return tenants;
   const allowedOrgs = raw.allowed_orgs ?? [];
-  let scopes: string[] =
-    raw.scopes === undefined
-      ? [...kind.scopes]
-      : typeof raw.scopes === 'string'
-        ? raw.scopes.split(/[\s,]+/).filter(Boolean)
-        : raw.scopes;
+  const badOrg = allowedOrgs.find((org) => !GITHUB_LOGIN.test(org));
+  if (badOrg !== undefined)
+    return { problem: `${at}: allowed_orgs takes organization logins (acme-corp), not ${JSON.stringify(badOrg)}` };
+  for (const [setting, domains] of [
+    ['allowed_email_domains', raw.allowed_email_domains],
+    ['hosted_domains', raw.hosted_domains],
+  ] as const) {
+    const bad = (domains ?? []).find((domain) => !DOMAIN.test(domain));
+    if (bad !== undefined)
+      return { problem: `${at}: ${setting} takes domains (corp.example), not ${JSON.stringify(bad)}` };
+  }
+  if (raw.scopes !== undefined && allowedOrgs.length > 0 && !scopesOf(raw.scopes).includes('read:org'))
+    return { problem: `${at}: allowed_orgs needs the read:org scope (private memberships are not listed without it)` };
+  let scopes: string[] = raw.scopes === undefined ? [...kind.scopes] : scopesOf(raw.scopes);
   // Private organization memberships are listed only with read:org.
   if (raw.scopes === undefined && allowedOrgs.length > 0) scopes = [...scopes, 'read:org'];
   if (kind.oidc && !scopes.includes('openid')) return { problem: `${at}: scopes must include openid` };
@@ -210,13 +230,23 @@ export function parseUpstreams(raw: RawValue): Parsed<UpstreamConfig[]> {
     const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
     return { problem: `must be ${SHAPE} (${issue?.message ?? 'invalid'}${where})`, got: 'an invalid value' };
   }
+  // Every entry's problem at once: an operator fixing a list of ten should not need ten runs.
   const upstreams: UpstreamConfig[] = [];
+  const problems: string[] = [];
   for (const [index, raw] of parsed.data.entries()) {
     const upstream = toUpstream(raw, index);
-    if (!('value' in upstream)) return upstream;
-    if (upstreams.some((u) => u.id === upstream.value.id))
-      return { problem: `entry ${index + 1}: the id ${upstream.value.id} is used twice` };
+    if (!('value' in upstream)) {
+      problems.push(upstream.problem);
+      continue;
+    }
+    const { id, issuer, clientId } = upstream.value;
+    if (upstreams.some((u) => u.id === id)) problems.push(`entry ${index + 1}: the id ${id} is used twice`);
+    // One registration twice would share its users' tokens under two names and two rule sets.
+    const twin = upstreams.find((u) => u.issuer === issuer && u.clientId === clientId);
+    if (twin !== undefined)
+      problems.push(`entry ${index + 1} (${id}): the same issuer and client_id as ${twin.id}: one upstream, one entry`);
     upstreams.push(upstream.value);
   }
+  if (problems.length > 0) return { problem: problems.slice(0, 10).join('; ') };
   return { value: upstreams };
 }

@@ -172,6 +172,13 @@ describe('several upstreams (GATEWAY_UPSTREAMS)', () => {
     const page = await start.text();
     assert.doesNotMatch(page, /<script>/, 'the unknown id is escaped');
     assert.match(page, /known: staff, partners/);
+    // As /auth does: a repeated one is refused, an empty one leaves the choice to the page.
+    const twice = await fetch(`${gw.url}/oauth2/start?rd=/&upstream=staff&upstream=partners`, { redirect: 'manual' });
+    assert.equal(twice.status, 400);
+    assert.match(await twice.text(), /more than once/);
+    const empty = await fetch(`${gw.url}/oauth2/start?rd=/&upstream=`, { redirect: 'manual' });
+    assert.equal(empty.status, 302, 'on to the sign-in page');
+    assert.doesNotMatch(empty.headers.get('location') ?? '', /upstream=/);
   });
 
   it('keeps an app with allowed_upstreams to its upstreams, even for a user signed in elsewhere', async () => {

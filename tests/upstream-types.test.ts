@@ -380,3 +380,21 @@ describe('Naver as an upstream (OAuth 2.0, the profile in an envelope)', () => {
     await assert.rejects(refresh(setup.app, again.refresh_token), isInvalidGrant);
   });
 });
+
+describe('an upstream that cannot be reached at sign-in', () => {
+  let setup: Awaited<ReturnType<typeof gatewayWith>>;
+  before(async () => {
+    const nobody = await freePort(); // nothing listens there
+    setup = await gatewayWith(async () => ({
+      upstream: { id: 'down', type: 'gitlab', name: 'Our GitLab', issuer: `http://127.0.0.1:${nobody}` },
+      close: async () => {},
+    }));
+  });
+  after(async () => setup?.close());
+
+  it('answers 503 naming the provider, with a page rather than a 500', async () => {
+    const { page, text } = await setup.signIn();
+    assert.equal(page?.status, 503);
+    assert.match(text ?? '', /Our GitLab cannot be reached right now/);
+  });
+});

@@ -323,6 +323,9 @@ describe('npx gateway users link', () => {
     const unknownAccount = await cli(['no-such-sub', 'partners:1']);
     assert.equal(unknownAccount.code, 1);
     assert.match(unknownAccount.stderr, /no account with sub "no-such-sub"/);
+    const impossible = await cli(['some-sub', 'partners:has space']);
+    assert.equal(impossible.code, 1);
+    assert.match(impossible.stderr, /can never sign in: a subject has no spaces/);
     const malformed = await cli(['some-sub', 'partners']);
     assert.equal(malformed.code, 2);
     assert.match(malformed.stderr, /UPSTREAM_ID:UPSTREAM_SUB/);

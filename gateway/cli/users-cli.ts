@@ -22,7 +22,7 @@ export const usersCli: CliGroup = {
       arguments: 'SUB UPSTREAM_ID:UPSTREAM_SUB',
       summary: 'let another upstream identity sign in as this user',
       description:
-        "Links an identity at another configured upstream (its id in GATEWAY_UPSTREAMS, and the user's\n`sub` there) to the account SUB: signing in through that upstream then signs in as this account,\nwith its one `sub`, user name and grants. The gateway never links identities by e-mail on its\nown. An identity that already has an account of its own is refused (exit 1).",
+        "Links an identity at another configured upstream (its id in GATEWAY_UPSTREAMS, and the user's\n`sub` there) to the account SUB: signing in through that upstream then signs in as this account,\nwith its one `sub`, user name and grants. The gateway never links identities by e-mail on its\nown. An identity that already has an account of its own is refused (exit 1). The `sub` there is\nthe upstream's subject as the gateway keys it: GitHub's numeric user id, Microsoft's\n<tenant id>:<object id>, else the `sub` claim.",
       options: [],
       examples: ['npx gateway users link 3f6c2a9e-0b1d-4e8a-9c55-2d7f1e0a4b6c contractors:583231'],
       run: (args, io) =>

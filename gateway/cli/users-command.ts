@@ -46,6 +46,23 @@ export async function runUsersSignOut(args: string[], config: Config, io: CliIo)
   });
 }
 
+const GUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const ENTRA_SUBJECT = new RegExp(`^${GUID}:${GUID}$`);
+
+/**
+ * Why `upstreamSub` is no subject the upstream of `type` ever gives (a link to it would never
+ * match a sign-in), or undefined. Entra's is the gateway's `<tenant id>:<object id>`, not the ID
+ * token's pairwise `sub`; GitHub's is the numeric user id, not the login.
+ */
+function identityShapeProblem(type: string, upstreamSub: string): string | undefined {
+  if (upstreamSub.length > 255 || /\s/.test(upstreamSub)) return 'a subject has no spaces and at most 255 characters';
+  if (type === 'microsoft' && !ENTRA_SUBJECT.test(upstreamSub))
+    return 'a Microsoft subject is <tenant id>:<object id> (oid), both lower-case GUIDs';
+  if (type === 'github' && !/^[1-9][0-9]{0,15}$/.test(upstreamSub))
+    return "a GitHub subject is the user's numeric id (GET /users/<login> shows it), not the login";
+  return undefined;
+}
+
 /** Runs `users link SUB UPSTREAM_ID:UPSTREAM_SUB` (its usage: users-cli.ts) and returns the exit code. */
 export async function runUsersLink(args: string[], config: Config, io: CliIo): Promise<number> {
   const parsed = parseCommandArgs(args, {}, ['SUB', 'UPSTREAM_ID:UPSTREAM_SUB']);
@@ -59,6 +76,11 @@ export async function runUsersLink(args: string[], config: Config, io: CliIo): P
   if (!upstream) {
     const known = config.upstreams.map((u) => u.id).join(', ') || 'none: GATEWAY_UPSTREAMS is not set';
     io.stderr(`gateway: no upstream with id ${JSON.stringify(upstreamId)} (configured: ${known})\n`);
+    return 1;
+  }
+  const shapeProblem = identityShapeProblem(upstream.type, upstreamSub);
+  if (shapeProblem !== undefined) {
+    io.stderr(`gateway: ${upstreamId}:${upstreamSub.slice(0, 80)} can never sign in: ${shapeProblem}\n`);
     return 1;
   }
   return withCliStore(config, io, async (store) => {

@@ -51,11 +51,20 @@ export function signInFlowRoutes(app: FastifyInstance, deps: SignInFlowDeps): vo
         `Forward auth is not configured for ${request.hostname}: add it to GATEWAY_COOKIE_DOMAINS or GATEWAY_REDIRECT_DOMAINS.`,
       );
     }
-    // `upstream=<id>` skips the sign-in page's choice, as on the provider's /auth.
-    const upstream = query['upstream'];
+    // `upstream=<id>` skips the sign-in page's choice, as on the provider's /auth (which also
+    // refuses it repeated, and shows the page for an empty one).
+    // (Read from the raw query: the parsed one keeps the first of repeated parameters.)
+    const given = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1)).getAll('upstream');
+    if (given.length > 1) throw new GatewayError('invalid_request', 400, 'upstream is given more than once.');
+    const named = given[0];
+    const upstream = typeof named === 'string' && named !== '' ? named : undefined;
     if (upstream !== undefined && !config.upstreams.some((u) => u.id === upstream) && !config.devMode) {
       const known = config.upstreams.map((u) => u.id).join(', ');
-      throw new GatewayError('invalid_request', 400, `There is no sign-in provider ${upstream} (known: ${known}).`);
+      throw new GatewayError(
+        'invalid_request',
+        400,
+        `There is no sign-in provider ${JSON.stringify(upstream.slice(0, 40))} (known: ${known}).`,
+      );
     }
     const state = client.randomState();
     const nonce = client.randomNonce();

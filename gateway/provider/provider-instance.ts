@@ -47,7 +47,7 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
       verify: deps.verify,
       upstreamOf: deps.upstreamOf,
       upstreams: deps.upstreamList,
-      audit: (fields) => audit(log, 'token.exchanged', fields, 'upstream token exchanged for a gateway token'),
+      audit: (fields) => audit(log, 'token.exchanged', fields, 'a gateway token exchanged for an upstream token'),
     }),
   });
   // Forward-auth callbacks live on every protected host: allow them on the configured domains.

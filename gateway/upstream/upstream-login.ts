@@ -96,13 +96,27 @@ export async function beginUpstreamLogin(
     nonce,
     code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
-    // Google: a refresh token only with access_type=offline, and again only with prompt=consent.
-    access_type: 'offline',
   };
+  // Google: a refresh token only with access_type=offline, and again only with prompt=consent.
+  // (Sent to any OpenID Provider of type oidc too, as it may be a Google-like one; not to the
+  // providers whose ways are known and have no such parameter.)
+  if (['google', 'oidc', 'dev'].includes(upstream.config.type)) parameters['access_type'] = 'offline';
   if (options.forceConsent) parameters['prompt'] = 'consent';
   if (options.loginHint) parameters['login_hint'] = options.loginHint;
   if (upstream.policy.hostedDomains.length === 1) parameters['hd'] = upstream.policy.hostedDomains[0] ?? '';
-  const url = await upstream.client.authorizationUrl(parameters);
+  let url: URL;
+  try {
+    url = await upstream.client.authorizationUrl(parameters);
+  } catch (error) {
+    // Discovery failed (the upstream is down, or publishes another issuer): say so, retryable,
+    // rather than a 500; the log says why, without a stack.
+    reply.log.warn({ err: safeMessage(error), upstream: upstream.config.id }, 'upstream unreachable at sign-in');
+    throw new GatewayError(
+      'temporarily_unavailable',
+      503,
+      `${upstream.config.name} cannot be reached right now. Please try again in a moment.`,
+    );
+  }
   reply.setCookie(txCookie(deps.secureCookies), state, {
     path: upstream.config.callbackPath,
     httpOnly: true,

@@ -225,6 +225,42 @@ describe('GATEWAY_UPSTREAMS', () => {
     assert.match(output, /partners \(oidc, https:\/\/login\.partner\.example\).*\/upstream\/partners\/callback/);
   });
 
+  it('says every broken entry at once, and refuses what no user could pass or what would be one upstream twice', () => {
+    const all = problemOf([
+      { ...staff, id: 'one', hosted_domains: ['@example.com'] },
+      { ...partners, id: 'two', allowed_email_domains: ['*.partner.example'] },
+      { id: 'gh', type: 'github', client_id: 'c', client_secret: 's', allowed_orgs: ['Acme Corp'] },
+    ]);
+    assert.match(all, /entry 1 \(one\): hosted_domains takes domains \(corp\.example\), not "@example\.com"/);
+    assert.match(all, /entry 2 \(two\): allowed_email_domains takes domains/);
+    assert.match(all, /entry 3 \(gh\): allowed_orgs takes organization logins/);
+    assert.match(
+      problemOf([
+        { id: 'gh', type: 'github', client_id: 'c', client_secret: 's', scopes: 'read:user', allowed_orgs: ['acme'] },
+      ]),
+      /allowed_orgs needs the read:org scope/,
+    );
+    assert.match(
+      problemOf([staff, { ...staff, id: 'staff-again' }]),
+      /the same issuer and client_id as staff: one upstream/,
+    );
+    // Two clients at one issuer are two upstreams (say, two Google Workspaces): fine.
+    assert.ok('value' in parseUpstreams([staff, { ...staff, id: 'guests', client_id: 'other-client' }]));
+    assert.match(
+      problemOf([
+        {
+          id: 'ms',
+          type: 'microsoft',
+          tenant: 'consumers',
+          allowed_tenants: ['72f988bf-86f1-41af-91ab-2d7cd011db47'],
+          client_id: 'c',
+          client_secret: 's',
+        },
+      ]),
+      /consumers admits personal accounts only/,
+    );
+  });
+
   it('never echoes the list in a problem line: it holds client secrets', () => {
     const secret = 'SUPERSECRET-0123456789abcdef';
     for (const value of [
