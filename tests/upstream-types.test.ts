@@ -105,6 +105,7 @@ describe('Microsoft Entra ID as an upstream (organizations, with allowed tenants
     assert.equal(claims?.['email_verified'], true, 'no email_verified from Entra: xms_edov vouches');
     assert.equal(claims?.['name'], 'Ada Lovelace');
     assert.equal(claims?.['preferred_username'], 'ada');
+    assert.deepEqual(claims?.['amr'], ['fed', 'upstream:entra'], 'the ID token names the upstream');
     // The same person after the app registration changed (a new pairwise `sub` at Entra): the
     // gateway keys on oid and tid, so the same account.
     const account = await setup.gw.app.gateway.store.get<{ upstream: { sub: string } }>(`account:${claims?.sub}`);

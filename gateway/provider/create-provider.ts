@@ -101,7 +101,9 @@ export function createProvider(deps: ProviderDeps): Provider {
       long: { httpOnly: true, sameSite: 'lax' },
       short: { httpOnly: true, sameSite: 'lax' },
     },
-    claims: { ...scopeClaims } as Configuration['claims'],
+    // `amr` says how the user signed in, `upstream:<id>` naming the upstream (OIDC Core §2): an app
+    // that asked for one with `upstream=` can check that it got a sign-in there.
+    claims: { ...scopeClaims, openid: [...(scopeClaims['openid'] ?? []), 'amr'] } as Configuration['claims'],
     scopes: [...supportedScopes],
     // Authorization code only (RFC 9700 §2.1.2: no implicit grant).
     responseTypes: ['code'],
