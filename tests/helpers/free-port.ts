@@ -1,15 +1,47 @@
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+
+/**
+ * Where free ports are looked for: below the kernel's ephemeral range, which every `listen(0)`
+ * (the fakes, nginx's upstream connections, outgoing sockets) draws from. A port found free in that
+ * range and released could be handed to the next `listen(0)` before the test binds it
+ * (EADDRINUSE under load); below it, only another freePort could take it, and it checks.
+ */
+function searchRange(): [number, number] {
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low !== undefined && low > 12_000) return [10_000, low];
+  } catch {
+    // Not Linux: fall back to what the system picks.
+  }
+  return [0, 0];
+}
+
+const [LOW, HIGH] = searchRange();
+/** Ports handed out by this process: never twice, even once released. */
+const handedOut = new Set<number>();
+
+function tryPort(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
+    });
+  });
+}
 
 /** A free TCP port on 127.0.0.1 (bound, read, released), for servers that cannot take port 0. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const candidate = HIGH > LOW ? LOW + Math.floor(Math.random() * (HIGH - LOW)) : 0;
+    if (handedOut.has(candidate)) continue;
+    const port = await tryPort(candidate);
+    if (port !== undefined && !handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free port found');
 }

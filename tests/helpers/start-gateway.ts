@@ -89,7 +89,14 @@ export async function startGateway(options: StartOptions = {}): Promise<StartedG
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.accessLog ? { accessLogWrite: options.accessLog } : {}),
   });
-  await app.listen({ host: '127.0.0.1', port });
+  try {
+    await app.listen({ host: '127.0.0.1', port });
+  } catch (error) {
+    // A gateway that cannot listen must not keep the test process alive (its store, its timers).
+    await app.close();
+    if (ownGoogle) await google.close();
+    throw error;
+  }
   return {
     issuer,
     url: `http://127.0.0.1:${port}`,
