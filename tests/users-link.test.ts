@@ -316,6 +316,23 @@ describe('npx gateway users link', () => {
     );
   });
 
+  it('names the upstream whose token the consent page asks to hand out, in both languages', async () => {
+    const exchangerApp = await discoverApp(gw.issuer, exchanger);
+    const browser = createBrowser();
+    const start = await startAuthorization(exchangerApp, {
+      upstream: 'partners',
+      scope: 'openid email upstream_token',
+    });
+    const first = await authorizeInBrowser(browser, exchangerApp, start, partners.issuer, {
+      email: 'named@partner.example',
+    });
+    assert.equal(first.callback, undefined, 'the consent page first');
+    const english = (await first.page?.text()) ?? '';
+    assert.match(english, /Your access token at partners, to use its services as you/);
+    const korean = await (await browser.fetch(first.page?.url ?? '', { headers: { 'accept-language': 'ko' } })).text();
+    assert.match(korean, /partners의 액세스 토큰/);
+  });
+
   it('says what is wrong with an unknown upstream, account or identity', async () => {
     const unknownUpstream = await cli(['some-sub', 'nope:1']);
     assert.equal(unknownUpstream.code, 1);

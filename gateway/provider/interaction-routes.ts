@@ -15,6 +15,7 @@ import { CSRF_FIELD, type CsrfGuard } from '../web/csrf.ts';
 import { renderConsentPage } from '../web/pages/consent-page.ts';
 import { renderUpstreamChooser } from '../web/pages/upstream-chooser-page.ts';
 import { beginUpstreamLogin, type UpstreamLoginDeps } from '../upstream/upstream-login.ts';
+import { signedInThrough } from '../upstream/signed-in-through.ts';
 import type { Upstream } from '../upstream/upstreams.ts';
 import { INTERACTION_PATH } from './create-provider.ts';
 
@@ -138,6 +139,11 @@ export function interactionRoutes(deps: InteractionDeps) {
           accountLabel: account?.email ?? account?.preferred_username,
           returnHost: URL.parse(String(interaction.params['redirect_uri'] ?? ''))?.host,
           csrfToken: deps.csrf.token('consent', interaction.uid),
+          // Whose token `upstream_token` would hand out, with several: this session's upstream.
+          upstreamName:
+            deps.upstreamLogin.upstreams.list.length > 1
+              ? deps.upstreamLogin.upstreams.byId(signedInThrough(interaction.session?.amr) ?? '')?.config.name
+              : undefined,
         }),
       );
     });

@@ -16,13 +16,20 @@ export function renderConsentPage(
     /** Where the app is answered (its redirect URI's host): a name can be chosen freely, a host cannot. */
     returnHost?: string | undefined;
     csrfToken?: string;
+    /** The upstream the user signed in through, named where `upstream_token` is asked for. */
+    upstreamName?: string | undefined;
   },
 ): string {
   const t = messagesFor(acceptLanguage);
   const items = options.scopes
     .map((scope) => {
       const key = `scope_${scope}` as MessageKey;
-      const label = key in t ? t[key] : scope;
+      const label =
+        scope === 'upstream_token' && options.upstreamName
+          ? t.scope_upstream_token_named.replace('{name}', options.upstreamName)
+          : key in t
+            ? t[key]
+            : scope;
       return `<li>${escapeHtml(label)}</li>`;
     })
     .join('\n');

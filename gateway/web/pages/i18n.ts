@@ -22,6 +22,8 @@ const en = {
   scope_offline_access: 'Access while you are away (refresh tokens)',
   scope_upstream_token:
     'Your access token at the sign-in provider (such as Google), to use its services as you, with everything you allowed it there',
+  scope_upstream_token_named:
+    'Your access token at {name}, to use its services as you, with everything you allowed it there',
   tryAgain: 'Start again',
   signInTitle: 'Sign in to continue',
   chooseUpstreamIntro: 'Choose where your account is:',
@@ -91,6 +93,7 @@ const ko: Messages = {
   scope_offline_access: '부재 중 접근 (리프레시 토큰)',
   scope_upstream_token:
     '로그인 제공자(예: Google)의 액세스 토큰: 그곳에서 허용한 모든 권한으로 사용자를 대신해 서비스를 이용합니다',
+  scope_upstream_token_named: '{name}의 액세스 토큰: 그곳에서 허용한 모든 권한으로 사용자를 대신해 서비스를 이용합니다',
   tryAgain: '다시 시작',
   signInTitle: '계속하려면 로그인하세요',
   chooseUpstreamIntro: '계정이 있는 곳을 선택하세요:',
