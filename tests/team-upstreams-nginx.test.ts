@@ -3,16 +3,23 @@
  * Google Workspace and contractors at GitHub, both signing into the same apps behind the shipped
  * nginx config, each under their own rules. Contractors must belong to the GitHub organization
  * (`allowed_orgs`); a staff-only host admits only sessions through the staff upstream
- * (`GATEWAY_HOST_RULES` `allowed_upstreams`), whatever the contractor's e-mail says.
+ * (`GATEWAY_HOST_RULES` `allowed_upstreams`), whatever the contractor's e-mail says. The same
+ * gateway also offers Microsoft, GitLab, Kakao and Naver: each signs a user in through nginx.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createBrowser, loopbackDispatcher, type Browser } from './helpers/browser.ts';
 import { startEchoApp } from './helpers/echo-app.ts';
 import { type FakeGitHub, type GitHubUser, startFakeGitHub } from './helpers/fake-github.ts';
+import { type FakeGitLab, startFakeGitLab } from './helpers/fake-gitlab.ts';
 import { type FakeGoogle, signInAtFakeGoogle, startFakeGoogle } from './helpers/fake-google.ts';
+import { type FakeKakao, startFakeKakao } from './helpers/fake-kakao.ts';
+import { type FakeMicrosoft, startFakeMicrosoft } from './helpers/fake-microsoft.ts';
+import { type FakeNaver, startFakeNaver } from './helpers/fake-naver.ts';
 import { shippedNginxConfig, startNginx, type RunningNginx } from './helpers/nginx.ts';
 import { freePort, startGateway, type StartedGateway } from './helpers/start-gateway.ts';
+
+const TENANT = '4f1c7d0e-2b5a-4c8e-9d3f-0a6b8c2e4d71';
 
 interface Echo {
   headers: Record<string, string>;
@@ -22,6 +29,10 @@ describe('staff at Google and contractors at GitHub, behind nginx, with one gate
   let gw: StartedGateway;
   let google: FakeGoogle;
   let github: FakeGitHub;
+  let microsoft: FakeMicrosoft;
+  let gitlab: FakeGitLab;
+  let kakao: FakeKakao;
+  let naver: FakeNaver;
   let nginx: RunningNginx;
   let app: Awaited<ReturnType<typeof startEchoApp>>;
   let port: number;
@@ -45,6 +56,16 @@ describe('staff at Google and contractors at GitHub, behind nginx, with one gate
         redirectUri: `${issuer}/upstream/contractors/callback`,
       },
     });
+    const registration = (id: string) => ({
+      id,
+      secret: `${id}-secret`,
+      redirectUri: `${issuer}/upstream/${id}/callback`,
+    });
+    microsoft = await startFakeMicrosoft({ client: registration('entra') });
+    gitlab = await startFakeGitLab({ client: registration('gitlab') });
+    kakao = await startFakeKakao({ client: registration('kakao') });
+    naver = await startFakeNaver({ client: registration('naver') });
+    const secretOf = (id: string) => ({ client_id: id, client_secret: `${id}-secret` });
     gw = await startGateway({
       port: gatewayPort,
       env: {
@@ -69,6 +90,17 @@ describe('staff at Google and contractors at GitHub, behind nginx, with one gate
             client_secret: 'contractors-secret',
             allowed_orgs: ['acme-contractors'],
           },
+          {
+            id: 'entra',
+            type: 'microsoft',
+            tenant: TENANT,
+            base_url: microsoft.authority,
+            graph_url: microsoft.graphUrl,
+            ...secretOf('entra'),
+          },
+          { id: 'gitlab', type: 'gitlab', issuer: gitlab.issuer, ...secretOf('gitlab') },
+          { id: 'kakao', type: 'kakao', issuer: kakao.issuer, ...secretOf('kakao') },
+          { id: 'naver', type: 'naver', base_url: naver.nidUrl, api_url: naver.apiUrl, ...secretOf('naver') },
         ]),
         GATEWAY_COOKIE_DOMAINS: '.team.test',
         GATEWAY_REDIRECT_DOMAINS: `.team.test:${port}`,
@@ -92,11 +124,12 @@ describe('staff at Google and contractors at GitHub, behind nginx, with one gate
     await gw?.close();
     await google?.close();
     await github?.close();
+    for (const fake of [microsoft, gitlab, kakao, naver]) await fake?.close();
     await dispatcher.close();
   });
 
   /** Opens `url`; on the gateway's sign-in page, picks `upstream` and signs in there. */
-  async function visit(browser: Browser, url: string, upstream: 'staff' | 'contractors', email: string) {
+  async function visit(browser: Browser, url: string, upstream: string, email: string) {
     let hop = await browser.follow(url, (next) => next.pathname.startsWith('/interaction/'));
     if (hop.location) {
       const chooser = await browser.fetch(hop.location.href);
@@ -146,5 +179,37 @@ describe('staff at Google and contractors at GitHub, behind nginx, with one gate
     const page = await visit(createBrowser({ dispatcher }), `${APP()}/home`, 'contractors', '');
     assert.equal(page.status, 403);
     assert.match(await page.text(), /not a member of an organisation allowed/);
+  });
+
+  it('signs users of Microsoft, GitLab, Kakao and Naver in through nginx as well', async () => {
+    microsoft.signInAs({
+      oid: '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+      tid: TENANT,
+      name: 'Mia',
+      preferred_username: 'mia@corp.example',
+      email: 'mia@corp.example',
+    });
+    gitlab.signInAs({ id: 77, username: 'gil', name: 'Gil', email: 'gil@corp.example', emailVerified: true });
+    kakao.signInAs({
+      id: 123_456_789,
+      nickname: '카카',
+      email: 'kaka@kakao.example',
+      emailVerified: true,
+      agreedToEmail: true,
+    });
+    naver.signInAs({ id: 'nv-42', email: 'nana@naver.com', name: '나나' });
+    for (const [upstream, email] of [
+      ['entra', 'mia@corp.example'],
+      ['gitlab', 'gil@corp.example'],
+      ['kakao', 'kaka@kakao.example'],
+      ['naver', 'nana@naver.com'],
+    ] as const) {
+      const browser = createBrowser({ dispatcher });
+      const page = await visit(browser, `${APP()}/home`, upstream, '');
+      assert.equal(page.status, 200, `${upstream}: back at the app`);
+      assert.equal(((await page.json()) as Echo).headers['x-auth-request-email'], email, upstream);
+      const refused = await browser.fetch(`${STAFF_ONLY()}/`, { headers: { accept: 'application/json' } });
+      assert.equal(refused.status, 403, `${upstream}: not at the staff-only host`);
+    }
   });
 });
