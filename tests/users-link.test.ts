@@ -26,6 +26,27 @@ import {
 } from './helpers/relying-party.ts';
 import { freePort, startGateway, TEST_SECRET, type StartedGateway } from './helpers/start-gateway.ts';
 
+/** RFC 8693 §2.1 at the gateway: `client` exchanges its access token for an upstream token. */
+async function exchangeFor(
+  issuer: string,
+  client: { client_id: string; client_secret: string },
+  subjectToken: string,
+  audience?: string,
+) {
+  const basic = Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64');
+  const response = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: subjectToken,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      ...(audience === undefined ? {} : { audience }),
+    }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
 describe('npx gateway users link', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-users-link-'));
   const store = `sqlite://${join(dir, 'gateway.sqlite')}`;
@@ -206,21 +227,7 @@ describe('npx gateway users link', () => {
     assert.ok(staffTokens && partnerTokens, 'tokens at both');
     assert.notEqual(staffTokens.access_token, partnerTokens.access_token);
 
-    const exchange = async (audience?: string) => {
-      const body = new URLSearchParams({
-        grant_type: TOKEN_EXCHANGE,
-        subject_token: atStaff.access_token,
-        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        ...(audience === undefined ? {} : { audience }),
-      });
-      const basic = Buffer.from(`${exchanger.client_id}:${exchanger.client_secret}`).toString('base64');
-      const response = await fetch(`${gw.issuer}/token`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body,
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    const exchange = (audience?: string) => exchangeFor(gw.issuer, exchanger, atStaff.access_token, audience);
     const named = async (audience: string, fake: FakeGoogle) => {
       const answer = await exchange(audience);
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
@@ -249,20 +256,8 @@ describe('npx gateway users link', () => {
       'Staff sync',
       withUpstreamToken('staff'),
     );
-    const exchangeAs = async (audience?: string) => {
-      const basic = Buffer.from(`${staffExchanger.client_id}:${staffExchanger.client_secret}`).toString('base64');
-      const response = await fetch(`${gw.issuer}/token`, {
-        method: 'POST',
-        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: TOKEN_EXCHANGE,
-          subject_token: staffSession.access_token,
-          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-          ...(audience === undefined ? {} : { audience }),
-        }),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    const exchangeAs = (audience?: string) =>
+      exchangeFor(gw.issuer, staffExchanger, staffSession.access_token, audience);
     // (That sign-in at staff replaced the staff tokens.)
     assert.equal((await exchangeAs()).body['access_token'], (await vaultOf('staff')?.load(sub))?.access_token);
     const kept = await exchangeAs('upstream:partners');
