@@ -226,9 +226,13 @@ export function parseUpstreams(raw: RawValue): Parsed<UpstreamConfig[]> {
   }
   const parsed = z.array(entry).min(1, 'at least one upstream').safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
-    return { problem: `must be ${SHAPE} (${issue?.message ?? 'invalid'}${where})`, got: 'an invalid value' };
+    // Every issue (up to ten), each with where it is: a list is fixed in one run, not ten.
+    const issues = parsed.error.issues.map((issue) => {
+      const where = issue.path.length ? ` at ${issue.path.join('.')}` : '';
+      return `${issue.message}${where}`;
+    });
+    const more = issues.length > 10 ? `; and ${issues.length - 10} more` : '';
+    return { problem: `must be ${SHAPE} (${issues.slice(0, 10).join('; ')}${more})`, got: 'an invalid value' };
   }
   // Every entry's problem at once: an operator fixing a list of ten should not need ten runs.
   const upstreams: UpstreamConfig[] = [];
@@ -247,6 +251,9 @@ export function parseUpstreams(raw: RawValue): Parsed<UpstreamConfig[]> {
       problems.push(`entry ${index + 1} (${id}): the same issuer and client_id as ${twin.id}: one upstream, one entry`);
     upstreams.push(upstream.value);
   }
-  if (problems.length > 0) return { problem: problems.slice(0, 10).join('; ') };
+  if (problems.length > 0) {
+    const more = problems.length > 10 ? `; and ${problems.length - 10} more` : '';
+    return { problem: `${problems.slice(0, 10).join('; ')}${more}` };
+  }
   return { value: upstreams };
 }

@@ -114,6 +114,34 @@ for (const kind of ['OAuth App', 'GitHub App'] as const) {
         assert.equal(github.counters.refresh, refreshes);
       }
     });
+
+    it('tells an outage (503, the grant lives) from an answer that confirms no one (invalid_grant)', async () => {
+      const { tokens } = await signIn({ ...octocat, id: 5151, login: 'outage' });
+      assert.ok(tokens?.refresh_token);
+      /** The OAuth error of a refresh: from its body (400), or from the response openid-client keeps (503). */
+      const errorOf = (promise: Promise<unknown>) =>
+        promise.then(
+          () => 'ok',
+          async (error: unknown) => {
+            const { error: code, cause } = error as { error?: string; cause?: unknown };
+            if (code) return code;
+            if (cause instanceof Response)
+              return `${cause.status} ${((await cause.json()) as { error?: string }).error}`;
+            return String(error);
+          },
+        );
+      github.misbehave.set('/api/v3/user/emails', { status: 502, body: '<h1>Bad gateway</h1>' });
+      assert.equal(
+        await errorOf(client.refreshTokenGrant(app.config, tokens.refresh_token)),
+        '503 temporarily_unavailable',
+      );
+      github.misbehave.clear();
+      const after = await client.refreshTokenGrant(app.config, tokens.refresh_token);
+      assert.ok(after.access_token, 'the same refresh token works once GitHub is back');
+      github.misbehave.set('/api/v3/user', { status: 200, body: '<html>not the API</html>' });
+      assert.equal(await errorOf(client.refreshTokenGrant(app.config, after.refresh_token ?? '')), 'invalid_grant');
+      github.misbehave.clear();
+    });
   });
 }
 

@@ -82,6 +82,8 @@ export async function resolveAccount(
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
     upstreamCheckedAt: now,
+    ...(upstream.id === undefined ? {} : { upstreamChecks: { ...existing?.upstreamChecks, [upstream.id]: now } }),
+    emailFrom: profile.email === undefined ? undefined : upstream.id,
   };
   await saveAccount(store, account);
   return account;

@@ -20,8 +20,15 @@ export interface Account {
   hd?: string;
   createdAt: number;
   updatedAt: number;
-  /** When the upstream account was last confirmed alive (epoch ms). */
+  /** When the upstream account was last confirmed alive (epoch ms), at any upstream. */
   upstreamCheckedAt: number;
+  /**
+   * When each upstream (by id) last confirmed the user, by a sign-in or a re-check: a linked
+   * account's refreshes are re-checked at their own upstream on its own clock.
+   */
+  upstreamChecks?: Record<string, number>;
+  /** The id of the upstream that gave `email` (absent on accounts older than the record). */
+  emailFrom?: string;
 }
 
 /** The profile claims taken from the upstream at each sign-in. */

@@ -10,8 +10,10 @@ import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { BoundedCache } from '../web/bounded-cache.ts';
 
 // The grant too, so the app's resource server can introspect the token (RFC 7662) and learn
-// when the user's sign-in has ended.
+// when the user's sign-in has ended; and `amr`, which names the upstream of the sign-in (for the
+// app, and for a host rule's allowed_upstreams when the token comes back as a Bearer token).
 const COPIED_CLAIMS = [
+  'amr',
   'email',
   'email_verified',
   'preferred_username',

@@ -63,7 +63,8 @@ export function signInFlowRoutes(app: FastifyInstance, deps: SignInFlowDeps): vo
       throw new GatewayError(
         'invalid_request',
         400,
-        `There is no sign-in provider ${JSON.stringify(upstream.slice(0, 40))} (known: ${known}).`,
+        // At most 40 printable ASCII characters of it: no bidi controls or look-alikes on the page.
+        `There is no sign-in provider ${JSON.stringify(upstream.slice(0, 40).replace(/[^\x20-\x7e]/g, '?'))} (known: ${known}).`,
       );
     }
     const state = client.randomState();

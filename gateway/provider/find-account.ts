@@ -16,7 +16,7 @@ import { upstreamMemberships, upstreamProfile } from '../upstream/upstream-profi
 import { signedInThrough } from '../upstream/signed-in-through.ts';
 import { UpstreamIdentityError } from '../upstream/upstream-client.ts';
 import { UpstreamLinkGoneError } from '../upstream/upstream-tokens.ts';
-import type { Upstreams } from '../upstream/upstreams.ts';
+import type { Upstream, Upstreams } from '../upstream/upstreams.ts';
 
 export interface FindAccountDeps {
   store: Store;
@@ -46,28 +46,47 @@ function toOidcAccount(account: Account) {
   return { accountId: account.sub, claims: () => claims as { sub: string } };
 }
 
-async function recheckUpstream(
+/**
+ * The upstream that re-checks a refresh: that of the sign-in the refresh token comes from (its
+ * `amr`), whose rules admitted it; for a linked account, not necessarily the account's latest.
+ */
+function upstreamOfRefresh(
   deps: FindAccountDeps,
   account: Account,
   upstreamId: string | undefined,
+): Upstream | undefined {
+  return (upstreamId === undefined ? undefined : deps.upstreams.byId(upstreamId)) ?? deps.upstreams.ofAccount(account);
+}
+
+/** When `upstream` last confirmed the user (accounts older than per-upstream records: their own upstream's). */
+function lastCheckAt(account: Account, upstream: Upstream | undefined): number {
+  if (!upstream) return 0;
+  const recorded = account.upstreamChecks?.[upstream.config.id];
+  if (recorded !== undefined) return recorded;
+  const own = account.upstream.id === undefined || account.upstream.id === upstream.config.id;
+  return own ? account.upstreamCheckedAt : 0;
+}
+
+async function recheckUpstream(
+  deps: FindAccountDeps,
+  account: Account,
+  upstream: Upstream | undefined,
 ): Promise<Account | undefined> {
-  // The upstream of the sign-in this refresh token comes from (its `amr`), whose rules admitted
-  // it: for a linked account, not necessarily the account's latest.
-  const upstream =
-    (upstreamId === undefined ? undefined : deps.upstreams.byId(upstreamId)) ?? deps.upstreams.ofAccount(account);
   if (!upstream) {
     // Its upstream was removed from the configuration: nobody can confirm the user any more.
     deps.log.info({ sub: account.sub, upstream: account.upstream.id }, 'upstream re-check: upstream not configured');
     return undefined;
   }
+  const id = upstream.config.id;
   try {
     const info = await upstream.vault.userinfo(account.sub, account.upstream.sub);
     // What the upstream says now. An address it no longer gives is dropped (removed, or the
     // user withdrew consent to share it), except at Microsoft, whose Graph `/me` never vouches
-    // for one: there the address of the last sign-in's ID token stays.
+    // for one: there the address of its last sign-in's ID token stays, if it was Microsoft's.
     const fresh = upstreamProfile(info, undefined);
+    const emailFrom = account.emailFrom ?? account.upstream.id;
     const kept =
-      upstream.config.type === 'microsoft'
+      upstream.config.type === 'microsoft' && emailFrom === id
         ? pickProfile(account)
         : { ...pickProfile(account), email: undefined, email_verified: undefined };
     const profile = { ...kept, ...withoutUndefined(fresh) };
@@ -76,7 +95,15 @@ async function recheckUpstream(
       deps.log.info({ sub: account.sub, reason: refusal.description }, 'upstream re-check: account no longer admitted');
       return undefined;
     }
-    const updated: Account = { ...account, ...profile, updatedAt: Date.now(), upstreamCheckedAt: Date.now() };
+    const now = Date.now();
+    const updated: Account = {
+      ...account,
+      ...profile,
+      updatedAt: now,
+      upstreamCheckedAt: now,
+      upstreamChecks: { ...account.upstreamChecks, [id]: now },
+      emailFrom: profile.email === undefined ? undefined : fresh.email === undefined ? emailFrom : id,
+    };
     await saveAccount(deps.store, updated);
     return updated;
   } catch (error) {
@@ -114,8 +141,11 @@ export function createFindAccount(deps: FindAccountDeps): FindAccount {
     const account = await findAccountBySub(deps.store, sub);
     if (!account) return undefined;
     const refresh = token as RefreshTokenLike | undefined;
-    if (refresh?.kind === 'RefreshToken' && Date.now() - account.upstreamCheckedAt >= deps.recheckIntervalMs) {
-      const checked = await recheckUpstream(deps, account, signedInThrough(refresh.amr));
+    if (refresh?.kind !== 'RefreshToken') return toOidcAccount(account);
+    const upstream = upstreamOfRefresh(deps, account, signedInThrough(refresh.amr));
+    // Each upstream on its own clock: a sign-in elsewhere does not postpone this one's check.
+    if (Date.now() - lastCheckAt(account, upstream) >= deps.recheckIntervalMs) {
+      const checked = await recheckUpstream(deps, account, upstream);
       if (!checked) await endRefusedGrant(ctx, refresh);
       return checked ? toOidcAccount(checked) : undefined;
     }

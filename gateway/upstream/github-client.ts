@@ -22,11 +22,12 @@
 import {
   type CodeExchangeResult,
   type UpstreamClient,
+  isRecord,
+  profileApiAnswer,
   UpstreamIdentityError,
   UpstreamInvalidGrantError,
   type UpstreamSettings,
   type UpstreamTokens,
-  UpstreamUnauthorizedError,
 } from './upstream-client.ts';
 
 const TIMEOUT_MS = 10_000;
@@ -106,9 +107,7 @@ export function createGitHubClient(settings: GitHubSettings): UpstreamClient {
       redirect: 'error',
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
-    if (response.status === 401) throw new UpstreamUnauthorizedError(`GitHub refused the access token at ${path}`);
-    if (!response.ok) throw new Error(`GitHub answered HTTP ${response.status} at ${path}`);
-    return response.json();
+    return profileApiAnswer(response, `GitHub ${path.split('?')[0]}`);
   }
 
   return {
@@ -142,23 +141,32 @@ export function createGitHubClient(settings: GitHubSettings): UpstreamClient {
     },
 
     async userinfo(accessToken, expectedSub) {
-      const user = (await apiGet('/user', accessToken)) as Record<string, unknown>;
+      const user = await apiGet('/user', accessToken);
+      if (!isRecord(user)) throw new UpstreamIdentityError('GitHub /user is not a user');
       if (!Number.isSafeInteger(user['id']) || (user['id'] as number) <= 0)
         throw new UpstreamIdentityError('GitHub /user has no numeric id');
       const sub = String(user['id']);
       if (expectedSub !== undefined && expectedSub !== sub)
         throw new UpstreamIdentityError('GitHub /user is another user');
       // The verified primary address, from /user/emails (the `user:email` scope); none if not shared.
+      // None without the scope (a 403 or 404): no address; an outage stays an outage (503).
       const emails = (await apiGet('/user/emails', accessToken).catch((error: unknown) => {
-        if (error instanceof UpstreamUnauthorizedError) throw error;
-        return [];
-      })) as { email?: unknown; primary?: unknown; verified?: unknown }[];
-      const primary = Array.isArray(emails) ? emails.find((e) => e.primary === true) : undefined;
+        if (error instanceof UpstreamIdentityError) return [];
+        throw error;
+      })) as unknown;
+      const primary = Array.isArray(emails)
+        ? (emails as { email?: unknown; primary?: unknown; verified?: unknown }[]).find(
+            (e) => isRecord(e) && e.primary === true,
+          )
+        : undefined;
       const login = typeof user['login'] === 'string' ? user['login'] : undefined;
       // Private memberships are listed only with read:org (added by the config when allowed_orgs is set).
-      const orgs = settings.withOrgs
-        ? ((await apiGet('/user/orgs?per_page=100', accessToken)) as { login?: unknown }[])
-            .map((org) => org.login)
+      const listed = settings.withOrgs ? await apiGet('/user/orgs?per_page=100', accessToken) : undefined;
+      if (settings.withOrgs && !Array.isArray(listed))
+        throw new UpstreamIdentityError('GitHub /user/orgs is not a list');
+      const orgs = Array.isArray(listed)
+        ? listed
+            .map((org: unknown) => (isRecord(org) ? org['login'] : undefined))
             .filter((name): name is string => typeof name === 'string')
             .map((name) => name.toLowerCase())
         : undefined;

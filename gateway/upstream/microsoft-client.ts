@@ -13,8 +13,8 @@
  *   users (the "nOAuth" attack). The address in the ID token (the optional `email` claim) is
  *   taken only when Entra vouches for it: `xms_edov: true` (the tenant has verified the address's
  *   domain; an optional claim the app registration can add), or, without that claim, when the
- *   user is of the one tenant the upstream is configured for (a GUID: the operator's own
- *   administrators) or a personal account (Microsoft verified it). Otherwise it is not taken at
+ *   user is a member (not a guest) of the one tenant the upstream is configured for (a GUID: the
+ *   operator's own administrators) or a personal account (Microsoft verified it). Otherwise it is not taken at
  *   all: no `email` claim, so no e-mail rule or e-mail-based group can be met with it. Microsoft
  *   Graph's `/me`, which confirms the user at each re-check, vouches for no address, so e-mail
  *   is read from ID tokens only.
@@ -30,11 +30,12 @@ import {
   type CodeExchangeResult,
   toTokens,
   type UpstreamClient,
+  isRecord,
+  profileApiAnswer,
   UpstreamIdentityError,
   UpstreamInvalidGrantError,
   type UpstreamSettings,
   type UpstreamTokens,
-  UpstreamUnauthorizedError,
 } from './upstream-client.ts';
 
 const TIMEOUT_MS = 10_000;
@@ -108,11 +109,13 @@ export function createMicrosoftClient(settings: MicrosoftSettings): UpstreamClie
       throw new Error('the Microsoft ID token has no object id (oid) or tenant id (tid)');
     // The tenant in `iss` is the tenant in `tid`: one tenant cannot speak for another.
     if (claims.iss !== `${authority}/${tid}/v2.0`) throw new Error('the Microsoft ID token names two tenants');
+    // Without xms_edov: a member (`acct` 0) of the one configured tenant, or a personal account.
+    // A guest (`acct` 1) of that tenant brought the address from elsewhere: not vouched for.
     const vouched =
       edov === undefined
-        ? tid === settings.tenant || tid === MICROSOFT_CONSUMERS_TENANT
+        ? (tid === settings.tenant && claims['acct'] !== 1) || tid === MICROSOFT_CONSUMERS_TENANT
         : edov === true || edov === 1 || edov === 'true' || edov === '1';
-    const trusted = vouched && verifiedClaim !== false;
+    const trusted = vouched && verifiedClaim !== false && verifiedClaim !== 'false';
     return {
       sub: `${tid}:${oid}`,
       tid,
@@ -198,9 +201,8 @@ export function createMicrosoftClient(settings: MicrosoftSettings): UpstreamClie
         redirect: 'error',
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      if (response.status === 401) throw new UpstreamUnauthorizedError('Microsoft Graph refused the access token');
-      if (!response.ok) throw new Error(`Microsoft Graph answered HTTP ${response.status} at /v1.0/me`);
-      const me = (await response.json()) as Record<string, unknown>;
+      const me = await profileApiAnswer(response, 'Microsoft Graph /v1.0/me');
+      if (!isRecord(me)) throw new UpstreamIdentityError('Microsoft Graph /me is not a user');
       if (typeof me['id'] !== 'string' || me['id'].toLowerCase() !== oid.toLowerCase())
         throw new UpstreamIdentityError('Microsoft Graph /me is another user');
       const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);

@@ -22,11 +22,12 @@
 import {
   type CodeExchangeResult,
   type UpstreamClient,
+  isRecord,
+  profileApiAnswer,
   UpstreamIdentityError,
   UpstreamInvalidGrantError,
   type UpstreamSettings,
   type UpstreamTokens,
-  UpstreamUnauthorizedError,
 } from './upstream-client.ts';
 
 const TIMEOUT_MS = 10_000;
@@ -117,13 +118,16 @@ export function createNaverClient(settings: NaverSettings): UpstreamClient {
         redirect: 'error',
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
-      if (response.status === 401) throw new UpstreamUnauthorizedError('Naver refused the access token at /v1/nid/me');
-      if (!response.ok) throw new Error(`Naver answered HTTP ${response.status} at /v1/nid/me`);
-      const envelope = (await response.json()) as { resultcode?: unknown; response?: Record<string, unknown> };
-      const profile = envelope.response;
-      if (envelope.resultcode !== '00' || typeof profile?.['id'] !== 'string' || !profile['id'])
+      const envelope = await profileApiAnswer(response, 'Naver /v1/nid/me');
+      const profile = isRecord(envelope) && isRecord(envelope['response']) ? envelope['response'] : undefined;
+      if (
+        !isRecord(envelope) ||
+        envelope['resultcode'] !== '00' ||
+        typeof profile?.['id'] !== 'string' ||
+        !profile['id']
+      )
         throw new UpstreamIdentityError(
-          `Naver's profile API answered resultcode ${String(envelope.resultcode).slice(0, 16)}`,
+          `Naver's profile API answered resultcode ${String(isRecord(envelope) ? envelope['resultcode'] : undefined).slice(0, 16)}`,
         );
       const sub = profile['id'];
       if (expectedSub !== undefined && expectedSub !== sub)

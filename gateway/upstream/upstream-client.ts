@@ -63,6 +63,27 @@ export class UpstreamIdentityError extends Error {
   }
 }
 
+/** A JSON object (not null, not an array). */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The JSON body of a provider's own profile API (GitHub's REST API, Naver's, Microsoft Graph): a
+ * 401 is a refused token (the vault refreshes once), a 5xx an outage (the app retries), anything
+ * else that is no JSON answer (another 4xx, a body that does not parse) an identity the upstream
+ * does not confirm (the grant ends).
+ */
+export async function profileApiAnswer(response: Response, where: string): Promise<unknown> {
+  if (response.status === 401) throw new UpstreamUnauthorizedError(`${where}: the access token was refused`);
+  if (response.status >= 500) throw new Error(`${where} answered HTTP ${response.status}`);
+  if (!response.ok) throw new UpstreamIdentityError(`${where} answered HTTP ${response.status}`);
+  try {
+    return await response.json();
+  } catch {
+    throw new UpstreamIdentityError(`${where} answered something that is not JSON`);
+  }
+}
+
 /** The upstream refused a refresh token for good (OAuth's `invalid_grant`, in its own words). */
 export class UpstreamInvalidGrantError extends Error {
   constructor(message: string) {

@@ -43,6 +43,11 @@ export interface FakeGitHub {
   /** Makes every access token issued so far expire now (API calls answer 401). */
   expireAccessTokens(): void;
   counters: { authorize: number; token: number; refresh: number; user: number; emails: number };
+  /**
+   * What no healthy GitHub sends, for the gateway's error handling: the API path (e.g.
+   * `/api/v3/user/emails`) answers this status, or with `body` as given, until cleared.
+   */
+  misbehave: Map<string, { status: number; body: string }>;
   close(): Promise<void>;
 }
 
@@ -63,6 +68,7 @@ export async function startFakeGitHub(options: {
   const refreshTokens = new Map<string, { user: GitHubUser; scope: string }>();
   const counters = { authorize: 0, token: 0, refresh: 0, user: 0, emails: 0 };
   let current: GitHubUser | undefined;
+  const misbehave = new Map<string, { status: number; body: string }>();
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
@@ -165,6 +171,12 @@ export async function startFakeGitHub(options: {
       }
       return tokenAnswer(req, res, issue(grant.user, grant.scope));
     }
+    const misbehaving = misbehave.get(url.pathname);
+    if (misbehaving) {
+      res.writeHead(misbehaving.status, { 'content-type': 'text/html' });
+      res.end(misbehaving.body);
+      return;
+    }
     if (url.pathname.startsWith('/api/v3/')) {
       if (!req.headers['user-agent'])
         return json(res, 403, {
@@ -215,6 +227,7 @@ export async function startFakeGitHub(options: {
   return {
     url: `http://127.0.0.1:${port}`,
     counters,
+    misbehave,
     signInAs(user) {
       current = user;
     },

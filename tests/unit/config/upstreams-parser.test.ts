@@ -261,6 +261,15 @@ describe('GATEWAY_UPSTREAMS', () => {
     );
   });
 
+  it('says every shape problem too, not only the first', () => {
+    const problem = problemOf([
+      { ...staff, id: 'Bad Id' },
+      { ...partners, client_id: 42 },
+    ]);
+    assert.match(problem, /slug.* at 0\.id/);
+    assert.match(problem, / at 1\.client_id/);
+  });
+
   it('never echoes the list in a problem line: it holds client secrets', () => {
     const secret = 'SUPERSECRET-0123456789abcdef';
     for (const value of [
