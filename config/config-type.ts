@@ -31,6 +31,13 @@ export interface UpstreamConfig {
   allowedOrgs?: readonly string[];
   /** GitLab: groups (lower-cased full paths) of which a user must be a member; absent = any. */
   allowedGroups?: readonly string[];
+  /**
+   * The claim (userinfo, else ID token) holding the user's groups at this upstream, released to
+   * apps as `<id>:<group>`; GitLab's `groups` by default. Absent: none taken.
+   */
+  groupsClaim?: string;
+  /** GitHub: the user's organizations and teams as groups (`<id>:<org>`, `<id>:<org>:<team>`). */
+  githubGroups?: boolean;
   /** The API beside the sign-in endpoints: Microsoft Graph, Naver's Open API. */
   apiUrl?: string;
 }

@@ -69,6 +69,8 @@ const ONLY_FOR: Record<string, readonly UpstreamType[]> = {
   graph_url: ['microsoft'],
   allowed_orgs: ['github'],
   allowed_groups: ['gitlab'],
+  groups_claim: ['oidc', 'gitlab', 'google'],
+  groups: ['github'],
   base_url: ['github', 'naver', 'microsoft'],
   api_url: ['naver'],
   issuer: ['google', 'oidc', 'gitlab', 'kakao'],
@@ -93,11 +95,16 @@ const entry = z.strictObject({
   allowed_tenants: z.array(z.string().min(1)).optional(),
   allowed_orgs: z.array(z.string().min(1)).optional(),
   allowed_groups: z.array(z.string().min(1)).optional(),
+  groups_claim: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:/-]{1,64}$/, 'a claim name')
+    .optional(),
+  groups: z.boolean().optional(),
 });
 
 type Entry = z.infer<typeof entry>;
 
-const SHAPE = `a list of {id, type (${TYPE_NAMES}), name?, client_id, client_secret, issuer?, scopes?, allowed_email_domains?, and per type: hosted_domains (google), tenant, allowed_tenants, base_url, graph_url (microsoft), allowed_orgs, base_url (github), allowed_groups (gitlab), base_url, api_url (naver)}`;
+const SHAPE = `a list of {id, type (${TYPE_NAMES}), name?, client_id, client_secret, issuer?, scopes?, allowed_email_domains?, and per type: hosted_domains, groups_claim (google), groups_claim (oidc), tenant, allowed_tenants, base_url, graph_url (microsoft), allowed_orgs, groups, base_url (github), allowed_groups, groups_claim (gitlab), base_url, api_url (naver)}`;
 
 /** The redirect URI path of an upstream named by `GATEWAY_UPSTREAMS`. */
 export const upstreamCallbackPath = (id: string) => `/upstream/${id}/callback`;
@@ -191,8 +198,12 @@ function toUpstream(raw: Entry, index: number): Parsed<UpstreamConfig> {
   if (raw.scopes !== undefined && allowedOrgs.length > 0 && !scopesOf(raw.scopes).includes('read:org'))
     return { problem: `${at}: allowed_orgs needs the read:org scope (private memberships are not listed without it)` };
   let scopes: string[] = raw.scopes === undefined ? [...kind.scopes] : scopesOf(raw.scopes);
-  // Private organization memberships are listed only with read:org.
-  if (raw.scopes === undefined && allowedOrgs.length > 0) scopes = [...scopes, 'read:org'];
+  // Private memberships (and teams) are listed only with read:org.
+  if (raw.scopes === undefined && (allowedOrgs.length > 0 || raw.groups === true)) scopes = [...scopes, 'read:org'];
+  if (raw.scopes !== undefined && raw.groups === true && !scopes.includes('read:org'))
+    return { problem: `${at}: groups needs the read:org scope (teams are not listed without it)` };
+  // GitLab releases its groups in the `groups` claim; elsewhere the operator names the claim.
+  const groupsClaim = raw.groups_claim ?? (type === 'gitlab' ? 'groups' : undefined);
   if (kind.oidc && !scopes.includes('openid')) return { problem: `${at}: scopes must include openid` };
   const lower = (values: string[] | undefined) => (values ?? []).map((d) => d.toLowerCase());
   return {
@@ -210,6 +221,8 @@ function toUpstream(raw: Entry, index: number): Parsed<UpstreamConfig> {
       ...(tenants.value === undefined ? {} : { tenant: tenants.value.tenant, allowedTenants: tenants.value.allowed }),
       ...(allowedOrgs.length > 0 ? { allowedOrgs: lower(allowedOrgs) } : {}),
       ...(raw.allowed_groups?.length ? { allowedGroups: lower(raw.allowed_groups) } : {}),
+      ...(groupsClaim === undefined ? {} : { groupsClaim }),
+      ...(raw.groups === true ? { githubGroups: true } : {}),
       ...urls,
     },
   };

@@ -89,6 +89,8 @@ describe('staff at Google and contractors at GitHub, behind nginx, with one gate
             client_id: 'contractors',
             client_secret: 'contractors-secret',
             allowed_orgs: ['acme-contractors'],
+            // Their organizations and teams reach the apps as groups (`contractors:<org>[:<team>]`).
+            groups: true,
           },
           {
             id: 'entra',
@@ -155,6 +157,7 @@ describe('staff at Google and contractors at GitHub, behind nginx, with one gate
     // An address at the staff domain: it must not open the staff-only host.
     emails: [{ email: 'carol@team.test', primary: true, verified: true }],
     orgs: ['acme-contractors'],
+    teams: ['acme-contractors:infra'],
   };
 
   it('admits staff to every app and contractors to the shared one only', async () => {
@@ -169,7 +172,13 @@ describe('staff at Google and contractors at GitHub, behind nginx, with one gate
     const carol = createBrowser({ dispatcher });
     const shared = await visit(carol, `${APP()}/home`, 'contractors', '');
     assert.equal(shared.status, 200);
-    assert.equal(((await shared.json()) as Echo).headers['x-auth-request-email'], 'carol@team.test');
+    const echo = (await shared.json()) as Echo;
+    assert.equal(echo.headers['x-auth-request-email'], 'carol@team.test');
+    assert.equal(
+      echo.headers['x-auth-request-groups'],
+      'contractors:acme-contractors,contractors:acme-contractors:infra',
+      'GitHub organizations and teams as groups, named after their upstream',
+    );
     const refused = await carol.fetch(`${STAFF_ONLY()}/`, { headers: { accept: 'application/json' } });
     assert.equal(refused.status, 403, 'a contractor session is refused at the staff-only host');
   });
@@ -189,7 +198,14 @@ describe('staff at Google and contractors at GitHub, behind nginx, with one gate
       preferred_username: 'mia@corp.example',
       email: 'mia@corp.example',
     });
-    gitlab.signInAs({ id: 77, username: 'gil', name: 'Gil', email: 'gil@corp.example', emailVerified: true });
+    gitlab.signInAs({
+      id: 77,
+      username: 'gil',
+      name: 'Gil',
+      email: 'gil@corp.example',
+      emailVerified: true,
+      groups: ['acme/platform'],
+    });
     kakao.signInAs({
       id: 123_456_789,
       nickname: '카카',
@@ -207,7 +223,14 @@ describe('staff at Google and contractors at GitHub, behind nginx, with one gate
       const browser = createBrowser({ dispatcher });
       const page = await visit(browser, `${APP()}/home`, upstream, '');
       assert.equal(page.status, 200, `${upstream}: back at the app`);
-      assert.equal(((await page.json()) as Echo).headers['x-auth-request-email'], email, upstream);
+      const headers = ((await page.json()) as Echo).headers;
+      assert.equal(headers['x-auth-request-email'], email, upstream);
+      // GitLab's `groups` claim is a group source by default.
+      assert.equal(
+        headers['x-auth-request-groups'],
+        upstream === 'gitlab' ? 'gitlab:acme/platform' : undefined,
+        upstream,
+      );
       const refused = await browser.fetch(`${STAFF_ONLY()}/`, { headers: { accept: 'application/json' } });
       assert.equal(refused.status, 403, `${upstream}: not at the staff-only host`);
     }

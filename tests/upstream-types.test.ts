@@ -40,8 +40,8 @@ async function gatewayWith(
   });
   const app = await discoverApp(gw.issuer, meta);
   /** A browser sign-in as whoever the fake signs in next: the app's tokens, or the page it stopped at. */
-  const signIn = async () => {
-    const start = await startAuthorization(app);
+  const signIn = async (parameters: Record<string, string> = {}) => {
+    const start = await startAuthorization(app, parameters);
     const hop = await createBrowser().follow(start.url, (url) => url.href.startsWith(meta.redirect_uris[0] ?? ''));
     if (!hop.location) return { page: hop.response, text: (await hop.response?.text()) ?? '' };
     return { tokens: await redeem(app, start, hop.location) };
@@ -227,6 +227,26 @@ describe('GitLab as an upstream (allowed_groups)', () => {
     const outsider = await setup.signIn();
     assert.equal(outsider.page?.status, 403);
     assert.match(outsider.text ?? '', /GitLab account is not a member of a group/);
+  });
+
+  it('releases the GitLab groups, named after the upstream, in the ID token and userinfo with scope groups', async () => {
+    gitlab.signInAs({
+      ...dev,
+      id: 36,
+      username: 'grouped',
+      email: 'grouped@corp.example',
+      groups: ['Acme/Platform', 'acme/ops'],
+    });
+    const { tokens } = await setup.signIn({ scope: 'openid email groups' });
+    assert.deepEqual(tokens?.claims()?.['groups'], ['gitlab:acme/platform', 'gitlab:acme/ops']);
+    const info = await client.fetchUserInfo(
+      setup.app.config,
+      tokens?.access_token ?? '',
+      String(tokens?.claims()?.sub),
+    );
+    assert.deepEqual(info['groups'], ['gitlab:acme/platform', 'gitlab:acme/ops']);
+    const without = await setup.signIn({ scope: 'openid email' });
+    assert.equal(without.tokens?.claims()?.['groups'], undefined, 'not without the scope');
   });
 
   it("re-checks the group at each refresh, refreshing GitLab's rotating token on 401", async () => {

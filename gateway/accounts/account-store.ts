@@ -57,6 +57,8 @@ export async function resolveAccount(
   upstream: Account['upstream'],
   profile: UpstreamProfile,
   reservedUsernames: readonly string[],
+  /** The groups this upstream gave, when it is a group source (upstream-profile.ts). */
+  groups?: string[],
 ): Promise<Account> {
   const key = linkKey(upstream.iss, upstream.sub);
   let sub = await store.get<string>(key);
@@ -84,6 +86,9 @@ export async function resolveAccount(
     upstreamCheckedAt: now,
     ...(upstream.id === undefined ? {} : { upstreamChecks: { ...existing?.upstreamChecks, [upstream.id]: now } }),
     emailFrom: profile.email === undefined ? undefined : upstream.id,
+    ...(groups === undefined || upstream.id === undefined
+      ? {}
+      : { groupsAt: { ...existing?.groupsAt, [upstream.id]: groups } }),
   };
   await saveAccount(store, account);
   return account;

@@ -29,6 +29,8 @@ export interface Account {
   upstreamChecks?: Record<string, number>;
   /** The id of the upstream that gave `email` (absent on accounts older than the record). */
   emailFrom?: string;
+  /** The groups each group-source upstream (by id) gave at its last sign-in or re-check. */
+  groupsAt?: Record<string, string[]>;
 }
 
 /** The profile claims taken from the upstream at each sign-in. */
@@ -37,9 +39,10 @@ export type UpstreamProfile = Pick<
   'email' | 'email_verified' | 'name' | 'given_name' | 'family_name' | 'picture' | 'locale' | 'hd'
 >;
 
-/** The standard claims an account releases, by claim name. */
-export function accountClaims(account: Account): Record<string, unknown> {
+/** The standard claims an account releases, by claim name, with its groups (account-groups.ts). */
+export function accountClaims(account: Account, groups: readonly string[] = []): Record<string, unknown> {
   return {
+    ...(groups.length > 0 ? { groups } : {}),
     sub: account.sub,
     email: account.email,
     email_verified: account.email_verified,

@@ -160,6 +160,6 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     oidcClient,
     early,
   });
-  await app.register(providerPart, { issuer: config.issuer, store, provider });
+  await app.register(providerPart, { issuer: config.issuer, store, provider, staticGroups: config.groups });
   return app;
 }

@@ -16,6 +16,8 @@ export interface ProviderPartOptions {
   issuer: string;
   store: Store;
   provider: ProviderParts;
+  /** GATEWAY_GROUPS, released in userinfo with the upstream's groups. */
+  staticGroups: Readonly<Record<string, readonly string[]>>;
 }
 
 export const providerPart: FastifyPluginAsync<ProviderPartOptions> = async (app, options) => {
@@ -25,6 +27,7 @@ export const providerPart: FastifyPluginAsync<ProviderPartOptions> = async (app,
     routes: async (scope) => {
       await userinfoRoutes(PROVIDER_ROUTES.userinfo, {
         store: options.store,
+        staticGroups: options.staticGroups,
         liveToken: createLiveAccessTokens({ verify, findGrant: (grantId) => live.current().Grant.find(grantId) }),
       })(scope);
       await postAsGetRoutes(options.issuer, [PROVIDER_ROUTES.authorization, PROVIDER_ROUTES.end_session])(scope);

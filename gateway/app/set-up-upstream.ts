@@ -49,6 +49,7 @@ function clientFor(upstream: UpstreamConfig, settings: UpstreamSettings): Upstre
         ...settings,
         baseUrl: upstream.issuer,
         withOrgs: upstream.allowedOrgs !== undefined,
+        withGroups: upstream.githubGroups === true,
       });
     case 'microsoft':
       return createMicrosoftClient({
@@ -138,6 +139,7 @@ export function setUpUpstream(app: FastifyInstance, deps: UpstreamSetupDeps): Up
     store,
     upstreams,
     recheckIntervalMs: config.upstream.recheckInterval * 1000,
+    staticGroups: config.groups,
     log: app.log,
   });
   return { upstreams, findAccount, devIdp };

@@ -14,7 +14,8 @@
  */
 import type { Store } from '../../adapters/store.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
-import { groupsOf } from '../accounts/host-policy.ts';
+import { releasedGroups } from '../accounts/account-groups.ts';
+import { signedInThrough } from '../upstream/signed-in-through.ts';
 import { GRANT_ID_CLAIM } from '../keys/access-token-verifier.ts';
 
 interface TokenLike {
@@ -53,7 +54,7 @@ export function createAccessTokenClaims(store: Store, groups: Readonly<Record<st
       claims['preferred_username'] = account.preferred_username;
       if (account.name) claims['name'] = account.name;
     }
-    const memberOf = groupsOf(account.email, groups);
+    const memberOf = releasedGroups(account, groups, signedInThrough(amr));
     if (memberOf.length > 0) claims['groups'] = memberOf;
     return claims;
   };

@@ -12,7 +12,8 @@ import type { Store } from '../../adapters/store.ts';
 import { accountClaims, type Account, type UpstreamProfile } from '../accounts/account.ts';
 import { findAccountBySub, saveAccount, withoutUndefined } from '../accounts/account-store.ts';
 import { checkIdentity } from '../upstream/check-identity.ts';
-import { upstreamMemberships, upstreamProfile } from '../upstream/upstream-profile.ts';
+import { upstreamGroups, upstreamMemberships, upstreamProfile } from '../upstream/upstream-profile.ts';
+import { releasedGroups } from '../accounts/account-groups.ts';
 import { signedInThrough } from '../upstream/signed-in-through.ts';
 import { UpstreamIdentityError } from '../upstream/upstream-client.ts';
 import { UpstreamLinkGoneError } from '../upstream/upstream-tokens.ts';
@@ -22,6 +23,8 @@ export interface FindAccountDeps {
   store: Store;
   upstreams: Upstreams;
   recheckIntervalMs: number;
+  /** GATEWAY_GROUPS, released with the upstream's groups (account-groups.ts). */
+  staticGroups: Readonly<Record<string, readonly string[]>>;
   log: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
 }
 
@@ -41,8 +44,8 @@ function pickProfile(account: Account): UpstreamProfile {
   return { email, email_verified, name, given_name, family_name, picture, locale, hd };
 }
 
-function toOidcAccount(account: Account) {
-  const claims = accountClaims(account);
+function toOidcAccount(deps: FindAccountDeps, account: Account, upstreamId: string | undefined) {
+  const claims = accountClaims(account, releasedGroups(account, deps.staticGroups, upstreamId));
   return { accountId: account.sub, claims: () => claims as { sub: string } };
 }
 
@@ -96,8 +99,10 @@ async function recheckUpstream(
       return undefined;
     }
     const now = Date.now();
+    const groups = upstreamGroups(upstream.config, info, undefined);
     const updated: Account = {
       ...account,
+      ...(groups === undefined ? {} : { groupsAt: { ...account.groupsAt, [id]: groups } }),
       ...profile,
       updatedAt: now,
       upstreamCheckedAt: now,
@@ -141,14 +146,16 @@ export function createFindAccount(deps: FindAccountDeps): FindAccount {
     const account = await findAccountBySub(deps.store, sub);
     if (!account) return undefined;
     const refresh = token as RefreshTokenLike | undefined;
-    if (refresh?.kind !== 'RefreshToken') return toOidcAccount(account);
-    const upstream = upstreamOfRefresh(deps, account, signedInThrough(refresh.amr));
+    // The sign-in's upstream, where the token says (codes and refresh tokens carry its amr).
+    const through = signedInThrough(refresh?.amr);
+    if (refresh?.kind !== 'RefreshToken') return toOidcAccount(deps, account, through);
+    const upstream = upstreamOfRefresh(deps, account, through);
     // Each upstream on its own clock: a sign-in elsewhere does not postpone this one's check.
     if (Date.now() - lastCheckAt(account, upstream) >= deps.recheckIntervalMs) {
       const checked = await recheckUpstream(deps, account, upstream);
       if (!checked) await endRefusedGrant(ctx, refresh);
-      return checked ? toOidcAccount(checked) : undefined;
+      return checked ? toOidcAccount(deps, checked, upstream?.config.id) : undefined;
     }
-    return toOidcAccount(account);
+    return toOidcAccount(deps, account, upstream?.config.id);
   };
 }

@@ -12,7 +12,7 @@ import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provi
 const CLIENT_RESOURCE_PREFIX = 'urn:gateway:client:';
 
 /** The scopes an app's access token may carry. */
-const RESOURCE_SCOPES = 'openid email profile';
+const RESOURCE_SCOPES = 'openid email profile groups';
 
 /** The resource indicator that stands for the client itself. */
 export function clientResource(clientId: string): string {

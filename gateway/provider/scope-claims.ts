@@ -8,13 +8,22 @@ export const scopeClaims: Readonly<Record<string, readonly string[]>> = {
   openid: ['sub'],
   email: ['email', 'email_verified'],
   profile: ['name', 'given_name', 'family_name', 'picture', 'locale', 'preferred_username', 'updated_at', 'hd'],
+  // GATEWAY_GROUPS and the sign-in upstream's groups (account-groups.ts), as oauth2-proxy and Dex name them.
+  groups: ['groups'],
 };
 
 /**
- * The scopes the gateway supports: OIDC's, and `upstream_token` (no claims: the user's consent to
- * token exchange, upstream-token-scope.ts).
+ * The scopes the gateway supports: OIDC's, `groups`, and `upstream_token` (no claims: the user's
+ * consent to token exchange, upstream-token-scope.ts).
  */
-export const supportedScopes = ['openid', 'offline_access', 'email', 'profile', UPSTREAM_TOKEN_SCOPE] as const;
+export const supportedScopes = [
+  'openid',
+  'offline_access',
+  'email',
+  'profile',
+  'groups',
+  UPSTREAM_TOKEN_SCOPE,
+] as const;
 
 /** The claims released for a space-separated scope string. */
 export function claimsForScope(scope: string, claims: Record<string, unknown>): Record<string, unknown> {

@@ -13,6 +13,8 @@ import { findAccountBySub } from '../accounts/account-store.ts';
 import { bearerToken } from '../web/bearer-token.ts';
 import type { LiveAccessTokens } from './live-access-token.ts';
 import { claimsForScope } from './scope-claims.ts';
+import { releasedGroups } from '../accounts/account-groups.ts';
+import { signedInThrough } from '../upstream/signed-in-through.ts';
 
 /** RFC 6750 §3.1: a request with no credentials at all is told only how to authenticate. */
 function unauthenticated(reply: FastifyReply) {
@@ -41,7 +43,15 @@ function challenge(
  * `liveToken` says whether the JWT still stands (its grant lives): userinfo answers about the
  * user now, so a token whose grant ended (revocation, logout, sign-out) gets 401 at once.
  */
-export function userinfoRoutes(path: string, deps: { store: Store; liveToken: LiveAccessTokens }) {
+export function userinfoRoutes(
+  path: string,
+  deps: {
+    store: Store;
+    liveToken: LiveAccessTokens;
+    /** GATEWAY_GROUPS (account-groups.ts). */
+    staticGroups: Readonly<Record<string, readonly string[]>>;
+  },
+) {
   return async function routes(app: FastifyInstance) {
     const handler = async (
       request: { headers: Record<string, string | string[] | undefined> },
@@ -63,9 +73,13 @@ export function userinfoRoutes(path: string, deps: { store: Store; liveToken: Li
       const { claims } = live;
       const account = await findAccountBySub(deps.store, claims.sub);
       if (!account) return challenge(reply, 401, 'invalid_token', 'the account behind this token no longer exists');
-      return reply
-        .header('cache-control', 'no-store')
-        .send({ ...claimsForScope(claims.scope ?? 'openid', accountClaims(account)), sub: account.sub });
+      return reply.header('cache-control', 'no-store').send({
+        ...claimsForScope(
+          claims.scope ?? 'openid',
+          accountClaims(account, releasedGroups(account, deps.staticGroups, signedInThrough(claims['amr']))),
+        ),
+        sub: account.sub,
+      });
     };
     app.get(path, handler);
     app.post(path, handler);

@@ -71,6 +71,8 @@ export interface GitHubSettings extends UpstreamSettings {
   baseUrl: string;
   /** List the user's organizations (`GET /user/orgs`) for an `allowed_orgs` rule. */
   withOrgs?: boolean;
+  /** Release the user's organizations and teams (`GET /user/teams`) as groups. */
+  withGroups?: boolean;
 }
 
 export function createGitHubClient(settings: GitHubSettings): UpstreamClient {
@@ -161,18 +163,32 @@ export function createGitHubClient(settings: GitHubSettings): UpstreamClient {
         : undefined;
       const login = typeof user['login'] === 'string' ? user['login'] : undefined;
       // Private memberships are listed only with read:org (added by the config when allowed_orgs is set).
-      const listed = settings.withOrgs ? await apiGet('/user/orgs?per_page=100', accessToken) : undefined;
-      if (settings.withOrgs && !Array.isArray(listed))
-        throw new UpstreamIdentityError('GitHub /user/orgs is not a list');
+      const needOrgs = settings.withOrgs === true || settings.withGroups === true;
+      const listed = needOrgs ? await apiGet('/user/orgs?per_page=100', accessToken) : undefined;
+      if (needOrgs && !Array.isArray(listed)) throw new UpstreamIdentityError('GitHub /user/orgs is not a list');
       const orgs = Array.isArray(listed)
         ? listed
             .map((org: unknown) => (isRecord(org) ? org['login'] : undefined))
             .filter((name): name is string => typeof name === 'string')
             .map((name) => name.toLowerCase())
         : undefined;
+      // Teams as `org:team` (their slugs), beside the organizations, when groups are released.
+      const teams = settings.withGroups ? await apiGet('/user/teams?per_page=100', accessToken) : undefined;
+      if (settings.withGroups && !Array.isArray(teams))
+        throw new UpstreamIdentityError('GitHub /user/teams is not a list');
+      const teamNames = Array.isArray(teams)
+        ? teams
+            .map((team: unknown) => {
+              const org = isRecord(team) && isRecord(team['organization']) ? team['organization']['login'] : undefined;
+              const slug = isRecord(team) ? team['slug'] : undefined;
+              return typeof org === 'string' && typeof slug === 'string' ? `${org}:${slug}`.toLowerCase() : undefined;
+            })
+            .filter((name): name is string => name !== undefined)
+        : [];
       return {
         sub,
         ...(orgs === undefined ? {} : { orgs }),
+        ...(settings.withGroups ? { groups: [...(orgs ?? []), ...teamNames] } : {}),
         ...(typeof primary?.email === 'string'
           ? { email: primary.email, email_verified: primary.verified === true }
           : {}),

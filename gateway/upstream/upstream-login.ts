@@ -29,7 +29,7 @@ import { GatewayError, sendError } from '../web/errors.ts';
 import { messagesFor } from '../web/pages/i18n.ts';
 import { resolveAccount } from '../accounts/account-store.ts';
 import { checkIdentity } from './check-identity.ts';
-import { upstreamMemberships, upstreamProfile } from './upstream-profile.ts';
+import { upstreamGroups, upstreamMemberships, upstreamProfile } from './upstream-profile.ts';
 import { signInAmr } from './signed-in-through.ts';
 import { UpstreamLinkGoneError } from './upstream-tokens.ts';
 import type { Upstream, Upstreams } from './upstreams.ts';
@@ -292,6 +292,7 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
       { iss: upstream.config.issuer, sub: upstreamSub, id: upstream.config.id },
       profile,
       deps.reservedUsernames,
+      upstreamGroups(upstream.config, userinfo, exchange.idTokenClaims),
     );
     const stored = await upstream.vault.load(account.sub);
     const refreshToken = tokens.refresh_token ?? stored?.refresh_token;

@@ -3,6 +3,7 @@
  * filling any gap. Both are optional upstream (Google may omit the id_token), but their `sub`
  * must agree (OIDC Core §5.3.2), which fetchUserInfo checks when given the id_token's sub.
  */
+import type { UpstreamConfig } from '../../config/config-type.ts';
 import type { UpstreamProfile } from '../accounts/account.ts';
 import type { Memberships } from './check-identity.ts';
 
@@ -58,4 +59,29 @@ export function upstreamMemberships(
     orgs: lowerList(userinfo['orgs']),
     groups: lowerList(userinfo['groups'] ?? idToken?.['groups_direct']),
   };
+}
+
+/** At most this many groups per upstream, each at most this long: a claim is no place for a dump. */
+const MAX_GROUPS = 200;
+const MAX_GROUP_LENGTH = 256;
+
+/**
+ * The groups an upstream releases for the user, when the operator asked for them (a
+ * `groups_claim`, or GitHub's `groups: true`): undefined when this upstream is no group source.
+ * GitHub's and GitLab's names are case-insensitive there, so lower-cased; another provider's are
+ * kept as given (they may be ids). The apps see them as `<upstream id>:<group>` (account-groups.ts).
+ */
+export function upstreamGroups(
+  upstream: Pick<UpstreamConfig, 'type' | 'groupsClaim' | 'githubGroups'>,
+  userinfo: Record<string, unknown>,
+  idToken: Record<string, unknown> | undefined,
+): string[] | undefined {
+  const claim = upstream.type === 'github' ? (upstream.githubGroups ? 'groups' : undefined) : upstream.groupsClaim;
+  if (claim === undefined) return undefined;
+  const value = userinfo[claim] ?? idToken?.[claim];
+  const names = Array.isArray(value)
+    ? value.filter((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_GROUP_LENGTH)
+    : [];
+  const lower = upstream.type === 'github' || upstream.type === 'gitlab';
+  return [...new Set(lower ? names.map((n) => n.toLowerCase()) : names)].slice(0, MAX_GROUPS);
 }

@@ -33,6 +33,8 @@ export interface GitHubUser {
   emails: { email: string; primary: boolean; verified: boolean }[];
   /** Organizations the user is a member of (GET /user/orgs). */
   orgs?: string[];
+  /** Teams the user is a member of, as `org:team-slug` (GET /user/teams). */
+  teams?: string[];
 }
 
 export interface FakeGitHub {
@@ -213,6 +215,15 @@ export async function startFakeGitHub(options: {
           user.emails.map((e) => ({ ...e, visibility: e.primary ? 'private' : null })),
         );
       }
+      if (url.pathname === '/api/v3/user/teams')
+        return json(
+          res,
+          200,
+          (user.teams ?? []).map((team, i) => {
+            const [org = '', slug = ''] = team.split(':');
+            return { id: 2000 + i, slug, name: slug, organization: { login: org, id: 1000 + i } };
+          }),
+        );
       if (url.pathname === '/api/v3/user/orgs')
         return json(
           res,

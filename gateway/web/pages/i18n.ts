@@ -19,6 +19,7 @@ const en = {
   scope_openid: 'Who you are (a stable identifier)',
   scope_email: 'Your e-mail address',
   scope_profile: 'Your name, user name and picture',
+  scope_groups: 'The groups you belong to',
   scope_offline_access: 'Access while you are away (refresh tokens)',
   scope_upstream_token:
     'Your access token at the sign-in provider (such as Google), to use its services as you, with everything you allowed it there',
@@ -90,6 +91,7 @@ const ko: Messages = {
   scope_openid: '사용자 식별자 (변하지 않는 ID)',
   scope_email: '이메일 주소',
   scope_profile: '이름, 사용자 이름, 사진',
+  scope_groups: '속한 그룹',
   scope_offline_access: '부재 중 접근 (리프레시 토큰)',
   scope_upstream_token:
     '로그인 제공자(예: Google)의 액세스 토큰: 그곳에서 허용한 모든 권한으로 사용자를 대신해 서비스를 이용합니다',

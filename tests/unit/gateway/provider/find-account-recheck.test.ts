@@ -55,6 +55,7 @@ describe('the re-check of a refresh', () => {
       store,
       upstreams,
       recheckIntervalMs: 5 * MINUTE,
+      staticGroups: {},
       log: { info() {}, warn() {} },
     });
     const refreshOf = (id: string) =>
@@ -90,7 +91,13 @@ describe('the re-check of a refresh', () => {
     };
     await saveAccount(store, { ...base, sub: 'from-gitlab', emailFrom: 'gitlab' });
     await saveAccount(store, { ...base, sub: 'from-entra', emailFrom: 'entra' });
-    const findAccount = createFindAccount({ store, upstreams, recheckIntervalMs: 0, log: { info() {}, warn() {} } });
+    const findAccount = createFindAccount({
+      store,
+      upstreams,
+      recheckIntervalMs: 0,
+      staticGroups: {},
+      log: { info() {}, warn() {} },
+    });
     const refresh = { kind: 'RefreshToken', amr: ['fed', 'upstream:entra'] } as unknown as RefreshToken;
     await findAccount({} as KoaContextWithOIDC, 'from-gitlab', refresh);
     await findAccount({} as KoaContextWithOIDC, 'from-entra', refresh);

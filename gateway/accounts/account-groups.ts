@@ -1,0 +1,19 @@
+/**
+ * The groups a user is released with: those of the static map (`GATEWAY_GROUPS`, by e-mail), and
+ * those the upstream of the sign-in gives (a `groups_claim`, GitHub's organizations and teams),
+ * named `<upstream id>:<group>`. The prefix keeps sources apart: anyone can create a GitHub
+ * organization called `ops`, and it must not be the operator's `ops`. Only the sign-in's own
+ * upstream counts: a linked account's groups at another upstream are that upstream's sign-ins'.
+ */
+import type { Account } from './account.ts';
+import { groupsOf } from './host-policy.ts';
+
+export function releasedGroups(
+  account: Account,
+  staticGroups: Readonly<Record<string, readonly string[]>>,
+  upstreamId: string | undefined,
+): string[] {
+  const id = upstreamId ?? account.upstream.id;
+  const fromUpstream = id === undefined ? [] : (account.groupsAt?.[id] ?? []).map((group) => `${id}:${group}`);
+  return [...groupsOf(account.email, staticGroups), ...fromUpstream];
+}
