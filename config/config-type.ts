@@ -36,8 +36,11 @@ export interface UpstreamConfig {
    * apps as `<id>:<group>`; GitLab's `groups` by default. Absent: none taken.
    */
   groupsClaim?: string;
-  /** GitHub: the user's organizations and teams as groups (`<id>:<org>`, `<id>:<org>:<team>`). */
-  githubGroups?: boolean;
+  /**
+   * Groups from the provider's API: GitHub's organizations and teams (`<id>:<org>`,
+   * `<id>:<org>:<team>`), Microsoft Graph's group object ids (`<id>:<object id>`).
+   */
+  apiGroups?: boolean;
   /** The API beside the sign-in endpoints: Microsoft Graph, Naver's Open API. */
   apiUrl?: string;
 }

@@ -70,7 +70,7 @@ const ONLY_FOR: Record<string, readonly UpstreamType[]> = {
   allowed_orgs: ['github'],
   allowed_groups: ['gitlab'],
   groups_claim: ['oidc', 'gitlab', 'google'],
-  groups: ['github'],
+  groups: ['github', 'microsoft'],
   base_url: ['github', 'naver', 'microsoft'],
   api_url: ['naver'],
   issuer: ['google', 'oidc', 'gitlab', 'kakao'],
@@ -104,7 +104,7 @@ const entry = z.strictObject({
 
 type Entry = z.infer<typeof entry>;
 
-const SHAPE = `a list of {id, type (${TYPE_NAMES}), name?, client_id, client_secret, issuer?, scopes?, allowed_email_domains?, and per type: hosted_domains, groups_claim (google), groups_claim (oidc), tenant, allowed_tenants, base_url, graph_url (microsoft), allowed_orgs, groups, base_url (github), allowed_groups, groups_claim (gitlab), base_url, api_url (naver)}`;
+const SHAPE = `a list of {id, type (${TYPE_NAMES}), name?, client_id, client_secret, issuer?, scopes?, allowed_email_domains?, and per type: hosted_domains, groups_claim (google), groups_claim (oidc), tenant, allowed_tenants, base_url, graph_url (microsoft), allowed_orgs, groups, base_url (github), groups (microsoft), allowed_groups, groups_claim (gitlab), base_url, api_url (naver)}`;
 
 /** The redirect URI path of an upstream named by `GATEWAY_UPSTREAMS`. */
 export const upstreamCallbackPath = (id: string) => `/upstream/${id}/callback`;
@@ -199,8 +199,9 @@ function toUpstream(raw: Entry, index: number): Parsed<UpstreamConfig> {
     return { problem: `${at}: allowed_orgs needs the read:org scope (private memberships are not listed without it)` };
   let scopes: string[] = raw.scopes === undefined ? [...kind.scopes] : scopesOf(raw.scopes);
   // Private memberships (and teams) are listed only with read:org.
-  if (raw.scopes === undefined && (allowedOrgs.length > 0 || raw.groups === true)) scopes = [...scopes, 'read:org'];
-  if (raw.scopes !== undefined && raw.groups === true && !scopes.includes('read:org'))
+  if (type === 'github' && raw.scopes === undefined && (allowedOrgs.length > 0 || raw.groups === true))
+    scopes = [...scopes, 'read:org'];
+  if (type === 'github' && raw.scopes !== undefined && raw.groups === true && !scopes.includes('read:org'))
     return { problem: `${at}: groups needs the read:org scope (teams are not listed without it)` };
   // GitLab releases its groups in the `groups` claim; elsewhere the operator names the claim.
   const groupsClaim = raw.groups_claim ?? (type === 'gitlab' ? 'groups' : undefined);
@@ -222,7 +223,7 @@ function toUpstream(raw: Entry, index: number): Parsed<UpstreamConfig> {
       ...(allowedOrgs.length > 0 ? { allowedOrgs: lower(allowedOrgs) } : {}),
       ...(raw.allowed_groups?.length ? { allowedGroups: lower(raw.allowed_groups) } : {}),
       ...(groupsClaim === undefined ? {} : { groupsClaim }),
-      ...(raw.groups === true ? { githubGroups: true } : {}),
+      ...(raw.groups === true ? { apiGroups: true } : {}),
       ...urls,
     },
   };

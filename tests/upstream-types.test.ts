@@ -174,12 +174,40 @@ describe("Microsoft Entra ID as an upstream (one tenant, the operator's own)", (
     setup = await gatewayWith(async (issuer) => {
       ms = await startFakeMicrosoft({ client: { ...client_, redirectUri: `${issuer}/upstream/corp/callback` } });
       return {
-        upstream: { id: 'corp', type: 'microsoft', tenant: TENANT, base_url: ms.authority, graph_url: ms.graphUrl },
+        upstream: {
+          id: 'corp',
+          type: 'microsoft',
+          tenant: TENANT,
+          base_url: ms.authority,
+          graph_url: ms.graphUrl,
+          // Group object ids from Graph (never the ID token's claim, cut off past 200 groups).
+          groups: true,
+        },
         close: () => ms.close(),
       };
     });
   });
   after(async () => setup?.close());
+
+  it('releases the groups Graph lists (any number: no ID-token overage) as corp:<object id>', async () => {
+    const many = Array.from({ length: 250 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    const member: MicrosoftUser = {
+      oid: '8c1e3a5b-7d9f-4b2c-a4e6-0f8b2d4c6a19',
+      tid: TENANT,
+      name: 'Grouped',
+      preferred_username: 'grouped@contoso.example',
+      groups: many,
+    };
+    ms.signInAs(member);
+    const { tokens } = await setup.signIn({ scope: 'openid groups' });
+    const groups = tokens?.claims()?.['groups'] as string[] | undefined;
+    assert.equal(groups?.length, 200, "all that fit the gateway's own bound of 200 per upstream");
+    assert.equal(groups?.[0], `corp:${many[0]}`);
+    // Removed from every group: the next refresh (re-checked at Graph) says so.
+    member.groups = [];
+    const refreshed = await refresh(setup.app, tokens?.refresh_token);
+    assert.equal(refreshed.claims()?.['groups'], undefined);
+  });
 
   it("takes the address of the operator's own tenant without xms_edov (its administrators are the operator's)", async () => {
     ms.signInAs({

@@ -49,13 +49,14 @@ function clientFor(upstream: UpstreamConfig, settings: UpstreamSettings): Upstre
         ...settings,
         baseUrl: upstream.issuer,
         withOrgs: upstream.allowedOrgs !== undefined,
-        withGroups: upstream.githubGroups === true,
+        withGroups: upstream.apiGroups === true,
       });
     case 'microsoft':
       return createMicrosoftClient({
         ...settings,
         tenant: upstream.tenant ?? 'organizations',
         graphUrl: upstream.apiUrl ?? 'https://graph.microsoft.com',
+        withGroups: upstream.apiGroups === true,
       });
     case 'naver':
       return createNaverClient({ ...settings, apiUrl: upstream.apiUrl ?? 'https://openapi.naver.com' });

@@ -47,6 +47,12 @@ export interface MicrosoftSettings extends UpstreamSettings {
   tenant: string;
   /** Microsoft Graph (https://graph.microsoft.com, or a national cloud's). */
   graphUrl: string;
+  /**
+   * Read the user's groups (their object ids, transitive) from Graph's getMemberObjects at each
+   * sign-in and re-check: never from the ID token, whose `groups` claim is cut off past 200
+   * groups (the "overage" Entra signals with `_claim_names`), which would silently shrink them.
+   */
+  withGroups?: boolean;
 }
 
 /** The issuer discovery must publish for `tenant`: the template for the multi-tenant endpoints. */
@@ -151,6 +157,25 @@ export function createMicrosoftClient(settings: MicrosoftSettings): UpstreamClie
     }
   }
 
+  /** Graph `POST /me/getMemberObjects`: every group the user is in, directly or not (User.Read suffices). */
+  async function memberObjects(accessToken: string): Promise<string[]> {
+    const response = await fetch(`${settings.graphUrl}/v1.0/me/getMemberObjects`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${accessToken}`,
+        accept: 'application/json',
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ securityEnabledOnly: false }),
+      redirect: 'error',
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    const answer = await profileApiAnswer(response, 'Microsoft Graph getMemberObjects');
+    const ids = isRecord(answer) ? answer['value'] : undefined;
+    if (!Array.isArray(ids)) throw new UpstreamIdentityError('Microsoft Graph getMemberObjects answered no list');
+    return ids.filter((id): id is string => typeof id === 'string' && GUID.test(id));
+  }
+
   return {
     settings,
     async discover() {
@@ -206,7 +231,9 @@ export function createMicrosoftClient(settings: MicrosoftSettings): UpstreamClie
       if (typeof me['id'] !== 'string' || me['id'].toLowerCase() !== oid.toLowerCase())
         throw new UpstreamIdentityError('Microsoft Graph /me is another user');
       const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
+      const groups = settings.withGroups ? await memberObjects(accessToken) : undefined;
       return {
+        ...(groups === undefined ? {} : { groups }),
         sub: expectedSub,
         tid,
         name: text(me['displayName']),

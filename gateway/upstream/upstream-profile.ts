@@ -67,16 +67,19 @@ const MAX_GROUP_LENGTH = 256;
 
 /**
  * The groups an upstream releases for the user, when the operator asked for them (a
- * `groups_claim`, or GitHub's `groups: true`): undefined when this upstream is no group source.
+ * `groups_claim`, or `groups: true` at GitHub and Microsoft): undefined when this upstream is no
+ * group source.
  * GitHub's and GitLab's names are case-insensitive there, so lower-cased; another provider's are
  * kept as given (they may be ids). The apps see them as `<upstream id>:<group>` (account-groups.ts).
  */
 export function upstreamGroups(
-  upstream: Pick<UpstreamConfig, 'type' | 'groupsClaim' | 'githubGroups'>,
+  upstream: Pick<UpstreamConfig, 'type' | 'groupsClaim' | 'apiGroups'>,
   userinfo: Record<string, unknown>,
   idToken: Record<string, unknown> | undefined,
 ): string[] | undefined {
-  const claim = upstream.type === 'github' ? (upstream.githubGroups ? 'groups' : undefined) : upstream.groupsClaim;
+  // GitHub's and Microsoft's come from their API, by the client, as `groups` in its answer.
+  const fromApi = upstream.type === 'github' || upstream.type === 'microsoft';
+  const claim = fromApi ? (upstream.apiGroups ? 'groups' : undefined) : upstream.groupsClaim;
   if (claim === undefined) return undefined;
   const value = userinfo[claim] ?? idToken?.[claim];
   const names = Array.isArray(value)

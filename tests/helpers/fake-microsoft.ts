@@ -73,6 +73,8 @@ export interface MicrosoftUser {
   email?: string;
   /** Whether the email's domain is verified by the tenant: present only when set. */
   xms_edov?: boolean;
+  /** Object ids of the groups (and directory roles) the user is in, for Graph's getMemberObjects. */
+  groups?: string[];
 }
 
 export interface FakeMicrosoft {
@@ -444,6 +446,17 @@ export async function startFakeMicrosoft(options: {
   const graph = await startServer('fake-microsoft-graph', (req, res, url) => {
     const isMe = req.method === 'GET' && url.pathname === '/v1.0/me';
     const isUserinfo = (req.method === 'GET' || req.method === 'POST') && url.pathname === '/oidc/userinfo';
+    // POST /me/getMemberObjects: every group id, transitively; the body's securityEnabledOnly is required.
+    const isMemberObjects = req.method === 'POST' && url.pathname === '/v1.0/me/getMemberObjects';
+    if (isMemberObjects) {
+      const presented = bearerToken(req);
+      const held = presented === undefined ? undefined : accessTokens.get(presented);
+      if (!held || held.expired) return graphUnauthorized(res, 'Access token has expired or is not yet valid.');
+      return sendJson(res, 200, {
+        '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#Collection(Edm.String)',
+        value: held.user.groups ?? [],
+      });
+    }
     if (!isMe && !isUserinfo)
       return sendJson(res, 404, {
         error: { code: 'BadRequest', message: `Resource not found for the segment '${url.pathname}'.` },
