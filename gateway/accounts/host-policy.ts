@@ -1,12 +1,27 @@
 /**
- * Who may pass forward auth for a host (`GATEWAY_HOST_RULES`): the most specific rule for the
- * host applies (an exact host beats `.example.com`, a longer suffix beats a shorter one); a host
- * without a rule admits every signed-in user (the sign-in policy already applied at sign-in).
- * A rule admits a user matching any of its e-mails, domains or groups, and, when it names
- * `allowed_upstreams`, only one who signed in through one of those.
+ * Who may pass forward auth (`GATEWAY_HOST_RULES`): rules per host, and within a host per path
+ * prefix and method, each admitting signed-in users by e-mail, domain, group and upstream, or
+ * anyone (`allow: public`), or anyone from some networks (`trusted_networks`).
+ *
+ * Which rule decides (docs/ACCESS-RULES.md says the same to operators): among the rules whose host
+ * matches the request's and whose path is a prefix of its path (at a segment boundary) and whose
+ * methods, if any, include its method, the one with the longest path; on a tie the one with the
+ * more specific host (an exact host beats `.example.com`, a longer suffix a shorter one); then one
+ * that names methods over one that does not. A `public` rule applies only to a request whose URI
+ * is in normal form (request-path.ts): any other spelling falls to the next rule, so an escape can
+ * only make a request stricter. No rule: every signed-in user.
+ *
+ * The rule that decides admits a signed-in user who matches one of its e-mails, domains or groups,
+ * and, when it names `allowed_upstreams`, signed in through one of them; a rule naming none of
+ * these admits nobody but the networks it trusts. Rules that read the path or method are answered
+ * only when the trusted proxy says them (X-Original-URI, X-Original-Method); without, the check
+ * refuses (403) rather than guess.
  */
+import { BlockList, isIP } from 'node:net';
 import type { HostRule } from '../../config/forward-auth-parsers.ts';
+import { BoundedCache } from '../web/bounded-cache.ts';
 import { hostMatches, parseDomainPattern } from '../web/domain-match.ts';
+import { requestPath, underPrefix } from './request-path.ts';
 
 export interface Identity {
   email?: string | undefined;
@@ -15,36 +30,143 @@ export interface Identity {
   upstream?: string | undefined;
 }
 
+/** The protected request, as the trusted proxy describes it. */
+export interface RequestTarget {
+  host: string;
+  /** X-Original-URI (path and query); undefined when the proxy did not send it. */
+  uri?: string | undefined;
+  /** X-Original-Method; undefined when the proxy did not send it. */
+  method?: string | undefined;
+  /** The client's address (from the trusted proxy's X-Forwarded-For). */
+  ip: string;
+}
+
+export type Decision =
+  /** No sign-in needed: a public path, or a trusted network. */
+  | { kind: 'open' }
+  /** A signed-in user this admits. */
+  | { kind: 'signed-in'; allows(identity: Identity): boolean }
+  /** Cannot be decided (the proxy did not say the path or method a rule needs): refuse. */
+  | { kind: 'refuse'; problem: string };
+
 export interface HostPolicy {
+  /** True when some rule reads the path or method: a cached answer must then key on them. */
+  readonly readsTarget: boolean;
+  /** True when `host`'s answer depends on more than the host and the user (path, method, address). */
+  readsTargetAt(host: string): boolean;
+  decide(target: RequestTarget): Decision;
+  /** The decision for a signed-in user at `hostname`'s root (rules without paths). */
   allows(hostname: string, identity: Identity): boolean;
 }
 
-function specificity(rule: HostRule): number {
-  // exact hosts first, then longer suffixes
-  return rule.host.startsWith('.') ? rule.host.length : 10_000 + rule.host.length;
+interface CompiledRule {
+  rule: HostRule;
+  pattern: ReturnType<typeof parseDomainPattern>;
+  hostWeight: number;
+  path: string;
+  methods: ReadonlySet<string> | undefined;
+  networks: BlockList | undefined;
 }
 
+const EVERY_SIGNED_IN: Decision = { kind: 'signed-in', allows: () => true };
+const OPEN: Decision = { kind: 'open' };
+
+function hostWeight(host: string): number {
+  // exact hosts first, then longer suffixes
+  return host.startsWith('.') ? host.length : 10_000 + host.length;
+}
+
+function networksOf(cidrs: readonly string[] | undefined): BlockList | undefined {
+  if (!cidrs?.length) return undefined;
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const [address = '', bits] = cidr.split('/');
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    list.addSubnet(address, bits === undefined ? (type === 'ipv6' ? 128 : 32) : Number(bits), type);
+  }
+  return list;
+}
+
+/** The rule's own test of a signed-in user. */
+function admits(rule: HostRule, identity: Identity): boolean {
+  // An upstream rule holds besides the others: contractors at GitHub stay out of a staff host
+  // even with an address a staff rule would admit.
+  if (rule.allowed_upstreams && !(identity.upstream && rule.allowed_upstreams.includes(identity.upstream)))
+    return false;
+  if (!rule.allowed_emails && !rule.allowed_email_domains && !rule.allowed_groups)
+    return rule.allowed_upstreams !== undefined;
+  const email = identity.email?.toLowerCase();
+  const domain = email?.split('@')[1];
+  if (rule.allowed_emails?.some((allowed) => allowed.toLowerCase() === email)) return true;
+  if (domain && rule.allowed_email_domains?.some((allowed) => allowed.toLowerCase() === domain)) return true;
+  if (rule.allowed_groups?.some((group) => identity.groups?.includes(group))) return true;
+  return false;
+}
+
+const readsPath = (rule: CompiledRule) => rule.path !== '/' || rule.rule.allow === 'public';
+
 export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
-  const ordered = [...rules]
-    .sort((a, b) => specificity(b) - specificity(a))
-    .map((rule) => ({ rule, pattern: parseDomainPattern(rule.host) }));
+  const compiled: CompiledRule[] = rules
+    .map((rule) => ({
+      rule,
+      pattern: parseDomainPattern(rule.host),
+      hostWeight: hostWeight(rule.host),
+      path: requestPath(rule.path ?? '/').path,
+      methods: rule.methods ? new Set(rule.methods.map((m) => m.toUpperCase())) : undefined,
+      networks: networksOf(rule.trusted_networks),
+    }))
+    .sort(
+      (a, b) =>
+        b.path.length - a.path.length || b.hostWeight - a.hostWeight || Number(!!b.methods) - Number(!!a.methods),
+    );
+  // The rules of each host, in order, found once per host (a few hosts, asked on every request).
+  const byHost = new BoundedCache<CompiledRule[]>(1_000);
+  const rulesFor = (host: string) => {
+    let found = byHost.get(host);
+    if (!found) {
+      found = compiled.filter(({ pattern }) => hostMatches({ ...pattern, port: undefined }, host, ''));
+      byHost.set(host, found, Number.MAX_SAFE_INTEGER);
+    }
+    return found;
+  };
+
+  function decide(target: RequestTarget): Decision {
+    const candidates = rulesFor(target.host);
+    if (candidates.length === 0) return EVERY_SIGNED_IN;
+    if (target.uri === undefined && candidates.some(readsPath))
+      return { kind: 'refuse', problem: 'rules for this host read the path, and the proxy sent no X-Original-URI' };
+    if (target.method === undefined && candidates.some((c) => c.methods !== undefined))
+      return {
+        kind: 'refuse',
+        problem: 'rules for this host read the method, and the proxy sent no X-Original-Method',
+      };
+    const { path, canonical, readable } = requestPath(target.uri);
+    if (!readable && target.uri !== undefined && candidates.some(readsPath))
+      return { kind: 'refuse', problem: 'a request path that cannot be read (a broken escape, a NUL)' };
+    const method = target.method?.toUpperCase();
+    for (const candidate of candidates) {
+      if (!underPrefix(path, candidate.path)) continue;
+      if (candidate.methods && (method === undefined || !candidate.methods.has(method))) continue;
+      const { rule } = candidate;
+      if (rule.allow === 'public') {
+        if (canonical) return OPEN;
+        continue;
+      }
+      const family = isIP(target.ip);
+      if (family !== 0 && candidate.networks?.check(target.ip, family === 6 ? 'ipv6' : 'ipv4')) return OPEN;
+      return { kind: 'signed-in', allows: (identity) => admits(rule, identity) };
+    }
+    return EVERY_SIGNED_IN;
+  }
+
+  const readsTargetOf = (c: CompiledRule) => readsPath(c) || c.methods !== undefined || c.networks !== undefined;
   return {
+    readsTarget: compiled.some(readsTargetOf),
+    readsTargetAt: (host) => rulesFor(host).some(readsTargetOf),
+    decide,
     allows(hostname, identity) {
-      const match = ordered.find(({ pattern }) => hostMatches({ ...pattern, port: undefined }, hostname, ''));
-      if (!match) return true;
-      const { rule } = match;
-      // An upstream rule holds besides the others: contractors at GitHub stay out of a staff host
-      // even with an address a staff rule would admit.
-      if (rule.allowed_upstreams && !(identity.upstream && rule.allowed_upstreams.includes(identity.upstream)))
-        return false;
-      if (!rule.allowed_emails && !rule.allowed_email_domains && !rule.allowed_groups)
-        return rule.allowed_upstreams !== undefined;
-      const email = identity.email?.toLowerCase();
-      const domain = email?.split('@')[1];
-      if (rule.allowed_emails?.some((allowed) => allowed.toLowerCase() === email)) return true;
-      if (domain && rule.allowed_email_domains?.some((allowed) => allowed.toLowerCase() === domain)) return true;
-      if (rule.allowed_groups?.some((group) => identity.groups?.includes(group))) return true;
-      return false;
+      const decision = decide({ host: hostname, uri: '/', method: 'GET', ip: '' });
+      return decision.kind === 'open' || (decision.kind === 'signed-in' && decision.allows(identity));
     },
   };
 }

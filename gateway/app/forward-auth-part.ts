@@ -51,10 +51,12 @@ export const forwardAuthPart: FastifyPluginAsync<ForwardAuthPartOptions> = async
     options.metrics.http.recordForwardAuthCheck(route, status, ms);
   // Repeated checks are answered before Fastify (check-replay.ts); not with GATEWAY_ACCESS_LOG on,
   // whose line per request comes from a Fastify hook.
+  const policy = createHostPolicy(config.hostRules);
   const replay = config.accessLog
     ? undefined
     : createCheckReplay({
         trustedProxies: config.trustedProxies,
+        readsTarget: policy.readsTarget,
         isRevoked: (sid) => provider.revokedSessions.isRevoked(sid),
         recordCheck,
       });
@@ -71,7 +73,7 @@ export const forwardAuthPart: FastifyPluginAsync<ForwardAuthPartOptions> = async
       sessions,
       verify: provider.verify,
       mintHostToken: createHostTokenMinter(config.issuer, provider.keys.accessTokenKey, FORWARD_AUTH_CLIENT_ID),
-      policy: createHostPolicy(config.hostRules),
+      policy,
       oidcClient: options.oidcClient,
       isRevoked: (sid) => provider.revokedSessions.isRevoked(sid),
       endSsoSession: async (sid) => {

@@ -8,7 +8,8 @@
  *
  * A repeat is the same request byte for byte in everything the decision reads: the method (GET),
  * the URL (path and query), the Host header, X-Forwarded-Host when (and only when) the peer is a
- * trusted proxy, as Fastify reads it, the Authorization header and the whole Cookie header. Before
+ * trusted proxy, as Fastify reads it, the Authorization header and the whole Cookie header; and,
+ * when access rules read the protected request's path or method, the headers that say them. Before
  * replaying, what can change in between is checked again: the token's expiry (a 202 is kept no
  * longer than its token lives) and the session's sign-out (revoked-sessions, local). A 202 that
  * refreshed the cookie (it carries Set-Cookie) is never kept. Anything else falls through to the
@@ -21,6 +22,8 @@ import { BoundedCache } from '../web/bounded-cache.ts';
 export interface CheckReplayDeps {
   /** The trusted proxies (GATEWAY_TRUSTED_PROXIES), as Fastify's `trustProxy` is given them. */
   trustedProxies: readonly string[];
+  /** Rules read the protected request's path and method: the key holds them too. */
+  readsTarget?: boolean;
   /** Is this SSO session (its uid) signed out? Local, no store round trip. */
   isRevoked: (sid: string | undefined) => boolean;
   /** Counts one answer of the check (replayed answers are counted like any other). */
@@ -81,8 +84,14 @@ export function createCheckReplay(deps: CheckReplayDeps): CheckReplay {
     // A request with a body is the route's (nginx's auth_request sends none).
     if (headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined) return undefined;
     const peer = req.socket.remoteAddress;
-    const forwardedHost = peer !== undefined && trust(peer) ? (headers['x-forwarded-host'] ?? '') : '';
-    return `${url}\n${headers.host ?? ''}\n${forwardedHost}\n${headers.authorization ?? ''}\n${headers.cookie ?? ''}`;
+    const trusted = peer !== undefined && trust(peer);
+    const forwardedHost = trusted ? (headers['x-forwarded-host'] ?? '') : '';
+    // With path or method rules, the protected request's URI and method decide too.
+    const target =
+      deps.readsTarget && trusted
+        ? `\n${headers['x-original-uri'] ?? ''}\n${headers['x-forwarded-uri'] ?? ''}\n${headers['x-original-method'] ?? ''}\n${headers['x-forwarded-method'] ?? ''}`
+        : '';
+    return `${url}\n${headers.host ?? ''}\n${forwardedHost}\n${headers.authorization ?? ''}\n${headers.cookie ?? ''}${target}`;
   }
 
   return {

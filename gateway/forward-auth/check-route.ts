@@ -34,11 +34,23 @@ function queryOf(url: string): string {
   return mark === -1 ? '' : url.slice(mark + 1);
 }
 
+/** Tells a proxy's cache of checks (nginx `proxy_no_cache $upstream_http_x_gateway_no_cache`) not to keep this answer. */
+const NO_PROXY_CACHE = 'x-gateway-no-cache';
+const OPEN_HEADERS = { 'cache-control': 'no-store' };
+const OPEN_VARYING = { 'cache-control': 'no-store', [NO_PROXY_CACHE]: '1' };
+
 const forbidden = (reply: FastifyReply) =>
   sendProblem(reply, 403, 'forbidden', 'You are signed in, but not allowed here.');
 
 export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
-  const { originOf } = deps.site;
+  const { originOf, trustedHeader } = deps.site;
+  // A rule set the proxy cannot be judged by (it sends no X-Original-URI): said once per problem.
+  const warned = new Set<string>();
+  const warnOnce = (problem: string) => {
+    if (warned.has(problem)) return;
+    warned.add(problem);
+    app.log.warn({ problem }, 'forward auth refuses: send X-Original-URI and X-Original-Method from the proxy');
+  };
   const { identities, isServedHost } = deps;
   // Told once per distinct query string (the parsed policy is cached): an nginx snippet with a typo.
   const queryPolicies = createQueryPolicies((problem) =>
@@ -63,6 +75,29 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
   async function check(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (!isServedHost(request))
       return sendProblem(reply, 403, 'forbidden', 'Forward auth is not configured for this host.');
+    const query = queryOf(request.url);
+    const decision = deps.policy.readsTarget
+      ? deps.policy.decide({
+          host: request.hostname,
+          uri: trustedHeader(request, 'x-original-uri') ?? trustedHeader(request, 'x-forwarded-uri'),
+          method: trustedHeader(request, 'x-original-method') ?? trustedHeader(request, 'x-forwarded-method'),
+          ip: request.ip,
+        })
+      : deps.policy.decide({ host: request.hostname, ip: request.ip });
+    if (decision.kind === 'refuse') {
+      warnOnce(decision.problem);
+      return forbidden(reply);
+    }
+    // A public path, or a trusted network: no sign-in, no identity (unless the location itself
+    // restricts by query, which needs one). Not kept by the replay: it keys on no address.
+    // The answer depends on the page's path, method or the client's address: a proxy's cache keyed
+    // on the host and the user must not keep it (the shipped nginx config reads this header).
+    const varies = deps.policy.readsTarget && deps.policy.readsTargetAt(request.hostname);
+    if (decision.kind === 'open' && query === '')
+      return reply
+        .code(202)
+        .headers(varies ? OPEN_VARYING : OPEN_HEADERS)
+        .send();
     const claims = await identities.identify(request, reply);
     if (!claims) return unauthorized(reply);
     // Typed at the door: a well-signed token with odd claims is refused or ignored, never a 500.
@@ -71,11 +106,12 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
       ? (claims['groups'] as unknown[]).filter((g): g is string => typeof g === 'string')
       : [];
     const identity = { email, groups, upstream: signedInThrough(claims['amr']) };
-    const restriction = queryPolicies(queryOf(request.url));
-    if (!restriction.ok || !restriction.allows(identity) || !deps.policy.allows(request.hostname, identity))
-      return forbidden(reply);
+    const restriction = queryPolicies(query);
+    const ruled = decision.kind === 'open' || decision.allows(identity);
+    if (!restriction.ok || !restriction.allows(identity) || !ruled) return forbidden(reply);
     // It carries a token: no cache may keep it (RFC 6749 §5.1 asks the same of token answers).
     const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-auth-request-user': claims.sub };
+    if (varies) headers[NO_PROXY_CACHE] = '1';
     if (email) headers['x-auth-request-email'] = email;
     const username = claims['preferred_username'];
     if (typeof username === 'string') headers['x-auth-request-preferred-username'] = username;

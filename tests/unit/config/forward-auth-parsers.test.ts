@@ -55,3 +55,30 @@ describe('forward-auth policy settings', () => {
     }
   });
 });
+
+describe('GATEWAY_HOST_RULES paths, methods, public paths and networks', () => {
+  const problem = (rule: Record<string, unknown>) => {
+    const parsed = parseHostRules(JSON.stringify([{ host: 'app.example.com', ...rule }]));
+    return 'problem' in parsed ? parsed.problem : undefined;
+  };
+  it('takes a path prefix, methods, allow public and trusted networks', () => {
+    assert.equal(problem({ path: '/flower', methods: ['GET', 'post'], allowed_groups: ['ops'] }), undefined);
+    assert.equal(problem({ path: '/static', allow: 'public' }), undefined);
+    assert.equal(
+      problem({ path: '/hooks', trusted_networks: ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32'] }),
+      undefined,
+    );
+  });
+  it('refuses what would be a silent mistake', () => {
+    assert.match(problem({ path: 'flower' }) ?? '', /a path starting with \//);
+    assert.match(problem({ path: '/with space' }) ?? '', /without spaces/);
+    assert.match(problem({ methods: ['GET /'] }) ?? '', /an HTTP method/);
+    assert.match(problem({ allow: 'everyone' }) ?? '', /allow/);
+    assert.match(
+      problem({ path: '/s', allow: 'public', allowed_groups: ['ops'] }) ?? '',
+      /a public rule admits everyone/,
+    );
+    assert.match(problem({ trusted_networks: ['10.0.0.0/33'] }) ?? '', /an IP address or CIDR block/);
+    assert.match(problem({ trusted_networks: ['example.com'] }) ?? '', /an IP address or CIDR block/);
+  });
+});

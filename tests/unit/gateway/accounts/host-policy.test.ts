@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createHostPolicy, groupsOf } from '../../../../gateway/accounts/host-policy.ts';
+import { createHostPolicy, groupsOf, type Identity } from '../../../../gateway/accounts/host-policy.ts';
 
 describe('host policy (GATEWAY_HOST_RULES)', () => {
   const policy = createHostPolicy([
@@ -32,5 +32,84 @@ describe('host policy (GATEWAY_HOST_RULES)', () => {
     const groups = { ops: ['Ada@Example.com'], dev: ['ada@example.com', 'bob@example.com'], none: [] };
     assert.deepEqual(groupsOf('ada@example.com', groups), ['ops', 'dev']);
     assert.deepEqual(groupsOf(undefined, groups), []);
+  });
+});
+
+describe('access rules per path and method, public paths and trusted networks', () => {
+  const policy = createHostPolicy([
+    { host: 'app.example.com', allowed_email_domains: ['example.com'] },
+    { host: 'app.example.com', path: '/flower', allowed_groups: ['ops'] },
+    { host: 'app.example.com', path: '/static', allow: 'public' },
+    { host: 'app.example.com', path: '/static/private', allowed_groups: ['ops'] },
+    { host: 'app.example.com', path: '/hooks', trusted_networks: ['10.0.0.0/8', '2001:db8::/32'] },
+    { host: 'app.example.com', path: '/api', methods: ['POST', 'DELETE'], allowed_groups: ['writers'] },
+    { host: '.example.com', path: '/admin', allowed_groups: ['staff'] },
+  ]);
+  const at = (uri: string, method = 'GET', ip = '192.0.2.1') =>
+    policy.decide({ host: 'app.example.com', uri, method, ip });
+  const admitted = (uri: string, identity: Identity, method = 'GET') => {
+    const decision = at(uri, method);
+    return decision.kind === 'open' || (decision.kind === 'signed-in' && decision.allows(identity));
+  };
+  const ada = { email: 'ada@example.com', groups: [] };
+  const op = { email: 'op@example.com', groups: ['ops'] };
+
+  it('lets the longest matching path decide, at segment boundaries', () => {
+    assert.ok(admitted('/home', ada), 'the host rule');
+    assert.ok(!admitted('/flower', ada) && admitted('/flower/tasks?x=1', op));
+    assert.ok(admitted('/flowerpot', ada), '/flowerpot is not under /flower');
+    assert.equal(at('/static/app.css').kind, 'open');
+    assert.ok(!admitted('/static/private/key', ada) && admitted('/static/private/key', op));
+    assert.ok(!admitted('/admin/users', ada), 'a longer path of a wider host beats the host root rule');
+    assert.ok(admitted('/admin/users', { email: 'x@y.z', groups: ['staff'] }));
+  });
+
+  it('applies a method rule to its methods only, and refuses when the proxy does not say the method', () => {
+    assert.ok(admitted('/api/items', ada, 'GET'), 'GET falls to the host rule');
+    assert.ok(!admitted('/api/items', ada, 'post'));
+    assert.ok(admitted('/api/items', { email: 'w@x.y', groups: ['writers'] }, 'DELETE'));
+    assert.equal(policy.decide({ host: 'app.example.com', uri: '/api', ip: '192.0.2.1' }).kind, 'refuse');
+    assert.equal(policy.decide({ host: 'app.example.com', method: 'GET', ip: '192.0.2.1' }).kind, 'refuse');
+    assert.equal(policy.decide({ host: 'other.test', ip: '192.0.2.1' }).kind, 'signed-in', 'no rule: no need to say');
+  });
+
+  it('opens a path to trusted networks only', () => {
+    assert.equal(at('/hooks/github', 'POST', '10.1.2.3').kind, 'open');
+    assert.equal(at('/hooks/github', 'POST', '2001:db8::7').kind, 'open');
+    const outside = at('/hooks/github', 'POST', '192.0.2.1');
+    assert.ok(outside.kind === 'signed-in' && !outside.allows(ada), 'from elsewhere: nobody (no lists)');
+  });
+
+  it('lets no spelling of a path reach a stricter path under a looser rule', () => {
+    const strict = ['/flower', '/static/private/key', '/admin'];
+    const spellings = (path: string) => [
+      path.toUpperCase(),
+      path.replace('/', '//'),
+      path.replace('/', '/./'),
+      `/static/..${path}`,
+      `/static/%2e%2e${path}`,
+      `/static%2f..${path}`,
+      `/static/..%2f${path.slice(1)}`,
+      `/static/..%252f${path.slice(1)}`,
+      `/static\\..${path.replaceAll('/', '\\')}`,
+      path.replace(/[a-z]/, (c) => `%${c.charCodeAt(0).toString(16)}`),
+      path.replace(/[a-z]/, (c) => `%25${c.charCodeAt(0).toString(16)}`),
+      `${path}%00`,
+      `${path}%zz`,
+      `${path};x=1`,
+      `${path}/`,
+    ];
+    for (const path of strict) {
+      for (const spelled of spellings(path)) {
+        const decision = at(spelled);
+        assert.notEqual(decision.kind, 'open', `${spelled} is not public`);
+        // (refused outright when it cannot be read: a NUL, a broken escape)
+        if (decision.kind === 'signed-in')
+          assert.ok(!decision.allows(ada), `${spelled}: a plain example.com user is not admitted`);
+      }
+    }
+    // And a public path spelled oddly is simply not public (it falls to the stricter host rule).
+    for (const spelled of ['/static/./app.css', '/static//app.css', '/%73tatic/app.css', '/static/x/../app.css'])
+      assert.equal(at(spelled).kind, 'signed-in', spelled);
   });
 });
