@@ -55,12 +55,16 @@ export interface HostPolicy {
   /** True when `host`'s answer depends on more than the host and the user (path, method, address). */
   readsTargetAt(host: string): boolean;
   decide(target: RequestTarget): Decision;
+  /** The decision with the rule that made it (its index in the settings), for `rules explain`. */
+  explain(target: RequestTarget): { decision: Decision; rule: { index: number; rule: HostRule } | undefined };
   /** The decision for a signed-in user at `hostname`'s root (rules without paths). */
   allows(hostname: string, identity: Identity): boolean;
 }
 
 interface CompiledRule {
   rule: HostRule;
+  /** Its place in the settings (0-based). */
+  index: number;
   pattern: ReturnType<typeof parseDomainPattern>;
   hostWeight: number;
   path: string;
@@ -107,8 +111,9 @@ const readsPath = (rule: CompiledRule) => rule.path !== '/' || rule.rule.allow =
 
 export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
   const compiled: CompiledRule[] = rules
-    .map((rule) => ({
+    .map((rule, index) => ({
       rule,
+      index,
       pattern: parseDomainPattern(rule.host),
       hostWeight: hostWeight(rule.host),
       path: requestPath(rule.path ?? '/').path,
@@ -130,40 +135,46 @@ export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
     return found;
   };
 
-  function decide(target: RequestTarget): Decision {
+  /** The decision, and the rule that made it (undefined: no rule, or the proxy did not say enough). */
+  function judge(target: RequestTarget): { decision: Decision; by: CompiledRule | undefined } {
     const candidates = rulesFor(target.host);
-    if (candidates.length === 0) return EVERY_SIGNED_IN;
+    if (candidates.length === 0) return { decision: EVERY_SIGNED_IN, by: undefined };
+    const refuse = (problem: string) => ({ decision: { kind: 'refuse', problem } as Decision, by: undefined });
     if (target.uri === undefined && candidates.some(readsPath))
-      return { kind: 'refuse', problem: 'rules for this host read the path, and the proxy sent no X-Original-URI' };
+      return refuse('rules for this host read the path, and the proxy sent no X-Original-URI');
     if (target.method === undefined && candidates.some((c) => c.methods !== undefined))
-      return {
-        kind: 'refuse',
-        problem: 'rules for this host read the method, and the proxy sent no X-Original-Method',
-      };
+      return refuse('rules for this host read the method, and the proxy sent no X-Original-Method');
     const { path, canonical, readable } = requestPath(target.uri);
     if (!readable && target.uri !== undefined && candidates.some(readsPath))
-      return { kind: 'refuse', problem: 'a request path that cannot be read (a broken escape, a NUL)' };
+      return refuse('a request path that cannot be read (a broken escape, a NUL)');
     const method = target.method?.toUpperCase();
     for (const candidate of candidates) {
       if (!underPrefix(path, candidate.path)) continue;
       if (candidate.methods && (method === undefined || !candidate.methods.has(method))) continue;
       const { rule } = candidate;
       if (rule.allow === 'public') {
-        if (canonical) return OPEN;
+        if (canonical) return { decision: OPEN, by: candidate };
         continue;
       }
       const family = isIP(target.ip);
-      if (family !== 0 && candidate.networks?.check(target.ip, family === 6 ? 'ipv6' : 'ipv4')) return OPEN;
-      return { kind: 'signed-in', allows: (identity) => admits(rule, identity) };
+      if (family !== 0 && candidate.networks?.check(target.ip, family === 6 ? 'ipv6' : 'ipv4'))
+        return { decision: OPEN, by: candidate };
+      return { decision: { kind: 'signed-in', allows: (identity) => admits(rule, identity) }, by: candidate };
     }
-    return EVERY_SIGNED_IN;
+    return { decision: EVERY_SIGNED_IN, by: undefined };
   }
+
+  const decide = (target: RequestTarget) => judge(target).decision;
 
   const readsTargetOf = (c: CompiledRule) => readsPath(c) || c.methods !== undefined || c.networks !== undefined;
   return {
     readsTarget: compiled.some(readsTargetOf),
     readsTargetAt: (host) => rulesFor(host).some(readsTargetOf),
     decide,
+    explain(target) {
+      const { decision, by } = judge(target);
+      return { decision, rule: by === undefined ? undefined : { index: by.index, rule: by.rule } };
+    },
     allows(hostname, identity) {
       const decision = decide({ host: hostname, uri: '/', method: 'GET', ip: '' });
       return decision.kind === 'open' || (decision.kind === 'signed-in' && decision.allows(identity));

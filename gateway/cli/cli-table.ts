@@ -6,6 +6,13 @@ import type { CliTable } from './cli-command.ts';
 import { clientsCli } from './clients-cli.ts';
 import { configCli } from './config-cli.ts';
 import { keysCli } from './keys-cli.ts';
+import { rulesCli } from './rules-cli.ts';
 import { usersCli } from './users-cli.ts';
 
-export const cliTable: CliTable = { config: configCli, clients: clientsCli, keys: keysCli, users: usersCli };
+export const cliTable: CliTable = {
+  config: configCli,
+  clients: clientsCli,
+  keys: keysCli,
+  rules: rulesCli,
+  users: usersCli,
+};

@@ -76,14 +76,15 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
     if (!isServedHost(request))
       return sendProblem(reply, 403, 'forbidden', 'Forward auth is not configured for this host.');
     const query = queryOf(request.url);
-    const decision = deps.policy.readsTarget
-      ? deps.policy.decide({
+    const target = deps.policy.readsTarget
+      ? {
           host: request.hostname,
           uri: trustedHeader(request, 'x-original-uri') ?? trustedHeader(request, 'x-forwarded-uri'),
           method: trustedHeader(request, 'x-original-method') ?? trustedHeader(request, 'x-forwarded-method'),
           ip: request.ip,
-        })
-      : deps.policy.decide({ host: request.hostname, ip: request.ip });
+        }
+      : { host: request.hostname, ip: request.ip };
+    const decision = deps.policy.decide(target);
     if (decision.kind === 'refuse') {
       warnOnce(decision.problem);
       return forbidden(reply);
@@ -108,7 +109,17 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
     const identity = { email, groups, upstream: signedInThrough(claims['amr']) };
     const restriction = queryPolicies(query);
     const ruled = decision.kind === 'open' || decision.allows(identity);
-    if (!restriction.ok || !restriction.allows(identity) || !ruled) return forbidden(reply);
+    if (!restriction.ok || !restriction.allows(identity) || !ruled) {
+      // Why, for an operator at the debug level (as `npx gateway rules explain` says it).
+      if (!ruled && (request.log.level === 'debug' || request.log.level === 'trace')) {
+        const { rule } = deps.policy.explain(target);
+        request.log.debug(
+          { host: target.host, rule: rule ? rule.index + 1 : undefined },
+          'forward auth: refused by a rule',
+        );
+      }
+      return forbidden(reply);
+    }
     // It carries a token: no cache may keep it (RFC 6749 §5.1 asks the same of token answers).
     const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-auth-request-user': claims.sub };
     if (varies) headers[NO_PROXY_CACHE] = '1';
