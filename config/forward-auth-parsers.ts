@@ -30,6 +30,8 @@ const hostRule = z
       .optional(),
     /** No sign-in needed on this path. */
     allow: z.literal('public').optional(),
+    /** An API: a caller not signed in gets a JSON 401, never a redirect to sign in. */
+    api: z.boolean().optional(),
     /** Requests from these networks pass without sign-in (the address the trusted proxy forwards). */
     trusted_networks: z.array(z.string().refine(isCidr, 'an IP address or CIDR block')).min(1).optional(),
     allowed_emails: z.array(z.string().min(3)).optional(),
@@ -72,7 +74,7 @@ export function parseHostRules(raw: RawValue): Parsed<HostRule[]> {
   return structured(
     raw,
     z.array(hostRule),
-    'a list of {host, path?, methods?, allow? ("public"), trusted_networks?, allowed_emails?, allowed_email_domains?, allowed_groups?, allowed_upstreams?}',
+    'a list of {host, path?, methods?, allow? ("public"), api?, trusted_networks?, allowed_emails?, allowed_email_domains?, allowed_groups?, allowed_upstreams?}',
   );
 }
 

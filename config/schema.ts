@@ -185,7 +185,7 @@ export const settingsShape = {
   GATEWAY_HOST_RULES: optionalSetting(
     {
       description:
-        'who may pass forward auth per host and path: JSON list of `{"host", "path"?, "methods"?, "allow"?, "trusted_networks"?, "allowed_emails"?, "allowed_email_domains"?, "allowed_groups"?, "allowed_upstreams"?}` (`host` may be `.example.com`; `path` a prefix such as `/flower`; the longest path, then the most specific host, decides: docs/ACCESS-RULES.md); a user must match one of the e-mails, domains or groups given, and have signed in through one of `allowed_upstreams` when given; `allow: "public"` needs no sign-in, `trusted_networks` (CIDR) none from those addresses; 403 when not met',
+        'who may pass forward auth per host and path: JSON list of `{"host", "path"?, "methods"?, "allow"?, "trusted_networks"?, "allowed_emails"?, "allowed_email_domains"?, "allowed_groups"?, "allowed_upstreams"?}` (`host` may be `.example.com`; `path` a prefix such as `/flower`; the longest path, then the most specific host, decides: docs/ACCESS-RULES.md); a user must match one of the e-mails, domains or groups given, and have signed in through one of `allowed_upstreams` when given; `allow: "public"` needs no sign-in, `trusted_networks` (CIDR) none from those addresses, `api: true` answers a JSON 401 rather than a sign-in redirect; 403 when not met',
       defaultText: 'none: every signed-in user',
     },
     parseHostRules,

@@ -62,6 +62,7 @@ describe('access rules per path, method and network, through nginx', () => {
           { host: 'app.rules.test', path: '/static', allow: 'public' },
           { host: 'app.rules.test', path: '/hooks', trusted_networks: ['127.0.0.2/32'] },
           { host: 'app.rules.test', path: '/items', methods: ['DELETE'], allowed_groups: ['ops'] },
+          { host: 'app.rules.test', path: '/v1', api: true, allowed_email_domains: ['rules.test'] },
         ]),
       },
     });
@@ -111,6 +112,15 @@ describe('access rules per path, method and network, through nginx', () => {
       assert.equal((await ada.fetch(`${APP()}${path}`, { headers: json })).status, 403, path);
     const boss = await signedIn('boss@rules.test');
     assert.equal((await boss.fetch(`${APP()}/reports/2026`, { headers: json })).status, 200);
+  });
+
+  it('answers a caller of an api rule a JSON 401, not a redirect, even from a browser', async () => {
+    const browser = createBrowser({ dispatcher });
+    const answer = await browser.fetch(`${APP()}/v1/orders`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    assert.equal(answer.status, 401);
+    assert.match(answer.headers.get('content-type') ?? '', /json/);
+    const page = await browser.fetch(`${APP()}/home`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    assert.equal(page.status, 302, 'elsewhere: sent to sign in');
   });
 
   it('applies a method rule to its method only', async () => {

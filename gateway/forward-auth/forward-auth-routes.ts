@@ -75,7 +75,7 @@ export function forwardAuthRoutes(deps: ForwardAuthDeps) {
       (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
     );
     checkRoute(app, { ...deps, site, identities, isServedHost });
-    signInPageRoute(app, { config, site });
+    signInPageRoute(app, { config, site, policy: deps.policy });
     signInFlowRoutes(app, { ...deps, site, cookies, identities });
     signOutRoutes(app, { ...deps, site, cookies });
     userinfoRoute(app, { identities });

@@ -9,8 +9,12 @@ import { escapeHtml, layout } from '../web/pages/layout.ts';
 import { messagesFor } from '../web/pages/i18n.ts';
 import type { ForwardAuthSite } from './forward-auth-site.ts';
 import { safeRedirect } from './safe-redirect.ts';
+import type { HostPolicy } from '../accounts/host-policy.ts';
 
-export function signInPageRoute(app: FastifyInstance, deps: { config: Config; site: ForwardAuthSite }): void {
+export function signInPageRoute(
+  app: FastifyInstance,
+  deps: { config: Config; site: ForwardAuthSite; policy: HostPolicy },
+): void {
   const { config } = deps;
   const { originOf, trustedHeader, redirectDomains } = deps.site;
 
@@ -24,9 +28,11 @@ export function signInPageRoute(app: FastifyInstance, deps: { config: Config; si
     const origin = originOf(request);
     const rd = safeRedirect(original, { origin, allowedDomains: redirectDomains });
     const path = rd.startsWith('/') ? rd : new URL(rd).pathname;
+    // An API answers with JSON: by the caller's Accept, GATEWAY_API_PATHS, or an `api: true` rule.
     const api =
       (request.headers.accept ?? '').includes('application/json') ||
-      config.apiPaths.some((prefix) => path.startsWith(prefix));
+      config.apiPaths.some((prefix) => path.startsWith(prefix)) ||
+      deps.policy.explain({ host: request.hostname, uri: path, method: 'GET', ip: '' }).rule?.rule.api === true;
     if (api)
       return sendProblem(
         reply,
