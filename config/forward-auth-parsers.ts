@@ -82,7 +82,8 @@ export function parseHostRules(raw: RawValue): Parsed<HostRule[]> {
 export function parseGroups(raw: RawValue): Parsed<Record<string, string[]>> {
   return structured(
     raw,
-    z.record(z.string().min(1), z.array(z.string().min(3))),
+    // `:` is the upstreams' (`gitlab:acme`), `,` and spaces X-Auth-Request-Groups' separators.
+    z.record(z.string().regex(/^[^:,\s]+$/, 'a group name without ":", "," or spaces'), z.array(z.string().min(3))),
     'an object of group name → list of e-mail addresses',
   );
 }

@@ -285,16 +285,31 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     const browser = newBrowser();
     await signIn(browser, 'hosts@a.test');
     const cookie = browser.cookies(`${A()}/`).find((c) => c.name === '_gateway_auth')?.value ?? '';
-    for (const host of ['evil.com', 'admin.a.test\\', '[admin.a.test]', 'admin%2ea.test']) {
-      const response = await undiciRequest(`http://127.0.0.1:${port}/x`, {
+    // Through nginx, a host no server block names meets the catch-all server: the connection is
+    // closed (444), no app is reached.
+    for (const host of ['evil.com', 'admin.a.test\\', '[admin.a.test]', 'admin%2ea.test', 'other.a.test']) {
+      const answer = await undiciRequest(`http://127.0.0.1:${port}/x`, {
         headers: { host, cookie: `_gateway_auth=${cookie}` },
         dispatcher,
-      });
-      assert.notEqual(response.statusCode, 200, `Host: ${host}`);
-      assert.equal(response.headers['x-auth-request-access-token'], undefined);
-      await response.body.dump();
+      }).then(
+        async (response) => {
+          await response.body.dump();
+          return { status: response.statusCode, token: response.headers['x-auth-request-access-token'] };
+        },
+        () => ({ status: 0, token: undefined }),
+      );
+      assert.notEqual(answer.status, 200, `Host: ${host}`);
+      assert.equal(answer.token, undefined);
     }
-    // nginx shows its own bare 403: the gateway's log says which host it refused, and why.
+    // Asked directly (as by a proxy that passes any Host), the gateway refuses too, and its log
+    // says which host it refused, and why.
+    const direct = (host: string) =>
+      undiciRequest(`${gw.url}/oauth2/auth`, {
+        headers: { host, 'x-forwarded-host': host, cookie: `_gateway_auth=${cookie}` },
+      });
+    const evil = await direct('evil.com');
+    assert.equal(evil.statusCode, 403);
+    await evil.body.dump();
     const refused = gw.logs.find(
       (line) => line['event'] === 'forward_auth_host_not_served' && line['host'] === 'evil.com',
     );
@@ -302,10 +317,7 @@ describe('attacks on forward auth through the shipped nginx config', () => {
     assert.match(String(refused['msg']), /GATEWAY_COOKIE_DOMAINS/);
     // A client inventing a new Host on every request does not get a log line for each.
     for (let i = 0; i < 30; i += 1) {
-      const invented = await undiciRequest(`http://127.0.0.1:${port}/x`, {
-        headers: { host: `h${i}.invented.test` },
-        dispatcher,
-      });
+      const invented = await direct(`h${i}.invented.test`);
       await invented.body.dump();
     }
     const warned = gw.logs.filter((line) => String(line['host']).endsWith('.invented.test')).length;

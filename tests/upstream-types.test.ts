@@ -263,7 +263,8 @@ describe('GitLab as an upstream (allowed_groups)', () => {
       id: 36,
       username: 'grouped',
       email: 'grouped@corp.example',
-      groups: ['Acme/Platform', 'acme/ops'],
+      // A name with a comma would read as two in X-Auth-Request-Groups: not taken.
+      groups: ['Acme/Platform', 'acme/ops', 'x,ops'],
     });
     const { tokens } = await setup.signIn({ scope: 'openid email groups' });
     assert.deepEqual(tokens?.claims()?.['groups'], ['gitlab:acme/platform', 'gitlab:acme/ops']);

@@ -107,6 +107,13 @@ function admits(rule: HostRule, identity: Identity): boolean {
   return false;
 }
 
+/** A rule's methods; GET includes HEAD, which every framework answers with the GET handler. */
+function methodSet(methods: readonly string[]): ReadonlySet<string> {
+  const set = new Set(methods.map((m) => m.toUpperCase()));
+  if (set.has('GET')) set.add('HEAD');
+  return set;
+}
+
 const readsPath = (rule: CompiledRule) => rule.path !== '/' || rule.rule.allow === 'public';
 
 export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
@@ -117,7 +124,7 @@ export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
       pattern: parseDomainPattern(rule.host),
       hostWeight: hostWeight(rule.host),
       path: requestPath(rule.path ?? '/').path,
-      methods: rule.methods ? new Set(rule.methods.map((m) => m.toUpperCase())) : undefined,
+      methods: rule.methods ? methodSet(rule.methods) : undefined,
       networks: networksOf(rule.trusted_networks),
     }))
     .sort(
@@ -146,7 +153,7 @@ export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
       return refuse('rules for this host read the method, and the proxy sent no X-Original-Method');
     const { path, canonical, readable } = requestPath(target.uri);
     if (!readable && target.uri !== undefined && candidates.some(readsPath))
-      return refuse('a request path that cannot be read (a broken escape, a NUL)');
+      return refuse('a request path that cannot be read (a dot segment, a broken escape, a NUL)');
     const method = target.method?.toUpperCase();
     for (const candidate of candidates) {
       if (!underPrefix(path, candidate.path)) continue;

@@ -3,7 +3,10 @@
  * received (X-Original-URI). An app behind the proxy may decode percent-escapes, resolve `..` and
  * `.`, merge slashes, take `\` for `/` or ignore case before it routes, so the rules look at the
  * path every such reading would reach: all escapes decoded (also double ones), backslashes as
- * slashes, `;` segment parameters dropped, dot segments resolved, slashes merged, lower-cased. A path-prefix rule then catches
+ * slashes, `;` segment parameters dropped, slashes merged, lower-cased. A dot segment (`.`, `..`,
+ * in any spelling) has no one reading: apps route `/reports/../home` either under `/reports` or
+ * to `/home`, so such a path is unreadable, and refused where rules read the path (browsers never
+ * send one: they resolve dot segments themselves). A path-prefix rule then catches
  * every spelling of its path, and a stricter rule for a longer path always wins.
  *
  * `canonical` says whether the URI was already in that form but for case (no escape, no dot
@@ -36,16 +39,16 @@ function decodeAll(text: string): string | undefined {
 }
 
 /**
- * Resolves `.` and `..` (never above the root), drops empty segments (merged slashes) and each
- * segment's `;` parameters (Java servers route `/admin;x=1` to `/admin`).
+ * Drops empty segments (merged slashes) and each segment's `;` parameters (Java servers route
+ * `/admin;x=1` to `/admin`); undefined when a segment is `.` or `..`: apps disagree on those (most
+ * route `/reports/../home` under `/reports`, some resolve it to `/home`), so no reading is safe.
  */
-function resolveSegments(path: string): string {
+function segmentsOf(path: string): string | undefined {
   const out: string[] = [];
   for (const full of path.split('/')) {
     const segment = full.split(';')[0] ?? '';
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') out.pop();
-    else out.push(segment);
+    if (segment === '.' || segment === '..') return undefined;
+    if (segment !== '') out.push(segment);
   }
   return `/${out.join('/')}`;
 }
@@ -58,7 +61,8 @@ export function requestPath(uri: string | undefined): RequestPath {
   const decoded = decodeAll(raw);
   if (!raw.startsWith('/') || decoded === undefined || decoded.includes('\0'))
     return { path: '/', canonical: false, readable: false };
-  const resolved = resolveSegments(decoded.replaceAll('\\', '/'));
+  const resolved = segmentsOf(decoded.replaceAll('\\', '/'));
+  if (resolved === undefined) return { path: '/', canonical: false, readable: false };
   // A trailing slash is kept: `/static/` and `/static` are the same prefix to a rule.
   const normal = raw.endsWith('/') && resolved !== '/' ? `${resolved}/` : resolved;
   return { path: normal.toLowerCase(), canonical: normal === raw, readable: true };

@@ -39,6 +39,21 @@ const NO_PROXY_CACHE = 'x-gateway-no-cache';
 const OPEN_HEADERS = { 'cache-control': 'no-store' };
 const OPEN_VARYING = { 'cache-control': 'no-store', [NO_PROXY_CACHE]: '1' };
 
+/** A host name as rules name hosts: ASCII letters, digits, dots and dashes (Fastify's hostname has no port). */
+const PLAIN_HOST = /^[a-z0-9._-]+$/i;
+
+/**
+ * The page's URI or method, when the proxy's two ways of saying it agree. A proxy that sets one
+ * (Caddy: X-Forwarded-*) passes the client's own copy of the other on; a client must not choose
+ * what is judged, so two different values refuse.
+ */
+const CONFLICT = '\u0000conflict';
+const CONFLICT_PROBLEM = 'X-Original-URI/-Method and X-Forwarded-Uri/-Method disagree: set both from the proxy';
+function agreed(original: string | undefined, forwarded: string | undefined): string | undefined {
+  if (original !== undefined && forwarded !== undefined && original !== forwarded) return CONFLICT;
+  return original ?? forwarded;
+}
+
 const forbidden = (reply: FastifyReply) =>
   sendProblem(reply, 403, 'forbidden', 'You are signed in, but not allowed here.');
 
@@ -76,15 +91,22 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
     if (!isServedHost(request))
       return sendProblem(reply, 403, 'forbidden', 'Forward auth is not configured for this host.');
     const query = queryOf(request.url);
+    // Rules match host names as configured: a Host in any other spelling (escapes, soft hyphens,
+    // Unicode look-alikes, which URL parsing would fold into a served name) is judged by none.
+    if (!PLAIN_HOST.test(request.hostname))
+      return sendProblem(reply, 400, 'invalid_request', 'The Host header is not a plain host name.');
     const target = deps.policy.readsTarget
       ? {
           host: request.hostname,
-          uri: trustedHeader(request, 'x-original-uri') ?? trustedHeader(request, 'x-forwarded-uri'),
-          method: trustedHeader(request, 'x-original-method') ?? trustedHeader(request, 'x-forwarded-method'),
+          uri: agreed(trustedHeader(request, 'x-original-uri'), trustedHeader(request, 'x-forwarded-uri')),
+          method: agreed(trustedHeader(request, 'x-original-method'), trustedHeader(request, 'x-forwarded-method')),
           ip: request.ip,
         }
       : { host: request.hostname, ip: request.ip };
-    const decision = deps.policy.decide(target);
+    const decision =
+      target.uri === CONFLICT || target.method === CONFLICT
+        ? ({ kind: 'refuse', problem: CONFLICT_PROBLEM } as const)
+        : deps.policy.decide(target);
     if (decision.kind === 'refuse') {
       warnOnce(decision.problem);
       return forbidden(reply);
@@ -129,7 +151,8 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
     if (groups.length > 0) headers['x-auth-request-groups'] = groups.join(',');
     headers['x-auth-request-access-token'] = await deps.mintHostToken(claims, originOf(request));
     // A 202 that refreshed the cookie answered an expired token: its repeat must come here again.
-    if (deps.replay && !identities.refreshed(request) && claims.exp !== undefined)
+    // (Not an answer a trusted network opened: the replay keys on no address.)
+    if (deps.replay && decision.kind !== 'open' && !identities.refreshed(request) && claims.exp !== undefined)
       deps.replay.remember(request.raw, headers, claims.exp * 1000, claims['session_uid'] as string | undefined);
     return reply.code(202).headers(headers).send();
   }

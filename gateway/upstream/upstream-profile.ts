@@ -82,8 +82,13 @@ export function upstreamGroups(
   const claim = fromApi ? (upstream.apiGroups ? 'groups' : undefined) : upstream.groupsClaim;
   if (claim === undefined) return undefined;
   const value = userinfo[claim] ?? idToken?.[claim];
+  // No comma, space or control character: X-Auth-Request-Groups is a comma-separated list, and an
+  // app splitting `x,ops` would see `ops`.
   const names = Array.isArray(value)
-    ? value.filter((v): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_GROUP_LENGTH)
+    ? value.filter(
+        (v): v is string =>
+          typeof v === 'string' && v.length > 0 && v.length <= MAX_GROUP_LENGTH && !/[,\s\p{Cc}]/u.test(v),
+      )
     : [];
   const lower = upstream.type === 'github' || upstream.type === 'gitlab';
   return [...new Set(lower ? names.map((n) => n.toLowerCase()) : names)].slice(0, MAX_GROUPS);

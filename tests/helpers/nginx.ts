@@ -106,6 +106,7 @@ export function shippedNginxConfig(options: {
     .replaceAll('GATEWAY;', `127.0.0.1:${options.gatewayPort};`)
     .replaceAll('APP;', `127.0.0.1:${options.appPort};`)
     .replaceAll('FLOWER;', `127.0.0.1:${options.appPort};`)
+    .replace('listen LISTEN default_server;', `listen 127.0.0.1:${options.listenPort} default_server;`)
     .replace('listen LISTEN;', `listen 127.0.0.1:${options.listenPort};`)
     .replace('server_name app.a.test app.b.example;', `server_name ${options.serverNames};`)
     .replaceAll('$host', '$http_host')

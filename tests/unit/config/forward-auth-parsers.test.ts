@@ -82,3 +82,13 @@ describe('GATEWAY_HOST_RULES paths, methods, public paths and networks', () => {
     assert.match(problem({ trusted_networks: ['example.com'] }) ?? '', /an IP address or CIDR block/);
   });
 });
+
+describe('GATEWAY_GROUPS names', () => {
+  it("refuses a name an upstream's group or the groups header could collide with", () => {
+    for (const name of ['partners:admins', 'a,b', 'two words']) {
+      const parsed = parseGroups(JSON.stringify({ [name]: ['x@example.com'] }));
+      assert.ok('problem' in parsed, name);
+    }
+    assert.ok('value' in parseGroups(JSON.stringify({ 'ops-team': ['x@example.com'] })));
+  });
+});

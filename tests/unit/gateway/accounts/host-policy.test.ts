@@ -108,8 +108,37 @@ describe('access rules per path and method, public paths and trusted networks', 
           assert.ok(!decision.allows(ada), `${spelled}: a plain example.com user is not admitted`);
       }
     }
-    // And a public path spelled oddly is simply not public (it falls to the stricter host rule).
-    for (const spelled of ['/static/./app.css', '/static//app.css', '/%73tatic/app.css', '/static/x/../app.css'])
+    // And a public path spelled oddly is not public: it falls to the stricter host rule, or, with
+    // a dot segment (which apps read two ways), is refused outright.
+    for (const spelled of ['/static//app.css', '/%73tatic/app.css'])
       assert.equal(at(spelled).kind, 'signed-in', spelled);
+    for (const spelled of ['/static/./app.css', '/static/x/../app.css'])
+      assert.equal(at(spelled).kind, 'refuse', spelled);
+  });
+
+  it('refuses a dot segment in any spelling: apps route it under the stricter path or out of it', () => {
+    for (const spelled of [
+      '/flower/../home',
+      '/flower/%2e%2e/home',
+      '/flower/.%2e/home',
+      '/flower/x/..%2f..%2fhome',
+      '/flower/..;/home',
+      '/flower/x\\..\\..\\home',
+      '/flower/%252e%252e/home',
+      '/flower/..',
+      '/./flower',
+    ])
+      assert.equal(at(spelled).kind, 'refuse', spelled);
+    assert.equal(
+      policy.decide({ host: 'other.test', uri: '/a/../b', method: 'GET', ip: '' }).kind,
+      'signed-in',
+      'no path rules: not read',
+    );
+  });
+
+  it('lets a GET rule cover HEAD', () => {
+    const getOnly = createHostPolicy([{ host: 'x.test', path: '/export', methods: ['GET'], allowed_groups: ['ops'] }]);
+    const head = getOnly.decide({ host: 'x.test', uri: '/export', method: 'HEAD', ip: '' });
+    assert.ok(head.kind === 'signed-in' && !head.allows({ email: 'a@x.test', groups: [] }));
   });
 });
