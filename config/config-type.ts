@@ -41,6 +41,8 @@ export interface UpstreamConfig {
    * `<id>:<org>:<team>`), Microsoft Graph's group object ids (`<id>:<object id>`).
    */
   apiGroups?: boolean;
+  /** Google: groups from the Directory API, read by this service account acting as this admin. */
+  googleDirectory?: { serviceAccountFile: string; adminEmail: string; directoryUrl: string };
   /** The API beside the sign-in endpoints: Microsoft Graph, Naver's Open API. */
   apiUrl?: string;
 }

@@ -70,7 +70,10 @@ const ONLY_FOR: Record<string, readonly UpstreamType[]> = {
   allowed_orgs: ['github'],
   allowed_groups: ['gitlab'],
   groups_claim: ['oidc', 'gitlab', 'google'],
-  groups: ['github', 'microsoft'],
+  groups: ['github', 'microsoft', 'google'],
+  service_account_file: ['google'],
+  admin_email: ['google'],
+  directory_url: ['google'],
   base_url: ['github', 'naver', 'microsoft'],
   api_url: ['naver'],
   issuer: ['google', 'oidc', 'gitlab', 'kakao'],
@@ -100,11 +103,14 @@ const entry = z.strictObject({
     .regex(/^[A-Za-z0-9_.:/-]{1,64}$/, 'a claim name')
     .optional(),
   groups: z.boolean().optional(),
+  service_account_file: z.string().min(1).optional(),
+  admin_email: z.string().email().optional(),
+  directory_url: z.string().optional(),
 });
 
 type Entry = z.infer<typeof entry>;
 
-const SHAPE = `a list of {id, type (${TYPE_NAMES}), name?, client_id, client_secret, issuer?, scopes?, allowed_email_domains?, and per type: hosted_domains, groups_claim (google), groups_claim (oidc), tenant, allowed_tenants, base_url, graph_url (microsoft), allowed_orgs, groups, base_url (github), groups (microsoft), allowed_groups, groups_claim (gitlab), base_url, api_url (naver)}`;
+const SHAPE = `a list of {id, type (${TYPE_NAMES}), name?, client_id, client_secret, issuer?, scopes?, allowed_email_domains?, and per type: hosted_domains, groups_claim, groups, service_account_file, admin_email (google), groups_claim (oidc), tenant, allowed_tenants, base_url, graph_url (microsoft), allowed_orgs, groups, base_url (github), groups (microsoft), allowed_groups, groups_claim (gitlab), base_url, api_url (naver)}`;
 
 /** The redirect URI path of an upstream named by `GATEWAY_UPSTREAMS`. */
 export const upstreamCallbackPath = (id: string) => `/upstream/${id}/callback`;
@@ -158,6 +164,19 @@ function microsoftTenants(raw: Entry, at: string): Parsed<{ tenant: string; allo
   return { value: { tenant, allowed } };
 }
 
+/** A google upstream's Directory settings (for `groups: true`). */
+function googleDirectory(raw: Entry, at: string): Parsed<NonNullable<UpstreamConfig['googleDirectory']>> {
+  if (raw.service_account_file === undefined || raw.admin_email === undefined)
+    return {
+      problem: `${at}: groups on a google upstream reads the Directory API: give service_account_file (a key with domain-wide delegation) and admin_email (an admin it acts as)`,
+    };
+  const url = parseUpstreamIssuer(raw.directory_url ?? 'https://admin.googleapis.com');
+  if (!('value' in url)) return { problem: `${at}: directory_url ${url.problem}` };
+  return {
+    value: { serviceAccountFile: raw.service_account_file, adminEmail: raw.admin_email, directoryUrl: url.value },
+  };
+}
+
 function toUpstream(raw: Entry, index: number): Parsed<UpstreamConfig> {
   const at = `entry ${index + 1} (${raw.id})`;
   if (!Object.hasOwn(TYPES, raw.type))
@@ -203,6 +222,9 @@ function toUpstream(raw: Entry, index: number): Parsed<UpstreamConfig> {
     scopes = [...scopes, 'read:org'];
   if (type === 'github' && raw.scopes !== undefined && raw.groups === true && !scopes.includes('read:org'))
     return { problem: `${at}: groups needs the read:org scope (teams are not listed without it)` };
+  // Google's groups come from the Directory API, read by a service account acting as an admin.
+  const directory = type === 'google' && raw.groups === true ? googleDirectory(raw, at) : { value: undefined };
+  if (!('value' in directory)) return directory;
   // GitLab releases its groups in the `groups` claim; elsewhere the operator names the claim.
   const groupsClaim = raw.groups_claim ?? (type === 'gitlab' ? 'groups' : undefined);
   if (kind.oidc && !scopes.includes('openid')) return { problem: `${at}: scopes must include openid` };
@@ -224,6 +246,7 @@ function toUpstream(raw: Entry, index: number): Parsed<UpstreamConfig> {
       ...(raw.allowed_groups?.length ? { allowedGroups: lower(raw.allowed_groups) } : {}),
       ...(groupsClaim === undefined ? {} : { groupsClaim }),
       ...(raw.groups === true ? { apiGroups: true } : {}),
+      ...(directory.value === undefined ? {} : { googleDirectory: directory.value }),
       ...urls,
     },
   };

@@ -17,3 +17,16 @@ export function releasedGroups(
   const fromUpstream = id === undefined ? [] : (account.groupsAt?.[id] ?? []).map((group) => `${id}:${group}`);
   return [...groupsOf(account.email, staticGroups), ...fromUpstream];
 }
+
+/** How long a group source that fails may leave a user with the groups it last gave. */
+export const STALE_GROUPS_MS = 60 * 60 * 1000;
+
+/**
+ * The account after upstream `id`'s group source failed: its last known groups stand until they
+ * are STALE_GROUPS_MS old, then none (rules that need groups refuse; others are unaffected).
+ */
+export function afterGroupSourceFailed(account: Account, id: string, now = Date.now()): Account {
+  const readAt = account.groupsReadAt?.[id] ?? 0;
+  if (now - readAt < STALE_GROUPS_MS || !account.groupsAt?.[id]?.length) return account;
+  return { ...account, groupsAt: { ...account.groupsAt, [id]: [] } };
+}

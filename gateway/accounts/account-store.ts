@@ -88,7 +88,10 @@ export async function resolveAccount(
     emailFrom: profile.email === undefined ? undefined : upstream.id,
     ...(groups === undefined || upstream.id === undefined
       ? {}
-      : { groupsAt: { ...existing?.groupsAt, [upstream.id]: groups } }),
+      : {
+          groupsAt: { ...existing?.groupsAt, [upstream.id]: groups },
+          groupsReadAt: { ...existing?.groupsReadAt, [upstream.id]: now },
+        }),
   };
   await saveAccount(store, account);
   return account;

@@ -31,6 +31,8 @@ export interface Account {
   emailFrom?: string;
   /** The groups each group-source upstream (by id) gave at its last sign-in or re-check. */
   groupsAt?: Record<string, string[]>;
+  /** When each upstream's groups were last read (epoch ms): a failing source's stay this long. */
+  groupsReadAt?: Record<string, number>;
 }
 
 /** The profile claims taken from the upstream at each sign-in. */

@@ -85,81 +85,88 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   if (options.store === undefined) app.addHook('onClose', async () => store.close());
   if (config.accessLog) await app.register(accessLog, options.accessLogWrite ? { write: options.accessLogWrite } : {});
 
-  const secured = await secureStore(app, config, store);
-  const secrets = derivedSecrets(secured.secrets[0] ?? '');
-  const upstream = setUpUpstream(app, {
-    config,
-    store,
-    sealing: secured.sealing,
-    metrics,
-    devIdpClientSecret: secrets.devIdpClient,
-  });
-  const limits = await startLimits(app, config, store, metrics);
-  const clients: ClientMetadata[] = [
-    ...(options.clients ?? []),
-    ...(config.devMode ? [demoClient(config.issuer, secrets.demoClient)] : []),
-    forwardAuthClient(config.issuer, secrets.forwardAuthClient),
-  ];
-  const provider = await startProvider(app, {
-    config,
-    store,
-    secured,
-    upstream,
-    limits,
-    metrics,
-    clients,
-    keyRefreshMs: options.keyRefreshMs ?? 10_000,
-  });
-  app.decorate('gateway', {
-    config,
-    store,
-    get provider() {
-      return provider.live.current();
-    },
-    vault: upstream.upstreams.first.vault,
-    upstreams: upstream.upstreams,
-    devIdp: upstream.devIdp,
-    keys: provider.keys,
-  } satisfies GatewayContext);
-
-  await app.register(cookie, { secret: [...secured.secrets] });
-  await app.register(errorHandling, { isOAuthUrl });
-  // Before every route: its onRoute hooks give each route metrics, headers and limits.
-  await app.register(operations, {
-    metrics,
-    issuer: config.issuer,
-    regulation: limits.regulation,
-    limits: { failures: limits.limits.addressFailures, signIns: limits.limits.signIns },
-  });
-  await app.register(assetRoutes);
-  await app.register(healthRoutes(store));
-  const csrf = createCsrfGuard(secured.secrets, (form) => metrics.csrfRefused.inc({ form }));
-  const { sealing } = secured;
-  await app.register(signInPart, { config, store, sealing, live: provider.live, upstream, limits, metrics, csrf });
-  if (upstream.devIdp)
-    await app.register(devPart, {
-      issuer: config.issuer,
-      devIdp: upstream.devIdp,
-      demoClientSecret: secrets.demoClient,
+  // A part that cannot start (a bad key file, a store that refuses) must not leave the others
+  // running (timers, connections): the process could not exit.
+  try {
+    const secured = await secureStore(app, config, store);
+    const secrets = derivedSecrets(secured.secrets[0] ?? '');
+    const upstream = setUpUpstream(app, {
+      config,
+      store,
+      sealing: secured.sealing,
+      metrics,
+      devIdpClientSecret: secrets.devIdpClient,
     });
-  // Discovery through the root app's `inject`, which reaches every route.
-  const oidcClient = forwardAuthOidcClient(app, {
-    issuer: config.issuer,
-    clientId: FORWARD_AUTH_CLIENT_ID,
-    clientSecret: secrets.forwardAuthClient,
-  });
-  await app.register(forwardAuthPart, {
-    config,
-    store,
-    sealing,
-    secrets: secured.secrets,
-    provider,
-    limits,
-    metrics,
-    csrf,
-    oidcClient,
-    early,
-  });
-  await app.register(providerPart, { issuer: config.issuer, store, provider, staticGroups: config.groups });
+    const limits = await startLimits(app, config, store, metrics);
+    const clients: ClientMetadata[] = [
+      ...(options.clients ?? []),
+      ...(config.devMode ? [demoClient(config.issuer, secrets.demoClient)] : []),
+      forwardAuthClient(config.issuer, secrets.forwardAuthClient),
+    ];
+    const provider = await startProvider(app, {
+      config,
+      store,
+      secured,
+      upstream,
+      limits,
+      metrics,
+      clients,
+      keyRefreshMs: options.keyRefreshMs ?? 10_000,
+    });
+    app.decorate('gateway', {
+      config,
+      store,
+      get provider() {
+        return provider.live.current();
+      },
+      vault: upstream.upstreams.first.vault,
+      upstreams: upstream.upstreams,
+      devIdp: upstream.devIdp,
+      keys: provider.keys,
+    } satisfies GatewayContext);
+
+    await app.register(cookie, { secret: [...secured.secrets] });
+    await app.register(errorHandling, { isOAuthUrl });
+    // Before every route: its onRoute hooks give each route metrics, headers and limits.
+    await app.register(operations, {
+      metrics,
+      issuer: config.issuer,
+      regulation: limits.regulation,
+      limits: { failures: limits.limits.addressFailures, signIns: limits.limits.signIns },
+    });
+    await app.register(assetRoutes);
+    await app.register(healthRoutes(store));
+    const csrf = createCsrfGuard(secured.secrets, (form) => metrics.csrfRefused.inc({ form }));
+    const { sealing } = secured;
+    await app.register(signInPart, { config, store, sealing, live: provider.live, upstream, limits, metrics, csrf });
+    if (upstream.devIdp)
+      await app.register(devPart, {
+        issuer: config.issuer,
+        devIdp: upstream.devIdp,
+        demoClientSecret: secrets.demoClient,
+      });
+    // Discovery through the root app's `inject`, which reaches every route.
+    const oidcClient = forwardAuthOidcClient(app, {
+      issuer: config.issuer,
+      clientId: FORWARD_AUTH_CLIENT_ID,
+      clientSecret: secrets.forwardAuthClient,
+    });
+    await app.register(forwardAuthPart, {
+      config,
+      store,
+      sealing,
+      secrets: secured.secrets,
+      provider,
+      limits,
+      metrics,
+      csrf,
+      oidcClient,
+      early,
+    });
+    await app.register(providerPart, { issuer: config.issuer, store, provider, staticGroups: config.groups });
+  } catch (error) {
+    await app.close().catch(() => {});
+    throw error;
+  }
   return app;
 }

@@ -4,6 +4,7 @@
  * DEV_IDP_PATH. Also what belongs to them: each one's client, policy and vault of the users'
  * upstream tokens, and the account lookup that rechecks a user at their own upstream.
  */
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { FindAccount } from 'oidc-provider';
 import type { Config, UpstreamConfig } from '../../config/config-type.ts';
@@ -15,6 +16,7 @@ import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
 import { createFindAccount } from '../provider/find-account.ts';
 import { createGitHubClient } from '../upstream/github-client.ts';
+import { createGoogleDirectory, type GoogleDirectory, parseServiceAccountKey } from '../upstream/google-directory.ts';
 import { createMicrosoftClient } from '../upstream/microsoft-client.ts';
 import { createNaverClient } from '../upstream/naver-client.ts';
 import { createUpstreamClient, type UpstreamClient, type UpstreamSettings } from '../upstream/upstream-client.ts';
@@ -39,6 +41,19 @@ export interface UpstreamSetupDeps {
   metrics: GatewayMetrics;
   /** The gateway's client secret at the development IdP (derived-secrets.ts). */
   devIdpClientSecret: string;
+}
+
+/** Google's Directory for an upstream's groups, with its service-account key read now (a bad one stops the start). */
+function directoryOf(id: string, settings: NonNullable<UpstreamConfig['googleDirectory']>): GoogleDirectory {
+  let text: string;
+  try {
+    text = readFileSync(settings.serviceAccountFile, 'utf8');
+  } catch (error) {
+    throw new Error(`upstream ${id}: service_account_file cannot be read (${(error as NodeJS.ErrnoException).code})`);
+  }
+  const key = parseServiceAccountKey(text);
+  if (typeof key === 'string') throw new Error(`upstream ${id}: service_account_file ${key}`);
+  return createGoogleDirectory({ key, adminEmail: settings.adminEmail, directoryUrl: settings.directoryUrl });
 }
 
 /** How the gateway speaks to an upstream of this type. */
@@ -119,6 +134,7 @@ export function setUpUpstream(app: FastifyInstance, deps: UpstreamSetupDeps): Up
       return {
         config: upstream,
         client,
+        ...(upstream.googleDirectory ? { groupSource: directoryOf(upstream.id, upstream.googleDirectory) } : {}),
         vault: createUpstreamTokenVault(store, deps.sealing, client, {
           namespace: vaultNamespace(upstream.issuer, upstream.clientId),
           ttlMs: config.ttl.refreshToken * 1000,

@@ -12,8 +12,8 @@ import type { Store } from '../../adapters/store.ts';
 import { accountClaims, type Account, type UpstreamProfile } from '../accounts/account.ts';
 import { findAccountBySub, saveAccount, withoutUndefined } from '../accounts/account-store.ts';
 import { checkIdentity } from '../upstream/check-identity.ts';
-import { upstreamGroups, upstreamMemberships, upstreamProfile } from '../upstream/upstream-profile.ts';
-import { releasedGroups } from '../accounts/account-groups.ts';
+import { readGroups, upstreamMemberships, upstreamProfile } from '../upstream/upstream-profile.ts';
+import { afterGroupSourceFailed, releasedGroups } from '../accounts/account-groups.ts';
 import { signedInThrough } from '../upstream/signed-in-through.ts';
 import { UpstreamIdentityError } from '../upstream/upstream-client.ts';
 import { UpstreamLinkGoneError } from '../upstream/upstream-tokens.ts';
@@ -99,10 +99,16 @@ async function recheckUpstream(
       return undefined;
     }
     const now = Date.now();
-    const groups = upstreamGroups(upstream.config, info, undefined);
+    const read = await readGroups(upstream, info, undefined, profile.email, deps.log);
+    const base = read.failed ? afterGroupSourceFailed(account, id, now) : account;
     const updated: Account = {
-      ...account,
-      ...(groups === undefined ? {} : { groupsAt: { ...account.groupsAt, [id]: groups } }),
+      ...base,
+      ...(read.groups === undefined
+        ? {}
+        : {
+            groupsAt: { ...account.groupsAt, [id]: read.groups },
+            groupsReadAt: { ...account.groupsReadAt, [id]: now },
+          }),
       ...profile,
       updatedAt: now,
       upstreamCheckedAt: now,

@@ -27,9 +27,10 @@ import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { GatewayError, sendError } from '../web/errors.ts';
 import { messagesFor } from '../web/pages/i18n.ts';
-import { resolveAccount } from '../accounts/account-store.ts';
+import { resolveAccount, saveAccount } from '../accounts/account-store.ts';
 import { checkIdentity } from './check-identity.ts';
-import { upstreamGroups, upstreamMemberships, upstreamProfile } from './upstream-profile.ts';
+import { readGroups, upstreamMemberships, upstreamProfile } from './upstream-profile.ts';
+import { afterGroupSourceFailed } from '../accounts/account-groups.ts';
 import { signInAmr } from './signed-in-through.ts';
 import { UpstreamLinkGoneError } from './upstream-tokens.ts';
 import type { Upstream, Upstreams } from './upstreams.ts';
@@ -287,13 +288,18 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
       return sendError(request, reply, refusal);
     }
 
-    const account = await resolveAccount(
+    const read = await readGroups(upstream, userinfo, exchange.idTokenClaims, profile.email, request.log);
+    let account = await resolveAccount(
       deps.store,
       { iss: upstream.config.issuer, sub: upstreamSub, id: upstream.config.id },
       profile,
       deps.reservedUsernames,
-      upstreamGroups(upstream.config, userinfo, exchange.idTokenClaims),
+      read.groups,
     );
+    if (read.failed) {
+      const aged = afterGroupSourceFailed(account, upstream.config.id);
+      if (aged !== account) await saveAccount(deps.store, (account = aged));
+    }
     const stored = await upstream.vault.load(account.sub);
     const refreshToken = tokens.refresh_token ?? stored?.refresh_token;
     await upstream.vault.save(account.sub, {

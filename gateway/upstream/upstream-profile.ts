@@ -93,3 +93,40 @@ export function upstreamGroups(
   const lower = upstream.type === 'github' || upstream.type === 'gitlab';
   return [...new Set(lower ? names.map((n) => n.toLowerCase()) : names)].slice(0, MAX_GROUPS);
 }
+
+/**
+ * The user's groups at `upstream`: from its group source (Google's Directory) when it has one,
+ * else from the claims (upstreamGroups). Undefined when it is no group source, or when its source
+ * failed (the caller keeps the last known groups for a while: account-groups.ts); a failure is
+ * logged, never fatal: the sign-in of a user whose rules need no groups goes on.
+ */
+export async function readGroups(
+  upstream: {
+    config: Pick<UpstreamConfig, 'id' | 'type' | 'groupsClaim' | 'apiGroups'>;
+    groupSource?: { groupsOf(email: string): Promise<string[]> };
+  },
+  userinfo: Record<string, unknown>,
+  idToken: Record<string, unknown> | undefined,
+  email: string | undefined,
+  log: { warn(obj: object, msg: string): void },
+): Promise<{ groups: string[] | undefined; failed: boolean }> {
+  if (!upstream.groupSource) return { groups: upstreamGroups(upstream.config, userinfo, idToken), failed: false };
+  if (email === undefined) return { groups: [], failed: false };
+  try {
+    const groups = await upstream.groupSource.groupsOf(email);
+    return {
+      groups: [...new Set(groups.filter((g) => g.length <= MAX_GROUP_LENGTH && !/[,\s\p{Cc}]/u.test(g)))].slice(
+        0,
+        MAX_GROUPS,
+      ),
+      failed: false,
+    };
+  } catch (error) {
+    const { message } = error as { message?: unknown };
+    log.warn(
+      { upstream: upstream.config.id, err: { message } },
+      'the group source failed: the last known groups stand for now',
+    );
+    return { groups: undefined, failed: true };
+  }
+}

@@ -8,6 +8,7 @@ import type { Account } from '../accounts/account.ts';
 import type { IdentityPolicy } from './check-identity.ts';
 import type { UpstreamClient } from './upstream-client.ts';
 import type { UpstreamTokenVault } from './upstream-tokens.ts';
+import type { GoogleDirectory } from './google-directory.ts';
 
 export interface Upstream {
   config: UpstreamConfig;
@@ -15,6 +16,8 @@ export interface Upstream {
   /** The users' tokens at this upstream, per account (an account linked to several has tokens at each). */
   vault: UpstreamTokenVault;
   policy: IdentityPolicy;
+  /** Where the user's groups come from when no claim carries them (Google's Directory API). */
+  groupSource?: GoogleDirectory;
 }
 
 export interface Upstreams {

@@ -82,13 +82,19 @@ export async function startGateway(options: StartOptions = {}): Promise<StartedG
     if (ownGoogle) await google.close();
     throw new Error(`test config invalid:\n${loaded.problems.join('\n')}`);
   }
-  const app = await buildGateway(loaded.config, {
-    ...(options.store ? { store: options.store } : {}),
-    ...(options.clients ? { clients: options.clients } : {}),
-    ...(options.keyRefreshMs ? { keyRefreshMs: options.keyRefreshMs } : {}),
-    ...(options.logger ? { logger: options.logger } : {}),
-    ...(options.accessLog ? { accessLogWrite: options.accessLog } : {}),
-  });
+  let app: FastifyInstance;
+  try {
+    app = await buildGateway(loaded.config, {
+      ...(options.store ? { store: options.store } : {}),
+      ...(options.clients ? { clients: options.clients } : {}),
+      ...(options.keyRefreshMs ? { keyRefreshMs: options.keyRefreshMs } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.accessLog ? { accessLogWrite: options.accessLog } : {}),
+    });
+  } catch (error) {
+    if (ownGoogle) await google.close();
+    throw error;
+  }
   try {
     await app.listen({ host: '127.0.0.1', port });
   } catch (error) {
