@@ -298,7 +298,10 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
     );
     if (read.failed) {
       const aged = afterGroupSourceFailed(account, upstream.config.id);
-      if (aged !== account) await saveAccount(deps.store, (account = aged));
+      if (aged !== account) {
+        account = aged;
+        await saveAccount(deps.store, account);
+      }
     }
     const stored = await upstream.vault.load(account.sub);
     const refreshToken = tokens.refresh_token ?? stored?.refresh_token;
