@@ -82,16 +82,21 @@ export function upstreamGroups(
   const claim = fromApi ? (upstream.apiGroups ? 'groups' : undefined) : upstream.groupsClaim;
   if (claim === undefined) return undefined;
   const value = userinfo[claim] ?? idToken?.[claim];
-  // No comma, space or control character: X-Auth-Request-Groups is a comma-separated list, and an
-  // app splitting `x,ops` would see `ops`.
-  const names = Array.isArray(value)
-    ? value.filter(
-        (v): v is string =>
-          typeof v === 'string' && v.length > 0 && v.length <= MAX_GROUP_LENGTH && !/[,\s\p{Cc}]/u.test(v),
-      )
-    : [];
-  const lower = upstream.type === 'github' || upstream.type === 'gitlab';
-  return [...new Set(lower ? names.map((n) => n.toLowerCase()) : names)].slice(0, MAX_GROUPS);
+  return cleanGroups(Array.isArray(value) ? value : [], upstream.type === 'github' || upstream.type === 'gitlab');
+}
+
+/**
+ * The names kept of what an upstream gave: strings of at most MAX_GROUP_LENGTH, without a comma,
+ * space or control character (X-Auth-Request-Groups is a comma-separated list, and an app
+ * splitting `x,ops` would see `ops`), lower-cased where the provider ignores case, each once, at
+ * most MAX_GROUPS.
+ */
+function cleanGroups(names: readonly unknown[], lower: boolean): string[] {
+  const kept = names.filter(
+    (v): v is string =>
+      typeof v === 'string' && v.length > 0 && v.length <= MAX_GROUP_LENGTH && !/[,\s\p{Cc}]/u.test(v),
+  );
+  return [...new Set(lower ? kept.map((n) => n.toLowerCase()) : kept)].slice(0, MAX_GROUPS);
 }
 
 /**
@@ -113,14 +118,8 @@ export async function readGroups(
   if (!upstream.groupSource) return { groups: upstreamGroups(upstream.config, userinfo, idToken), failed: false };
   if (email === undefined) return { groups: [], failed: false };
   try {
-    const groups = await upstream.groupSource.groupsOf(email);
-    return {
-      groups: [...new Set(groups.filter((g) => g.length <= MAX_GROUP_LENGTH && !/[,\s\p{Cc}]/u.test(g)))].slice(
-        0,
-        MAX_GROUPS,
-      ),
-      failed: false,
-    };
+    // Group e-mail addresses: case does not matter to Google.
+    return { groups: cleanGroups(await upstream.groupSource.groupsOf(email), true), failed: false };
   } catch (error) {
     const { message } = error as { message?: unknown };
     log.warn(
