@@ -111,11 +111,11 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
       warnOnce(decision.problem);
       return forbidden(reply);
     }
-    // A public path, or a trusted network: no sign-in, no identity (unless the location itself
-    // restricts by query, which needs one). Not kept by the replay: it keys on no address.
-    // The answer depends on the page's path, method or the client's address: a proxy's cache keyed
-    // on the host and the user must not keep it (the shipped nginx config reads this header).
+    // When the answer depends on the page's path, method or the client's address, a proxy's cache
+    // keyed on the host and the user must not keep it (the shipped nginx config reads this header).
     const varies = deps.policy.readsTarget && deps.policy.readsTargetAt(request.hostname);
+    // A public path, or a trusted network: no sign-in, no identity (unless the location itself
+    // restricts by query, which needs one).
     if (decision.kind === 'open' && query === '')
       return reply
         .code(202)
