@@ -103,6 +103,8 @@ export interface Config {
   apiPaths: readonly string[];
   /** Forward-auth rules per host. */
   hostRules: readonly HostRule[];
+  /** Where they come from: `GATEWAY_HOST_RULES`, or the path of GATEWAY_RULES_FILE. */
+  hostRulesSource: string;
   /** Group name → member e-mail addresses. */
   groups: Readonly<Record<string, readonly string[]>>;
   ttl: { accessToken: number; refreshToken: number; session: number };

@@ -1,10 +1,11 @@
 /**
- * Parsers for the forward-auth policy settings. Both take JSON in the environment, or the same
- * structure natively in the config file (YAML or JSON).
+ * Parsers for the forward-auth policy settings: JSON in the environment, or the same structure
+ * natively in the config file (YAML or JSON), or the rules in a file of their own.
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import type { RawValue, Parsed } from './value-parsers.ts';
+import { readStructuredFile } from './read-structured-file.ts';
+import type { Parsed, ParsedList, RawValue } from './value-parsers.ts';
 
 /** An address or a CIDR block, IPv4 or IPv6 (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`). */
 function isCidr(text: string): boolean {
@@ -70,12 +71,65 @@ function structured<T>(raw: RawValue, schema: z.ZodType<T>, shape: string): Pars
   return { problem: `must be ${shape} (${issue?.message ?? 'invalid'}${where})`, got: 'an invalid value' };
 }
 
-export function parseHostRules(raw: RawValue): Parsed<HostRule[]> {
-  return structured(
-    raw,
-    z.array(hostRule),
-    'a list of {host, path?, methods?, allow? ("public"), api?, trusted_networks?, allowed_emails?, allowed_email_domains?, allowed_groups?, allowed_upstreams?}',
-  );
+const RULES_SHAPE =
+  'a list of {host, path?, methods?, allow? ("public"), api?, trusted_networks?, allowed_emails?, allowed_email_domains?, allowed_groups?, allowed_upstreams?}';
+
+/** The rules of GATEWAY_HOST_RULES: JSON in the environment, the same structure in the config file. */
+export function parseHostRules(raw: RawValue): ParsedList<HostRule[]> {
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return { problem: `must be JSON: ${RULES_SHAPE}`, got: 'text that is not JSON' };
+    }
+  }
+  return parseRuleList(value, '');
+}
+
+/**
+ * The rules of GATEWAY_RULES_FILE: a YAML or JSON file holding `rules:` (a list as in
+ * GATEWAY_HOST_RULES), or the list alone. Read once at start; every problem is a line of its own.
+ */
+export function parseRulesFile(raw: RawValue): ParsedList<{ file: string; rules: HostRule[] }> {
+  if (typeof raw !== 'string') return { problem: 'must be the path of a YAML or JSON file' };
+  const read = readStructuredFile(raw);
+  if ('problem' in read) return { problems: [read.problem] };
+  const { data } = read;
+  const list = isMapping(data) ? data['rules'] : data;
+  if (isMapping(data)) {
+    const unknown = Object.keys(data).filter((key) => key !== 'rules');
+    if (unknown.length > 0)
+      return { problems: [`${raw}: unknown key ${unknown.join(', ')} (the file holds rules: and nothing else)`] };
+  }
+  const parsed = parseRuleList(list, `${raw}: `);
+  return 'value' in parsed ? { value: { file: raw, rules: parsed.value } } : parsed;
+}
+
+const isMapping = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Every problem of every rule, each naming the rule by its place (and host, where readable). */
+function parseRuleList(value: unknown, where: string): ParsedList<HostRule[]> {
+  if (!Array.isArray(value)) return { problem: `${where}must be ${RULES_SHAPE}`, got: 'something else' };
+  const rules: HostRule[] = [];
+  const problems: string[] = [];
+  value.forEach((item: unknown, index) => {
+    const result = hostRule.safeParse(item);
+    if (result.success) {
+      rules.push(result.data);
+      return;
+    }
+    const host = isMapping(item) && typeof item['host'] === 'string' ? ` (${item['host'].slice(0, 100)})` : '';
+    for (const issue of result.error.issues) {
+      const what =
+        issue.code === 'unrecognized_keys'
+          ? `unknown key ${issue.keys.join(', ')}`
+          : `${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`;
+      problems.push(`${where}rule ${index + 1}${host}: ${what}`);
+    }
+  });
+  return problems.length > 0 ? { problems } : { value: rules };
 }
 
 /** Group name → member e-mail addresses. */

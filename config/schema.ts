@@ -5,7 +5,7 @@ import { checkProduction, MIN_SECRET_BITS } from './check-production.ts';
 import { parseOutboundHosts } from './outbound-host.ts';
 import { DEFAULT_RESERVED_USERNAMES, parseUsernames } from './reserved-usernames.ts';
 import { parseGatewayIssuer, parseStoreUrl, parseUpstreamIssuer } from './url-parsers.ts';
-import { type HostRule, parseGroups, parseHostRules } from './forward-auth-parsers.ts';
+import { type HostRule, parseGroups, parseHostRules, parseRulesFile } from './forward-auth-parsers.ts';
 import { parseUpstreams } from './upstreams-parser.ts';
 import {
   parseAddressRanges,
@@ -190,6 +190,14 @@ export const settingsShape = {
     },
     parseHostRules,
   ),
+  GATEWAY_RULES_FILE: optionalSetting(
+    {
+      description:
+        'a YAML or JSON file holding the forward-auth rules instead of `GATEWAY_HOST_RULES`: `rules:` followed by the same list (docs/ACCESS-RULES.md); read at start, and every problem in it is reported on a line of its own',
+      defaultText: 'none',
+    },
+    parseRulesFile,
+  ),
   GATEWAY_GROUPS: optionalSetting(
     {
       description:
@@ -362,7 +370,11 @@ function checkHostRuleUpstreams(
   settings: Partial<Record<SettingName, unknown>>,
   problem: (name: SettingName, message: string) => void,
 ): void {
-  const rules = settings.GATEWAY_HOST_RULES;
+  if (settings.GATEWAY_HOST_RULES !== undefined && settings.GATEWAY_RULES_FILE !== undefined)
+    problem('GATEWAY_RULES_FILE', 'not with GATEWAY_HOST_RULES: keep the rules in one place');
+  const file = settings.GATEWAY_RULES_FILE as { rules: HostRule[] } | undefined;
+  const source = file === undefined ? 'GATEWAY_HOST_RULES' : 'GATEWAY_RULES_FILE';
+  const rules = file === undefined ? settings.GATEWAY_HOST_RULES : file.rules;
   if (!Array.isArray(rules)) return;
   const listed = settings.GATEWAY_UPSTREAMS;
   const issuer =
@@ -372,12 +384,12 @@ function checkHostRuleUpstreams(
     : settings.UPSTREAM_CLIENT_ID === undefined
       ? ['dev']
       : [new URL(issuer).hostname === 'accounts.google.com' ? 'google' : 'oidc'];
-  for (const rule of rules as HostRule[]) {
+  for (const [index, rule] of (rules as HostRule[]).entries()) {
     const unknown = (rule.allowed_upstreams ?? []).filter((id) => !known.includes(id));
     if (unknown.length > 0)
       problem(
-        'GATEWAY_HOST_RULES',
-        `the rule for ${rule.host}: allowed_upstreams names no configured upstream: ${unknown.join(', ')} (configured: ${known.join(', ')})`,
+        source,
+        `rule ${index + 1} (${rule.host}): allowed_upstreams names no configured upstream: ${unknown.join(', ')} (configured: ${known.join(', ')})`,
       );
   }
 }
@@ -412,7 +424,8 @@ function toConfig(s: Settings): Config {
     outboundPrivateHosts: s.GATEWAY_OUTBOUND_PRIVATE_HOSTS ?? [],
     reservedUsernames: s.GATEWAY_RESERVED_USERNAMES,
     apiPaths: s.GATEWAY_API_PATHS ?? [],
-    hostRules: s.GATEWAY_HOST_RULES ?? [],
+    hostRules: s.GATEWAY_HOST_RULES ?? s.GATEWAY_RULES_FILE?.rules ?? [],
+    hostRulesSource: s.GATEWAY_RULES_FILE?.file ?? 'GATEWAY_HOST_RULES',
     groups: s.GATEWAY_GROUPS ?? {},
     ttl: {
       accessToken: s.GATEWAY_ACCESS_TOKEN_TTL,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Parsed, RawValue } from './value-parsers.ts';
+import type { ParsedList, RawValue } from './value-parsers.ts';
 
 /** What the settings reference and the problem lines need to know about one setting. */
 export interface SettingMeta {
@@ -19,7 +19,7 @@ export interface SettingMeta {
 export const settingsRegistry = z.registry<SettingMeta>();
 
 /** Turns a raw value (env string or file value) into a setting's value, or says what is wrong. */
-export type Parser<T> = (raw: RawValue) => Parsed<T>;
+export type Parser<T> = (raw: RawValue) => ParsedList<T>;
 
 /** A setting with a default: the default goes through the same parser as a given value. */
 export function setting<T>(meta: SettingMeta & { default: string }, parse: Parser<T>) {
@@ -40,6 +40,10 @@ function parsing<T>(meta: SettingMeta, parse: Parser<T>) {
   return z.unknown().transform((input, ctx): T => {
     const result = isRawValue(input) ? parse(input) : { problem: 'must be a string, a number, a boolean or a list' };
     if ('value' in result) return result.value;
+    if ('problems' in result) {
+      for (const message of result.problems) ctx.issues.push({ code: 'custom', message, input: undefined });
+      return z.NEVER;
+    }
     const got = meta.secret ? '' : ` (got ${result.got ?? show(input)})`;
     ctx.issues.push({ code: 'custom', message: result.problem + got, input: undefined });
     return z.NEVER;

@@ -8,6 +8,9 @@ export type RawValue = string | number | boolean | readonly unknown[];
 /** A parsed value, or a problem; `got` replaces the raw value quoted after the problem. */
 export type Parsed<T> = { value: T } | { problem: string; got?: string };
 
+/** Or several problems of one structured value (a list of rules), each a line of its own. */
+export type ParsedList<T> = Parsed<T> | { problems: string[] };
+
 /** Minimum length of any secret: 32 characters, about 190 bits when random base64url. */
 export const minSecretLength = 32;
 

@@ -74,6 +74,7 @@ describe('defaults', () => {
       reservedUsernames: [...DEFAULT_RESERVED_USERNAMES],
       apiPaths: [],
       hostRules: [],
+      hostRulesSource: 'GATEWAY_HOST_RULES',
       groups: {},
       ttl: { accessToken: 300, refreshToken: 1209600, session: 1209600 },
       refreshGrace: 5,
@@ -799,14 +800,113 @@ describe('forward-auth policy settings', () => {
     const result = loadConfig({ GATEWAY_HOST_RULES: '[{"hots":"x"}]', GATEWAY_GROUPS: 'not json' });
     assert.equal(result.ok, false);
     const problems = result.ok ? [] : result.problems;
+    assert.ok(problems.includes('GATEWAY_HOST_RULES: rule 1: unknown key hots'), problems.join('\n'));
     assert.ok(
-      problems.some((p) => p.startsWith('GATEWAY_HOST_RULES: must be a list of')),
+      problems.includes('GATEWAY_HOST_RULES: rule 1: host: Invalid input: expected string, received undefined'),
       problems.join('\n'),
     );
     assert.ok(
       problems.some((p) => p.startsWith('GATEWAY_GROUPS: must be JSON')),
       problems.join('\n'),
     );
+  });
+
+  describe('GATEWAY_RULES_FILE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rules-file-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const write = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+
+    test('a YAML file of rules is read, and explained by its own name', () => {
+      const file = write(
+        'rules.yaml',
+        [
+          'rules:',
+          '  - host: app.example.com',
+          '    path: /flower',
+          '    allowed_groups: [ops]',
+          '  - host: app.example.com',
+          '    path: /static',
+          '    allow: public',
+        ].join('\n'),
+      );
+      const config = ok({ GATEWAY_RULES_FILE: file });
+      assert.deepEqual(config.hostRules, [
+        { host: 'app.example.com', path: '/flower', allowed_groups: ['ops'] },
+        { host: 'app.example.com', path: '/static', allow: 'public' },
+      ]);
+      assert.equal(config.hostRulesSource, file);
+    });
+
+    test('a JSON list alone is a rules file too', () => {
+      const file = write('rules.json', '[{"host": ".example.com", "allowed_email_domains": ["example.com"]}]');
+      assert.equal(ok({ GATEWAY_RULES_FILE: file }).hostRules.length, 1);
+    });
+
+    test('every problem in the file is a line of its own, naming the rule', () => {
+      const file = write(
+        'broken.yaml',
+        [
+          'rules:',
+          '  - host: app.example.com',
+          '    path: flower',
+          '    methods: [GET, "PO ST"]',
+          '  - host: ok.example.com',
+          '  - host: app.example.com',
+          '    allow: public',
+          '    allowed_groups: [ops]',
+          '    alowed_emails: [ada@example.com]',
+          '  - host: app.example.com',
+          '    trusted_networks: [10.0.0.0/33]',
+          '    allowed_upstreams: [staff]',
+        ].join('\n'),
+      );
+      const result = loadConfig({ GATEWAY_RULES_FILE: file });
+      assert.equal(result.ok, false);
+      const problems = result.ok ? [] : result.problems;
+      const at = `GATEWAY_RULES_FILE: ${file}: rule`;
+      assert.deepEqual(
+        problems.filter((p) => p.startsWith(at)).map((p) => p.slice(at.length)),
+        [
+          ' 1 (app.example.com): path: a path starting with /, in plain ASCII, without spaces',
+          ' 1 (app.example.com): methods.1: an HTTP method',
+          ' 3 (app.example.com): unknown key alowed_emails',
+          ' 3 (app.example.com): a public rule admits everyone: it takes no allowed_* lists or trusted_networks',
+          ' 4 (app.example.com): trusted_networks.0: an IP address or CIDR block',
+        ],
+        problems.join('\n'),
+      );
+    });
+
+    test('a rule naming an upstream that is not configured is refused with its number', () => {
+      const file = write(
+        'upstreams.yaml',
+        'rules:\n  - host: a.example.com\n  - host: b.example.com\n    allowed_upstreams: [staff]\n',
+      );
+      const result = loadConfig({ GATEWAY_RULES_FILE: file });
+      const problems = result.ok ? [] : result.problems;
+      assert.deepEqual(problems, [
+        'GATEWAY_RULES_FILE: rule 2 (b.example.com): allowed_upstreams names no configured upstream: staff (configured: dev)',
+      ]);
+    });
+
+    test('not with GATEWAY_HOST_RULES, and a missing file is named', () => {
+      const file = write('one.yaml', 'rules: []\n');
+      const both = loadConfig({ GATEWAY_RULES_FILE: file, GATEWAY_HOST_RULES: '[]' });
+      assert.deepEqual(both.ok ? [] : both.problems, [
+        'GATEWAY_RULES_FILE: not with GATEWAY_HOST_RULES: keep the rules in one place',
+      ]);
+      const missing = loadConfig({ GATEWAY_RULES_FILE: join(dir, 'nowhere.yaml') });
+      assert.deepEqual(missing.ok ? [] : missing.problems, [
+        `GATEWAY_RULES_FILE: cannot read ${join(dir, 'nowhere.yaml')} (ENOENT)`,
+      ]);
+      const stray = write('stray.yaml', 'rules: []\ngroups: {}\n');
+      const strayResult = loadConfig({ GATEWAY_RULES_FILE: stray });
+      assert.match((strayResult.ok ? [] : strayResult.problems).join('\n'), /unknown key groups/);
+    });
   });
 });
 

@@ -4,7 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { openStore } from '../adapters/open-store.ts';
+import { resolveAccount } from '../gateway/accounts/account-store.ts';
 
 const env = {
   PATH: process.env['PATH'] ?? '',
@@ -18,7 +23,14 @@ const env = {
 };
 
 function explain(...args: string[]) {
-  const run = spawnSync(process.execPath, ['bin/gateway.ts', 'rules', 'explain', ...args], { env, encoding: 'utf8' });
+  return explainWith(env, ...args);
+}
+
+function explainWith(settings: Record<string, string>, ...args: string[]) {
+  const run = spawnSync(process.execPath, ['bin/gateway.ts', 'rules', 'explain', ...args], {
+    env: settings,
+    encoding: 'utf8',
+  });
   return { code: run.status, out: run.stdout, err: run.stderr };
 }
 
@@ -50,5 +62,68 @@ describe('npx gateway rules explain', () => {
     const missing = explain('--path', '/x');
     assert.equal(missing.code, 2);
     assert.match(missing.err, /--host is required/);
+  });
+
+  describe('--user: a stored account, with the groups its upstream last gave', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rules-explain-'));
+    const settings = {
+      ...env,
+      GATEWAY_STORE: `sqlite://${join(dir, 'gateway.sqlite')}`,
+      GATEWAY_UPSTREAMS: JSON.stringify([
+        { id: 'gitlab', type: 'gitlab', issuer: 'https://gitlab.example.net', client_id: 'c', client_secret: 's' },
+      ]),
+      GATEWAY_HOST_RULES: JSON.stringify([
+        { host: 'app.example.com', path: '/flower', allowed_groups: ['gitlab:acme/ops'] },
+      ]),
+    };
+    let sub = '';
+    before(async () => {
+      const store = await openStore(settings.GATEWAY_STORE);
+      const upstream = { iss: 'https://gitlab.example.net', sub: '42', id: 'gitlab' };
+      const profile = { email: 'grace@example.com', email_verified: true, name: 'Grace' };
+      sub = (await resolveAccount(store, upstream, profile, [], ['acme/ops'])).sub;
+      // One address, two accounts: the second person through the same upstream.
+      const twin = { iss: 'https://gitlab.example.net', sub: '43', id: 'gitlab' };
+      await resolveAccount(store, twin, { email: 'shared@example.com', email_verified: true }, [], []);
+      await resolveAccount(
+        store,
+        { ...twin, sub: '44' },
+        { email: 'shared@example.com', email_verified: true },
+        [],
+        [],
+      );
+      await store.close();
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('finds the account by sub, user name or e-mail, and decides with its stored groups', () => {
+      for (const user of [sub, 'grace', 'Grace@Example.com']) {
+        const run = explainWith(settings, '--host', 'app.example.com', '--path', '/flower', '--user', user);
+        assert.equal(run.code, 0, run.out + run.err);
+        assert.match(run.out, new RegExp(`account: ${sub} \\(grace\\)`));
+        assert.match(run.out, /groups: gitlab:acme\/ops; upstream: gitlab/);
+        assert.match(run.out, /passes \(202\)/);
+      }
+    });
+
+    it('an unknown user or an address two accounts share is a usage answer, not a guess', () => {
+      const nobody = explainWith(settings, '--host', 'app.example.com', '--path', '/flower', '--user', 'nobody@x.org');
+      assert.equal(nobody.code, 2);
+      assert.match(nobody.err, /no account has signed in with nobody@x.org/);
+      const shared = explainWith(
+        settings,
+        '--host',
+        'app.example.com',
+        '--path',
+        '/flower',
+        '--user',
+        'shared@example.com',
+      );
+      assert.equal(shared.code, 2);
+      assert.match(shared.err, /2 accounts have shared@example.com .*give the sub/);
+      const mixed = explainWith(settings, '--host', 'app.example.com', '--user', sub, '--email', 'a@b.c');
+      assert.equal(mixed.code, 2);
+      assert.match(mixed.err, /not with --email/);
+    });
   });
 });

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Store } from '../../adapters/store.ts';
 import type { Account, UpstreamProfile } from './account.ts';
-import { claimUsername, usernameBase } from './claim-username.ts';
+import { claimUsername, usernameBase, usernameKey } from './claim-username.ts';
 
 function linkKey(iss: string, sub: string): string {
   const issuer = createHash('sha256').update(iss).digest('base64url').slice(0, 16);
@@ -14,6 +14,15 @@ function linkKey(iss: string, sub: string): string {
 }
 
 const accountKey = (sub: string) => `account:${sub}`;
+
+/**
+ * E-mail address → the subs of accounts that signed in with it (several: one person at two
+ * upstreams, or an address that changed hands). An index to find accounts by, never to decide
+ * who someone is: each hit is checked against its account's current address.
+ */
+const emailKey = (email: string) => `account-email:${email.toLowerCase()}`;
+/** How long an address stays in the index after its last sign-in (longer than any session). */
+const EMAIL_INDEX_TTL_MS = 400 * 24 * 60 * 60 * 1000;
 
 /** The account with this local sub, if any. */
 export async function findAccountBySub(store: Store, sub: string): Promise<Account | undefined> {
@@ -45,7 +54,26 @@ export async function linkIdentity(
 
 /** Writes an account back (after a profile update or an upstream check). */
 export async function saveAccount(store: Store, account: Account): Promise<void> {
-  await store.set(accountKey(account.sub), account);
+  await Promise.all([
+    store.set(accountKey(account.sub), account),
+    account.email === undefined ? undefined : store.addToSet(emailKey(account.email), account.sub, EMAIL_INDEX_TTL_MS),
+  ]);
+}
+
+/** The accounts whose current address is `email` (case aside), as far as the index knows. */
+export async function findAccountsByEmail(store: Store, email: string): Promise<Account[]> {
+  const subs = await store.setMembers(emailKey(email));
+  const accounts = await Promise.all(subs.map((sub) => findAccountBySub(store, sub)));
+  return accounts.filter(
+    (account): account is Account =>
+      account?.email !== undefined && account.email.toLowerCase() === email.toLowerCase(),
+  );
+}
+
+/** The account with this user name (`preferred_username`), if any. */
+export async function findAccountByUsername(store: Store, username: string): Promise<Account | undefined> {
+  const sub = await store.get<string>(usernameKey(username));
+  return sub === undefined ? undefined : findAccountBySub(store, sub);
 }
 
 /**

@@ -28,6 +28,9 @@ export function usernameBase(email: string | undefined, name: string | undefined
   return 'user';
 }
 
+/** The key holding the sub a user name belongs to. */
+export const usernameKey = (username: string) => `username:${username}`;
+
 /**
  * Claims a unique username for `sub`: the base itself unless it is `reserved` (lower-case
  * names), else or when taken, the base with a random suffix.
@@ -41,7 +44,7 @@ export async function claimUsername(
   const first = reserved.includes(base) ? 1 : 0;
   for (let attempt = first; attempt < first + 20; attempt += 1) {
     const candidate = attempt === 0 ? base : `${base.slice(0, MAX_LENGTH - 7)}-${randomBytes(3).toString('hex')}`;
-    const key = `username:${candidate}`;
+    const key = usernameKey(candidate);
     if (await store.setIfAbsent(key, sub)) return candidate;
     if ((await store.get<string>(key)) === sub) return candidate;
   }
