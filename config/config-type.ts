@@ -42,7 +42,13 @@ export interface UpstreamConfig {
    */
   apiGroups?: boolean;
   /** Google: groups from the Directory API, read by this service account acting as this admin. */
-  googleDirectory?: { serviceAccountFile: string; adminEmail: string; directoryUrl: string };
+  googleDirectory?: {
+    serviceAccountFile: string;
+    adminEmail: string;
+    directoryUrl: string;
+    /** Also the groups those groups are members of, and so on (`nested_groups`). */
+    nested: boolean;
+  };
   /** The API beside the sign-in endpoints: Microsoft Graph, Naver's Open API. */
   apiUrl?: string;
 }

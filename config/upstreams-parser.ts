@@ -74,6 +74,7 @@ const ONLY_FOR: Record<string, readonly UpstreamType[]> = {
   service_account_file: ['google'],
   admin_email: ['google'],
   directory_url: ['google'],
+  nested_groups: ['google'],
   base_url: ['github', 'naver', 'microsoft'],
   api_url: ['naver'],
   issuer: ['google', 'oidc', 'gitlab', 'kakao'],
@@ -106,11 +107,12 @@ const entry = z.strictObject({
   service_account_file: z.string().min(1).optional(),
   admin_email: z.string().email().optional(),
   directory_url: z.string().optional(),
+  nested_groups: z.boolean().optional(),
 });
 
 type Entry = z.infer<typeof entry>;
 
-const SHAPE = `a list of {id, type (${TYPE_NAMES}), name?, client_id, client_secret, issuer?, scopes?, allowed_email_domains?, and per type: hosted_domains, groups_claim, groups, service_account_file, admin_email (google), groups_claim (oidc), tenant, allowed_tenants, base_url, graph_url (microsoft), allowed_orgs, groups, base_url (github), groups (microsoft), allowed_groups, groups_claim (gitlab), base_url, api_url (naver)}`;
+const SHAPE = `a list of {id, type (${TYPE_NAMES}), name?, client_id, client_secret, issuer?, scopes?, allowed_email_domains?, and per type: hosted_domains, groups_claim, groups, service_account_file, admin_email, nested_groups (google), groups_claim (oidc), tenant, allowed_tenants, base_url, graph_url (microsoft), allowed_orgs, groups, base_url (github), groups (microsoft), allowed_groups, groups_claim (gitlab), base_url, api_url (naver)}`;
 
 /** The redirect URI path of an upstream named by `GATEWAY_UPSTREAMS`. */
 export const upstreamCallbackPath = (id: string) => `/upstream/${id}/callback`;
@@ -173,7 +175,12 @@ function googleDirectory(raw: Entry, at: string): Parsed<NonNullable<UpstreamCon
   const url = parseUpstreamIssuer(raw.directory_url ?? 'https://admin.googleapis.com');
   if (!('value' in url)) return { problem: `${at}: directory_url ${url.problem}` };
   return {
-    value: { serviceAccountFile: raw.service_account_file, adminEmail: raw.admin_email, directoryUrl: url.value },
+    value: {
+      serviceAccountFile: raw.service_account_file,
+      adminEmail: raw.admin_email,
+      directoryUrl: url.value,
+      nested: raw.nested_groups === true,
+    },
   };
 }
 
@@ -225,6 +232,8 @@ function toUpstream(raw: Entry, index: number): Parsed<UpstreamConfig> {
   // Google's groups come from the Directory API, read by a service account acting as an admin.
   const directory = type === 'google' && raw.groups === true ? googleDirectory(raw, at) : { value: undefined };
   if (!('value' in directory)) return directory;
+  if (raw.nested_groups !== undefined && directory.value === undefined)
+    return { problem: `${at}: nested_groups reads the Directory API: it takes groups: true` };
   // GitLab releases its groups in the `groups` claim; elsewhere the operator names the claim.
   const groupsClaim = raw.groups_claim ?? (type === 'gitlab' ? 'groups' : undefined);
   if (kind.oidc && !scopes.includes('openid')) return { problem: `${at}: scopes must include openid` };

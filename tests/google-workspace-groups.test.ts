@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import * as client from 'openid-client';
 import type { Account } from '../gateway/accounts/account.ts';
 import { afterGroupSourceFailed, STALE_GROUPS_MS } from '../gateway/accounts/account-groups.ts';
+import { createGoogleDirectory, parseServiceAccountKey } from '../gateway/upstream/google-directory.ts';
 import { createBrowser } from './helpers/browser.ts';
 import { type FakeGoogle, startFakeGoogle } from './helpers/fake-google.ts';
 import { type FakeGoogleDirectory, startFakeGoogleDirectory } from './helpers/fake-google-directory.ts';
@@ -144,5 +145,47 @@ describe('Google Workspace groups from the Directory API', () => {
       }),
       /upstream staff: service_account_file is not a service-account key/,
     );
+  });
+});
+
+describe('nested Workspace groups (nested_groups: true)', () => {
+  let directory: FakeGoogleDirectory;
+  before(async () => {
+    directory = await startFakeGoogleDirectory({ adminEmail: ADMIN, pageSize: 2 });
+  });
+  after(() => directory?.close());
+
+  const open = (nested: boolean) => {
+    const key = parseServiceAccountKey(directory.keyFile);
+    assert.ok(typeof key !== 'string', key as string);
+    return createGoogleDirectory({ key, adminEmail: ADMIN, directoryUrl: directory.url, nested });
+  };
+
+  it('reads the groups of the groups, level by level, and a cycle ends', async () => {
+    directory.memberships.set('ada@example.com', ['eng@example.com', 'oncall@example.com']);
+    directory.memberships.set('eng@example.com', ['all-eng@example.com']);
+    directory.memberships.set('all-eng@example.com', ['everyone@example.com', 'eng@example.com']);
+    directory.memberships.set('everyone@example.com', ['all-eng@example.com']);
+    assert.deepEqual(await open(false).groupsOf('ada@example.com'), ['eng@example.com', 'oncall@example.com']);
+    const before = directory.counters.list;
+    assert.deepEqual((await open(true).groupsOf('ADA@example.com')).sort(), [
+      'all-eng@example.com',
+      'eng@example.com',
+      'everyone@example.com',
+      'oncall@example.com',
+    ]);
+    // One list each for ada, eng, oncall, all-eng and everyone: the cycle is not read twice.
+    assert.equal(directory.counters.list - before, 5);
+  });
+
+  it('a failing lookup deeper down fails the whole read (the last known groups then stand)', async () => {
+    directory.memberships.set('bob@example.com', ['eng@example.com']);
+    directory.failingKeys.add('all-eng@example.com');
+    try {
+      assert.deepEqual(await open(false).groupsOf('bob@example.com'), ['eng@example.com']);
+      await assert.rejects(open(true).groupsOf('bob@example.com'), /Google Directory/);
+    } finally {
+      directory.failingKeys.clear();
+    }
   });
 });

@@ -53,7 +53,12 @@ function directoryOf(id: string, settings: NonNullable<UpstreamConfig['googleDir
   }
   const key = parseServiceAccountKey(text);
   if (typeof key === 'string') throw new Error(`upstream ${id}: service_account_file ${key}`);
-  return createGoogleDirectory({ key, adminEmail: settings.adminEmail, directoryUrl: settings.directoryUrl });
+  return createGoogleDirectory({
+    key,
+    adminEmail: settings.adminEmail,
+    directoryUrl: settings.directoryUrl,
+    nested: settings.nested,
+  });
 }
 
 /** How the gateway speaks to an upstream of this type. */

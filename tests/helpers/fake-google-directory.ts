@@ -6,7 +6,8 @@
  *   whose `sub` is the admin it acts as and whose `scope` names the directory scope; anything else
  *   is `400 unauthorized_client` with Google's wording;
  * - `GET /admin/directory/v1/groups?userKey=…` lists the user's groups (direct memberships) in
- *   pages (`maxResults`, `nextPageToken`), 401 without a valid token, 404 for an unknown user.
+ *   pages (`maxResults`, `nextPageToken`), 401 without a valid token, 404 for an unknown user;
+ *   `userKey` may be a group's address, for the groups that group is a member of.
  * The key pair is made here, and the key file a Cloud console would give is `keyFile`.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -18,10 +19,12 @@ export interface FakeGoogleDirectory {
   url: string;
   /** The service-account key file's contents (JSON). */
   keyFile: string;
-  /** Group e-mail addresses per user e-mail. */
+  /** Group e-mail addresses per user (or group) e-mail. */
   memberships: Map<string, string[]>;
   /** When true, the Directory answers 503 (an outage). */
   failing: boolean;
+  /** Member keys (users or groups) whose lists answer 503. */
+  failingKeys: Set<string>;
   counters: { token: number; list: number };
   close(): Promise<void>;
 }
@@ -53,6 +56,7 @@ export async function startFakeGoogleDirectory(options: {
     keyFile: '',
     memberships: new Map(),
     failing: false,
+    failingKeys: new Set(),
     counters,
     async close() {
       server.closeAllConnections();
@@ -100,7 +104,11 @@ export async function startFakeGoogleDirectory(options: {
       if (!bearer || !tokens.has(bearer))
         return json(res, 401, { error: { code: 401, message: 'Request had invalid authentication credentials.' } });
       const user = (at.searchParams.get('userKey') ?? '').toLowerCase();
-      const groups = fake.memberships.get(user);
+      if (fake.failingKeys.has(user))
+        return json(res, 503, { error: { code: 503, message: 'The service is currently unavailable.' } });
+      // A group is a member key too (its own parent groups); one in no group has an empty list.
+      const isGroup = [...fake.memberships.values()].some((groups) => groups.some((g) => g.toLowerCase() === user));
+      const groups = fake.memberships.get(user) ?? (isGroup ? [] : undefined);
       if (!groups) return json(res, 404, { error: { code: 404, message: 'Resource Not Found: userKey' } });
       const size = Math.min(Number(at.searchParams.get('maxResults') ?? 200), options.pageSize ?? 200);
       const start = Number(at.searchParams.get('pageToken') ?? 0);

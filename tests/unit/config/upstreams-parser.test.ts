@@ -90,6 +90,14 @@ describe('GATEWAY_UPSTREAMS', () => {
     );
     assert.match(problemOf([{ ...partners, scopes: ['email'] }]), /must include openid/);
     assert.match(
+      problemOf([{ ...staff, nested_groups: true }]),
+      /nested_groups reads the Directory API: it takes groups: true/,
+    );
+    assert.match(
+      problemOf([{ ...partners, nested_groups: true }]),
+      /nested_groups is not a setting of a oidc upstream \(only of google\)/,
+    );
+    assert.match(
       problemOf([{ ...partners, type: 'saml' }]),
       /type must be one of google, oidc, microsoft, gitlab, kakao, github, naver, not "saml"/,
     );
@@ -301,7 +309,7 @@ describe('GATEWAY_UPSTREAMS', () => {
     assert.ok(
       typo.problems.some((p) =>
         p.includes(
-          'payroll.example.com: allowed_upstreams names no configured upstream: stafff (configured: staff, partners)',
+          'rule 1 (payroll.example.com): allowed_upstreams names no configured upstream: stafff (configured: staff, partners)',
         ),
       ),
       typo.problems.join('\n'),
