@@ -197,3 +197,82 @@ describe('GitHub as an upstream with allowed_orgs', () => {
     assert.match(await (outsider.page?.text() ?? Promise.resolve('')), /not a member of an organisation allowed/);
   });
 });
+
+describe('GitHub organizations and teams as groups (groups: true)', () => {
+  let gw: StartedGateway;
+  let github: FakeGitHub;
+  let app: TestApp;
+  const meta = confidentialClient('gh-groups-app');
+
+  before(async () => {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    // Two items a page, so that every list takes GitHub's `Link: rel="next"` pages to read.
+    github = await startFakeGitHub({
+      client: { id: 'gh-client', secret: 'gh-secret', redirectUri: `${issuer}/upstream/contractors/callback` },
+      pageSize: 2,
+    });
+    gw = await startGateway({
+      port,
+      clients: [meta],
+      env: {
+        UPSTREAM_CLIENT_ID: '',
+        UPSTREAM_CLIENT_SECRET: '',
+        GATEWAY_UPSTREAM_RECHECK_INTERVAL: '0',
+        GATEWAY_UPSTREAMS: JSON.stringify([
+          {
+            id: 'contractors',
+            type: 'github',
+            base_url: github.url,
+            client_id: 'gh-client',
+            client_secret: 'gh-secret',
+            groups: true,
+          },
+        ]),
+      },
+    });
+    app = await discoverApp(gw.issuer, meta);
+  });
+  after(async () => {
+    await gw?.close();
+    await github?.close();
+  });
+
+  const groupsOf = (tokens: { id_token?: string }) =>
+    (
+      JSON.parse(Buffer.from((tokens.id_token ?? '').split('.')[1] ?? '', 'base64url').toString()) as {
+        groups?: string[];
+      }
+    ).groups;
+
+  it('reads every page of the organizations and teams, and keeps the last known through a failing list', async () => {
+    github.signInAs({
+      ...octocat,
+      id: 900,
+      login: 'paged',
+      orgs: ['Acme', 'b', 'c', 'd', 'e'],
+      teams: ['acme:infra', 'acme:web', 'b:ops'],
+    });
+    const start = await startAuthorization(app, { scope: 'openid email groups' });
+    const hop = await createBrowser().follow(start.url, (url) => url.href.startsWith(meta.redirect_uris[0] ?? ''));
+    assert.ok(hop.location, 'signed in');
+    const tokens = await redeem(app, start, hop.location);
+    const all = [
+      'contractors:acme',
+      'contractors:b',
+      'contractors:c',
+      'contractors:d',
+      'contractors:e',
+      'contractors:acme:infra',
+      'contractors:acme:web',
+      'contractors:b:ops',
+    ];
+    assert.deepEqual(groupsOf(tokens), all, 'five organizations on three pages, three teams on two');
+
+    // GitHub's teams list fails: the refresh (re-checked at GitHub) goes on with the groups it had.
+    github.misbehave.set('/api/v3/user/teams', { status: 502, body: '<h1>Bad gateway</h1>' });
+    const during = await client.refreshTokenGrant(app.config, tokens.refresh_token ?? '');
+    assert.deepEqual(groupsOf(during), all);
+    github.misbehave.clear();
+  });
+});

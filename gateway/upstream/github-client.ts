@@ -14,7 +14,7 @@
  *   vault turns into one refresh and one retry, as for an OpenID Provider's userinfo;
  * - PKCE (S256) is sent: GitHub checks it when given;
  * - organization membership (for `allowed_orgs`) is `GET /user/orgs`, which lists private
- *   memberships only with the `read:org` scope.
+ *   memberships only with the `read:org` scope; lists come in pages linked by `Link` headers.
  *
  * `base_url` is github.com's web origin or a GitHub Enterprise Server's; the API is at
  * api.github.com for the former and `<base_url>/api/v3` for the latter.
@@ -27,11 +27,38 @@ import {
   UpstreamIdentityError,
   UpstreamInvalidGrantError,
   type UpstreamSettings,
+  UpstreamUnauthorizedError,
   type UpstreamTokens,
 } from './upstream-client.ts';
 
 const TIMEOUT_MS = 10_000;
 const USER_AGENT = 'gateway (OAuth upstream client)';
+
+/** Pages of a list read at most (100 items each). */
+const MAX_LIST_PAGES = 10;
+
+/** Organization logins, lower-cased (GitHub ignores their case). */
+function orgNames(listed: unknown[]): string[] {
+  return listed
+    .map((org) => (isRecord(org) ? org['login'] : undefined))
+    .filter((name): name is string => typeof name === 'string')
+    .map((name) => name.toLowerCase());
+}
+
+/** The `rel="next"` URL of a Link header (RFC 8288), when it is on the API's own origin. */
+export function nextPage(link: string | null, api: string): string | undefined {
+  for (const part of (link ?? '').split(',')) {
+    const match = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+    if (!match?.[1] || !/(?:^|;)\s*rel="?next"?\s*(?:;|$)/i.test(match[2] ?? '')) continue;
+    try {
+      const next = new URL(match[1], api);
+      return next.origin === new URL(api).origin && next.href.startsWith(api) ? next.href : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
 
 /** Where the REST API is: api.github.com for github.com, `<base_url>/api/v3` for an Enterprise Server. */
 function githubApiUrl(baseUrl: string): string {
@@ -98,8 +125,8 @@ export function createGitHubClient(settings: GitHubSettings): UpstreamClient {
     return tokensOf((await response.json()) as GitHubTokenAnswer, previousRefreshToken);
   }
 
-  async function apiGet(path: string, accessToken: string): Promise<unknown> {
-    const response = await fetch(`${api}${path}`, {
+  const apiFetch = (url: string, accessToken: string) =>
+    fetch(url, {
       headers: {
         accept: 'application/vnd.github+json',
         authorization: `Bearer ${accessToken}`,
@@ -109,7 +136,51 @@ export function createGitHubClient(settings: GitHubSettings): UpstreamClient {
       redirect: 'error',
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
-    return profileApiAnswer(response, `GitHub ${path.split('?')[0]}`);
+
+  async function apiGet(path: string, accessToken: string): Promise<unknown> {
+    return profileApiAnswer(await apiFetch(`${api}${path}`, accessToken), `GitHub ${path.split('?')[0]}`);
+  }
+
+  /**
+   * Every page of a list (`/user/orgs`, `/user/teams`: 100 per page at most), following the
+   * `Link: <…>; rel="next"` GitHub sends, never to another origin than the API's (the token goes
+   * with each request), at most MAX_LIST_PAGES pages.
+   */
+  async function apiList(path: string, accessToken: string): Promise<unknown[]> {
+    const where = `GitHub ${path.split('?')[0]}`;
+    const items: unknown[] = [];
+    let url: string | undefined = `${api}${path}`;
+    for (let page = 0; url !== undefined && page < MAX_LIST_PAGES; page += 1) {
+      const response = await apiFetch(url, accessToken);
+      const answer = await profileApiAnswer(response, where);
+      if (!Array.isArray(answer)) throw new UpstreamIdentityError(`${where} is not a list`);
+      items.push(...answer);
+      url = nextPage(response.headers.get('link'), api);
+    }
+    return items;
+  }
+
+  /**
+   * The organizations and teams (`org:team`, by slug) released as groups. Groups alone decide no
+   * admission here, so a failing list (GitHub down, a 403) is no failed sign-in: `groupsFailed`
+   * tells the caller to keep the last known groups (account-groups.ts). A refused token is still
+   * the caller's, to refresh it.
+   */
+  async function readGroups(accessToken: string, orgs: string[] | undefined) {
+    try {
+      const memberOf = orgs ?? orgNames(await apiList('/user/orgs?per_page=100', accessToken));
+      const teams = (await apiList('/user/teams?per_page=100', accessToken))
+        .map((team: unknown) => {
+          const org = isRecord(team) && isRecord(team['organization']) ? team['organization']['login'] : undefined;
+          const slug = isRecord(team) ? team['slug'] : undefined;
+          return typeof org === 'string' && typeof slug === 'string' ? `${org}:${slug}`.toLowerCase() : undefined;
+        })
+        .filter((name): name is string => name !== undefined);
+      return { groups: [...memberOf, ...teams] };
+    } catch (error) {
+      if (error instanceof UpstreamUnauthorizedError) throw error;
+      return { groupsFailed: (error as Error).message };
+    }
   }
 
   return {
@@ -163,32 +234,13 @@ export function createGitHubClient(settings: GitHubSettings): UpstreamClient {
         : undefined;
       const login = typeof user['login'] === 'string' ? user['login'] : undefined;
       // Private memberships are listed only with read:org (added by the config when allowed_orgs is set).
-      const needOrgs = settings.withOrgs === true || settings.withGroups === true;
-      const listed = needOrgs ? await apiGet('/user/orgs?per_page=100', accessToken) : undefined;
-      if (needOrgs && !Array.isArray(listed)) throw new UpstreamIdentityError('GitHub /user/orgs is not a list');
-      const orgs = Array.isArray(listed)
-        ? listed
-            .map((org: unknown) => (isRecord(org) ? org['login'] : undefined))
-            .filter((name): name is string => typeof name === 'string')
-            .map((name) => name.toLowerCase())
-        : undefined;
-      // Teams as `org:team` (their slugs), beside the organizations, when groups are released.
-      const teams = settings.withGroups ? await apiGet('/user/teams?per_page=100', accessToken) : undefined;
-      if (settings.withGroups && !Array.isArray(teams))
-        throw new UpstreamIdentityError('GitHub /user/teams is not a list');
-      const teamNames = Array.isArray(teams)
-        ? teams
-            .map((team: unknown) => {
-              const org = isRecord(team) && isRecord(team['organization']) ? team['organization']['login'] : undefined;
-              const slug = isRecord(team) ? team['slug'] : undefined;
-              return typeof org === 'string' && typeof slug === 'string' ? `${org}:${slug}`.toLowerCase() : undefined;
-            })
-            .filter((name): name is string => name !== undefined)
-        : [];
+      // For an allowed_orgs rule the list decides admission, so its failure fails the check.
+      const orgs = settings.withOrgs ? orgNames(await apiList('/user/orgs?per_page=100', accessToken)) : undefined;
+      const groups = settings.withGroups ? await readGroups(accessToken, orgs) : undefined;
       return {
         sub,
         ...(orgs === undefined ? {} : { orgs }),
-        ...(settings.withGroups ? { groups: [...(orgs ?? []), ...teamNames] } : {}),
+        ...groups,
         ...(typeof primary?.email === 'string'
           ? { email: primary.email, email_verified: primary.verified === true }
           : {}),

@@ -36,6 +36,7 @@ import {
   UpstreamInvalidGrantError,
   type UpstreamSettings,
   type UpstreamTokens,
+  UpstreamUnauthorizedError,
 } from './upstream-client.ts';
 
 const TIMEOUT_MS = 10_000;
@@ -176,6 +177,20 @@ export function createMicrosoftClient(settings: MicrosoftSettings): UpstreamClie
     return ids.filter((id): id is string => typeof id === 'string' && GUID.test(id));
   }
 
+  /**
+   * The groups, or `groupsFailed` when Graph would not say them (down, throttled, a 403): groups
+   * decide no admission here, so the caller keeps the last known ones (account-groups.ts) rather
+   * than failing the sign-in. A refused token is still the caller's, to refresh it.
+   */
+  async function readGroups(accessToken: string) {
+    try {
+      return { groups: await memberObjects(accessToken) };
+    } catch (error) {
+      if (error instanceof UpstreamUnauthorizedError) throw error;
+      return { groupsFailed: (error as Error).message };
+    }
+  }
+
   return {
     settings,
     async discover() {
@@ -231,9 +246,9 @@ export function createMicrosoftClient(settings: MicrosoftSettings): UpstreamClie
       if (typeof me['id'] !== 'string' || me['id'].toLowerCase() !== oid.toLowerCase())
         throw new UpstreamIdentityError('Microsoft Graph /me is another user');
       const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
-      const groups = settings.withGroups ? await memberObjects(accessToken) : undefined;
+      const groups = settings.withGroups ? await readGroups(accessToken) : undefined;
       return {
-        ...(groups === undefined ? {} : { groups }),
+        ...groups,
         sub: expectedSub,
         tid,
         name: text(me['displayName']),

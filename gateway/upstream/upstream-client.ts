@@ -75,7 +75,8 @@ export const isRecord = (value: unknown): value is Record<string, unknown> =>
  */
 export async function profileApiAnswer(response: Response, where: string): Promise<unknown> {
   if (response.status === 401) throw new UpstreamUnauthorizedError(`${where}: the access token was refused`);
-  if (response.status >= 500) throw new Error(`${where} answered HTTP ${response.status}`);
+  // Busy (429 Too Many Requests, Graph's throttling) or down: an outage, not an answer about the user.
+  if (response.status >= 500 || response.status === 429) throw new Error(`${where} answered HTTP ${response.status}`);
   if (!response.ok) throw new UpstreamIdentityError(`${where} answered HTTP ${response.status}`);
   try {
     return await response.json();

@@ -115,17 +115,21 @@ export async function readGroups(
   email: string | undefined,
   log: { warn(obj: object, msg: string): void },
 ): Promise<{ groups: string[] | undefined; failed: boolean }> {
+  const failed = (message: unknown) => {
+    log.warn(
+      { upstream: upstream.config.id, err: { message } },
+      'the group source failed: the last known groups stand for now',
+    );
+    return { groups: undefined, failed: true };
+  };
+  // GitHub's and Microsoft's clients read groups with the profile, and say so when they could not.
+  if (typeof userinfo['groupsFailed'] === 'string') return failed(userinfo['groupsFailed']);
   if (!upstream.groupSource) return { groups: upstreamGroups(upstream.config, userinfo, idToken), failed: false };
   if (email === undefined) return { groups: [], failed: false };
   try {
     // Group e-mail addresses: case does not matter to Google.
     return { groups: cleanGroups(await upstream.groupSource.groupsOf(email), true), failed: false };
   } catch (error) {
-    const { message } = error as { message?: unknown };
-    log.warn(
-      { upstream: upstream.config.id, err: { message } },
-      'the group source failed: the last known groups stand for now',
-    );
-    return { groups: undefined, failed: true };
+    return failed((error as { message?: unknown }).message);
   }
 }

@@ -64,6 +64,8 @@ export async function startFakeGitHub(options: {
   client: { id: string; secret: string; redirectUri: string };
   /** A GitHub App with expiring user tokens (8 h, rotating refresh tokens); else an OAuth App. */
   expiring?: boolean;
+  /** Items per page of a list at most, below GitHub's 100, so that tests see several pages. */
+  pageSize?: number;
 }): Promise<FakeGitHub> {
   const codes = new Map<string, Grant>();
   const accessTokens = new Map<string, { user: GitHubUser; scope: string; expired: boolean }>();
@@ -71,6 +73,23 @@ export async function startFakeGitHub(options: {
   const counters = { authorize: 0, token: 0, refresh: 0, user: 0, emails: 0 };
   let current: GitHubUser | undefined;
   const misbehave = new Map<string, { status: number; body: string }>();
+
+  /**
+   * One page of a list as GitHub pages it: `per_page` (30 by default, 100 at most) from `page`
+   * (1-based), with a `Link` header naming the next and last pages by absolute URL.
+   */
+  const paged = (res: ServerResponse, url: URL, items: unknown[]) => {
+    const perPage = Math.min(Number(url.searchParams.get('per_page') ?? 30) || 30, 100, options.pageSize ?? 100);
+    const page = Math.max(Number(url.searchParams.get('page') ?? 1) || 1, 1);
+    const last = Math.max(Math.ceil(items.length / perPage), 1);
+    const at = (n: number) => {
+      const link = new URL(url.href);
+      link.searchParams.set('page', String(n));
+      return link.href;
+    };
+    if (page < last) res.setHeader('link', `<${at(page + 1)}>; rel="next", <${at(last)}>; rel="last"`);
+    json(res, 200, items.slice((page - 1) * perPage, page * perPage));
+  };
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
@@ -106,7 +125,7 @@ export async function startFakeGitHub(options: {
   };
 
   const server = createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://fake-github');
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'fake-github'}`);
     if (req.method === 'GET' && url.pathname === '/login/oauth/authorize') {
       counters.authorize += 1;
       const redirectUri = url.searchParams.get('redirect_uri') ?? options.client.redirectUri;
@@ -216,18 +235,18 @@ export async function startFakeGitHub(options: {
         );
       }
       if (url.pathname === '/api/v3/user/teams')
-        return json(
+        return paged(
           res,
-          200,
+          url,
           (user.teams ?? []).map((team, i) => {
             const [org = '', slug = ''] = team.split(':');
             return { id: 2000 + i, slug, name: slug, organization: { login: org, id: 1000 + i } };
           }),
         );
       if (url.pathname === '/api/v3/user/orgs')
-        return json(
+        return paged(
           res,
-          200,
+          url,
           (user.orgs ?? []).map((login, i) => ({ login, id: 1000 + i })),
         );
     }

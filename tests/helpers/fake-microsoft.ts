@@ -88,6 +88,8 @@ export interface FakeMicrosoft {
   /** Refresh grants with any refresh token issued so far fail with invalid_grant (AADSTS70008). */
   revokeRefreshTokens(): void;
   counters: { authorize: number; token: number; refresh: number; me: number; userinfo: number };
+  /** When true, Graph throttles getMemberObjects (429 TooManyRequests with a Retry-After). */
+  throttleMemberObjects: boolean;
   close(): Promise<void>;
 }
 
@@ -452,6 +454,13 @@ export async function startFakeMicrosoft(options: {
       const presented = bearerToken(req);
       const held = presented === undefined ? undefined : accessTokens.get(presented);
       if (!held || held.expired) return graphUnauthorized(res, 'Access token has expired or is not yet valid.');
+      if (fake.throttleMemberObjects)
+        return sendJson(
+          res,
+          429,
+          { error: { code: 'TooManyRequests', message: 'Too many requests.', innerError: { date: new Date() } } },
+          { 'retry-after': '10' },
+        );
       return sendJson(res, 200, {
         '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#Collection(Edm.String)',
         value: held.user.groups ?? [],
@@ -495,10 +504,11 @@ export async function startFakeMicrosoft(options: {
   });
   graphUrl = graph.url;
 
-  return {
+  const fake: FakeMicrosoft = {
     authority,
     graphUrl,
     counters,
+    throttleMemberObjects: false,
     signInAs(user) {
       current = user;
     },
@@ -512,4 +522,5 @@ export async function startFakeMicrosoft(options: {
       await Promise.all([stopServer(login.server), stopServer(graph.server)]);
     },
   };
+  return fake;
 }
