@@ -51,11 +51,19 @@ export async function forwardAuthScenarios(options: {
         ),
       () => load({ url: bareUrl, headers: { authorization: `Bearer ${accessToken}` }, duration: options.duration }),
     );
+    const ruled = await pathRulesRuns(options, bareUrl);
     return [
       {
         scenario: '1. /oauth2/auth, valid cookie',
         a: { label: 'gateway', runs: cookieRuns.aRuns },
         b: { label: 'bare Fastify 202', runs: cookieRuns.bRuns },
+        goal,
+        met,
+      },
+      {
+        scenario: `1b. /oauth2/auth, valid cookie, ${PATH_RULES} path rules (X-Original-URI, X-Original-Method)`,
+        a: { label: 'gateway with rules', runs: ruled.aRuns },
+        b: { label: 'bare Fastify 202', runs: ruled.bRuns },
         goal,
         met,
       },
@@ -70,5 +78,45 @@ export async function forwardAuthScenarios(options: {
   } finally {
     await gateway.stop();
     await bare.stop();
+  }
+}
+
+/** Rules in the rule-set scenario: a host with many paths, as a team's rules file would have. */
+const PATH_RULES = 40;
+
+/**
+ * Scenario 1b: the check of scenario 1 on a gateway whose host has PATH_RULES path rules (groups,
+ * methods, public paths, networks), the request naming a path deep under one of them, as nginx
+ * sends it. Rules are compiled at start; this shows what matching costs per request.
+ */
+async function pathRulesRuns(options: { duration: number; rounds: number }, bareUrl: string) {
+  const rules = Array.from({ length: PATH_RULES }, (_, i) => {
+    const path = `/section-${i}`;
+    if (i % 4 === 1) return { host: '127.0.0.1', path, allow: 'public' };
+    if (i % 4 === 2) return { host: '127.0.0.1', path, trusted_networks: ['10.20.0.0/16'] };
+    if (i % 4 === 3) return { host: '127.0.0.1', path, methods: ['POST'], allowed_groups: ['writers'] };
+    return { host: '127.0.0.1', path, allowed_email_domains: ['example.com'] };
+  });
+  rules.push({ host: '.example.org', path: '/', allowed_email_domains: ['example.org'] });
+  const gateway = await startBenchGateway({ env: { GATEWAY_HOST_RULES: JSON.stringify(rules) } });
+  try {
+    const { cookie } = await signInForBench(gateway.issuer, gateway.google);
+    const headers = { cookie, 'x-original-uri': '/section-36/reports/2026?page=2', 'x-original-method': 'GET' };
+    const authUrl = `${gateway.issuer}/oauth2/auth`;
+    const check = await fetch(authUrl, { headers });
+    if (check.status !== 202) throw new Error(`sanity check failed: /oauth2/auth with rules answered ${check.status}`);
+    const refused = await fetch(authUrl, {
+      headers: { ...headers, 'x-original-method': 'POST', 'x-original-uri': '/section-3/x' },
+    });
+    if (refused.status !== 403)
+      throw new Error(`sanity check failed: a POST under a group rule answered ${refused.status}`);
+    await load({ url: authUrl, headers, duration: 1 });
+    return await interleave(
+      options.rounds,
+      () => load({ url: authUrl, headers, duration: options.duration }),
+      () => load({ url: bareUrl, headers, duration: options.duration }),
+    );
+  } finally {
+    await gateway.stop();
   }
 }

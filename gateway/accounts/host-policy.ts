@@ -21,7 +21,7 @@ import { BlockList, isIP } from 'node:net';
 import type { HostRule } from '../../config/forward-auth-parsers.ts';
 import { BoundedCache } from '../web/bounded-cache.ts';
 import { hostMatches, parseDomainPattern } from '../web/domain-match.ts';
-import { requestPath, underPrefix } from './request-path.ts';
+import { type RequestPath, requestPath, underPrefix } from './request-path.ts';
 
 export interface Identity {
   email?: string | undefined;
@@ -142,6 +142,19 @@ export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
     return found;
   };
 
+  // The reading of each URI, kept: nginx asks about the same pages over and over, and a hostile
+  // stream of new ones only churns this bounded cache (at most 5,000 URIs of 256 characters).
+  const readings = new BoundedCache<RequestPath>(5_000);
+  const readPath = (uri: string | undefined) => {
+    if (uri === undefined || uri.length > 256) return requestPath(uri);
+    let found = readings.get(uri);
+    if (!found) {
+      found = requestPath(uri);
+      readings.set(uri, found, Number.MAX_SAFE_INTEGER);
+    }
+    return found;
+  };
+
   /** The decision, and the rule that made it (undefined: no rule, or the proxy did not say enough). */
   function judge(target: RequestTarget): { decision: Decision; by: CompiledRule | undefined } {
     const candidates = rulesFor(target.host);
@@ -151,7 +164,7 @@ export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
       return refuse('rules for this host read the path, and the proxy sent no X-Original-URI');
     if (target.method === undefined && candidates.some((c) => c.methods !== undefined))
       return refuse('rules for this host read the method, and the proxy sent no X-Original-Method');
-    const { path, canonical, readable } = requestPath(target.uri);
+    const { path, canonical, readable } = readPath(target.uri);
     if (!readable && target.uri !== undefined && candidates.some(readsPath))
       return refuse('a request path that cannot be read (a dot segment, a broken escape, a NUL)');
     const method = target.method?.toUpperCase();

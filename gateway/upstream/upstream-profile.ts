@@ -124,6 +124,18 @@ export async function readGroups(
   };
   // GitHub's and Microsoft's clients read groups with the profile, and say so when they could not.
   if (typeof userinfo['groupsFailed'] === 'string') return failed(userinfo['groupsFailed']);
+  // Entra's overage: too many groups for the token, which names a claim source instead
+  // (`_claim_names`, OpenID Connect Core §5.6.2). Never read as "no groups".
+  const claim = upstream.config.groupsClaim;
+  if (claim !== undefined && userinfo[claim] === undefined && idToken?.[claim] === undefined) {
+    const named = [userinfo['_claim_names'], idToken?.['_claim_names']].some(
+      (names) => typeof names === 'object' && names !== null && claim in names,
+    );
+    if (named)
+      return failed(
+        `the ${claim} claim was left out for a distributed claim source (too many groups for the token: a microsoft upstream with groups: true reads them from Graph)`,
+      );
+  }
   if (!upstream.groupSource) return { groups: upstreamGroups(upstream.config, userinfo, idToken), failed: false };
   if (email === undefined) return { groups: [], failed: false };
   try {
