@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isPublicSuffix } from './is-public-suffix.ts';
 import { readStructuredFile } from './read-structured-file.ts';
 import type { Parsed, ParsedList, RawValue } from './value-parsers.ts';
 
@@ -16,13 +17,48 @@ function isCidr(text: string): boolean {
   return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32);
 }
 
+/**
+ * A path as the forward-auth check reads requests' paths (gateway/accounts/request-path.ts), in
+ * the form it reads them into: no escape, no `.` or `..` segment, no doubled slash, no backslash,
+ * no `;` parameter, no query or fragment. A rule in any other spelling would cover something else
+ * than it says (`/static/../x` compiles to nothing readable, `/a%2Fb` reads as `/a/b`).
+ */
+function isNormalPath(path: string): boolean {
+  if (/[%\\;?#]/.test(path)) return false;
+  const segments = path.slice(1).split('/');
+  if (segments.length > 1 && segments.at(-1) === '') segments.pop(); // a trailing slash
+  return path === '/' || segments.every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+}
+
+/** A block no wider than /8 (IPv4) or /7 (IPv6): a wider one is most of the Internet. */
+function isNarrowEnough(cidr: string): boolean {
+  const [address = '', bits] = cidr.split('/');
+  if (bits === undefined) return true;
+  return Number(bits) >= (isIP(address) === 6 ? 7 : 8);
+}
+
+const HOST_NAME = /^\.?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/i;
+const DOMAIN = /^[a-z0-9-]+(?:\.[a-z0-9-]+)+$/i;
+
 const hostRule = z
   .strictObject({
-    host: z.string().min(1),
+    host: z
+      .string()
+      .regex(HOST_NAME, 'a host name (app.example.com) or a suffix (.example.com): no *, port or scheme')
+      .refine(
+        (host) => !host.startsWith('.') || !isPublicSuffix(host.slice(1)),
+        'a suffix below a public suffix (.example.com, not .com)',
+      ),
     /** A path prefix (at a segment boundary): `/flower` covers `/flower` and `/flower/…`. */
     path: z
       .string()
       .regex(/^\/[\x21-\x7e]{0,511}$/, 'a path starting with /, in plain ASCII, without spaces')
+      // As the rules compare paths: a spelling they would read otherwise (`/static/../x` is
+      // unreadable, `/a%2Fb` is `/a/b`) would make the rule cover something else than it says.
+      .refine(
+        isNormalPath,
+        'a path in normal form: no ?, #, %-escapes, . or .. segments, doubled slashes, backslashes or ;',
+      )
       .optional(),
     /** Methods the rule applies to (`GET`, `POST`, …); absent: all. */
     methods: z
@@ -34,10 +70,21 @@ const hostRule = z
     /** An API: a caller not signed in gets a JSON 401, never a redirect to sign in. */
     api: z.boolean().optional(),
     /** Requests from these networks pass without sign-in (the address the trusted proxy forwards). */
-    trusted_networks: z.array(z.string().refine(isCidr, 'an IP address or CIDR block')).min(1).optional(),
-    allowed_emails: z.array(z.string().min(3)).optional(),
-    allowed_email_domains: z.array(z.string().min(1)).optional(),
-    allowed_groups: z.array(z.string().min(1)).optional(),
+    trusted_networks: z
+      .array(
+        z
+          .string()
+          .refine(isCidr, 'an IP address or CIDR block')
+          .refine(isNarrowEnough, 'a block no wider than /8 (IPv6: /7); for everyone, use allow: public'),
+      )
+      .min(1)
+      .optional(),
+    allowed_emails: z
+      .array(z.string().regex(/^[^@\s]+@[^@\s]+$/, 'an e-mail address'))
+      .min(1)
+      .optional(),
+    allowed_email_domains: z.array(z.string().regex(DOMAIN, 'a domain (example.com): no @ or *')).min(1).optional(),
+    allowed_groups: z.array(z.string().min(1)).min(1).optional(),
     /** Upstream ids (GATEWAY_UPSTREAMS) a session must have signed in through, besides the rest. */
     allowed_upstreams: z.array(z.string().min(1)).min(1).optional(),
   })

@@ -52,7 +52,7 @@ describe('repeated forward-auth checks, answered before Fastify', () => {
     gw = await startGateway({
       env: {
         GATEWAY_ACCESS_TOKEN_TTL: '2',
-        GATEWAY_GROUPS: JSON.stringify({ ops: ['boss@example.com'] }),
+        GATEWAY_GROUPS: JSON.stringify({ ops: ['boss@example.com', '한국@example.com'], 개발팀: ['한국@example.com'] }),
       },
     });
     host = new URL(gw.url).host;
@@ -116,6 +116,20 @@ describe('repeated forward-auth checks, answered before Fastify', () => {
     assert.equal((await check(`${gw.url}/oauth2/auth`, { host, cookie: forged })).status, 401);
     // And the original still passes.
     assert.equal((await check(`${gw.url}/oauth2/auth`, { host, cookie })).status, 202);
+  });
+
+  it('an address or group beyond ASCII stays out of the headers (it cannot be one), and nothing breaks', async () => {
+    const { cookie } = await signIn('한국@example.com');
+    for (let i = 0; i < 3; i += 1) {
+      const answer = await check(`${gw.url}/oauth2/auth`, { host, cookie });
+      assert.equal(answer.status, 202, 'the route and its replay both answer');
+      assert.equal(answer.headers['x-auth-request-email'], undefined);
+      assert.equal(answer.headers['x-auth-request-groups'], 'ops');
+      assert.ok(answer.headers['x-auth-request-access-token'], 'the token carries the full address');
+    }
+    const only = await check(`${gw.url}/oauth2/auth?allowed_groups=%EA%B0%9C%EB%B0%9C%ED%8C%80`, { host, cookie });
+    assert.equal(only.status, 202, 'a rule still reads the group from the token');
+    assert.equal((await check(`${gw.url}/healthz`, { host })).status, 200, 'the gateway is still up');
   });
 
   it('leaves everything but a plain GET of /oauth2/auth to the route', async () => {

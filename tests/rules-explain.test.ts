@@ -62,6 +62,9 @@ describe('npx gateway rules explain', () => {
     const missing = explain('--path', '/x');
     assert.equal(missing.code, 2);
     assert.match(missing.err, /--host is required/);
+    assert.match(explain('--host', 'x y').err, /--host must be a plain host name/);
+    assert.match(explain('--host', 'app.example.com', '--ip', 'not-an-ip').err, /--ip must be an IP address/);
+    assert.match(explain('--host', 'app.example.com', '--email', 'a@b.c', '--group', 'a,ops').err, /one group name/);
   });
 
   describe('--user: a stored account, with the groups its upstream last gave', () => {

@@ -70,6 +70,8 @@ interface CompiledRule {
   path: string;
   methods: ReadonlySet<string> | undefined;
   networks: BlockList | undefined;
+  /** It opens nothing (not public, no trusted networks): it also covers its path's format suffixes. */
+  restricts: boolean;
 }
 
 const EVERY_SIGNED_IN: Decision = { kind: 'signed-in', allows: () => true };
@@ -126,6 +128,7 @@ export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
       path: requestPath(rule.path ?? '/').path,
       methods: rule.methods ? methodSet(rule.methods) : undefined,
       networks: networksOf(rule.trusted_networks),
+      restricts: rule.allow !== 'public' && rule.trusted_networks === undefined,
     }))
     .sort(
       (a, b) =>
@@ -168,8 +171,11 @@ export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
     if (!readable && target.uri !== undefined && candidates.some(readsPath))
       return refuse('a request path that cannot be read (a dot segment, a broken escape, a NUL)');
     const method = target.method?.toUpperCase();
+    // One method token: `DELETE,GET` is two headers a proxy joined, not a method anyone routes.
+    if (method !== undefined && !/^[A-Z]{1,16}$/.test(method) && candidates.some((c) => c.methods !== undefined))
+      return refuse('a request method that cannot be read');
     for (const candidate of candidates) {
-      if (!underPrefix(path, candidate.path)) continue;
+      if (!underPrefix(path, candidate.path, candidate.restricts)) continue;
       if (candidate.methods && (method === undefined || !candidate.methods.has(method))) continue;
       const { rule } = candidate;
       if (rule.allow === 'public') {

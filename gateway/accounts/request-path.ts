@@ -55,22 +55,33 @@ function segmentsOf(path: string): string | undefined {
 
 /** The path of `uri` (a request target: path and query) as rules compare it. */
 export function requestPath(uri: string | undefined): RequestPath {
-  if (uri === undefined) return { path: '/', canonical: false, readable: false };
+  // A request target is visible ASCII: anything else (a space, a comma-space where a proxy joined
+  // two headers into one, a control character) is no URI a browser sent.
+  if (uri === undefined || !/^[\x21-\x7e]*$/.test(uri)) return { path: '/', canonical: false, readable: false };
   const end = uri.search(/[?#]/);
   const raw = end === -1 ? uri : uri.slice(0, end);
   const decoded = decodeAll(raw);
   if (!raw.startsWith('/') || decoded === undefined || decoded.includes('\0'))
     return { path: '/', canonical: false, readable: false };
+  // A fragment is never part of a request target: whatever follows `#` is read by nobody the
+  // same way, so such a request is not in normal form (no public rule lets it through).
+  const fragment = uri.includes('#');
   const resolved = segmentsOf(decoded.replaceAll('\\', '/'));
   if (resolved === undefined) return { path: '/', canonical: false, readable: false };
   // A trailing slash is kept: `/static/` and `/static` are the same prefix to a rule.
   const normal = raw.endsWith('/') && resolved !== '/' ? `${resolved}/` : resolved;
-  return { path: normal.toLowerCase(), canonical: normal === raw, readable: true };
+  return { path: normal.toLowerCase(), canonical: normal === raw && !fragment, readable: true };
 }
 
-/** Whether `path` (normalised) is `prefix` or below it, at a segment boundary (`/flower` is not `/flowerpot`). */
-export function underPrefix(path: string, prefix: string): boolean {
+/**
+ * Whether `path` (normalised) is `prefix` or below it, at a segment boundary (`/flower` is not
+ * `/flowerpot`). With `formats`, also `prefix` with a format suffix (`/reports.json`,
+ * `/reports.html/x`): Rails (`(.:format)`) and Spring's suffix pattern match route those to the
+ * `/reports` handler. Only rules that restrict ask for it: a rule that opens a path never opens
+ * more than it names.
+ */
+export function underPrefix(path: string, prefix: string, formats = false): boolean {
   if (prefix === '/') return true;
   const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
-  return path === base || path.startsWith(`${base}/`);
+  return path === base || path.startsWith(`${base}/`) || (formats && path.startsWith(`${base}.`));
 }

@@ -4,6 +4,7 @@
  * rule set before deploying it. The user is described on the command line (e-mail, groups,
  * upstream), or is a stored account (`--user`), with the groups its upstream last gave.
  */
+import { isIP } from 'node:net';
 import type { Store } from '../../adapters/store.ts';
 import type { Config } from '../../config/config-type.ts';
 import type { Account } from '../accounts/account.ts';
@@ -28,6 +29,11 @@ export async function runRulesExplain(args: string[], config: Config, io: CliIo)
   });
   const { host, path, method, ip, email, group, upstream, user } = parsed.values;
   if (!host) throw new UsageError('--host is required');
+  // As the live check takes them: a host in plain spelling, an address, group names without a comma.
+  if (!/^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?$/i.test(host)) throw new UsageError('--host must be a plain host name');
+  if (ip !== '' && isIP(ip) === 0) throw new UsageError('--ip must be an IP address');
+  if (group?.some((name) => /[,\s]/.test(name)))
+    throw new UsageError('--group takes one group name (no comma or space); repeat it');
   if (user !== undefined && (email !== undefined || group?.length || upstream !== undefined))
     throw new UsageError(
       '--user takes the e-mail, groups and upstream from the stored account: not with --email, --group or --upstream',

@@ -113,7 +113,14 @@ export function createCheckReplay(deps: CheckReplayDeps): CheckReplay {
         return false;
       }
       const started = performance.now();
-      res.writeHead(202, hit.headers);
+      try {
+        res.writeHead(202, hit.headers);
+      } catch {
+        // A header Node will not write (the route never keeps one, but a crash here would take
+        // the process down): forgotten, and the route answers.
+        kept.delete(key);
+        return false;
+      }
       res.end();
       deps.recordCheck?.(CHECK_PATH, 202, performance.now() - started);
       return true;

@@ -40,7 +40,15 @@ const OPEN_HEADERS = { 'cache-control': 'no-store' };
 const OPEN_VARYING = { 'cache-control': 'no-store', [NO_PROXY_CACHE]: '1' };
 
 /** A host name as rules name hosts: ASCII letters, digits, dots and dashes (Fastify's hostname has no port). */
-const PLAIN_HOST = /^[a-z0-9._-]+$/i;
+const PLAIN_HOST = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?$/i;
+
+/**
+ * What a header value may carry: visible ASCII and spaces. An address or group name beyond it (an
+ * internationalised address, a group called 개발팀) cannot be a header value (HTTP fields are
+ * Latin-1 at best, and Node refuses more): it is left out of the X-Auth-Request-* headers, and
+ * stays in the signed access token, where apps read it in full.
+ */
+const HEADER_SAFE = /^[\x20-\x7e]*$/;
 
 /**
  * The page's URI or method, when the proxy's two ways of saying it agree. A proxy that sets one
@@ -145,10 +153,12 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
     // It carries a token: no cache may keep it (RFC 6749 §5.1 asks the same of token answers).
     const headers: Record<string, string> = { 'cache-control': 'no-store', 'x-auth-request-user': claims.sub };
     if (varies) headers[NO_PROXY_CACHE] = '1';
-    if (email) headers['x-auth-request-email'] = email;
+    if (email && HEADER_SAFE.test(email)) headers['x-auth-request-email'] = email;
     const username = claims['preferred_username'];
-    if (typeof username === 'string') headers['x-auth-request-preferred-username'] = username;
-    if (groups.length > 0) headers['x-auth-request-groups'] = groups.join(',');
+    if (typeof username === 'string' && HEADER_SAFE.test(username))
+      headers['x-auth-request-preferred-username'] = username;
+    const headerGroups = groups.filter((group) => HEADER_SAFE.test(group));
+    if (headerGroups.length > 0) headers['x-auth-request-groups'] = headerGroups.join(',');
     headers['x-auth-request-access-token'] = await deps.mintHostToken(claims, originOf(request));
     // A 202 that refreshed the cookie answered an expired token: its repeat must come here again.
     // (Not an answer a trusted network opened: the replay keys on no address.)

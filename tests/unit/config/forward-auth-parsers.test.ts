@@ -2,6 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseGroups, parseHostRules } from '../../../config/forward-auth-parsers.ts';
 
+/** The problem lines of a rule list (every problem of every rule), or undefined when it is valid. */
+const problemsOf = (raw: string) => {
+  const parsed = parseHostRules(raw);
+  if ('problems' in parsed) return parsed.problems.join('\n');
+  return 'problem' in parsed ? parsed.problem : undefined;
+};
+
 describe('forward-auth policy settings', () => {
   it('reads host rules from JSON text or natively from the file', () => {
     const rules = [
@@ -13,9 +20,10 @@ describe('forward-auth policy settings', () => {
   });
 
   it('refuses an unknown key, so a misspelt restriction never leaves a host open', () => {
-    const parsed = parseHostRules('[{"host":"app.example.com","allowed_email":["a@example.com"]}]');
-    assert.ok('problem' in parsed);
-    assert.match(parsed.problem, /allowed_email/);
+    assert.equal(
+      problemsOf('[{"host":"app.example.com","allowed_email":["a@example.com"]}]'),
+      'rule 1 (app.example.com): unknown key allowed_email',
+    );
   });
 
   it('refuses empty hosts, short addresses, wrong shapes, and says where', () => {
@@ -29,11 +37,9 @@ describe('forward-auth policy settings', () => {
       'null',
       '"a"',
     ]) {
-      assert.ok('problem' in parseHostRules(bad), bad);
+      assert.ok(problemsOf(bad), bad);
     }
-    const parsed = parseHostRules('[{"host":"a"},{"host":1}]');
-    assert.ok('problem' in parsed);
-    assert.match(parsed.problem, / at 1\.host\)$/);
+    assert.match(problemsOf('[{"host":"a"},{"host":1}]') ?? '', /^rule 2: host: /);
   });
 
   it('never quotes the value it refuses (it may name people)', () => {
@@ -57,10 +63,7 @@ describe('forward-auth policy settings', () => {
 });
 
 describe('GATEWAY_HOST_RULES paths, methods, public paths and networks', () => {
-  const problem = (rule: Record<string, unknown>) => {
-    const parsed = parseHostRules(JSON.stringify([{ host: 'app.example.com', ...rule }]));
-    return 'problem' in parsed ? parsed.problem : undefined;
-  };
+  const problem = (rule: Record<string, unknown>) => problemsOf(JSON.stringify([{ host: 'app.example.com', ...rule }]));
   it('takes a path prefix, methods, allow public and trusted networks', () => {
     assert.equal(problem({ path: '/flower', methods: ['GET', 'post'], allowed_groups: ['ops'] }), undefined);
     assert.equal(problem({ path: '/static', allow: 'public' }), undefined);
@@ -80,6 +83,37 @@ describe('GATEWAY_HOST_RULES paths, methods, public paths and networks', () => {
     );
     assert.match(problem({ trusted_networks: ['10.0.0.0/33'] }) ?? '', /an IP address or CIDR block/);
     assert.match(problem({ trusted_networks: ['example.com'] }) ?? '', /an IP address or CIDR block/);
+    assert.match(problem({ trusted_networks: ['0.0.0.0/0'] }) ?? '', /use allow: public/);
+    assert.match(problem({ trusted_networks: ['::/0'] }) ?? '', /use allow: public/);
+  });
+
+  it('refuses a rule path the check would read as another path (it would cover what it does not say)', () => {
+    for (const path of [
+      '/static/../assets',
+      '/hooks/%zz',
+      '/a%2Fb',
+      '/a//b',
+      '/a/./b',
+      '/a\\b',
+      '/admin;x=1',
+      '/s?x',
+      '/s#x',
+      '//',
+    ]) {
+      assert.match(problem({ path, allow: 'public' }) ?? '', /a path in normal form/, path);
+    }
+    for (const path of ['/', '/static/', '/static/v1.2/app', '/Flower'])
+      assert.equal(problem({ path, allow: 'public' }), undefined, path);
+  });
+
+  it('refuses hosts, addresses and domains that would match nothing or too much', () => {
+    for (const host of ['*.example.com', 'app.example.com:8080', '.com', '.', 'https://app.example.com', '.co.uk']) {
+      assert.match(problemsOf(JSON.stringify([{ host, allowed_groups: ['ops'] }])) ?? '', /host/, host);
+    }
+    assert.match(problem({ allowed_email_domains: ['@example.com'] }) ?? '', /a domain/);
+    assert.match(problem({ allowed_email_domains: ['*.example.com'] }) ?? '', /a domain/);
+    assert.match(problem({ allowed_emails: ['not-an-email'] }) ?? '', /an e-mail address/);
+    assert.match(problem({ allowed_groups: [] }) ?? '', /allowed_groups/);
   });
 });
 

@@ -136,6 +136,27 @@ describe('access rules per path and method, public paths and trusted networks', 
     );
   });
 
+  it('covers format suffixes under a rule that restricts, never under one that opens', () => {
+    // Rails (`(.:format)`) and Spring route /flower.json to the /flower handler.
+    for (const uri of ['/flower.json', '/flower.html/x', '/FLOWER.JSON?x=1']) {
+      assert.ok(!admitted(uri, ada), uri);
+      assert.ok(admitted(uri, op), uri);
+    }
+    assert.notEqual(at('/static.secret').kind, 'open', 'a public rule opens what it names, not /static.secret');
+    assert.notEqual(at('/hooks.json', 'POST', '10.1.2.3').kind, 'open');
+  });
+
+  it('refuses what no single proxy header says: joined values, spaces, a fragment under a public rule', () => {
+    // Two X-Original-Method headers a proxy appended (`DELETE,GET`): no method to match.
+    assert.equal(at('/api/items', 'DELETE,GET').kind, 'refuse');
+    assert.equal(at('/api/items', 'DELETE, GET').kind, 'refuse');
+    // Two X-Original-URI headers joined (`/home, /flower`): unreadable, so refused.
+    assert.equal(at('/static/x, /flower').kind, 'refuse');
+    // `#` is never in a request target: a public rule does not let it through.
+    const fragment = at('/static/x#/../../flower');
+    assert.ok(fragment.kind === 'signed-in' && !fragment.allows({ email: 'nobody@else.test', groups: [] }));
+  });
+
   it('lets a GET rule cover HEAD', () => {
     const getOnly = createHostPolicy([{ host: 'x.test', path: '/export', methods: ['GET'], allowed_groups: ['ops'] }]);
     const head = getOnly.decide({ host: 'x.test', uri: '/export', method: 'HEAD', ip: '' });
