@@ -107,6 +107,8 @@ export interface Config {
   reservedUsernames: readonly string[];
   /** Path prefixes answered with a JSON 401 instead of a sign-in page. */
   apiPaths: readonly string[];
+  /** Scopes of the operator's APIs (GATEWAY_API_SCOPES), beside the gateway's own. */
+  apiScopes: readonly string[];
   /** Forward-auth rules per host. */
   hostRules: readonly HostRule[];
   /** Where they come from: `GATEWAY_HOST_RULES`, or the path of GATEWAY_RULES_FILE. */

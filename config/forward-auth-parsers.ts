@@ -87,6 +87,8 @@ const hostRule = z
     allowed_groups: z.array(z.string().min(1)).min(1).optional(),
     /** Upstream ids (GATEWAY_UPSTREAMS) a session must have signed in through, besides the rest. */
     allowed_upstreams: z.array(z.string().min(1)).min(1).optional(),
+    /** Machine clients (client credentials tokens, by client_id) admitted besides users. */
+    allowed_clients: z.array(z.string().min(1)).min(1).optional(),
   })
   .refine(
     (rule) =>
@@ -95,6 +97,7 @@ const hostRule = z
         rule.allowed_email_domains ??
         rule.allowed_groups ??
         rule.allowed_upstreams ??
+        rule.allowed_clients ??
         rule.trusted_networks) === undefined,
     'a public rule admits everyone: it takes no allowed_* lists or trusted_networks',
   );
@@ -119,7 +122,7 @@ function structured<T>(raw: RawValue, schema: z.ZodType<T>, shape: string): Pars
 }
 
 const RULES_SHAPE =
-  'a list of {host, path?, methods?, allow? ("public"), api?, trusted_networks?, allowed_emails?, allowed_email_domains?, allowed_groups?, allowed_upstreams?}';
+  'a list of {host, path?, methods?, allow? ("public"), api?, trusted_networks?, allowed_emails?, allowed_email_domains?, allowed_groups?, allowed_upstreams?, allowed_clients?}';
 
 /** The rules of GATEWAY_HOST_RULES: JSON in the environment, the same structure in the config file. */
 export function parseHostRules(raw: RawValue): ParsedList<HostRule[]> {

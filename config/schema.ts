@@ -14,6 +14,7 @@ import {
   parseLifetime,
   parseLogLevel,
   parseLongSecret,
+  parseApiScopes,
   parseList,
   parseScopes,
   parseSeconds,
@@ -182,10 +183,18 @@ export const settingsShape = {
     },
     parseList,
   ),
+  GATEWAY_API_SCOPES: optionalSetting(
+    {
+      description:
+        'scopes of your own APIs (`reports:read,reports:write`), comma-separated: clients may be registered with them (`scope`), and a machine client (client credentials) gets in its tokens those of its registered ones it asks for',
+      defaultText: 'none',
+    },
+    parseApiScopes,
+  ),
   GATEWAY_HOST_RULES: optionalSetting(
     {
       description:
-        'who may pass forward auth per host and path: JSON list of `{"host", "path"?, "methods"?, "allow"?, "trusted_networks"?, "allowed_emails"?, "allowed_email_domains"?, "allowed_groups"?, "allowed_upstreams"?}` (`host` may be `.example.com`; `path` a prefix such as `/flower`; the longest path, then the most specific host, decides: docs/ACCESS-RULES.md); a user must match one of the e-mails, domains or groups given, and have signed in through one of `allowed_upstreams` when given; `allow: "public"` needs no sign-in, `trusted_networks` (CIDR) none from those addresses, `api: true` answers a JSON 401 rather than a sign-in redirect; 403 when not met',
+        'who may pass forward auth per host and path: JSON list of `{"host", "path"?, "methods"?, "allow"?, "trusted_networks"?, "allowed_emails"?, "allowed_email_domains"?, "allowed_groups"?, "allowed_upstreams"?, "allowed_clients"?}` (`host` may be `.example.com`; `path` a prefix such as `/flower`; the longest path, then the most specific host, decides: docs/ACCESS-RULES.md); a user must match one of the e-mails, domains or groups given, and have signed in through one of `allowed_upstreams` when given; `allow: "public"` needs no sign-in, `trusted_networks` (CIDR) none from those addresses, `api: true` answers a JSON 401 rather than a sign-in redirect, `allowed_clients` admits machine clients (client credentials) by client_id; 403 when not met',
       defaultText: 'none: every signed-in user',
     },
     parseHostRules,
@@ -424,6 +433,7 @@ function toConfig(s: Settings): Config {
     outboundPrivateHosts: s.GATEWAY_OUTBOUND_PRIVATE_HOSTS ?? [],
     reservedUsernames: s.GATEWAY_RESERVED_USERNAMES,
     apiPaths: s.GATEWAY_API_PATHS ?? [],
+    apiScopes: s.GATEWAY_API_SCOPES ?? [],
     hostRules: s.GATEWAY_HOST_RULES ?? s.GATEWAY_RULES_FILE?.rules ?? [],
     hostRulesSource: s.GATEWAY_RULES_FILE?.file ?? 'GATEWAY_HOST_RULES',
     groups: s.GATEWAY_GROUPS ?? {},

@@ -141,3 +141,17 @@ export const parseAddressRanges = parseListOf((item) => {
     ? undefined
     : `${JSON.stringify(item)} is not an IP address or CIDR range`;
 });
+
+/** Scopes the gateway itself defines (OpenID Connect's and its own): an API scope is none of them. */
+const OWN_SCOPES = new Set(['openid', 'offline_access', 'email', 'profile', 'groups', 'upstream_token']);
+
+/**
+ * API scopes (GATEWAY_API_SCOPES): scope tokens as RFC 6749 §3.3 spells them (no space, `"` or
+ * `\\`), none of the gateway's own, comma- or space-separated.
+ */
+export const parseApiScopes = parseListOf((scope) => {
+  if (!/^[\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(scope))
+    return `each scope must be 1 to 64 visible ASCII characters without " or \\ (RFC 6749 §3.3), not ${JSON.stringify(scope.slice(0, 70))}`;
+  if (OWN_SCOPES.has(scope)) return `${scope} is a scope of the gateway itself: list only your APIs' scopes`;
+  return undefined;
+}, /[,\s]+/);

@@ -240,6 +240,43 @@ describe('npx gateway clients, against two running gateways on one Redis', () =>
     await signInWithConsent(createBrowser(), gw1, spaApp, 'spa@example.com', 'spa');
   });
 
+  it('adds a machine client (client credentials) that gets its own token from either gateway', async () => {
+    const added = await cli([
+      'clients',
+      'add',
+      '--id',
+      'nightly-export',
+      '--grant',
+      'client_credentials',
+      '--resource',
+      'https://api.example.test',
+      '--json',
+    ]);
+    assert.equal(added.code, 0, added.stderr);
+    const worker = JSON.parse(added.stdout) as { client_id: string; client_secret: string; grant_types: string[] };
+    assert.deepEqual(worker.grant_types, ['client_credentials']);
+    for (const gw of [gw1, gw2]) {
+      const config = await client.discovery(
+        new URL(gw.issuer),
+        worker.client_id,
+        { client_secret: worker.client_secret },
+        client.ClientSecretBasic(worker.client_secret),
+        { execute: [client.allowInsecureRequests] },
+      );
+      const tokens = await client.clientCredentialsGrant(config, {});
+      const claims = JSON.parse(Buffer.from(tokens.access_token.split('.')[1] ?? '', 'base64url').toString()) as {
+        sub: string;
+        aud: string;
+        gty: string;
+      };
+      assert.deepEqual(
+        [claims.sub, claims.aud, claims.gty],
+        ['nightly-export', 'https://api.example.test', 'client_credentials'],
+      );
+    }
+    assertOneLineError(await cli(['clients', 'add', '--grant', 'password']), 2, /--grant takes client_credentials/);
+  });
+
   it('lists and shows clients, never with a secret', async () => {
     const list = await cli(['clients', 'list']);
     assert.equal(list.code, 0, list.stderr);
@@ -247,11 +284,12 @@ describe('npx gateway clients, against two running gateways on one Redis', () =>
     assert.match(list.stdout, /^flower +confidential +yes +store +Flower +http:\/\/127\.0\.0\.1:9\/flower\/callback$/m);
     assert.match(list.stdout, /^shop +confidential +no +store +Shop /m);
     assert.match(list.stdout, /^spa +public +no /m);
+    assert.match(list.stdout, /^nightly-export +confidential +no +store$/m);
     const json = await cli(['clients', 'list', '--json']);
     const listed = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     assert.deepEqual(
       listed.map((c) => c['client_id']),
-      ['flower', 'shop', 'spa'],
+      ['flower', 'nightly-export', 'shop', 'spa'],
     );
     const show = await cli(['clients', 'show', 'shop']);
     assert.equal(show.code, 0, show.stderr);

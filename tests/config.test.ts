@@ -73,6 +73,7 @@ describe('defaults', () => {
       outboundPrivateHosts: [],
       reservedUsernames: [...DEFAULT_RESERVED_USERNAMES],
       apiPaths: [],
+      apiScopes: [],
       hostRules: [],
       hostRulesSource: 'GATEWAY_HOST_RULES',
       groups: {},

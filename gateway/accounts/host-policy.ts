@@ -13,7 +13,8 @@
  *
  * The rule that decides admits a signed-in user who matches one of its e-mails, domains or groups,
  * and, when it names `allowed_upstreams`, signed in through one of them; a rule naming none of
- * these admits nobody but the networks it trusts. Rules that read the path or method are answered
+ * these admits nobody but the networks it trusts. A machine caller (a client credentials token)
+ * is admitted only by name, in a rule's `allowed_clients`. Rules that read the path or method are answered
  * only when the trusted proxy says them (X-Original-URI, X-Original-Method); without, the check
  * refuses (403) rather than guess.
  */
@@ -28,6 +29,11 @@ export interface Identity {
   groups?: readonly string[] | undefined;
   /** The id of the upstream the session signed in through (the access token's `amr`). */
   upstream?: string | undefined;
+  /**
+   * A machine caller (a client credentials token): its client_id. It is no user: only a rule's
+   * `allowed_clients` admits it, never a host without rules or a user's lists.
+   */
+  client?: string | undefined;
 }
 
 /** The protected request, as the trusted proxy describes it. */
@@ -74,7 +80,8 @@ interface CompiledRule {
   restricts: boolean;
 }
 
-const EVERY_SIGNED_IN: Decision = { kind: 'signed-in', allows: () => true };
+/** No rule: every signed-in user, and no machine (machines are admitted by name only). */
+const EVERY_SIGNED_IN: Decision = { kind: 'signed-in', allows: (identity) => identity.client === undefined };
 const OPEN: Decision = { kind: 'open' };
 
 function hostWeight(host: string): number {
@@ -95,6 +102,7 @@ function networksOf(cidrs: readonly string[] | undefined): BlockList | undefined
 
 /** The rule's own test of a signed-in user. */
 function admits(rule: HostRule, identity: Identity): boolean {
+  if (identity.client !== undefined) return rule.allowed_clients?.includes(identity.client) === true;
   // An upstream rule holds besides the others: contractors at GitHub stay out of a staff host
   // even with an address a staff rule would admit.
   if (rule.allowed_upstreams && !(identity.upstream && rule.allowed_upstreams.includes(identity.upstream)))
@@ -170,8 +178,9 @@ export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
     const { path, canonical, readable } = readPath(target.uri);
     if (!readable && target.uri !== undefined && candidates.some(readsPath))
       return refuse('a request path that cannot be read (a dot segment, a broken escape, a NUL)');
-    const method = target.method?.toUpperCase();
-    // One method token: `DELETE,GET` is two headers a proxy joined, not a method anyone routes.
+    const { method } = target;
+    // One method token, in capitals as HTTP methods are (they are case-sensitive: `delete` is not
+    // DELETE to every app): `DELETE,GET` is two headers a proxy joined, not a method anyone routes.
     if (method !== undefined && !/^[A-Z]{1,16}$/.test(method) && candidates.some((c) => c.methods !== undefined))
       return refuse('a request method that cannot be read');
     for (const candidate of candidates) {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
 import type { ClientActor } from '../clients/audit-client-event.ts';
-import { TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
+import { CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 import { ClientRegistryError, type ClientRegistry, type ClientView } from '../clients/client-registry.ts';
 import { clientRegistryOn } from './open-client-registry.ts';
 import { parseCommandArgs, UsageError } from './parse-command-args.ts';
@@ -37,6 +37,8 @@ const addOptions = {
   'introspection-audience': { type: 'string', multiple: true },
   'allowed-upstream': { type: 'string', multiple: true },
   'token-exchange': { type: 'boolean' },
+  grant: { type: 'string', multiple: true },
+  scope: { type: 'string', multiple: true },
   metadata: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -90,7 +92,26 @@ function addInput(values: ReturnType<typeof parseCommandArgs<typeof addOptions>>
       ...new Set([...(metadata.grant_types ?? ['authorization_code', 'refresh_token']), TOKEN_EXCHANGE_GRANT]),
     ];
   }
-  if (metadata.redirect_uris === undefined) throw new UsageError('clients add needs at least one --redirect-uri');
+  for (const grant of values.grant ?? []) {
+    if (grant !== CLIENT_CREDENTIALS_GRANT)
+      throw new UsageError(`--grant takes ${CLIENT_CREDENTIALS_GRANT} (the code flow and refresh are the default)`);
+    // A machine alone when no redirect URI is given: no code flow, so no response type either.
+    const codeFlow = metadata.redirect_uris !== undefined;
+    metadata.grant_types = [
+      ...new Set([...(metadata.grant_types ?? (codeFlow ? ['authorization_code', 'refresh_token'] : [])), grant]),
+    ];
+    if (!codeFlow) {
+      metadata.response_types = [];
+      metadata.redirect_uris = [];
+    }
+  }
+  if (values.scope)
+    metadata.scope = values.scope
+      .flatMap((scope) => scope.split(' '))
+      .filter(Boolean)
+      .join(' ');
+  if (metadata.redirect_uris === undefined)
+    throw new UsageError('clients add needs at least one --redirect-uri (or --grant client_credentials for a machine)');
   return metadata;
 }
 

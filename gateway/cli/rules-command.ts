@@ -39,7 +39,7 @@ export async function runRulesExplain(args: string[], config: Config, io: CliIo)
       '--user takes the e-mail, groups and upstream from the stored account: not with --email, --group or --upstream',
     );
   const policy = createHostPolicy(config.hostRules);
-  const { decision, rule } = policy.explain({ host: host.toLowerCase(), uri: path, method, ip });
+  const { decision, rule } = policy.explain({ host: host.toLowerCase(), uri: path, method: method?.toUpperCase(), ip });
   const which = rule
     ? `rule ${rule.index + 1} of ${config.hostRulesSource}: ${JSON.stringify(rule.rule)}`
     : 'no rule (every signed-in user passes)';

@@ -34,6 +34,12 @@
  *   registration and RFC 7592 updates refuse it with `invalid_client_metadata`.
  * - `introspection_audiences` also needs a confidential client: RFC 7662 §2.1 wants the caller
  *   authenticated, and a public client authenticates with nothing but its (public) id.
+ * - Operator-only grant: client credentials (RFC 6749 §4.4) makes the client a caller of its own,
+ *   with tokens for its registered `resources` and `scope`, and no user to consent: only an
+ *   operator allows it, only to a confidential client (§4.4 requires client authentication), and
+ *   never to a client_id shaped like a user's `sub` (a UUID), so that no app can take a machine's
+ *   token for a user's. A client with no authorization code grant (a machine alone) needs no
+ *   redirect URI.
  */
 import { errors } from 'oidc-provider';
 import {
@@ -42,7 +48,7 @@ import {
   checkNoControlCharacters,
   CONTROL_OR_SPACE,
 } from './check-client-uri.ts';
-import { TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
+import { CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 
 /** Where a registration came from. */
 export type RegistrationDoor = 'registration' | 'cli' | 'file';
@@ -77,8 +83,17 @@ export const OPERATOR_ONLY_METADATA = [
 
 /** True when the metadata's `grant_types` include token exchange. */
 function allowsTokenExchange(metadata: { grant_types?: unknown }): boolean {
-  return Array.isArray(metadata.grant_types) && metadata.grant_types.includes(TOKEN_EXCHANGE_GRANT);
+  return allowsGrant(metadata, TOKEN_EXCHANGE_GRANT);
 }
+
+/** True when the metadata's `grant_types` include `grant` (absent: the default, the code flow). */
+function allowsGrant(metadata: { grant_types?: unknown }, grant: string): boolean {
+  if (metadata.grant_types === undefined) return grant === 'authorization_code' || grant === 'refresh_token';
+  return Array.isArray(metadata.grant_types) && metadata.grant_types.includes(grant);
+}
+
+/** A user's `sub` is a UUID (account-store.ts): a machine's must never look like one. */
+const UUID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Shortest client secret accepted from an operator (the CLI and registration generate 43 characters). */
 export const MIN_CLIENT_SECRET_LENGTH = 32;
@@ -136,6 +151,11 @@ export function checkClientPolicy(
         `the grant type ${TOKEN_EXCHANGE_GRANT} can be given only by an operator (npx gateway clients add --token-exchange, or GATEWAY_CLIENTS_FILE); remove it from grant_types`,
       );
     }
+    if (allowsGrant(metadata, CLIENT_CREDENTIALS_GRANT)) {
+      refuse(
+        `the grant type ${CLIENT_CREDENTIALS_GRANT} can be given only by an operator (npx gateway clients add --grant client_credentials, or GATEWAY_CLIENTS_FILE); remove it from grant_types`,
+      );
+    }
   }
 
   checkClientName(metadata['client_name']);
@@ -153,13 +173,26 @@ export function checkClientPolicy(
       `a public client (token_endpoint_auth_method "none") cannot have the grant type ${TOKEN_EXCHANGE_GRANT}: it would hand the user's upstream token to anyone who knows its client_id; use a confidential client`,
     );
   }
+  if (allowsGrant(metadata, CLIENT_CREDENTIALS_GRANT)) {
+    if (method === 'none')
+      refuse(
+        `a public client (token_endpoint_auth_method "none") cannot have the grant type ${CLIENT_CREDENTIALS_GRANT}: anyone who knows its client_id could get its tokens (RFC 6749 §4.4 requires client authentication); use a confidential client`,
+      );
+    if (typeof metadata['client_id'] === 'string' && UUID_SHAPED.test(metadata['client_id']))
+      refuse(
+        `a client with the grant type ${CLIENT_CREDENTIALS_GRANT} cannot have a UUID as client_id: its tokens' sub is its client_id, and users' subs are UUIDs; choose another id`,
+      );
+  }
   if (method === 'none' && metadata['introspection_audiences'] !== undefined) {
     refuse(
       'a public client (token_endpoint_auth_method "none") cannot have introspection_audiences: introspection needs client authentication (RFC 7662 §2.1); use a confidential client',
     );
   }
 
-  checkClientUriList('redirect_uris', metadata['redirect_uris'], { required: true });
+  // The code flow needs somewhere to send the code; a machine alone (client credentials) does not.
+  checkClientUriList('redirect_uris', metadata['redirect_uris'], {
+    required: allowsGrant(metadata, 'authorization_code'),
+  });
   checkClientUriList('post_logout_redirect_uris', metadata['post_logout_redirect_uris']);
   for (const field of FETCHED_URI_METADATA) {
     if (metadata[field] !== undefined) checkFetchedClientUri(field, metadata[field], settings.outboundPrivateHosts);

@@ -14,6 +14,7 @@ import { type IdentityResolver, unauthorized } from './forward-auth-identity.ts'
 import type { HostTokenMinter } from './host-token-minter.ts';
 import { CHECK_PATH, type CheckReplay } from './check-replay.ts';
 import { signedInThrough } from '../upstream/signed-in-through.ts';
+import { isMachineToken } from '../keys/access-token-verifier.ts';
 
 export interface CheckRouteDeps {
   site: ForwardAuthSite;
@@ -136,7 +137,10 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
     const groups = Array.isArray(claims['groups'])
       ? (claims['groups'] as unknown[]).filter((g): g is string => typeof g === 'string')
       : [];
-    const identity = { email, groups, upstream: signedInThrough(claims['amr']) };
+    // A machine (client credentials) is its client, never a user with an empty profile.
+    const identity = isMachineToken(claims)
+      ? { client: String(claims['client_id'] ?? claims.sub) }
+      : { email, groups, upstream: signedInThrough(claims['amr']) };
     const restriction = queryPolicies(query);
     const ruled = decision.kind === 'open' || decision.allows(identity);
     if (!restriction.ok || !restriction.allows(identity) || !ruled) {

@@ -5,7 +5,7 @@
  * same expiry, at most), and cached per (token, host) so the hot path signs once per token.
  */
 import { importJWK, SignJWT, type CryptoKey } from 'jose';
-import { GRANT_ID_CLAIM, type AccessTokenClaims } from '../keys/access-token-verifier.ts';
+import { GRANT_ID_CLAIM, GRANT_TYPE_CLAIM, type AccessTokenClaims } from '../keys/access-token-verifier.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { BoundedCache } from '../web/bounded-cache.ts';
 
@@ -22,6 +22,8 @@ const COPIED_CLAIMS = [
   'session_uid',
   'scope',
   GRANT_ID_CLAIM,
+  // A machine's (client credentials): the app must see that its `sub` is a client, not a user.
+  GRANT_TYPE_CLAIM,
 ] as const;
 
 export type HostTokenMinter = (claims: AccessTokenClaims, audience: string) => Promise<string>;

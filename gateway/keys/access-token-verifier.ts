@@ -8,6 +8,13 @@ import { jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 /** The claim that names the grant an access token was issued under (access-token-claims.ts). */
 export const GRANT_ID_CLAIM = 'grant_id';
 
+/** On a machine's access token (client credentials): `client_credentials`. Users' tokens have none. */
+export const GRANT_TYPE_CLAIM = 'gty';
+
+/** True for a machine's access token (client credentials): its `sub` is a client, not a user. */
+export const isMachineToken = (claims: Readonly<Record<string, unknown>>) =>
+  claims[GRANT_TYPE_CLAIM] === 'client_credentials';
+
 export interface AccessTokenClaims extends JWTPayload {
   sub: string;
   client_id?: string;

@@ -18,6 +18,8 @@
  * - Revocation: ends the token's grant (RFC 7009 §2.1 lets a server revoke other tokens of the same
  *   grant; a JWT cannot be revoked alone, since it verifies offline until it expires, so its grant
  *   is what ends). An invalid or already ended token gets 200, as §2.2 says.
+ * - A machine's token (client credentials) has no grant: active while it verifies and its client
+ *   still has the grant; its revocation is `unsupported_token_type` (§2.2.1), told to that client only.
  */
 import { decodeProtectedHeader } from 'jose';
 import type Provider from 'oidc-provider';
@@ -26,7 +28,7 @@ import { endGrant } from '../../adapters/end-grant.ts';
 import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
-import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
+import { type AccessTokenClaims, type AccessTokenVerifier, isMachineToken } from '../keys/access-token-verifier.ts';
 import { formParamsOrAnswer, replaceFormBody, type FormContext } from './form-body.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { createLiveAccessTokens } from './live-access-token.ts';
@@ -71,6 +73,20 @@ export function accessJwtEndpoints(deps: AccessJwtEndpointsDeps) {
     findGrant: (grantId) => provider.Grant.find(grantId),
   });
 
+  /**
+   * A machine's token (client credentials) has no grant: it stands while it verifies, names its
+   * own client as `sub`, and that client still exists with the grant (removing the client ends
+   * its tokens here at once, though apps verifying offline accept them until they expire).
+   */
+  async function liveMachineToken(
+    token: string,
+  ): Promise<{ claims: AccessTokenClaims; grantId: undefined } | undefined> {
+    const claims = await deps.verify(token).catch(() => undefined);
+    if (!claims || !isMachineToken(claims) || claims.sub !== claims.client_id || !claims.client_id) return undefined;
+    const owner = await provider.Client.find(String(claims.client_id)).catch(() => undefined);
+    return owner?.grantTypeAllowed('client_credentials') ? { claims, grantId: undefined } : undefined;
+  }
+
   return async function accessJwtEndpoint(ctx: Ctx, next: () => Promise<void>): Promise<void> {
     const route = ctx.method === 'POST' ? routes.get(ctx.path) : undefined;
     if (!route) return next();
@@ -86,16 +102,27 @@ export function accessJwtEndpoints(deps: AccessJwtEndpointsDeps) {
 
     const client = ctx.oidc?.client;
     if (ctx.status !== 200 || !client) return undefined; // not authenticated, or refused otherwise
-    const live = await liveToken(token);
+    const live = (await liveToken(token)) ?? (await liveMachineToken(token));
     if (!live) return undefined; // `active: false`, or the empty 200 of a revocation
     const { claims, grantId } = live;
     const held = { clientId: claims.client_id, kind: 'AccessToken', aud: claims.aud };
-
     if (route === 'introspection') {
       if (!introspectionAllowed(client, held)) return undefined;
       const username =
         typeof claims['preferred_username'] === 'string' ? { username: claims['preferred_username'] } : {};
       ctx.body = { ...claims, ...username, active: true, token_type: 'Bearer' };
+      return undefined;
+    }
+
+    if (grantId === undefined) {
+      // A machine's token has no grant to end; said only to the machine itself (RFC 7009 §2.2.1).
+      if (client.clientId !== claims.client_id) return undefined;
+      ctx.status = 400;
+      ctx.body = {
+        error: 'unsupported_token_type',
+        error_description:
+          "a machine's token (client credentials) cannot be revoked: it expires on its own; remove the client or rotate its secret to stop new ones",
+      };
       return undefined;
     }
 

@@ -16,7 +16,7 @@ import type { Store } from '../../adapters/store.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
 import { releasedGroups } from '../accounts/account-groups.ts';
 import { signedInThrough } from '../upstream/signed-in-through.ts';
-import { GRANT_ID_CLAIM } from '../keys/access-token-verifier.ts';
+import { GRANT_ID_CLAIM, GRANT_TYPE_CLAIM } from '../keys/access-token-verifier.ts';
 
 interface TokenLike {
   kind?: string;
@@ -33,6 +33,9 @@ interface IssuingContext {
 
 export function createAccessTokenClaims(store: Store, groups: Readonly<Record<string, readonly string[]>>) {
   return async (ctx: unknown, token: TokenLike): Promise<Record<string, unknown> | undefined> => {
+    // A machine's token (client credentials): `sub` is its client_id (RFC 9068 §2.2), and `gty`
+    // says so, so that no app or forward-auth rule takes it for a user's.
+    if (token.kind === 'ClientCredentials') return { [GRANT_TYPE_CLAIM]: 'client_credentials' };
     if (token.kind !== 'AccessToken' || !token.accountId) return undefined;
     const claims: Record<string, unknown> = {};
     // How the user signed in (RFC 9068 §2.2.1): `upstream:<id>` names the upstream, for host

@@ -104,7 +104,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     // `amr` says how the user signed in, `upstream:<id>` naming the upstream (OIDC Core §2): an app
     // that asked for one with `upstream=` can check that it got a sign-in there.
     claims: { ...scopeClaims, openid: [...(scopeClaims['openid'] ?? []), 'amr'] } as Configuration['claims'],
-    scopes: [...supportedScopes],
+    scopes: [...supportedScopes, ...config.apiScopes],
     // Authorization code only (RFC 9700 §2.1.2: no implicit grant).
     responseTypes: ['code'],
     // ID tokens carry the profile claims too: many apps (Authlib, django) read them from there.
@@ -146,6 +146,10 @@ export function createProvider(deps: ProviderDeps): Provider {
       // access JWTs stand in for sender constraint (docs/SECURITY.md).
       dPoP: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
+      // Machine clients (RFC 6749 §4.4), for clients an operator gave the grant (check-client-policy.ts):
+      // tokens for their registered resources and scopes only (resource-servers.ts), marked as a
+      // machine's (access-token-claims.ts), which forward auth admits only by a rule's allowed_clients.
+      clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
       revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
       userinfo: { enabled: true },

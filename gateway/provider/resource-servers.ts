@@ -22,7 +22,12 @@ export function clientResource(clientId: string): string {
 interface ClientWithResources {
   clientId: string;
   resources?: unknown;
+  /** The client's registered scopes (RFC 7591 `scope`), space-separated. */
+  scope?: string | undefined;
 }
+
+/** True while a client credentials grant is being answered (a machine, no user). */
+const forMachine = (ctx: KoaContextWithOIDC | undefined) => ctx?.oidc?.params?.['grant_type'] === 'client_credentials';
 
 function registeredResources(client: ClientWithResources): string[] {
   return Array.isArray(client.resources) ? client.resources.filter((r): r is string => typeof r === 'string') : [];
@@ -33,17 +38,23 @@ export function resourceIndicatorsFeature(options: { accessTokenTtl: number }) {
     enabled: true as const,
     // Always issue the token for a resource server, even when the request names none.
     useGrantedResource: () => true,
-    defaultResource(_ctx: KoaContextWithOIDC, client: ClientWithResources, oneOf?: readonly string[]) {
+    defaultResource(ctx: KoaContextWithOIDC, client: ClientWithResources, oneOf?: readonly string[]) {
       if (oneOf && oneOf.length > 0) return oneOf[0];
+      // A machine with one API: that API, so its token is good for something without `resource`.
+      const registered = registeredResources(client);
+      if (forMachine(ctx) && registered.length === 1) return registered[0];
       return clientResource(client.clientId);
     },
-    getResourceServerInfo(_ctx: KoaContextWithOIDC, indicator: string, client: ClientWithResources): ResourceServer {
+    getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: ClientWithResources): ResourceServer {
       let audience: string;
       if (indicator === clientResource(client.clientId)) audience = client.clientId;
       else if (registeredResources(client).includes(indicator)) audience = indicator;
       else throw new errors.InvalidTarget(`this client may not request tokens for ${indicator}`);
       return {
-        scope: RESOURCE_SCOPES,
+        // A machine's token carries only the scopes an operator registered for it (the user
+        // scopes mean nothing without a user); oidc-provider keeps of the requested scopes
+        // those the resource server lists.
+        scope: forMachine(ctx) ? (client.scope ?? '') : RESOURCE_SCOPES,
         audience,
         accessTokenTTL: options.accessTokenTtl,
         accessTokenFormat: 'jwt',

@@ -3,3 +3,6 @@ export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exch
 
 /** RFC 8628 device authorization grant. */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** RFC 6749 §4.4 client credentials: a machine client's token for itself, no user. */
+export const CLIENT_CREDENTIALS_GRANT = 'client_credentials';

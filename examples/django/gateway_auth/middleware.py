@@ -13,7 +13,7 @@ from django.http import HttpResponse
 from . import oidc
 from .http import bearer_challenge
 from .tokens import InvalidAccessToken, verify_access_token
-from .users import user_for_claims
+from .users import is_machine, user_for_claims
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,10 @@ class ForwardAuthMiddleware:
             except InvalidAccessToken as error:
                 log.info('refused X-Auth-Request-Access-Token: %s', error.description)
                 return bearer_challenge(error)
-            request.user = user_for_claims(claims)
+            # A machine behind nginx (a rule's allowed_clients) stays anonymous to Django's auth;
+            # views that serve machines read request.gateway_claims.
+            if not is_machine(claims):
+                request.user = user_for_claims(claims)
             request.gateway_claims = claims
             request.gateway_source = 'forward-auth'
         return self.get_response(request)

@@ -28,6 +28,14 @@ def _text(claims, name, limit):
     return value[:limit] if isinstance(value, str) else ''
 
 
+def is_machine(claims):
+    """
+    True for a machine's access token (the client credentials grant): its `sub` is the client's
+    id, and `gty` says so. No Django user stands for it: views treat it as a caller of its own.
+    """
+    return claims.get('gty') == 'client_credentials'
+
+
 def user_for_claims(claims):
     """
     The Django user for verified claims (an ID token's, or an access token's: both carry `iss`
@@ -37,6 +45,8 @@ def user_for_claims(claims):
     issuer, subject = claims.get('iss'), claims.get('sub')
     if not isinstance(issuer, str) or not issuer or not isinstance(subject, str) or not subject:
         raise ValueError('claims without iss and sub cannot identify a user')
+    if is_machine(claims):
+        raise ValueError("a machine's token (client credentials) names a client, not a user")
     identity = GatewayIdentity.objects.select_related('user').filter(issuer=issuer, subject=subject).first()
     if identity is None:
         try:

@@ -21,7 +21,7 @@ from .http import bearer_challenge
 from .middleware import SESSION_TOKENS
 from .models import GatewayIdentity
 from .tokens import InvalidAccessToken, verify_access_token
-from .users import user_for_claims
+from .users import is_machine, user_for_claims
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,15 @@ def api_me(request):
         claims = verify_access_token(token.strip(), settings.OIDC_API_AUDIENCES)
     except InvalidAccessToken as error:
         return bearer_challenge(error)
+    if is_machine(claims):
+        # A service calling with its own token (client credentials): no user, only its scopes.
+        return JsonResponse({
+            'client_id': claims['sub'],
+            'machine': True,
+            'scope': claims.get('scope', ''),
+            'aud': claims['aud'],
+            'expires_in': max(0, int(claims['exp'] - time.time())),
+        })
     user = user_for_claims(claims)
     return JsonResponse({
         'sub': claims['sub'],

@@ -66,7 +66,8 @@ describe('access rules per path and method, public paths and trusted networks', 
 
   it('applies a method rule to its methods only, and refuses when the proxy does not say the method', () => {
     assert.ok(admitted('/api/items', ada, 'GET'), 'GET falls to the host rule');
-    assert.ok(!admitted('/api/items', ada, 'post'));
+    assert.ok(!admitted('/api/items', ada, 'POST'));
+    assert.equal(at('/api/items', 'post').kind, 'refuse', 'methods are case-sensitive: no guess at `post`');
     assert.ok(admitted('/api/items', { email: 'w@x.y', groups: ['writers'] }, 'DELETE'));
     assert.equal(policy.decide({ host: 'app.example.com', uri: '/api', ip: '192.0.2.1' }).kind, 'refuse');
     assert.equal(policy.decide({ host: 'app.example.com', method: 'GET', ip: '192.0.2.1' }).kind, 'refuse');
@@ -155,6 +156,27 @@ describe('access rules per path and method, public paths and trusted networks', 
     // `#` is never in a request target: a public rule does not let it through.
     const fragment = at('/static/x#/../../flower');
     assert.ok(fragment.kind === 'signed-in' && !fragment.allows({ email: 'nobody@else.test', groups: [] }));
+  });
+
+  it('admits a machine (client credentials) only where a rule names it, never as a user', () => {
+    const machines = createHostPolicy([
+      { host: 'app.example.com', allowed_email_domains: ['example.com'] },
+      { host: 'app.example.com', path: '/internal', allowed_clients: ['report-worker'], api: true },
+    ]);
+    const decide = (host: string, uri: string) => machines.decide({ host, uri, method: 'GET', ip: '' });
+    const worker = { client: 'report-worker' };
+    const internal = decide('app.example.com', '/internal/jobs');
+    assert.ok(internal.kind === 'signed-in' && internal.allows(worker));
+    assert.ok(internal.kind === 'signed-in' && !internal.allows({ client: 'other-worker' }));
+    assert.ok(
+      internal.kind === 'signed-in' && !internal.allows({ email: 'ada@example.com' }),
+      'a rule of machines only',
+    );
+    const home = decide('app.example.com', '/home');
+    assert.ok(home.kind === 'signed-in' && !home.allows(worker), "a user's rule never admits a machine");
+    const elsewhere = decide('other.example.com', '/');
+    assert.ok(elsewhere.kind === 'signed-in' && !elsewhere.allows(worker), 'no rule: users only');
+    assert.ok(elsewhere.kind === 'signed-in' && elsewhere.allows({ email: 'x@y.z' }));
   });
 
   it('lets a GET rule cover HEAD', () => {

@@ -66,6 +66,25 @@ describe('the client registration policy', () => {
     );
   });
 
+  it('gives client credentials to confidential clients of operators only, never with a user-like id', () => {
+    const machine = { client_secret: secret, grant_types: ['client_credentials'], response_types: [] };
+    // A machine alone needs no redirect URI; a client with the code flow still does.
+    assert.doesNotThrow(() => checkClientPolicy(machine, 'cli', settings));
+    assert.doesNotThrow(() => checkClientPolicy({ ...machine, redirect_uris: [] }, 'file', settings));
+    refused({ ...machine, grant_types: ['authorization_code', 'client_credentials'] }, 'cli', /redirect_uris/);
+    refused({ redirect_uris: [], grant_types: ['client_credentials'] }, 'registration', /only by an operator/);
+    refused(
+      { ...machine, client_secret: undefined, token_endpoint_auth_method: 'none' },
+      'cli',
+      /public client .* cannot have the grant type client_credentials/,
+    );
+    refused(
+      { ...machine, client_id: '3f2b8c1e-9d4a-4e6b-8f0a-1c2d3e4f5a6b' },
+      'file',
+      /cannot have a UUID as client_id/,
+    );
+  });
+
   it('accepts only the client authentication methods the gateway offers', () => {
     for (const method of [
       'client_secret_jwt',
