@@ -17,6 +17,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { fetch as undiciFetch } from 'undici';
 import {
   buildSpa,
+  CLI_CLIENT_ID,
   stackClients,
   stackGatewaySettings,
   startApps,
@@ -273,6 +275,66 @@ describe('browser: the Django and React examples behind one sign-in', () => {
     await page.getByRole('heading', { name: 'Signed in as Ada Lovelace' }).waitFor();
     assert.equal(googleSignIns(), again + 1, 'a new sign-in at Google');
     await page.close();
+  });
+
+  it('signs a command-line tool in with a code typed in the browser, and the tool calls the Django API', async () => {
+    // examples/cli/device-login.ts as a user runs it; its output says where to go and what to type.
+    const tool = spawn(
+      process.execPath,
+      [
+        'examples/cli/device-login.ts',
+        '--issuer',
+        gw.issuer,
+        '--client-id',
+        CLI_CLIENT_ID,
+        '--api',
+        `http://127.0.0.1:${ports.django}/api/me`,
+        '--resource',
+        apps.urls.api,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    tool.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    tool.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => tool.on('exit', resolve));
+    const visitor = await browser.newContext({ locale: 'en-US', viewport: { width: 760, height: 720 } });
+    try {
+      const started = Date.now();
+      let prompt: RegExpExecArray | null = null;
+      while (!prompt && Date.now() - started < 20_000) {
+        prompt = /open (\S+) and enter the code ([A-Z]{4}-[A-Z]{4})/.exec(output);
+        if (!prompt) await sleep(100);
+      }
+      assert.ok(prompt, `the tool said where to sign in:\n${output}`);
+      const [, verificationUri = '', userCode = ''] = prompt;
+      const page = await visitor.newPage();
+      await page.goto(verificationUri);
+      // Typed as a person would: lower case, no dash.
+      await page.getByLabel('Code from your device').fill(userCode.replace('-', '').toLowerCase());
+      await page.screenshot({ path: `${DOCS}/device-code.png` });
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('heading', { name: 'Is this your device?' }).waitFor();
+      const confirmText = (await page.textContent('main')) ?? '';
+      assert.match(confirmText, /Command-line example/);
+      assert.ok(confirmText.includes(userCode), 'the code, to compare with the terminal');
+      await page.screenshot({ path: `${DOCS}/device-confirm.png` });
+      await page.getByRole('button', { name: 'Yes, sign it in' }).click();
+      await page.getByLabel(/e-mail/i).fill('lin@example.com');
+      await page.getByLabel(/name/i).fill('Lin Terminal');
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { name: 'Your device is signed in' }).waitFor();
+      assert.equal(await exited, 0, output);
+      assert.match(output, /Signed in as lin@example\.com/);
+      assert.match(output, /answered 200: .*"email": "lin@example\.com"/);
+    } finally {
+      tool.kill();
+      await visitor.close();
+    }
   });
 
   it("shows the gateway's consent, error and signed-out pages", async () => {

@@ -274,7 +274,16 @@ describe('npx gateway clients, against two running gateways on one Redis', () =>
         ['nightly-export', 'https://api.example.test', 'client_credentials'],
       );
     }
-    assertOneLineError(await cli(['clients', 'add', '--grant', 'password']), 2, /--grant takes client_credentials/);
+    assertOneLineError(
+      await cli(['clients', 'add', '--grant', 'password']),
+      2,
+      /--grant takes client_credentials or device_code/,
+    );
+    const device = await cli(['clients', 'add', '--id', 'acme-cli', '--public', '--grant', 'device_code', '--json']);
+    assert.equal(device.code, 0, device.stderr);
+    const cliClient = JSON.parse(device.stdout) as { grant_types: string[]; token_endpoint_auth_method: string };
+    assert.deepEqual(cliClient.grant_types, ['refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']);
+    assert.equal(cliClient.token_endpoint_auth_method, 'none');
   });
 
   it('lists and shows clients, never with a secret', async () => {
@@ -289,7 +298,7 @@ describe('npx gateway clients, against two running gateways on one Redis', () =>
     const listed = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
     assert.deepEqual(
       listed.map((c) => c['client_id']),
-      ['flower', 'nightly-export', 'shop', 'spa'],
+      ['acme-cli', 'flower', 'nightly-export', 'shop', 'spa'],
     );
     const show = await cli(['clients', 'show', 'shop']);
     assert.equal(show.code, 0, show.stderr);

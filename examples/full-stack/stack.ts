@@ -25,6 +25,7 @@ export const NGINX_PATH = process.env['NGINX_PATH'] ?? '/usr/sbin/nginx';
 
 export const DJANGO_CLIENT_ID = 'django-example';
 export const SPA_CLIENT_ID = 'react-example';
+export const CLI_CLIENT_ID = 'cli-example';
 
 export interface StackPorts {
   /** nginx: every app's public port. */
@@ -66,13 +67,15 @@ export interface StackClient {
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
   grant_types: string[];
+  response_types?: string[];
   resources?: string[];
   first_party: boolean;
 }
 
 /**
- * The two clients the apps need at the gateway: Django (confidential, its own sign-in) and the
- * SPA (public: PKCE, no secret; allowed to ask access tokens for the API with `resource`).
+ * The clients the apps need at the gateway: Django (confidential, its own sign-in), the SPA
+ * (public: PKCE, no secret; allowed to ask access tokens for the API with `resource`), and the
+ * command-line example (public, the device grant, tokens for the API).
  */
 export function stackClients(ports: StackPorts, djangoSecret: string): StackClient[] {
   const urls = stackUrls(ports);
@@ -93,6 +96,18 @@ export function stackClients(ports: StackPorts, djangoSecret: string): StackClie
       redirect_uris: [`${urls.spa}/callback`],
       post_logout_redirect_uris: [`${urls.spa}/`],
       grant_types: ['authorization_code', 'refresh_token'],
+      resources: [urls.api],
+      first_party: true,
+    },
+    {
+      // examples/cli/device-login.ts: a public client signing in with the device grant (RFC 8628).
+      client_id: CLI_CLIENT_ID,
+      client_name: 'Command-line example',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: [],
+      post_logout_redirect_uris: [],
+      grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+      response_types: [],
       resources: [urls.api],
       first_party: true,
     },

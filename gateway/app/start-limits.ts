@@ -8,7 +8,7 @@ import type { Config } from '../../config/config-type.ts';
 import type { Store } from '../../adapters/store.ts';
 import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
 import { startRegulation, type Regulation } from '../ops/regulation.ts';
-import type { ProviderLimits } from '../provider/provider-regulation.ts';
+import { DEVICE_CODE_FAILURES, type ProviderLimits } from '../provider/provider-regulation.ts';
 import { audit } from '../web/audit.ts';
 
 export interface Limits {
@@ -41,6 +41,8 @@ export async function startLimits(
     addressFailures: { name: 'address_failures', max: config.regulation.addressFailures, windowMs: failureWindowMs },
     signIns: { name: 'sign_in_steps', max: config.regulation.signInSteps, windowMs: 60_000 },
     registrations: { name: 'registrations', max: config.regulation.registrations, windowMs: 3_600_000 },
+    // Wrong device user codes (RFC 8628 §5.1): guessing one is the attack, so few per address.
+    userCodes: { name: 'user_code_failures', max: DEVICE_CODE_FAILURES, windowMs: failureWindowMs },
   } as const;
   return { regulation, limits };
 }

@@ -20,7 +20,7 @@ export const clientsCli: CliGroup = {
     'The apps (OAuth clients) every gateway instance accepts, kept in the store they share:\na change applies to all of them at once.',
   commands: {
     add: {
-      arguments: '--redirect-uri URI [--redirect-uri URI ...] [options] | --grant client_credentials [options]',
+      arguments: '--redirect-uri URI [--redirect-uri URI ...] [options] | --grant GRANT [options]',
       summary: 'register a client; prints its client_id and, once, its secret',
       description:
         'Registers a client under the same rules as dynamic registration and the clients file, and\nprints its client_id and, this once only, its secret.',
@@ -51,8 +51,8 @@ export const clientsCli: CliGroup = {
           "may exchange its gateway token for the user's upstream (Google)\ntoken, if the user consents (upstream_token scope);\nconfidential clients only",
         ],
         [
-          '--grant client_credentials',
-          'may get tokens for itself, no user (RFC 6749 §4.4): for its --resource\nAPIs and --scope scopes only; without --redirect-uri, a machine alone',
+          '--grant GRANT',
+          'client_credentials: may get tokens for itself, no user (RFC 6749\n§4.4), for its --resource APIs and --scope scopes only;\ndevice_code: may sign users in on a device (RFC 8628), e.g. a CLI\n(with --public); without --redirect-uri, nothing else',
         ],
         ['--scope SCOPE', "the client's registered scopes (repeatable, or space-separated)"],
         ['--metadata JSON|@FILE', 'any other RFC 7591 metadata, as a JSON object'],
@@ -61,6 +61,7 @@ export const clientsCli: CliGroup = {
       examples: [
         'npx gateway clients add --name Shop --redirect-uri https://shop.example.com/oidc/callback',
         'npx gateway clients add --id billing-worker --grant client_credentials --resource https://api.example.com --scope reports:read',
+        'npx gateway clients add --id acme-cli --name "Acme CLI" --public --grant device_code --resource https://api.example.com',
         'npx gateway clients add --name Dashboard --public --redirect-uri https://dash.example.com/callback',
       ],
       run: run('add'),

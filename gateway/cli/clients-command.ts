@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
 import type { ClientActor } from '../clients/audit-client-event.ts';
-import { CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
+import { CLIENT_CREDENTIALS_GRANT, DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 import { ClientRegistryError, type ClientRegistry, type ClientView } from '../clients/client-registry.ts';
 import { clientRegistryOn } from './open-client-registry.ts';
 import { parseCommandArgs, UsageError } from './parse-command-args.ts';
@@ -66,6 +66,12 @@ function readMetadataOption(value: string | undefined): Partial<ClientMetadata> 
   return data as Partial<ClientMetadata>;
 }
 
+/** `--grant` names: the grant types an operator may add to a client. */
+const GRANTS: Record<string, string> = {
+  client_credentials: CLIENT_CREDENTIALS_GRANT,
+  device_code: DEVICE_CODE_GRANT,
+};
+
 function addInput(values: ReturnType<typeof parseCommandArgs<typeof addOptions>>['values']): Partial<ClientMetadata> {
   const metadata: Partial<ClientMetadata> = { ...readMetadataOption(values.metadata) };
   if ('client_secret' in metadata)
@@ -93,13 +99,20 @@ function addInput(values: ReturnType<typeof parseCommandArgs<typeof addOptions>>
     ];
   }
   for (const grant of values.grant ?? []) {
-    if (grant !== CLIENT_CREDENTIALS_GRANT)
-      throw new UsageError(`--grant takes ${CLIENT_CREDENTIALS_GRANT} (the code flow and refresh are the default)`);
-    // A machine alone when no redirect URI is given: no code flow, so no response type either.
+    const full = GRANTS[grant];
+    if (full === undefined)
+      throw new UsageError(
+        '--grant takes client_credentials or device_code (the code flow and refresh are the default)',
+      );
+    // Without a redirect URI, no code flow (so no response type either): a machine, or a device
+    // that keeps its sign-in with refresh tokens.
     const codeFlow = metadata.redirect_uris !== undefined;
-    metadata.grant_types = [
-      ...new Set([...(metadata.grant_types ?? (codeFlow ? ['authorization_code', 'refresh_token'] : [])), grant]),
-    ];
+    const base = codeFlow
+      ? ['authorization_code', 'refresh_token']
+      : full === DEVICE_CODE_GRANT
+        ? ['refresh_token']
+        : [];
+    metadata.grant_types = [...new Set([...(metadata.grant_types ?? base), full])];
     if (!codeFlow) {
       metadata.response_types = [];
       metadata.redirect_uris = [];
@@ -111,7 +124,9 @@ function addInput(values: ReturnType<typeof parseCommandArgs<typeof addOptions>>
       .filter(Boolean)
       .join(' ');
   if (metadata.redirect_uris === undefined)
-    throw new UsageError('clients add needs at least one --redirect-uri (or --grant client_credentials for a machine)');
+    throw new UsageError(
+      'clients add needs at least one --redirect-uri (or --grant client_credentials for a machine, device_code for a device)',
+    );
   return metadata;
 }
 

@@ -40,6 +40,9 @@
  *   never to a client_id shaped like a user's `sub` (a UUID), so that no app can take a machine's
  *   token for a user's. A client with no authorization code grant (a machine alone) needs no
  *   redirect URI.
+ * - Operator-only grant: the device authorization grant (RFC 8628) lets whoever starts it send a
+ *   user a code to confirm (its phishing risk, §5.4): only an operator gives it, public clients
+ *   (a CLI) included.
  */
 import { errors } from 'oidc-provider';
 import {
@@ -48,7 +51,7 @@ import {
   checkNoControlCharacters,
   CONTROL_OR_SPACE,
 } from './check-client-uri.ts';
-import { CLIENT_CREDENTIALS_GRANT, TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
+import { CLIENT_CREDENTIALS_GRANT, DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 
 /** Where a registration came from. */
 export type RegistrationDoor = 'registration' | 'cli' | 'file';
@@ -151,10 +154,15 @@ export function checkClientPolicy(
         `the grant type ${TOKEN_EXCHANGE_GRANT} can be given only by an operator (npx gateway clients add --token-exchange, or GATEWAY_CLIENTS_FILE); remove it from grant_types`,
       );
     }
-    if (allowsGrant(metadata, CLIENT_CREDENTIALS_GRANT)) {
-      refuse(
-        `the grant type ${CLIENT_CREDENTIALS_GRANT} can be given only by an operator (npx gateway clients add --grant client_credentials, or GATEWAY_CLIENTS_FILE); remove it from grant_types`,
-      );
+    for (const [grant, short] of [
+      [CLIENT_CREDENTIALS_GRANT, 'client_credentials'],
+      [DEVICE_CODE_GRANT, 'device_code'],
+    ] as const) {
+      if (allowsGrant(metadata, grant)) {
+        refuse(
+          `the grant type ${grant} can be given only by an operator (npx gateway clients add --grant ${short}, or GATEWAY_CLIENTS_FILE); remove it from grant_types`,
+        );
+      }
     }
   }
 

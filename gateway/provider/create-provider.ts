@@ -28,6 +28,7 @@ import { isClientAbort } from '../ops/observe-provider.ts';
 import { assertCheckedOidcProvider } from './oidc-provider-patches.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { scopeClaims, supportedScopes } from './scope-claims.ts';
+import { deviceFlowFeature } from './device-flow.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-policies.ts';
 import { TOKEN_EXCHANGE_PARAMETERS } from './upstream-token-exchange.ts';
 import { clientMetadataValidator } from './validate-client-metadata.ts';
@@ -150,6 +151,8 @@ export function createProvider(deps: ProviderDeps): Provider {
       // tokens for their registered resources and scopes only (resource-servers.ts), marked as a
       // machine's (access-token-claims.ts), which forward auth admits only by a rule's allowed_clients.
       clientCredentials: { enabled: true },
+      // RFC 8628, for clients an operator gave the grant (a CLI, a TV): device-flow.ts.
+      deviceFlow: deviceFlowFeature(),
       introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
       revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
       userinfo: { enabled: true },

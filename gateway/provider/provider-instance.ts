@@ -5,6 +5,7 @@
  * with this same function and the gateway swaps it in (build-gateway.ts); everything that matters
  * lives in the store, so requests in flight on the old instance finish normally.
  */
+import { devicePolling } from './device-polling.ts';
 import type Provider from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
 import { installClientHooks } from './client-hooks.ts';
@@ -62,6 +63,8 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   provider.use(providerRegulation({ regulation: deps.regulation, limits: deps.limits, renderError }));
   // Sessions ended at the OpenID Provider (RP-initiated logout) end as every sign-out does.
   provider.use(endSessionSignOut({ provider, signOut: deps.signOut }));
+  // A device's polling paced as RFC 8628 §3.5 says (slow_down), which oidc-provider does not do.
+  provider.use(devicePolling({ store, sealing: deps.sealing }));
   // The gateway's access JWTs at the introspection and revocation endpoints.
   provider.use(accessJwtEndpoints({ provider, store, sealing: deps.sealing, verify: deps.verify }));
   provider.use(

@@ -12,6 +12,12 @@
  *   refused before anything is stored, and each one that starts an interaction (a sign-in, kept in
  *   the store until it ends or expires) counts against the address's sign-in budget.
  *
+ * - device authorization (RFC 8628): starting one is a client request (its failures counted as
+ *   above) that keeps a device code in the store, so it spends the address's sign-in budget like
+ *   an authorization; at the verification page, each wrong or empty user code counts against the
+ *   address ({@link DEVICE_CODE_FAILURES} in the failure window, and the address failures), and
+ *   an address past it is refused before its next code is looked at.
+ *
  * The gateway's own in-process calls (forward auth's code exchange and refresh) are never counted.
  */
 import type { IncomingMessage } from 'node:http';
@@ -19,12 +25,21 @@ import { addressKey, clientKey, isNavigationDestination, type Limit, type Regula
 import { isInProcess } from './mount-provider.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { formParamsOrAnswer } from './form-body.ts';
+import { WRONG_USER_CODE } from './device-flow.ts';
+import { DEVICE_CODE_GRANT } from '../web/grant-types.ts';
 
 /** An authorization request's parameters, at most: what one started sign-in may keep in the store. */
 export const MAX_AUTHORIZATION_REQUEST_BYTES = 2048;
 
 /** A registration's metadata (RFC 7591/7592), at most: what one client keeps in the store until removed. */
 export const MAX_REGISTRATION_BYTES = 16 * 1024;
+
+/**
+ * Wrong user codes per address in the failure window. With 20^8 codes and every code living 10
+ * minutes, an address guessing at this pace while 1,000 devices wait finds one about once in
+ * 4 × 10^5 windows (20 × 1,000 / 20^8 per window).
+ */
+export const DEVICE_CODE_FAILURES = 20;
 
 export interface ProviderLimits {
   /** Failures per client and address. */
@@ -35,6 +50,8 @@ export interface ProviderLimits {
   signIns: Limit;
   /** Clients registered (RFC 7591) per address. */
   registrations: Limit;
+  /** Wrong device user codes per address. */
+  userCodes: Limit;
 }
 
 interface RegulatedContext {
@@ -50,9 +67,11 @@ interface RegulatedContext {
   get(name: string): string;
   set(name: string, value: string): void;
   response: { get(name: string): string };
+  /** Koa's per-request state: device-flow.ts marks a wrong user code there. */
+  state?: unknown;
 }
 
-type Kind = 'client' | 'registration' | 'authorization';
+type Kind = 'client' | 'registration' | 'authorization' | 'device' | 'user-code';
 
 const CLIENT_ENDPOINTS = new Set<string>([
   PROVIDER_ROUTES.token,
@@ -60,8 +79,10 @@ const CLIENT_ENDPOINTS = new Set<string>([
   PROVIDER_ROUTES.revocation,
 ]);
 
-function kindOf(path: string): Kind | undefined {
+function kindOf(path: string, method: string): Kind | undefined {
   if (CLIENT_ENDPOINTS.has(path)) return 'client';
+  if (path === PROVIDER_ROUTES.device_authorization) return 'device';
+  if (path === PROVIDER_ROUTES.code_verification && method === 'POST') return 'user-code';
   if (path === PROVIDER_ROUTES.authorization) return 'authorization';
   if (path === PROVIDER_ROUTES.registration || path.startsWith(`${PROVIDER_ROUTES.registration}/`))
     return 'registration';
@@ -98,10 +119,13 @@ export function providerRegulation(deps: ProviderRegulationDeps) {
 
   function refuse(ctx: RegulatedContext, kind: Kind, seconds: number): void {
     const description = `Too many failed attempts from this address or client: try again in ${seconds} second${seconds === 1 ? '' : 's'}.`;
-    if (kind === 'authorization') {
+    if (kind === 'authorization' || kind === 'user-code') {
       deps.renderError(ctx as never, {
         error: 'temporarily_unavailable',
-        error_description: 'Too many sign-ins from this network: try again in a minute.',
+        error_description:
+          kind === 'user-code'
+            ? `Too many wrong codes from this network: try again in ${seconds} second${seconds === 1 ? '' : 's'}.`
+            : 'Too many sign-ins from this network: try again in a minute.',
       });
     } else {
       ctx.body = { error: 'temporarily_unavailable', error_description: description };
@@ -112,18 +136,19 @@ export function providerRegulation(deps: ProviderRegulationDeps) {
   }
 
   return async function regulate(ctx: RegulatedContext, next: () => Promise<void>): Promise<void> {
-    const kind = kindOf(ctx.path);
+    const kind = kindOf(ctx.path, ctx.method);
     if (kind === undefined || isInProcess(ctx.req)) return next();
     const address = addressKey(ctx.ip);
     let clientId = basicClientId(ctx.get('authorization'));
-    if (kind === 'client' && clientId === undefined && ctx.method === 'POST') {
+    if ((kind === 'client' || kind === 'device') && clientId === undefined && ctx.method === 'POST') {
       const params = await formParamsOrAnswer(ctx);
       if (params === null) return;
       clientId = params?.get('client_id') ?? undefined;
     }
     const checks: Array<readonly [Limit, string]> = [[limits.addressFailures, address]];
     if (clientId !== undefined) checks.push([limits.clientFailures, clientKey(clientId, ctx.ip)]);
-    if (kind === 'authorization') checks.push([limits.signIns, address]);
+    if (kind === 'authorization' || kind === 'device') checks.push([limits.signIns, address]);
+    if (kind === 'user-code') checks.push([limits.userCodes, address]);
     if (kind === 'registration' && ctx.method === 'POST') checks.push([limits.registrations, address]);
     const wait = regulation.retryAfter(checks);
     if (wait > 0) return refuse(ctx, kind, wait);
@@ -174,6 +199,18 @@ export function providerRegulation(deps: ProviderRegulationDeps) {
       }
       return;
     }
+    if (kind === 'user-code') {
+      if ((ctx.state as Record<symbol, unknown> | undefined)?.[WRONG_USER_CODE]) {
+        await regulation.count(limits.userCodes, address);
+        await regulation.count(limits.addressFailures, address);
+      }
+      return;
+    }
+    // A device code stored: it spends the sign-in budget, as an interaction does.
+    if (kind === 'device' && ctx.status === 200) {
+      await regulation.count(limits.signIns, address);
+      return;
+    }
     // A client registered: counted, so that one address cannot fill the store with clients.
     if (kind === 'registration' && ctx.method === 'POST' && ctx.status === 201) {
       await regulation.count(limits.registrations, address);
@@ -185,7 +222,9 @@ export function providerRegulation(deps: ProviderRegulationDeps) {
       await regulation.count(limits.addressFailures, address);
       return;
     }
-    const codeGuess = error === 'invalid_grant' && ctx.oidc?.params?.['grant_type'] === 'authorization_code';
+    // A code that does not work, of either kind a client redeems: a guess until shown otherwise.
+    const grant = ctx.oidc?.params?.['grant_type'];
+    const codeGuess = error === 'invalid_grant' && (grant === 'authorization_code' || grant === DEVICE_CODE_GRANT);
     if (error !== 'invalid_client' && !codeGuess) return;
     const failedClient =
       ctx.oidc?.client?.clientId ??

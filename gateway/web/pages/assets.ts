@@ -34,6 +34,7 @@ li{margin:4px 0}
 .small{font-size:.875rem}
 .error{color:var(--danger)}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;overflow-wrap:anywhere}
+.user-code code{font-size:1.6rem;letter-spacing:.12em}
 pre{white-space:pre-wrap;word-break:break-all;background:var(--bg);padding:12px;border-radius:8px;font-size:.85rem}
 @media (max-width:480px){body{align-items:flex-start}.card{padding:20px}.actions{flex-direction:column}.actions form,.actions .button,.actions button{width:100%}.actions form button{width:100%}}
 @media (forced-colors:active){.button,button{border:2px solid ButtonText}}

@@ -85,6 +85,16 @@ describe('the client registration policy', () => {
     );
   });
 
+  it('gives the device grant through operators only, public clients (a CLI) included', () => {
+    const cli = {
+      token_endpoint_auth_method: 'none',
+      grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+      response_types: [],
+    };
+    assert.doesNotThrow(() => checkClientPolicy(cli, 'cli', settings));
+    refused(cli, 'registration', /device_code can be given only by an operator/);
+  });
+
   it('accepts only the client authentication methods the gateway offers', () => {
     for (const method of [
       'client_secret_jwt',
