@@ -115,6 +115,7 @@ export async function startProvider(app: FastifyInstance, deps: StartProviderDep
         upstreamOf,
         upstreamList: upstreams.list,
         signOut,
+        accessTokenKey: () => keys.accessTokenKey(),
       }),
       { metrics: deps.metrics, log: app.log },
     );

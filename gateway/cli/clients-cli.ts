@@ -87,6 +87,15 @@ export const clientsCli: CliGroup = {
       examples: ['npx gateway clients remove shop'],
       run: run('remove'),
     },
+    'allow-exchange': {
+      arguments: 'FROM TO [--json]',
+      summary: "let app FROM exchange a user's token for one for API TO (delegation)",
+      description:
+        "Lets the confidential client FROM, holding a user's access token, get a token for the\nclient TO to call it as the user (RFC 8693 token exchange with audience=TO): down-scoped to\nTO's registered scopes, short-lived, with `act` naming FROM, and ended with the user's\ngrant. Gives FROM the token-exchange grant.",
+      options: [JSON_OPTION],
+      examples: ['npx gateway clients allow-exchange shop billing-api'],
+      run: run('allow-exchange'),
+    },
     'rotate-secret': {
       arguments: 'CLIENT_ID [--json]',
       summary: 'a new secret, printed once; the old one keeps working for a grace period',

@@ -21,7 +21,7 @@ import { cliActor, cliLog } from './cli-log.ts';
 import { withCliStore } from './with-cli-store.ts';
 
 /** The subcommands (their usage: clients-cli.ts). */
-export type ClientsSubcommand = 'add' | 'list' | 'show' | 'remove' | 'rotate-secret';
+export type ClientsSubcommand = 'add' | 'list' | 'show' | 'remove' | 'rotate-secret' | 'allow-exchange';
 
 const addOptions = {
   'redirect-uri': { type: 'string', multiple: true },
@@ -280,6 +280,18 @@ function prepare(subcommand: ClientsSubcommand, args: string[]): Runner {
       return async (registry, io) => {
         await registry.remove(id, actor);
         io.stdout(values.json ? `${JSON.stringify({ client_id: id, removed: true })}\n` : `removed client ${id}\n`);
+      };
+    }
+    case 'allow-exchange': {
+      const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } }, ['FROM', 'TO']);
+      const [from = '', to = ''] = positionals;
+      return async (registry, io) => {
+        const updated = await registry.allowExchange(from, to, actor);
+        io.stdout(
+          values.json
+            ? `${JSON.stringify({ client_id: from, token_exchange_audiences: updated['token_exchange_audiences'] })}\n`
+            : `client ${from} may now exchange a user's token for one for ${to} (token exchange, audience=${to})\n`,
+        );
       };
     }
     case 'rotate-secret': {

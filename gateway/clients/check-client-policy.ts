@@ -82,6 +82,7 @@ export const OPERATOR_ONLY_METADATA = [
   'resources',
   'introspection_audiences',
   'allowed_upstreams',
+  'token_exchange_audiences',
 ] as const;
 
 /** True when the metadata's `grant_types` include token exchange. */
@@ -190,6 +191,11 @@ export function checkClientPolicy(
       refuse(
         `a client with the grant type ${CLIENT_CREDENTIALS_GRANT} cannot have a UUID as client_id: its tokens' sub is its client_id, and users' subs are UUIDs; choose another id`,
       );
+  }
+  if (metadata['token_exchange_audiences'] !== undefined && !allowsTokenExchange(metadata)) {
+    refuse(
+      `token_exchange_audiences needs the grant type ${TOKEN_EXCHANGE_GRANT} (npx gateway clients allow-exchange gives both)`,
+    );
   }
   if (method === 'none' && metadata['introspection_audiences'] !== undefined) {
     refuse(

@@ -21,6 +21,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
+import { TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 import type { AuditSink } from '../web/audit.ts';
 import { auditClientEvent, changedFields, type ClientActor } from './audit-client-event.ts';
 import { checkClientPolicy, usesClientSecret, type ClientPolicySettings } from './check-client-policy.ts';
@@ -41,7 +42,8 @@ export class ClientRegistryError extends Error {
     | 'file_managed'
     | 'no_secret'
     | 'invalid_client_id'
-    | 'invalid_client_file';
+    | 'invalid_client_file'
+    | 'invalid';
   constructor(code: ClientRegistryError['code'], message: string) {
     super(message);
     this.name = 'ClientRegistryError';
@@ -253,6 +255,39 @@ export function createClientRegistry(deps: ClientRegistryDeps) {
           ...(previousSecretValidUntil ? { previousSecretValidUntil: previousSecretValidUntil.toISOString() } : {}),
         });
         return { clientSecret, previousSecretValidUntil };
+      });
+    },
+
+    /**
+     * Lets client `from` exchange the user tokens it holds for tokens meant for client `to`
+     * (RFC 8693 delegation: token-exchange.ts): `to` joins `from`'s `token_exchange_audiences`,
+     * and `from` gets the token-exchange grant (the client policy then holds: confidential only).
+     */
+    async allowExchange(from: string, to: string, actor: ClientActor): Promise<StoredClientMetadata> {
+      return withLock(store, clientLockKey(from), async () => {
+        await refuseFileManaged(from, 'add token_exchange_audiences and the token-exchange grant there');
+        const current = await mustFind(from);
+        await mustFind(to);
+        if (from === to)
+          throw new ClientRegistryError('invalid', 'a client exchanges tokens for another client, not itself');
+        const audiences = Array.isArray(current['token_exchange_audiences'])
+          ? (current['token_exchange_audiences'] as string[])
+          : [];
+        const grants = current.grant_types ?? ['authorization_code', 'refresh_token'];
+        const candidate: ClientMetadata = {
+          ...current,
+          grant_types: [...new Set([...grants, TOKEN_EXCHANGE_GRANT])],
+          token_exchange_audiences: [...new Set([...audiences, to])],
+        };
+        checkClientPolicy(candidate, actor.via, deps.policy);
+        const metadata = normalizeClientMetadata(provider, candidate);
+        await Client.adapter.upsert(from, metadata);
+        auditClientEvent(log, 'client.updated', {
+          clientId: from,
+          actor,
+          fields: ['grant_types', 'token_exchange_audiences'],
+        });
+        return withoutSecret(metadata);
       });
     },
 

@@ -120,7 +120,13 @@ export function createProvider(deps: ProviderDeps): Provider {
       id_token_signed_response_alg: 'RS256',
     },
     extraClientMetadata: {
-      properties: ['first_party', 'resources', 'introspection_audiences', 'allowed_upstreams'],
+      properties: [
+        'first_party',
+        'resources',
+        'introspection_audiences',
+        'allowed_upstreams',
+        'token_exchange_audiences',
+      ],
       validator: clientMetadataValidator(config),
     },
     clientBasedCORS,

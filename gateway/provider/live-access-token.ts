@@ -33,7 +33,10 @@ export function createLiveAccessTokens(deps: {
     const grantId = claims.grant_id;
     if (!grantId) return undefined;
     const grant = await deps.findGrant(grantId);
-    if (!grant || grant.clientId !== claims.client_id || grant.accountId !== claims.sub) return undefined;
+    if (!grant || grant.accountId !== claims.sub) return undefined;
+    // A delegated token (`act`: token exchange between apps) is issued to the acting app under the
+    // grant of the app the user signed in to; any other token, to that app itself.
+    if (claims['act'] === undefined && grant.clientId !== claims.client_id) return undefined;
     return { claims, grantId };
   };
 }

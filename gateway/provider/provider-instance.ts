@@ -5,6 +5,8 @@
  * with this same function and the gateway swaps it in (build-gateway.ts); everything that matters
  * lives in the store, so requests in flight on the old instance finish normally.
  */
+import { delegationExchange } from './delegation-exchange.ts';
+import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { devicePolling } from './device-polling.ts';
 import type Provider from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
@@ -38,6 +40,8 @@ export interface ProviderInstanceDeps extends ProviderDeps {
   regulation: Regulation;
   limits: ProviderLimits;
   log: ProviderDeps['log'] & { warn(obj: object, msg: string): void };
+  /** The key that signs access tokens now: delegated tokens are signed here, outside oidc-provider. */
+  accessTokenKey: () => PrivateJwk;
 }
 
 export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
@@ -49,6 +53,12 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
       upstreamOf: deps.upstreamOf,
       upstreams: deps.upstreamList,
       audit: (fields) => audit(log, 'token.exchanged', fields, 'a gateway token exchanged for an upstream token'),
+      delegate: delegationExchange({
+        issuer: config.issuer,
+        accessTokenKey: deps.accessTokenKey,
+        accessTokenTtl: config.ttl.accessToken,
+        audit: (fields) => audit(log, 'token.exchanged', fields, "a user's token exchanged for another app's"),
+      }),
     }),
   });
   // Forward-auth callbacks live on every protected host: allow them on the configured domains.

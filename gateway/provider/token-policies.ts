@@ -5,6 +5,8 @@
  * Introspection (RFC 7662 §2.1 leaves to the server which caller may learn about which token;
  * §4 wants the caller authenticated): only a confidential client, and only
  * - a token issued to itself, or
+ * - an access token whose `aud` is the client itself (an API checking a token made for it, such as
+ *   one passed on by delegation), or
  * - an access token whose `aud` is one of the client's `introspection_audiences`, metadata only an
  *   operator sets (check-client-policy.ts): a resource server (an API gateway such as Kong or
  *   Envoy, django-oauth-toolkit) checking the tokens sent to the APIs it serves.
@@ -31,9 +33,12 @@ interface TokenLike {
 export function introspectionAllowed(client: ClientLike, token: TokenLike): boolean {
   if (client.clientAuthMethod === 'none') return false;
   if (token.clientId === client.clientId) return true;
-  if (token.kind !== 'AccessToken' || !Array.isArray(client.introspection_audiences)) return false;
-  const served: unknown[] = client.introspection_audiences;
+  if (token.kind !== 'AccessToken') return false;
   const audiences = typeof token.aud === 'string' ? [token.aud] : (token.aud ?? []);
+  // An access token made for this client as its audience (an API checking a delegated token).
+  if (audiences.includes(client.clientId)) return true;
+  if (!Array.isArray(client.introspection_audiences)) return false;
+  const served: unknown[] = client.introspection_audiences;
   return audiences.some((audience) => served.includes(audience));
 }
 

@@ -21,11 +21,16 @@
  * upstreams (`allowed_upstreams`) gets only theirs. An account linked to several has tokens at
  * each one it signed in through.
  *
+ * With `audience` naming an app the operator let this client act towards (its
+ * `token_exchange_audiences`), the same endpoint and checks answer with a gateway token for that
+ * app instead: delegation-exchange.ts.
+ *
  * The answer carries the upstream token as the upstream issued it: the scopes the user granted
  * the gateway there, which the consent page says. An expired upstream token is refreshed first,
  * under the per-user lock; a gone upstream grant answers `invalid_grant`. Every exchange is an
  * audit event (`token.exchanged`).
  */
+import { delegationAudiences, type delegationExchange } from './delegation-exchange.ts';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AccessTokenClaims, AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import { signedInThrough } from '../upstream/signed-in-through.ts';
@@ -54,6 +59,8 @@ export interface TokenExchangeDeps {
   upstreams: readonly Upstream[];
   /** Writes the `token.exchanged` audit event (who, for whom, which upstream scopes; never a token). */
   audit: (fields: Record<string, unknown>) => void;
+  /** Delegation to another app (RFC 8693 between apps), when `audience` names one the client may. */
+  delegate?: ReturnType<typeof delegationExchange>;
 }
 
 /**
@@ -85,7 +92,9 @@ async function chosenUpstream(
       .filter(mayUse)
       .map((u) => `upstream:${u.config.id}`)
       .join(', ');
-    throw new errors.InvalidTarget(`audience must name an identity provider this client may use (${names})`);
+    throw new errors.InvalidTarget(
+      `audience must name an identity provider this client may use (${names}), or an app an operator let it exchange tokens for`,
+    );
   }
   return upstream;
 }
@@ -110,6 +119,9 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
     } catch {
       throw new errors.InvalidGrant('subject_token is invalid or has expired');
     }
+    // An API this client may act towards on the user's behalf: delegation (delegation-exchange.ts).
+    if (audience !== undefined && deps.delegate && delegationAudiences(client).includes(audience))
+      return deps.delegate(ctx, { client, subject, audience, scope: params['scope'] });
     if (subject.client_id !== client.clientId)
       throw new errors.InvalidGrant('subject_token was issued to another client');
     const grantId = subject.grant_id;
@@ -117,13 +129,6 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
     if (!grant || grant.clientId !== client.clientId || grant.accountId !== subject.sub) {
       throw new errors.InvalidGrant('the grant of subject_token has ended (revoked, signed out or expired)');
     }
-    if (!grantAllowsUpstreamTokens(grant)) {
-      throw new errors.InvalidScope(
-        `the user has not allowed this client to receive their upstream tokens; ask for the ${UPSTREAM_TOKEN_SCOPE} scope at sign-in`,
-        UPSTREAM_TOKEN_SCOPE,
-      );
-    }
-
     const allowed = client.metadata()['allowed_upstreams'];
     const upstream = await chosenUpstream(
       deps,
@@ -131,6 +136,13 @@ export function upstreamTokenExchange(deps: TokenExchangeDeps) {
       audience,
       Array.isArray(allowed) ? (allowed as string[]) : undefined,
     );
+    // What the app may name first (invalid_target), then whether the user agreed (invalid_scope).
+    if (!grantAllowsUpstreamTokens(grant)) {
+      throw new errors.InvalidScope(
+        `the user has not allowed this client to receive their upstream tokens; ask for the ${UPSTREAM_TOKEN_SCOPE} scope at sign-in`,
+        UPSTREAM_TOKEN_SCOPE,
+      );
+    }
     let tokens = await upstream.vault.load(subject.sub);
     try {
       if (!tokens) throw new UpstreamLinkGoneError(`no tokens at ${upstream.config.id} are stored for this account`);

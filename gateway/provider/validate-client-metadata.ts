@@ -56,6 +56,11 @@ function validateClientMetadata(
         `allowed_upstreams: ${unknown.join(', ')} names no configured upstream (configured: ${known?.join(', ')})`,
       );
   }
+  if (key === 'token_exchange_audiences' && value !== undefined) {
+    // Client ids of the APIs this client may get user tokens for by token exchange (delegation).
+    if (!Array.isArray(value) || value.length === 0 || !value.every((id) => typeof id === 'string' && /^\S+$/.test(id)))
+      throw new errors.InvalidClientMetadata('token_exchange_audiences must be a non-empty array of client ids');
+  }
   if (key === 'introspection_audiences' && value !== undefined) {
     // An `aud` is a resource URI or a client id (resource-servers.ts): any non-empty string
     // without white space (RFC 7519 §4.1.3: a StringOrURI), compared exactly.

@@ -102,8 +102,11 @@ describe('the claims an access token carries about its user', () => {
     });
   });
 
-  it('adds nothing to other tokens, or to a token without an account', async () => {
-    for (const kind of ['ClientCredentials', 'RefreshToken', undefined]) {
+  it("marks a machine's token as one, and adds nothing to other tokens, or to a token without an account", async () => {
+    assert.deepEqual(await claimsFor(undefined, token({ kind: 'ClientCredentials', accountId: undefined })), {
+      gty: 'client_credentials',
+    });
+    for (const kind of ['RefreshToken', undefined]) {
       assert.equal(await claimsFor(undefined, token({ kind })), undefined, String(kind));
     }
     assert.equal(await claimsFor(undefined, token({ accountId: undefined })), undefined);
