@@ -203,3 +203,54 @@ export async function chainedLoad(options: {
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), non2xx: failures, errors, problems };
 }
+
+/**
+ * Load made of rounds of several requests (a device authorization, then its first poll):
+ * `workers` rounds in flight, each `round` returning true when every answer was the one
+ * expected (not necessarily 2xx: a pending device answers 400 `authorization_pending`), or a
+ * short description of what came instead. Rounds per second, and each round's latency.
+ */
+export async function roundLoad(options: {
+  origin: string;
+  workers: number;
+  duration: number;
+  round: (pool: import('undici').Pool, worker: number, n: number) => Promise<true | string>;
+}): Promise<LoadResult> {
+  const { Pool } = await import('undici');
+  const pool = new Pool(options.origin, { connections: options.workers, pipelining: 1 });
+  const latencies: number[] = [];
+  const problems: Record<string, number> = {};
+  let failures = 0;
+  let errors = 0;
+  const deadline = Date.now() + options.duration * 1000;
+  const started = Date.now();
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: options.workers }, async (_unused, worker) => {
+      while (Date.now() < deadline) {
+        const t0 = performance.now();
+        let outcome: true | string;
+        try {
+          outcome = await options.round(pool, worker, n++);
+        } catch (error) {
+          errors += 1;
+          const what = (error as { code?: string }).code ?? String(error);
+          problems[what] = (problems[what] ?? 0) + 1;
+          continue;
+        }
+        if (outcome !== true) {
+          if (!problems[outcome]) process.stderr.write(`bench: unexpected answer in a round: ${outcome}\n`);
+          problems[outcome] = (problems[outcome] ?? 0) + 1;
+          failures += 1;
+          continue;
+        }
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (Date.now() - started) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return { rps: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), non2xx: failures, errors, problems };
+}

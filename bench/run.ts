@@ -20,6 +20,7 @@ import { nginxScenario } from './scenarios/nginx.ts';
 import { refreshScenario } from './scenarios/refresh.ts';
 import { ssoSignInScenario } from './scenarios/sso-sign-in.ts';
 import { storedSessionsScenario } from './scenarios/stored-sessions.ts';
+import { machineClientsScenario } from './scenarios/machine-clients.ts';
 import { benchStoreAdapter, STORE_BACKENDS } from './store-adapter.ts';
 
 /** The machine's 1-minute load average when the run started: others' work shares the cores. */
@@ -85,6 +86,7 @@ console.log(cpuLine);
 for (const c of await refreshScenario({ duration, rounds })) compare(c);
 for (const c of await ssoSignInScenario({ duration, rounds })) compare(c, 'sign-ins/s');
 for (const c of await storedSessionsScenario({ duration, rounds, large })) compare(c);
+for (const c of await machineClientsScenario({ duration, rounds })) compare(c, 'rounds/s');
 const peak = Math.max(...memory.samples);
 rows.push({
   scenario: '7. memory: gateway RSS under the load of 1 and 3',

@@ -43,6 +43,8 @@ export interface BenchGatewayOptions {
   env?: Record<string, string>;
   /** A store to use instead of a Redis of its own (the stored-sessions scenario fills its own). */
   store?: string;
+  /** More clients for the clients file (a scenario's machine or device client). */
+  clients?: object[];
 }
 
 // A benchmark that fails part-way must not leave a gateway behind (it would hold the port):
@@ -96,6 +98,7 @@ export async function startBenchGateway(options: BenchGatewayOptions = {}): Prom
         first_party: true,
         resources: [issuer],
       },
+      ...(options.clients ?? []),
     ]),
   );
   // The same command as `npm start` (after its prestart build) and the Dockerfile's CMD; only

@@ -32,6 +32,8 @@ await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = (server.address() as AddressInfo).port;
 const issuer = `http://127.0.0.1:${port}`;
 const clientSecret = 'bench-app-secret-0123456789abcdef0123456789';
+/** The API machine clients get tokens for (scenario 8). */
+const BENCH_API = 'https://api.bench.test';
 const provider = new Provider(issuer, {
   ...(redis ? { adapter: redis.Adapter } : {}),
   clients: [
@@ -41,14 +43,34 @@ const provider = new Provider(issuer, {
       redirect_uris: ['http://127.0.0.1:9/bench-app/callback'],
       grant_types: ['authorization_code', 'refresh_token'],
     },
+    // Scenario 8: a machine (client credentials) and a device (device grant), as the gateway's.
+    {
+      client_id: 'bench-machine',
+      client_secret: clientSecret,
+      redirect_uris: [],
+      response_types: [],
+      grant_types: ['client_credentials'],
+      scope: 'reports:read',
+      resources: [BENCH_API],
+    } as never,
+    {
+      client_id: 'bench-device',
+      token_endpoint_auth_method: 'none',
+      redirect_uris: [],
+      response_types: [],
+      grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+    },
   ],
   jwks: { keys: keys as never },
   cookies: { keys: ['bench-cookie-key-0123456789abcdef0123456789'] },
   findAccount: async (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub, email: 'bench@example.com' }) }),
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'] },
-  scopes: ['openid', 'offline_access', 'email', 'profile'],
+  scopes: ['openid', 'offline_access', 'email', 'profile', 'reports:read'],
+  extraClientMetadata: { properties: ['resources'] },
   features: {
     devInteractions: { enabled: false },
+    clientCredentials: { enabled: true },
+    deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****' },
     resourceIndicators: resourceIndicatorsFeature({ accessTokenTtl: ACCESS_TOKEN_TTL }) as never,
   },
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
