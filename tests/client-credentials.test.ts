@@ -158,6 +158,9 @@ describe('machine clients: the client credentials grant', () => {
     assert.equal(minted.sub, 'report-worker');
     // Anywhere else on the host (no rule names it: every signed-in user, and no machine).
     assert.equal((await at('/home')).status, 403);
+    // oauth2-proxy's userinfo answers for signed-in users only.
+    const userinfo = await check(`${gw.issuer}/oauth2/userinfo`, { host, authorization: `Bearer ${access_token}` });
+    assert.equal(userinfo.status, 401);
   });
 
   it('is no user where a user is expected: userinfo refuses it', async () => {

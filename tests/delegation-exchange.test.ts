@@ -99,6 +99,10 @@ describe('delegation between apps: token exchange for another app (RFC 8693)', (
     // Billing verifies it by introspection (a token for billing itself).
     assert.equal((await introspect(billing, String(delegated.body['access_token'])))['active'], true);
 
+    // The shop cannot exchange its own delegated token again (it is billing's, not the shop's).
+    const again = await exchange(shopMeta, String(delegated.body['access_token']), { audience: 'billing-api' });
+    assert.equal(again.body['error'], 'invalid_grant');
+
     // Billing passes the user on to the ledger: act nests who acted before.
     const chained = await exchange(billing, String(delegated.body['access_token']), { audience: 'ledger-api' });
     assert.equal(chained.status, 200, JSON.stringify(chained.body));

@@ -163,6 +163,31 @@ describe('the device authorization grant (RFC 8628)', () => {
     );
   });
 
+  it('shows a code from verification_uri_complete for the person to submit, and hides scopes it would not grant', async () => {
+    const device = await client.initiateDeviceAuthorization(cli, { scope: 'openid email bogus:scope' });
+    const browser = createBrowser();
+    const complete = await browser.fetch(device.verification_uri_complete ?? '');
+    assert.equal(complete.status, 200);
+    const html = await complete.text();
+    assert.ok(html.includes(`value="${device.user_code}"`), 'the code is in the field');
+    assert.doesNotMatch(html, /<script/, 'nothing submits it for the person');
+    const confirm = await enterCode(browser, device.verification_uri, device.user_code);
+    const confirmHtml = await confirm.text();
+    assert.match(confirmHtml, /<li>Your e-mail address<\/li>/);
+    assert.doesNotMatch(confirmHtml, /bogus/, 'a scope the gateway does not grant is not put before the user');
+    // A post without the page's session (a form from elsewhere) goes back to the page.
+    const stray = await fetch(`${gw.issuer}/device`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ user_code: device.user_code, confirm: 'yes' }),
+      redirect: 'manual',
+    });
+    assert.equal(stray.status, 303);
+    assert.equal(stray.headers.get('location'), '/device');
+    const strayStep = await fetch(`${gw.issuer}/device/success`, { redirect: 'manual' });
+    assert.equal(strayStep.status, 303);
+  });
+
   it('refuses an address that keeps guessing codes, before its next code is looked at', async () => {
     const browser = createBrowser();
     const page = await browser.fetch(`${gw.issuer}/device`, { headers: { 'x-forwarded-for': '192.0.2.77' } });

@@ -70,6 +70,26 @@ export async function findAccountsByEmail(store: Store, email: string): Promise<
   );
 }
 
+/** The account an upstream identity (its issuer and `sub` there) signs in as, if any. */
+export async function findAccountByIdentity(store: Store, iss: string, sub: string): Promise<Account | undefined> {
+  const local = await store.get<string>(linkKey(iss, sub));
+  return local === undefined ? undefined : findAccountBySub(store, local);
+}
+
+/**
+ * Disables an account (its sign-ins refused, its tokens' refreshes `invalid_grant`: find-account.ts,
+ * upstream-login.ts) or enables it again; undefined when there is no such account. Ending the
+ * sessions it has is the caller's (the one sign-out).
+ */
+export async function setAccountDisabled(store: Store, sub: string, disabled: boolean): Promise<Account | undefined> {
+  const account = await findAccountBySub(store, sub);
+  if (!account) return undefined;
+  const { disabledAt: _was, ...rest } = account;
+  const updated: Account = disabled ? { ...rest, disabledAt: account.disabledAt ?? Date.now() } : rest;
+  await saveAccount(store, updated);
+  return updated;
+}
+
 /** The account with this user name (`preferred_username`), if any. */
 export async function findAccountByUsername(store: Store, username: string): Promise<Account | undefined> {
   const sub = await store.get<string>(usernameKey(username));

@@ -33,6 +33,8 @@ export interface Account {
   groupsAt?: Record<string, string[]>;
   /** When each upstream's groups were last read (epoch ms): a failing source's stay this long. */
   groupsReadAt?: Record<string, number>;
+  /** When an operator disabled the account (`npx gateway users disable`): no sign-in, no refresh. */
+  disabledAt?: number;
 }
 
 /** The profile claims taken from the upstream at each sign-in. */

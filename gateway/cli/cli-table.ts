@@ -7,6 +7,7 @@ import { clientsCli } from './clients-cli.ts';
 import { configCli } from './config-cli.ts';
 import { keysCli } from './keys-cli.ts';
 import { rulesCli } from './rules-cli.ts';
+import { sessionsCli } from './sessions-cli.ts';
 import { usersCli } from './users-cli.ts';
 
 export const cliTable: CliTable = {
@@ -15,4 +16,5 @@ export const cliTable: CliTable = {
   keys: keysCli,
   rules: rulesCli,
   users: usersCli,
+  sessions: sessionsCli,
 };

@@ -15,6 +15,7 @@ import type { ClientActor } from '../clients/audit-client-event.ts';
 import { CLIENT_CREDENTIALS_GRANT, DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 import { ClientRegistryError, type ClientRegistry, type ClientView } from '../clients/client-registry.ts';
 import { clientRegistryOn } from './open-client-registry.ts';
+import { formatTable } from './format-table.ts';
 import { parseCommandArgs, UsageError } from './parse-command-args.ts';
 import type { CliIo } from './cli-command.ts';
 import { cliActor, cliLog } from './cli-log.ts';
@@ -166,18 +167,7 @@ function listText(views: ClientView[]): string {
     view.metadata.client_name ?? '',
     (view.metadata.redirect_uris ?? []).join(' '),
   ]);
-  const header = ['CLIENT_ID', 'TYPE', 'FIRST_PARTY', 'SOURCE', 'NAME', 'REDIRECT_URIS'];
-  const widths = header.map((title, column) =>
-    Math.max(title.length, ...rows.map((row) => String(row[column]).length)),
-  );
-  return `${[header, ...rows]
-    .map((row) =>
-      row
-        .map((cell, column) => String(cell).padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
+  return formatTable(['CLIENT_ID', 'TYPE', 'FIRST_PARTY', 'SOURCE', 'NAME', 'REDIRECT_URIS'], rows);
 }
 
 /**

@@ -8,6 +8,46 @@ import { withSettings } from './with-cli-store.ts';
 export const usersCli: CliGroup = {
   summary: 'The people who signed in through the gateway, by their local sub.',
   commands: {
+    find: {
+      arguments: 'QUERY [--json]',
+      summary: 'the accounts an e-mail, user name, sub or UPSTREAM_ID:UPSTREAM_SUB names',
+      description:
+        'Finds accounts by an index, never by scanning the store: an e-mail address (every account\nthat signed in with it), a user name, a sub, or an upstream identity as UPSTREAM_ID:UPSTREAM_SUB\n(the id in GATEWAY_UPSTREAMS and the subject there). Exit 1 when none is found.',
+      options: [['--json', 'the accounts as one JSON array on stdout']],
+      examples: ['npx gateway users find ada@example.com', 'npx gateway users find contractors:583231'],
+      run: (args, io) =>
+        withSettings(io, async (config) => (await import('./users-admin-command.ts')).runUsersFind(args, config, io)),
+    },
+    show: {
+      arguments: 'SUB [--json]',
+      summary: 'one account: its upstream, groups, last sign-in and sessions with their apps',
+      options: [['--json', 'one JSON document on stdout']],
+      examples: ['npx gateway users show 3f6c2a9e-0b1d-4e8a-9c55-2d7f1e0a4b6c'],
+      run: (args, io) =>
+        withSettings(io, async (config) => (await import('./users-admin-command.ts')).runUsersShow(args, config, io)),
+    },
+    disable: {
+      arguments: 'SUB [--json]',
+      summary: 'refuse the user at sign-in, and end every session and grant now',
+      description:
+        "Disables the account: its sign-ins are refused with a page that says so, every session and\ngrant it has ends at once on every instance (as `users sign-out`), and apps' refreshes get\ninvalid_grant. `users enable` undoes it (the sessions stay ended).",
+      options: [['--json', 'the counts as one JSON document on stdout']],
+      examples: ['npx gateway users disable 3f6c2a9e-0b1d-4e8a-9c55-2d7f1e0a4b6c'],
+      run: (args, io) =>
+        withSettings(io, async (config) =>
+          (await import('./users-admin-command.ts')).runUsersDisable(args, config, io, true),
+        ),
+    },
+    enable: {
+      arguments: 'SUB [--json]',
+      summary: 'let a disabled user sign in again',
+      options: [['--json', 'one JSON document on stdout']],
+      examples: ['npx gateway users enable 3f6c2a9e-0b1d-4e8a-9c55-2d7f1e0a4b6c'],
+      run: (args, io) =>
+        withSettings(io, async (config) =>
+          (await import('./users-admin-command.ts')).runUsersDisable(args, config, io, false),
+        ),
+    },
     'sign-out': {
       arguments: 'SUB [--json]',
       summary: 'end every session of one user, on every instance',

@@ -158,7 +158,7 @@ export function createProvider(deps: ProviderDeps): Provider {
       // machine's (access-token-claims.ts), which forward auth admits only by a rule's allowed_clients.
       clientCredentials: { enabled: true },
       // RFC 8628, for clients an operator gave the grant (a CLI, a TV): device-flow.ts.
-      deviceFlow: deviceFlowFeature(),
+      deviceFlow: deviceFlowFeature([...supportedScopes, ...config.apiScopes]),
       introspection: { enabled: true, allowedPolicy: introspectionAllowedPolicy },
       revocation: { enabled: true, allowedPolicy: revocationAllowedPolicy },
       userinfo: { enabled: true },

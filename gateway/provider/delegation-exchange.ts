@@ -55,6 +55,16 @@ export function delegationAudiences(client: ExchangeClient): string[] {
   return Array.isArray(listed) ? listed.filter((id): id is string => typeof id === 'string') : [];
 }
 
+/** Apps a user's token may pass through, one exchange each (a bound on `act`'s nesting). */
+const MAX_ACTORS = 5;
+
+/** How many actors an `act` claim names (nested `act`s). */
+function actDepth(act: unknown): number {
+  let depth = 0;
+  for (let at = act; typeof at === 'object' && at !== null; at = (at as { act?: unknown }).act) depth += 1;
+  return depth;
+}
+
 const audiencesOf = (claims: AccessTokenClaims) =>
   typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : [];
 
@@ -64,11 +74,16 @@ export function delegationExchange(deps: DelegationDeps) {
     request: { client: ExchangeClient; subject: AccessTokenClaims; audience: string; scope: string | undefined },
   ): Promise<void> {
     const { client, subject, audience } = request;
-    // Meant for A: issued to it, or handed to it by an earlier exchange (aud A, and an actor).
+    // Meant for A: a user's token issued to it, or one an earlier exchange made for it (aud A).
+    // Not A's own delegated token (made for another API): exchanging it again would only stack
+    // A on itself in `act`.
     const forA =
-      subject.client_id === client.clientId ||
-      (subject['act'] !== undefined && audiencesOf(subject).includes(client.clientId));
+      subject['act'] === undefined
+        ? subject.client_id === client.clientId
+        : audiencesOf(subject).includes(client.clientId);
     if (!forA) throw new errors.InvalidGrant('subject_token was not issued to this client');
+    if (actDepth(subject['act']) >= MAX_ACTORS)
+      throw new errors.InvalidGrant(`subject_token has passed through ${MAX_ACTORS} apps already`);
     const grantId = subject.grant_id;
     const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
     if (!grant || grant.accountId !== subject.sub || grant.clientId !== subject.client_id) {

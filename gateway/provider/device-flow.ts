@@ -13,6 +13,7 @@
  * it (where to post, the CSRF token) and draws its own accessible form around them.
  */
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { PROVIDER_ROUTES } from './provider-routes.ts';
 import {
   type DeviceCodeProblem,
   type DeviceForm,
@@ -23,6 +24,52 @@ import {
 
 /** Where a wrong code is kept while the response is written, for provider-regulation.ts to count. */
 export const WRONG_USER_CODE = Symbol('wrong user code');
+
+/** A code from `verification_uri_complete`, shown in the field rather than submitted for the user. */
+const PREFILLED_CODE = Symbol('prefilled user code');
+
+interface GuardedContext {
+  method: string;
+  path: string;
+  querystring: string;
+  query: Record<string, unknown>;
+  state: Record<symbol, unknown>;
+  get(name: string): string;
+  redirect(url: string): void;
+  status: number;
+}
+
+/**
+ * In front of the verification pages (a `provider.use()` middleware):
+ * - `GET /device?user_code=…` (the `verification_uri_complete` a device may show as a QR code)
+ *   shows the code in the field for the person to confirm with a click, where oidc-provider would
+ *   submit it at once: another site linking its visitors to wrong codes would otherwise spend
+ *   their address's wrong-code allowance without them typing anything.
+ * - a post to the verification page, or a step after it, without the session cookie the page
+ *   set (a form from nowhere) goes back to the page rather than to oidc-provider, which fails
+ *   on such a request with an error of its own.
+ */
+export function deviceVerificationGuard() {
+  return async function guard(ctx: GuardedContext, next: () => Promise<void>): Promise<void> {
+    const onPage = ctx.path === PROVIDER_ROUTES.code_verification;
+    const afterPage =
+      ctx.path.startsWith(`${PROVIDER_ROUTES.code_verification}/`) && ctx.path !== PROVIDER_ROUTES.device_authorization;
+    if (onPage && ctx.method === 'GET' && typeof ctx.query['user_code'] === 'string') {
+      ctx.state[PREFILLED_CODE] = String(ctx.query['user_code']).slice(0, 32);
+      ctx.querystring = '';
+      return next();
+    }
+    if (
+      ((onPage && ctx.method === 'POST') || afterPage) &&
+      !/(?:^|;\s*)(?:__Host-)?gw_session=/.test(ctx.get('cookie'))
+    ) {
+      ctx.status = 303;
+      ctx.redirect(PROVIDER_ROUTES.code_verification);
+      return;
+    }
+    return next();
+  };
+}
 
 /** The action and CSRF token of oidc-provider's device forms (helpers/user_code_form.js). */
 function formFields(html: string): DeviceForm {
@@ -47,7 +94,9 @@ function page(ctx: KoaContextWithOIDC, html: string): void {
   ctx.body = html;
 }
 
-export function deviceFlowFeature() {
+/** `knownScopes`: the scopes the gateway grants; any other the device asks for is not shown. */
+export function deviceFlowFeature(knownScopes: readonly string[]) {
+  const known = new Set(knownScopes);
   return {
     enabled: true as const,
     charset: 'base-20' as const,
@@ -59,8 +108,10 @@ export function deviceFlowFeature() {
       error?: { name?: string; userCode?: string },
     ) {
       const problem = problemOf(error);
-      if (problem === 'wrong' || problem === 'none') (ctx.state as Record<symbol, boolean>)[WRONG_USER_CODE] = true;
-      page(ctx, renderDeviceCodePage(ctx.get('accept-language'), { ...formFields(form), problem }));
+      const state = ctx.state as Record<symbol, unknown>;
+      if (problem === 'wrong' || problem === 'none') state[WRONG_USER_CODE] = true;
+      const code = typeof state[PREFILLED_CODE] === 'string' ? (state[PREFILLED_CODE] as string) : undefined;
+      page(ctx, renderDeviceCodePage(ctx.get('accept-language'), { ...formFields(form), problem, code }));
     },
     async userCodeConfirmSource(
       ctx: KoaContextWithOIDC,
@@ -70,9 +121,13 @@ export function deviceFlowFeature() {
       userCode: string,
     ) {
       const params = (ctx.oidc.entities as { DeviceCode?: { params?: Record<string, unknown> } }).DeviceCode?.params;
-      const scopes = String(params?.['scope'] ?? 'openid')
-        .split(' ')
-        .filter(Boolean);
+      const scopes = [
+        ...new Set(
+          String(params?.['scope'] ?? 'openid')
+            .split(' ')
+            .filter((scope) => known.has(scope)),
+        ),
+      ];
       page(
         ctx,
         renderDeviceConfirmPage(ctx.get('accept-language'), {

@@ -150,7 +150,8 @@ async function endRefusedGrant(ctx: KoaContextWithOIDC | undefined, token: Refre
 export function createFindAccount(deps: FindAccountDeps): FindAccount {
   return async (ctx: KoaContextWithOIDC, sub: string, token?: unknown) => {
     const account = await findAccountBySub(deps.store, sub);
-    if (!account) return undefined;
+    // A disabled account is no account: codes, refreshes and userinfo all fail (invalid_grant).
+    if (!account || account.disabledAt !== undefined) return undefined;
     const refresh = token as RefreshTokenLike | undefined;
     // The sign-in's upstream, where the token says (codes and refresh tokens carry its amr).
     const through = signedInThrough(refresh?.amr);

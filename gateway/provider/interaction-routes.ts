@@ -128,9 +128,20 @@ export function interactionRoutes(deps: InteractionDeps) {
       const account = interaction.session?.accountId
         ? await findAccountBySub(deps.store, interaction.session.accountId)
         : undefined;
-      const scopes = String(interaction.params['scope'] ?? 'openid')
+      // What the app would be granted, in the order it asked: scopes the gateway does not know
+      // are dropped from its tokens, so they are not put before the user either.
+      const pending = interaction.prompt.details as {
+        missingOIDCScope?: string[];
+        missingResourceScopes?: Record<string, string[]>;
+      };
+      const granted = new Set([
+        ...(pending.missingOIDCScope ?? []),
+        ...Object.values(pending.missingResourceScopes ?? {}).flat(),
+      ]);
+      const requested = String(interaction.params['scope'] ?? 'openid')
         .split(' ')
-        .filter(Boolean);
+        .filter((scope) => granted.has(scope));
+      const scopes = requested.length > 0 ? [...new Set(requested)] : ['openid'];
       return reply.type('text/html; charset=utf-8').send(
         renderConsentPage(request.headers['accept-language'], {
           uid: interaction.uid,

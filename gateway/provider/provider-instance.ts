@@ -6,6 +6,7 @@
  * lives in the store, so requests in flight on the old instance finish normally.
  */
 import { delegationExchange } from './delegation-exchange.ts';
+import { deviceVerificationGuard } from './device-flow.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
 import { devicePolling } from './device-polling.ts';
 import type Provider from 'oidc-provider';
@@ -75,6 +76,8 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   provider.use(endSessionSignOut({ provider, signOut: deps.signOut }));
   // A device's polling paced as RFC 8628 §3.5 says (slow_down), which oidc-provider does not do.
   provider.use(devicePolling({ store, sealing: deps.sealing }));
+  // The verification page's links and forms (device-flow.ts).
+  provider.use(deviceVerificationGuard());
   // The gateway's access JWTs at the introspection and revocation endpoints.
   provider.use(accessJwtEndpoints({ provider, store, sealing: deps.sealing, verify: deps.verify }));
   provider.use(

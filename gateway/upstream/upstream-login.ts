@@ -296,6 +296,18 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
       deps.reservedUsernames,
       read.groups,
     );
+    if (account.disabledAt !== undefined) {
+      // An operator disabled the account (npx gateway users disable): no session is made.
+      request.log.info({ sub: account.sub, upstream: upstream.config.id }, 'sign-in refused: account disabled');
+      deps.events?.failed(request, who, 'policy', 'account disabled');
+      return sendError(
+        request,
+        reply,
+        new GatewayError('access_denied', 403, messagesFor('en').refusedAccountDisabled, {
+          messageKey: 'refusedAccountDisabled',
+        }),
+      );
+    }
     if (read.failed) {
       const aged = afterGroupSourceFailed(account, upstream.config.id);
       if (aged !== account) {

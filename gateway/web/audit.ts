@@ -41,7 +41,13 @@ export type AuditEvent =
   /** An operator ended every session of one user (`npx gateway users sign-out`). */
   | 'account.signed_out'
   /** An operator linked another upstream identity to an account (`npx gateway users link`). */
-  | 'account.linked';
+  | 'account.linked'
+  /** An operator disabled an account (`npx gateway users disable`): its sessions ended with it. */
+  | 'account.disabled'
+  /** An operator enabled a disabled account again. */
+  | 'account.enabled'
+  /** An operator ended one session (`npx gateway sessions end`). */
+  | 'session.ended';
 
 /** The logger shape audit events need: pino's on a gateway, the CLI's own (cli/cli-log.ts). */
 export interface AuditSink {

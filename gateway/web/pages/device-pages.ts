@@ -26,7 +26,7 @@ export interface DeviceForm {
 
 export function renderDeviceCodePage(
   acceptLanguage: string | undefined,
-  options: DeviceForm & { problem?: DeviceCodeProblem | undefined },
+  options: DeviceForm & { problem?: DeviceCodeProblem | undefined; code?: string | undefined },
 ): string {
   const t = messagesFor(acceptLanguage);
   const problem = options.problem
@@ -42,7 +42,7 @@ export function renderDeviceCodePage(
 ${problem}<form method="post" action="${escapeHtml(options.action)}">
 <input type="hidden" name="xsrf" value="${escapeHtml(options.xsrf)}">
 <label for="user_code">${escapeHtml(t.deviceCodeLabel)}</label>
-<input id="user_code" name="user_code" type="text" required autofocus autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" maxlength="32" aria-describedby="${described}"${options.problem ? ' aria-invalid="true"' : ''}>
+<input id="user_code" name="user_code" type="text" required autofocus autocomplete="one-time-code" autocapitalize="characters" spellcheck="false" maxlength="32" aria-describedby="${described}"${options.problem ? ' aria-invalid="true"' : ''}${options.code ? ` value="${escapeHtml(options.code)}"` : ''}>
 <p id="code-hint" class="muted small">${escapeHtml(t.deviceCodeHint)}</p>
 <div class="actions"><button type="submit">${escapeHtml(t.deviceContinue)}</button></div>
 </form>`,

@@ -58,6 +58,8 @@ const en = {
   refusedGroup: 'Your GitLab account is not a member of a group allowed to sign in here.',
   refusedEmailMissing:
     'Your identity provider did not share your e-mail address, and this gateway admits only some e-mail domains. Allow sharing your e-mail address and sign in again.',
+  refusedAccountDisabled:
+    'Your account has been disabled at this gateway. If you think this is a mistake, ask its administrator.',
   upstreamTokenRefused:
     'The identity provider refused the access token it had just issued, and no refresh token could replace it, so it could not say who you are. Please start again; if this keeps happening, tell the administrator of this gateway.',
   deviceTitle: 'Connect a device',
@@ -148,6 +150,8 @@ const ko: Messages = {
   refusedGroup: 'GitLab 계정이 여기에 로그인할 수 있는 그룹의 구성원이 아닙니다.',
   refusedEmailMissing:
     'ID 제공자가 이메일 주소를 제공하지 않았고, 이 게이트웨이는 일부 이메일 도메인만 허용합니다. 이메일 주소 제공에 동의한 뒤 다시 로그인하세요.',
+  refusedAccountDisabled:
+    '이 게이트웨이에서 계정이 사용 중지되었습니다. 잘못된 일이라고 생각되면 관리자에게 문의하세요.',
   upstreamTokenRefused:
     'ID 제공자가 방금 발급한 액세스 토큰을 거부했고, 리프레시 토큰으로도 새 토큰을 받을 수 없어 사용자를 확인할 수 없었습니다. 다시 시작해 주세요. 계속 이런 일이 생기면 이 게이트웨이의 관리자에게 알려 주세요.',
   deviceTitle: '기기 연결',

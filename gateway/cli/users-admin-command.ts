@@ -1,0 +1,213 @@
+/**
+ * The operator's view of users, from the store the running gateways share:
+ *
+ * - `users find QUERY`: the accounts a sub, a user name, an e-mail address or an upstream
+ *   identity (`<upstream id>:<its sub>`) names, each by an index (never a scan of the store);
+ * - `users show SUB`: the account, its upstream, its groups, its sessions with their apps;
+ * - `users disable SUB` / `users enable SUB`: a disabled account is refused at sign-in with a
+ *   page that says so, and every session and grant it has ends at once on every instance (the
+ *   one sign-out), so apps' refreshes get `invalid_grant`;
+ * - `sessions list SUB` and `sessions end UID`.
+ *
+ * Every change is an audit event on stderr.
+ */
+import type { Store } from '../../adapters/store.ts';
+import { sessionsOfAccount } from '../../adapters/oidc-adapter.ts';
+import type { Config } from '../../config/config-type.ts';
+import type { Account } from '../accounts/account.ts';
+import { releasedGroups } from '../accounts/account-groups.ts';
+import {
+  findAccountByIdentity,
+  findAccountBySub,
+  findAccountByUsername,
+  findAccountsByEmail,
+  setAccountDisabled,
+} from '../accounts/account-store.ts';
+import { loadStoreSealingFor } from '../keys/store-sealing.ts';
+import type { SessionRecord } from '../sessions/sign-out.ts';
+import { audit } from '../web/audit.ts';
+import type { CliIo } from './cli-command.ts';
+import { cliActor, cliLog } from './cli-log.ts';
+import { createCliSignOut } from './cli-sign-out.ts';
+import { formatTable } from './format-table.ts';
+import { parseCommandArgs } from './parse-command-args.ts';
+import { withCliStore } from './with-cli-store.ts';
+
+/** The accounts `query` names, each found by an index. */
+export async function findUsers(store: Store, query: string, config: Config): Promise<Account[]> {
+  if (query.includes('@')) return findAccountsByEmail(store, query);
+  const colon = query.indexOf(':');
+  const upstream = colon > 0 ? config.upstreams.find((u) => u.id === query.slice(0, colon)) : undefined;
+  const found = await Promise.all([
+    findAccountBySub(store, query),
+    findAccountByUsername(store, query),
+    upstream ? findAccountByIdentity(store, upstream.issuer, query.slice(colon + 1)) : undefined,
+  ]);
+  const unique = new Map<string, Account>();
+  for (const account of found) if (account) unique.set(account.sub, account);
+  return [...unique.values()];
+}
+
+const when = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString());
+
+/** One session of an account, as an operator sees it. */
+interface SessionView {
+  uid: string;
+  signed_in_at: string;
+  apps: string[];
+}
+
+async function sessionsOf(store: Store, config: Config, sub: string): Promise<SessionView[]> {
+  const sealing = await loadStoreSealingFor(config, store);
+  const found = await sessionsOfAccount(store, sealing, sub);
+  return found
+    .map((session) => session.payload as SessionRecord & { loginTs?: number })
+    .filter((session) => session.accountId === sub && typeof session.uid === 'string')
+    .map((session) => ({
+      uid: String(session.uid),
+      signed_in_at: session.loginTs === undefined ? '-' : new Date(session.loginTs * 1000).toISOString(),
+      apps: Object.keys(session.authorizations ?? {}).sort(),
+    }));
+}
+
+function accountView(account: Account, config: Config) {
+  return {
+    sub: account.sub,
+    preferred_username: account.preferred_username,
+    email: account.email,
+    name: account.name,
+    upstream: account.upstream.id ?? account.upstream.iss,
+    upstream_sub: account.upstream.sub,
+    groups: releasedGroups(account, config.groups, account.upstream.id),
+    created_at: when(account.createdAt),
+    last_sign_in_or_check: when(account.upstreamCheckedAt),
+    disabled_at: account.disabledAt === undefined ? undefined : when(account.disabledAt),
+  };
+}
+
+export async function runUsersFind(args: string[], config: Config, io: CliIo): Promise<number> {
+  const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, ['QUERY']);
+  const query = parsed.positionals[0] ?? '';
+  return withCliStore(config, io, async (store) => {
+    const accounts = (await findUsers(store, query, config)).map((account) => accountView(account, config));
+    if (parsed.values.json) io.stdout(`${JSON.stringify(accounts)}\n`);
+    else if (accounts.length === 0) io.stdout('no account found\n');
+    else
+      io.stdout(
+        formatTable(
+          ['SUB', 'USERNAME', 'EMAIL', 'UPSTREAM', 'LAST SEEN', 'DISABLED'],
+          accounts.map((a) => [
+            a.sub,
+            a.preferred_username,
+            a.email ?? '-',
+            a.upstream,
+            a.last_sign_in_or_check,
+            a.disabled_at ?? 'no',
+          ]),
+        ),
+      );
+    return accounts.length > 0 ? 0 : 1;
+  });
+}
+
+export async function runUsersShow(args: string[], config: Config, io: CliIo): Promise<number> {
+  const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, ['SUB']);
+  const sub = parsed.positionals[0] ?? '';
+  return withCliStore(config, io, async (store) => {
+    const account = await findAccountBySub(store, sub);
+    if (!account) {
+      io.stderr(`gateway: no account with sub ${JSON.stringify(sub)} (npx gateway users find finds it)\n`);
+      return 1;
+    }
+    const view = { ...accountView(account, config), sessions: await sessionsOf(store, config, sub) };
+    if (parsed.values.json) {
+      io.stdout(`${JSON.stringify(view)}\n`);
+      return 0;
+    }
+    const lines = Object.entries(view)
+      .filter(([key]) => key !== 'sessions')
+      .map(
+        ([key, value]) => `${`${key}:`.padEnd(24)} ${Array.isArray(value) ? value.join(', ') || '-' : (value ?? '-')}`,
+      );
+    lines.push(`${'sessions:'.padEnd(24)} ${view.sessions.length}`);
+    for (const session of view.sessions)
+      lines.push(`  ${session.uid}  signed in ${session.signed_in_at}  apps: ${session.apps.join(', ') || '-'}`);
+    io.stdout(`${lines.join('\n')}\n`);
+    return 0;
+  });
+}
+
+/** `users disable SUB` and `users enable SUB`. */
+export async function runUsersDisable(args: string[], config: Config, io: CliIo, disable: boolean): Promise<number> {
+  const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, ['SUB']);
+  const sub = parsed.positionals[0] ?? '';
+  return withCliStore(config, io, async (store) => {
+    const account = await setAccountDisabled(store, sub, disable);
+    if (!account) {
+      io.stderr(`gateway: no account with sub ${JSON.stringify(sub)}\n`);
+      return 1;
+    }
+    const log = cliLog(io, config.logLevel);
+    const ended = disable
+      ? await (await createCliSignOut(config, store, { info() {}, warn: log.warn })).signOutAccount(sub)
+      : undefined;
+    audit(
+      log,
+      disable ? 'account.disabled' : 'account.enabled',
+      { sub, actor: cliActor(), ...ended, at: new Date().toISOString() },
+      disable ? 'the account was disabled and its sessions ended' : 'the account was enabled',
+    );
+    io.stdout(
+      parsed.values.json
+        ? `${JSON.stringify({ sub, disabled: disable, ...ended })}\n`
+        : disable
+          ? `disabled ${sub}: ${ended?.sessions ?? 0} session(s) and ${ended?.grants ?? 0} grant(s) ended; sign-ins are refused until \`users enable\`\n`
+          : `enabled ${sub}: the user may sign in again\n`,
+    );
+    return 0;
+  });
+}
+
+export async function runSessionsList(args: string[], config: Config, io: CliIo): Promise<number> {
+  const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, ['SUB']);
+  const sub = parsed.positionals[0] ?? '';
+  return withCliStore(config, io, async (store) => {
+    if (!(await findAccountBySub(store, sub))) {
+      io.stderr(`gateway: no account with sub ${JSON.stringify(sub)}\n`);
+      return 1;
+    }
+    const sessions = await sessionsOf(store, config, sub);
+    if (parsed.values.json) io.stdout(`${JSON.stringify(sessions)}\n`);
+    else if (sessions.length === 0) io.stdout('no sessions\n');
+    else
+      io.stdout(
+        formatTable(
+          ['SESSION', 'SIGNED IN', 'APPS'],
+          sessions.map((s) => [s.uid, s.signed_in_at, s.apps.join(', ') || '-']),
+        ),
+      );
+    return 0;
+  });
+}
+
+export async function runSessionsEnd(args: string[], config: Config, io: CliIo): Promise<number> {
+  const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, ['SESSION']);
+  const uid = parsed.positionals[0] ?? '';
+  return withCliStore(config, io, async (store) => {
+    const log = cliLog(io, config.logLevel);
+    const signOut = await createCliSignOut(config, store, { info() {}, warn: log.warn });
+    const result = await signOut.endSession(uid);
+    audit(
+      log,
+      'session.ended',
+      { ...result, session_uid: uid, actor: cliActor(), at: new Date().toISOString() },
+      'an operator ended one session',
+    );
+    io.stdout(
+      parsed.values.json
+        ? `${JSON.stringify(result)}\n`
+        : `ended session ${uid}: ${result.grants} grant(s) revoked, ${result.forwardAuthSessions} forward-auth session(s) ended\n`,
+    );
+    return result.sessions > 0 || result.sub !== undefined ? 0 : 1;
+  });
+}
