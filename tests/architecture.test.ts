@@ -29,7 +29,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ['gateway/upstream'],
   ['gateway/sessions'],
   ['gateway/provider'],
-  ['gateway/forward-auth', 'gateway/dev'],
+  ['gateway/forward-auth', 'gateway/dev', 'gateway/admin'],
   ['gateway/app'],
   ['gateway/cli'],
   ['gateway/main.ts', 'bin'],

@@ -28,6 +28,7 @@ import { createCsrfGuard } from '../web/csrf.ts';
 import { errorHandling } from '../web/errors.ts';
 import { assetRoutes } from '../web/pages/assets.ts';
 import { derivedSecrets } from './derived-secrets.ts';
+import { adminRoutes } from '../admin/admin-routes.ts';
 import { devPart } from './dev-part.ts';
 import { forwardAuthPart } from './forward-auth-part.ts';
 import { healthRoutes } from './health-routes.ts';
@@ -164,6 +165,8 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
       early,
     });
     await app.register(providerPart, { issuer: config.issuer, store, provider, staticGroups: config.groups });
+    // The operators' API (machine clients with gateway:admin only): users, sessions.
+    await app.register(adminRoutes, { config, store, sealing, verify: provider.verify, signOut: provider.signOut });
   } catch (error) {
     await app.close().catch(() => {});
     throw error;

@@ -12,19 +12,10 @@
  * Every change is an audit event on stderr.
  */
 import type { Store } from '../../adapters/store.ts';
-import { sessionsOfAccount } from '../../adapters/oidc-adapter.ts';
 import type { Config } from '../../config/config-type.ts';
-import type { Account } from '../accounts/account.ts';
-import { releasedGroups } from '../accounts/account-groups.ts';
-import {
-  findAccountByIdentity,
-  findAccountBySub,
-  findAccountByUsername,
-  findAccountsByEmail,
-  setAccountDisabled,
-} from '../accounts/account-store.ts';
+import { findAccountBySub, setAccountDisabled } from '../accounts/account-store.ts';
+import { accountView as view, findUsers, sessionsOf as sessionsIn } from '../accounts/user-directory.ts';
 import { loadStoreSealingFor } from '../keys/store-sealing.ts';
-import type { SessionRecord } from '../sessions/sign-out.ts';
 import { audit } from '../web/audit.ts';
 import type { CliIo } from './cli-command.ts';
 import { cliActor, cliLog } from './cli-log.ts';
@@ -33,63 +24,16 @@ import { formatTable } from './format-table.ts';
 import { parseCommandArgs } from './parse-command-args.ts';
 import { withCliStore } from './with-cli-store.ts';
 
-/** The accounts `query` names, each found by an index. */
-export async function findUsers(store: Store, query: string, config: Config): Promise<Account[]> {
-  if (query.includes('@')) return findAccountsByEmail(store, query);
-  const colon = query.indexOf(':');
-  const upstream = colon > 0 ? config.upstreams.find((u) => u.id === query.slice(0, colon)) : undefined;
-  const found = await Promise.all([
-    findAccountBySub(store, query),
-    findAccountByUsername(store, query),
-    upstream ? findAccountByIdentity(store, upstream.issuer, query.slice(colon + 1)) : undefined,
-  ]);
-  const unique = new Map<string, Account>();
-  for (const account of found) if (account) unique.set(account.sub, account);
-  return [...unique.values()];
-}
-
-const when = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString());
-
-/** One session of an account, as an operator sees it. */
-interface SessionView {
-  uid: string;
-  signed_in_at: string;
-  apps: string[];
-}
-
-async function sessionsOf(store: Store, config: Config, sub: string): Promise<SessionView[]> {
-  const sealing = await loadStoreSealingFor(config, store);
-  const found = await sessionsOfAccount(store, sealing, sub);
-  return found
-    .map((session) => session.payload as SessionRecord & { loginTs?: number })
-    .filter((session) => session.accountId === sub && typeof session.uid === 'string')
-    .map((session) => ({
-      uid: String(session.uid),
-      signed_in_at: session.loginTs === undefined ? '-' : new Date(session.loginTs * 1000).toISOString(),
-      apps: Object.keys(session.authorizations ?? {}).sort(),
-    }));
-}
-
-function accountView(account: Account, config: Config) {
-  return {
-    sub: account.sub,
-    preferred_username: account.preferred_username,
-    email: account.email,
-    name: account.name,
-    upstream: account.upstream.id ?? account.upstream.iss,
-    upstream_sub: account.upstream.sub,
-    groups: releasedGroups(account, config.groups, account.upstream.id),
-    created_at: when(account.createdAt),
-    last_sign_in_or_check: when(account.upstreamCheckedAt),
-    disabled_at: account.disabledAt === undefined ? undefined : when(account.disabledAt),
-  };
+/** The account's sessions, read with the gateways' data key. */
+async function sessionsOf(store: Store, config: Config, sub: string) {
+  return sessionsIn(store, await loadStoreSealingFor(config, store), sub);
 }
 
 export async function runUsersFind(args: string[], config: Config, io: CliIo): Promise<number> {
   const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, ['QUERY']);
   const query = parsed.positionals[0] ?? '';
   return withCliStore(config, io, async (store) => {
-    const accounts = (await findUsers(store, query, config)).map((account) => accountView(account, config));
+    const accounts = (await findUsers(store, query, config.upstreams)).map((account) => view(account, config.groups));
     if (parsed.values.json) io.stdout(`${JSON.stringify(accounts)}\n`);
     else if (accounts.length === 0) io.stdout('no account found\n');
     else
@@ -101,7 +45,7 @@ export async function runUsersFind(args: string[], config: Config, io: CliIo): P
             a.preferred_username,
             a.email ?? '-',
             a.upstream,
-            a.last_sign_in_or_check,
+            a.last_sign_in_or_check ?? '-',
             a.disabled_at ?? 'no',
           ]),
         ),
@@ -119,19 +63,19 @@ export async function runUsersShow(args: string[], config: Config, io: CliIo): P
       io.stderr(`gateway: no account with sub ${JSON.stringify(sub)} (npx gateway users find finds it)\n`);
       return 1;
     }
-    const view = { ...accountView(account, config), sessions: await sessionsOf(store, config, sub) };
+    const shown = { ...view(account, config.groups), sessions: await sessionsOf(store, config, sub) };
     if (parsed.values.json) {
-      io.stdout(`${JSON.stringify(view)}\n`);
+      io.stdout(`${JSON.stringify(shown)}\n`);
       return 0;
     }
-    const lines = Object.entries(view)
+    const lines = Object.entries(shown)
       .filter(([key]) => key !== 'sessions')
       .map(
         ([key, value]) => `${`${key}:`.padEnd(24)} ${Array.isArray(value) ? value.join(', ') || '-' : (value ?? '-')}`,
       );
-    lines.push(`${'sessions:'.padEnd(24)} ${view.sessions.length}`);
-    for (const session of view.sessions)
-      lines.push(`  ${session.uid}  signed in ${session.signed_in_at}  apps: ${session.apps.join(', ') || '-'}`);
+    lines.push(`${'sessions:'.padEnd(24)} ${shown.sessions.length}`);
+    for (const session of shown.sessions)
+      lines.push(`  ${session.uid}  signed in ${session.signed_in_at ?? '-'}  apps: ${session.apps.join(', ') || '-'}`);
     io.stdout(`${lines.join('\n')}\n`);
     return 0;
   });
@@ -183,7 +127,7 @@ export async function runSessionsList(args: string[], config: Config, io: CliIo)
       io.stdout(
         formatTable(
           ['SESSION', 'SIGNED IN', 'APPS'],
-          sessions.map((s) => [s.uid, s.signed_in_at, s.apps.join(', ') || '-']),
+          sessions.map((s) => [s.uid, s.signed_in_at ?? '-', s.apps.join(', ') || '-']),
         ),
       );
     return 0;

@@ -155,6 +155,9 @@ export function checkClientPolicy(
         `the grant type ${TOKEN_EXCHANGE_GRANT} can be given only by an operator (npx gateway clients add --token-exchange, or GATEWAY_CLIENTS_FILE); remove it from grant_types`,
       );
     }
+    if (typeof metadata['scope'] === 'string' && metadata['scope'].split(' ').includes('gateway:admin')) {
+      refuse('the scope gateway:admin can be given only by an operator (npx gateway clients add --scope); remove it');
+    }
     for (const [grant, short] of [
       [CLIENT_CREDENTIALS_GRANT, 'client_credentials'],
       [DEVICE_CODE_GRANT, 'device_code'],

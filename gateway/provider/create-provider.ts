@@ -29,6 +29,7 @@ import { assertCheckedOidcProvider } from './oidc-provider-patches.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { scopeClaims, supportedScopes } from './scope-claims.ts';
 import { deviceFlowFeature } from './device-flow.ts';
+import { ADMIN_SCOPE } from './admin-scope.ts';
 import { introspectionAllowedPolicy, revocationAllowedPolicy } from './token-policies.ts';
 import { TOKEN_EXCHANGE_PARAMETERS } from './upstream-token-exchange.ts';
 import { clientMetadataValidator } from './validate-client-metadata.ts';
@@ -105,7 +106,7 @@ export function createProvider(deps: ProviderDeps): Provider {
     // `amr` says how the user signed in, `upstream:<id>` naming the upstream (OIDC Core §2): an app
     // that asked for one with `upstream=` can check that it got a sign-in there.
     claims: { ...scopeClaims, openid: [...(scopeClaims['openid'] ?? []), 'amr'] } as Configuration['claims'],
-    scopes: [...supportedScopes, ...config.apiScopes],
+    scopes: [...supportedScopes, ...config.apiScopes, ADMIN_SCOPE],
     // Authorization code only (RFC 9700 §2.1.2: no implicit grant).
     responseTypes: ['code'],
     // ID tokens carry the profile claims too: many apps (Authlib, django) read them from there.

@@ -11,6 +11,7 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import { signedInThrough } from '../upstream/signed-in-through.ts';
 import { upstreamTokenScopeCheck } from './upstream-token-scope.ts';
+import { adminScopeCheck } from './admin-scope.ts';
 
 /**
  * The upstream this browser's session signed in through (upstream-login.ts records it in `amr`),
@@ -31,6 +32,7 @@ export function createInteractionPolicy(
   const login = policy.get('login');
   if (!login) throw new Error('oidc-provider base policy has no login prompt');
   login.checks.add(upstreamTokenScopeCheck());
+  login.checks.add(adminScopeCheck());
   login.checks.add(
     new Check(
       'upstream_link_gone',
