@@ -189,6 +189,10 @@ export function createProvider(deps: ProviderDeps): Provider {
     fetch: outboundFetch(config.outboundPrivateHosts),
     ttl: {
       AccessToken: config.ttl.accessToken,
+      // A machine's token lives as a user's access token does.
+      ClientCredentials: config.ttl.accessToken,
+      // A device's user code and device code (RFC 8628): 10 minutes to type it in.
+      DeviceCode: 600,
       AuthorizationCode: 60,
       IdToken: 3600,
       // An unfinished sign-in is kept this long (and its upstream transaction as long): bounded,
