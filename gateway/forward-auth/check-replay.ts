@@ -89,7 +89,7 @@ export function createCheckReplay(deps: CheckReplayDeps): CheckReplay {
     // With path or method rules, the protected request's URI and method decide too.
     const target =
       deps.readsTarget && trusted
-        ? `\n${headers['x-original-uri'] ?? ''}\n${headers['x-forwarded-uri'] ?? ''}\n${headers['x-original-method'] ?? ''}\n${headers['x-forwarded-method'] ?? ''}`
+        ? `\n${headers['x-original-uri'] ?? ''}\n${headers['x-forwarded-uri'] ?? ''}\n${headers['x-original-url'] ?? ''}\n${headers['x-original-method'] ?? ''}\n${headers['x-forwarded-method'] ?? ''}`
         : '';
     return `${url}\n${headers.host ?? ''}\n${forwardedHost}\n${headers.authorization ?? ''}\n${headers.cookie ?? ''}${target}`;
   }

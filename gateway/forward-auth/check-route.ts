@@ -57,10 +57,27 @@ const HEADER_SAFE = /^[\x20-\x7e]*$/;
  * what is judged, so two different values refuse.
  */
 const CONFLICT = '\u0000conflict';
-const CONFLICT_PROBLEM = 'X-Original-URI/-Method and X-Forwarded-Uri/-Method disagree: set both from the proxy';
-function agreed(original: string | undefined, forwarded: string | undefined): string | undefined {
-  if (original !== undefined && forwarded !== undefined && original !== forwarded) return CONFLICT;
-  return original ?? forwarded;
+const CONFLICT_PROBLEM =
+  'X-Original-URI, X-Forwarded-Uri and X-Original-URL (or the -Method headers) disagree, or the URL names another host: set them from the proxy';
+function agreed(...said: (string | undefined)[]): string | undefined {
+  const given = said.filter((value) => value !== undefined);
+  if (given.some((value) => value !== given[0])) return CONFLICT;
+  return given[0];
+}
+
+/**
+ * The path and query of X-Original-URL (ingress-nginx's `auth-url` sends the whole URL), as the
+ * client wrote them (no URL parsing: it would resolve `..` and change what is judged); a URL for
+ * another host than the one judged, or one that cannot be read, is a conflict.
+ */
+function originalUrlTarget(value: string | undefined, hostname: string): string | undefined {
+  if (value === undefined) return undefined;
+  const parts = /^https?:\/\/([^/?#@]+)(.*)$/i.exec(value);
+  if (!parts) return CONFLICT;
+  const host = (parts[1] ?? '').replace(/:\d+$/, '').toLowerCase();
+  if (host !== hostname.toLowerCase()) return CONFLICT;
+  const rest = parts[2] ?? '';
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 const forbidden = (reply: FastifyReply) =>
@@ -107,7 +124,11 @@ export function checkRoute(app: FastifyInstance, deps: CheckRouteDeps): void {
     const target = deps.policy.readsTarget
       ? {
           host: request.hostname,
-          uri: agreed(trustedHeader(request, 'x-original-uri'), trustedHeader(request, 'x-forwarded-uri')),
+          uri: agreed(
+            trustedHeader(request, 'x-original-uri'),
+            trustedHeader(request, 'x-forwarded-uri'),
+            originalUrlTarget(trustedHeader(request, 'x-original-url'), request.hostname),
+          ),
           method: agreed(trustedHeader(request, 'x-original-method'), trustedHeader(request, 'x-forwarded-method')),
           ip: request.ip,
         }
