@@ -142,4 +142,6 @@ export interface Config {
   logLevel: LogLevel;
   /** One line per request to stdout (off by default: the hot path writes no log line). */
   accessLog: boolean;
+  /** Where traces go (OTLP/HTTP); undefined: no tracing. */
+  otlpEndpoint: string | undefined;
 }

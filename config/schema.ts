@@ -4,7 +4,7 @@ import { optionalSetting, setting, settingsRegistry, type SettingMeta } from './
 import { checkProduction, MIN_SECRET_BITS } from './check-production.ts';
 import { parseOutboundHosts } from './outbound-host.ts';
 import { DEFAULT_RESERVED_USERNAMES, parseUsernames } from './reserved-usernames.ts';
-import { parseGatewayIssuer, parseStoreUrl, parseUpstreamIssuer } from './url-parsers.ts';
+import { parseGatewayIssuer, parseOtlpEndpoint, parseStoreUrl, parseUpstreamIssuer } from './url-parsers.ts';
 import { type HostRule, parseGroups, parseHostRules, parseRulesFile } from './forward-auth-parsers.ts';
 import { parseUpstreams } from './upstreams-parser.ts';
 import {
@@ -327,6 +327,14 @@ export const settingsShape = {
     },
     parseSwitch,
   ),
+  GATEWAY_OTLP_ENDPOINT: optionalSetting(
+    {
+      description:
+        'where to send OpenTelemetry traces (OTLP/HTTP, JSON), e.g. `http://collector:4318/v1/traces`: a span per request (but the forward-auth check and the probes), with child spans for each upstream call, group lookup, store call and forward-auth refresh; log lines inside a span carry its `trace_id`',
+      defaultText: 'none: no tracing, and nothing of it loaded',
+    },
+    parseOtlpEndpoint,
+  ),
   NODE_ENV: optionalSetting(
     {
       description:
@@ -456,6 +464,7 @@ function toConfig(s: Settings): Config {
     trustedProxies: s.GATEWAY_TRUSTED_PROXIES,
     logLevel: s.GATEWAY_LOG_LEVEL,
     accessLog: s.GATEWAY_ACCESS_LOG,
+    otlpEndpoint: s.GATEWAY_OTLP_ENDPOINT,
   };
 }
 

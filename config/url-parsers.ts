@@ -95,3 +95,17 @@ function checkIssuerShape(url: URL): Parsed<string> | undefined {
     got: JSON.stringify(`${bare.href} (credentials hidden)`),
   };
 }
+
+/** An OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`): http or https, no credentials. */
+export function parseOtlpEndpoint(raw: RawValue): Parsed<string> {
+  const text = String(raw).trim();
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { problem: 'must be a URL such as http://collector:4318/v1/traces' };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { problem: 'must be an http or https URL' };
+  if (url.username || url.password) return { problem: 'must not carry credentials', got: 'a URL with credentials' };
+  return { value: url.href };
+}

@@ -92,6 +92,7 @@ describe('defaults', () => {
       trustedProxies: ['127.0.0.1', '::1'],
       logLevel: 'info',
       accessLog: false,
+      otlpEndpoint: undefined,
     };
     assert.deepEqual(ok({}), expected);
   });

@@ -30,6 +30,8 @@ import { assetRoutes } from '../web/pages/assets.ts';
 import { derivedSecrets } from './derived-secrets.ts';
 import { adminRoutes } from '../admin/admin-routes.ts';
 import { devPart } from './dev-part.ts';
+import { tracingHook } from './tracing-hook.ts';
+import { startTracing } from '../ops/tracing.ts';
 import { forwardAuthPart } from './forward-auth-part.ts';
 import { healthRoutes } from './health-routes.ts';
 import { providerPart } from './provider-part.ts';
@@ -85,6 +87,12 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
   });
   if (options.store === undefined) app.addHook('onClose', async () => store.close());
   if (config.accessLog) await app.register(accessLog, options.accessLogWrite ? { write: options.accessLogWrite } : {});
+  // Traces, when a collector is named: started before any route, flushed last at close.
+  if (config.otlpEndpoint) {
+    const tracing = await startTracing(config.otlpEndpoint);
+    app.addHook('onClose', async () => tracing.shutdown());
+    await app.register(tracingHook);
+  }
 
   // A part that cannot start (a bad key file, a store that refuses) must not leave the others
   // running (timers, connections): the process could not exit.

@@ -2,6 +2,7 @@
  * How the gateway's Fastify server is set up: logging, proxies, request limits, and the answers
  * for what is refused before any route. One place, so that every part mounted later shares them.
  */
+import { activeTraceId } from '../ops/tracing.ts';
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { LogController, type FastifyHttpOptions } from 'fastify';
 import type { Config } from '../../config/config-type.ts';
@@ -57,7 +58,11 @@ export function serverOptions(
       if (options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
       return server;
     },
-    logger: logger ?? loggerOptions(config.logLevel),
+    // Inside a traced request, each line names its trace (tracing.ts; nothing when off).
+    logger:
+      typeof logger === 'boolean'
+        ? logger
+        : { ...(logger ?? (loggerOptions(config.logLevel) as object)), mixin: traceIdMixin },
     // No "incoming request"/"request completed" lines: they were two synchronous writes per check
     // nginx makes. GATEWAY_ACCESS_LOG turns on one compact, asynchronous line instead.
     logController: new LogController({ disableRequestLogging: true }),
@@ -79,4 +84,10 @@ export function serverOptions(
     // oidc-provider serves `/Token` and `/token/` as `/token`: every rule must see the one path.
     rewriteUrl: (request) => canonicalProviderUrl(request.url ?? '/'),
   };
+}
+
+/** pino's mixin: `trace_id` on a line written inside a traced request. */
+function traceIdMixin(): Record<string, string> {
+  const id = activeTraceId();
+  return id === undefined ? {} : { trace_id: id };
 }

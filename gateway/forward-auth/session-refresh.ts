@@ -8,6 +8,7 @@
  * maps to its current one), instead of each taking the store lock in turn: 50 connections sending
  * an expired cookie once queued on that lock until some waited past its 5 s and got a 503.
  */
+import { inSpan } from '../ops/tracing.ts';
 import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Store } from '../../adapters/store.ts';
@@ -62,7 +63,8 @@ export function createSessionRefresh(deps: SessionRefreshDeps): SessionRefresh {
     if (shared && !deps.isRevoked(shared.claims['session_uid'] as string | undefined)) return shared;
     let pending = inFlight.get(key);
     if (!pending) {
-      pending = refreshUnderLock(cookie).finally(() => inFlight.delete(key));
+      // A span of its own when tracing is on: the check around it has none (ops/tracing.ts).
+      pending = inSpan('forward_auth.refresh', {}, () => refreshUnderLock(cookie)).finally(() => inFlight.delete(key));
       inFlight.set(key, pending);
     }
     const refreshed = await pending;

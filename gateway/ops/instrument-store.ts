@@ -4,6 +4,7 @@
  * unchanged: values, errors (StoreUnavailableError, TypeError, RangeError) and timing pass
  * through as they are.
  */
+import { inSpan, tracingEnabled } from './tracing.ts';
 import type { Store } from '../../adapters/store.ts';
 import type { GatewayMetrics } from './gateway-metrics.ts';
 
@@ -25,6 +26,13 @@ type Operation =
 /** Wraps `store` so that each call is timed and each failure counted. */
 export function instrumentStore(store: Store, metrics: Pick<GatewayMetrics, 'storeDuration' | 'storeErrors'>): Store {
   async function measure<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
+    // A child span of the request's when tracing is on (tracing.ts); no key is recorded (keys
+    // name sessions and accounts).
+    if (tracingEnabled())
+      return inSpan(`store.${operation}`, { 'db.operation.name': operation }, () => timed(operation, run));
+    return timed(operation, run);
+  }
+  async function timed<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
     const end = metrics.storeDuration.startTimer({ operation });
     try {
       return await run();

@@ -4,6 +4,7 @@
  * `/metrics` (`gateway_upstream_requests_total`, `gateway_upstream_request_duration_seconds`).
  * Results and errors pass through unchanged.
  */
+import { inSpan } from '../ops/tracing.ts';
 import type { UpstreamClient } from './upstream-client.ts';
 import type { GatewayMetrics } from '../ops/gateway-metrics.ts';
 
@@ -15,6 +16,12 @@ export function instrumentUpstream(
   metrics: Pick<GatewayMetrics, 'upstreamRequests' | 'upstreamDuration'>,
 ): UpstreamClient {
   async function measure<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
+    // A child span of the request's when tracing is on (ops/tracing.ts): which upstream, which call.
+    return inSpan(`upstream.${operation}`, { 'gateway.upstream.issuer': upstream.settings.issuer }, () =>
+      timed(operation, run),
+    );
+  }
+  async function timed<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
     const end = metrics.upstreamDuration.startTimer({ operation });
     try {
       const result = await run();

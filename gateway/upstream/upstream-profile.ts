@@ -3,6 +3,7 @@
  * filling any gap. Both are optional upstream (Google may omit the id_token), but their `sub`
  * must agree (OIDC Core §5.3.2), which fetchUserInfo checks when given the id_token's sub.
  */
+import { inSpan } from '../ops/tracing.ts';
 import type { UpstreamConfig } from '../../config/config-type.ts';
 import type { UpstreamProfile } from '../accounts/account.ts';
 import type { Memberships } from './check-identity.ts';
@@ -140,7 +141,11 @@ export async function readGroups(
   if (email === undefined) return { groups: [], failed: false };
   try {
     // Group e-mail addresses: case does not matter to Google.
-    return { groups: cleanGroups(await upstream.groupSource.groupsOf(email), true), failed: false };
+    const source = upstream.groupSource;
+    const groups = await inSpan('upstream.groups', { 'gateway.upstream.id': upstream.config.id }, () =>
+      source.groupsOf(email),
+    );
+    return { groups: cleanGroups(groups, true), failed: false };
   } catch (error) {
     return failed((error as { message?: unknown }).message);
   }
