@@ -15,6 +15,7 @@ import {
   parseLogLevel,
   parseLongSecret,
   parseApiScopes,
+  parseGivenSecret,
   parseList,
   parseScopes,
   parseSeconds,
@@ -95,7 +96,7 @@ export const settingsShape = {
       defaultText: 'none',
       secret: true,
     },
-    parseText,
+    parseGivenSecret,
   ),
   UPSTREAM_SCOPES: setting(
     {

@@ -62,11 +62,20 @@ function parseListOf(check: (item: string) => string | undefined, separator?: Re
   };
 }
 
+/**
+ * A value left from an example (`replace-with-…`, `change-me`): long enough to pass the length
+ * rule, and known to everyone who read the example.
+ */
+export const isPlaceholderSecret = (value: string): boolean => /replace[-_ ]?with|change[-_ ]?me/i.test(value);
+
+const PLACEHOLDER_PROBLEM = 'is the placeholder of an example: generate a secret (openssl rand -base64 48)';
+
 /** Cookie secrets: each long enough to resist guessing; the value is never quoted. */
 export function parseSecrets(raw: RawValue): Parsed<string[]> {
   const list = parseList(raw);
   if (!('value' in list)) return list;
   if (list.value.length === 0) return { problem: 'must list at least one secret' };
+  if (list.value.some(isPlaceholderSecret)) return { problem: `a secret ${PLACEHOLDER_PROBLEM}` };
   const short = list.value.findIndex((secret) => secret.length < minSecretLength);
   if (short === -1) return list;
   const which = list.value.length === 1 ? 'the secret' : `secret ${short + 1} of ${list.value.length}`;
@@ -76,6 +85,7 @@ export function parseSecrets(raw: RawValue): Parsed<string[]> {
 /** A single secret token of at least 32 characters. */
 export function parseLongSecret(raw: RawValue): Parsed<string> {
   const text = parseText(raw);
+  if ('value' in text && isPlaceholderSecret(text.value)) return { problem: PLACEHOLDER_PROBLEM };
   if (!('value' in text) || text.value.length >= minSecretLength) return text;
   return { problem: `must be at least ${minSecretLength} characters` };
 }
@@ -155,3 +165,10 @@ export const parseApiScopes = parseListOf((scope) => {
   if (OWN_SCOPES.has(scope)) return `${scope} is a scope of the gateway itself: list only your APIs' scopes`;
   return undefined;
 }, /[,\s]+/);
+
+/** A secret given by someone else (an upstream's client secret): any text, but no placeholder. */
+export function parseGivenSecret(raw: RawValue): Parsed<string> {
+  const text = parseText(raw);
+  if ('value' in text && isPlaceholderSecret(text.value)) return { problem: PLACEHOLDER_PROBLEM };
+  return text;
+}

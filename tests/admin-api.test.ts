@@ -109,6 +109,13 @@ describe('the admin API, for machine clients with gateway:admin', () => {
     assert.equal(ended.body['sub'], sub);
     assert.deepEqual((await call(`/admin/users/${sub}/sessions`, adminToken)).body['sessions'], []);
     assert.equal((await call('/admin/users/no-such-sub', adminToken)).status, 404);
+    const noSession = await call('/admin/sessions/no-such-session', adminToken, 'DELETE');
+    assert.equal(noSession.status, 404);
+    assert.deepEqual(
+      Object.keys(noSession.body).sort(),
+      ['detail', 'status', 'title', 'type'],
+      'a whole problem document',
+    );
   });
 
   it('refuses every caller but a machine with gateway:admin, as RFC 6750 says', async () => {

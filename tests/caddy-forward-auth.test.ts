@@ -75,8 +75,20 @@ describe('Caddy forward_auth with the shipped Caddyfile', () => {
     const api = await anonymous.fetch(`${APP()}/home`, { headers: { accept: 'application/json' } });
     assert.equal(api.status, 401);
     assert.equal(((await api.json()) as { status: number }).status, 401);
-    const open = await anonymous.fetch(`${APP()}/static/app.css`);
+    const open = await anonymous.fetch(`${APP()}/static/app.css`, { headers: { 'x-auth-request-user': 'admin' } });
     assert.equal(open.status, 200, 'a public path');
+    const openEcho = (await open.json()) as Echo;
+    for (const name of [
+      'x-auth-request-user',
+      'x-auth-request-email',
+      'x-auth-request-groups',
+      'x-auth-request-access-token',
+    ])
+      assert.equal(
+        openEcho.headers[name],
+        undefined,
+        `no ${name} on a public path (nor the client's, nor a placeholder's text)`,
+      );
   });
 
   it("gives the app the gateway's identity and token, never the gateway's cookie or a client's own headers", async () => {
@@ -97,6 +109,7 @@ describe('Caddy forward_auth with the shipped Caddyfile', () => {
     assert.equal(echo.headers['x-auth-request-email'], 'ada@caddy.test');
     assert.notEqual(echo.headers['x-auth-request-user'], 'admin');
     assert.equal(echo.headers['x-forwarded-user'], undefined);
+    assert.equal(echo.headers['x-auth-request-groups'], undefined, 'no groups: no header (not a placeholder)');
     assert.equal(echo.headers['remote-user'], undefined);
     const token = decodeJwt(echo.headers['x-auth-request-access-token'] ?? '');
     assert.equal(token.aud, APP(), "the app's token is for the app's origin");

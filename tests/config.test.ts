@@ -912,6 +912,20 @@ describe('forward-auth policy settings', () => {
   });
 });
 
+describe('placeholder secrets from the examples', () => {
+  test('are refused wherever a secret goes: they are long enough, and everyone who read the example knows them', () => {
+    for (const env of [
+      { GATEWAY_SECRETS: 'replace-with-openssl-rand-base64-48-output-here' },
+      { GATEWAY_SECRETS: `${'k'.repeat(40)},change-me-change-me-change-me-change-me` },
+      { UPSTREAM_CLIENT_ID: 'id', UPSTREAM_CLIENT_SECRET: 'replace-with-the-google-client-secret' },
+    ]) {
+      const result = loadConfig(env);
+      assert.ok(!result.ok && result.problems.some((p) => /placeholder of an example/.test(p)), JSON.stringify(env));
+      assert.doesNotMatch(result.ok ? '' : result.problems.join('\n'), /replace-with|change-me/, 'never echoed');
+    }
+  });
+});
+
 describe('Redis Cluster store URL', () => {
   test('redis+cluster:// with a host list is accepted, a broken one refused without echoing the password', () => {
     assert.equal(

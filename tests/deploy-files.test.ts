@@ -6,11 +6,13 @@
  * configuration the gateway accepts in production).
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadConfig } from '../config/load-config.ts';
 import { isSettingName, settingMeta } from '../config/schema.ts';
+import { isPlaceholderSecret } from '../config/value-parsers.ts';
 
 const dockerfile = readFileSync('Dockerfile', 'utf8');
 const exposed = Number(/^EXPOSE (\d+)$/m.exec(dockerfile)?.[1]);
@@ -39,6 +41,9 @@ describe('compose.yaml', () => {
     for (const [name, value] of Object.entries(env))
       if (isSecret(name)) assert.match(value, /^\$\{[A-Z_]+:\?[^}]+\}$/, `${name} is required from .env`);
     assert.deepEqual(gateway['depends_on'], { redis: { condition: 'service_healthy' } });
+    // Only nginx speaks for clients: its fixed address is the one trusted proxy.
+    const nginxAddress = (nginx['networks'] as { default: { ipv4_address: string } }).default.ipv4_address;
+    assert.equal(env['GATEWAY_TRUSTED_PROXIES'], nginxAddress);
   });
 
   it("fills every placeholder of the shipped nginx config, pointing at the gateway's port", () => {
@@ -127,13 +132,30 @@ describe('deploy/kubernetes/gateway.yaml', () => {
       assert.ok(isSecret(name ?? ''), `${name} is a secret setting`);
       assert.ok(key && key in secret, `${key} is in the Secret`);
     }
-    // Filled in as shipped, the gateway accepts it in production (a real secret's length included).
-    const loaded = loadConfig({
-      ...config,
-      ...Object.fromEntries(fromSecret.map(([name, key]) => [name, secret[key ?? '']])),
-    });
+    // As shipped, its placeholders are refused: nobody deploys them by mistake.
+    const shipped: Record<string, string> = Object.fromEntries(
+      fromSecret.map(([name, key]) => [name, String(secret[key ?? ''] ?? '')]),
+    );
+    const asShipped = loadConfig({ ...config, ...shipped });
+    assert.ok(!asShipped.ok && asShipped.problems.some((p) => /placeholder of an example/.test(p)));
+    // Filled in (the placeholders replaced, as the comments say), the gateway accepts it in production.
+    const filled = Object.fromEntries(
+      Object.entries(shipped).map(([name, value]) => [
+        name,
+        isPlaceholderSecret(value) ? randomBytes(36).toString('base64') : value,
+      ]),
+    );
+    const loaded = loadConfig({ ...config, ...filled });
     assert.ok(loaded.ok, loaded.ok ? '' : loaded.problems.join('\n'));
     assert.equal(loaded.ok && loaded.config.production, true);
+  });
+
+  it('lets only the ingress controller reach the pods, on the port they serve', () => {
+    const policy = byKind('NetworkPolicy');
+    const rules = policy?.spec?.['ingress'] as { from: unknown[]; ports: { port: number }[] }[] | undefined;
+    assert.equal(rules?.length, 1);
+    assert.deepEqual(rules?.[0]?.ports, [{ port: exposed }]);
+    assert.equal(rules?.[0]?.from.length, 1, 'one source: the controller');
   });
 
   it('serves the pods through a Service on the named port', () => {

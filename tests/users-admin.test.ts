@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import * as client from 'openid-client';
 import { createBrowser } from './helpers/browser.ts';
+import { signInAtFakeGoogle } from './helpers/fake-google.ts';
 import {
   authorizeInBrowser,
   confidentialClient,
@@ -141,6 +142,36 @@ describe('npx gateway users and sessions, for the operator on call', () => {
     assert.equal(enabled.code, 0, enabled.stderr);
     const back = await signIn(createBrowser(), app, gw.google.issuer, identity);
     assert.equal(decodeJwt(back.access_token).sub, sub);
+  });
+
+  it('a sign-in that races a disable gets no session, even after the account is enabled again', async () => {
+    const identity = { email: 'racer@example.com', name: 'Racer' };
+    const first = await signIn(createBrowser(), app, gw.google.issuer, identity);
+    const sub = String(decodeJwt(first.access_token).sub);
+    // A second browser gets through the upstream, and stops before resuming at the gateway.
+    const browser = createBrowser();
+    const start = await startAuthorization(app);
+    const toGoogle = await browser.follow(start.url, (url) => url.href.startsWith(gw.google.issuer));
+    assert.ok(toGoogle.location);
+    const back = await signInAtFakeGoogle(toGoogle.location.href, (u, init) => browser.fetch(u, init), identity);
+    const resume = await browser.follow(back, (url) => /\/auth\/[^/]+$/.test(url.pathname));
+    assert.ok(resume.location, 'the interaction is finished, the resume not yet followed');
+    assert.equal((await cli('users', 'disable', sub)).code, 0);
+    assert.equal((await cli('users', 'enable', sub)).code, 0);
+    // Resumed after both: sent to sign in again, never handed a code on the raced session.
+    const after = await browser.follow(
+      resume.location,
+      (url) => url.href.startsWith(app.metadata.redirect_uris[0] ?? '') || url.href.startsWith(gw.google.issuer),
+    );
+    assert.ok(
+      after.location?.href.startsWith(gw.google.issuer),
+      `sent to sign in again, not to the app (${after.location?.href})`,
+    );
+    assert.equal((await json<{ uid: string }[]>('sessions', 'list', sub)).length, 0, 'no session lives on');
+    const unknown = await cli('sessions', 'end', 'no-such-session');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no live session with id/);
+    assert.doesNotMatch(unknown.stderr, /"audit"/, 'nothing ended, nothing audited');
   });
 
   it('says what is wrong with a sub it does not know, on one line', async () => {

@@ -85,7 +85,15 @@ export async function setAccountDisabled(store: Store, sub: string, disabled: bo
   const account = await findAccountBySub(store, sub);
   if (!account) return undefined;
   const { disabledAt: _was, ...rest } = account;
-  const updated: Account = disabled ? { ...rest, disabledAt: account.disabledAt ?? Date.now() } : rest;
+  if (!disabled && account.disabledAt !== undefined) {
+    // Sessions are compared by their sign-in second (sessionSignedInBeforeDisable): the account
+    // opens in the second after the disable's, so no new sign-in shares that second.
+    const wait = (Math.floor(account.disabledAt / 1000) + 1) * 1000 - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  const updated: Account = disabled
+    ? { ...rest, disabledAt: account.disabledAt ?? Date.now() }
+    : { ...rest, ...(account.disabledAt === undefined ? {} : { lastDisabledAt: account.disabledAt }) };
   await saveAccount(store, updated);
   return updated;
 }
@@ -148,4 +156,14 @@ export async function resolveAccount(
 /** The entries of `value` that are set (a spread of the result never erases a known claim). */
 export function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Whether a session of `account` signed in at `loginTs` (epoch seconds) is one a disable ended:
+ * the account is disabled, or the session signed in no later than the second of its last
+ * disable (a sign-in that raced it, resumed afterwards). Such a session must sign in again.
+ */
+export function sessionEndedByDisable(account: Account | undefined, loginTs: number | undefined): boolean {
+  if (account?.disabledAt !== undefined) return true;
+  return account?.lastDisabledAt !== undefined && (loginTs ?? 0) <= Math.floor(account.lastDisabledAt / 1000);
 }

@@ -35,6 +35,11 @@ export interface Account {
   groupsReadAt?: Record<string, number>;
   /** When an operator disabled the account (`npx gateway users disable`): no sign-in, no refresh. */
   disabledAt?: number;
+  /**
+   * When it was last disabled, once enabled again: a session signed in before then (in that
+   * second or earlier: a sign-in that raced the disable) must sign in again.
+   */
+  lastDisabledAt?: number;
 }
 
 /** The profile claims taken from the upstream at each sign-in. */

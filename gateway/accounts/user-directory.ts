@@ -13,6 +13,7 @@ import {
   findAccountBySub,
   findAccountByUsername,
   findAccountsByEmail,
+  sessionEndedByDisable,
 } from './account-store.ts';
 
 /** The accounts `query` names: an e-mail address, a sub, a user name, or `<upstream id>:<its sub>`. */
@@ -73,16 +74,20 @@ export interface SessionView {
 }
 
 export async function sessionsOf(store: Store, sealing: Sealing, sub: string): Promise<SessionView[]> {
-  const found = await sessionsOfAccount(store, sealing, sub);
-  return found
-    .map(
-      (session) =>
-        session.payload as { uid?: unknown; accountId?: unknown; loginTs?: unknown; authorizations?: object },
-    )
-    .filter((session) => session.accountId === sub && typeof session.uid === 'string')
-    .map((session) => ({
-      uid: String(session.uid),
-      signed_in_at: typeof session.loginTs === 'number' ? new Date(session.loginTs * 1000).toISOString() : undefined,
-      apps: Object.keys(session.authorizations ?? {}).sort(),
-    }));
+  const [found, account] = await Promise.all([sessionsOfAccount(store, sealing, sub), findAccountBySub(store, sub)]);
+  return (
+    found
+      .map(
+        (session) =>
+          session.payload as { uid?: unknown; accountId?: unknown; loginTs?: unknown; authorizations?: object },
+      )
+      .filter((session) => session.accountId === sub && typeof session.uid === 'string')
+      // A session a disable ended (one that raced it) serves nothing: not listed as live.
+      .filter((session) => !sessionEndedByDisable(account, typeof session.loginTs === 'number' ? session.loginTs : 0))
+      .map((session) => ({
+        uid: String(session.uid),
+        signed_in_at: typeof session.loginTs === 'number' ? new Date(session.loginTs * 1000).toISOString() : undefined,
+        apps: Object.keys(session.authorizations ?? {}).sort(),
+      }))
+  );
 }

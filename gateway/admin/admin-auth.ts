@@ -23,7 +23,12 @@ function challenge(reply: FastifyReply, status: 401 | 403, error: string, detail
 }
 
 /** A preHandler: the caller's claims on `request`, or the answer that refuses it. */
-export function adminAuth(deps: { issuer: string; verify: AccessTokenVerifier }) {
+export function adminAuth(deps: {
+  issuer: string;
+  verify: AccessTokenVerifier;
+  /** The client now (removed: undefined), so a removed or narrowed client's tokens end at once. */
+  findClient: (clientId: string) => Promise<{ scope?: string | undefined } | undefined>;
+}) {
   return async function requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const header = request.headers.authorization;
     const token = bearerToken(typeof header === 'string' ? header : undefined);
@@ -67,7 +72,23 @@ export function adminAuth(deps: { issuer: string; verify: AccessTokenVerifier })
         .includes(ADMIN_SCOPE)
     )
       return challenge(reply, 403, 'insufficient_scope', `the access token lacks the ${ADMIN_SCOPE} scope`);
-    (request as FastifyRequest & { adminCaller?: string }).adminCaller = String(claims['client_id'] ?? claims.sub);
+    const clientId = String(claims['client_id'] ?? claims.sub);
+    // Still registered, still with the scope: removing the client (or the scope) ends its tokens
+    // here at once, though they would verify until they expire.
+    const client = await deps.findClient(clientId).catch(() => undefined);
+    if (
+      !client ||
+      !String(client.scope ?? '')
+        .split(' ')
+        .includes(ADMIN_SCOPE)
+    )
+      return challenge(
+        reply,
+        401,
+        'invalid_token',
+        'the client of this token is gone or no longer has the admin scope',
+      );
+    (request as FastifyRequest & { adminCaller?: string }).adminCaller = clientId;
     return undefined;
   };
 }

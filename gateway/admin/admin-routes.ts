@@ -24,6 +24,8 @@ export interface AdminDeps {
   sealing: Sealing;
   verify: AccessTokenVerifier;
   signOut: SignOut;
+  /** The client now, by id (the admin check confirms its caller still exists). */
+  findClient: (clientId: string) => Promise<{ scope?: string | undefined } | undefined>;
 }
 
 const account = {
@@ -69,12 +71,20 @@ const subParams = {
   required: ['sub'],
 } as const;
 
-const problem = { type: 'object', properties: { title: { type: 'string' }, detail: { type: 'string' } } } as const;
+const problem = {
+  type: 'object',
+  properties: {
+    type: { type: 'string' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+  },
+} as const;
 
 export const adminRoutes: FastifyPluginAsync<AdminDeps> = async (app: FastifyInstance, deps) => {
   const openapi = openApiCollector({ title: 'Gateway admin API', version: '1', prefix: '/admin/', scope: ADMIN_SCOPE });
   app.addHook('onRoute', (route) => openapi.onRoute(route));
-  const requireAdmin = adminAuth({ issuer: deps.config.issuer, verify: deps.verify });
+  const requireAdmin = adminAuth({ issuer: deps.config.issuer, verify: deps.verify, findClient: deps.findClient });
   const notFound = (reply: Parameters<typeof sendProblem>[0], sub: string) =>
     sendProblem(reply, 404, 'not_found', `no account with sub ${JSON.stringify(sub)}`);
   const log = (request: { log: { info(o: object, m: string): void; warn(o: object, m: string): void } }) => request.log;
@@ -211,12 +221,15 @@ export const adminRoutes: FastifyPluginAsync<AdminDeps> = async (app: FastifyIns
             type: 'object',
             properties: { sub: { type: 'string' }, ...ended.properties },
           },
+          404: { description: 'no such session', ...problem },
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { uid } = request.params as { uid: string };
       const result = await deps.signOut.endSession(uid);
+      if (result.sub === undefined && result.sessions + result.grants + result.forwardAuthSessions === 0)
+        return sendProblem(reply, 404, 'not_found', 'no live session with this id');
       audit(
         log(request),
         'session.ended',

@@ -174,7 +174,14 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
     });
     await app.register(providerPart, { issuer: config.issuer, store, provider, staticGroups: config.groups });
     // The operators' API (machine clients with gateway:admin only): users, sessions.
-    await app.register(adminRoutes, { config, store, sealing, verify: provider.verify, signOut: provider.signOut });
+    await app.register(adminRoutes, {
+      config,
+      store,
+      sealing,
+      verify: provider.verify,
+      signOut: provider.signOut,
+      findClient: (clientId) => provider.live.current().Client.find(clientId),
+    });
   } catch (error) {
     await app.close().catch(() => {});
     throw error;

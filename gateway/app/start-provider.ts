@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ClientMetadata } from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
 import type { Store } from '../../adapters/store.ts';
-import { findAccountBySub } from '../accounts/account-store.ts';
+import { findAccountBySub, sessionEndedByDisable } from '../accounts/account-store.ts';
 import { syncClientsFile } from '../clients/sync-clients-file.ts';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import { startLiveKeys, type LiveKeys } from '../keys/live-keys.ts';
@@ -98,7 +98,10 @@ export async function startProvider(app: FastifyInstance, deps: StartProviderDep
         cookieSecrets: secured.secrets,
         findAccount: upstream.findAccount,
         clients: deps.clients,
-        upstreamLinkAlive: async (sub, upstreamId) => {
+        upstreamLinkAlive: async (sub, upstreamId, loginTs) => {
+          // Disabled, or enabled again after this session signed in: sign in again (and be
+          // refused while disabled: upstream-login.ts).
+          if (sessionEndedByDisable(await findAccountBySub(store, sub), loginTs)) return false;
           // A session through an id no longer configured (renamed, or from the UPSTREAM_*
           // shorthand) is the account's upstream's, found by issuer; none left: nobody backs it.
           const upstream =

@@ -135,12 +135,21 @@ export async function runSessionsList(args: string[], config: Config, io: CliIo)
 }
 
 export async function runSessionsEnd(args: string[], config: Config, io: CliIo): Promise<number> {
-  const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, ['SESSION']);
+  // A session id is random base64url and may begin with `-`: it is never read as an option.
+  const options = args.filter((arg) => arg.startsWith('--'));
+  const ids = args.filter((arg) => !arg.startsWith('--'));
+  const parsed = parseCommandArgs([...options, '--', ...ids], { json: { type: 'boolean', default: false } }, [
+    'SESSION',
+  ]);
   const uid = parsed.positionals[0] ?? '';
   return withCliStore(config, io, async (store) => {
     const log = cliLog(io, config.logLevel);
     const signOut = await createCliSignOut(config, store, { info() {}, warn: log.warn });
     const result = await signOut.endSession(uid);
+    if (result.sub === undefined && result.sessions + result.grants + result.forwardAuthSessions === 0) {
+      io.stderr(`gateway: no live session with id ${JSON.stringify(uid.slice(0, 80))}\n`);
+      return 1;
+    }
     audit(
       log,
       'session.ended',
@@ -152,6 +161,6 @@ export async function runSessionsEnd(args: string[], config: Config, io: CliIo):
         ? `${JSON.stringify(result)}\n`
         : `ended session ${uid}: ${result.grants} grant(s) revoked, ${result.forwardAuthSessions} forward-auth session(s) ended\n`,
     );
-    return result.sessions > 0 || result.sub !== undefined ? 0 : 1;
+    return 0;
   });
 }

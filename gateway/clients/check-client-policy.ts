@@ -227,6 +227,8 @@ export function checkClientPolicy(
         `a ${method === 'none' ? 'public client (token_endpoint_auth_method "none")' : 'private_key_jwt client'} has no client secret; remove client_secret`,
       );
     }
+  } else if (typeof secret === 'string' && /replace[-_ ]?with|change[-_ ]?me/i.test(secret)) {
+    refuse('client_secret is the placeholder of an example: generate one (openssl rand -base64 32)');
   } else if (typeof secret !== 'string' || secret.length < MIN_CLIENT_SECRET_LENGTH) {
     refuse(
       `a confidential client (${method}) needs a client_secret of at least ${MIN_CLIENT_SECRET_LENGTH} characters ` +

@@ -47,7 +47,7 @@ export interface ProviderDeps {
    * False when the user's tokens at the session's upstream (undefined: the account's own) are
    * gone: the next authorization goes to the upstream.
    */
-  upstreamLinkAlive: (sub: string, upstreamId: string | undefined) => Promise<boolean>;
+  upstreamLinkAlive: (sub: string, upstreamId: string | undefined, loginTs?: number) => Promise<boolean>;
   /** Claims added to access tokens (RFC 9068 §2.2.2: identity claims the apps need offline). */
   extraTokenClaims: Configuration['extraTokenClaims'];
   log: { error(obj: object, msg: string): void; info(obj: object, msg: string): void };

@@ -23,8 +23,12 @@ function sessionUpstream(ctx: KoaContextWithOIDC): string | undefined {
 }
 
 export function createInteractionPolicy(
-  /** Whether `sub` still holds tokens at the upstream `upstreamId` (undefined: the account's own). */
-  upstreamLinkAlive: (sub: string, upstreamId: string | undefined) => Promise<boolean>,
+  /**
+   * Whether the session of `sub` (signed in at `loginTs`, epoch seconds) still stands: the account
+   * holds tokens at the upstream `upstreamId` (undefined: its own), is not disabled, and was not
+   * enabled again after this sign-in (a sign-in that raced a disable never comes back with it).
+   */
+  upstreamLinkAlive: (sub: string, upstreamId: string | undefined, loginTs?: number) => Promise<boolean>,
   accountUpstreamId?: (sub: string) => Promise<string | undefined>,
 ) {
   const { base, Check } = interactionPolicy;
@@ -40,7 +44,8 @@ export function createInteractionPolicy(
       async (ctx: KoaContextWithOIDC) => {
         const sub = ctx.oidc.session?.accountId;
         if (!sub) return Check.NO_NEED_TO_PROMPT;
-        return (await upstreamLinkAlive(sub, sessionUpstream(ctx))) ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+        const alive = await upstreamLinkAlive(sub, sessionUpstream(ctx), ctx.oidc.session?.loginTs);
+        return alive ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
       },
     ),
   );

@@ -338,7 +338,14 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
     const returnTo = await finishInteraction(deps, tx.uid, {
       // The session records the upstream it was signed in through (`upstream:<id>` in its `amr`):
       // an account linked to several upstreams may have sessions through each.
-      login: { accountId: account.sub, remember: true, amr: signInAmr(upstream.config.id) },
+      // `ts` is when the user signed in here, not when the browser comes back to resume: a disable
+      // in between must end this session too (account-store.ts, sessionEndedByDisable).
+      login: {
+        accountId: account.sub,
+        remember: true,
+        amr: signInAmr(upstream.config.id),
+        ts: Math.floor(Date.now() / 1000),
+      },
     });
     deps.events?.succeeded(request, who, account.sub);
     return reply.redirect(returnTo, 303);
