@@ -37,11 +37,15 @@ describe('delegation between apps: token exchange for another app (RFC 8693)', (
     grant_types: [EXCHANGE],
     token_exchange_audiences: ['ledger-api'],
   });
-  const ledger = api('ledger-api', 'openid email');
+  const ledger = api('ledger-api', 'openid email', {
+    grant_types: [EXCHANGE],
+    token_exchange_audiences: ['archive-api'],
+  });
+  const archive = api('archive-api', 'openid email');
   const other = api('other-api', 'openid email profile');
 
   before(async () => {
-    gw = await startGateway({ clients: [shopMeta, billing, ledger, other] });
+    gw = await startGateway({ clients: [shopMeta, billing, ledger, archive, other] });
     shop = await discoverApp(gw.issuer, shopMeta);
   });
   after(async () => {
@@ -110,6 +114,13 @@ describe('delegation between apps: token exchange for another app (RFC 8693)', (
     assert.deepEqual(ledgerClaims['act'], { sub: 'billing-api', act: { sub: 'shop' } });
     assert.equal(ledgerClaims.sub, subject.sub);
     assert.equal((await introspect(ledger, String(chained.body['access_token'])))['active'], true);
+    // And the ledger on to the archive: the user's grant is still the shop's, three apps down.
+    const third = await exchange(ledger, String(chained.body['access_token']), { audience: 'archive-api' });
+    assert.equal(third.status, 200, JSON.stringify(third.body));
+    assert.deepEqual(decodeJwt(String(third.body['access_token']))['act'], {
+      sub: 'ledger-api',
+      act: { sub: 'billing-api', act: { sub: 'shop' } },
+    });
 
     // The user's grant ends (the shop revokes its token): every token passed on ends with it.
     await client.tokenRevocation(shop.config, tokens.access_token);

@@ -65,6 +65,13 @@ function actDepth(act: unknown): number {
   return depth;
 }
 
+/** The first app of a chain of `act`s (RFC 8693 §4.1: each nests the actor before it). */
+function innermostActor(act: unknown): string | undefined {
+  let at = act as { sub?: unknown; act?: unknown } | undefined;
+  while (typeof at?.act === 'object' && at.act !== null) at = at.act as { sub?: unknown; act?: unknown };
+  return typeof at?.sub === 'string' ? at.sub : undefined;
+}
+
 const audiencesOf = (claims: AccessTokenClaims) =>
   typeof claims.aud === 'string' ? [claims.aud] : Array.isArray(claims.aud) ? claims.aud : [];
 
@@ -86,7 +93,9 @@ export function delegationExchange(deps: DelegationDeps) {
       throw new errors.InvalidGrant(`subject_token has passed through ${MAX_ACTORS} apps already`);
     const grantId = subject.grant_id;
     const grant = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
-    if (!grant || grant.accountId !== subject.sub || grant.clientId !== subject.client_id) {
+    // The grant is the first app's, the one the user signed in to: the innermost actor of a chain.
+    const signedInTo = subject['act'] === undefined ? subject.client_id : innermostActor(subject['act']);
+    if (!grant || grant.accountId !== subject.sub || grant.clientId !== signedInTo) {
       throw new errors.InvalidGrant('the grant of subject_token has ended (revoked, signed out or expired)');
     }
     const api = await ctx.oidc.provider.Client.find(audience);
