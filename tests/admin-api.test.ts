@@ -109,6 +109,18 @@ describe('the admin API, for machine clients with gateway:admin', () => {
     assert.equal(ended.body['sub'], sub);
     assert.deepEqual((await call(`/admin/users/${sub}/sessions`, adminToken)).body['sessions'], []);
     assert.equal((await call('/admin/users/no-such-sub', adminToken)).status, 404);
+    // Every account, a page at a time.
+    const first = await call('/admin/accounts?limit=1', adminToken);
+    assert.equal((first.body['users'] as unknown[]).length, 1);
+    assert.equal(typeof first.body['next'], 'string');
+    const rest = await call(
+      `/admin/accounts?limit=100&after=${encodeURIComponent(String(first.body['next']))}`,
+      adminToken,
+    );
+    const all = (await call('/admin/accounts?limit=1000', adminToken)).body['users'] as unknown[];
+    assert.ok(all.length >= 1, 'who signed in');
+    assert.equal((rest.body['users'] as unknown[]).length + 1, all.length, 'the pages together are every account');
+    assert.equal((await call('/admin/accounts?after=zzz', adminToken)).status, 400);
     const noSession = await call('/admin/sessions/no-such-session', adminToken, 'DELETE');
     assert.equal(noSession.status, 404);
     assert.deepEqual(
@@ -165,6 +177,7 @@ describe('the admin API, for machine clients with gateway:admin', () => {
     };
     assert.equal(doc.openapi, '3.1.0');
     assert.deepEqual(Object.keys(doc.paths).sort(), [
+      '/admin/accounts',
       '/admin/sessions/{uid}',
       '/admin/users',
       '/admin/users/{sub}',

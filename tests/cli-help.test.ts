@@ -171,7 +171,7 @@ describe('npx gateway help', () => {
       [['clients', '--nope'], /unknown option "--nope"/],
       [['constructor'], /unknown command "constructor"/],
       [['keys'], /keys needs a command: list or rotate/],
-      [['users'], /users needs a command: find, show, disable, enable, sign-out or link \(/],
+      [['users'], /users needs a command: list, find, show, disable, enable, sign-out or link \(/],
       [['keys', 'list', '--nope'], /Unknown option '--nope'/],
       [['config', 'check', 'extra'], /unexpected argument "extra"/],
       [['config', 'docs', '--json'], /Unknown option '--json'/],

@@ -103,6 +103,25 @@ describe('npx gateway users and sessions, for the operator on call', () => {
     const none = await cli('users', 'find', 'nobody@example.com');
     assert.equal(none.code, 1);
     assert.match(none.stdout, /no account found/);
+    // Every account, a page at a time, all pages together once each.
+    const seen: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await json<{ users: AccountView[]; next?: string }>(
+        'users',
+        'list',
+        '--limit',
+        '1',
+        ...(after ? ['--after', after] : []),
+      );
+      seen.push(...page.users.map((u) => u.sub));
+      after = page.next;
+    } while (after);
+    assert.ok(seen.includes(sub) && new Set(seen).size === seen.length, 'every account once');
+    const byUpstream = await json<{ users: AccountView[] }>('users', 'list', '--upstream', byEmail?.upstream ?? '');
+    assert.ok(byUpstream.users.some((u) => u.sub === sub));
+    assert.equal((await cli('users', 'list', '--upstream', 'nowhere')).code, 1);
+    assert.equal((await cli('users', 'list', '--after', 'not-a-cursor')).code, 2);
     const table = await cli('users', 'find', 'grace@example.com');
     assert.match(table.stdout, /^SUB +USERNAME +EMAIL +UPSTREAM +LAST SEEN +DISABLED$/m);
 

@@ -53,9 +53,20 @@ export async function linkIdentity(
 }
 
 /** Writes an account back (after a profile update or an upstream check). */
+/**
+ * Every account's sub, in one of ACCOUNT_BUCKETS sets chosen by a hash of it: what `users list`
+ * pages through a bucket at a time (about n/256 subs each), never the whole store.
+ */
+export const ACCOUNT_BUCKETS = 256;
+const bucketKey = (bucket: number) => `account-index:${bucket}`;
+const bucketOf = (sub: string) => createHash('sha256').update(sub).digest()[0] ?? 0;
+/** The index outlives any session by far; each save pushes it further. */
+const ACCOUNT_INDEX_TTL_MS = 10 * 365 * 24 * 60 * 60 * 1000;
+
 export async function saveAccount(store: Store, account: Account): Promise<void> {
   await Promise.all([
     store.set(accountKey(account.sub), account),
+    store.addToSet(bucketKey(bucketOf(account.sub)), account.sub, ACCOUNT_INDEX_TTL_MS),
     account.email === undefined ? undefined : store.addToSet(emailKey(account.email), account.sub, EMAIL_INDEX_TTL_MS),
   ]);
 }
@@ -166,4 +177,42 @@ export function withoutUndefined<T extends object>(value: T): Partial<T> {
 export function sessionEndedByDisable(account: Account | undefined, loginTs: number | undefined): boolean {
   if (account?.disabledAt !== undefined) return true;
   return account?.lastDisabledAt !== undefined && (loginTs ?? 0) <= Math.floor(account.lastDisabledAt / 1000);
+}
+
+/** A page of accounts, and where the next one starts (undefined: the last page). */
+export interface AccountPage {
+  accounts: Account[];
+  next: string | undefined;
+}
+
+/**
+ * Accounts a page at a time, in a stable order (bucket, then sub), from `after` (the `next` of the
+ * previous page; undefined: the first). `keep` filters (an upstream); pages fill across buckets.
+ */
+export async function listAccounts(
+  store: Store,
+  options: { limit: number; after?: string | undefined; keep?: (account: Account) => boolean },
+): Promise<AccountPage> {
+  const [bucketText = '0', ...rest] = (options.after ?? '0.').split('.');
+  let bucket = Number(bucketText);
+  let afterSub = rest.join('.');
+  if (!Number.isInteger(bucket) || bucket < 0 || bucket >= ACCOUNT_BUCKETS)
+    throw new RangeError('not a cursor of users list');
+  const accounts: Account[] = [];
+  for (; bucket < ACCOUNT_BUCKETS; bucket += 1, afterSub = '') {
+    const subs = (await store.setMembers(bucketKey(bucket))).sort().filter((sub) => sub > afterSub);
+    for (let i = 0; i < subs.length; i += 100) {
+      const chunk = subs.slice(i, i + 100);
+      const found = await store.getMany<Account>(chunk.map(accountKey));
+      for (const [j, account] of found.entries()) {
+        if (!account || (options.keep && !options.keep(account))) continue;
+        accounts.push(account);
+        if (accounts.length === options.limit) {
+          const last = chunk[j] ?? '';
+          return { accounts, next: `${bucket}.${last}` };
+        }
+      }
+    }
+  }
+  return { accounts, next: undefined };
 }

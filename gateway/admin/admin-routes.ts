@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import type { Config } from '../../config/config-type.ts';
-import { findAccountBySub, setAccountDisabled } from '../accounts/account-store.ts';
+import { findAccountBySub, listAccounts, setAccountDisabled } from '../accounts/account-store.ts';
 import { accountView, findUsers, sessionsOf } from '../accounts/user-directory.ts';
 import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import { ADMIN_SCOPE } from '../provider/admin-scope.ts';
@@ -113,6 +113,47 @@ export const adminRoutes: FastifyPluginAsync<AdminDeps> = async (app: FastifyIns
       const { q } = request.query as { q: string };
       const found = await findUsers(deps.store, q, deps.config.upstreams);
       return { users: found.map((a) => accountView(a, deps.config.groups)) };
+    },
+  );
+
+  app.get(
+    '/admin/accounts',
+    {
+      preHandler: requireAdmin,
+      schema: {
+        summary: 'Every account, a page at a time (an index of buckets, no scan); `next` asks for the next page',
+        querystring: {
+          type: 'object',
+          properties: {
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
+            after: { type: 'string', maxLength: 100 },
+            upstream: { type: 'string', maxLength: 64 },
+          },
+        },
+        response: {
+          200: {
+            description: 'one page',
+            type: 'object',
+            properties: { users: { type: 'array', items: account }, next: { type: 'string' } },
+          },
+          400: { description: 'a cursor that is none', ...problem },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { limit, after, upstream } = request.query as { limit: number; after?: string; upstream?: string };
+      try {
+        const page = await listAccounts(deps.store, {
+          limit,
+          after,
+          ...(upstream === undefined ? {} : { keep: (a: { upstream: { id?: string } }) => a.upstream.id === upstream }),
+        });
+        return { users: page.accounts.map((a) => accountView(a, deps.config.groups)), next: page.next };
+      } catch (error) {
+        if (error instanceof RangeError)
+          return sendProblem(reply, 400, 'invalid_request', 'after is not a cursor of this list');
+        throw error;
+      }
     },
   );
 

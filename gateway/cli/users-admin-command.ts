@@ -13,7 +13,7 @@
  */
 import type { Store } from '../../adapters/store.ts';
 import type { Config } from '../../config/config-type.ts';
-import { findAccountBySub, setAccountDisabled } from '../accounts/account-store.ts';
+import { findAccountBySub, listAccounts, setAccountDisabled } from '../accounts/account-store.ts';
 import { accountView as view, findUsers, sessionsOf as sessionsIn } from '../accounts/user-directory.ts';
 import { loadStoreSealingFor } from '../keys/store-sealing.ts';
 import { audit } from '../web/audit.ts';
@@ -21,12 +21,66 @@ import type { CliIo } from './cli-command.ts';
 import { cliActor, cliLog } from './cli-log.ts';
 import { createCliSignOut } from './cli-sign-out.ts';
 import { formatTable } from './format-table.ts';
-import { parseCommandArgs } from './parse-command-args.ts';
+import { parseCommandArgs, UsageError } from './parse-command-args.ts';
 import { withCliStore } from './with-cli-store.ts';
 
 /** The account's sessions, read with the gateways' data key. */
 async function sessionsOf(store: Store, config: Config, sub: string) {
   return sessionsIn(store, await loadStoreSealingFor(config, store), sub);
+}
+
+export async function runUsersList(args: string[], config: Config, io: CliIo): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    json: { type: 'boolean', default: false },
+    upstream: { type: 'string' },
+    limit: { type: 'string', default: '50' },
+    after: { type: 'string' },
+  });
+  const limit = Number(parsed.values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be 1 to 1000');
+  const { after } = parsed.values;
+  if (after !== undefined && !/^\d{1,3}\.\S*$/.test(after))
+    throw new UsageError('--after takes the `next` of a previous page');
+  const upstream = parsed.values.upstream;
+  if (upstream !== undefined && !config.upstreams.some((u) => u.id === upstream)) {
+    io.stderr(`gateway: no upstream with id ${JSON.stringify(upstream)}\n`);
+    return 1;
+  }
+  return withCliStore(config, io, async (store) => {
+    let page: Awaited<ReturnType<typeof listAccounts>>;
+    try {
+      page = await listAccounts(store, {
+        limit,
+        after: parsed.values.after,
+        ...(upstream === undefined ? {} : { keep: (a: { upstream: { id?: string } }) => a.upstream.id === upstream }),
+      });
+    } catch (error) {
+      if (error instanceof RangeError) throw new UsageError('--after takes the `next` of a previous page');
+      throw error;
+    }
+    const users = page.accounts.map((account) => view(account, config.groups));
+    if (parsed.values.json) {
+      io.stdout(`${JSON.stringify({ users, next: page.next })}\n`);
+      return 0;
+    }
+    io.stdout(
+      users.length === 0
+        ? 'no accounts\n'
+        : formatTable(
+            ['SUB', 'USERNAME', 'EMAIL', 'UPSTREAM', 'LAST SEEN', 'DISABLED'],
+            users.map((a) => [
+              a.sub,
+              a.preferred_username,
+              a.email ?? '-',
+              a.upstream,
+              a.last_sign_in_or_check ?? '-',
+              a.disabled_at ?? 'no',
+            ]),
+          ),
+    );
+    if (page.next) io.stdout(`more: npx gateway users list --after ${page.next}\n`);
+    return 0;
+  });
 }
 
 export async function runUsersFind(args: string[], config: Config, io: CliIo): Promise<number> {

@@ -8,6 +8,21 @@ import { withSettings } from './with-cli-store.ts';
 export const usersCli: CliGroup = {
   summary: 'The people who signed in through the gateway, by their local sub.',
   commands: {
+    list: {
+      arguments: '[--upstream ID] [--limit N] [--after CURSOR] [--json]',
+      summary: 'every account, a page at a time (by an index of buckets, never a scan)',
+      description:
+        'Lists accounts in a stable order, N at a time (default 50, at most 1000): each page ends\nwith the command for the next one (--after). --upstream keeps those signing in through that\nupstream. Accounts appear once they sign in with this version.',
+      options: [
+        ['--upstream ID', 'only the accounts of this upstream (an id of GATEWAY_UPSTREAMS)'],
+        ['--limit N', 'accounts per page (default 50)'],
+        ['--after CURSOR', 'the page after the one that printed it'],
+        ['--json', '{"users": […], "next": CURSOR or absent} on stdout'],
+      ],
+      examples: ['npx gateway users list', 'npx gateway users list --upstream staff --json'],
+      run: (args, io) =>
+        withSettings(io, async (config) => (await import('./users-admin-command.ts')).runUsersList(args, config, io)),
+    },
     find: {
       arguments: 'QUERY [--json]',
       summary: 'the accounts an e-mail, user name, sub or UPSTREAM_ID:UPSTREAM_SUB names',
