@@ -120,7 +120,8 @@ describe('the admin API, for machine clients with gateway:admin', () => {
     const all = (await call('/admin/accounts?limit=1000', adminToken)).body['users'] as unknown[];
     assert.ok(all.length >= 1, 'who signed in');
     assert.equal((rest.body['users'] as unknown[]).length + 1, all.length, 'the pages together are every account');
-    assert.equal((await call('/admin/accounts?after=zzz', adminToken)).status, 400);
+    for (const query of ['after=zzz', 'after=44', 'after=1e1.', 'after=0x2c.x', 'upstream=nowhere'])
+      assert.equal((await call(`/admin/accounts?${query}`, adminToken)).status, 400, query);
     const noSession = await call('/admin/sessions/no-such-session', adminToken, 'DELETE');
     assert.equal(noSession.status, 404);
     assert.deepEqual(

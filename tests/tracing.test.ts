@@ -118,4 +118,30 @@ describe('OpenTelemetry traces over OTLP (GATEWAY_OTLP_ENDPOINT)', () => {
       "every trace_id is one of the exported traces'",
     );
   });
+
+  it('closes without waiting on a collector that never answers (its spans are dropped)', async () => {
+    // Accepts connections, answers nothing.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const hung = await startGateway({ env: { GATEWAY_OTLP_ENDPOINT: `http://127.0.0.1:${port}/v1/traces` } });
+    try {
+      const answer = await fetch(`${hung.issuer}/.well-known/openid-configuration`);
+      assert.equal(answer.status, 200, 'requests do not wait on the collector');
+      await answer.body?.cancel();
+      // Not a figure, a hang check: the last flush gives up after 2 s, far inside this bound.
+      let timer: NodeJS.Timeout | undefined;
+      const closed = await Promise.race([
+        hung.close().then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), 8_000);
+        }),
+      ]);
+      clearTimeout(timer);
+      assert.equal(closed, true, 'the gateway closed');
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
 });

@@ -118,8 +118,21 @@ describe('npx gateway users and sessions, for the operator on call', () => {
       after = page.next;
     } while (after);
     assert.ok(seen.includes(sub) && new Set(seen).size === seen.length, 'every account once');
-    const byUpstream = await json<{ users: AccountView[] }>('users', 'list', '--upstream', byEmail?.upstream ?? '');
-    assert.ok(byUpstream.users.some((u) => u.sub === sub));
+    // Filtered pages stop after a few buckets (partial, with a cursor): follow them to the end.
+    const ofUpstream: string[] = [];
+    after = undefined;
+    do {
+      const page: { users: AccountView[]; next?: string } = await json<{ users: AccountView[]; next?: string }>(
+        'users',
+        'list',
+        '--upstream',
+        byEmail?.upstream ?? '',
+        ...(after ? ['--after', after] : []),
+      );
+      ofUpstream.push(...page.users.map((u) => u.sub));
+      after = page.next;
+    } while (after);
+    assert.ok(ofUpstream.includes(sub));
     assert.equal((await cli('users', 'list', '--upstream', 'nowhere')).code, 1);
     assert.equal((await cli('users', 'list', '--after', 'not-a-cursor')).code, 2);
     const table = await cli('users', 'find', 'grace@example.com');

@@ -193,13 +193,15 @@ export async function listAccounts(
   store: Store,
   options: { limit: number; after?: string | undefined; keep?: (account: Account) => boolean },
 ): Promise<AccountPage> {
-  const [bucketText = '0', ...rest] = (options.after ?? '0.').split('.');
-  let bucket = Number(bucketText);
-  let afterSub = rest.join('.');
-  if (!Number.isInteger(bucket) || bucket < 0 || bucket >= ACCOUNT_BUCKETS)
-    throw new RangeError('not a cursor of users list');
+  const cursor = /^(\d{1,3})\.([^\s.]*)$/.exec(options.after ?? '0.');
+  let bucket = Number(cursor?.[1]);
+  let afterSub = cursor?.[2] ?? '';
+  if (!cursor || bucket >= ACCOUNT_BUCKETS) throw new RangeError('not a cursor of users list');
   const accounts: Account[] = [];
-  for (; bucket < ACCOUNT_BUCKETS; bucket += 1, afterSub = '') {
+  // A filter that keeps few accounts ends a page after MAX_FILTERED_BUCKETS buckets, partial,
+  // with the cursor to go on: no request reads the whole store.
+  const lastBucket = options.keep ? Math.min(ACCOUNT_BUCKETS, bucket + MAX_FILTERED_BUCKETS) : ACCOUNT_BUCKETS;
+  for (; bucket < lastBucket; bucket += 1, afterSub = '') {
     const subs = (await store.setMembers(bucketKey(bucket))).sort().filter((sub) => sub > afterSub);
     for (let i = 0; i < subs.length; i += 100) {
       const chunk = subs.slice(i, i + 100);
@@ -214,5 +216,8 @@ export async function listAccounts(
       }
     }
   }
-  return { accounts, next: undefined };
+  return { accounts, next: bucket < ACCOUNT_BUCKETS ? `${bucket}.` : undefined };
 }
+
+/** Buckets one filtered page reads at most (about 16/256 of the accounts). */
+const MAX_FILTERED_BUCKETS = 16;

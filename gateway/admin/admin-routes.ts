@@ -142,6 +142,8 @@ export const adminRoutes: FastifyPluginAsync<AdminDeps> = async (app: FastifyIns
     },
     async (request, reply) => {
       const { limit, after, upstream } = request.query as { limit: number; after?: string; upstream?: string };
+      if (upstream !== undefined && !deps.config.upstreams.some((u) => u.id === upstream))
+        return sendProblem(reply, 400, 'invalid_request', 'upstream names no configured upstream');
       try {
         const page = await listAccounts(deps.store, {
           limit,

@@ -14,6 +14,8 @@
 import { context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 
 const tracer = trace.getTracer('gateway');
+/** How long an export (and the last flush at shutdown) may wait for the collector. */
+const FLUSH_MS = 2_000;
 let enabled = false;
 
 /** True once startTracing ran: the span helpers do nothing before. */
@@ -34,8 +36,14 @@ export async function startTracing(endpoint: string): Promise<{ shutdown(): Prom
   ]);
   const provider = new TracerProvider({
     resource: resources.resourceFromAttributes({ 'service.name': 'gateway' }),
+    // Short timeouts: a collector that does not answer costs exports, never the gateway's
+    // requests, nor its shutdown beyond FLUSH_MS.
     spanProcessors: [
-      new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: endpoint }), scheduledDelayMillis: 1000 }),
+      new BatchSpanProcessor({
+        exporter: new OTLPTraceExporter({ url: endpoint, timeoutMillis: FLUSH_MS }),
+        scheduledDelayMillis: 1000,
+        exportTimeoutMillis: FLUSH_MS,
+      }),
     ],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -44,7 +52,15 @@ export async function startTracing(endpoint: string): Promise<{ shutdown(): Prom
   return {
     async shutdown() {
       enabled = false;
-      await provider.shutdown();
+      // What is left goes out, unless the collector keeps it waiting: then it is dropped.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        provider.shutdown().catch(() => {}),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, FLUSH_MS);
+        }),
+      ]);
+      clearTimeout(timer);
     },
   };
 }
