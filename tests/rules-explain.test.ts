@@ -84,17 +84,17 @@ describe('npx gateway rules explain', () => {
       const store = await openStore(settings.GATEWAY_STORE);
       const upstream = { iss: 'https://gitlab.example.net', sub: '42', id: 'gitlab' };
       const profile = { email: 'grace@example.com', email_verified: true, name: 'Grace' };
-      sub = (await resolveAccount(store, upstream, profile, [], ['acme/ops'])).sub;
+      sub = (await resolveAccount(store, upstream, profile, [], { groups: ['acme/ops'], failed: false })).sub;
       // One address, two accounts: the second person through the same upstream.
       const twin = { iss: 'https://gitlab.example.net', sub: '43', id: 'gitlab' };
-      await resolveAccount(store, twin, { email: 'shared@example.com', email_verified: true }, [], []);
-      await resolveAccount(
-        store,
-        { ...twin, sub: '44' },
-        { email: 'shared@example.com', email_verified: true },
-        [],
-        [],
-      );
+      await resolveAccount(store, twin, { email: 'shared@example.com', email_verified: true }, [], {
+        groups: [],
+        failed: false,
+      });
+      await resolveAccount(store, { ...twin, sub: '44' }, { email: 'shared@example.com', email_verified: true }, [], {
+        groups: [],
+        failed: false,
+      });
       await store.close();
     });
     after(() => rmSync(dir, { recursive: true, force: true }));

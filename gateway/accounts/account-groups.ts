@@ -30,3 +30,25 @@ export function afterGroupSourceFailed(account: Account, id: string, now = Date.
   if (now - readAt < STALE_GROUPS_MS || !account.groupsAt?.[id]?.length) return account;
   return { ...account, groupsAt: { ...account.groupsAt, [id]: [] } };
 }
+
+/** What an upstream's group source said at a sign-in or re-check (upstream-profile.ts readGroups). */
+export interface GroupsRead {
+  /** Its groups; undefined when it is no group source, or when it failed. */
+  groups: string[] | undefined;
+  failed: boolean;
+}
+
+/**
+ * The account with what upstream `id`'s group source just said: its groups as of now, or, when it
+ * failed, the last known ones while they last (afterGroupSourceFailed). The one place both the
+ * sign-in and the refresh's re-check record groups.
+ */
+export function withGroupsRead(account: Account, id: string, read: GroupsRead, now = Date.now()): Account {
+  if (read.failed) return afterGroupSourceFailed(account, id, now);
+  if (read.groups === undefined) return account;
+  return {
+    ...account,
+    groupsAt: { ...account.groupsAt, [id]: read.groups },
+    groupsReadAt: { ...account.groupsReadAt, [id]: now },
+  };
+}

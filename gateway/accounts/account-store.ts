@@ -6,6 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Store } from '../../adapters/store.ts';
 import type { Account, UpstreamProfile } from './account.ts';
+import { type GroupsRead, withGroupsRead } from './account-groups.ts';
 import { claimUsername, usernameBase, usernameKey } from './claim-username.ts';
 
 function linkKey(iss: string, sub: string): string {
@@ -124,8 +125,8 @@ export async function resolveAccount(
   upstream: Account['upstream'],
   profile: UpstreamProfile,
   reservedUsernames: readonly string[],
-  /** The groups this upstream gave, when it is a group source (upstream-profile.ts). */
-  groups?: string[],
+  /** What this upstream's group source said, when it is one (upstream-profile.ts readGroups). */
+  groups?: GroupsRead,
 ): Promise<Account> {
   const key = linkKey(upstream.iss, upstream.sub);
   let sub = await store.get<string>(key);
@@ -136,7 +137,7 @@ export async function resolveAccount(
   }
   const now = Date.now();
   const existing = await findAccountBySub(store, sub);
-  const account: Account = {
+  const resolved: Account = {
     ...existing,
     ...withoutUndefined(profile),
     // The address is this sign-in's or none: one the upstream no longer gives (removed, or
@@ -153,13 +154,9 @@ export async function resolveAccount(
     upstreamCheckedAt: now,
     ...(upstream.id === undefined ? {} : { upstreamChecks: { ...existing?.upstreamChecks, [upstream.id]: now } }),
     emailFrom: profile.email === undefined ? undefined : upstream.id,
-    ...(groups === undefined || upstream.id === undefined
-      ? {}
-      : {
-          groupsAt: { ...existing?.groupsAt, [upstream.id]: groups },
-          groupsReadAt: { ...existing?.groupsReadAt, [upstream.id]: now },
-        }),
   };
+  const account =
+    groups === undefined || upstream.id === undefined ? resolved : withGroupsRead(resolved, upstream.id, groups, now);
   await saveAccount(store, account);
   return account;
 }

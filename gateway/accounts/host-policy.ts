@@ -78,6 +78,17 @@ interface CompiledRule {
   networks: BlockList | undefined;
   /** It opens nothing (not public, no trusted networks): it also covers its path's format suffixes. */
   restricts: boolean;
+  /** Its decision for a signed-in user, made once (the check runs on every request). */
+  signedIn: Decision;
+}
+
+/** What one host's rules need from a request, found once per host. */
+interface HostRules {
+  rules: CompiledRule[];
+  readsPath: boolean;
+  readsMethod: boolean;
+  /** Its answer depends on more than the host and the user (path, method, address). */
+  readsTarget: boolean;
 }
 
 /** No rule: every signed-in user, and no machine (machines are admitted by name only). */
@@ -125,6 +136,7 @@ function methodSet(methods: readonly string[]): ReadonlySet<string> {
 }
 
 const readsPath = (rule: CompiledRule) => rule.path !== '/' || rule.rule.allow === 'public';
+const readsTargetOf = (c: CompiledRule) => readsPath(c) || c.methods !== undefined || c.networks !== undefined;
 
 export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
   const compiled: CompiledRule[] = rules
@@ -137,17 +149,25 @@ export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
       methods: rule.methods ? methodSet(rule.methods) : undefined,
       networks: networksOf(rule.trusted_networks),
       restricts: rule.allow !== 'public' && rule.trusted_networks === undefined,
+      signedIn: { kind: 'signed-in', allows: (identity: Identity) => admits(rule, identity) } as Decision,
     }))
     .sort(
       (a, b) =>
         b.path.length - a.path.length || b.hostWeight - a.hostWeight || Number(!!b.methods) - Number(!!a.methods),
     );
-  // The rules of each host, in order, found once per host (a few hosts, asked on every request).
-  const byHost = new BoundedCache<CompiledRule[]>(1_000);
-  const rulesFor = (host: string) => {
+  // The rules of each host, in order, and what they read, found once per host (a few hosts,
+  // asked on every request).
+  const byHost = new BoundedCache<HostRules>(1_000);
+  const rulesFor = (host: string): HostRules => {
     let found = byHost.get(host);
     if (!found) {
-      found = compiled.filter(({ pattern }) => hostMatches({ ...pattern, port: undefined }, host, ''));
+      const rules = compiled.filter(({ pattern }) => hostMatches({ ...pattern, port: undefined }, host, ''));
+      found = {
+        rules,
+        readsPath: rules.some(readsPath),
+        readsMethod: rules.some((c) => c.methods !== undefined),
+        readsTarget: rules.some(readsTargetOf),
+      };
       byHost.set(host, found, Number.MAX_SAFE_INTEGER);
     }
     return found;
@@ -168,22 +188,22 @@ export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
 
   /** The decision, and the rule that made it (undefined: no rule, or the proxy did not say enough). */
   function judge(target: RequestTarget): { decision: Decision; by: CompiledRule | undefined } {
-    const candidates = rulesFor(target.host);
-    if (candidates.length === 0) return { decision: EVERY_SIGNED_IN, by: undefined };
+    const host = rulesFor(target.host);
+    if (host.rules.length === 0) return { decision: EVERY_SIGNED_IN, by: undefined };
     const refuse = (problem: string) => ({ decision: { kind: 'refuse', problem } as Decision, by: undefined });
-    if (target.uri === undefined && candidates.some(readsPath))
+    if (target.uri === undefined && host.readsPath)
       return refuse('rules for this host read the path, and the proxy sent no X-Original-URI');
-    if (target.method === undefined && candidates.some((c) => c.methods !== undefined))
+    if (target.method === undefined && host.readsMethod)
       return refuse('rules for this host read the method, and the proxy sent no X-Original-Method');
     const { path, canonical, readable } = readPath(target.uri);
-    if (!readable && target.uri !== undefined && candidates.some(readsPath))
+    if (!readable && target.uri !== undefined && host.readsPath)
       return refuse('a request path that cannot be read (a dot segment, a broken escape, a NUL)');
     const { method } = target;
     // One method token, in capitals as HTTP methods are (they are case-sensitive: `delete` is not
     // DELETE to every app): `DELETE,GET` is two headers a proxy joined, not a method anyone routes.
-    if (method !== undefined && !/^[A-Z]{1,16}$/.test(method) && candidates.some((c) => c.methods !== undefined))
+    if (method !== undefined && host.readsMethod && !/^[A-Z]{1,16}$/.test(method))
       return refuse('a request method that cannot be read');
-    for (const candidate of candidates) {
+    for (const candidate of host.rules) {
       if (!underPrefix(path, candidate.path, candidate.restricts)) continue;
       if (candidate.methods && (method === undefined || !candidate.methods.has(method))) continue;
       const { rule } = candidate;
@@ -194,17 +214,16 @@ export function createHostPolicy(rules: readonly HostRule[]): HostPolicy {
       const family = isIP(target.ip);
       if (family !== 0 && candidate.networks?.check(target.ip, family === 6 ? 'ipv6' : 'ipv4'))
         return { decision: OPEN, by: candidate };
-      return { decision: { kind: 'signed-in', allows: (identity) => admits(rule, identity) }, by: candidate };
+      return { decision: candidate.signedIn, by: candidate };
     }
     return { decision: EVERY_SIGNED_IN, by: undefined };
   }
 
   const decide = (target: RequestTarget) => judge(target).decision;
 
-  const readsTargetOf = (c: CompiledRule) => readsPath(c) || c.methods !== undefined || c.networks !== undefined;
   return {
     readsTarget: compiled.some(readsTargetOf),
-    readsTargetAt: (host) => rulesFor(host).some(readsTargetOf),
+    readsTargetAt: (host) => rulesFor(host).readsTarget,
     decide,
     explain(target) {
       const { decision, by } = judge(target);

@@ -42,6 +42,8 @@ export interface AccountView {
   sub: string;
   preferred_username: string;
   email?: string | undefined;
+  /** Whether the upstream vouched for the address: an unverified one names nobody for sure. */
+  email_verified?: boolean | undefined;
   name?: string | undefined;
   upstream: string;
   upstream_sub: string;
@@ -56,6 +58,7 @@ export function accountView(account: Account, staticGroups: Readonly<Record<stri
     sub: account.sub,
     preferred_username: account.preferred_username,
     email: account.email,
+    email_verified: account.email === undefined ? undefined : account.email_verified === true,
     name: account.name,
     upstream: account.upstream.id ?? account.upstream.iss,
     upstream_sub: account.upstream.sub,

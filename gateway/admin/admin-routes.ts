@@ -34,6 +34,7 @@ const account = {
     sub: { type: 'string' },
     preferred_username: { type: 'string' },
     email: { type: 'string' },
+    email_verified: { type: 'boolean' },
     name: { type: 'string' },
     upstream: { type: 'string', description: 'the id of the upstream the account signs in through' },
     upstream_sub: { type: 'string' },

@@ -14,7 +14,12 @@
 import type { Store } from '../../adapters/store.ts';
 import type { Config } from '../../config/config-type.ts';
 import { findAccountBySub, listAccounts, setAccountDisabled } from '../accounts/account-store.ts';
-import { accountView as view, findUsers, sessionsOf as sessionsIn } from '../accounts/user-directory.ts';
+import {
+  type AccountView,
+  accountView as view,
+  findUsers,
+  sessionsOf as sessionsIn,
+} from '../accounts/user-directory.ts';
 import { loadStoreSealingFor } from '../keys/store-sealing.ts';
 import { audit } from '../web/audit.ts';
 import type { CliIo } from './cli-command.ts';
@@ -27,6 +32,21 @@ import { withCliStore } from './with-cli-store.ts';
 /** The account's sessions, read with the gateways' data key. */
 async function sessionsOf(store: Store, config: Config, sub: string) {
   return sessionsIn(store, await loadStoreSealingFor(config, store), sub);
+}
+
+/** Accounts as `users list` and `users find` print them. */
+function usersTable(users: readonly AccountView[]): string {
+  return formatTable(
+    ['SUB', 'USERNAME', 'EMAIL', 'UPSTREAM', 'LAST SEEN', 'DISABLED'],
+    users.map((a) => [
+      a.sub,
+      a.preferred_username,
+      a.email === undefined ? '-' : `${a.email}${a.email_verified ? '' : ' (unverified)'}`,
+      a.upstream,
+      a.last_sign_in_or_check ?? '-',
+      a.disabled_at ?? 'no',
+    ]),
+  );
 }
 
 export async function runUsersList(args: string[], config: Config, io: CliIo): Promise<number> {
@@ -63,21 +83,7 @@ export async function runUsersList(args: string[], config: Config, io: CliIo): P
       io.stdout(`${JSON.stringify({ users, next: page.next })}\n`);
       return 0;
     }
-    io.stdout(
-      users.length === 0
-        ? 'no accounts\n'
-        : formatTable(
-            ['SUB', 'USERNAME', 'EMAIL', 'UPSTREAM', 'LAST SEEN', 'DISABLED'],
-            users.map((a) => [
-              a.sub,
-              a.preferred_username,
-              a.email ?? '-',
-              a.upstream,
-              a.last_sign_in_or_check ?? '-',
-              a.disabled_at ?? 'no',
-            ]),
-          ),
-    );
+    io.stdout(users.length === 0 ? 'no accounts\n' : usersTable(users));
     if (page.next) io.stdout(`more: npx gateway users list --after ${page.next}\n`);
     return 0;
   });
@@ -90,20 +96,7 @@ export async function runUsersFind(args: string[], config: Config, io: CliIo): P
     const accounts = (await findUsers(store, query, config.upstreams)).map((account) => view(account, config.groups));
     if (parsed.values.json) io.stdout(`${JSON.stringify(accounts)}\n`);
     else if (accounts.length === 0) io.stdout('no account found\n');
-    else
-      io.stdout(
-        formatTable(
-          ['SUB', 'USERNAME', 'EMAIL', 'UPSTREAM', 'LAST SEEN', 'DISABLED'],
-          accounts.map((a) => [
-            a.sub,
-            a.preferred_username,
-            a.email ?? '-',
-            a.upstream,
-            a.last_sign_in_or_check ?? '-',
-            a.disabled_at ?? 'no',
-          ]),
-        ),
-      );
+    else io.stdout(usersTable(accounts));
     return accounts.length > 0 ? 0 : 1;
   });
 }

@@ -13,7 +13,7 @@ import { accountClaims, type Account, type UpstreamProfile } from '../accounts/a
 import { findAccountBySub, saveAccount, withoutUndefined } from '../accounts/account-store.ts';
 import { checkIdentity } from '../upstream/check-identity.ts';
 import { readGroups, upstreamMemberships, upstreamProfile } from '../upstream/upstream-profile.ts';
-import { afterGroupSourceFailed, releasedGroups } from '../accounts/account-groups.ts';
+import { releasedGroups, withGroupsRead } from '../accounts/account-groups.ts';
 import { signedInThrough } from '../upstream/signed-in-through.ts';
 import { UpstreamIdentityError } from '../upstream/upstream-client.ts';
 import { UpstreamLinkGoneError } from '../upstream/upstream-tokens.ts';
@@ -100,15 +100,8 @@ async function recheckUpstream(
     }
     const now = Date.now();
     const read = await readGroups(upstream, info, undefined, profile.email, deps.log);
-    const base = read.failed ? afterGroupSourceFailed(account, id, now) : account;
     const updated: Account = {
-      ...base,
-      ...(read.groups === undefined
-        ? {}
-        : {
-            groupsAt: { ...account.groupsAt, [id]: read.groups },
-            groupsReadAt: { ...account.groupsReadAt, [id]: now },
-          }),
+      ...withGroupsRead(account, id, read, now),
       ...profile,
       updatedAt: now,
       upstreamCheckedAt: now,

@@ -27,10 +27,9 @@ import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import { GatewayError, sendError } from '../web/errors.ts';
 import { messagesFor } from '../web/pages/i18n.ts';
-import { resolveAccount, saveAccount } from '../accounts/account-store.ts';
+import { resolveAccount } from '../accounts/account-store.ts';
 import { checkIdentity } from './check-identity.ts';
 import { readGroups, upstreamMemberships, upstreamProfile } from './upstream-profile.ts';
-import { afterGroupSourceFailed } from '../accounts/account-groups.ts';
 import { signInAmr } from './signed-in-through.ts';
 import { UpstreamLinkGoneError } from './upstream-tokens.ts';
 import type { Upstream, Upstreams } from './upstreams.ts';
@@ -289,12 +288,12 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
     }
 
     const read = await readGroups(upstream, userinfo, exchange.idTokenClaims, profile.email, request.log);
-    let account = await resolveAccount(
+    const account = await resolveAccount(
       deps.store,
       { iss: upstream.config.issuer, sub: upstreamSub, id: upstream.config.id },
       profile,
       deps.reservedUsernames,
-      read.groups,
+      read,
     );
     if (account.disabledAt !== undefined) {
       // An operator disabled the account (npx gateway users disable): no session is made.
@@ -307,13 +306,6 @@ function callbackRoute(app: FastifyInstance, deps: UpstreamLoginDeps, upstream: 
           messageKey: 'refusedAccountDisabled',
         }),
       );
-    }
-    if (read.failed) {
-      const aged = afterGroupSourceFailed(account, upstream.config.id);
-      if (aged !== account) {
-        account = aged;
-        await saveAccount(deps.store, account);
-      }
     }
     const stored = await upstream.vault.load(account.sub);
     const refreshToken = tokens.refresh_token ?? stored?.refresh_token;
