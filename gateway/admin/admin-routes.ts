@@ -8,10 +8,11 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Sealing } from '../../adapters/sealing.ts';
 import type { Store } from '../../adapters/store.ts';
 import type { Config } from '../../config/config-type.ts';
-import { findAccountBySub, listAccounts, setAccountDisabled } from '../accounts/account-store.ts';
+import { findAccountBySub, listAccounts } from '../accounts/account-store.ts';
 import { accountView, findUsers, sessionsOf } from '../accounts/user-directory.ts';
 import type { AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import { ADMIN_SCOPE } from '../provider/admin-scope.ts';
+import { setDisabled } from '../sessions/disable-account.ts';
 import type { SignOut } from '../sessions/sign-out.ts';
 import { audit } from '../web/audit.ts';
 import { sendProblem } from '../web/errors.ts';
@@ -88,7 +89,6 @@ export const adminRoutes: FastifyPluginAsync<AdminDeps> = async (app: FastifyIns
   const requireAdmin = adminAuth({ issuer: deps.config.issuer, verify: deps.verify, findClient: deps.findClient });
   const notFound = (reply: Parameters<typeof sendProblem>[0], sub: string) =>
     sendProblem(reply, 404, 'not_found', `no account with sub ${JSON.stringify(sub)}`);
-  const log = (request: { log: { info(o: object, m: string): void; warn(o: object, m: string): void } }) => request.log;
 
   app.get(
     '/admin/users',
@@ -210,16 +210,11 @@ export const adminRoutes: FastifyPluginAsync<AdminDeps> = async (app: FastifyIns
       },
       async (request, reply) => {
         const { sub } = request.params as { sub: string };
-        const updated = await setAccountDisabled(deps.store, sub, disable);
-        if (!updated) return notFound(reply, sub);
-        const result = disable ? await deps.signOut.signOutAccount(sub) : undefined;
-        audit(
-          log(request),
-          disable ? 'account.disabled' : 'account.enabled',
-          { sub, actor: { via: 'admin_api', client_id: adminCaller(request) }, ...result },
-          disable ? 'the account was disabled and its sessions ended' : 'the account was enabled',
-        );
-        return { sub, disabled: disable, ...result };
+        const done = await setDisabled({ store: deps.store, signOut: deps.signOut, log: request.log }, sub, disable, {
+          via: 'admin_api',
+          client_id: adminCaller(request),
+        });
+        return done ?? notFound(reply, sub);
       },
     );
   }
@@ -275,7 +270,7 @@ export const adminRoutes: FastifyPluginAsync<AdminDeps> = async (app: FastifyIns
       if (result.sub === undefined && result.sessions + result.grants + result.forwardAuthSessions === 0)
         return sendProblem(reply, 404, 'not_found', 'no live session with this id');
       audit(
-        log(request),
+        request.log,
         'session.ended',
         { ...result, session_uid: uid, actor: { via: 'admin_api', client_id: adminCaller(request) } },
         'an operator ended one session',

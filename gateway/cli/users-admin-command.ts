@@ -13,7 +13,7 @@
  */
 import type { Store } from '../../adapters/store.ts';
 import type { Config } from '../../config/config-type.ts';
-import { findAccountBySub, listAccounts, setAccountDisabled } from '../accounts/account-store.ts';
+import { findAccountBySub, listAccounts } from '../accounts/account-store.ts';
 import {
   type AccountView,
   accountView as view,
@@ -21,6 +21,7 @@ import {
   sessionsOf as sessionsIn,
 } from '../accounts/user-directory.ts';
 import { loadStoreSealingFor } from '../keys/store-sealing.ts';
+import { setDisabled } from '../sessions/disable-account.ts';
 import { audit } from '../web/audit.ts';
 import type { CliIo } from './cli-command.ts';
 import { cliActor, cliLog } from './cli-log.ts';
@@ -133,26 +134,18 @@ export async function runUsersDisable(args: string[], config: Config, io: CliIo,
   const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, ['SUB']);
   const sub = parsed.positionals[0] ?? '';
   return withCliStore(config, io, async (store) => {
-    const account = await setAccountDisabled(store, sub, disable);
-    if (!account) {
+    const log = cliLog(io, config.logLevel);
+    const signOut = await createCliSignOut(config, store, { info() {}, warn: log.warn });
+    const done = await setDisabled({ store, signOut, log }, sub, disable, cliActor());
+    if (!done) {
       io.stderr(`gateway: no account with sub ${JSON.stringify(sub)}\n`);
       return 1;
     }
-    const log = cliLog(io, config.logLevel);
-    const ended = disable
-      ? await (await createCliSignOut(config, store, { info() {}, warn: log.warn })).signOutAccount(sub)
-      : undefined;
-    audit(
-      log,
-      disable ? 'account.disabled' : 'account.enabled',
-      { sub, actor: cliActor(), ...ended, at: new Date().toISOString() },
-      disable ? 'the account was disabled and its sessions ended' : 'the account was enabled',
-    );
     io.stdout(
       parsed.values.json
-        ? `${JSON.stringify({ sub, disabled: disable, ...ended })}\n`
+        ? `${JSON.stringify(done)}\n`
         : disable
-          ? `disabled ${sub}: ${ended?.sessions ?? 0} session(s) and ${ended?.grants ?? 0} grant(s) ended; sign-ins are refused until \`users enable\`\n`
+          ? `disabled ${sub}: ${done.sessions ?? 0} session(s) and ${done.grants ?? 0} grant(s) ended; sign-ins are refused until \`users enable\`\n`
           : `enabled ${sub}: the user may sign in again\n`,
     );
     return 0;
