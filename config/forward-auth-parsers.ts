@@ -6,16 +6,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isPublicSuffix } from './is-public-suffix.ts';
 import { readStructuredFile } from './read-structured-file.ts';
-import type { Parsed, ParsedList, RawValue } from './value-parsers.ts';
-
-/** An address or a CIDR block, IPv4 or IPv6 (`10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7`). */
-function isCidr(text: string): boolean {
-  const [address = '', bits, extra] = text.split('/');
-  const family = isIP(address);
-  if (family === 0 || extra !== undefined) return false;
-  if (bits === undefined) return true;
-  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32);
-}
+import { isAddressRange, type Parsed, type ParsedList, type RawValue } from './value-parsers.ts';
 
 /**
  * A path as the forward-auth check reads requests' paths (gateway/accounts/request-path.ts), in
@@ -74,7 +65,7 @@ const hostRule = z
       .array(
         z
           .string()
-          .refine(isCidr, 'an IP address or CIDR block')
+          .refine(isAddressRange, 'an IP address or CIDR block')
           .refine(isNarrowEnough, 'a block no wider than /8 (IPv6: /7); for everyone, use allow: public'),
       )
       .min(1)

@@ -141,19 +141,30 @@ export function parseDomains(kind: keyof typeof domainPatterns) {
   };
 }
 
-/** IP addresses or CIDR ranges (`10.0.0.0/8`, `fd00::/8`). */
-export const parseAddressRanges = parseListOf((item) => {
-  const [address = '', prefix, ...rest] = item.split('/');
+/** An IP address or a CIDR range, IPv4 or IPv6 (`10.0.0.0/8`, `fd00::/8`, `192.0.2.7`). */
+export function isAddressRange(text: string): boolean {
+  const [address = '', prefix, ...rest] = text.split('/');
   const family = isIP(address);
   const bits = family === 4 ? 32 : 128;
   const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
-  return family !== 0 && prefixOk && rest.length === 0
-    ? undefined
-    : `${JSON.stringify(item)} is not an IP address or CIDR range`;
-});
+  return family !== 0 && prefixOk && rest.length === 0;
+}
+
+/** IP addresses or CIDR ranges (GATEWAY_TRUSTED_PROXIES). */
+export const parseAddressRanges = parseListOf((item) =>
+  isAddressRange(item) ? undefined : `${JSON.stringify(item)} is not an IP address or CIDR range`,
+);
 
 /** Scopes the gateway itself defines (OpenID Connect's and its own): an API scope is none of them. */
-const OWN_SCOPES = new Set(['openid', 'offline_access', 'email', 'profile', 'groups', 'upstream_token']);
+const OWN_SCOPES = new Set([
+  'openid',
+  'offline_access',
+  'email',
+  'profile',
+  'groups',
+  'upstream_token',
+  'gateway:admin',
+]);
 
 /**
  * API scopes (GATEWAY_API_SCOPES): scope tokens as RFC 6749 §3.3 spells them (no space, `"` or

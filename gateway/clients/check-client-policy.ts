@@ -44,6 +44,7 @@
  *   user a code to confirm (its phishing risk, §5.4): only an operator gives it, public clients
  *   (a CLI) included.
  */
+import { isPlaceholderSecret } from '../../config/value-parsers.ts';
 import { errors } from 'oidc-provider';
 import {
   checkClientUriList,
@@ -227,7 +228,7 @@ export function checkClientPolicy(
         `a ${method === 'none' ? 'public client (token_endpoint_auth_method "none")' : 'private_key_jwt client'} has no client secret; remove client_secret`,
       );
     }
-  } else if (typeof secret === 'string' && /replace[-_ ]?with|change[-_ ]?me/i.test(secret)) {
+  } else if (typeof secret === 'string' && isPlaceholderSecret(secret)) {
     refuse('client_secret is the placeholder of an example: generate one (openssl rand -base64 32)');
   } else if (typeof secret !== 'string' || secret.length < MIN_CLIENT_SECRET_LENGTH) {
     refuse(
