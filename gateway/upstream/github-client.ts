@@ -21,13 +21,13 @@
  */
 import {
   type CodeExchangeResult,
+  groupsOrFailure,
   type UpstreamClient,
   isRecord,
   profileApiAnswer,
   UpstreamIdentityError,
   UpstreamInvalidGrantError,
   type UpstreamSettings,
-  UpstreamUnauthorizedError,
   type UpstreamTokens,
 } from './upstream-client.ts';
 
@@ -160,14 +160,9 @@ export function createGitHubClient(settings: GitHubSettings): UpstreamClient {
     return items;
   }
 
-  /**
-   * The organizations and teams (`org:team`, by slug) released as groups. Groups alone decide no
-   * admission here, so a failing list (GitHub down, a 403) is no failed sign-in: `groupsFailed`
-   * tells the caller to keep the last known groups (account-groups.ts). A refused token is still
-   * the caller's, to refresh it.
-   */
-  async function readGroups(accessToken: string, orgs: string[] | undefined) {
-    try {
+  /** The organizations and teams (`org:team`, by slug) released as groups (groupsOrFailure). */
+  const readGroups = (accessToken: string, orgs: string[] | undefined) =>
+    groupsOrFailure(async () => {
       const memberOf = orgs ?? orgNames(await apiList('/user/orgs?per_page=100', accessToken));
       const teams = (await apiList('/user/teams?per_page=100', accessToken))
         .map((team: unknown) => {
@@ -176,12 +171,8 @@ export function createGitHubClient(settings: GitHubSettings): UpstreamClient {
           return typeof org === 'string' && typeof slug === 'string' ? `${org}:${slug}`.toLowerCase() : undefined;
         })
         .filter((name): name is string => name !== undefined);
-      return { groups: [...memberOf, ...teams] };
-    } catch (error) {
-      if (error instanceof UpstreamUnauthorizedError) throw error;
-      return { groupsFailed: (error as Error).message };
-    }
-  }
+      return [...memberOf, ...teams];
+    });
 
   return {
     settings,

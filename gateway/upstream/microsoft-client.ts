@@ -28,6 +28,7 @@ import * as oauth from 'oauth4webapi';
 import { MICROSOFT_CONSUMERS_TENANT } from '../../config/upstreams-parser.ts';
 import {
   type CodeExchangeResult,
+  groupsOrFailure,
   toTokens,
   type UpstreamClient,
   isRecord,
@@ -36,7 +37,6 @@ import {
   UpstreamInvalidGrantError,
   type UpstreamSettings,
   type UpstreamTokens,
-  UpstreamUnauthorizedError,
 } from './upstream-client.ts';
 
 const TIMEOUT_MS = 10_000;
@@ -177,19 +177,8 @@ export function createMicrosoftClient(settings: MicrosoftSettings): UpstreamClie
     return ids.filter((id): id is string => typeof id === 'string' && GUID.test(id));
   }
 
-  /**
-   * The groups, or `groupsFailed` when Graph would not say them (down, throttled, a 403): groups
-   * decide no admission here, so the caller keeps the last known ones (account-groups.ts) rather
-   * than failing the sign-in. A refused token is still the caller's, to refresh it.
-   */
-  async function readGroups(accessToken: string) {
-    try {
-      return { groups: await memberObjects(accessToken) };
-    } catch (error) {
-      if (error instanceof UpstreamUnauthorizedError) throw error;
-      return { groupsFailed: (error as Error).message };
-    }
-  }
+  /** Graph's memberships as groups (groupsOrFailure: a failed read keeps the last known ones). */
+  const readGroups = (accessToken: string) => groupsOrFailure(() => memberObjects(accessToken));
 
   return {
     settings,

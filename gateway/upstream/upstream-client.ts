@@ -85,6 +85,23 @@ export async function profileApiAnswer(response: Response, where: string): Promi
   }
 }
 
+/**
+ * The groups an API client reads beside the profile (GitHub's teams, Graph's memberships), or
+ * `groupsFailed` when the API would not say them: groups decide no admission, so a failed read is
+ * no failed sign-in, and the caller keeps the last known groups (upstream-profile.ts readGroups).
+ * A refused token is still the caller's, to refresh it and try again.
+ */
+export async function groupsOrFailure(
+  read: () => Promise<string[]>,
+): Promise<{ groups: string[] } | { groupsFailed: string }> {
+  try {
+    return { groups: await read() };
+  } catch (error) {
+    if (error instanceof UpstreamUnauthorizedError) throw error;
+    return { groupsFailed: (error as Error).message };
+  }
+}
+
 /** The upstream refused a refresh token for good (OAuth's `invalid_grant`, in its own words). */
 export class UpstreamInvalidGrantError extends Error {
   constructor(message: string) {
