@@ -28,7 +28,7 @@ import { cliActor, cliLog } from './cli-log.ts';
 import { createCliSignOut } from './cli-sign-out.ts';
 import { formatTable } from './format-table.ts';
 import { parseCommandArgs, UsageError } from './parse-command-args.ts';
-import { withCliStore } from './with-cli-store.ts';
+import { noSuchAccount, withCliStore } from './with-cli-store.ts';
 
 /** The account's sessions, read with the gateways' data key. */
 async function sessionsOf(store: Store, config: Config, sub: string) {
@@ -107,10 +107,7 @@ export async function runUsersShow(args: string[], config: Config, io: CliIo): P
   const sub = parsed.positionals[0] ?? '';
   return withCliStore(config, io, async (store) => {
     const account = await findAccountBySub(store, sub);
-    if (!account) {
-      io.stderr(`gateway: no account with sub ${JSON.stringify(sub)} (npx gateway users find finds it)\n`);
-      return 1;
-    }
+    if (!account) return noSuchAccount(io, sub);
     const shown = { ...view(account, config.groups), sessions: await sessionsOf(store, config, sub) };
     if (parsed.values.json) {
       io.stdout(`${JSON.stringify(shown)}\n`);
@@ -137,10 +134,7 @@ export async function runUsersDisable(args: string[], config: Config, io: CliIo,
     const log = cliLog(io, config.logLevel);
     const signOut = await createCliSignOut(config, store, { info() {}, warn: log.warn });
     const done = await setDisabled({ store, signOut, log }, sub, disable, cliActor());
-    if (!done) {
-      io.stderr(`gateway: no account with sub ${JSON.stringify(sub)}\n`);
-      return 1;
-    }
+    if (!done) return noSuchAccount(io, sub);
     io.stdout(
       parsed.values.json
         ? `${JSON.stringify(done)}\n`
@@ -156,10 +150,7 @@ export async function runSessionsList(args: string[], config: Config, io: CliIo)
   const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, ['SUB']);
   const sub = parsed.positionals[0] ?? '';
   return withCliStore(config, io, async (store) => {
-    if (!(await findAccountBySub(store, sub))) {
-      io.stderr(`gateway: no account with sub ${JSON.stringify(sub)}\n`);
-      return 1;
-    }
+    if (!(await findAccountBySub(store, sub))) return noSuchAccount(io, sub);
     const sessions = await sessionsOf(store, config, sub);
     if (parsed.values.json) io.stdout(`${JSON.stringify(sessions)}\n`);
     else if (sessions.length === 0) io.stdout('no sessions\n');

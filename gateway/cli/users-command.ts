@@ -8,7 +8,7 @@
  */
 import type { Config } from '../../config/config-type.ts';
 import type { CliIo } from './cli-command.ts';
-import { withCliStore } from './with-cli-store.ts';
+import { noSuchAccount, withCliStore } from './with-cli-store.ts';
 import { cliActor, cliLog } from './cli-log.ts';
 import { audit } from '../web/audit.ts';
 import { findAccountBySub, linkIdentity } from '../accounts/account-store.ts';
@@ -23,10 +23,7 @@ export async function runUsersSignOut(args: string[], config: Config, io: CliIo)
   const parsed = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, ['SUB']);
   const sub = parsed.positionals[0] ?? '';
   return withCliStore(config, io, async (store) => {
-    if (!(await findAccountBySub(store, sub))) {
-      io.stderr(`gateway: no account with sub ${JSON.stringify(sub)}\n`);
-      return 1;
-    }
+    if (!(await findAccountBySub(store, sub))) return noSuchAccount(io, sub);
     const log = cliLog(io, config.logLevel);
     // Deliveries are counted on stdout; only a failure (warn) needs a line of its own.
     const signOut = await createCliSignOut(config, store, { info() {}, warn: log.warn });
@@ -84,10 +81,7 @@ export async function runUsersLink(args: string[], config: Config, io: CliIo): P
     return 1;
   }
   return withCliStore(config, io, async (store) => {
-    if (!(await findAccountBySub(store, sub))) {
-      io.stderr(`gateway: no account with sub ${JSON.stringify(sub)}\n`);
-      return 1;
-    }
+    if (!(await findAccountBySub(store, sub))) return noSuchAccount(io, sub);
     const outcome = await linkIdentity(store, sub, { iss: upstream.issuer, sub: upstreamSub });
     if (!outcome.linked) {
       io.stderr(

@@ -42,3 +42,9 @@ export async function withCliStore(config: Config, io: CliIo, run: (store: Store
     await store.close();
   }
 }
+
+/** The one answer when SUB names no account: a line on stderr, exit code 1. */
+export function noSuchAccount(io: CliIo, sub: string): number {
+  io.stderr(`gateway: no account with sub ${JSON.stringify(sub)} (npx gateway users find finds it)\n`);
+  return 1;
+}
