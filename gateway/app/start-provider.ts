@@ -9,6 +9,7 @@ import type { Config } from '../../config/config-type.ts';
 import type { Store } from '../../adapters/store.ts';
 import { findAccountBySub, sessionEndedByDisable } from '../accounts/account-store.ts';
 import { syncClientsFile } from '../clients/sync-clients-file.ts';
+import { startClientCache } from '../clients/client-cache.ts';
 import { createAccessTokenVerifier, type AccessTokenVerifier } from '../keys/access-token-verifier.ts';
 import { startLiveKeys, type LiveKeys } from '../keys/live-keys.ts';
 import { restoreEmptiedStore } from '../keys/restore-emptied-store.ts';
@@ -58,6 +59,9 @@ export async function startProvider(app: FastifyInstance, deps: StartProviderDep
   // token has expired.
   const revokedSessions = await startRevokedSessions(store, revocationLifetimeMs(config.ttl.accessToken), app.log);
   app.addHook('onClose', async () => revokedSessions.stop());
+  // Client records kept for a second, dropped on every instance when one changes (client-cache.ts).
+  const clientCache = await startClientCache(store, app.log);
+  app.addHook('onClose', async () => clientCache.stop());
   const live = createLiveProvider();
   // The one sign-out, for every path that ends a session (sessions/sign-out.ts).
   const signOut = createSignOut({
@@ -98,6 +102,7 @@ export async function startProvider(app: FastifyInstance, deps: StartProviderDep
         cookieSecrets: secured.secrets,
         findAccount: upstream.findAccount,
         clients: deps.clients,
+        clientCache,
         upstreamLinkAlive: async (sub, upstreamId, loginTs) => {
           // Disabled, or enabled again after this session signed in: sign in again (and be
           // refused while disabled: upstream-login.ts).

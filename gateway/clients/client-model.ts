@@ -15,8 +15,11 @@ export type StoredClientMetadata = ClientMetadata & { client_id: string };
 export interface ClientModel {
   /** Validates `metadata` with the provider's schema; throws `InvalidClientMetadata`. */
   new (metadata: ClientMetadata): { readonly clientId: string; metadata(): ClientMetadata };
-  /** The adapter instance for the `Client` model (created on first use). */
-  readonly adapter: Adapter;
+  /**
+   * The adapter instance for the `Client` model (created on first use); `findStored` reads the
+   * store itself, past the serving gateway's one-second copies (client-cache.ts).
+   */
+  readonly adapter: Adapter & { findStored?: Adapter['find'] };
 }
 
 export function clientModel(provider: Provider): ClientModel {
@@ -30,8 +33,12 @@ export function normalizeClientMetadata(provider: Provider, metadata: ClientMeta
   return JSON.parse(JSON.stringify(new Client(metadata).metadata())) as StoredClientMetadata;
 }
 
-/** The stored metadata of client `id`, or undefined. */
+/**
+ * The stored metadata of client `id`, or undefined: read from the store itself, never from a kept
+ * copy, since the registry changes what it reads here (under the client's lock).
+ */
 export async function findStoredClient(provider: Provider, id: string): Promise<StoredClientMetadata | undefined> {
-  const found = await clientModel(provider).adapter.find(id);
+  const { adapter } = clientModel(provider);
+  const found = await (adapter.findStored ?? adapter.find).call(adapter, id);
   return found ? (found as StoredClientMetadata) : undefined;
 }

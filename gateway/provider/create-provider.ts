@@ -16,6 +16,7 @@ import { createOidcAdapter } from '../../adapters/oidc-adapter.ts';
 import { CLIENT_AUTH_METHODS } from '../clients/check-client-policy.ts';
 import { TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
 import { withClientIndex } from '../clients/client-index.ts';
+import { withClientChanges, type ClientCache } from '../clients/client-cache.ts';
 import { registrationFeatures } from '../clients/registration-features.ts';
 import { FORWARD_AUTH_CLIENT_ID } from './forward-auth-client.ts';
 import type { PrivateJwk } from '../keys/signing-keys.ts';
@@ -61,6 +62,8 @@ export interface ProviderDeps {
   upstreamIds?: readonly string[];
   /** The id of the upstream a user signed in through (a client's `allowed_upstreams` is checked against it). */
   accountUpstreamId?: (sub: string) => Promise<string | undefined>;
+  /** The serving gateway's one-second copies of client records; the CLI reads the store each time. */
+  clientCache?: ClientCache;
 }
 
 /** Interactions (sign-in, consent) are served by the gateway's own routes under this path. */
@@ -86,8 +89,13 @@ export function createProvider(deps: ProviderDeps): Provider {
   assertCheckedOidcProvider();
   const { config } = deps;
   const configuration: Configuration = {
-    // Client writes also index the client id, for `npx gateway clients list` (gateway/clients/).
-    adapter: withClientIndex(createOidcAdapter(deps.store, deps.sealing), deps.store),
+    // Client writes also index the client id, for `npx gateway clients list`, and are announced to
+    // the other instances, which keep clients for a second (gateway/clients/client-cache.ts).
+    adapter: withClientChanges(
+      withClientIndex(createOidcAdapter(deps.store, deps.sealing), deps.store),
+      deps.store,
+      deps.clientCache,
+    ),
     clients: deps.clients,
     findAccount: deps.findAccount,
     jwks: { keys: deps.signingKeys.map((key) => ({ ...key })) as NonNullable<Configuration['jwks']>['keys'] },
@@ -234,7 +242,9 @@ export function createProvider(deps: ProviderDeps): Provider {
     (provider.on as (name: string, listener: (...args: never[]) => void) => void)(
       event,
       (_ctx: unknown, error: { error?: string; error_description?: string; status?: number }) => {
-        if ((error.status ?? 400) < 500)
+        // `authorization_pending` is no refusal: it is every poll of a device whose user has not
+        // answered yet (RFC 8628 §3.5), one every 5 s for up to 10 minutes per device.
+        if ((error.status ?? 400) < 500 && error.error !== 'authorization_pending')
           deps.log.info({ event, error: error.error, description: error.error_description }, 'oauth request refused');
       },
     );

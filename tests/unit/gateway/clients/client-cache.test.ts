@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { createMemoryStore } from '../../../../adapters/memory-store.ts';
+import { startClientCache, withClientChanges } from '../../../../gateway/clients/client-cache.ts';
+
+const quiet = { warn() {} };
+
+/** An in-memory Client adapter that counts its reads. */
+function countingAdapter() {
+  const records = new Map<string, AdapterPayload>();
+  let reads = 0;
+  const adapter: Adapter = {
+    async upsert(id, payload) {
+      records.set(id, payload);
+    },
+    async find(id) {
+      reads += 1;
+      const found = records.get(id);
+      return found ? structuredClone(found) : undefined;
+    },
+    async findByUid() {
+      return undefined;
+    },
+    async findByUserCode() {
+      return undefined;
+    },
+    async consume() {},
+    async destroy(id) {
+      records.delete(id);
+    },
+    async revokeByGrantId() {},
+  };
+  return { adapter, reads: () => reads };
+}
+
+describe('client records kept for a second (client-cache.ts)', () => {
+  it('reads a client once, then answers from its copy until the copy is a second old', async () => {
+    const store = createMemoryStore();
+    const cache = await startClientCache(store, quiet, 100);
+    const { adapter, reads } = countingAdapter();
+    const clients = withClientChanges(() => adapter, store, cache)('Client');
+    await clients.upsert('shop', { client_id: 'shop', redirect_uris: ['https://shop.test/cb'] }, undefined as never);
+    const first = await clients.find('shop');
+    assert.deepEqual(await clients.find('shop'), first);
+    assert.equal(reads(), 1, 'the second find used the copy');
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first?.['redirect_uris']), 'the copy cannot be changed');
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    await clients.find('shop');
+    assert.equal(reads(), 2, 'an expired copy is read again');
+    await cache.stop();
+  });
+
+  it('never keeps an unknown client id', async () => {
+    const store = createMemoryStore();
+    const cache = await startClientCache(store, quiet);
+    const { adapter, reads } = countingAdapter();
+    const clients = withClientChanges(() => adapter, store, cache)('Client');
+    assert.equal(await clients.find('nobody'), undefined);
+    await clients.upsert('nobody', { client_id: 'nobody' }, undefined as never);
+    assert.equal((await clients.find('nobody'))?.['client_id'], 'nobody', 'registered a moment ago: found at once');
+    assert.equal(reads(), 2);
+    await cache.stop();
+  });
+
+  it('drops the copy on every instance when one of them changes or removes the client', async () => {
+    // Two instances on one store: each its own cache, one shared record set and channel.
+    const store = createMemoryStore();
+    const { adapter } = countingAdapter();
+    const [cacheA, cacheB] = [await startClientCache(store, quiet), await startClientCache(store, quiet)];
+    const atA = withClientChanges(() => adapter, store, cacheA)('Client');
+    const atB = withClientChanges(() => adapter, store, cacheB)('Client');
+    await atA.upsert('shop', { client_id: 'shop', client_secret: 'old' }, undefined as never);
+    assert.equal((await atB.find('shop'))?.['client_secret'], 'old');
+    await atA.upsert('shop', { client_id: 'shop', client_secret: 'new' }, undefined as never);
+    assert.equal((await atB.find('shop'))?.['client_secret'], 'new', 'B heard the change');
+    await atA.destroy('shop');
+    assert.equal(await atB.find('shop'), undefined, 'B heard the removal');
+    await cacheA.stop();
+    await cacheB.stop();
+  });
+
+  it('does not keep a read that was in flight while a change was heard', async () => {
+    const store = createMemoryStore();
+    const cache = await startClientCache(store, quiet);
+    let release: () => void = () => {};
+    const stale = await cache.find('shop', async () => ({ client_id: 'shop', client_secret: 'fresh' }));
+    assert.equal(stale?.['client_secret'], 'fresh');
+    cache.forget('shop');
+    const slow = cache.find('shop', async () => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return { client_id: 'shop', client_secret: 'old' };
+    });
+    // The change lands while the slow read is still out.
+    cache.forget('shop');
+    release();
+    assert.equal((await slow)?.['client_secret'], 'old', 'the caller gets what it read');
+    const next = await cache.find('shop', async () => ({ client_id: 'shop', client_secret: 'new' }));
+    assert.equal(next?.['client_secret'], 'new', 'but the old read was not kept');
+    await cache.stop();
+  });
+
+  it('reads the store itself for the registry (findStored), past the copy', async () => {
+    const store = createMemoryStore();
+    const cache = await startClientCache(store, quiet);
+    const { adapter, reads } = countingAdapter();
+    const clients = withClientChanges(() => adapter, store, cache)('Client') as Adapter & {
+      findStored(id: string): Promise<AdapterPayload | undefined>;
+    };
+    await clients.upsert('shop', { client_id: 'shop' }, undefined as never);
+    await clients.find('shop');
+    await clients.findStored('shop');
+    await clients.findStored('shop');
+    assert.equal(reads(), 3);
+    await cache.stop();
+  });
+});
