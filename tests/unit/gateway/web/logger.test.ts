@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import Fastify from 'fastify';
+import { censorSecrets, loggerOptions } from '../../../../gateway/web/logger.ts';
+
+/** Fastify's logger (pino) with the gateway's options, writing into `lines`. */
+function collectingLogger() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) };
+  const { log } = Fastify({ logger: { ...(loggerOptions('info') as object), stream } });
+  return { log, lines };
+}
+
+describe('the log stream censors credentials (logger.ts)', () => {
+  it('censors every credential-named field, at the top and up to three objects deep', () => {
+    const { log, lines } = collectingLogger();
+    log.info(
+      {
+        code: 'auth-code',
+        client: { client_secret: 's3cret', client_id: 'shop' },
+        upstream: { response: { tokens: { refresh_token: 'r-token', expires_in: 3600 } } },
+        headers: { Authorization: 'Bearer abc', Cookie: 'gw=1', accept: 'text/html' },
+        forms: [{ subject_token: 'st', audience: 'billing' }],
+      },
+      'hostile line',
+    );
+    const line = lines[0] ?? {};
+    const text = JSON.stringify(line);
+    for (const secret of ['auth-code', 's3cret', 'r-token', 'Bearer abc', 'gw=1', '"st"']) {
+      assert.ok(!text.includes(secret), `${secret} in ${text}`);
+    }
+    assert.equal(line['code'], '[redacted]');
+    assert.deepEqual(line['client'], { client_secret: '[redacted]', client_id: 'shop' });
+    assert.equal((line['headers'] as Record<string, unknown>)['accept'], 'text/html', 'the rest is kept');
+    assert.equal((line['forms'] as Array<Record<string, unknown>>)[0]?.['audience'], 'billing');
+  });
+
+  it("keeps an error's own code (ECONNRESET is no credential), and a request without its headers", () => {
+    const { log, lines } = collectingLogger();
+    const err = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    log.error({ err }, 'upstream failed');
+    log.info(
+      { req: { method: 'GET', url: '/upstream/callback?code=abc', ip: '10.0.0.1', headers: { cookie: 'gw=1' } } },
+      'request',
+    );
+    const [failed = {}, request = {}] = lines;
+    assert.equal((failed['err'] as Record<string, unknown>)['code'], 'ECONNRESET');
+    const req = request['req'];
+    assert.deepEqual(req, { method: 'GET', path: '/upstream/callback', ip: '10.0.0.1' });
+  });
+
+  it('leaves a line without a secret as it is (no copy)', () => {
+    const line = { audit: 'token.issued', client_id: 'shop', sub: 'u1', issued: ['access_token'] };
+    assert.equal(censorSecrets(line), line);
+    const nested = { client: { client_secret: 'x' } };
+    assert.notEqual(censorSecrets(nested), nested);
+    assert.equal(nested.client.client_secret, 'x', "the caller's object is never changed");
+  });
+});
