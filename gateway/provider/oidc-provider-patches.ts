@@ -22,7 +22,6 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
-import { Readable } from 'node:stream';
 import type Provider from 'oidc-provider';
 
 /** The oidc-provider versions these patches were checked against: 9.13 and later 9.x. */
@@ -89,18 +88,25 @@ export function acceptOtherSecrets(
   };
 }
 
-/** Patch 3: a view of `request` whose body reads as `body`, for oidc-provider's body parser. */
+/**
+ * Patch 3: `request`, its body now reading as `body`, for oidc-provider's body parser (which
+ * checks `readable` and `readableEncoding`, then reads `iterator()`). Own properties of the
+ * request shadow the stream's, rather than a Proxy around it: a Proxy made every later property
+ * read of the request (Koa reads many) go through a trap that bound each method anew.
+ */
 export function withBody(request: IncomingMessage, body: Buffer): IncomingMessage {
-  const stream = Readable.from([body]);
-  return new Proxy(request, {
-    get(target, property) {
-      if (property === 'readable') return true;
-      if (property === 'readableEncoding') return null;
-      if (property === 'iterator') return (options?: { destroyOnReturn?: boolean }) => stream.iterator(options);
-      const value = Reflect.get(target, property, target) as unknown;
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+  Object.defineProperties(request, {
+    readable: { value: true, configurable: true, writable: true },
+    readableEncoding: { value: null, configurable: true, writable: true },
+    iterator: {
+      value: async function* replayBody() {
+        yield body;
+      },
+      configurable: true,
+      writable: true,
     },
   });
+  return request;
 }
 
 /** How a logout token is sent: `send()` is oidc-provider's own delivery of it. */
