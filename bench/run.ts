@@ -8,6 +8,7 @@
  *   npm run bench -- --smoke               # 2 s per run, 1 round, 10^4 sessions; BENCHMARKS.md untouched (CI)
  *   npm run bench -- --duration 20 --rounds 3
  *   npm run bench -- --soak 600            # also: 10 minutes of mixed traffic, RSS sampled (bench/soak.ts)
+ *   npm run bench -- --only refresh,machines   # some scenarios only; BENCHMARKS.md untouched
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -32,12 +33,22 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     soak: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
+/** The scenarios --only may name, in the order they run. */
+const SCENARIOS = ['forward-auth', 'nginx', 'refresh', 'sso', 'sessions', 'machines', 'adapter'] as const;
+const only = values.only?.split(',').map((name) => name.trim());
+const unknown = only?.filter((name) => !(SCENARIOS as readonly string[]).includes(name)) ?? [];
+if (unknown.length > 0) {
+  console.error(`--only: unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
+  process.exit(2);
+}
+const runs = (name: (typeof SCENARIOS)[number]) => !only || only.includes(name);
 const duration = Number(values.duration ?? (values.smoke ? 2 : 10));
 const rounds = Number(values.rounds ?? (values.smoke ? 1 : 2));
 const large = values.smoke ? 10_000 : 1_000_000;
-const write = !values.smoke && !values['no-write'];
+const write = !values.smoke && !values['no-write'] && !only;
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const describe = (label: string, r: LoadResult, unit = 'req/s') =>
@@ -78,25 +89,27 @@ const compare = (c: Comparison, unit = 'req/s') => {
 };
 
 const memory: MemoryFigure = { samples: [] };
-for (const c of await forwardAuthScenarios({ duration, rounds, memory })) compare(c);
+if (runs('forward-auth')) for (const c of await forwardAuthScenarios({ duration, rounds, memory })) compare(c);
 const cpu = { gatewayUs: 0, nginxUs: 0, nginxAloneUs: 0 };
-for (const c of await nginxScenario({ duration, rounds, cpu })) compare(c);
+if (runs('nginx')) for (const c of await nginxScenario({ duration, rounds, cpu })) compare(c);
 const cpuLine = `CPU per request in scenario 2 (from /proc): gateway ${fmt(cpu.gatewayUs)} µs + nginx ${fmt(cpu.nginxUs)} µs through the gateway, against nginx ${fmt(cpu.nginxAloneUs)} µs alone.`;
-console.log(cpuLine);
-for (const c of await refreshScenario({ duration, rounds })) compare(c);
-for (const c of await ssoSignInScenario({ duration, rounds })) compare(c, 'sign-ins/s');
-for (const c of await storedSessionsScenario({ duration, rounds, large })) compare(c);
-for (const c of await machineClientsScenario({ duration, rounds })) compare(c, 'rounds/s');
+if (runs('nginx')) console.log(cpuLine);
+if (runs('refresh')) for (const c of await refreshScenario({ duration, rounds })) compare(c);
+if (runs('sso')) for (const c of await ssoSignInScenario({ duration, rounds })) compare(c, 'sign-ins/s');
+if (runs('sessions')) for (const c of await storedSessionsScenario({ duration, rounds, large })) compare(c);
+if (runs('machines')) for (const c of await machineClientsScenario({ duration, rounds })) compare(c, 'rounds/s');
 const peak = Math.max(...memory.samples);
-rows.push({
-  scenario: '7. memory: gateway RSS under the load of 1 and 3',
-  a: `peak ${fmt(peak)} MB (samples ${memory.samples.map((m) => fmt(m)).join(', ')} MB)`,
-  b: '(absolute goal)',
-  ratio: '',
-  goal: 'RSS ≤ 150 MB',
-  met: peak <= 150,
-});
-console.log(`\n7. RSS under load: peak ${fmt(peak)} MB; goal ≤ 150 MB: ${peak <= 150 ? 'met' : 'NOT met'}`);
+if (runs('forward-auth'))
+  rows.push({
+    scenario: '7. memory: gateway RSS under the load of 1 and 3',
+    a: `peak ${fmt(peak)} MB (samples ${memory.samples.map((m) => fmt(m)).join(', ')} MB)`,
+    b: '(absolute goal)',
+    ratio: '',
+    goal: 'RSS ≤ 150 MB',
+    met: peak <= 150,
+  });
+if (runs('forward-auth'))
+  console.log(`\n7. RSS under load: peak ${fmt(peak)} MB; goal ≤ 150 MB: ${peak <= 150 ? 'met' : 'NOT met'}`);
 
 let soakLine = '';
 if (values.soak) {
@@ -119,12 +132,14 @@ const kinds = [...warningKinds].map(([kind, n]) => `${n} × ${kind}`).join(', ')
 const logLine = `Gateway logs (default level, stdout and stderr drained through pipes): ${fmt(logLines)} lines, ${fmt(logBytes / 1024, 1)} KiB from ${gatewayLogs.length} gateways over the whole run; ${warningCount} at warn or above${kinds ? ` (${kinds}; \`data_key_created\` is each fresh store's first start)` : ''}.`;
 console.log(`\n${logLine}`);
 
-const adapterTable = await benchStoreAdapter({
-  duration: values.smoke ? 1 : 3,
-  concurrency: [1, 50],
-  // the smoke proves the harness runs: two backends are enough (CI keeps it under two minutes)
-  backends: values.smoke ? ['memory', 'redis'] : [...STORE_BACKENDS],
-});
+const adapterTable = !runs('adapter')
+  ? ''
+  : await benchStoreAdapter({
+      duration: values.smoke ? 1 : 3,
+      concurrency: [1, 50],
+      // the smoke proves the harness runs: two backends are enough (CI keeps it under two minutes)
+      backends: values.smoke ? ['memory', 'redis'] : [...STORE_BACKENDS],
+    });
 console.log(`\n${adapterTable}`);
 
 if (write) {

@@ -108,7 +108,10 @@ export async function startBenchGateway(options: BenchGatewayOptions = {}): Prom
     build();
     built = true;
   }
-  const child = spawn(process.execPath, START_COMMAND, {
+  // BENCH_NODE_FLAGS: Node flags for each gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+  // (what docs/PERFORMANCE.md's profiles come from; bench/profile-summary.ts reads them).
+  const profile = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...profile, ...START_COMMAND], {
     env: {
       PATH: process.env['PATH'] ?? '',
       NODE_ENV: 'production',

@@ -19,7 +19,7 @@ const WORKERS = 32;
 const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 
 /** 8a's load: client credentials tokens, one after another on each of WORKERS connections. */
-function credentialsLoad(origin: string, duration: number): Promise<LoadResult> {
+export function credentialsLoad(origin: string, duration: number): Promise<LoadResult> {
   const headers = {
     'content-type': 'application/x-www-form-urlencoded',
     authorization: `Basic ${Buffer.from(`bench-machine:${SECRET}`).toString('base64')}`,
@@ -40,7 +40,7 @@ function credentialsLoad(origin: string, duration: number): Promise<LoadResult> 
 }
 
 /** 8b's load: device authorization + first poll, each round from an address of its own. */
-function deviceLoad(origin: string, duration: number): Promise<LoadResult> {
+export function deviceLoad(origin: string, duration: number): Promise<LoadResult> {
   return roundLoad({
     origin,
     workers: WORKERS,
