@@ -23,15 +23,24 @@ export async function forwardAuthScenarios(options: {
     options.memory?.samples.push(rssMb(gateway.pid));
     return result;
   };
-  const bare = await spawnServer<{ port: number }>('bench/servers/bare-server.ts');
+  let bare: Awaited<ReturnType<typeof spawnServer<{ port: number }>>> | undefined;
   try {
     const { cookie, accessToken } = await signInForBench(gateway.issuer, gateway.google);
-    const bareUrl = `http://127.0.0.1:${bare.info.port}/oauth2/auth`;
     const authUrl = `${gateway.issuer}/oauth2/auth`;
-    for (const headers of [{ cookie }, { authorization: `Bearer ${accessToken}` }]) {
+    // The bare route answers with exactly the headers the gateway answered these with.
+    const answered: Record<string, Record<string, string>> = {};
+    for (const [kind, headers] of [
+      ['cookie', { cookie }],
+      ['bearer', { authorization: `Bearer ${accessToken}` }],
+    ] as const) {
       const check = await fetch(authUrl, { headers });
       if (check.status !== 202) throw new Error(`sanity check failed: /oauth2/auth answered ${check.status}`);
+      answered[kind] = Object.fromEntries([...check.headers].filter(([name]) => !NODE_SETS.has(name)));
     }
+    bare = await spawnServer<{ port: number }>('bench/servers/bare-server.ts', {
+      BENCH_HEADERS: JSON.stringify(answered),
+    });
+    const bareUrl = `http://127.0.0.1:${bare.info.port}/oauth2/auth`;
     // One second of load on each, not measured: both processes' code is compiled before A meets B.
     await load({ url: authUrl, headers: { cookie }, duration: 1 });
     await load({ url: bareUrl, headers: { cookie }, duration: 1 });
@@ -77,9 +86,12 @@ export async function forwardAuthScenarios(options: {
     ];
   } finally {
     await gateway.stop();
-    await bare.stop();
+    await bare?.stop();
   }
 }
+
+/** Headers Node's HTTP server writes by itself on both sides. */
+const NODE_SETS = new Set(['connection', 'keep-alive', 'date', 'content-length', 'transfer-encoding']);
 
 /** Rules in the rule-set scenario: a host with many paths, as a team's rules file would have. */
 const PATH_RULES = 40;
