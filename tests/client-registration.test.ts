@@ -287,6 +287,30 @@ describe('RFC 7591/7592 dynamic registration', () => {
     }
   });
 
+  it('reads and changes the client as stored (RFC 7592), never the copy kept for token requests', async () => {
+    const created = await post(registrationEndpoint, webClient);
+    assert.equal(created.status, 201);
+    const client = (await created.json()) as Registered;
+    // A token request: the gateway now keeps the client's record for up to a second.
+    assert.equal((await introspectAs(gw.issuer, client.client_id, client.client_secret ?? '')).status, 200);
+    // Another writer removes it without the announcement every gateway write makes (as a lost
+    // message would): the kept copy is still there, and still answers token requests.
+    await gw.store.delete(`oidc:Client:${client.client_id}`);
+    assert.equal((await introspectAs(gw.issuer, client.client_id, client.client_secret ?? '')).status, 200);
+    // The management endpoint reads the store: the client is gone there, so it cannot be read,
+    // nor written back from the copy.
+    const auth = { authorization: `Bearer ${client.registration_access_token}` };
+    await oauthError(await fetch(client.registration_client_uri, { headers: auth }), 401, 'invalid_token');
+    const { registration_access_token: _t, registration_client_uri: _u, ...metadata } = client;
+    const put = await fetch(client.registration_client_uri, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify(metadata),
+    });
+    await oauthError(put, 401, 'invalid_token');
+    assert.equal(await gw.store.get(`oidc:Client:${client.client_id}`), undefined, 'nothing written back');
+  });
+
   it('registers a public client without a secret, which must use PKCE with S256', async () => {
     const created = await post(registrationEndpoint, {
       client_name: 'SPA',

@@ -10,7 +10,6 @@ import { canonicalProviderUrl } from '../provider/provider-routes.ts';
 import { oauthEndpoint } from '../provider/oauth-endpoint.ts';
 import { answerErrors } from '../web/errors.ts';
 import { loggerOptions } from '../web/logger.ts';
-import { stdoutStream } from '../web/log-stream.ts';
 import {
   BODY_LIMIT_BYTES,
   clientErrorHandler,
@@ -63,10 +62,7 @@ export function serverOptions(
     logger:
       typeof logger === 'boolean'
         ? logger
-        : {
-            ...(logger ?? { ...(loggerOptions(config.logLevel) as object), stream: stdoutStream() }),
-            mixin: traceIdMixin,
-          },
+        : { ...(logger ?? (loggerOptions(config.logLevel) as object)), mixin: traceIdMixin },
     // No "incoming request"/"request completed" lines: they were two synchronous writes per check
     // nginx makes. GATEWAY_ACCESS_LOG turns on one compact, asynchronous line instead.
     logController: new LogController({ disableRequestLogging: true }),

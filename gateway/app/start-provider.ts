@@ -61,7 +61,7 @@ export async function startProvider(app: FastifyInstance, deps: StartProviderDep
   app.addHook('onClose', async () => revokedSessions.stop());
   // Client records kept for a second, dropped on every instance when one changes (client-cache.ts).
   const clientCache = await startClientCache(store, app.log);
-  app.addHook('onClose', async () => clientCache.stop());
+  app.addHook('onClose', async () => clientCache?.stop());
   const live = createLiveProvider();
   // The one sign-out, for every path that ends a session (sessions/sign-out.ts).
   const signOut = createSignOut({

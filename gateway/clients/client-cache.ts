@@ -6,11 +6,18 @@
  * A client changed or removed anywhere must still be refused on the next request everywhere:
  * - every client write through the provider's adapter (registration, its management API, the CLI,
  *   the admin API, the clients file) announces the client id on the store's channel once the
- *   write has landed, and every instance drops its copy when it hears it (at once, on Redis);
- * - an announcement can be lost (a subscriber reconnecting, the CLI on a SQLite file, which has no
- *   channel between processes), so no copy is used for longer than `ttlMs` (1 s) either;
+ *   write has landed, and every instance drops its copy when it hears it: on Redis within the
+ *   time the message takes to arrive (milliseconds; a busy instance's event loop can answer a
+ *   request or two that arrived just before it), as sign-outs reach every instance;
+ * - an announcement can be lost (a subscriber reconnecting), so no copy is used for longer than
+ *   `ttlMs` (1 s) either;
  * - a read that was in flight while a change was heard is not kept: it may have read the record
- *   as it was before the change.
+ *   as it was before the change;
+ * - a SQLite file keeps no copies at all: the CLI changes it from another process, and SQLite has
+ *   no channel between processes, so a copy could outlive a removal by the whole second;
+ * - the registration management endpoint (RFC 7592: read, change, delete one client) always
+ *   reads the store itself ({@link clientManagementReadsStore}): what it writes back is built
+ *   from what it read, and a copy from before another instance's change would undo that change.
  * Unknown client ids are never kept (a flood of made-up ids must not fill the cache, and a client
  * registered a moment ago must be found at once). Records are frozen: oidc-provider builds its
  * Client from them and must never change the copy the next request gets.
@@ -42,12 +49,16 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Starts listening for client changes on `store`'s channel. */
+/**
+ * Starts listening for client changes on `store`'s channel; undefined for a store whose writers
+ * in other processes cannot reach it (SQLite): there every find reads the store.
+ */
 export async function startClientCache(
   store: Store,
   log: { warn(obj: object, msg: string): void },
   ttlMs = CLIENT_CACHE_TTL_MS,
-): Promise<ClientCache> {
+): Promise<ClientCache | undefined> {
+  if (store.kind === 'sqlite') return undefined;
   const copies = new BoundedCache<AdapterPayload>(MAX_CACHED_CLIENTS);
   // Bumped by every change heard: a read that began before a bump is not kept.
   let generation = 0;
@@ -78,6 +89,28 @@ export async function startClientCache(
     async stop() {
       await unsubscribe?.();
     },
+  };
+}
+
+/**
+ * A Koa middleware for the registration management endpoint (`/reg/<client_id>`, RFC 7592):
+ * the client it reads, changes and writes back is read from the store, not from a copy.
+ */
+export function clientManagementReadsStore(cache: ClientCache | undefined, registrationPath: string) {
+  const prefix = `${registrationPath}/`;
+  return async function freshClientForManagement(ctx: { path: string }, next: () => Promise<void>): Promise<void> {
+    if (cache && ctx.path.startsWith(prefix)) {
+      // Forgetting also keeps any read in flight from being kept: oidc-provider's own find below
+      // goes to the store.
+      const clientId = ctx.path.slice(prefix.length);
+      cache.forget(clientId);
+      try {
+        cache.forget(decodeURIComponent(clientId));
+      } catch {
+        // Not an id oidc-provider will find either (it answers the malformed path itself).
+      }
+    }
+    await next();
   };
 }
 

@@ -2,8 +2,9 @@
  * The access log (`GATEWAY_ACCESS_LOG=on`): one compact JSON line per request, written when the
  * answer is sent. Off by default: nginx keeps its own access log, and the check nginx makes on
  * every request should cost its work and nothing else (two synchronous log lines per request made
- * `/oauth2/auth` about three times slower). When on, lines go to the main log's asynchronous
- * writer (web/log-stream.ts).
+ * `/oauth2/auth` about three times slower). When on, lines are buffered and written
+ * asynchronously (sonic-boom, pino's own writer), each write at most 4 KiB so that it stays
+ * atomic on a pipe shared with the main log.
  *
  * A line carries the route (its pattern: no ids, and no query, where codes, states and tokens
  * travel), the status, the time taken and the client address as the trusted proxies report it
@@ -11,7 +12,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { stdoutStream } from '../web/log-stream.ts';
+// A CommonJS module: its default import is `module.exports`, which carries the class as `SonicBoom`.
+import sonicBoom from 'sonic-boom';
 
 export interface AccessLogOptions {
   /** Where lines go (tests pass a collector); default stdout. */
@@ -22,8 +24,8 @@ export const accessLog = fp(
   async function accessLog(app: FastifyInstance, options: AccessLogOptions) {
     let write = options.write;
     if (!write) {
-      // The main log's own writer: lines of the two never interleave mid-line.
-      const out = stdoutStream();
+      const out = new sonicBoom.SonicBoom({ fd: 1, sync: false, minLength: 0, maxWrite: 4096 });
+      app.addHook('onClose', async () => out.flushSync());
       write = (line) => out.write(line);
     }
     const emit = write;

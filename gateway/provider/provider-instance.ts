@@ -28,6 +28,8 @@ import { providerRegulation, type ProviderLimits } from './provider-regulation.t
 import { refreshGraceMiddleware } from './refresh-grace.ts';
 import type { Regulation } from '../ops/regulation.ts';
 import { upstreamTokenExchange } from './upstream-token-exchange.ts';
+import { clientManagementReadsStore } from '../clients/client-cache.ts';
+import { PROVIDER_ROUTES } from './provider-routes.ts';
 
 export interface ProviderInstanceDeps extends ProviderDeps {
   store: Store;
@@ -78,6 +80,8 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   provider.use(devicePolling({ store, sealing: deps.sealing }));
   // The verification page's links and forms (device-flow.ts).
   provider.use(deviceVerificationGuard());
+  // RFC 7592 changes what it reads: the client comes from the store, never a kept copy.
+  provider.use(clientManagementReadsStore(deps.clientCache, PROVIDER_ROUTES.registration));
   // The gateway's access JWTs at the introspection and revocation endpoints.
   provider.use(accessJwtEndpoints({ provider, store, sealing: deps.sealing, verify: deps.verify }));
   provider.use(

@@ -2,9 +2,25 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { createMemoryStore } from '../../../../adapters/memory-store.ts';
-import { startClientCache, withClientChanges } from '../../../../gateway/clients/client-cache.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createSqliteStore } from '../../../../adapters/sqlite-store.ts';
+import type { Store } from '../../../../adapters/store.ts';
+import {
+  type ClientCache,
+  clientManagementReadsStore,
+  startClientCache,
+  withClientChanges,
+} from '../../../../gateway/clients/client-cache.ts';
 
 const quiet = { warn() {} };
+
+async function cacheOn(store: Store, ttlMs?: number): Promise<ClientCache> {
+  const cache = await startClientCache(store, quiet, ttlMs);
+  assert.ok(cache, `a ${store.kind} store keeps copies`);
+  return cache;
+}
 
 /** An in-memory Client adapter that counts its reads. */
 function countingAdapter() {
@@ -37,7 +53,7 @@ function countingAdapter() {
 describe('client records kept for a second (client-cache.ts)', () => {
   it('reads a client once, then answers from its copy until the copy is a second old', async () => {
     const store = createMemoryStore();
-    const cache = await startClientCache(store, quiet, 100);
+    const cache = await cacheOn(store, 100);
     const { adapter, reads } = countingAdapter();
     const clients = withClientChanges(() => adapter, store, cache)('Client');
     await clients.upsert('shop', { client_id: 'shop', redirect_uris: ['https://shop.test/cb'] }, undefined as never);
@@ -53,7 +69,7 @@ describe('client records kept for a second (client-cache.ts)', () => {
 
   it('never keeps an unknown client id', async () => {
     const store = createMemoryStore();
-    const cache = await startClientCache(store, quiet);
+    const cache = await cacheOn(store);
     const { adapter, reads } = countingAdapter();
     const clients = withClientChanges(() => adapter, store, cache)('Client');
     assert.equal(await clients.find('nobody'), undefined);
@@ -67,7 +83,7 @@ describe('client records kept for a second (client-cache.ts)', () => {
     // Two instances on one store: each its own cache, one shared record set and channel.
     const store = createMemoryStore();
     const { adapter } = countingAdapter();
-    const [cacheA, cacheB] = [await startClientCache(store, quiet), await startClientCache(store, quiet)];
+    const [cacheA, cacheB] = [await cacheOn(store), await cacheOn(store)];
     const atA = withClientChanges(() => adapter, store, cacheA)('Client');
     const atB = withClientChanges(() => adapter, store, cacheB)('Client');
     await atA.upsert('shop', { client_id: 'shop', client_secret: 'old' }, undefined as never);
@@ -82,7 +98,7 @@ describe('client records kept for a second (client-cache.ts)', () => {
 
   it('does not keep a read that was in flight while a change was heard', async () => {
     const store = createMemoryStore();
-    const cache = await startClientCache(store, quiet);
+    const cache = await cacheOn(store);
     let release: () => void = () => {};
     const stale = await cache.find('shop', async () => ({ client_id: 'shop', client_secret: 'fresh' }));
     assert.equal(stale?.['client_secret'], 'fresh');
@@ -104,7 +120,7 @@ describe('client records kept for a second (client-cache.ts)', () => {
 
   it('reads the store itself for the registry (findStored), past the copy', async () => {
     const store = createMemoryStore();
-    const cache = await startClientCache(store, quiet);
+    const cache = await cacheOn(store);
     const { adapter, reads } = countingAdapter();
     const clients = withClientChanges(() => adapter, store, cache)('Client') as Adapter & {
       findStored(id: string): Promise<AdapterPayload | undefined>;
@@ -114,6 +130,39 @@ describe('client records kept for a second (client-cache.ts)', () => {
     await clients.findStored('shop');
     await clients.findStored('shop');
     assert.equal(reads(), 3);
+    await cache.stop();
+  });
+
+  it('keeps no copies on a SQLite file, which the CLI changes from another process', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'client-cache-'));
+    const store = createSqliteStore(join(dir, 'gateway.db'));
+    try {
+      assert.equal(await startClientCache(store, quiet), undefined);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lets the registration management endpoint (RFC 7592) read the store, not a copy', async () => {
+    const store = createMemoryStore();
+    const cache = await cacheOn(store);
+    await cache.find('shop', async () => ({ client_id: 'shop', client_secret: 'old' }));
+    let read = 0;
+    const reread = async () => {
+      read += 1;
+      return { client_id: 'shop', client_secret: 'new' };
+    };
+    const middleware = clientManagementReadsStore(cache, '/reg');
+    await middleware({ path: '/token' }, async () => {
+      await cache.find('shop', reread);
+    });
+    assert.equal(read, 0, 'other endpoints use the copy');
+    await middleware({ path: '/reg/shop' }, async () => {
+      assert.equal((await cache.find('shop', reread))?.['client_secret'], 'new');
+    });
+    assert.equal(read, 1, '/reg/shop read the store');
+    await middleware({ path: '/reg/%E0%A4%A' }, async () => {});
     await cache.stop();
   });
 });
