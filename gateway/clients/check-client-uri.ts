@@ -47,7 +47,10 @@ function codePoint(character: string): string {
  * description stays one readable line.
  */
 function quote(value: string): string {
-  const cut = value.length > 200 ? `${value.slice(0, 200)}…` : value;
+  // A user name and password in the URI are a credential: the message (and the log line that
+  // carries it) says there was one, never what it was.
+  const shown = value.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***@');
+  const cut = shown.length > 200 ? `${shown.slice(0, 200)}…` : shown;
   return JSON.stringify(cut).replace(/[\s\u007f-\u009f\p{Cf}]/gu, (character) =>
     character === ' ' ? ' ' : `\\u${codePoint(character).slice(2)}`,
   );

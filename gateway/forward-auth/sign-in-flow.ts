@@ -131,7 +131,7 @@ export function signInFlowRoutes(app: FastifyInstance, deps: SignInFlowDeps): vo
         idTokenExpected: true,
       });
     } catch (error) {
-      request.log.info({ code: (error as { code?: string }).code }, 'forward-auth code exchange refused');
+      request.log.info({ error_code: (error as { code?: string }).code }, 'forward-auth code exchange refused');
       return sendError(
         request,
         reply,

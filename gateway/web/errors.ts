@@ -142,7 +142,7 @@ function answerError(error: FastifyError, request: FastifyRequest, reply: Fastif
     );
     reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   } else if (gatewayError.status >= 500) request.log.error({ err: error }, 'request failed');
-  else request.log.info({ code: gatewayError.code }, 'request refused');
+  else request.log.info({ error_code: gatewayError.code }, 'request refused');
   return sendError(request, reply, gatewayError);
 }
 

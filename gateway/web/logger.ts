@@ -2,7 +2,8 @@
  * The one log stream (Fastify's pino). Secrets never reach it: request URLs are logged without
  * their query string, where OAuth puts codes, states and tokens (`/upstream/callback?code=…`,
  * `/auth?…`), requests without their headers, and any field named like a credential is censored
- * wherever it sits in a line (down to three objects deep): `{"client":{"client_secret":"[redacted]"}}`.
+ * wherever it sits in a line (down to six objects deep), an error's properties included:
+ * `{"client":{"client_secret":"[redacted]"}}`.
  *
  * The censoring is a `formatters.log` pass of our own rather than pino's `redact` option: pino's
  * redaction ran on every line and on every request's child logger (Fastify makes one per request)
@@ -10,43 +11,75 @@
  * request. This pass reads the keys of a line and copies only a line that holds a secret.
  */
 import type { FastifyServerOptions } from 'fastify';
+import { err as serializeErr } from 'pino-std-serializers';
 import type { LogLevel } from '../../config/log-levels.ts';
 
-/** Field names whose values are credentials (compared in lower case). */
+/**
+ * Field names whose values are credentials, compared in lower case without `_` and `-`, so that
+ * `client_secret`, `clientSecret` and `Client-Secret` are one name.
+ */
 export const SECRET_FIELDS: ReadonlySet<string> = new Set([
+  // Headers.
   'authorization',
+  'proxyauthorization',
   'cookie',
-  'set-cookie',
-  'x-auth-request-access-token',
-  'access_token',
-  'refresh_token',
-  'id_token',
+  'setcookie',
+  'xauthrequestaccesstoken',
+  // Tokens, codes and secrets of every grant and form (RFC 6749, 7009, 7521, 7591/7592, 7636,
+  // 8628, 8693, OpenID Connect logout) and the gateway's own forms (CSRF).
+  'token',
+  'accesstoken',
+  'refreshtoken',
+  'idtoken',
+  'idtokenhint',
+  'logouttoken',
+  'subjecttoken',
+  'actortoken',
+  'assertion',
+  'clientassertion',
+  'registrationaccesstoken',
   'code',
-  'client_secret',
+  'codeverifier',
+  'devicecode',
+  'usercode',
+  'clientsecret',
   'password',
-  // Credentials other grants and forms carry (token exchange, private_key_jwt, RFC 7592, logout, CSRF).
-  'subject_token',
-  'client_assertion',
-  'registration_access_token',
-  'logout_token',
-  'id_token_hint',
   'csrf',
 ]);
 
 const CENSOR = '[redacted]';
 /** How many objects deep a line is searched (`req.headers.authorization` is two below the line). */
-const MAX_DEPTH = 3;
-/** Keys whose values pino's serializers rewrite (req: method, path, ip; res: status; err: type, message, stack). */
+const MAX_DEPTH = 6;
+/** Keys whose values pino's serializers rewrite (req: method, path, ip; res: status; err: below). */
 const SERIALIZED = new Set(['req', 'res', 'err']);
 
-/** `line` with every credential-named field censored: the same object when it holds none. */
-export function censorSecrets(line: Record<string, unknown>, depth = 0): Record<string, unknown> {
+/** Each key's verdict, worked out once (a line's keys are the code's own, a few hundred). */
+const verdicts = new Map<string, boolean>();
+const MAX_VERDICTS = 10_000;
+
+function isSecretField(key: string): boolean {
+  let secret = verdicts.get(key);
+  if (secret === undefined) {
+    secret = SECRET_FIELDS.has(key.toLowerCase().replace(/[-_]/g, ''));
+    if (verdicts.size < MAX_VERDICTS) verdicts.set(key, secret);
+  }
+  return secret;
+}
+
+/**
+ * `line` with every credential-named field censored: the same object when it holds none.
+ * `keep` names fields left as they are at the top (an error's `code`: ECONNRESET is no secret).
+ */
+export function censorSecrets(
+  line: Record<string, unknown>,
+  depth = 0,
+  keep?: ReadonlySet<string>,
+): Record<string, unknown> {
   let copy: Record<string, unknown> | undefined;
   for (const key of Object.keys(line)) {
     const value = line[key];
     let censored = value;
-    if (SECRET_FIELDS.has(key.toLowerCase())) {
-      // An error's `code` (ECONNRESET) is no credential, and lives on an Error, never walked.
+    if (isSecretField(key) && !keep?.has(key)) {
       if (value !== undefined && value !== null) censored = CENSOR;
     } else if (
       depth < MAX_DEPTH &&
@@ -82,11 +115,24 @@ function censorArray(values: unknown[], depth: number): unknown[] {
   return copy ?? values;
 }
 
+/** An error's own code and the serializer's fields are no credentials. */
+const ERROR_FIELDS: ReadonlySet<string> = new Set(['type', 'message', 'stack', 'code']);
+
+/** pino's own error serializer, its output censored as any line (a property, a cause's). */
+function serializeError(error: Error): ReturnType<typeof serializeErr> {
+  const serialized = serializeErr(error);
+  if (typeof serialized !== 'object' || serialized === null) return serialized;
+  return censorSecrets(serialized, 1, ERROR_FIELDS) as ReturnType<typeof serializeErr>;
+}
+
 export function loggerOptions(level: LogLevel): FastifyServerOptions['logger'] {
   return {
     level,
+    // Not child loggers' bindings: pino applies no formatter to them. Fastify binds each
+    // request's id; the gateway binds nothing else (never a credential in `.child()`).
     formatters: { log: censorSecrets },
     serializers: {
+      err: serializeError,
       req(request: { method: string; url: string; ip?: string; id?: string }) {
         return { method: request.method, path: request.url.split('?')[0], ip: request.ip, reqId: request.id };
       },

@@ -53,6 +53,18 @@ describe('the rule for registered URIs', () => {
     refused(() => checkClientUri('redirect_uris', 'https://app.example.com/cb#x'), /fragment/);
     refused(() => checkClientUri('redirect_uris', 'https://user@app.example.com/cb'), /user name or password/);
     refused(() => checkClientUri('redirect_uris', 'https://:pw@app.example.com/cb'), /user name or password/);
+    // The message (which is also logged) never repeats the credential.
+    assert.throws(
+      () => checkClientUri('redirect_uris', 'https://user:S3CRET@app.example.com/cb'),
+      (error: { error_description?: string }) =>
+        !error.error_description?.includes('S3CRET') &&
+        error.error_description?.includes('https://***@app.example.com/cb') === true,
+    );
+    assert.throws(
+      () => checkClientUri('redirect_uris', 'http://user:S3CRET@app.example.com/*'),
+      (error: { error_description?: string }) =>
+        !error.error_description?.includes('S3CRET') && /wildcard/.test(error.error_description ?? ''),
+    );
     refused(() => checkClientUri('redirect_uris', '/cb'), /not an absolute URI/);
     refused(() => checkClientUri('redirect_uris', ''), /non-empty string/);
     refused(() => checkClientUri('redirect_uris', 42), /non-empty string/);

@@ -49,6 +49,44 @@ describe('the log stream censors credentials (logger.ts)', () => {
     assert.deepEqual(req, { method: 'GET', path: '/upstream/callback', ip: '10.0.0.1' });
   });
 
+  it("censors an error's credential-named properties, and a plain object logged as the error", () => {
+    const { log, lines } = collectingLogger();
+    const err = Object.assign(new Error('refresh failed'), { code: 'invalid_grant', refresh_token: 'r-secret' });
+    log.error({ err }, 'upstream refresh failed');
+    log.error({ err: { access_token: 'a-secret', status: 401 } }, 'not an Error');
+    const [first = {}, second = {}] = lines;
+    const serialized = first['err'] as Record<string, unknown>;
+    assert.equal(serialized['refresh_token'], '[redacted]');
+    assert.equal(serialized['code'], 'invalid_grant', "an error's own code is kept");
+    assert.equal(serialized['message'], 'refresh failed');
+    assert.equal((second['err'] as Record<string, unknown>)['access_token'], '[redacted]');
+  });
+
+  it('knows every spelling of a credential name', () => {
+    const { log, lines } = collectingLogger();
+    log.info(
+      {
+        form: {
+          clientSecret: 'cs',
+          'Client-Secret': 'cs2',
+          device_code: 'dc',
+          user_code: 'BCDF-GHJK',
+          code_verifier: 'cv',
+          token: 'tk',
+          actor_token: 'at',
+          assertion: 'as',
+        },
+        headers: { 'Proxy-Authorization': 'Basic pp' },
+        deep: { a: { b: { c: { d: { password: 'pw' } } } } },
+      },
+      'forms',
+    );
+    const text = lines.map((line) => JSON.stringify(line)).join('\n');
+    for (const secret of ['"cs"', 'cs2', '"dc"', 'BCDF-GHJK', '"cv"', '"tk"', '"at"', '"as"', 'Basic pp', '"pw"']) {
+      assert.ok(!text.includes(secret), `${secret} in ${text}`);
+    }
+  });
+
   it('leaves a line without a secret as it is (no copy)', () => {
     const line = { audit: 'token.issued', client_id: 'shop', sub: 'u1', issued: ['access_token'] };
     assert.equal(censorSecrets(line), line);
