@@ -5,7 +5,13 @@ export function generateClientSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** A new client id: 128 random bits, base64url (22 characters). */
+/**
+ * A new client id: 128 random bits, base64url (22 characters), never starting with `-`, which
+ * `npx gateway clients remove <id>` would read as an option.
+ */
 export function generateClientId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }

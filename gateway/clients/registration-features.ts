@@ -15,7 +15,7 @@
  */
 import type { Configuration } from 'oidc-provider';
 import type { Config } from '../../config/config-type.ts';
-import { generateClientSecret } from './generate-client-secret.ts';
+import { generateClientId, generateClientSecret } from './generate-client-secret.ts';
 
 type Features = NonNullable<Configuration['features']>;
 
@@ -30,6 +30,8 @@ export function registrationFeatures(
       initialAccessToken: token,
       issueRegistrationAccessToken: true,
       secretFactory: generateClientSecret,
+      // Not oidc-provider's nanoid, which can start with `-` (an option to the CLI).
+      idFactory: generateClientId,
     },
     registrationManagement: { enabled: true, rotateRegistrationAccessToken: true },
   };
