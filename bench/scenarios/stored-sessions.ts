@@ -29,6 +29,28 @@ async function fill(url: string, prefix: string, count: number): Promise<void> {
   await client.close();
 }
 
+/**
+ * Waits until `url`'s Redis has no background save or append-only-file rewrite running: the
+ * million writes above start one (auto-aof-rewrite), whose child process would take a core from
+ * the side measured while it runs.
+ */
+async function settle(url: string): Promise<void> {
+  const client = createClient({ url });
+  await client.connect();
+  try {
+    for (let i = 0; i < 600; i += 1) {
+      const info = String(await client.sendCommand(['INFO', 'persistence']));
+      if (/aof_rewrite_in_progress:0/.test(info) && /rdb_bgsave_in_progress:0/.test(info)) {
+        if (!/aof_rewrite_scheduled:1/.test(info)) return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`the Redis at ${url} was still rewriting its append-only file after 60 s`);
+  } finally {
+    await client.close();
+  }
+}
+
 export async function storedSessionsScenario(options: {
   duration: number;
   rounds: number;
@@ -42,8 +64,13 @@ export async function storedSessionsScenario(options: {
   try {
     await fill(small.url, prefix, 1_000);
     await fill(big.url, prefix, options.large);
+    await settle(small.url);
+    await settle(big.url);
     const cookieA = (await signInForBench(a.issuer, a.google)).cookie;
     const cookieB = (await signInForBench(b.issuer, b.google)).cookie;
+    // One second of each first, not measured: both processes' code is compiled before A meets B.
+    await load({ url: `${b.issuer}/oauth2/auth`, headers: { cookie: cookieB }, duration: 1 });
+    await load({ url: `${a.issuer}/oauth2/auth`, headers: { cookie: cookieA }, duration: 1 });
     const runs = await interleave(
       options.rounds,
       () => load({ url: `${b.issuer}/oauth2/auth`, headers: { cookie: cookieB }, duration: options.duration }),
