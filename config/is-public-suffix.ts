@@ -6,10 +6,10 @@
  * shipped by tldts, ICANN and private sections both, since browsers apply both; names under
  * a suffix the list does not know (`localhost`, `internal`) are not refused.
  */
-import { parse } from 'tldts';
+import { loadTldts } from './load-on-first-use.ts';
 
 export function isPublicSuffix(domain: string): boolean {
   const name = domain.replace(/^\./, '').replace(/:\d+$/, '').toLowerCase();
-  const parsed = parse(name, { allowPrivateDomains: true });
+  const parsed = loadTldts().parse(name, { allowPrivateDomains: true });
   return parsed.publicSuffix === name && (parsed.isIcann === true || parsed.isPrivate === true);
 }

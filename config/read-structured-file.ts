@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { loadYaml } from './load-on-first-use.ts';
 
 /**
  * Reads a JSON (`.json`) or YAML (anything else; YAML 1.2 is a superset of JSON) file: the
@@ -22,6 +22,7 @@ export function readStructuredFile(path: string, what = path): { data: unknown }
       return { problem: `${path} is not valid JSON${at ? ` (line ${at[1]}, column ${at[2]})` : ''}` };
     }
   }
+  const { parse: parseYaml, YAMLParseError } = loadYaml();
   try {
     // logLevel 'error': throw on errors, but print no warnings to the console.
     return { data: parseYaml(text, { logLevel: 'error' }) };

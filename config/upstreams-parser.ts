@@ -13,11 +13,11 @@
  * belongs to another type is refused, never ignored (a `hosted_domains` on a GitHub upstream
  * would otherwise admit everyone the operator meant to keep out).
  */
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { UpstreamConfig } from './config-type.ts';
 import { parseUpstreamIssuer } from './url-parsers.ts';
 import type { Parsed, RawValue } from './value-parsers.ts';
+import { loadYaml } from './load-on-first-use.ts';
 
 const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
 /** Microsoft's tenant of personal accounts (outlook.com, live.com): its `tid` in every token. */
@@ -265,7 +265,7 @@ export function parseUpstreams(raw: RawValue): Parsed<UpstreamConfig[]> {
   let value: unknown = raw;
   if (typeof raw === 'string') {
     try {
-      value = parseYaml(raw);
+      value = loadYaml().parse(raw);
     } catch {
       return { problem: `must be JSON or YAML: ${SHAPE}`, got: 'text that is neither' };
     }
