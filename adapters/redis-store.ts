@@ -161,7 +161,7 @@ function sweepDeadlines(): void {
 /**
  * Rejects with StoreUnavailableError when `promise` has not settled within `ms` (give or take
  * the sweep's 50 ms). One timer sweeps every call in flight, rather than a timer, a Promise.race
- * and a `finally` per call: measurable on a refresh, which makes 15 round trips.
+ * and a `finally` per call: measurable on a refresh, which makes 14 round trips.
  */
 function withDeadline<T>(promise: Promise<T>, what: string, where: string, ms = CALL_TIMEOUT_MS): Promise<T> {
   return new Promise<T>((resolve, reject) => {

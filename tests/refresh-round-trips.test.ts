@@ -49,8 +49,8 @@ function countingStore(store: Store): { store: Store; calls: Map<string, number>
  * were 24 for a refresh and 13 for a code exchange. A script's first use on a server costs one
  * command more (EVALSHA answered NOSCRIPT, then EVAL), not one round trip more for the caller.
  */
-const REFRESH_ROUND_TRIPS = 15;
-const CODE_EXCHANGE_ROUND_TRIPS = 9;
+const REFRESH_ROUND_TRIPS = 14;
+const CODE_EXCHANGE_ROUND_TRIPS = 8;
 /** Scripts that may meet NOSCRIPT on first use within one request. */
 const FIRST_USE_SLACK = 3;
 

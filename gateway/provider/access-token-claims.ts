@@ -14,6 +14,7 @@
  */
 import type { Store } from '../../adapters/store.ts';
 import { findAccountBySub } from '../accounts/account-store.ts';
+import { accountFoundBy } from '../accounts/request-account.ts';
 import { releasedGroups } from '../accounts/account-groups.ts';
 import { signedInThrough } from '../upstream/signed-in-through.ts';
 import { GRANT_ID_CLAIM, GRANT_TYPE_CLAIM } from '../keys/access-token-verifier.ts';
@@ -46,7 +47,8 @@ export function createAccessTokenClaims(store: Store, groups: Readonly<Record<st
     if (token.grantId) claims[GRANT_ID_CLAIM] = token.grantId;
     // The SSO session's uid (not OIDC's per-client `sid`): one value for every app of a sign-in.
     if (token.sessionUid) claims['session_uid'] = token.sessionUid;
-    const account = await findAccountBySub(store, token.accountId);
+    // Read once per request: oidc-provider found this account a moment ago.
+    const account = accountFoundBy(ctx, token.accountId) ?? (await findAccountBySub(store, token.accountId));
     if (!account) return claims;
     const scopes = new Set((token.scope ?? '').split(' '));
     if (scopes.has('email') && account.email) {

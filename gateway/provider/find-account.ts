@@ -11,6 +11,7 @@ import { errors, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider
 import type { Store } from '../../adapters/store.ts';
 import { accountClaims, type Account, type UpstreamProfile } from '../accounts/account.ts';
 import { findAccountBySub, saveAccount, withoutUndefined } from '../accounts/account-store.ts';
+import { rememberAccount } from '../accounts/request-account.ts';
 import { checkIdentity } from '../upstream/check-identity.ts';
 import { readGroups, upstreamMemberships, upstreamProfile } from '../upstream/upstream-profile.ts';
 import { releasedGroups, withGroupsRead } from '../accounts/account-groups.ts';
@@ -145,6 +146,7 @@ export function createFindAccount(deps: FindAccountDeps): FindAccount {
     const account = await findAccountBySub(deps.store, sub);
     // A disabled account is no account: codes, refreshes and userinfo all fail (invalid_grant).
     if (!account || account.disabledAt !== undefined) return undefined;
+    rememberAccount(ctx, account);
     const refresh = token as RefreshTokenLike | undefined;
     // The sign-in's upstream, where the token says (codes and refresh tokens carry its amr).
     const through = signedInThrough(refresh?.amr);
@@ -153,6 +155,7 @@ export function createFindAccount(deps: FindAccountDeps): FindAccount {
     // Each upstream on its own clock: a sign-in elsewhere does not postpone this one's check.
     if (Date.now() - lastCheckAt(account, upstream) >= deps.recheckIntervalMs) {
       const checked = await recheckUpstream(deps, account, upstream);
+      if (checked) rememberAccount(ctx, checked);
       if (!checked) await endRefusedGrant(ctx, refresh);
       return checked ? toOidcAccount(deps, checked, upstream?.config.id) : undefined;
     }
