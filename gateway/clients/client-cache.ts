@@ -16,15 +16,17 @@
  * - a SQLite file keeps no copies at all: the CLI changes it from another process, and SQLite has
  *   no channel between processes, so a copy could outlive a removal by the whole second;
  * - the registration management endpoint (RFC 7592: read, change, delete one client) always
- *   reads the store itself ({@link clientManagementReadsStore}): what it writes back is built
- *   from what it read, and a copy from before another instance's change would undo that change.
+ *   reads the store itself ({@link clientManagement}): what it writes back is built from what it
+ *   read, and a copy from before another instance's change would undo that change.
  * Unknown client ids are never kept (a flood of made-up ids must not fill the cache, and a client
  * registered a moment ago must be found at once). Records are frozen: oidc-provider builds its
  * Client from them and must never change the copy the next request gets.
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
+import { withLock } from '../../adapters/with-lock.ts';
 import { BoundedCache } from '../web/bounded-cache.ts';
+import { clientLockKey } from './client-registry.ts';
 
 /** The channel client writes are announced on: the message is the client id. */
 export const CLIENT_CHANGES_CHANNEL = 'clients:changed';
@@ -93,24 +95,42 @@ export async function startClientCache(
 }
 
 /**
- * A Koa middleware for the registration management endpoint (`/reg/<client_id>`, RFC 7592):
- * the client it reads, changes and writes back is read from the store, not from a copy.
+ * A Koa middleware for the registration management endpoint (`/reg/<client_id>`, RFC 7592),
+ * which reads a client, changes it and writes it back:
+ * - the client is read from the store, never from a copy (one from before another instance's
+ *   change would undo that change when written back);
+ * - a change (PUT, DELETE) holds the client's lock, the one the CLI's and the admin API's writes
+ *   take (client-registry.ts), so that a PUT that read the client before an operator removed it
+ *   or rotated its secret cannot write the old client back afterwards.
+ * oidc-provider's router matches paths without regard to case (`/REG/<id>`), so this does too.
  */
-export function clientManagementReadsStore(cache: ClientCache | undefined, registrationPath: string) {
-  const prefix = `${registrationPath}/`;
-  return async function freshClientForManagement(ctx: { path: string }, next: () => Promise<void>): Promise<void> {
-    if (cache && ctx.path.startsWith(prefix)) {
-      // Forgetting also keeps any read in flight from being kept: oidc-provider's own find below
-      // goes to the store.
-      const clientId = ctx.path.slice(prefix.length);
-      cache.forget(clientId);
-      try {
-        cache.forget(decodeURIComponent(clientId));
-      } catch {
-        // Not an id oidc-provider will find either (it answers the malformed path itself).
-      }
+export function clientManagement(store: Store, cache: ClientCache | undefined, registrationPath: string) {
+  const prefix = `${registrationPath.toLowerCase()}/`;
+  return async function clientManagementGuard(
+    ctx: { path: string; method: string },
+    next: () => Promise<void>,
+  ): Promise<void> {
+    if (!ctx.path.toLowerCase().startsWith(prefix)) return next();
+    const raw = ctx.path.slice(prefix.length);
+    let clientId = raw;
+    try {
+      clientId = decodeURIComponent(raw);
+    } catch {
+      // Not an id oidc-provider will find either (it answers the malformed path itself).
     }
-    await next();
+    // Forgetting also keeps any read in flight from being kept: oidc-provider's find goes to the store.
+    const forget = () => {
+      cache?.forget(raw);
+      cache?.forget(clientId);
+    };
+    if (ctx.method !== 'PUT' && ctx.method !== 'DELETE') {
+      forget();
+      return next();
+    }
+    await withLock(store, clientLockKey(clientId), async () => {
+      forget();
+      await next();
+    });
   };
 }
 

@@ -28,7 +28,7 @@ import { providerRegulation, type ProviderLimits } from './provider-regulation.t
 import { refreshGraceMiddleware } from './refresh-grace.ts';
 import type { Regulation } from '../ops/regulation.ts';
 import { upstreamTokenExchange } from './upstream-token-exchange.ts';
-import { clientManagementReadsStore } from '../clients/client-cache.ts';
+import { clientManagement } from '../clients/client-cache.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 
 export interface ProviderInstanceDeps extends ProviderDeps {
@@ -80,8 +80,9 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   provider.use(devicePolling({ store, sealing: deps.sealing }));
   // The verification page's links and forms (device-flow.ts).
   provider.use(deviceVerificationGuard());
-  // RFC 7592 changes what it reads: the client comes from the store, never a kept copy.
-  provider.use(clientManagementReadsStore(deps.clientCache, PROVIDER_ROUTES.registration));
+  // RFC 7592 changes what it reads: the client comes from the store, never a kept copy, and a
+  // change holds the client's lock, as the CLI's and the admin API's do.
+  provider.use(clientManagement(store, deps.clientCache, PROVIDER_ROUTES.registration));
   // The gateway's access JWTs at the introspection and revocation endpoints.
   provider.use(accessJwtEndpoints({ provider, store, sealing: deps.sealing, verify: deps.verify }));
   provider.use(
