@@ -2,8 +2,10 @@
  * The one log stream (Fastify's pino). Secrets never reach it: request URLs are logged without
  * their query string, where OAuth puts codes, states and tokens (`/upstream/callback?code=…`,
  * `/auth?…`), requests without their headers, and any field named like a credential is censored
- * wherever it sits in a line (down to six objects deep), an error's properties included:
- * `{"client":{"client_secret":"[redacted]"}}`.
+ * wherever it sits in a line (down to six objects deep), an error's properties included, wherever
+ * the error is: `{"client":{"client_secret":"[redacted]"}}`. Not censored: what an object's own
+ * `toJSON` returns, and child loggers' bindings (pino formats neither; the gateway logs no such
+ * object and binds only Fastify's request id).
  *
  * The censoring is a `formatters.log` pass of our own rather than pino's `redact` option: pino's
  * redaction ran on every line and on every request's child logger (Fastify makes one per request)
@@ -50,8 +52,11 @@ export const SECRET_FIELDS: ReadonlySet<string> = new Set([
 const CENSOR = '[redacted]';
 /** How many objects deep a line is searched (`req.headers.authorization` is two below the line). */
 const MAX_DEPTH = 6;
-/** Keys whose values pino's serializers rewrite (req: method, path, ip; res: status; err: below). */
-const SERIALIZED = new Set(['req', 'res', 'err']);
+/**
+ * Keys whose values pino's serializers rewrite (req: method, path, ip; res: status; err: below,
+ * an Error; any other value of `err`, an array of errors say, is walked like the rest).
+ */
+const SERIALIZED = new Set(['req', 'res']);
 
 /** Each key's verdict, worked out once (a line's keys are the code's own, a few hundred). */
 const verdicts = new Map<string, boolean>();
@@ -81,6 +86,10 @@ export function censorSecrets(
     let censored = value;
     if (isSecretField(key) && !keep?.has(key)) {
       if (value !== undefined && value !== null) censored = CENSOR;
+    } else if (value instanceof Error && !(depth === 0 && key === 'err')) {
+      // An error anywhere but the line's own `err` (which pino's serializer below handles):
+      // written as that serializer writes it, censored the same way.
+      censored = serializeError(value);
     } else if (
       depth < MAX_DEPTH &&
       typeof value === 'object' &&
@@ -103,10 +112,13 @@ export function censorSecrets(
 function censorArray(values: unknown[], depth: number): unknown[] {
   let copy: unknown[] | undefined;
   values.forEach((value, i) => {
-    if (typeof value !== 'object' || value === null || value instanceof Error || depth >= MAX_DEPTH) return;
-    const censored = Array.isArray(value)
-      ? censorArray(value, depth + 1)
-      : censorSecrets(value as Record<string, unknown>, depth + 1);
+    if (typeof value !== 'object' || value === null || depth >= MAX_DEPTH) return;
+    const censored =
+      value instanceof Error
+        ? serializeError(value)
+        : Array.isArray(value)
+          ? censorArray(value, depth + 1)
+          : censorSecrets(value as Record<string, unknown>, depth + 1);
     if (censored !== value) {
       copy ??= [...values];
       copy[i] = censored;

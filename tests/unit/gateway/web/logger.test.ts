@@ -62,6 +62,17 @@ describe('the log stream censors credentials (logger.ts)', () => {
     assert.equal((second['err'] as Record<string, unknown>)['access_token'], '[redacted]');
   });
 
+  it('censors an error wherever it sits in a line, and an array of errors', () => {
+    const { log, lines } = collectingLogger();
+    const withToken = () => Object.assign(new Error('upstream said no'), { access_token: 'E-secret' });
+    log.error({ error: withToken(), upstream: { err: withToken() }, err: [withToken()] }, 'errors elsewhere');
+    const [line = {}] = lines;
+    const text = JSON.stringify(line);
+    assert.ok(!text.includes('E-secret'), text);
+    const error = line['error'] as Record<string, unknown>;
+    assert.equal(error['message'], 'upstream said no', 'written as the error serializer writes it');
+  });
+
   it('knows every spelling of a credential name', () => {
     const { log, lines } = collectingLogger();
     log.info(
