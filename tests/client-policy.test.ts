@@ -578,6 +578,10 @@ describe('clients file (read-clients-file.ts, checkClientsFile)', () => {
       fileError(() => checkClientsFile(provider, [web({ client_id: 'has space' })], path, NO_PRIVATE_HOSTS)),
       /may hold only letters, digits/,
     );
+    assert.match(
+      fileError(() => checkClientsFile(provider, [web({ client_id: '-evil' })], path, NO_PRIVATE_HOSTS)),
+      /may not start with "-"/,
+    );
     // oidc-provider's own schema runs after the policy: an unknown grant type is refused there.
     assert.match(
       fileError(() => checkClientsFile(provider, [web({ grant_types: ['password'] })], path, NO_PRIVATE_HOSTS)),

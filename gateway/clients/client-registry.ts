@@ -117,6 +117,12 @@ export function checkClientId(clientId: string): void {
       `client_id ${JSON.stringify(clientId.slice(0, 140))} may hold only letters, digits and . _ ~ - (at most 128)`,
     );
   }
+  if (clientId.startsWith('-')) {
+    throw new ClientRegistryError(
+      'invalid_client_id',
+      `client_id ${clientId}: an id may not start with "-" (the CLI would read it as an option)`,
+    );
+  }
   if (clientId.startsWith('gateway-')) {
     throw new ClientRegistryError(
       'invalid_client_id',
