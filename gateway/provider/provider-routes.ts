@@ -70,10 +70,23 @@ export function canonicalProviderPath(path: string): string | undefined {
 }
 
 /**
+ * An absolute-form request target (`POST http://host/TOKEN`, RFC 9112 §3.2.2, which Node accepts)
+ * as the origin-form path every rule in front of oidc-provider reads, so that no spelling reaches
+ * oidc-provider's router past them. The Host header still names the host, as for any request.
+ */
+function originForm(target: string): string {
+  if (target.startsWith('/')) return target;
+  const parsed = URL.parse(target);
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) return target;
+  return `${parsed.pathname}${parsed.search}`;
+}
+
+/**
  * Fastify's `rewriteUrl`: a request for a provider route in another spelling gets its canonical
  * path (query kept); everything else, the forward-auth check first of all, passes untouched.
  */
-export function canonicalProviderUrl(url: string): string {
+export function canonicalProviderUrl(target: string): string {
+  const url = originForm(target);
   if (url.startsWith('/oauth2/')) return url;
   const mark = url.indexOf('?');
   const path = mark === -1 ? url : url.slice(0, mark);

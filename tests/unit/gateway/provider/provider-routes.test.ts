@@ -18,6 +18,10 @@ describe("the provider's paths", () => {
 
   it('rewrites a URL with its query, and leaves the forward-auth paths alone', () => {
     assert.equal(canonicalProviderUrl('/Token?x=1'), '/token?x=1');
+    // An absolute-form target (RFC 9112 §3.2.2) becomes the origin-form path the rules read.
+    assert.equal(canonicalProviderUrl('http://127.0.0.1:4101/REG/abc'), '/reg/abc');
+    assert.equal(canonicalProviderUrl('http://gw.example/TOKEN?x=1'), '/token?x=1');
+    assert.equal(canonicalProviderUrl('https://gw.example/oauth2/auth?rd=%2F'), '/oauth2/auth?rd=%2F');
     assert.equal(canonicalProviderUrl('/oauth2/Auth'), '/oauth2/Auth');
   });
 
