@@ -26,6 +26,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Store } from '../../adapters/store.ts';
 import { withLock } from '../../adapters/with-lock.ts';
 import { BoundedCache } from '../web/bounded-cache.ts';
+import { bearerToken } from '../web/bearer-token.ts';
 import { clientLockKey } from './client-registry.ts';
 
 /** The channel client writes are announced on: the message is the client id. */
@@ -101,13 +102,22 @@ export async function startClientCache(
  *   change would undo that change when written back);
  * - a change (PUT, DELETE) holds the client's lock, the one the CLI's and the admin API's writes
  *   take (client-registry.ts), so that a PUT that read the client before an operator removed it
- *   or rotated its secret cannot write the old client back afterwards.
+ *   or rotated its secret cannot write the old client back afterwards. Only a request bearing
+ *   that client's registration access token takes it (`clientOfToken`): anyone else, refused by
+ *   oidc-provider anyway, could otherwise hold an operator's change up, a slow body at a time.
  * oidc-provider's router matches paths without regard to case (`/REG/<id>`), so this does too.
  */
-export function clientManagement(store: Store, cache: ClientCache | undefined, registrationPath: string) {
-  const prefix = `${registrationPath.toLowerCase()}/`;
+export function clientManagement(deps: {
+  store: Store;
+  cache: ClientCache | undefined;
+  registrationPath: string;
+  /** The client a registration access token was issued for, or undefined. */
+  clientOfToken: (token: string) => Promise<string | undefined>;
+}) {
+  const { store, cache } = deps;
+  const prefix = `${deps.registrationPath.toLowerCase()}/`;
   return async function clientManagementGuard(
-    ctx: { path: string; method: string },
+    ctx: { path: string; method: string; get(header: string): string },
     next: () => Promise<void>,
   ): Promise<void> {
     if (!ctx.path.toLowerCase().startsWith(prefix)) return next();
@@ -123,7 +133,9 @@ export function clientManagement(store: Store, cache: ClientCache | undefined, r
       cache?.forget(raw);
       cache?.forget(clientId);
     };
-    if (ctx.method !== 'PUT' && ctx.method !== 'DELETE') {
+    const token = bearerToken(ctx.get('authorization'));
+    const changes = ctx.method === 'PUT' || ctx.method === 'DELETE';
+    if (!changes || token === undefined || (await deps.clientOfToken(token)) !== clientId) {
       forget();
       return next();
     }

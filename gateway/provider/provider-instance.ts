@@ -82,7 +82,15 @@ export function createProviderInstance(deps: ProviderInstanceDeps): Provider {
   provider.use(deviceVerificationGuard());
   // RFC 7592 changes what it reads: the client comes from the store, never a kept copy, and a
   // change holds the client's lock, as the CLI's and the admin API's do.
-  provider.use(clientManagement(store, deps.clientCache, PROVIDER_ROUTES.registration));
+  provider.use(
+    clientManagement({
+      store,
+      cache: deps.clientCache,
+      registrationPath: PROVIDER_ROUTES.registration,
+      clientOfToken: async (token) =>
+        (await provider.RegistrationAccessToken.find(token).catch(() => undefined))?.clientId,
+    }),
+  );
   // The gateway's access JWTs at the introspection and revocation endpoints.
   provider.use(accessJwtEndpoints({ provider, store, sealing: deps.sealing, verify: deps.verify }));
   provider.use(

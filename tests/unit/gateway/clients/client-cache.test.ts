@@ -153,23 +153,41 @@ describe('client records kept for a second (client-cache.ts)', () => {
       read += 1;
       return { client_id: 'shop', client_secret: 'new' };
     };
-    const middleware = clientManagement(store, cache, '/reg');
-    await middleware({ path: '/token', method: 'POST' }, async () => {
+    const middleware = clientManagement({
+      store,
+      cache,
+      registrationPath: '/reg',
+      clientOfToken: async (token) => (token === 'shop-registration-token' ? 'shop' : undefined),
+    });
+    /** A request's context as the guard reads it. */
+    const request = (path: string, method: string, token?: string) => ({
+      path,
+      method,
+      get: (header: string) => (header === 'authorization' && token ? `Bearer ${token}` : ''),
+    });
+    await middleware(request('/token', 'POST'), async () => {
       await cache.find('shop', reread);
     });
     assert.equal(read, 0, 'other endpoints use the copy');
-    await middleware({ path: '/reg/shop', method: 'GET' }, async () => {
+    await middleware(request('/reg/shop', 'GET'), async () => {
       assert.equal((await cache.find('shop', reread))?.['client_secret'], 'new');
     });
     assert.equal(read, 1, '/reg/shop read the store');
     // oidc-provider's router ignores case: so does the guard.
-    await middleware({ path: '/REG/shop', method: 'PUT' }, async () => {
+    await middleware(request('/REG/shop', 'PUT', 'shop-registration-token'), async () => {
       await cache.find('shop', reread);
       assert.notEqual(await store.get('lock:client:shop'), undefined, "a change holds the client's lock");
     });
     assert.equal(read, 2, '/REG/shop read the store too');
     assert.equal(await store.get('lock:client:shop'), undefined, 'and released it');
-    await middleware({ path: '/reg/%E0%A4%A', method: 'DELETE' }, async () => {});
+    // Without the client's registration access token, no lock: anyone could hold it otherwise.
+    await middleware(request('/reg/shop', 'PUT', 'someone-elses-token'), async () => {
+      assert.equal(await store.get('lock:client:shop'), undefined, 'no lock for another token');
+    });
+    await middleware(request('/reg/shop', 'DELETE'), async () => {
+      assert.equal(await store.get('lock:client:shop'), undefined, 'no lock without a token');
+    });
+    await middleware(request('/reg/%E0%A4%A', 'DELETE', 'shop-registration-token'), async () => {});
     await cache.stop();
   });
 });
