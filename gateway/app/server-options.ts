@@ -58,11 +58,15 @@ export function serverOptions(
       if (options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
       return server;
     },
-    // Inside a traced request, each line names its trace (tracing.ts; nothing when off).
+    // Inside a traced request, each line names its trace (tracing.ts); with tracing off, no
+    // mixin runs on each line at all.
     logger:
       typeof logger === 'boolean'
         ? logger
-        : { ...(logger ?? (loggerOptions(config.logLevel) as object)), mixin: traceIdMixin },
+        : {
+            ...(logger ?? (loggerOptions(config.logLevel) as object)),
+            ...(config.otlpEndpoint === undefined ? {} : { mixin: traceIdMixin }),
+          },
     // No "incoming request"/"request completed" lines: they were two synchronous writes per check
     // nginx makes. GATEWAY_ACCESS_LOG turns on one compact, asynchronous line instead.
     logController: new LogController({ disableRequestLogging: true }),
