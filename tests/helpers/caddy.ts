@@ -4,10 +4,10 @@
  * stopped (and its directory removed) by `stop()`. No Caddy: a clear failure, never a skip.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitForPort } from './nginx.ts';
+import { stopServerProcess, waitForPort } from './nginx.ts';
 
 export const CADDY_PATH = process.env['CADDY_PATH'] ?? '/usr/bin/caddy';
 
@@ -51,13 +51,6 @@ export async function startCaddy(port: number, caddyfile: string): Promise<Runni
   await waitForPort(port, child, () => output);
   return {
     port,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => stopServerProcess(child, dir),
   };
 }

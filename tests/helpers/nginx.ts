@@ -18,6 +18,16 @@ export interface RunningNginx {
   stop(): Promise<void>;
 }
 
+/** Stops a server `child` started in `dir` (SIGTERM, then waits for it) and removes `dir`. */
+export async function stopServerProcess(child: ChildProcess, dir: string): Promise<void> {
+  if (child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
 export async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
@@ -77,14 +87,7 @@ ${serverConfig}
     port,
     pid: child.pid ?? 0,
     dir,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => stopServerProcess(child, dir),
   };
 }
 
