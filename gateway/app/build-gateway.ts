@@ -79,11 +79,11 @@ declare module 'fastify' {
 export async function buildGateway(config: Config, options: GatewayOptions = {}): Promise<FastifyInstance> {
   const metrics = createGatewayMetrics();
   const store = instrumentStore(options.store ?? (await openStore(config.store)), metrics);
-  const early: EarlyAnswers = { answer: undefined };
+  const early: EarlyAnswers = { answers: [] };
   const app = Fastify(serverOptions(config, options.logger, early));
   // From the first moment of closing, Fastify answers everything (503 to new requests).
   app.addHook('preClose', async () => {
-    early.answer = undefined;
+    early.answers = [];
   });
   if (options.store === undefined) app.addHook('onClose', async () => store.close());
   if (config.accessLog) await app.register(accessLog, options.accessLogWrite ? { write: options.accessLogWrite } : {});
@@ -172,7 +172,17 @@ export async function buildGateway(config: Config, options: GatewayOptions = {})
       oidcClient,
       early,
     });
-    await app.register(providerPart, { issuer: config.issuer, store, provider, staticGroups: config.groups });
+    await app.register(providerPart, {
+      issuer: config.issuer,
+      store,
+      provider,
+      staticGroups: config.groups,
+      // The access log's line and the trace's span come from Fastify hooks: no lane around them.
+      fastLane:
+        config.accessLog || config.otlpEndpoint
+          ? undefined
+          : { early, trustedProxies: config.trustedProxies, http: metrics.http },
+    });
     // The operators' API (machine clients with gateway:admin only): users, sessions.
     await app.register(adminRoutes, {
       config,

@@ -60,7 +60,7 @@ export const forwardAuthPart: FastifyPluginAsync<ForwardAuthPartOptions> = async
         isRevoked: (sid) => provider.revokedSessions.isRevoked(sid),
         recordCheck,
       });
-  if (replay) options.early.answer = replay.answer;
+  if (replay) options.early.answers.push(replay.answer);
   await app.register(
     forwardAuthRoutes({
       replay,

@@ -5,6 +5,9 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../adapters/store.ts';
+import type { HttpMetrics } from '../ops/http-metrics.ts';
+import { providerFastLane } from '../provider/provider-fast-lane.ts';
+import type { EarlyAnswers } from './server-options.ts';
 import { createLiveAccessTokens } from '../provider/live-access-token.ts';
 import { mountProvider } from '../provider/mount-provider.ts';
 import { postAsGetRoutes } from '../provider/post-as-get-routes.ts';
@@ -18,6 +21,11 @@ export interface ProviderPartOptions {
   provider: ProviderParts;
   /** GATEWAY_GROUPS, released in userinfo with the upstream's groups. */
   staticGroups: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Where the token endpoints' fast lane goes (provider-fast-lane.ts), with what it needs;
+   * undefined when a Fastify hook must see every request (access log, tracing).
+   */
+  fastLane?: { early: EarlyAnswers; trustedProxies: readonly string[]; http: HttpMetrics };
 }
 
 export const providerPart: FastifyPluginAsync<ProviderPartOptions> = async (app, options) => {
@@ -33,4 +41,16 @@ export const providerPart: FastifyPluginAsync<ProviderPartOptions> = async (app,
       await postAsGetRoutes(options.issuer, [PROVIDER_ROUTES.authorization, PROVIDER_ROUTES.end_session])(scope);
     },
   });
+  const lane = options.fastLane;
+  if (lane) {
+    const { http } = lane;
+    lane.early.answers.push(
+      providerFastLane({
+        issuer: options.issuer,
+        trustedProxies: lane.trustedProxies,
+        handler: live.handler,
+        record: (route, method, status, ms) => http.record(http.series(route), method, status, ms),
+      }),
+    );
+  }
 };

@@ -23,12 +23,13 @@ import { setSecurityHeaders } from '../ops/security-headers.ts';
 export const isOAuthUrl = (url: string): boolean => oauthEndpoint(url) !== undefined;
 
 /**
- * Answers a request may get before Fastify sees it (forward-auth/check-replay.ts), set once the
- * part that owns them is registered, and unset when the gateway starts closing, so that Fastify
- * answers everything from then on (503 while closing).
+ * Answers a request may get before Fastify sees it (forward-auth/check-replay.ts,
+ * provider/provider-fast-lane.ts), each added once the part that owns it is registered, and all
+ * dropped when the gateway starts closing, so that Fastify answers everything from then on (503
+ * while closing). Each returns true when it answered.
  */
 export interface EarlyAnswers {
-  answer: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  answers: Array<(req: IncomingMessage, res: ServerResponse) => boolean>;
 }
 
 export function serverOptions(
@@ -49,7 +50,8 @@ export function serverOptions(
         maxRequestsPerSocket: number;
       };
       const server = createServer(options.http ?? {}, (req, res) => {
-        if (early.answer?.(req, res)) return;
+        const { answers } = early;
+        for (let i = 0; i < answers.length; i++) if (answers[i]?.(req, res)) return;
         handler(req, res);
       });
       server.keepAliveTimeout = options.keepAliveTimeout;
