@@ -14,6 +14,7 @@ import {
   CHECKED_RANGE,
   decideRedirectUris,
   installedOidcProviderVersion,
+  reuseClientsOfKeptRecords,
   routeBackchannelLogout,
   withBody,
 } from '../gateway/provider/oidc-provider-patches.ts';
@@ -160,5 +161,55 @@ describe('oidc-provider patches', () => {
     } finally {
       await new Promise<void>((resolve) => app.close(() => resolve()));
     }
+  });
+
+  it('5. finds dynamic clients through Client.find, so a Client built from a kept record can be reused', async () => {
+    // A client kept as the gateway's cache keeps it: one frozen record object until it changes.
+    const records = new Map<string, object>();
+    let adapterReads = 0;
+    const adapter = (name: string) => ({
+      async find(id: string) {
+        if (name !== 'Client') return undefined;
+        adapterReads += 1;
+        return records.get(id) as never;
+      },
+      async upsert() {},
+      async findByUid() {
+        return undefined;
+      },
+      async findByUserCode() {
+        return undefined;
+      },
+      async consume() {},
+      async destroy() {},
+      async revokeByGrantId() {},
+    });
+    const dynamic = new Provider(issuer, { adapter, features: { devInteractions: { enabled: false } } } as never);
+    const record = (uri: string) =>
+      Object.freeze({ client_id: 'kept-app', client_secret: SECRET, redirect_uris: [uri] });
+    records.set('kept-app', record('https://one.example/cb'));
+
+    // Unpatched, oidc-provider reads the adapter on every find, and builds one Client per content.
+    const first = await dynamic.Client.find('kept-app');
+    assert.ok(first);
+    assert.equal(await dynamic.Client.find('kept-app'), first, 'the same content finds the same Client');
+    assert.equal(adapterReads, 2, 'the adapter was read by every find');
+
+    reuseClientsOfKeptRecords(dynamic, (id) => records.get(id));
+    const reads = adapterReads;
+    const patched = await dynamic.Client.find('kept-app');
+    assert.equal(patched, first, 'the Client built from this record');
+    assert.equal(await dynamic.Client.find('kept-app'), first);
+    assert.equal(adapterReads, reads + 1, 'only the first find of the kept record read the adapter');
+
+    // A changed client is a new record object: built anew, with the new metadata.
+    records.set('kept-app', record('https://two.example/cb'));
+    const changed = await dynamic.Client.find('kept-app');
+    assert.notEqual(changed, first);
+    assert.deepEqual((changed as unknown as { redirectUris: string[] }).redirectUris, ['https://two.example/cb']);
+    // Removed: nothing kept, nothing found.
+    records.delete('kept-app');
+    assert.equal(await dynamic.Client.find('kept-app'), undefined);
+    assert.equal(await dynamic.Client.find(''), undefined);
   });
 });

@@ -39,6 +39,8 @@ const MAX_CACHED_CLIENTS = 10_000;
 export interface ClientCache {
   /** The record of `id`: the kept copy, or `read()`'s answer (kept when it is a client). */
   find(id: string, read: () => Promise<AdapterPayload | undefined>): Promise<AdapterPayload | undefined>;
+  /** The copy kept for `id` now (the object `find` hands out), without reading the store. */
+  kept(id: string): AdapterPayload | undefined;
   /** `id` was written or removed: forget it here, and any read of it in flight. */
   forget(id: string): void;
   stop(): Promise<void>;
@@ -88,6 +90,7 @@ export async function startClientCache(
       if (payload && generation === before) copies.set(id, deepFreeze(payload), Date.now() + ttlMs);
       return payload;
     },
+    kept: (id) => copies.get(id),
     forget,
     async stop() {
       await unsubscribe?.();

@@ -26,7 +26,7 @@ import { outboundFetch } from './outbound-fetch.ts';
 import { logoutSource, postLogoutSuccessSource, renderError } from './provider-pages.ts';
 import { resourceIndicatorsFeature } from './resource-servers.ts';
 import { isClientAbort } from '../ops/observe-provider.ts';
-import { assertCheckedOidcProvider } from './oidc-provider-patches.ts';
+import { assertCheckedOidcProvider, reuseClientsOfKeptRecords } from './oidc-provider-patches.ts';
 import { PROVIDER_ROUTES } from './provider-routes.ts';
 import { scopeClaims, supportedScopes } from './scope-claims.ts';
 import { deviceFlowFeature } from './device-flow.ts';
@@ -216,6 +216,9 @@ export function createProvider(deps: ProviderDeps): Provider {
   // The gateway normally runs behind a proxy that terminates TLS; X-Forwarded-* from anyone but a
   // trusted proxy are stripped before a request reaches the provider (mount-provider.ts).
   provider.proxy = true;
+  // oidc-provider hashes every client record it reads; a record kept by the cache needs it once.
+  const cache = deps.clientCache;
+  if (cache) reuseClientsOfKeptRecords(provider, (id) => cache.kept(id));
   // Registered before any client is read: oidc-provider accepts in `grant_types` only the grant
   // types it knows.
   provider.registerGrantType(

@@ -16,6 +16,10 @@
  *    (sessions/backchannel-delivery.ts: once per app session, retries, in the background).
  *    oidc-provider sends each one through this method (lib/models/client.js, called at
  *    `/session/end`), and the gateway's own sign-out calls it too.
+ * 5. `Client.find` (static): the Client built from a kept client record is reused for as long as
+ *    that record object is kept (clients/client-cache.ts). oidc-provider hashes the JSON of every
+ *    record its adapter returns to find the Client it built from the same properties
+ *    (lib/models/client.js), on every request that names a client.
  *
  * Each Provider instance has its own Client class, so a patch touches only the provider it is
  * applied to.
@@ -120,5 +124,28 @@ export function routeBackchannelLogout(provider: Provider, deliver: BackchannelD
   const send = prototype.backchannelLogout;
   prototype.backchannelLogout = function backchannelLogout(sub: string, sid: string) {
     return deliver(() => send.call(this, sub, sid), this.clientId, sid);
+  };
+}
+
+/**
+ * Patch 5: `kept(id)` is the client record the gateway keeps for `id` right now (the object the
+ * adapter's `find` hands out, frozen), or undefined. The Client oidc-provider built from that
+ * object is remembered by it, and a later find of `id` that meets the same object returns that
+ * Client without reading the adapter, serialising the record and hashing it. A client changed,
+ * removed or expired from the cache has another object (or none), which oidc-provider builds
+ * (and checks) anew.
+ */
+export function reuseClientsOfKeptRecords(provider: Provider, kept: (id: string) => object | undefined): void {
+  const Client = provider.Client as unknown as { find(this: unknown, id: unknown): Promise<unknown> };
+  const find = Client.find;
+  const built = new WeakMap<object, unknown>();
+  Client.find = async function findClient(this: unknown, id: unknown): Promise<unknown> {
+    const record = typeof id === 'string' ? kept(id) : undefined;
+    const known = record === undefined ? undefined : built.get(record);
+    if (known !== undefined) return known;
+    const client = await find.call(this, id);
+    // Built from `record` only if that object was kept all along: any change replaces the object.
+    if (client && record !== undefined && kept(id as string) === record) built.set(record, client);
+    return client;
   };
 }
