@@ -109,4 +109,25 @@ describe('the token endpoints before Fastify', () => {
     assert.match(answer, /^HTTP\/1\.1 413 /);
     assert.match(answer, /"error":"invalid_request"/);
   });
+
+  it('answers a Content-Type that does not parse as the token endpoint does: OAuth error JSON', async () => {
+    const { host } = new URL(trusted.url);
+    const body = 'grant_type=client_credentials';
+    const answer = await rawAnswer(
+      trusted.url,
+      [
+        'POST /token HTTP/1.1',
+        `Host: ${host}`,
+        'Content-Type: foo',
+        `Authorization: ${WRONG}`,
+        `Content-Length: ${body.length}`,
+        'Connection: close',
+        '',
+        body,
+      ].join('\r\n'),
+    );
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.match(answer, /content-type: application\/json/i);
+    assert.match(answer, /"error":"invalid_request"/);
+  });
 });

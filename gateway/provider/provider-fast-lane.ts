@@ -17,6 +17,11 @@
  *
  * Tracing and the access log are Fastify hooks: with either on, the lane is not installed.
  * While the gateway closes, the early answers are dropped and Fastify answers 503.
+ *
+ * Two answers differ from the catch-all's, both towards RFC 6749 §5.2: a Content-Type that does
+ * not parse (`foo`) is answered by oidc-provider (400 `invalid_request`, OAuth error JSON), where
+ * Fastify's parser answered 415 problem+json; and a chunked body past the limit, which oidc-provider
+ * answers 413 either way, is counted in the metrics, where Fastify's hooks never saw it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import proxyaddr from 'proxy-addr';
