@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../../adapters/store.ts';
 import type { HttpMetrics } from '../ops/http-metrics.ts';
-import { providerFastLane } from '../provider/provider-fast-lane.ts';
+import { FAST_LANE_PATHS, providerFastLane } from '../provider/provider-fast-lane.ts';
 import type { EarlyAnswers } from './server-options.ts';
 import { createLiveAccessTokens } from '../provider/live-access-token.ts';
 import { mountProvider } from '../provider/mount-provider.ts';
@@ -43,6 +43,10 @@ export const providerPart: FastifyPluginAsync<ProviderPartOptions> = async (app,
   });
   const lane = options.fastLane;
   if (lane) {
+    // The lane would silently take a route of the gateway's own at one of its paths.
+    const taken = FAST_LANE_PATHS.filter((url) => app.hasRoute({ method: 'POST', url }));
+    if (taken.length > 0)
+      throw new Error(`the provider's fast lane would shadow the gateway's routes ${taken.join(', ')}`);
     const { http } = lane;
     lane.early.answers.push(
       providerFastLane({
