@@ -285,6 +285,19 @@ describe('client policy (check-client-policy.ts)', () => {
     }
   });
 
+  it('refuses a user name and password in the informational URIs, and never quotes the password', () => {
+    for (const field of ['client_uri', 'logo_uri', 'policy_uri', 'tos_uri', 'initiate_login_uri']) {
+      for (const value of ['https://bob:hunter2pw@app.example.com/x', 'https:bob:hunter2pw@app.example.com/x']) {
+        for (const door of doors) {
+          const error = refusal(() => checkClientPolicy(web({ [field]: value }), door, NO_PRIVATE_HOSTS));
+          assert.equal(error.error, 'invalid_client_metadata');
+          assert.match(error.error_description, new RegExp(`^${field}: .* must not contain a user name or password`));
+          assert.doesNotMatch(error.error_description, /hunter2pw/, `${field} ${value} ${door}`);
+        }
+      }
+    }
+  });
+
   describe('URIs the gateway calls (SSRF)', () => {
     const targets: Array<[string, string, string]> = [
       ['http://127.0.0.1:6379/jwks', 'loopback', '127.0.0.1:6379'],

@@ -12,7 +12,8 @@
  *   (GATEWAY_OUTBOUND_PRIVATE_HOSTS): the caller passes that list in. `request_uris` is not
  *   among them: oidc-provider 9 no longer accepts it. The informational URIs (`client_uri`,
  *   `logo_uri`, `policy_uri`, `tos_uri`, `initiate_login_uri`) are never called by the gateway
- *   but shown or followed by people: no control characters there either.
+ *   but shown or followed by people: no control characters there either, and no user name or
+ *   password (it would be shown to everyone who sees the client).
  * - Client authentication (RFC 7591 §2 `token_endpoint_auth_method`):
  *   - `none`: a public client (SPA, native app). It gets no secret and must use PKCE with S256
  *     (RFC 7636, RFC 9700 §2.1.1); oidc-provider enforces that at the authorization endpoint
@@ -50,6 +51,7 @@ import {
   checkClientUriList,
   checkFetchedClientUri,
   checkNoControlCharacters,
+  checkNoCredentials,
   CONTROL_OR_SPACE,
 } from './check-client-uri.ts';
 import { CLIENT_CREDENTIALS_GRANT, DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT } from '../web/grant-types.ts';
@@ -217,7 +219,10 @@ export function checkClientPolicy(
   }
   for (const field of INFORMATIONAL_URI_METADATA) {
     const uri = metadata[field];
-    if (typeof uri === 'string') checkNoControlCharacters(field, uri);
+    if (typeof uri !== 'string') continue;
+    // Shown to people on consent pages and in client listings: never with a password in it.
+    checkNoCredentials(field, uri);
+    checkNoControlCharacters(field, uri);
   }
 
   if (door === 'registration') return; // the provider generates and keeps the secret itself

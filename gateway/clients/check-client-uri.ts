@@ -71,20 +71,25 @@ export function checkNoControlCharacters(field: string, uri: string): void {
   );
 }
 
+/**
+ * Throws `InvalidClientMetadata` when a URI holds a user name or password. Checked before any
+ * other rule quotes the URI: the URL parser finds them in every spelling (`https:user:pw@…`,
+ * backslashes, leading spaces), and the message names the URI without them.
+ */
+export function checkNoCredentials(field: string, uri: string): void {
+  const withCredentials = URL.parse(uri);
+  if (!withCredentials || (!withCredentials.username && !withCredentials.password)) return;
+  withCredentials.username = '';
+  withCredentials.password = '';
+  failer(field)(`${quote(withCredentials.href)} must not contain a user name or password`);
+}
+
 /** Throws `InvalidClientMetadata` (with a fix-it description) unless `value` follows the rule. */
 export function checkClientUri(field: string, value: unknown): void {
   const fail: (what: string) => never = failer(field);
   if (typeof value !== 'string' || value === '') fail('every URI must be a non-empty string');
   const uri: string = value;
-  // A user name or password first, before any message quotes the URI: the URL parser finds them
-  // in every spelling (`https:user:pw@…`, backslashes, leading spaces), and the message names the
-  // URI without them.
-  const withCredentials = URL.parse(uri);
-  if (withCredentials && (withCredentials.username || withCredentials.password)) {
-    withCredentials.username = '';
-    withCredentials.password = '';
-    fail(`${quote(withCredentials.href)} must not contain a user name or password`);
-  }
+  checkNoCredentials(field, uri);
   checkNoControlCharacters(field, uri);
   if (uri.includes('*')) fail(`${quote(uri)} contains a wildcard "*"; register every exact URI instead`);
   if (uri.includes('\\'))
