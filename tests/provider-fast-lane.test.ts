@@ -94,20 +94,23 @@ describe('the token endpoints before Fastify', () => {
 
   it('leaves an oversized declared body to Fastify, which answers 413 as OAuth error JSON', async () => {
     const { host } = new URL(trusted.url);
-    const answer = await rawAnswer(
-      trusted.url,
-      [
-        'POST /token HTTP/1.1',
-        `Host: ${host}`,
-        'Content-Type: application/x-www-form-urlencoded',
-        'Content-Length: 1000000',
-        'Connection: close',
-        '',
-        'grant_type=client_credentials',
-      ].join('\r\n'),
-    );
-    assert.match(answer, /^HTTP\/1\.1 413 /);
-    assert.match(answer, /"error":"invalid_request"/);
+    for (const path of ['/token', '/device/auth']) {
+      const answer = await rawAnswer(
+        trusted.url,
+        [
+          `POST ${path} HTTP/1.1`,
+          `Host: ${host}`,
+          'Content-Type: application/x-www-form-urlencoded',
+          'Content-Length: 1000000',
+          'Connection: close',
+          '',
+          'grant_type=client_credentials',
+        ].join('\r\n'),
+      );
+      assert.match(answer, /^HTTP\/1\.1 413 /, path);
+      assert.match(answer, /content-type: application\/json/i, path);
+      assert.match(answer, /"error":"invalid_request"/, path);
+    }
   });
 
   it('answers a Content-Type that does not parse as the token endpoint does: OAuth error JSON', async () => {

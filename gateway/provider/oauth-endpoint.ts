@@ -6,9 +6,15 @@ import { PROVIDER_ROUTES } from './provider-routes.ts';
  * written before any route is found (a path that does not decode) tells them apart by path.
  * These endpoints are called by programs that parse error JSON, never shown to a person: the token
  * endpoint with introspection and revocation (RFC 6749 §5.2, RFC 7662 §2.3, RFC 7009 §2.2.1),
- * registration (RFC 7591 §3.2.2, RFC 7592 §2) and userinfo (RFC 6750 §3.1).
+ * device authorization (RFC 8628 §3.2), registration (RFC 7591 §3.2.2, RFC 7592 §2) and
+ * userinfo (RFC 6750 §3.1). The device verification page (`/device`) is a person's, not one of them.
  */
-const ENDPOINTS = [PROVIDER_ROUTES.token, PROVIDER_ROUTES.registration, PROVIDER_ROUTES.userinfo] as const;
+const ENDPOINTS = [
+  PROVIDER_ROUTES.token,
+  PROVIDER_ROUTES.device_authorization,
+  PROVIDER_ROUTES.registration,
+  PROVIDER_ROUTES.userinfo,
+] as const;
 
 export type OAuthEndpoint = (typeof ENDPOINTS)[number];
 
