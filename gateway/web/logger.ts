@@ -3,9 +3,9 @@
  * their query string, where OAuth puts codes, states and tokens (`/upstream/callback?code=…`,
  * `/auth?…`), requests without their headers, and any field named like a credential is censored
  * wherever it sits in a line (down to six objects deep), an error's properties included, wherever
- * the error is: `{"client":{"client_secret":"[redacted]"}}`. Not censored: what an object's own
- * `toJSON` returns, and child loggers' bindings (pino formats neither; the gateway logs no such
- * object and binds only Fastify's request id).
+ * the error is: `{"client":{"client_secret":"[redacted]"}}`, and for an object with a `toJSON`
+ * method, in what that returns (what the line will hold). Not censored: child loggers' bindings
+ * (pino applies no formatter to them; the gateway binds only Fastify's request id).
  *
  * The censoring is a `formatters.log` pass of our own rather than pino's `redact` option: pino's
  * redaction ran on every line and on every request's child logger (Fastify makes one per request)
@@ -97,9 +97,7 @@ export function censorSecrets(
       !(value instanceof Error) &&
       !(depth === 0 && SERIALIZED.has(key))
     ) {
-      censored = Array.isArray(value)
-        ? censorArray(value, depth + 1)
-        : censorSecrets(value as Record<string, unknown>, depth + 1);
+      censored = censorObject(value, key, depth + 1);
     }
     if (censored !== value) {
       copy ??= { ...line };
@@ -113,18 +111,37 @@ function censorArray(values: unknown[], depth: number): unknown[] {
   let copy: unknown[] | undefined;
   values.forEach((value, i) => {
     if (typeof value !== 'object' || value === null || depth >= MAX_DEPTH) return;
-    const censored =
-      value instanceof Error
-        ? serializeError(value)
-        : Array.isArray(value)
-          ? censorArray(value, depth + 1)
-          : censorSecrets(value as Record<string, unknown>, depth + 1);
+    const censored = value instanceof Error ? serializeError(value) : censorObject(value, String(i), depth + 1);
     if (censored !== value) {
       copy ??= [...values];
       copy[i] = censored;
     }
   });
   return copy ?? values;
+}
+
+/**
+ * An object or array censored: for an object with a `toJSON` method, what that returns, since that
+ * is what the line will hold (JSON.stringify writes it instead of the object's own fields); the
+ * object itself when nothing in it is a credential.
+ */
+function censorObject(value: object, key: string, depth: number): unknown {
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') {
+    let json: unknown;
+    try {
+      json = toJSON.call(value, key);
+    } catch {
+      return value; // the line's serialisation meets the same error
+    }
+    if (typeof json !== 'object' || json === null) return value;
+    // The result's own fields are written as they are (JSON.stringify calls toJSON once per value).
+    const censored = Array.isArray(json)
+      ? censorArray(json, depth)
+      : censorSecrets(json as Record<string, unknown>, depth);
+    return censored === json ? value : censored;
+  }
+  return Array.isArray(value) ? censorArray(value, depth) : censorSecrets(value as Record<string, unknown>, depth);
 }
 
 /** An error's own code and the serializer's fields are no credentials. */

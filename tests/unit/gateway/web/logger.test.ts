@@ -105,4 +105,34 @@ describe('the log stream censors credentials (logger.ts)', () => {
     assert.notEqual(censorSecrets(nested), nested);
     assert.equal(nested.client.client_secret, 'x', "the caller's object is never changed");
   });
+
+  it('censors what an object with toJSON will be written as, and keeps Dates and URLs as they are', () => {
+    const { log, lines } = collectingLogger();
+    class TokenSet {
+      readonly secret: string;
+      constructor(secret: string) {
+        this.secret = secret;
+      }
+      toJSON() {
+        return { access_token: this.secret, token_type: 'Bearer', nested: { refresh_token: 'rt-2' } };
+      }
+    }
+    const at = new Date(0);
+    log.info(
+      { tokens: new TokenSet('at-1'), list: [new TokenSet('at-3')], at, url: new URL('https://x.example/a') },
+      'to json',
+    );
+    const text = JSON.stringify(lines[0]);
+    for (const secret of ['at-1', 'rt-2', 'at-3']) assert.ok(!text.includes(secret), `${secret} in ${text}`);
+    const line = lines[0] ?? {};
+    assert.deepEqual(line['tokens'], {
+      access_token: '[redacted]',
+      token_type: 'Bearer',
+      nested: { refresh_token: '[redacted]' },
+    });
+    assert.equal(line['at'], at.toJSON());
+    assert.equal(line['url'], 'https://x.example/a');
+    const plain = { when: at, where: new URL('https://x.example/') };
+    assert.equal(censorSecrets(plain), plain, 'no copy when toJSON gives nothing to censor');
+  });
 });
