@@ -293,6 +293,11 @@ async function connect(url: string, target: RedisTarget): Promise<Connection> {
 export async function createRedisStore(url: string, options: RedisStoreOptions = {}): Promise<Store> {
   const prefix = options.prefix ?? 'gateway:';
   const target = parseRedisUrl(url);
+  // Pub/sub channels belong to the whole server, not to a database: gateways on two databases of
+  // one Redis must not hear each other's announcements (client changes, sign-outs). Database 0,
+  // the default and a cluster's only one, keeps the plain names earlier versions used.
+  const database = target.cluster ? 0 : Number(new URL(url).pathname.slice(1) || 0);
+  const channelPrefix = database === 0 || !Number.isInteger(database) ? prefix : `${prefix}db${database}:`;
   const { where } = target;
   const connection = await connect(url, target);
 
@@ -477,7 +482,8 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
     },
 
     async publish(channel, message) {
-      await guard('PUBLISH', () => connection.send(prefix + channel, false, ['PUBLISH', prefix + channel, message]));
+      const name = channelPrefix + channel;
+      await guard('PUBLISH', () => connection.send(name, false, ['PUBLISH', name, message]));
     },
 
     // A subscribed connection can send nothing else, so subscribers get their own connection
@@ -499,9 +505,9 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
         return duplicate;
       })();
       const client = await subscriber;
-      await guard('SUBSCRIBE', () => client.subscribe(prefix + channel, onMessage));
+      await guard('SUBSCRIBE', () => client.subscribe(channelPrefix + channel, onMessage));
       return async () => {
-        await guard('UNSUBSCRIBE', () => client.unsubscribe(prefix + channel, onMessage));
+        await guard('UNSUBSCRIBE', () => client.unsubscribe(channelPrefix + channel, onMessage));
       };
     },
 
