@@ -296,8 +296,7 @@ export async function createRedisStore(url: string, options: RedisStoreOptions =
   // Pub/sub channels belong to the whole server, not to a database: gateways on two databases of
   // one Redis must not hear each other's announcements (client changes, sign-outs). Database 0,
   // the default and a cluster's only one, keeps the plain names earlier versions used.
-  const database = target.cluster ? 0 : Number(new URL(url).pathname.slice(1) || 0);
-  const channelPrefix = database === 0 || !Number.isInteger(database) ? prefix : `${prefix}db${database}:`;
+  const channelPrefix = target.database === 0 ? prefix : `${prefix}db${target.database}:`;
   const { where } = target;
   const connection = await connect(url, target);
 

@@ -18,6 +18,8 @@ export interface RedisTarget {
   nodes: Array<{ host: string; port: number }>;
   username: string | undefined;
   password: string | undefined;
+  /** The database number (`/2`); 0 when none is given, and always 0 on a cluster. */
+  database: number;
   /** For messages: scheme, hosts and db, never the user or password. */
   where: string;
 }
@@ -60,6 +62,7 @@ export function parseRedisUrl(url: string): RedisTarget {
       nodes,
       username: username || undefined,
       password,
+      database: 0,
       where: `${scheme}://${nodes.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',')}`,
     };
   }
@@ -75,12 +78,17 @@ export function parseRedisUrl(url: string): RedisTarget {
     );
   }
   if (parsed.hostname === '') throw new Error(`the Redis store URL names no host (expected ${URL_SHAPES})`);
+  const database = parsed.pathname === '/' || parsed.pathname === '' ? 0 : Number(parsed.pathname.slice(1));
+  // The Redis client refuses any other path too, but only once it connects.
+  if (!Number.isInteger(database) || database < 0)
+    throw new Error(`the path of the Redis store URL must be a database number (expected ${URL_SHAPES})`);
   return {
     cluster: false,
     tls: parsed.protocol === 'rediss:',
     nodes: [{ host: parsed.hostname, port: Number(parsed.port || 6379) }],
     username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    database,
     where: `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`,
   };
 }

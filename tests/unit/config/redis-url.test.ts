@@ -10,6 +10,7 @@ describe('the Redis store URL', () => {
       nodes: [{ host: 'redis.internal', port: 6379 }],
       username: 'us@er',
       password: 'p:ss',
+      database: 2,
       where: 'rediss://redis.internal/2',
     });
     const plain = parseRedisUrl('redis://127.0.0.1:6380');
@@ -17,6 +18,16 @@ describe('the Redis store URL', () => {
     assert.deepEqual(plain.nodes, [{ host: '127.0.0.1', port: 6380 }]);
     assert.equal(plain.username, undefined);
     assert.equal(plain.password, undefined);
+    assert.equal(plain.database, 0);
+  });
+
+  it('refuses a path that is no database number, without echoing the URL', () => {
+    for (const url of ['redis://u:s3cret@h:1/abc', 'redis://u:s3cret@h:1/-1', 'redis://u:s3cret@h:1/1.5']) {
+      assert.throws(
+        () => parseRedisUrl(url),
+        (error: Error) => /must be a database number/.test(error.message) && !error.message.includes('s3cret'),
+      );
+    }
   });
 
   it('reads a cluster from its node list, IPv6 included, and names no credential in `where`', () => {
